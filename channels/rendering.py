@@ -1,0 +1,155 @@
+"""Per-channel rendering of a bulletin and the checks run when it is submitted.
+
+Short channels (X, SMS) get the title and the link to the public page unless a variant
+text is given: a body is never cut. Every problem comes back as data, never as a cut.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from channels.kinds import ChannelKind
+from channels.limits import (
+    MASTODON_MAX_CHARS,
+    TELEGRAM_MAX_CHARS,
+    X_MAX_WEIGHTED,
+    mastodon_length,
+    sms_count,
+    x_weighted_length,
+)
+
+__all__ = ["EXERCISE_BANNER", "Problem", "RenderLimits", "Rendering", "render"]
+
+EXERCISE_BANNER = "EXERCICE EXERCICE EXERCICE"
+_SHORT = frozenset({ChannelKind.X, ChannelKind.SMS})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderLimits:
+    sms_max_segments: int = 3
+    x_max_weighted: int = X_MAX_WEIGHTED
+    telegram_max_chars: int = TELEGRAM_MAX_CHARS
+    mastodon_max_chars: int = MASTODON_MAX_CHARS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    channel: ChannelKind
+    code: str
+    message: str  # French, shown to the communicator
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rendering:
+    channel: ChannelKind
+    text: str
+    subject: str = ""
+    html: str | None = None
+    length: int = 0  # in the channel's own unit: weighted chars, SMS segments, characters
+    short_form: bool = False
+
+
+def render(
+    *,
+    kind: ChannelKind,
+    title: str,
+    body: str,
+    link: str,
+    variant: str | None = None,
+    exercise: bool = False,
+    prefix: str = "",
+    limits: RenderLimits | None = None,
+) -> Rendering | list[Problem]:
+    """The text ``kind`` will carry, or every problem that prevents it."""
+    limits = limits or RenderLimits()
+    title, body, variant = title.strip(), body.strip(), (variant or "").strip() or None
+    problems: list[Problem] = []
+
+    def problem(code: str, message: str) -> None:
+        problems.append(Problem(channel=kind, code=code, message=message))
+
+    if not title:
+        problem("title_required", "Le titre est obligatoire.")
+    if "\n" in title or "\r" in title:
+        problem("title_multiline", "Le titre doit tenir sur une ligne.")
+    if not body and variant is None:
+        problem("body_required", "Le texte du message est obligatoire.")
+    if problems:
+        return problems
+
+    headline = f"{prefix.strip()} : {title}" if prefix.strip() else title
+    banner = [EXERCISE_BANNER] if exercise else []
+    more = [f"En savoir plus : {link}"] if link else []
+    full = "\n\n".join([*banner, headline, variant or body, *more])
+    short = "\n".join([*banner, variant or headline, *([] if variant else [link] if link else [])])
+
+    if kind in _SHORT:
+        return _check_short(kind=kind, text=short, short=variant is None, limits=limits)
+    if kind is ChannelKind.MASTODON:
+        if mastodon_length(full) <= limits.mastodon_max_chars:
+            return Rendering(channel=kind, text=full, length=mastodon_length(full))
+        fallback = "\n\n".join([*banner, headline, *more])
+        length = mastodon_length(fallback)
+        if length > limits.mastodon_max_chars:
+            problem(
+                "too_long",
+                f"Mastodon : {length} caractères pour {limits.mastodon_max_chars} au plus ; "
+                "raccourcissez le titre.",
+            )
+            return problems
+        return Rendering(channel=kind, text=fallback, length=length, short_form=True)
+    if kind is ChannelKind.TELEGRAM and len(full) > limits.telegram_max_chars:
+        problem(
+            "too_long",
+            f"Telegram : {len(full)} caractères pour {limits.telegram_max_chars} au plus ; "
+            "donnez une variante plus courte.",
+        )
+        return problems
+    if kind is ChannelKind.EMAIL:
+        subject = " — ".join([*banner, headline])
+        return Rendering(
+            channel=kind, text=full, subject=subject, html=_html(full), length=len(full)
+        )
+    return Rendering(channel=kind, text=full, length=len(full))
+
+
+def _check_short(
+    *, kind: ChannelKind, text: str, short: bool, limits: RenderLimits
+) -> Rendering | list[Problem]:
+    if kind is ChannelKind.X:
+        weighted = x_weighted_length(text)
+        if weighted > limits.x_max_weighted:
+            return [
+                Problem(
+                    channel=kind,
+                    code="too_long",
+                    message=f"X : {weighted} caractères pondérés pour {limits.x_max_weighted} "
+                    "au plus (liens comptés 23, émojis et idéogrammes 2) ; "
+                    + ("raccourcissez le titre." if short else "raccourcissez la variante."),
+                )
+            ]
+        return Rendering(channel=kind, text=text, length=weighted, short_form=short)
+    count = sms_count(text)
+    if count.segments > limits.sms_max_segments:
+        return [
+            Problem(
+                channel=kind,
+                code="too_many_segments",
+                message=f"SMS : {count.segments} segments ({count.encoding}, {count.units} "
+                f"unités) pour {limits.sms_max_segments} au plus ; "
+                + ("raccourcissez le titre." if short else "raccourcissez la variante."),
+            )
+        ]
+    return Rendering(channel=kind, text=text, length=count.segments, short_form=short)
+
+
+def _html(text: str) -> str:
+    paragraphs = (
+        "<p>" + html.escape(block).replace("\n", "<br>\n") + "</p>" for block in text.split("\n\n")
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8"></head><body>\n'
+        + "\n".join(paragraphs)
+        + "\n</body></html>\n"
+    )

@@ -1,0 +1,146 @@
+"""X (Twitter) posts through tweepy's ``Client.create_tweet``, run in a worker thread.
+
+tweepy has no host setting: to reach another host (the sandbox) a ``requests`` adapter
+mounted on the client's session rewrites ``https://api.twitter.com``. A 403 for duplicate
+content means the post already exists: the retry is treated as published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+import tweepy
+from requests.adapters import HTTPAdapter
+
+from channels.base import ChannelHealth, Message, Receipt, Recipient
+from channels.config import XConfig
+from channels.errors import (
+    ChannelError,
+    ChannelMisconfigured,
+    PermanentChannelError,
+    TransientChannelError,
+)
+from channels.kinds import ChannelKind
+from channels.masking import mask, redact
+
+__all__ = ["XChannel", "map_error"]
+
+_KIND = ChannelKind.X
+_X_HOST = "https://api.twitter.com"
+
+
+def _is_duplicate(exc: tweepy.Forbidden) -> bool:
+    messages = " ".join(str(m) for m in exc.api_messages) + " " + str(exc)
+    return "duplicate" in messages.lower()
+
+
+def map_error(exc: Exception, *, secrets: list[str]) -> ChannelError:
+    """The one place where tweepy and requests errors become channel errors."""
+    reason = redact(f"{type(exc).__name__}: {exc}", secrets)[:300]
+    if isinstance(exc, tweepy.TooManyRequests):
+        reset = getattr(exc, "reset_time", None)
+        retry_after = max(0.0, reset - time.time()) if reset is not None else None
+        return TransientChannelError(
+            f"X : limite de publication atteinte ({reason})", kind=_KIND, retry_after=retry_after
+        )
+    if isinstance(exc, tweepy.Unauthorized):
+        return ChannelMisconfigured("X : identifiants refusés (HTTP 401)", kind=_KIND)
+    if isinstance(exc, tweepy.TwitterServerError):
+        return TransientChannelError(f"X : erreur du service ({reason})", kind=_KIND)
+    if isinstance(exc, requests.RequestException):
+        return TransientChannelError(f"X : service injoignable ({reason})", kind=_KIND)
+    return PermanentChannelError(f"X : publication refusée ({reason})", kind=_KIND)
+
+
+class _HostRewrite(HTTPAdapter):
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        self._target = target.rstrip("/")
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        if request.url and request.url.startswith(_X_HOST):
+            request.url = self._target + request.url[len(_X_HOST) :]
+        return super().send(request, *args, **kwargs)
+
+
+class XChannel:
+    def __init__(self, config: XConfig, *, name: str = "x") -> None:
+        self._config = config
+        self._name = name
+        self._client = tweepy.Client(
+            consumer_key=config.consumer_key.get_secret_value(),
+            consumer_secret=config.consumer_secret.get_secret_value(),
+            access_token=config.access_token.get_secret_value(),
+            access_token_secret=config.access_token_secret.get_secret_value(),
+        )
+        if config.api_url.rstrip("/") != _X_HOST:
+            self._client.session.mount(_X_HOST, _HostRewrite(config.api_url))
+        self._lock = asyncio.Lock()  # one request at a time on the shared requests session
+        self._published: dict[str, str] = {}
+
+    @property
+    def kind(self) -> ChannelKind:
+        return _KIND
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def _secrets(self) -> list[str]:
+        c = self._config
+        return [
+            s.get_secret_value()
+            for s in (c.consumer_key, c.consumer_secret, c.access_token, c.access_token_secret)
+        ]
+
+    async def send(self, message: Message, recipient: Recipient) -> Receipt:
+        known = self._published.get(message.idempotency_key)
+        if known is not None:
+            return Receipt(provider_id=known, raw_status="already published", duplicate=True)
+        async with self._lock:
+            try:
+                response = await asyncio.to_thread(
+                    self._client.create_tweet, text=message.text, user_auth=True
+                )
+            except tweepy.Forbidden as exc:
+                if _is_duplicate(exc):
+                    return Receipt(provider_id="", raw_status="403 duplicate", duplicate=True)
+                raise map_error(exc, secrets=self._secrets()) from None
+            except (tweepy.TweepyException, requests.RequestException) as exc:
+                raise map_error(exc, secrets=self._secrets()) from None
+        tweet_id = str(response.data["id"])
+        self._published[message.idempotency_key] = tweet_id
+        return Receipt(provider_id=tweet_id, raw_status="201", accepted_at=datetime.now(UTC))
+
+    async def check(self) -> ChannelHealth:
+        settings = {
+            "api_url": self._config.api_url,
+            "tier": self._config.tier,
+            "consumer_key": mask(self._config.consumer_key.get_secret_value()),
+            "access_token": mask(self._config.access_token.get_secret_value()),
+        }
+        async with self._lock:
+            try:
+                response = await asyncio.to_thread(self._client.get_me, user_auth=True)
+            except (tweepy.TweepyException, requests.RequestException) as exc:
+                error = map_error(exc, secrets=self._secrets())
+                return self._health(ok=False, detail=error.message, settings=settings)
+        username = response.data["username"] if response.data else "?"
+        return self._health(ok=True, detail=f"Compte @{username} joignable", settings=settings)
+
+    def _health(self, *, ok: bool, detail: str, settings: dict[str, str]) -> ChannelHealth:
+        return ChannelHealth(
+            kind=_KIND,
+            name=self._name,
+            ok=ok,
+            detail=detail,
+            sandbox=self._config.sandbox,
+            settings=settings,
+        )
+
+    async def aclose(self) -> None:
+        self._client.session.close()
