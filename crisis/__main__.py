@@ -1,0 +1,3 @@
+from crisis.app.cli import main
+
+main()

@@ -1,0 +1,40 @@
+"""Operations: liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from crisis.app import migrate
+from crisis.app.auth import DbDep, SettingsDep
+
+router = APIRouter(tags=["exploitation"])
+
+
+@router.get("/healthz", summary="Le processus répond")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Base joignable et schéma à jour")
+async def readyz(db: DbDep) -> JSONResponse:
+    try:
+        async with db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        current = await migrate.is_current(db.engine)
+    except (SQLAlchemyError, OSError):
+        return JSONResponse({"status": "unavailable", "database": "injoignable"}, status_code=503)
+    if not current:
+        return JSONResponse({"status": "unavailable", "database": "migrations en retard"}, 503)
+    return JSONResponse({"status": "ready", "database": db.dialect})
+
+
+@router.get("/metrics", summary="Métriques Prometheus")
+async def metrics(request: Request, settings: SettingsDep) -> Response:
+    if not settings.metrics_public:
+        raise HTTPException(404)
+    registry = request.app.state.metrics_registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

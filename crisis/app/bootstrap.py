@@ -1,0 +1,61 @@
+"""What a fresh database needs before the service opens: schema, default geography, demo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contacts import geography
+from crisis import accounts
+from crisis.actors import SYSTEM
+from crisis.app import migrate
+from crisis.app.clock import Clock
+from crisis.app.db import Database
+
+DEMO_USERS: list[tuple[str, str, list[str]]] = [
+    ("prefet", "Préfète de permanence (démo)", ["prefect", "validator"]),
+    ("dircab", "Directeur de cabinet (démo)", ["prefect", "validator", "admin"]),
+    ("valideur", "Chef du bureau de la communication (démo)", ["validator"]),
+    ("communicant", "Chargée de communication (démo)", ["communicator"]),
+    ("formateur", "Formateur SIDPC (démo)", ["trainer"]),
+    ("operateur", "Opérateur CIP (démo)", ["operator"]),
+    ("admin", "Administrateur (démo)", ["admin"]),
+]
+
+
+async def prepare(db: Database, url: str) -> None:
+    """Apply migrations, then load the Somme when no geography is there yet."""
+    await migrate.upgrade(db.engine, url)
+    async with db.transaction() as session:
+        if not await geography.has_geography(session):
+            await geography.load_departement(session, data=geography.somme_dataset())
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    login: str
+    password: str
+    roles: list[str]
+
+
+async def demo_users(db: Database, clock: Clock) -> list[DemoLogin]:
+    """Create (or reset the passwords of) the demo users; returns their logins."""
+    created: list[DemoLogin] = []
+    async with db.transaction() as session:
+        for login, name, roles in DEMO_USERS:
+            password = accounts.new_password()
+            user = await accounts.user_by_login(session, login=login)
+            if user is None:
+                await accounts.create_user(
+                    session,
+                    actor=SYSTEM,
+                    login=login,
+                    roles=roles,
+                    now=clock.now(),
+                    password=password,
+                    display_name=name,
+                )
+            else:
+                accounts.set_password(user, password)
+                session.add(user)
+            created.append(DemoLogin(login, password, roles))
+    return created

@@ -1,0 +1,127 @@
+"""Every error leaves as the contract's envelope; refusals are journaled."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from crisis import journal
+from crisis.actors import Actor
+from crisis.crises import Crisis
+from crisis.errors import DomainError
+
+log = logging.getLogger("tocsin.errors")
+_CRISIS_IN_PATH = re.compile(r"/crises/(\d+)")
+
+_HTTP_MESSAGES = {
+    400: "Requête invalide.",
+    401: "Authentification requise.",
+    403: "Action non autorisée.",
+    404: "Ressource introuvable.",
+    405: "Méthode non autorisée.",
+    409: "Conflit avec l'état actuel.",
+    413: "Requête trop volumineuse.",
+    422: "Données invalides.",
+    429: "Trop de tentatives : réessayez plus tard.",
+}
+
+
+def envelope(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": details}}, status_code=status
+    )
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    return not path.startswith(("/api/", "/public/", "/healthz", "/readyz", "/metrics"))
+
+
+async def journal_refusal(request: Request, *, code: str, message: str, status: int) -> None:
+    """Record a refused action in its own transaction (the action's one rolled back)."""
+    actor: Actor = getattr(request.state, "actor", None) or Actor(None, "anonyme", frozenset())
+    match = _CRISIS_IN_PATH.search(request.url.path)
+    crisis_id = int(match.group(1)) if match else None
+    db = request.app.state.db
+    payload = {
+        "code": code,
+        "message": message,
+        "status": status,
+        "method": request.method,
+        "path": request.url.path,
+        "client": request.client.host if request.client else None,
+    }
+    try:
+        async with db.transaction() as session:
+            if crisis_id is not None and not await _crisis_exists(session, crisis_id):
+                crisis_id = None
+            await journal.append(
+                session,
+                actor=actor if actor.user_id else Actor(None, actor.login, frozenset()),
+                action="refused",
+                now=request.app.state.clock.now(),
+                crisis_id=crisis_id,
+                payload=payload,
+            )
+    except SQLAlchemyError:  # the refusal itself must still reach the user
+        log.exception("could not journal a refusal")
+
+
+async def _crisis_exists(session: AsyncSession, crisis_id: int) -> bool:
+    return await session.get(Crisis, crisis_id) is not None
+
+
+def _render_error(request: Request, status: int, message: str) -> Response:
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+    return response
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    if exc.journaled:
+        await journal_refusal(request, code=exc.code, message=exc.message, status=exc.status)
+    if _wants_html(request):
+        return _render_error(request, exc.status, exc.message)
+    return envelope(exc.status, exc.code, exc.message, exc.details)
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {"loc": list(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    if _wants_html(request):
+        return _render_error(request, 422, "Formulaire invalide.")
+    return envelope(422, "validation_error", "Données invalides.", details)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else _HTTP_MESSAGES.get(exc.status_code, "")
+    if exc.status_code == 401 and _wants_html(request):
+        return Response(status_code=303, headers={"Location": "/connexion"})
+    if _wants_html(request):
+        return _render_error(request, exc.status_code, message)
+    code = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    response = envelope(exc.status_code, code.get(exc.status_code, "http_error"), message)
+    if exc.status_code == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -1,0 +1,94 @@
+"""The FastAPI application, assembled from settings; no import-time globals."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+
+from crisis.app import errors
+from crisis.app.api import crises as crises_api
+from crisis.app.api import ops
+from crisis.app.clock import Clock, SystemClock
+from crisis.app.db import Database
+from crisis.app.logs import register_secret
+from crisis.app.middleware import BodyLimit, HttpMetrics, RequestContext
+from crisis.app.settings import Settings
+from crisis.app.web import assets, pages
+from crisis.app.web.templating import make_templates
+
+log = logging.getLogger("tocsin")
+UPLOAD_PATHS = ("/api/v1/contacts/import", "/annuaire/import")
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    database: Database | None = None,
+    background: Lifespan | None = None,
+) -> FastAPI:
+    """Build the app. `background` runs beside it (scheduler, dispatcher) when given."""
+    db = database or Database.from_url(settings.database_url)
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    if secret is None:
+        log.warning("TOCSIN_SECRET_KEY absent : clé de session aléatoire pour ce processus")
+        secret = secrets.token_urlsafe(48)
+    register_secret(secret)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if background is None:
+            yield
+        else:
+            async with background(app):
+                yield
+        if database is None:
+            await db.dispose()
+
+    registry = CollectorRegistry()
+
+    def limit_for(path: str) -> int:
+        return (
+            settings.max_upload_bytes if path.startswith(UPLOAD_PATHS) else settings.max_body_bytes
+        )
+
+    app = FastAPI(
+        title="Tocsin",
+        summary="Communication d'urgence de la préfecture : ES47, ES48, ES49, ES50.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        middleware=[
+            Middleware(RequestContext, metrics=HttpMetrics(registry)),
+            Middleware(BodyLimit, limit_for=limit_for),
+            Middleware(
+                SessionMiddleware,
+                secret_key=secret,
+                session_cookie="tocsin_session",
+                max_age=settings.session_max_age_seconds,
+                same_site="lax",
+                https_only=settings.cookie_secure,
+            ),
+        ],
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock or SystemClock()
+    app.state.templates = make_templates()
+    app.state.metrics_registry = registry
+    errors.install(app)
+    app.include_router(ops.router)
+    app.include_router(crises_api.router)
+    app.include_router(pages.router)
+    app.include_router(assets.router(assets.find_dsfr_dist(settings.dsfr_dir)))
+    return app

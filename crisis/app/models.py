@@ -1,0 +1,12 @@
+"""Every table module, imported once so that SQLModel.metadata knows the whole schema."""
+
+from sqlmodel import SQLModel
+
+import contacts.geography
+import crisis.accounts
+import crisis.crises
+import crisis.journal
+
+metadata = SQLModel.metadata
+
+__all__ = ["contacts", "crisis", "metadata"]

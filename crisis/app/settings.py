@@ -1,0 +1,75 @@
+"""One settings class: `TOCSIN_*` environment variables, then an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DATABASE_URL = "sqlite:///./tocsin.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TOCSIN_", env_nested_delimiter="__", extra="ignore", hide_input_in_errors=True
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: SecretStr | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    departement: str = "80"
+    # Clocks (ES47, ES48, ES50)
+    clock_deadline_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    clock_alert_thresholds: list[int] = Field(default_factory=lambda: [30, 45, 55, 60])
+    cod_max_age_hours: int = Field(default=24, ge=1)
+    # HTTP
+    max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    max_upload_bytes: int = Field(default=100_000_000, ge=1_000)
+    metrics_public: bool = True
+    cookie_secure: bool = False
+    session_max_age_seconds: int = 12 * 3600
+    login_max_failures: int = 5
+    login_window_seconds: int = 15 * 60
+    # Background work
+    scheduler_enabled: bool = True
+    tick_seconds: float = Field(default=1.0, gt=0)
+    json_logs: bool = True
+    log_level: str = "INFO"
+    dsfr_dir: Path | None = None
+    demo: bool = False
+
+    @field_validator("clock_alert_thresholds")
+    @classmethod
+    def _sorted_thresholds(cls, value: list[int]) -> list[int]:
+        if not value or any(v <= 0 for v in value):
+            raise ValueError("les seuils d'alerte sont des minutes positives")
+        return sorted(set(value))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("TOCSIN_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    def public_view(self) -> dict[str, Any]:
+        """The settings as safe to show: every secret masked."""
+        return self.model_dump(mode="json", exclude={"secret_key"}) | {
+            "secret_key": "****" if self.secret_key else None
+        }

@@ -1,0 +1,212 @@
+"""Server-rendered pages: login, dashboard, crisis, journal, and the live stream."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sse_starlette.sse import EventSourceResponse
+
+from contacts import geography
+from crisis import crises, journal
+from crisis.actors import Role
+from crisis.app import auth
+from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
+from crisis.app.web.templating import flash
+from crisis.crises import CrisisMode
+from crisis.errors import DomainError
+from crisis.labels import KIND_LABELS
+
+router = APIRouter(include_in_schema=False)
+_SPLIT = re.compile(r"[,;\n]+")
+
+
+def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, name, context, status_code=status
+    )
+    return response
+
+
+@router.get("/connexion")
+async def login_page(request: Request) -> HTMLResponse:
+    return _render(request, "login.html")
+
+
+@router.post("/connexion", dependencies=[CsrfChecked])
+async def login_submit(
+    request: Request,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    login: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+) -> Response:
+    user = await auth.login(request, db, clock, settings, login=login, password=password)
+    if user is None:
+        return _render(
+            request, "login.html", 401, error="Identifiant ou mot de passe incorrect.", login=login
+        )
+    auth.start_session(request, user)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/deconnexion", dependencies=[CsrfChecked])
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/connexion", status_code=303)
+
+
+@router.get("/")
+async def dashboard(request: Request, actor: CurrentActor, db: DbDep) -> HTMLResponse:
+    async with db.read() as session:
+        rows = await crises.listing(session)
+    return _render(request, "dashboard.html", crises=rows, can_declare=Role.PREFECT in actor.roles)
+
+
+@router.get("/fragments/evenements")
+async def crisis_list_fragment(request: Request, actor: CurrentActor, db: DbDep) -> HTMLResponse:
+    async with db.read() as session:
+        rows = await crises.listing(session)
+    return _render(request, "fragments/crisis_list.html", crises=rows)
+
+
+async def _new_crisis_form(request: Request, db: DbDep, **context: Any) -> HTMLResponse:
+    async with db.read() as session:
+        arrondissements = await geography.arrondissements(session)
+    return _render(
+        request,
+        "crisis_new.html",
+        status=422 if context.get("errors") else 200,
+        kinds=list(KIND_LABELS.items()),
+        arrondissements=arrondissements,
+        form=context.pop("form", {}),
+        **context,
+    )
+
+
+@router.get("/evenements/nouveau")
+async def new_crisis_page(request: Request, actor: CurrentActor, db: DbDep) -> HTMLResponse:
+    actor.require(Role.PREFECT, action="déclarer un événement majeur")
+    return await _new_crisis_form(request, db)
+
+
+@router.post("/evenements/nouveau", dependencies=[CsrfChecked])
+async def new_crisis_submit(
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    clock: ClockDep,
+    title: Annotated[str, Form(max_length=200)],
+    kind: Annotated[str, Form(max_length=40)],
+    mode: Annotated[CrisisMode, Form()],
+    communes: Annotated[str, Form(max_length=20_000)] = "",
+    arrondissement: Annotated[str, Form(max_length=4)] = "",
+) -> Response:
+    form = {
+        "title": title,
+        "kind": kind,
+        "mode": mode,
+        "communes": communes,
+        "arrondissement": arrondissement,
+    }
+    async with db.read() as session:
+        codes, unknown = await geography.resolve(session, items=_SPLIT.split(communes))
+        if arrondissement:
+            codes += await geography.communes_of_arrondissement(session, code=arrondissement)
+    if unknown:
+        return await _new_crisis_form(
+            request, db, form=form, errors=["Communes non reconnues : " + ", ".join(unknown)]
+        )
+    try:
+        async with db.transaction() as session:
+            crisis = await crises.declare(
+                session,
+                actor=actor,
+                title=title,
+                kind=kind,
+                mode=mode,
+                communes=list(dict.fromkeys(codes)),
+                now=clock.now(),
+            )
+    except DomainError as error:
+        if error.journaled:
+            raise
+        return await _new_crisis_form(request, db, form=form, errors=[error.message])
+    flash(request, "success", f"Événement n° {crisis.id} déclaré.")
+    return RedirectResponse(f"/evenements/{crisis.id}", status_code=303)
+
+
+@router.get("/evenements/{crisis_id}")
+async def crisis_page(
+    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep
+) -> HTMLResponse:
+    async with db.read() as session:
+        crisis = await crises.get(session, crisis_id=crisis_id)
+        communes = await geography.communes_by_code(session, codes=crisis.communes)
+        entries = await journal.for_crisis(session, crisis_id=crisis_id)
+    return _render(
+        request,
+        "crisis.html",
+        crisis=crisis,
+        communes=communes,
+        entries=entries,
+        exercise=crisis.is_exercise,
+    )
+
+
+@router.get("/fragments/evenements/{crisis_id}/main-courante")
+async def crisis_journal_fragment(
+    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep
+) -> HTMLResponse:
+    async with db.read() as session:
+        entries = await journal.for_crisis(session, crisis_id=crisis_id)
+    return _render(request, "fragments/journal_table.html", entries=entries)
+
+
+@router.get("/evenements/{crisis_id}/main-courante")
+async def crisis_journal_page(
+    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep
+) -> HTMLResponse:
+    async with db.read() as session:
+        crisis = await crises.get(session, crisis_id=crisis_id)
+        entries = await journal.for_crisis(session, crisis_id=crisis_id, limit=5000)
+        report = await journal.verify(session, crisis_id=crisis_id)
+    return _render(
+        request,
+        "journal.html",
+        crisis=crisis,
+        entries=entries,
+        report=report,
+        exercise=crisis.is_exercise,
+    )
+
+
+@router.get("/main-courante")
+async def journal_page(request: Request, actor: CurrentActor, db: DbDep) -> HTMLResponse:
+    async with db.read() as session:
+        entries = await journal.recent(session, limit=500)
+        report = await journal.verify(session)
+    return _render(request, "journal.html", crisis=None, entries=entries, report=report)
+
+
+async def _journal_changes(request: Request, db: DbDep) -> AsyncIterator[dict[str, str]]:
+    """One `change` event whenever the journal grows, whichever instance wrote it."""
+    last = -1
+    while not await request.is_disconnected():
+        async with db.read() as session:
+            length = await journal.length(session)
+        if length != last:
+            if last >= 0:
+                yield {"event": "change", "data": str(length)}
+            last = length
+        await asyncio.sleep(request.app.state.settings.tick_seconds)
+
+
+@router.get("/flux")
+async def live_stream(request: Request, actor: CurrentActor, db: DbDep) -> EventSourceResponse:
+    return EventSourceResponse(_journal_changes(request, db), ping=15)

@@ -1,0 +1,52 @@
+"""Jinja2 templates, with the filters and labels every page uses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from crisis.app.auth import csrf_token
+from crisis.app.clock import paris
+from crisis.labels import action_label, kind_label, status_label
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+NAV_LINKS: list[tuple[str, str]] = [
+    ("/", "Tableau de bord"),
+    ("/main-courante", "Main courante"),
+]
+
+
+def format_paris(value: datetime | None) -> str:
+    """« 28/11/2026 à 15 h 05 » in Paris time."""
+    if value is None:
+        return "—"
+    local = paris(value)
+    return f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    return {
+        "actor": getattr(request.state, "actor", None),
+        "csrf": csrf_token(request),
+        "nav_links": NAV_LINKS,
+        "flashes": request.session.pop("flashes", []),
+        "exercise": False,
+    }
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES), context_processors=[_page_context])
+    env = templates.env
+    env.filters["paris"] = format_paris
+    env.globals.update(kind_label=kind_label, status_label=status_label, action_label=action_label)
+    return templates
+
+
+def flash(request: Request, level: str, text: str) -> None:
+    """A message shown once on the next page (levels: success, info, warning, error)."""
+    request.session.setdefault("flashes", []).append((level, text))

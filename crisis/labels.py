@@ -1,0 +1,51 @@
+"""French labels for codes shown to people."""
+
+from __future__ import annotations
+
+KIND_LABELS: dict[str, str] = {
+    "crue": "Crue / inondation",
+    "submersion_marine": "Submersion marine",
+    "tempete": "Tempête",
+    "canicule": "Canicule",
+    "accident_industriel": "Accident industriel",
+    "tmd": "Transport de matières dangereuses",
+    "pollution_atmospherique": "Pollution atmosphérique",
+    "epidemie": "Épidémie",
+    "coupure_reseaux": "Coupure de réseaux",
+    "cyberattaque": "Cyberattaque",
+    "nucleaire": "Événement nucléaire",
+    "autre": "Autre événement",
+}
+
+STATUS_LABELS: dict[str, str] = {
+    "declared": "Déclaré",
+    "cell_ordered": "Cellule ordonnée",
+    "cell_operational": "Cellule opérationnelle",
+    "cod_activated": "COD activé",
+    "closed": "Clos",
+}
+
+ACTION_LABELS: dict[str, str] = {
+    "crisis.declared": "Événement déclaré",
+    "user.created": "Utilisateur créé",
+    "token.issued": "Jeton d'API créé",
+    "token.revoked": "Jeton d'API révoqué",
+    "auth.login": "Connexion",
+    "auth.login_failed": "Échec de connexion",
+    "auth.login_throttled": "Connexion bloquée (trop de tentatives)",
+    "auth.token_refused": "Jeton d'API refusé",
+    "auth.csrf_refused": "Formulaire refusé (jeton CSRF)",
+    "refused": "Action refusée",
+}
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind)
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
