@@ -1,0 +1,200 @@
+"""Local fakes of every provider, on loopback only, for tests, benchmarks and demos.
+
+async with Sandbox() as sandbox:          # ephemeral ports
+    config = sandbox.config()              # ChannelsConfig pointing at the fakes
+    sandbox.telegram.state.fail_next(status=429, retry_after=1)
+    sandbox.states["smtp"].received        # what the SMTP fake got
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+
+from pydantic import SecretStr
+
+from channels.config import (
+    ChannelsConfig,
+    MastodonConfig,
+    MatrixConfig,
+    SmsConfig,
+    SmtpConfig,
+    TelegramConfig,
+    WebhookConfig,
+    XConfig,
+)
+from channels.sandbox.http import HttpServer
+from channels.sandbox.mastodon_api import MastodonFake
+from channels.sandbox.matrix_api import MatrixFake
+from channels.sandbox.page import dashboard_app
+from channels.sandbox.sms_api import SmsFake
+from channels.sandbox.smtp import SmtpFake
+from channels.sandbox.state import FakeState, Fault, Received
+from channels.sandbox.telegram_api import TelegramFake
+from channels.sandbox.webhook_api import WebhookFake
+from channels.sandbox.x_api import XFake
+
+__all__ = ["DEFAULT_PORTS", "FakeState", "Fault", "Received", "Sandbox", "SandboxPorts"]
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+# Sandbox credentials: not secrets, but long enough to show how masking looks.
+TELEGRAM_TOKEN = "123456789:AAsandbox-telegram-token-0001"  # noqa: S105 - sandbox only
+X_CONSUMER_KEY = "sandbox-x-consumer-key-0001"
+MASTODON_TOKEN = "sandbox-mastodon-token-0001"  # noqa: S105 - sandbox only
+MATRIX_TOKEN = "sandbox-matrix-token-0001"  # noqa: S105 - sandbox only
+SMS_API_KEY = "sandbox-sms-api-key-0001"
+WEBHOOK_SECRET = "sandbox-webhook-secret-0001"  # noqa: S105 - sandbox only
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SandboxPorts:
+    smtp: int = 0
+    telegram: int = 0
+    x: int = 0
+    mastodon: int = 0
+    matrix: int = 0
+    sms: int = 0
+    webhook: int = 0
+    dashboard: int = 0
+
+
+DEFAULT_PORTS = SandboxPorts(
+    smtp=2525,
+    telegram=8081,
+    x=8082,
+    mastodon=8083,
+    matrix=8084,
+    sms=8085,
+    webhook=8086,
+    dashboard=8090,
+)
+
+
+class Sandbox:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        ports: SandboxPorts | None = None,
+        enforce_telegram_limits: bool = True,
+        smtp_username: str | None = None,
+        smtp_password: str | None = None,
+    ) -> None:
+        if host not in _LOOPBACK:
+            raise ValueError(f"the sandbox listens on loopback only, not {host!r}")
+        self.host = host
+        self.ports = ports or SandboxPorts()
+        self.smtp = SmtpFake(username=smtp_username, password=smtp_password)
+        self.telegram = TelegramFake(token=TELEGRAM_TOKEN, enforce_limits=enforce_telegram_limits)
+        self.x = XFake(consumer_key=X_CONSUMER_KEY)
+        self.mastodon = MastodonFake(token=MASTODON_TOKEN)
+        self.matrix = MatrixFake(token=MATRIX_TOKEN)
+        self.sms = SmsFake(api_key=SMS_API_KEY)
+        self.webhook = WebhookFake(secret=WEBHOOK_SECRET)
+        self.states: dict[str, FakeState] = {
+            "smtp": self.smtp.state,
+            "telegram": self.telegram.state,
+            "x": self.x.state,
+            "mastodon": self.mastodon.state,
+            "matrix": self.matrix.state,
+            "sms": self.sms.state,
+            "webhook": self.webhook.state,
+        }
+        self.urls: dict[str, str] = {}
+        self._servers: list[HttpServer] = []
+
+    async def __aenter__(self) -> Sandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        await self.smtp.start(host=self.host, port=self.ports.smtp)
+        self.urls["smtp"] = f"smtp://{self.smtp.host}:{self.smtp.port}"
+        apps = {
+            "telegram": self.telegram.app(),
+            "x": self.x.app(),
+            "mastodon": self.mastodon.app(),
+            "matrix": self.matrix.app(),
+            "sms": self.sms.app(),
+            "webhook": self.webhook.app(),
+        }
+        for name, app in apps.items():
+            server = HttpServer(app, host=self.host, port=getattr(self.ports, name))
+            await server.start()
+            self._servers.append(server)
+            self.urls[name] = server.url
+        self.mastodon.base_url = self.urls["mastodon"]
+        dashboard = HttpServer(
+            dashboard_app(self.states, self.urls), host=self.host, port=self.ports.dashboard
+        )
+        await dashboard.start()
+        self._servers.append(dashboard)
+        self.urls["dashboard"] = dashboard.url
+
+    async def stop(self) -> None:
+        for server in reversed(self._servers):
+            await server.stop()
+        self._servers.clear()
+        await self.smtp.stop()
+
+    def webhook_url(self, name: str = "site") -> str:
+        return f"{self.urls['webhook']}/hook/{name}"
+
+    def config(self) -> ChannelsConfig:
+        """Channel settings pointing at the running fakes (``sandbox=True`` everywhere)."""
+        smtp_password = SecretStr(self.smtp.password) if self.smtp.password else None
+        return ChannelsConfig(
+            smtp=SmtpConfig(
+                sandbox=True,
+                host=self.smtp.host,
+                port=self.smtp.port,
+                security="none",
+                username=self.smtp.username,
+                password=smtp_password,
+                sender="ne-pas-repondre@prefecture-sandbox.fr",
+                timeout=5.0,
+            ),
+            telegram=TelegramConfig(
+                sandbox=True,
+                token=SecretStr(TELEGRAM_TOKEN),
+                base_url=self.urls["telegram"] + "/bot",
+                timeout=5.0,
+            ),
+            x=XConfig(
+                sandbox=True,
+                api_url=self.urls["x"],
+                consumer_key=SecretStr(X_CONSUMER_KEY),
+                consumer_secret=SecretStr("sandbox-x-consumer-secret-0001"),
+                access_token=SecretStr("sandbox-x-access-token-0001"),
+                access_token_secret=SecretStr("sandbox-x-access-secret-0001"),
+                timeout=5.0,
+            ),
+            mastodon=MastodonConfig(
+                sandbox=True,
+                base_url=self.urls["mastodon"],
+                access_token=SecretStr(MASTODON_TOKEN),
+                timeout=5.0,
+            ),
+            matrix=MatrixConfig(
+                sandbox=True,
+                homeserver_url=self.urls["matrix"],
+                access_token=SecretStr(MATRIX_TOKEN),
+                timeout=5.0,
+            ),
+            sms=SmsConfig(
+                sandbox=True,
+                gateway_url=self.urls["sms"] + "/sms",
+                api_key=SecretStr(SMS_API_KEY),
+                timeout=5.0,
+            ),
+            webhook=WebhookConfig(sandbox=True, secret=SecretStr(WEBHOOK_SECRET), timeout=5.0),
+        )

@@ -1,0 +1,80 @@
+"""The sandbox dashboard: a plain HTML page listing what each fake received."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from channels.sandbox.state import FakeState
+
+__all__ = ["dashboard_app", "render_page"]
+
+_LABELS = {
+    "smtp": "Courriel (SMTP)",
+    "telegram": "Telegram",
+    "x": "X",
+    "mastodon": "Mastodon",
+    "matrix": "Matrix / Tchap",
+    "sms": "SMS",
+    "webhook": "Webhooks",
+}
+
+
+def render_page(states: Mapping[str, FakeState], urls: Mapping[str, str]) -> str:
+    sections = []
+    for name, state in states.items():
+        rows = "\n".join(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>".format(
+                html.escape(m.at.strftime("%H:%M:%S")),
+                html.escape(m.recipient),
+                html.escape(m.subject),
+                html.escape(m.text),
+            )
+            for m in reversed(state.received[-200:])
+        )
+        sections.append(
+            f"<section><h2>{html.escape(_LABELS.get(name, name))}</h2>"
+            f"<p>Adresse : <code>{html.escape(urls.get(name, ''))}</code> — "
+            f"{len(state.received)} message(s) reçu(s), {state.rate_limited} refus pour "
+            "limite de débit.</p>"
+            + (
+                "<table><thead><tr><th>Heure</th><th>Destinataire</th><th>Objet</th>"
+                f"<th>Texte</th></tr></thead><tbody>{rows}</tbody></table>"
+                if rows
+                else "<p><em>Aucun message reçu pour l’instant.</em></p>"
+            )
+            + "</section>"
+        )
+    return (
+        '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
+        '<meta http-equiv="refresh" content="3">'
+        "<title>Bac à sable des canaux — Tocsin</title>"
+        "<style>body{font-family:sans-serif;margin:2rem}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.3rem;vertical-align:top;text-align:left}"
+        "pre{white-space:pre-wrap;margin:0}</style></head><body>"
+        "<h1>Bac à sable des canaux</h1>"
+        "<p>Faux services locaux : rien ne sort de cette machine. "
+        "La page se rafraîchit toutes les 3 secondes.</p>" + "\n".join(sections) + "</body></html>"
+    )
+
+
+def dashboard_app(states: Mapping[str, FakeState], urls: Mapping[str, str]) -> Starlette:
+    async def page(request: Request) -> Response:
+        return HTMLResponse(render_page(states, urls))
+
+    async def messages(request: Request) -> Response:
+        return JSONResponse(
+            {name: [m.as_json() for m in state.received] for name, state in states.items()}
+        )
+
+    return Starlette(
+        routes=[
+            Route("/", page, methods=["GET"]),
+            Route("/_sandbox/messages", messages, methods=["GET"]),
+        ]
+    )

@@ -1,0 +1,95 @@
+"""What every fake shares: a record of what it received and the faults to inject."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["FakeState", "Fault", "Received"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Received:
+    fake: str
+    recipient: str
+    text: str
+    subject: str = ""
+    key: str = ""  # the provider-side idempotency key, when the protocol has one
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fault:
+    """One scripted failure: an HTTP status (or SMTP code), or a dropped connection."""
+
+    status: int = 0
+    retry_after: float | None = None
+    drop: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class FakeState:
+    name: str
+    received: list[Received] = field(default_factory=list)
+    scripted: deque[Fault] = field(default_factory=deque)
+    rejected: set[str] = field(default_factory=set)
+    latency: float = 0.0
+    attempts: int = 0
+    rate_limited: int = 0  # 429 answers given because a limit was exceeded or scripted
+
+    def fail_next(
+        self,
+        *,
+        status: int = 0,
+        retry_after: float | None = None,
+        drop: bool = False,
+        times: int = 1,
+    ) -> None:
+        for _ in range(times):
+            self.scripted.append(Fault(status=status, retry_after=retry_after, drop=drop))
+
+    def reject(self, *recipients: str) -> None:
+        self.rejected.update(recipients)
+
+    async def arrive(self) -> Fault | None:
+        """Called at the start of each request: applies latency, pops a scripted fault."""
+        self.attempts += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        fault = self.scripted.popleft() if self.scripted else None
+        if fault is not None and fault.status == 429:
+            self.rate_limited += 1
+        return fault
+
+    def record(self, message: Received) -> None:
+        self.received.append(message)
+
+    def reset(self) -> None:
+        self.received.clear()
+        self.scripted.clear()
+        self.rejected.clear()
+        self.latency = 0.0
+        self.attempts = 0
+        self.rate_limited = 0
+
+    def configure(self, data: dict[str, Any]) -> None:
+        """Faults set over HTTP: ``{"latency": s, "reject": [...], "fail_next": [{...}]}``."""
+        if "latency" in data:
+            self.latency = float(data["latency"])
+        for recipient in data.get("reject", []):
+            self.rejected.add(str(recipient))
+        for fault in data.get("fail_next", []):
+            self.fail_next(
+                status=int(fault.get("status", 0)),
+                retry_after=fault.get("retry_after"),
+                drop=bool(fault.get("drop", False)),
+            )

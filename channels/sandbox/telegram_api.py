@@ -1,0 +1,128 @@
+"""A fake Telegram Bot API: ``getMe`` and ``sendMessage`` under ``/bot{token}/``.
+
+It enforces Telegram's flood limits the way the real service answers them: more than
+``per_second`` messages in any one-second window for the bot, or two messages to one chat
+less than ``chat_interval`` apart, get HTTP 429 with ``parameters.retry_after``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from channels.sandbox.http import dropped_response, fake_app
+from channels.sandbox.state import FakeState, Received
+
+__all__ = ["TelegramFake"]
+
+BOT_USERNAME = "tocsin_sandbox_bot"
+
+
+@dataclass(slots=True, kw_only=True)
+class TelegramFake:
+    token: str
+    state: FakeState = field(default_factory=lambda: FakeState(name="telegram"))
+    enforce_limits: bool = True
+    per_second: int = 30
+    chat_interval: float = 1.0
+    _window: deque[float] = field(default_factory=deque)
+    _last_by_chat: dict[str, float] = field(default_factory=dict)
+    _next_id: int = 1
+
+    def app(self) -> Starlette:
+        return fake_app(
+            self.state, [Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
+        )
+
+    def _flood_wait(self, chat: str, now: float) -> float:
+        """Seconds to wait before this message would be accepted; 0 when it is accepted."""
+        if not self.enforce_limits:
+            return 0.0
+        while self._window and now - self._window[0] >= 1.0:
+            self._window.popleft()
+        waits = []
+        if len(self._window) >= self.per_second:
+            waits.append(1.0 - (now - self._window[0]))
+        last = self._last_by_chat.get(chat)
+        if last is not None and now - last < self.chat_interval:
+            waits.append(self.chat_interval - (now - last))
+        return max(waits, default=0.0)
+
+    async def _endpoint(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        fault = await self.state.arrive()
+        if fault is not None:
+            if fault.drop:
+                return dropped_response()
+            if fault.status == 429:
+                retry = max(1, math.ceil(fault.retry_after or 1))
+                return _error(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
+            return _error(fault.status, "Internal Server Error")
+        method = request.path_params["method"]
+        if method == "getMe":
+            return _ok(
+                {"id": 4242, "is_bot": True, "first_name": "Tocsin", "username": BOT_USERNAME}
+            )
+        if method != "sendMessage":
+            return _error(404, "Not Found: method not found")
+        params = await _params(request)
+        chat = str(params.get("chat_id", ""))
+        text = str(params.get("text", ""))
+        if not chat or not text:
+            return _error(400, "Bad Request: message text is empty")
+        if chat in self.state.rejected:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        now = time.monotonic()
+        wait = self._flood_wait(chat, now)
+        if wait > 0:
+            self.state.rate_limited += 1
+            retry = max(1, math.ceil(wait))
+            return _error(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
+        self._window.append(now)
+        self._last_by_chat[chat] = now
+        self.state.record(Received(fake="telegram", recipient=chat, text=text))
+        message_id, self._next_id = self._next_id, self._next_id + 1
+        is_channel = chat.startswith("@")
+        chat_obj: dict[str, Any] = (
+            {
+                "id": -1000000000000 - zlib.crc32(chat.encode()) % 10**9,
+                "type": "channel",
+                "title": chat,
+            }
+            if is_channel
+            else {"id": int(chat), "type": "private" if int(chat) > 0 else "group"}
+        )
+        if is_channel:
+            chat_obj["username"] = chat[1:]
+        return _ok(
+            {"message_id": message_id, "date": int(time.time()), "chat": chat_obj, "text": text}
+        )
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.json()
+        return dict(body) if isinstance(body, dict) else {}
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def _ok(result: dict[str, Any]) -> Response:
+    return JSONResponse({"ok": True, "result": result})
+
+
+def _error(code: int, description: str, *, retry_after: int | None = None) -> Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return JSONResponse(body, status_code=code)
