@@ -7,8 +7,9 @@ Each element is found by one of two kinds of rule, tried in order, and the rule 
 is reported so that a communicator can see why a message passes:
 
 1. A labelled line, the house structure of every template: a line starting with a label
-   such as « Consignes : » or « Prochain point : », with text after the colon or on the
-   following line (a label followed by nothing does not count).
+   such as « Consignes : » or « Prochain point : » (a parenthesis may come between the
+   label and the colon: « Situation (mardi 12 mars à 14 h 30) : »), with text after the
+   colon or on the following line (a label followed by nothing does not count).
 2. Cues, for messages written freehand:
    - what: a word naming an event (crue, inondation, incendie, fuite, coupure, cyberattaque…)
      in the title or the body;
@@ -74,7 +75,8 @@ _LABELS: dict[Element, str] = {
         r"|zones?(?: concern[ée]es?)?|localisation|où"
     ),
     "instructions": (
-        r"consignes?(?: de sécurité| à la population| aux (?:habitants|riverains|usagers))?"
+        r"consignes?(?: de sécurité| à la population"
+        r"| aux (?:habitants|riverains|usagers|maires|élus))?"
         r"|conduite à tenir|recommandations?|que faire|ce qu'il faut faire"
         r"|mesures à prendre|gestes à adopter"
     ),
@@ -89,7 +91,9 @@ _LABELS: dict[Element, str] = {
 }
 
 _LABEL_LINES = {
-    element: re.compile(rf"^[\s\-–•*]*(?:{labels})[ \t]*:[ \t]*(?P<rest>.*)$", re.I)
+    element: re.compile(
+        rf"^[\s\-–•*]*(?:{labels})(?:[ \t]*\([^)\n]*\))?[ \t]*:[ \t]*(?P<rest>.*)$", re.I
+    )
     for element, labels in _LABELS.items()
 }
 
