@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 import contacts.geography
 import crisis.accounts
+import crisis.app.idempotency
 import crisis.crises
 import crisis.journal
 

@@ -1,0 +1,117 @@
+"""Every test runs on SQLite, or on PostgreSQL when TOCSIN_TEST_POSTGRES names a server.
+
+The schema is migrated once per run and the Somme's geography loaded once; between tests every
+other table is emptied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from crisis.app import bootstrap
+from crisis.app.db import Database, make_engine
+from crisis.app.factory import create_app
+from crisis.app.models import metadata
+from crisis.app.settings import Settings
+from tests.support import FrozenClock
+
+REFERENCE_TABLES = {"geo_departement", "geo_arrondissement", "geo_epci", "geo_commune",
+                    "alembic_version"}
+
+
+def _create_postgres_database(server_url: str) -> tuple[str, str]:
+    name = f"tocsin_test_{uuid.uuid4().hex[:10]}"
+    url = make_url(server_url)
+
+    async def create() -> None:
+        engine = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        await engine.dispose()
+
+    asyncio.run(create())
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_postgres_database(server_url: str, name: str) -> None:
+    async def drop() -> None:
+        engine = make_engine(server_url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await engine.dispose()
+
+    asyncio.run(drop())
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = os.environ.get("TOCSIN_TEST_POSTGRES")
+    if server:
+        url, name = _create_postgres_database(server)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'tocsin-test.db'}"
+    database = Database.from_url(url)
+
+    async def prepare() -> None:
+        await bootstrap.prepare(database, url)
+        await database.dispose()
+
+    asyncio.run(prepare())
+    yield url
+    if server:
+        _drop_postgres_database(server, name)
+
+
+async def _empty_tables(db: Database) -> None:
+    names = [t.name for t in reversed(metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+    async with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            await conn.execute(sa.text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in names:
+                await conn.execute(sa.text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database.from_url(database_url)
+    yield database
+    await _empty_tables(database)
+    await database.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-key-not-for-production",  # type: ignore[arg-type]
+        scheduler_enabled=False,
+        json_logs=False,
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings, db: Database, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, clock=clock, database=db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
