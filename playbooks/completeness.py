@@ -77,7 +77,7 @@ _LABELS: dict[Element, str] = {
     "instructions": (
         r"consignes?(?: de sécurité| à la population"
         r"| aux (?:habitants|riverains|usagers|maires|élus))?"
-        r"|conduite à tenir|recommandations?|que faire|ce qu'il faut faire"
+        r"|conduite à tenir|recommandations?(?: sanitaires)?|que faire|ce qu'il faut faire"
         r"|mesures à prendre|gestes à adopter"
     ),
     "more_info": (
