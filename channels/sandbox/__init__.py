@@ -8,6 +8,8 @@ async with Sandbox() as sandbox:          # ephemeral ports
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -80,13 +82,16 @@ class Sandbox:
         enforce_telegram_limits: bool = True,
         smtp_username: str | None = None,
         smtp_password: str | None = None,
+        telegram_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if host not in _LOOPBACK:
             raise ValueError(f"the sandbox listens on loopback only, not {host!r}")
         self.host = host
         self.ports = ports or SandboxPorts()
         self.smtp = SmtpFake(username=smtp_username, password=smtp_password)
-        self.telegram = TelegramFake(token=TELEGRAM_TOKEN, enforce_limits=enforce_telegram_limits)
+        self.telegram = TelegramFake(
+            token=TELEGRAM_TOKEN, enforce_limits=enforce_telegram_limits, clock=telegram_clock
+        )
         self.x = XFake(consumer_key=X_CONSUMER_KEY)
         self.mastodon = MastodonFake(token=MASTODON_TOKEN)
         self.matrix = MatrixFake(token=MATRIX_TOKEN)

@@ -11,6 +11,7 @@ import math
 import time
 import zlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ class TelegramFake:
     enforce_limits: bool = True
     per_second: int = 30
     chat_interval: float = 1.0
+    clock: Callable[[], float] = time.monotonic
     _window: deque[float] = field(default_factory=deque)
     _last_by_chat: dict[str, float] = field(default_factory=dict)
     _next_id: int = 1
@@ -82,7 +84,7 @@ class TelegramFake:
             return _error(400, "Bad Request: message text is empty")
         if chat in self.state.rejected:
             return _error(403, "Forbidden: bot was blocked by the user")
-        now = time.monotonic()
+        now = self.clock()
         wait = self._flood_wait(chat, now)
         if wait > 0:
             self.state.rate_limited += 1

@@ -13,6 +13,7 @@ from channels.errors import PermanentChannelError, TransientChannelError
 from channels.kinds import ChannelKind
 from channels.sandbox import Sandbox
 from channels.sandbox.state import FakeState
+from tests.channels.conftest import ManualClock
 
 
 @dataclass(frozen=True)
@@ -158,10 +159,11 @@ async def test_a_429_becomes_transient_with_the_providers_delay(
 
 
 async def test_a_retried_delivery_carries_the_same_provider_key(
-    sandbox: Sandbox, case: Case, channel: Channel
+    sandbox: Sandbox, case: Case, channel: Channel, clock: ManualClock
 ) -> None:
     recipient = Recipient(kind=case.kind, address=case.address(sandbox))
     first = await channel.send(_message(key="b-7/d-3"), recipient)
+    clock.advance(2)
     second = await channel.send(_message(key="b-7/d-3"), recipient)
     received = _state(sandbox, case).received
     if case.deduplicates:
@@ -174,10 +176,11 @@ async def test_a_retried_delivery_carries_the_same_provider_key(
 
 
 async def test_two_deliveries_get_two_provider_keys(
-    sandbox: Sandbox, case: Case, channel: Channel
+    sandbox: Sandbox, case: Case, channel: Channel, clock: ManualClock
 ) -> None:
     recipient = Recipient(kind=case.kind, address=case.address(sandbox))
     await channel.send(_message(key="b-7/d-3", text="Premier"), recipient)
+    clock.advance(2)
     await channel.send(_message(key="b-7/d-4", text="Second"), recipient)
     received = _state(sandbox, case).received
     assert len(received) == 2
