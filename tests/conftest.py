@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from crisis.app import bootstrap
@@ -24,8 +25,13 @@ from crisis.app.models import metadata
 from crisis.app.settings import Settings
 from tests.support import FrozenClock
 
-REFERENCE_TABLES = {"geo_departement", "geo_arrondissement", "geo_epci", "geo_commune",
-                    "alembic_version"}
+REFERENCE_TABLES = {
+    "geo_departement",
+    "geo_arrondissement",
+    "geo_epci",
+    "geo_commune",
+    "alembic_version",
+}
 
 
 def _create_postgres_database(server_url: str) -> tuple[str, str]:
@@ -33,7 +39,9 @@ def _create_postgres_database(server_url: str) -> tuple[str, str]:
     url = make_url(server_url)
 
     async def create() -> None:
-        engine = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+        engine = make_engine(
+            url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+        )
         async with engine.connect() as conn:
             await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         await engine.dispose()
@@ -98,14 +106,16 @@ def clock() -> FrozenClock:
 def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
-        secret_key="test-secret-key-not-for-production",  # type: ignore[arg-type]
+        secret_key=SecretStr("test-secret-key-not-for-production"),
         scheduler_enabled=False,
         json_logs=False,
     )
 
 
 @pytest.fixture
-async def client(settings: Settings, db: Database, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    settings: Settings, db: Database, clock: FrozenClock
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, clock=clock, database=db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as http:

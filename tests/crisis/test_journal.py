@@ -13,8 +13,12 @@ async def _write_entries(db: Database, clock: FrozenClock, crisis_id: int | None
     for i in range(n):
         async with db.transaction() as session:
             await journal.append(
-                session, actor=SYSTEM, action="test.step", now=clock.advance(seconds=1),
-                crisis_id=crisis_id, payload={"step": i, "texte": "Crue à Abbeville"},
+                session,
+                actor=SYSTEM,
+                action="test.step",
+                now=clock.advance(seconds=1),
+                crisis_id=crisis_id,
+                payload={"step": i, "texte": "Crue à Abbeville"},
             )
 
 
@@ -23,7 +27,9 @@ async def _verify(db: Database, crisis_id: int | None = None) -> journal.VerifyR
         return await journal.verify(session, crisis_id=crisis_id)
 
 
-async def test_an_untouched_journal_verifies_on_both_chains(db: Database, clock: FrozenClock) -> None:
+async def test_an_untouched_journal_verifies_on_both_chains(
+    db: Database, clock: FrozenClock
+) -> None:
     await _write_entries(db, clock, None, 3)
     await _write_entries(db, clock, 7, 4)
     assert (await _verify(db)).ok and (await _verify(db)).checked == 7
@@ -50,8 +56,14 @@ async def test_each_entry_links_to_the_previous_one(db: Database, clock: FrozenC
         "DELETE FROM journal_entry WHERE id = (SELECT max(id) FROM journal_entry)",
         "UPDATE journal_entry SET payload_digest = 'x', hash = 'y' WHERE id = 4",
     ],
-    ids=["edited-payload", "edited-actor", "edited-action", "deleted-middle", "deleted-last",
-         "rewritten-hash"],
+    ids=[
+        "edited-payload",
+        "edited-actor",
+        "edited-action",
+        "deleted-middle",
+        "deleted-last",
+        "rewritten-hash",
+    ],
 )
 async def test_editing_or_deleting_any_row_is_detected(
     db: Database, clock: FrozenClock, tamper: str
@@ -63,7 +75,9 @@ async def test_editing_or_deleting_any_row_is_detected(
     assert not (await _verify(db, 5)).ok
 
 
-async def test_a_redacted_payload_keeps_the_chain_verifiable(db: Database, clock: FrozenClock) -> None:
+async def test_a_redacted_payload_keeps_the_chain_verifiable(
+    db: Database, clock: FrozenClock
+) -> None:
     await _write_entries(db, clock, 9, 3)
     async with db.transaction() as session:
         await journal.redact(session, entry_id=2, payload={"personne": "pseudonymisée"})
@@ -71,7 +85,9 @@ async def test_a_redacted_payload_keeps_the_chain_verifiable(db: Database, clock
     assert (await _verify(db, 9)).ok
 
 
-async def test_a_rolled_back_action_leaves_no_journal_entry(db: Database, clock: FrozenClock) -> None:
+async def test_a_rolled_back_action_leaves_no_journal_entry(
+    db: Database, clock: FrozenClock
+) -> None:
     with pytest.raises(RuntimeError):
         async with db.transaction() as session:
             await journal.append(session, actor=SYSTEM, action="test.lost", now=clock.now())

@@ -35,7 +35,6 @@ def _page_context(request: Request) -> dict[str, Any]:
         "csrf": csrf_token(request),
         "nav_links": NAV_LINKS,
         "flashes": request.session.pop("flashes", []),
-        "exercise": False,
     }
 
 

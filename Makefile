@@ -1,0 +1,46 @@
+# Tocsin — the two commands of the README, and what they are made of.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+PYTEST_FLAGS ?=
+
+.PHONY: run test install lint typecheck playbooks-check test-sqlite test-postgres clean
+
+run: install
+	$(BIN)/tocsin serve --demo
+
+test: install lint typecheck playbooks-check test-sqlite test-postgres
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy crisis channels contacts playbooks exercises
+
+playbooks-check:
+	$(BIN)/tocsin playbooks check
+
+# The whole suite on SQLite, browser tests included.
+test-sqlite:
+	$(BIN)/pytest $(PYTEST_FLAGS)
+
+# The same suite on a throwaway PostgreSQL database (the browser tests ran above).
+test-postgres:
+	TOCSIN_TEST_POSTGRES=$(POSTGRES_URL) $(BIN)/pytest -m "not browser" $(PYTEST_FLAGS)
+
+clean:
+	rm -rf $(VENV) node_modules tocsin.db tocsin.db-wal tocsin.db-shm

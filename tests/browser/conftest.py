@@ -1,0 +1,121 @@
+"""A real Tocsin process on loopback, driven by Debian's Chromium through Playwright."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+CHROMIUM = os.environ.get("TOCSIN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    db_url: str
+    users: dict[str, str]
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "crisis", *args, "--db", self.db_url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    db_url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'tocsin.db'}"
+    port = _free_port()
+    server = LiveServer(f"http://127.0.0.1:{port}", db_url, {})
+    server.cli("db", "upgrade")
+    for login, roles in {
+        "prefet": ["prefect", "validator"],
+        "communicant": ["communicator"],
+        "valideur": ["validator"],
+        "formateur": ["trainer"],
+        "operateur": ["operator"],
+        "admin": ["admin"],
+    }.items():
+        role_args = [a for r in roles for a in ("--role", r)]
+        out = server.cli("users", "add", login, *role_args)
+        server.users[login] = out.stdout.strip().splitlines()[-1]
+    log = (Path(str(tmp_path_factory.getbasetemp())) / "live-server.log").open("w")
+    env = os.environ | {"TOCSIN_SECRET_KEY": "browser-tests-secret", "TOCSIN_TICK_SECONDS": "0.3"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crisis", "serve", "--db", db_url, "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError("Tocsin did not start; see live-server.log")
+    yield server
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def log_in(page: Page, server: LiveServer, login: str) -> None:
+    page.goto(f"{server.url}/connexion")
+    page.get_by_label("Identifiant").fill(login)
+    page.get_by_label("Mot de passe").fill(server.users[login])
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{server.url}/")

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def tocsin(*args: str, db: Path | None = None) -> subprocess.CompletedProcess[str]:
+    extra = ["--db", f"sqlite:///{db}"] if db else []
+    return subprocess.run(
+        [sys.executable, "-m", "crisis", *args, *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def cli_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "tocsin.db"
+    assert tocsin("db", "upgrade", db=path).returncode == 0
+    return path
+
+
+def test_db_upgrade_creates_the_schema_and_loads_the_somme(cli_db: Path) -> None:
+    with sqlite3.connect(cli_db) as conn:
+        assert conn.execute("SELECT count(*) FROM geo_commune").fetchone() == (771,)
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_users_add_prints_a_one_time_password_and_token_is_alone_on_the_last_line(
+    cli_db: Path,
+) -> None:
+    added = tocsin("users", "add", "claire", "--role", "prefect", "--role", "validator", db=cli_db)
+    assert added.returncode == 0, added.stderr
+    assert "Mot de passe à usage unique" in added.stdout
+    token = tocsin("users", "token", "claire", db=cli_db)
+    assert token.returncode == 0
+    assert token.stdout.strip().splitlines()[-1].startswith("tcs_")
+    with sqlite3.connect(cli_db) as conn:
+        (digest,) = conn.execute("SELECT digest FROM api_token").fetchone()
+    assert token.stdout.strip().splitlines()[-1] not in digest
+
+
+def test_bad_usage_exits_2(cli_db: Path) -> None:
+    assert tocsin("users", "add", "x y", "--role", "prefect", db=cli_db).returncode == 2
+    assert tocsin("users", "add", "zoe", "--role", "roi", db=cli_db).returncode == 2
+    assert tocsin("users", "token", "personne", db=cli_db).returncode == 2
+    assert tocsin("users", "add", "zoe", db=cli_db).returncode == 2
+
+
+def test_journal_verify_passes_then_detects_a_tampered_row(cli_db: Path) -> None:
+    assert tocsin("users", "add", "marc", "--role", "admin", db=cli_db).returncode == 0
+    ok = tocsin("journal", "verify", db=cli_db)
+    assert ok.returncode == 0 and "intègre" in ok.stdout
+    with sqlite3.connect(cli_db) as conn:
+        conn.execute("UPDATE journal_entry SET actor = 'mallory' WHERE id = 1")
+    broken = tocsin("journal", "verify", db=cli_db)
+    assert broken.returncode == 1
+    assert "altérée" in broken.stderr and "entrée n° 1" in broken.stderr

@@ -1,0 +1,26 @@
+"""Log in through the real form, as a browser would, and keep the CSRF token at hand."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+async def log_in(client: httpx.AsyncClient, login: str, password: str) -> str:
+    """Log in; returns the CSRF token of the authenticated session."""
+    page = await client.get("/connexion")
+    answer = await client.post(
+        "/connexion",
+        data={"login": login, "password": password, "csrf_token": csrf_of(page.text)},
+    )
+    assert answer.status_code == 303, answer.text
+    return csrf_of((await client.get("/")).text)

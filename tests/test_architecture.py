@@ -1,0 +1,70 @@
+"""Package boundaries of ARCHITECTURE.md, checked on the import statements themselves."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FRAMEWORKS = {"fastapi", "starlette", "apscheduler", "uvicorn", "sse_starlette"}
+CHANNEL_LIBRARIES = {"aiosmtplib", "telegram", "tweepy", "httpx", "requests", "apprise"}
+OURS = {"crisis", "channels", "contacts", "playbooks", "exercises"}
+ALLOWED_OURS = {
+    "channels": set(),
+    "contacts": set(),
+    "playbooks": set(),
+    "exercises": {"playbooks"},
+    "crisis": {"channels", "contacts", "playbooks", "exercises"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text("utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _domain_files(package: str) -> list[Path]:
+    files = sorted((ROOT / package).rglob("*.py"))
+    entry_point = ROOT / "crisis" / "__main__.py"
+    return [
+        f
+        for f in files
+        if "app" not in f.relative_to(ROOT / package).parts[:1] and f != entry_point
+    ]
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED_OURS))
+def test_domain_packages_import_only_what_the_architecture_allows(package: str) -> None:
+    offenders = []
+    for path in _domain_files(package):
+        if package == "channels" and "sandbox" in path.parts:
+            continue
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top in FRAMEWORKS or name.startswith("crisis.app"):
+                offenders.append(f"{path.relative_to(ROOT)}: {name}")
+            if top in OURS and top != package and top not in ALLOWED_OURS[package]:
+                offenders.append(f"{path.relative_to(ROOT)}: {name}")
+            if package != "channels" and top in CHANNEL_LIBRARIES:
+                offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert offenders == []
+
+
+def test_each_channel_library_appears_in_one_adapter_module_only() -> None:
+    seen: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "channels").rglob("*.py")):
+        if "sandbox" in path.parts:
+            continue
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top in CHANNEL_LIBRARIES - {"httpx", "requests"}:
+                seen.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    assert {lib: files for lib, files in seen.items() if len(files) > 1} == {}
