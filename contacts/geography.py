@@ -177,3 +177,122 @@ async def communes_by_code(session: AsyncSession, *, codes: Sequence[str]) -> li
     rows = (await session.exec(select(Commune).where(col(Commune.code).in_(list(codes))))).all()
     order = {code: i for i, code in enumerate(codes)}
     return sorted(rows, key=lambda c: order.get(c.code, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class GeoIndex:
+    """The whole geography in memory (35,000 communes fit), for imports and targeting."""
+
+    communes: dict[str, tuple[str, str | None, str | None]]
+    """code → (département, arrondissement, EPCI)"""
+    arrondissements: dict[str, str]
+    """code → département"""
+    epcis: dict[str, str]
+    """code → the département of most of its communes"""
+    departements: frozenset[str]
+
+    def departement_of(self, level: str, code: str) -> str | None:
+        match level:
+            case "commune":
+                found = self.communes.get(code)
+                return found[0] if found else None
+            case "arrondissement":
+                return self.arrondissements.get(code)
+            case "epci":
+                return self.epcis.get(code)
+            case "departement":
+                return code if code in self.departements else None
+        return None
+
+
+async def geo_index(session: AsyncSession) -> GeoIndex:
+    rows = (
+        await session.exec(
+            select(Commune.code, Commune.departement, Commune.arrondissement, Commune.epci)
+        )
+    ).all()
+    communes = {code: (dep, arr, epci) for code, dep, arr, epci in rows}
+    counts: dict[str, dict[str, int]] = {}
+    for dep, _, epci in communes.values():
+        if epci:
+            per = counts.setdefault(epci, {})
+            per[dep] = per.get(dep, 0) + 1
+    epcis = {code: max(per, key=lambda d: per[d]) for code, per in counts.items()}
+    arr_rows = (await session.exec(select(Arrondissement.code, Arrondissement.departement))).all()
+    deps = (await session.exec(select(Departement.code))).all()
+    return GeoIndex(communes, dict(arr_rows), epcis, frozenset(deps))
+
+
+async def search_communes(session: AsyncSession, *, q: str, limit: int = 20) -> list[Commune]:
+    """Communes whose name (with or without accents) or a word of it starts with `q`, or
+    whose INSEE or postal code starts with `q`; biggest towns first among equals."""
+    key = search_key(q)
+    if not key:
+        return []
+    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    name = col(Commune.search_name)
+    starts = name.like(f"{escaped}%", escape="\\")
+    condition = starts | name.like(f"% {escaped}%", escape="\\")
+    if key.replace(" ", "").isdigit():
+        digits = key.replace(" ", "")
+        condition = (
+            condition
+            | col(Commune.code).like(f"{digits}%")
+            | sa.cast(col(Commune.postal_codes), sa.Text).like(f'%"{digits}%')
+        )
+    query = (
+        select(Commune)
+        .where(condition)
+        .order_by(sa.case((starts, 0), else_=1), col(Commune.population).desc(), Commune.code)
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
+class AreaError(ValueError):
+    """An area names no known arrondissement, EPCI, département or commune."""
+
+
+async def expand_area(
+    session: AsyncSession,
+    *,
+    communes: Sequence[str] = (),
+    arrondissements: Sequence[str] = (),
+    epcis: Sequence[str] = (),
+    departements: Sequence[str] = (),
+) -> list[str]:
+    """The INSEE codes of every commune in the union of the given areas, sorted."""
+    condition: list[sa.ColumnElement[bool]] = []
+    if communes:
+        condition.append(col(Commune.code).in_(list(communes)))
+    if arrondissements:
+        condition.append(col(Commune.arrondissement).in_(list(arrondissements)))
+    if epcis:
+        condition.append(col(Commune.epci).in_(list(epcis)))
+    if departements:
+        condition.append(col(Commune.departement).in_(list(departements)))
+    if not condition:
+        return []
+    rows = (
+        await session.exec(
+            select(Commune.code, Commune.arrondissement, Commune.epci, Commune.departement)
+            .where(sa.or_(*condition))
+            .order_by(Commune.code)
+        )
+    ).all()
+    seen: dict[str, set[str | None]] = {
+        "communes": {r[0] for r in rows},
+        "arrondissements": {r[1] for r in rows},
+        "epcis": {r[2] for r in rows},
+        "departements": {r[3] for r in rows},
+    }
+    asked: dict[str, Sequence[str]] = {
+        "communes": communes,
+        "arrondissements": arrondissements,
+        "epcis": epcis,
+        "departements": departements,
+    }
+    unknown = [code for kind, codes in asked.items() for code in codes if code not in seen[kind]]
+    if unknown:
+        raise AreaError(", ".join(unknown))
+    return [r[0] for r in rows]

@@ -2,7 +2,9 @@
 
 from sqlmodel import SQLModel
 
+import contacts.directory
 import contacts.geography
+import contacts.roster
 import crisis.accounts
 import crisis.app.idempotency
 import crisis.crises

@@ -1,0 +1,251 @@
+"""Tocsin's own CSV: one line per channel (or per contact without channel), `;`-separated.
+
+Columns: cle, type, public, fonction, nom, prenom, organisation, zone, code_zone, depuis,
+actif, canal, adresse, verifie, canal_actif, ordre. Only `cle` is required in the header; a
+file of `cle;canal;adresse` adds channels to contacts that already exist. Lines of one
+contact follow each other.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import date
+
+from contacts.addresses import AddressError, normalise
+from contacts.csvsource import CsvSource
+from contacts.directory import (
+    AUDIENCE_LABELS,
+    FUNCTION_LABELS,
+    AreaLevel,
+    Audience,
+    ChannelKind,
+    Contact,
+    ContactChannel,
+    ContactKind,
+    Function,
+)
+from contacts.geography import GeoIndex, search_key
+from contacts.records import ChannelRecord, ContactRecord, LineError
+from contacts.rne import parse_date
+
+HEADER = [
+    "cle",
+    "type",
+    "public",
+    "fonction",
+    "nom",
+    "prenom",
+    "organisation",
+    "zone",
+    "code_zone",
+    "depuis",
+    "actif",
+    "canal",
+    "adresse",
+    "verifie",
+    "canal_actif",
+    "ordre",
+]
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._@/+-]{0,199}$")
+_YES = {"oui", "o", "yes", "y", "1", "vrai", "true", "x"}
+_NO = {"non", "n", "no", "0", "faux", "false", ""}
+
+
+def _lookup(values: Iterable[str], labels: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
+    table = {search_key(v): v for v in values}
+    table.update({search_key(label): value for value, label in labels.items()})
+    table.update(extra)
+    return table
+
+
+AUDIENCES = _lookup(
+    [a.value for a in Audience],
+    AUDIENCE_LABELS,
+    {"elus": "officials", "medias": "media", "services": "staff", "exercice": "exercise"},
+)
+FUNCTIONS = _lookup([f.value for f in Function], FUNCTION_LABELS, {})
+FUNCTIONS.update({search_key(f.value): f.value for f in Function})
+KINDS = {"personne": "person", "person": "person", "organisation": "organisation"}
+LEVELS = {lvl.value: lvl.value for lvl in AreaLevel}
+CHANNELS = {
+    **{k.value: k.value for k in ChannelKind},
+    "courriel": "email",
+    "mail": "email",
+    "mobile": "sms",
+    "telephone": "phone",
+    "tchap": "matrix",
+}
+
+
+def _flag(text: str, default: bool) -> bool:
+    key = search_key(text)
+    if not key:
+        return default
+    if key in _YES:
+        return True
+    if key in _NO:
+        return False
+    raise ValueError(f"valeur « {text} » : oui ou non attendu")
+
+
+def _contact(row: dict[str, str], line: int, key: str, geo: GeoIndex) -> ContactRecord:
+    problems: list[str] = []
+
+    def pick(column: str, table: dict[str, str], label: str) -> str:
+        value = table.get(search_key(row.get(column, "")))
+        if value is None:
+            problems.append(f"{label} inconnu(e) « {row.get(column, '')} »")
+            return ""
+        return value
+
+    kind = pick("type", {**KINDS, "": "person"}, "type")
+    audience = pick("public", AUDIENCES, "public")
+    function = pick("fonction", FUNCTIONS, "fonction")
+    level = pick("zone", LEVELS, "zone")
+    code = row.get("code_zone", "")
+    dep = geo.departement_of(level, code) if level else None
+    if level and dep is None:
+        problems.append(f"{level} inconnu(e) « {code} »")
+    since: date | None = None
+    try:
+        since = parse_date(row["depuis"]) if row.get("depuis") else None
+    except ValueError:
+        problems.append(f"date invalide « {row['depuis']} » (jj/mm/aaaa attendu)")
+    try:
+        active = _flag(row.get("actif", ""), True)
+    except ValueError as error:
+        problems.append(str(error))
+        active = True
+    if problems:
+        raise ValueError(" ; ".join(problems))
+    return ContactRecord(
+        key=key,
+        line=line,
+        kind=kind,
+        audience=audience,
+        function=function,
+        last_name=row["nom"],
+        first_name=row.get("prenom", ""),
+        organisation=row.get("organisation", ""),
+        area_level=level,
+        area_code=code,
+        departement=dep,
+        function_since=since,
+        active=active,
+    )
+
+
+def _channel(row: dict[str, str], order: int) -> ChannelRecord | None:
+    if not row.get("canal") and not row.get("adresse"):
+        return None
+    kind = CHANNELS.get(search_key(row.get("canal", "")))
+    if kind is None:
+        raise ValueError(f"canal inconnu « {row.get('canal', '')} »")
+    try:
+        address = normalise(kind, row.get("adresse", ""))
+    except AddressError as error:
+        raise ValueError(str(error)) from error
+    preference = row.get("ordre", "")
+    if preference and not preference.isdigit():
+        raise ValueError(f"ordre « {preference} » : nombre entier attendu")
+    return ChannelRecord(
+        kind=kind,
+        address=address,
+        verified=_flag(row.get("verifie", ""), False),
+        active=_flag(row.get("canal_actif", ""), True),
+        preference=int(preference) if preference else order,
+    )
+
+
+def parse(source: CsvSource, geo: GeoIndex) -> Iterator[ContactRecord | LineError]:
+    """One record per contact (its lines merged); every problem as a LineError."""
+    header = {search_key(h) for h in source.open()}
+    missing = ["cle"] if "cle" not in header else []
+    if ("canal" in header) != ("adresse" in header):
+        missing.append("adresse" if "canal" in header else "canal")
+    if "nom" in header:
+        missing += [c for c in ("public", "fonction", "zone", "code_zone") if c not in header]
+    if missing:
+        yield LineError(1, "colonnes obligatoires absentes : " + ", ".join(missing))
+        return
+    seen: dict[str, int] = {}
+    current: ContactRecord | None = None
+    channels: list[ChannelRecord] = []
+    for line, row in source.rows():
+        key = row["cle"]
+        if not KEY_PATTERN.match(key):
+            yield LineError(line, f"clé invalide « {key} »")
+            continue
+        if current is None or key != current.key:
+            if current is not None:
+                yield _with(current, channels)
+            if key in seen:
+                yield LineError(
+                    line,
+                    f"clé « {key} » déjà vue ligne {seen[key]} "
+                    "(les lignes d'un même contact doivent se suivre)",
+                )
+                current = None
+                continue
+            seen[key] = line
+            current, channels = ContactRecord(key=key, line=line), []
+        try:
+            if row.get("nom"):
+                record = _contact(row, line, key, geo)
+                if current.describes_contact and _with(record, (), line=current.line) != _with(
+                    current, ()
+                ):
+                    raise ValueError(f"données du contact différentes de la ligne {current.line}")
+                if not current.describes_contact:
+                    current = _with(record, (), line=current.line)
+            channel = _channel(row, len(channels))
+        except ValueError as error:
+            yield LineError(line, str(error))
+            continue
+        if channel is not None:
+            if any((c.kind, c.address) == (channel.kind, channel.address) for c in channels):
+                yield LineError(line, f"canal en double « {channel.address} »")
+                continue
+            channels.append(channel)
+    if current is not None:
+        yield _with(current, channels)
+
+
+def _with(
+    record: ContactRecord, channels: Iterable[ChannelRecord], *, line: int | None = None
+) -> ContactRecord:
+    return replace(record, channels=tuple(channels), line=line or record.line)
+
+
+def _yes(flag: bool) -> str:
+    return "oui" if flag else "non"
+
+
+def export_rows(contact: Contact, channels: list[ContactChannel]) -> Iterator[list[str]]:
+    base = [
+        contact.key,
+        "organisation" if contact.kind == ContactKind.ORGANISATION else "personne",
+        contact.audience,
+        contact.function,
+        contact.last_name,
+        contact.first_name,
+        contact.organisation,
+        contact.area_level,
+        contact.area_code,
+        contact.function_since.strftime("%d/%m/%Y") if contact.function_since else "",
+        _yes(contact.active),
+    ]
+    if not channels:
+        yield [*base, "", "", "", "", ""]
+    for c in channels:
+        yield [*base, c.kind, c.address, _yes(c.verified), _yes(c.active), str(c.preference)]
+
+
+def csv_line(fields: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";", lineterminator="\n").writerow(fields)
+    return buffer.getvalue()

@@ -1,0 +1,313 @@
+"""A synthetic directory of the Somme for demonstrations and tests: no real person in it.
+
+Names are drawn from lists of common French first and last names with a seeded generator,
+so the same directory comes out every time; addresses are in the sandbox domain, mobiles in
+the numbers ARCEP reserves for fiction (06 39 98 xx xx), fixed lines in 03 53 01 xx xx.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contacts.directory import Audience, ChannelKind, Contact, ContactKind, Function
+from contacts.geography import Commune, Epci
+from contacts.importer import Applier, ImportReport
+from contacts.records import ChannelRecord, ContactRecord, slug
+from contacts.roster import DutyRole, Shift
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+DOMAIN = "sandbox.tocsin.test"
+DEPARTEMENT = "80"
+FIRST_NAMES = _words(
+    "Marie Jean Pierre Michel Nathalie Isabelle Philippe Alain Sylvie Catherine Patrick Nicolas "
+    "Christophe Sandrine Stéphane Valérie Frédéric Céline Laurent Véronique Éric David Julien "
+    "Sophie Thierry Christine Pascal Olivier Martine Dominique Hélène Bruno Anne Gérard Claire "
+    "Didier Aurélie Thomas Émilie Franck Camille Sébastien Élodie Cédric Virginie Jérôme Agnès "
+    "Hervé Corinne Benoît Léa Guillaume Chantal Arnaud Françoise Denis Josiane Gilles Brigitte"
+)
+LAST_NAMES = _words(
+    "Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent "
+    "Lefèbvre Michel Garcia David Bertrand Roux Vincent Fournier Morel Girard André Lefèvre "
+    "Mercier Dupont Lambert Bonnet François Martinez Legrand Garnier Faure Rousseau Blanc "
+    "Guérin Muller Henry Roussel Nicolas Perrin Morin Mathieu Clément Gauthier Dumont Lopez "
+    "Fontaine Chevalier Robin Masson Sanchez Gérard Nguyen Boyer Denis Lemaire Duval Joly "
+    "Gautier Roger Roche Roy Noël Meyer Lucas Meunier Jean Perez Marchand Dufour Blanchard "
+    "Marie Barbier Brun Dumas Brunet Schmitt Leroux Colin Fernandez Pierre Renard Arnaud "
+    "Rolland Caron Aubert Giraud Leclerc Vidal Bourgeois Renaud Lemoine Picard Gaillard"
+)
+NEWSROOMS = (
+    "La Gazette fictive de la Somme",
+    "Radio Démo Baie",
+    "Télé Démo Picardie",
+    "L'Hebdo fictif du Santerre",
+    "Somme Démo Info",
+    "Le Vimeu fictif",
+    "Radio Démo Vallée",
+    "L'Écho fictif d'Amiens",
+    "Démo FM Péronne",
+    "Agence Démo Presse",
+)
+JOURNALISTS_PER_NEWSROOM = 2
+NO_CHANNEL_RATE = 0.03
+
+
+@dataclass(frozen=True, slots=True)
+class DemoReport:
+    contacts: int
+    added: int
+    updated: int
+    unchanged: int
+    shifts: int
+    mayors_to_call: int
+
+
+class _Numbers:
+    def __init__(self) -> None:
+        self.mobile = 0
+        self.fixed = 0
+        self.telegram = 0
+
+    def next_mobile(self) -> str:
+        self.mobile += 1
+        return f"+3363998{self.mobile:04d}"
+
+    def next_fixed(self) -> str:
+        self.fixed += 1
+        return f"+3335301{self.fixed:04d}"
+
+    def next_telegram(self) -> str:
+        self.telegram += 1
+        return str(7_100_000_000 + self.telegram)
+
+
+def _person(rng: random.Random) -> tuple[str, str]:
+    return rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES).upper()
+
+
+def _personal(
+    rng: random.Random, numbers: _Numbers, first: str, last: str, tag: str
+) -> tuple[ChannelRecord, ...]:
+    email = f"{slug(first)}.{slug(last)}.{tag}@{DOMAIN}"
+    channels = [
+        ChannelRecord(ChannelKind.SMS, numbers.next_mobile(), verified=True, preference=0),
+        ChannelRecord(ChannelKind.EMAIL, email, verified=rng.random() < 0.8, preference=1),
+    ]
+    if rng.random() < 0.4:
+        channels.append(
+            ChannelRecord(ChannelKind.TELEGRAM, numbers.next_telegram(), True, preference=2)
+        )
+    return tuple(channels)
+
+
+def _record(
+    key: str, audience: str, function: str, level: str, code: str, **extra: object
+) -> ContactRecord:
+    return ContactRecord(
+        key=key,
+        line=0,
+        audience=audience,
+        function=function,
+        area_level=level,
+        area_code=code,
+        departement=DEPARTEMENT,
+        active=True,
+        kind=str(extra.pop("kind", ContactKind.PERSON)),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def demo_records(communes: list[Commune], epcis: list[Epci]) -> Iterator[ContactRecord]:
+    """The whole synthetic directory, always the same for the same geography."""
+    rng = random.Random(80)
+    numbers = _Numbers()
+    arrondissements = sorted({c.arrondissement for c in communes if c.arrondissement})
+    for commune in communes:
+        first, last = _person(rng)
+        if rng.random() < NO_CHANNEL_RATE:
+            phone = rng.random() < 0.5
+            channels: tuple[ChannelRecord, ...] = (
+                (ChannelRecord(ChannelKind.PHONE, numbers.next_fixed(), True),) if phone else ()
+            )
+        else:
+            channels = _personal(rng, numbers, first, last, commune.code)
+        yield _record(
+            f"demo:maire:{commune.code}",
+            Audience.OFFICIALS,
+            Function.MAIRE,
+            "commune",
+            commune.code,
+            first_name=first,
+            last_name=last,
+            channels=channels,
+        )
+        adjoints = 2 if commune.population >= 10_000 else 1 if commune.population >= 2_000 else 0
+        for n in range(1, adjoints + 1):
+            first, last = _person(rng)
+            yield _record(
+                f"demo:adjoint:{commune.code}:{n}",
+                Audience.OFFICIALS,
+                Function.ADJOINT,
+                "commune",
+                commune.code,
+                first_name=first,
+                last_name=last,
+                channels=_personal(rng, numbers, first, last, f"{commune.code}-{n}"),
+            )
+    for epci in epcis:
+        first, last = _person(rng)
+        yield _record(
+            f"demo:president-epci:{epci.code}",
+            Audience.OFFICIALS,
+            Function.PRESIDENT_EPCI,
+            "epci",
+            epci.code,
+            first_name=first,
+            last_name=last,
+            organisation=epci.name,
+            channels=_personal(rng, numbers, first, last, epci.code),
+        )
+    officials = [(Function.DEPUTE, 5), (Function.SENATEUR, 3), (Function.PRESIDENT_DEPARTEMENT, 1)]
+    for function, count in officials:
+        for n in range(1, count + 1):
+            first, last = _person(rng)
+            yield _record(
+                f"demo:{function}:{n}",
+                Audience.OFFICIALS,
+                function,
+                "departement",
+                DEPARTEMENT,
+                first_name=first,
+                last_name=last,
+                channels=_personal(rng, numbers, first, last, f"{function}{n}"),
+            )
+    for n in range(1, 47):
+        first, last = _person(rng)
+        arrondissement = arrondissements[n % len(arrondissements)]
+        yield _record(
+            f"demo:cd:{n}",
+            Audience.OFFICIALS,
+            Function.CONSEILLER_DEPARTEMENTAL,
+            "arrondissement",
+            arrondissement,
+            first_name=first,
+            last_name=last,
+            channels=_personal(rng, numbers, first, last, f"cd{n}"),
+        )
+    for i, newsroom in enumerate(NEWSROOMS, start=1):
+        shared = ChannelRecord(ChannelKind.EMAIL, f"redaction@{slug(newsroom)}.{DOMAIN}", True)
+        yield _record(
+            f"demo:media:{i}",
+            Audience.MEDIA,
+            Function.REDACTION,
+            "departement",
+            DEPARTEMENT,
+            kind=ContactKind.ORGANISATION,
+            last_name=newsroom,
+            organisation=newsroom,
+            channels=(shared,),
+        )
+        for n in range(1, JOURNALISTS_PER_NEWSROOM + 1):
+            first, last = _person(rng)
+            yield _record(
+                f"demo:media:{i}:{n}",
+                Audience.MEDIA,
+                Function.JOURNALISTE,
+                "departement",
+                DEPARTEMENT,
+                first_name=first,
+                last_name=last,
+                organisation=newsroom,
+                channels=_personal(rng, numbers, first, last, f"media{i}-{n}"),
+            )
+    for audience, function, prefix in (
+        (Audience.STAFF, Function.AGENT_PERMANENCE, "staff"),
+        (Audience.EXERCISE, Function.PARTICIPANT_EXERCICE, "exercice"),
+    ):
+        for n in range(1, 13):
+            first, last = _person(rng)
+            yield _record(
+                f"demo:{prefix}:{n}",
+                audience,
+                function,
+                "departement",
+                DEPARTEMENT,
+                first_name=first,
+                last_name=last,
+                organisation="Préfecture de la Somme",
+                channels=_personal(rng, numbers, first, last, f"{prefix}{n}"),
+            )
+
+
+def demo_shifts(staff: list[tuple[int, str]], *, now: datetime) -> list[Shift]:
+    """Weekly shifts from the start of today for 35 days, level 1 and 2 for each role,
+    with one visible gap: no validator on day 10 between 02:00 and 08:00 UTC."""
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    shifts: list[Shift] = []
+    roles = list(DutyRole)
+    for week in range(5):
+        begin, end = start + timedelta(days=7 * week), start + timedelta(days=7 * week + 7)
+        for r, role in enumerate(roles):
+            for level in (1, 2):
+                cid, name = staff[(week * 6 + r * 2 + level) % len(staff)]
+                spans = [(begin, end)]
+                gap_start = start + timedelta(days=10, hours=2)
+                if role == DutyRole.VALIDATOR and begin <= gap_start < end:
+                    spans = [(begin, gap_start), (gap_start + timedelta(hours=6), end)]
+                shifts += [
+                    Shift(
+                        role=role,
+                        level=level,
+                        contact_id=cid,
+                        name=name,
+                        starts_at=a,
+                        ends_at=b,
+                        source="demo",
+                    )
+                    for a, b in spans
+                ]
+    return shifts
+
+
+async def load_demo_directory(session: AsyncSession, *, now: datetime) -> DemoReport:
+    """Write (or bring back to its generated state) the demo directory and roster."""
+    communes = list((await session.exec(select(Commune).order_by(Commune.code))).all())
+    epcis = list((await session.exec(select(Epci).order_by(Epci.code))).all())
+    report = ImportReport(format="demo", dry_run=False)
+    applier = Applier(session, report=report, source="demo", now=now)
+    to_call = 0
+    for record in demo_records(communes, epcis):
+        if record.function == Function.MAIRE and not any(
+            c.kind != ChannelKind.PHONE for c in record.channels
+        ):
+            to_call += 1
+        await applier.add(record)
+    await applier.flush()
+    staff = (
+        await session.exec(
+            select(Contact.id, Contact.first_name, Contact.last_name)
+            .where(Contact.audience == Audience.STAFF, col(Contact.key).like("demo:%"))
+            .order_by(col(Contact.key))
+        )
+    ).all()
+    await session.exec(delete(Shift).where(col(Shift.source) == "demo"))
+    shifts = demo_shifts([(cid, f"{first} {last}") for cid, first, last in staff if cid], now=now)
+    session.add_all(shifts)
+    await session.flush()
+    return DemoReport(
+        contacts=report.records,
+        added=report.added,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        shifts=len(shifts),
+        mayors_to_call=to_call,
+    )

@@ -1,0 +1,180 @@
+"""The on-call roster (astreinte): who is on duty when, by role and escalation level."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contacts.directory import Contact
+from contacts.sqltypes import UTCDateTime
+
+
+class DutyRole(StrEnum):
+    COMMUNICATION = "communication"
+    VALIDATOR = "validator"
+    PREFECT = "prefect"
+
+
+DUTY_LABELS: dict[str, str] = {
+    DutyRole.COMMUNICATION: "Chargé de communication d'astreinte",
+    DutyRole.VALIDATOR: "Valideur d'astreinte",
+    DutyRole.PREFECT: "Corps préfectoral de permanence",
+}
+REQUIRED_ROLES: tuple[str, ...] = tuple(r.value for r in DutyRole)
+
+
+class Shift(SQLModel, table=True):
+    """One person on duty for one role and level over [starts_at, ends_at)."""
+
+    __tablename__ = "roster_shift"
+    __table_args__ = (
+        sa.Index("ix_roster_shift_span", "starts_at", "ends_at"),
+        sa.CheckConstraint("ends_at > starts_at", name="ck_roster_shift_order"),
+        sa.CheckConstraint("level BETWEEN 1 AND 3", name="ck_roster_shift_level"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    role: str = Field(max_length=20)
+    level: int = 1
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    user_id: int | None = None
+    name: str = Field(max_length=200)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    source: str = Field(default="manual", max_length=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    role: str
+    level: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Nobody on duty for `role` (at level 1 to 3) over [starts_at, ends_at)."""
+
+    role: str
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def hours(self) -> float:
+        return (self.ends_at - self.starts_at).total_seconds() / 3600
+
+
+def coverage_gaps(
+    spans: Iterable[Span],
+    *,
+    start: datetime,
+    end: datetime,
+    roles: Sequence[str] = REQUIRED_ROLES,
+) -> list[Gap]:
+    """The intervals of [start, end) where a required role has nobody on duty (any level)."""
+    gaps: list[Gap] = []
+    by_role: dict[str, list[Span]] = {role: [] for role in roles}
+    for span in spans:
+        if span.role in by_role and span.ends_at > start and span.starts_at < end:
+            by_role[span.role].append(span)
+    for role in roles:
+        cursor = start
+        for span in sorted(by_role[role], key=lambda s: s.starts_at):
+            if span.starts_at > cursor:
+                gaps.append(Gap(role, cursor, span.starts_at))
+            cursor = max(cursor, span.ends_at)
+            if cursor >= end:
+                break
+        if cursor < end:
+            gaps.append(Gap(role, cursor, end))
+    return sorted(gaps, key=lambda g: (g.starts_at, g.role))
+
+
+def uncovered_hours(gaps: Iterable[Gap]) -> int:
+    """Clock hours (started hours) in which some required role is uncovered."""
+    hours: set[datetime] = set()
+    for gap in gaps:
+        hour = gap.starts_at.replace(minute=0, second=0, microsecond=0)
+        while hour < gap.ends_at:
+            hours.add(hour)
+            hour += timedelta(hours=1)
+    return len(hours)
+
+
+def _overlapping(start: datetime, end: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(col(Shift.starts_at) < end, col(Shift.ends_at) > start)
+
+
+async def shifts_between(session: AsyncSession, *, start: datetime, end: datetime) -> list[Shift]:
+    query = (
+        select(Shift)
+        .where(_overlapping(start, end))
+        .order_by(col(Shift.starts_at), col(Shift.role), col(Shift.level))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def on_duty(session: AsyncSession, *, at: datetime) -> list[Shift]:
+    """Who is on duty at `at`, by role then escalation level."""
+    query = (
+        select(Shift)
+        .where(col(Shift.starts_at) <= at, col(Shift.ends_at) > at)
+        .order_by(col(Shift.role), col(Shift.level), col(Shift.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def roster_gaps(session: AsyncSession, *, now: datetime, days: int = 30) -> list[Gap]:
+    """Gaps of the next `days` days for the required roles (the dashboard warns on any)."""
+    end = now + timedelta(days=days)
+    shifts = await shifts_between(session, start=now, end=end)
+    spans = [Span(s.role, s.level, s.starts_at, s.ends_at) for s in shifts]
+    return coverage_gaps(spans, start=now, end=end)
+
+
+async def add_shift(
+    session: AsyncSession,
+    *,
+    role: str,
+    level: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    contact_id: int | None = None,
+    user_id: int | None = None,
+    name: str = "",
+    source: str = "manual",
+) -> Shift:
+    """Add a shift; ValueError (French) when it makes no sense."""
+    if role not in REQUIRED_ROLES:
+        raise ValueError(f"rôle d'astreinte inconnu « {role} »")
+    if not 1 <= level <= 3:
+        raise ValueError("niveau d'astreinte entre 1 et 3")
+    if ends_at <= starts_at:
+        raise ValueError("la fin de l'astreinte doit suivre son début")
+    if (contact_id is None) == (user_id is None):
+        raise ValueError("indiquez soit un contact, soit un utilisateur")
+    if contact_id is not None:
+        contact = await session.get(Contact, contact_id)
+        if contact is None:
+            raise ValueError(f"aucun contact n° {contact_id}")
+        name = name or contact.display_name
+    shift = Shift(
+        role=role,
+        level=level,
+        contact_id=contact_id,
+        user_id=user_id,
+        name=name,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        source=source,
+    )
+    session.add(shift)
+    await session.flush()
+    return shift
