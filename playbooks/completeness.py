@@ -115,10 +115,11 @@ _CUES: dict[Element, re.Pattern[str]] = {
         r"[A-ZÀÂÉÈÊÎÔÛÇ][\w'-]+"
     ),
     "instructions": re.compile(
-        r"(?:^|[.!?:;]\s+|\n[\s\-–•*]*)(?:restez|évitez|rentrez|fermez|coupez|éloignez-vous"
-        r"|mettez-vous|abritez-vous|montez|limitez|suivez|respectez|signalez|buvez|reportez"
-        r"|renoncez|protégez|tenez-vous|munissez-vous|appelez|conformez-vous|préparez"
-        r"|vérifiez|rejoignez|gagnez|ne \w+ pas|n'\w+ pas)\b",
+        r"(?:^|[.!?:;]\s+|\n[\s\-–•*]*)(?P<cue>(?:restez|évitez|rentrez|fermez|coupez"
+        r"|éloignez-vous|mettez-vous|abritez-vous|montez|limitez|suivez|respectez|signalez"
+        r"|buvez|reportez|renoncez|protégez|tenez-vous|munissez-vous|appelez|conformez-vous"
+        r"|préparez|vérifiez|rejoignez|gagnez|ne (?:vous |les |nous )?\w+ (?:pas|jamais)"
+        r"|n'\w+ (?:pas|jamais))\b)",
         re.I,
     ),
     "more_info": re.compile(
@@ -207,4 +208,5 @@ def _cued(element: Element, *, title: str, body: str) -> Finding | None:
     match = pattern.search(haystack)
     if match is None:
         return None
-    return Finding(element=element, rule="cue", evidence=match.group(0).strip())
+    evidence = match.group("cue") if "cue" in pattern.groupindex else match.group(0)
+    return Finding(element=element, rule="cue", evidence=evidence.strip())
