@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
-from jinja2 import StrictUndefined, nodes
+from jinja2 import StrictUndefined, Template, nodes
 from jinja2.exceptions import (
     SecurityError,
     TemplateError,
@@ -184,6 +184,7 @@ class Analysis:
     problems: tuple[TemplateProblem, ...]
 
 
+@lru_cache(maxsize=2048)
 def analyse(source: str) -> Analysis:
     """The placeholder names a template uses, and what it does that is not allowed."""
     try:
@@ -289,7 +290,7 @@ def render_text(
         if value is not None:
             context[name] = _wrap(placeholder.type, value)
     try:
-        return sandbox(html=html).from_string(source).render(context).strip()
+        return _compiled(source, html=html).render(context).strip()
     except SecurityError as error:
         message = f"opération interdite dans le modèle : {error}"
         raise TemplateRenderError([TemplateProblem(code="forbidden", message=message)]) from error
@@ -298,6 +299,11 @@ def render_text(
         raise TemplateRenderError(
             [TemplateProblem(code="syntax_error", message=message)]
         ) from error
+
+
+@lru_cache(maxsize=2048)
+def _compiled(source: str, *, html: bool) -> Template:
+    return sandbox(html=html).from_string(source)
 
 
 def _wrap(kind: PlaceholderType, value: object) -> object:

@@ -10,6 +10,7 @@ from playbooks.loader import load_file
 from tests.playbooks.support import playbook_text, write
 
 ACTIVATED = datetime(2025, 1, 27, 13, 5, tzinfo=UTC)
+CRUE = load_library()["crue"]
 
 
 def crisis_values() -> dict[str, object]:
@@ -26,7 +27,7 @@ def crisis_values() -> dict[str, object]:
 
 
 def test_checklist_items_are_due_at_activation_plus_their_offset() -> None:
-    crue = load_library()["crue"]
+    crue = CRUE
     items = checklist_items(crue, activated_at=ACTIVATED)
     assert [item.position for item in items] == list(range(1, len(crue.checklist) + 1))
     assert all(item.due_at == ACTIVATED + timedelta(minutes=item.due_offset_min) for item in items)
@@ -38,7 +39,7 @@ def test_checklist_items_are_due_at_activation_plus_their_offset() -> None:
 
 
 def test_a_naive_activation_instant_is_refused() -> None:
-    crue = load_library()["crue"]
+    crue = CRUE
     with pytest.raises(ValueError, match="timezone"):
         checklist_items(crue, activated_at=datetime(2025, 1, 27, 14, 5))
 
@@ -63,7 +64,7 @@ def test_a_later_edit_of_the_playbook_file_does_not_change_copied_items(tmp_path
 
 
 def test_the_templates_are_filled_from_the_crisis_per_audience_and_channel() -> None:
-    crue = load_library()["crue"]
+    crue = CRUE
     result = fill_templates(crue, values=crisis_values(), purpose="first_information")
     assert result.ok
     by_target = {(m.audience, m.channel): m for m in result.messages}
@@ -85,7 +86,7 @@ def test_the_templates_are_filled_from_the_crisis_per_audience_and_channel() -> 
 
 
 def test_missing_crisis_values_are_listed_and_nothing_is_filled() -> None:
-    crue = load_library()["crue"]
+    crue = CRUE
     values = crisis_values()
     del values["communes"]
     values["prochain_point"] = ""
@@ -96,7 +97,7 @@ def test_missing_crisis_values_are_listed_and_nothing_is_filled() -> None:
 
 
 def test_a_crisis_value_can_replace_the_default_instructions() -> None:
-    crue = load_library()["crue"]
+    crue = CRUE
     values = crisis_values() | {"consignes": ["Évacuez la rue de la Digue avant 20 h."]}
     result = fill_templates(crue, values=values, audience="public", purpose="first_information")
     full = next(message for message in result.messages if message.channel is None)
