@@ -9,6 +9,7 @@ import crisis.accounts
 import crisis.app.idempotency
 import crisis.crises
 import crisis.journal
+import crisis.outbox
 
 metadata = SQLModel.metadata
 

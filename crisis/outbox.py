@@ -1,0 +1,183 @@
+"""The outbox: every message that leaves Tocsin is first a row, written with the action.
+
+A publication, a clock alert or a page writes `OutboxMessage` rows (one rendering per channel)
+and `Delivery` rows (one per recipient and channel) in the caller's transaction. The dispatcher
+is the only reader that sends; it claims due rows, calls the channel, and records the outcome.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contacts.sqltypes import UTCDateTime
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    RETRYING = "retrying"
+    SENT = "sent"
+    FAILED = "failed"
+    TO_CALL = "to_call"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+DELIVERED_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.CONFIRMED)
+
+
+class Purpose(StrEnum):
+    BULLETIN = "bulletin"
+    CLOCK_ALERT = "clock_alert"
+    PAGE = "page"
+    TEST = "test"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One rendering for one channel, shared by all the deliveries that carry it."""
+
+    __tablename__ = "outbox_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    crisis_id: int | None = Field(default=None, foreign_key="crisis.id", index=True)
+    bulletin_id: int | None = Field(default=None, index=True)
+    purpose: str = Field(max_length=20)
+    channel: str = Field(max_length=20)
+    subject: str = ""
+    text: str = Field(sa_type=sa.Text)
+    html: str | None = Field(default=None, sa_type=sa.Text)
+    link: str | None = None
+    exercise: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Delivery(SQLModel, table=True):
+    """One message to one recipient over one channel, with its whole story."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="outbox_message.id", index=True)
+    crisis_id: int | None = Field(default=None, foreign_key="crisis.id", index=True)
+    bulletin_id: int | None = Field(default=None, index=True)
+    purpose: str = Field(max_length=20)
+    audience: str = Field(max_length=20)
+    contact_id: int | None = Field(default=None, index=True)
+    recipient_name: str = ""
+    channel: str = Field(max_length=20)
+    address: str
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    idempotency_key: str = Field(max_length=64, unique=True)
+    provider_id: str | None = None
+    last_error: str | None = None
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    confirm_method: str | None = Field(default=None, max_length=20)
+    confirmed_by: str | None = None
+    cascade_group: str | None = Field(default=None, max_length=64, index=True)
+    cascade_rank: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rendering:
+    """The text of one message for one channel."""
+
+    channel: str
+    text: str
+    subject: str = ""
+    html: str | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryRequest:
+    """Who gets which rendering. `delay` holds a cascade's later channels back."""
+
+    channel: str
+    address: str
+    audience: str
+    recipient_name: str = ""
+    contact_id: int | None = None
+    cascade_group: str | None = None
+    cascade_rank: int = 0
+    delay: timedelta = timedelta(0)
+    status: DeliveryStatus = DeliveryStatus.PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    messages: dict[str, int]
+    deliveries: int
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    purpose: Purpose,
+    renderings: Sequence[Rendering],
+    requests: Sequence[DeliveryRequest],
+    now: datetime,
+    exercise: bool,
+    crisis_id: int | None = None,
+    bulletin_id: int | None = None,
+) -> Enqueued:
+    """Write the messages and their deliveries in the caller's transaction (batched inserts)."""
+    message_ids: dict[str, int] = {}
+    for rendering in renderings:
+        message = OutboxMessage(
+            crisis_id=crisis_id,
+            bulletin_id=bulletin_id,
+            purpose=purpose,
+            channel=rendering.channel,
+            subject=rendering.subject,
+            text=rendering.text,
+            html=rendering.html,
+            link=rendering.link,
+            exercise=exercise,
+            created_at=now,
+        )
+        session.add(message)
+        await session.flush()
+        assert message.id is not None
+        message_ids[rendering.channel] = message.id
+    rows = []
+    for request in requests:
+        if request.channel not in message_ids:
+            raise ValueError(f"no rendering for channel {request.channel}")
+        rows.append(
+            {
+                "message_id": message_ids[request.channel],
+                "crisis_id": crisis_id,
+                "bulletin_id": bulletin_id,
+                "purpose": purpose.value,
+                "audience": request.audience,
+                "contact_id": request.contact_id,
+                "recipient_name": request.recipient_name,
+                "channel": request.channel,
+                "address": request.address,
+                "status": request.status.value,
+                "attempts": 0,
+                "next_attempt_at": now + request.delay,
+                "idempotency_key": uuid.uuid4().hex,
+                "cascade_group": request.cascade_group,
+                "cascade_rank": request.cascade_rank,
+                "created_at": now,
+            }
+        )
+    for start in range(0, len(rows), 2000):
+        await session.execute(sa.insert(Delivery), rows[start : start + 2000])
+    return Enqueued(message_ids, len(rows))
