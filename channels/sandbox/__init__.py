@@ -8,6 +8,7 @@ async with Sandbox() as sandbox:          # ephemeral ports
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,11 +133,13 @@ class Sandbox:
             "sms": self.sms.app(),
             "webhook": self.webhook.app(),
         }
-        for name, app in apps.items():
-            server = HttpServer(app, host=self.host, port=getattr(self.ports, name))
-            await server.start()
-            self._servers.append(server)
-            self.urls[name] = server.url
+        servers = {
+            name: HttpServer(app, host=self.host, port=getattr(self.ports, name))
+            for name, app in apps.items()
+        }
+        await asyncio.gather(*(server.start() for server in servers.values()))
+        self._servers.extend(servers.values())
+        self.urls.update({name: server.url for name, server in servers.items()})
         self.mastodon.base_url = self.urls["mastodon"]
         dashboard = HttpServer(
             dashboard_app(self.states, self.urls), host=self.host, port=self.ports.dashboard
@@ -146,8 +149,7 @@ class Sandbox:
         self.urls["dashboard"] = dashboard.url
 
     async def stop(self) -> None:
-        for server in reversed(self._servers):
-            await server.stop()
+        await asyncio.gather(*(server.stop() for server in self._servers))
         self._servers.clear()
         await self.smtp.stop()
 
