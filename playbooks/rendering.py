@@ -1,8 +1,8 @@
 """Sandboxed rendering of message templates.
 
 Templates are Jinja2 text, but a deliberately small Jinja: placeholders (`{{ communes }}`),
-the French filters below, `{% if %}` and `{% for %}`. Before anything is rendered the
-template is analysed: every name must be a declared placeholder, no attribute or item
+the French filters of `playbooks.filters`, `{% if %}` and `{% for %}`. Before anything is
+rendered the template is analysed: every name must be a declared placeholder, no attribute or item
 access (except `loop.*`), no call, include or macro; then every value is checked against
 its placeholder type. Only then does the sandbox render it — and the sandbox itself refuses
 any attribute access, so a template that slipped past the analysis still cannot reach
@@ -11,9 +11,8 @@ Python internals.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any, Literal
 
@@ -21,21 +20,13 @@ from jinja2 import StrictUndefined, Template, nodes
 from jinja2.exceptions import (
     SecurityError,
     TemplateError,
-    TemplateRuntimeError,
     TemplateSyntaxError,
 )
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from playbooks.formatting import (
-    bullet_lines,
-    french_clock,
-    french_day,
-    french_list,
-    french_moment,
-    inline_items,
-)
-from playbooks.model import PLACEHOLDER_TYPES, Placeholder, PlaceholderType
+from playbooks.filters import FILTER_TYPES, FILTERS, wrap
+from playbooks.model import PLACEHOLDER_TYPES, Placeholder
 from playbooks.placeholders import TYPE_LABELS, type_problem
 
 ProblemCode = Literal[
@@ -56,78 +47,6 @@ class TemplateRenderError(Exception):
         super().__init__("; ".join(problem.message for problem in problems))
         self.problems = tuple(problems)
 
-
-class _Moment:
-    """A datetime as a template sees it: French text, no attributes."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: datetime) -> None:
-        self._value = value
-
-    def __str__(self) -> str:
-        return french_moment(self._value)
-
-
-class _Names(tuple[str, ...]):
-    __slots__ = ()
-
-    def __str__(self) -> str:
-        return french_list(self)
-
-
-class _Items(tuple[str, ...]):
-    __slots__ = ()
-
-    def __str__(self) -> str:
-        return bullet_lines(self)
-
-
-def _moment_filter(format_: Callable[[datetime], str]) -> Callable[[object], str]:
-    def apply(value: object) -> str:
-        if not isinstance(value, _Moment):
-            raise TemplateRuntimeError("ce filtre s'applique à une date et heure")
-        return format_(value._value)
-
-    return apply
-
-
-def _list_filter(format_: Callable[[Sequence[str]], str]) -> Callable[[object], str]:
-    def apply(value: object) -> str:
-        if not isinstance(value, tuple):
-            raise TemplateRuntimeError("ce filtre s'applique à une liste")
-        return format_(value)
-
-    return apply
-
-
-FILTERS: dict[str, Callable[..., Any]] = {
-    "heure": _moment_filter(french_clock),
-    "jour": _moment_filter(french_day),
-    "date_heure": _moment_filter(french_moment),
-    "liste": _list_filter(french_list),
-    "puces": _list_filter(bullet_lines),
-    "en_ligne": _list_filter(inline_items),
-    "upper": str.upper,
-    "lower": str.lower,
-    "capitalize": str.capitalize,
-    "length": len,
-}
-
-_MOMENTS: tuple[PlaceholderType, ...] = ("time", "next_update")
-_LISTS: tuple[PlaceholderType, ...] = ("communes", "instructions")
-_TEXTS: tuple[PlaceholderType, ...] = ("text", "phone", "url")
-FILTER_TYPES: dict[str, tuple[PlaceholderType, ...]] = {
-    "heure": _MOMENTS,
-    "jour": _MOMENTS,
-    "date_heure": _MOMENTS,
-    "liste": _LISTS,
-    "puces": _LISTS,
-    "en_ligne": _LISTS,
-    "upper": _TEXTS,
-    "lower": _TEXTS,
-    "capitalize": _TEXTS,
-}
 
 _LOOP_ATTRIBUTES = frozenset({"index", "index0", "first", "last", "length", "revindex"})
 _ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
@@ -288,7 +207,7 @@ def render_text(
     for name, placeholder in placeholders.items():
         value = effective_value(placeholder, values)
         if value is not None:
-            context[name] = _wrap(placeholder.type, value)
+            context[name] = wrap(placeholder.type, value)
     try:
         return _compiled(source, html=html).render(context).strip()
     except SecurityError as error:
@@ -304,16 +223,6 @@ def render_text(
 @lru_cache(maxsize=2048)
 def _compiled(source: str, *, html: bool) -> Template:
     return sandbox(html=html).from_string(source)
-
-
-def _wrap(kind: PlaceholderType, value: object) -> object:
-    if isinstance(value, datetime):
-        return _Moment(value)
-    if kind == "communes" and isinstance(value, Sequence):
-        return _Names(value)
-    if kind == "instructions" and isinstance(value, Sequence):
-        return _Items(value)
-    return value
 
 
 def _is_blank(value: object) -> bool:
