@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import date
 
 from contacts.addresses import AddressError, normalise
-from contacts.csvsource import CsvSource
+from contacts.csvsource import CsvSource, header_key
 from contacts.directory import (
     AUDIENCE_LABELS,
     FUNCTION_LABELS,
@@ -163,7 +163,7 @@ def _channel(row: dict[str, str], order: int) -> ChannelRecord | None:
 
 def parse(source: CsvSource, geo: GeoIndex) -> Iterator[ContactRecord | LineError]:
     """One record per contact (its lines merged); every problem as a LineError."""
-    header = {search_key(h) for h in source.open()}
+    header = {header_key(h) for h in source.open()}
     missing = ["cle"] if "cle" not in header else []
     if ("canal" in header) != ("adresse" in header):
         missing.append("adresse" if "canal" in header else "canal")
@@ -175,14 +175,16 @@ def parse(source: CsvSource, geo: GeoIndex) -> Iterator[ContactRecord | LineErro
     seen: dict[str, int] = {}
     current: ContactRecord | None = None
     channels: list[ChannelRecord] = []
+    broken = False
     for line, row in source.rows():
         key = row["cle"]
         if not KEY_PATTERN.match(key):
             yield LineError(line, f"clé invalide « {key} »")
             continue
         if current is None or key != current.key:
-            if current is not None:
+            if current is not None and not broken:
                 yield _with(current, channels)
+            broken = False
             if key in seen:
                 yield LineError(
                     line,
@@ -204,6 +206,7 @@ def parse(source: CsvSource, geo: GeoIndex) -> Iterator[ContactRecord | LineErro
                     current = _with(record, (), line=current.line)
             channel = _channel(row, len(channels))
         except ValueError as error:
+            broken = True
             yield LineError(line, str(error))
             continue
         if channel is not None:
@@ -211,7 +214,7 @@ def parse(source: CsvSource, geo: GeoIndex) -> Iterator[ContactRecord | LineErro
                 yield LineError(line, f"canal en double « {channel.address} »")
                 continue
             channels.append(channel)
-    if current is not None:
+    if current is not None and not broken:
         yield _with(current, channels)
 
 

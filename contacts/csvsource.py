@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
@@ -10,6 +11,12 @@ from contacts.geography import search_key
 from contacts.records import LineError
 
 BOM = b"\xef\xbb\xbf"
+_PUNCTUATION = re.compile(r"[^a-z0-9_]+")
+
+
+def header_key(name: str) -> str:
+    """« Code du département (Maire) » → « code du departement maire »."""
+    return _PUNCTUATION.sub(" ", search_key(name)).strip()
 
 
 class CsvSource:
@@ -57,7 +64,7 @@ class CsvSource:
         """(line number, {normalised header: value}) for each non-empty data row."""
         if not hasattr(self, "_lines_iter"):
             self.open()
-        names = [search_key(h) for h in self.header]
+        names = [header_key(h) for h in self.header]
         reader = csv.reader(self._lines_iter, delimiter=self.delimiter)
         consumed = 1
         for fields in reader:
@@ -76,7 +83,7 @@ class CsvSource:
         self, aliases: dict[str, tuple[str, ...]], required: Iterable[str]
     ) -> tuple[dict[str, str], list[str]]:
         """Map our field names to header names; returns (mapping, missing required fields)."""
-        present = {search_key(h) for h in self.header}
+        present = {header_key(h) for h in self.header}
         mapping: dict[str, str] = {}
         for name, options in aliases.items():
             for option in options:

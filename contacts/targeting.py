@@ -91,8 +91,9 @@ def _audiences(audiences: Sequence[str]) -> list[str]:
 
 
 async def _area(session: AsyncSession, communes: Sequence[str]) -> dict[str, set[str]]:
+    conn = await session.connection()
     rows = (
-        await session.execute(
+        await conn.execute(
             sa.select(
                 COMMUNES.c.code, COMMUNES.c.arrondissement, COMMUNES.c.epci, COMMUNES.c.departement
             ).where(COMMUNES.c.code.in_(list(communes)))
@@ -171,7 +172,7 @@ async def target(
         .where(_condition(wanted, exercise, area))
         .order_by(c.id, ch.preference, ch.verified.desc(), ch.id)
     )
-    rows = (await session.execute(query)).all()
+    rows = (await (await session.connection()).execute(query)).all()
     recipients: list[Recipient] = []
     to_call: list[ToCall] = []
     index = 0
