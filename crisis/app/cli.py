@@ -12,6 +12,7 @@ import uvicorn
 from crisis import accounts, journal
 from crisis.actors import SYSTEM
 from crisis.app import bootstrap, migrate
+from crisis.app.background import build_background
 from crisis.app.clock import SystemClock
 from crisis.app.db import Database
 from crisis.app.factory import create_app
@@ -74,7 +75,8 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         for entry in logins:
             typer.echo(f"  {entry.login:<12} {entry.password:<20} {', '.join(entry.roles)}")
         typer.echo("")
-    web = create_app(settings, clock=clock, database=database)
+    background = build_background(database, clock, tick_seconds=settings.tick_seconds)
+    web = create_app(settings, clock=clock, database=database, background=background.running)
     server = uvicorn.Server(
         uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False)
     )
