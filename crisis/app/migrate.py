@@ -65,3 +65,8 @@ def autogenerate(message: str) -> None:
         url = f"sqlite:///{tmp}/schema.db"
         asyncio.run(upgrade_url(url))
         command.revision(alembic_config(url), message=message, autogenerate=True)
+
+
+def heads() -> tuple[str, ...]:
+    """Every head of the revision graph: more than one means two branches to linearize."""
+    return tuple(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())

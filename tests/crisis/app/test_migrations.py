@@ -19,3 +19,9 @@ async def test_the_migrations_build_exactly_the_schema_the_code_declares(db: Dat
     async with db.engine.connect() as connection:
         differences = await connection.run_sync(_differences)
     assert differences == []
+
+
+def test_the_revisions_form_a_single_line() -> None:
+    from crisis.app.migrate import heads
+
+    assert len(heads()) == 1
