@@ -13,7 +13,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from crisis.app import errors
+from crisis.app.api import contacts as contacts_api
 from crisis.app.api import crises as crises_api
+from crisis.app.api import geo as geo_api
 from crisis.app.api import ops
 from crisis.app.clock import Clock, SystemClock
 from crisis.app.db import Database
@@ -21,6 +23,7 @@ from crisis.app.logs import register_secret
 from crisis.app.middleware import BodyLimit, HttpMetrics, RequestContext
 from crisis.app.settings import Settings
 from crisis.app.web import assets, pages
+from crisis.app.web import directory as directory_pages
 from crisis.app.web.templating import make_templates
 
 log = logging.getLogger("tocsin")
@@ -90,5 +93,8 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(crises_api.router)
     app.include_router(pages.router)
+    app.include_router(contacts_api.router)
+    app.include_router(geo_api.router)
+    app.include_router(directory_pages.router)
     app.include_router(assets.router(assets.find_dsfr_dist(settings.dsfr_dir)))
     return app

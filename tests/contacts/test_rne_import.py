@@ -55,7 +55,7 @@ async def test_a_newer_file_updates_and_deactivates_mayors_who_left_office(
     await _import(db, clock, rne_file(SOMME_MAYORS))
     newer = [
         rne_row("80001", "DUPONT", "Jeanne"),
-        rne_row("80021", "MARTIN", "Émile", "12/12/1970")[:-1] + ["01/01/2026"],
+        [*rne_row("80021", "MARTIN", "Émile", "12/12/1970")[:-1], "01/01/2026"],
         rne_row("80620", "NOUVEAU", "Paul", "05/05/1980"),
     ]
     report = await _import(db, clock, rne_file(newer))

@@ -18,6 +18,8 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 NAV_LINKS: list[tuple[str, str]] = [
     ("/", "Tableau de bord"),
     ("/main-courante", "Main courante"),
+    ("/annuaire", "Annuaire"),
+    ("/astreinte", "Astreinte"),
 ]
 
 

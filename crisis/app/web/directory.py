@@ -1,0 +1,193 @@
+"""Directory pages: search, a person, the import with its report, the on-call roster."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from contacts import geography, listing, roster
+from contacts.addresses import masked
+from contacts.directory import AUDIENCE_LABELS, CHANNEL_LABELS, FUNCTION_LABELS, Contact
+from contacts.importer import ImportFormat
+from crisis import directory
+from crisis.actors import Role
+from crisis.app.api.contacts import run_import
+from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
+from crisis.app.web.templating import flash
+from crisis.errors import NotFound
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 100
+LABELS = {
+    "audiences": AUDIENCE_LABELS,
+    "functions": FUNCTION_LABELS,
+    "channel_labels": CHANNEL_LABELS,
+    "duties": roster.DUTY_LABELS,
+}
+
+
+def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, name, {**LABELS, **context}, status_code=status
+    )
+    return response
+
+
+@router.get("/annuaire")
+async def directory_page(
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+    audience: Annotated[str, Query(max_length=12)] = "",
+    commune: Annotated[str, Query(max_length=100)] = "",
+    arrondissement: Annotated[str, Query(max_length=4)] = "",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    async with db.read() as session:
+        code = None
+        if commune:
+            codes, _ = await geography.resolve(session, items=[commune])
+            found = codes or [c.code for c in await geography.search_communes(session, q=commune)]
+            code = found[0] if found else "-"
+        filters = listing.Filters(
+            audience or None, code, arrondissement or None, None, q or None, False
+        )
+        total, rows = await listing.search(
+            session, filters=filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+        channels = await listing.channels_of(session, contact_ids=[c.id for c in rows if c.id])
+        places = await _places(session, rows)
+        arrondissements = await geography.arrondissements(session)
+    return _render(
+        request,
+        "directory/index.html",
+        rows=rows,
+        channels=channels,
+        places=places,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        form={"q": q, "audience": audience, "commune": commune, "arrondissement": arrondissement},
+        arrondissements=arrondissements,
+        is_admin=Role.ADMIN in actor.roles,
+    )
+
+
+async def _places(session: Any, rows: list[Contact]) -> dict[str, str]:
+    codes = sorted({c.area_code for c in rows if c.area_level == "commune"})
+    return {c.code: c.name for c in await geography.communes_by_code(session, codes=codes)}
+
+
+@router.get("/annuaire/import")
+async def import_page(request: Request, actor: CurrentActor) -> HTMLResponse:
+    actor.require(Role.ADMIN, action="importer l'annuaire")
+    return _render(request, "directory/import.html", report=None, dry_run=True, fmt="tocsin")
+
+
+@router.post("/annuaire/import", dependencies=[CsrfChecked])
+async def import_submit(
+    request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+) -> HTMLResponse:
+    actor.require(Role.ADMIN, action="importer l'annuaire")
+    form = await request.form()
+    upload = form.get("file")
+    fmt = ImportFormat(str(form.get("format") or "tocsin"))
+    dry_run = form.get("dry_run") is not None
+    if not isinstance(upload, UploadFile):
+        return _render(
+            request,
+            "directory/import.html",
+            422,
+            report=None,
+            dry_run=dry_run,
+            fmt=fmt.value,
+            error="Choisissez un fichier à importer.",
+        )
+    with tempfile.SpooledTemporaryFile(max_size=8_000_000) as spool:
+        while chunk := await upload.read(1 << 20):
+            spool.write(chunk)
+        spool.seek(0)
+        report = await run_import(
+            db,
+            actor=actor,
+            stream=spool,
+            fmt=fmt,
+            now=clock.now(),
+            dry_run=dry_run,
+            filename=upload.filename or "",
+        )
+    return _render(
+        request,
+        "directory/import.html",
+        200 if report.ok else 422,
+        report=report,
+        dry_run=dry_run,
+        fmt=fmt.value,
+        filename=upload.filename or "",
+    )
+
+
+@router.get("/annuaire/{contact_id}")
+async def person_page(
+    contact_id: int, request: Request, actor: CurrentActor, db: DbDep
+) -> HTMLResponse:
+    async with db.read() as session:
+        contact = await session.get(Contact, contact_id)
+        if contact is None:
+            raise NotFound("contact_not_found", f"Aucun contact n° {contact_id}.")
+        channels = (await listing.channels_of(session, contact_ids=[contact_id]))[contact_id]
+        places = await _places(session, [contact])
+    personal = directory.sees_personal_data(actor)
+    shown = [(c, c.address if personal else masked(c.kind, c.address)) for c in channels]
+    return _render(
+        request,
+        "directory/person.html",
+        contact=contact,
+        channels=shown,
+        places=places,
+        personal=personal,
+        is_admin=Role.ADMIN in actor.roles,
+    )
+
+
+@router.post("/annuaire/{contact_id}/effacer", dependencies=[CsrfChecked])
+async def erase_submit(
+    contact_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+) -> Response:
+    async with db.transaction() as session:
+        result = await directory.erase_contact(
+            session, actor=actor, contact_id=contact_id, now=clock.now()
+        )
+    flash(
+        request,
+        "success",
+        f"Données personnelles effacées ; {result['redacted_entries']} entrée(s) de la main "
+        "courante pseudonymisée(s).",
+    )
+    return RedirectResponse(f"/annuaire/{contact_id}", status_code=303)
+
+
+@router.get("/astreinte")
+async def roster_page(
+    request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+) -> HTMLResponse:
+    now = clock.now()
+    async with db.read() as session:
+        duty = await roster.on_duty(session, at=now)
+        gaps = await roster.roster_gaps(session, now=now)
+        shifts = await roster.shifts_between(session, start=now, end=now + timedelta(days=30))
+    return _render(
+        request,
+        "directory/roster.html",
+        duty=duty,
+        gaps=gaps,
+        uncovered=roster.uncovered_hours(gaps),
+        shifts=shifts,
+        now=now,
+    )
