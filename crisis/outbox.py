@@ -72,6 +72,9 @@ class Delivery(SQLModel, table=True):
     bulletin_id: int | None = Field(default=None, index=True)
     purpose: str = Field(max_length=20)
     audience: str = Field(max_length=20)
+    # In an exercise every delivery has audience `exercise`; this keeps the audience its
+    # recipient plays (officials, media, public), so that the drill's ES48 can be scored.
+    played_audience: str | None = Field(default=None, max_length=20)
     contact_id: int | None = Field(default=None, index=True)
     recipient_name: str = ""
     channel: str = Field(max_length=20)
@@ -110,6 +113,7 @@ class DeliveryRequest:
     channel: str
     address: str
     audience: str
+    played_audience: str | None = None
     recipient_name: str = ""
     contact_id: int | None = None
     cascade_group: str | None = None
@@ -165,6 +169,7 @@ async def enqueue(
                 "bulletin_id": bulletin_id,
                 "purpose": purpose.value,
                 "audience": request.audience,
+                "played_audience": request.played_audience,
                 "contact_id": request.contact_id,
                 "recipient_name": request.recipient_name,
                 "channel": request.channel,

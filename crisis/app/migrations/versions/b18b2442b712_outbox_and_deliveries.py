@@ -1,8 +1,8 @@
 """outbox and deliveries
 
-Revision ID: 786ddbecddab
+Revision ID: b18b2442b712
 Revises: 60b7332ec2a9
-Create Date: 2026-11-28 14:46:02.449112
+Create Date: 2026-11-28 14:50:04.893641
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 
 import contacts.sqltypes
 
-revision: str = '786ddbecddab'
+revision: str = 'b18b2442b712'
 down_revision: str | None = '60b7332ec2a9'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -47,6 +47,7 @@ def upgrade() -> None:
     sa.Column('bulletin_id', sa.Integer(), nullable=True),
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('audience', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('played_audience', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('contact_id', sa.Integer(), nullable=True),
     sa.Column('recipient_name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
