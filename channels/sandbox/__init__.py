@@ -37,7 +37,15 @@ from channels.sandbox.telegram_api import TelegramFake
 from channels.sandbox.webhook_api import WebhookFake
 from channels.sandbox.x_api import XFake
 
-__all__ = ["DEFAULT_PORTS", "FakeState", "Fault", "Received", "Sandbox", "SandboxPorts"]
+__all__ = [
+    "DEFAULT_PORTS",
+    "TELEGRAM_TOKEN",
+    "FakeState",
+    "Fault",
+    "Received",
+    "Sandbox",
+    "SandboxPorts",
+]
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
