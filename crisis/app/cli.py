@@ -70,6 +70,10 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
     await bootstrap.prepare(database, settings.database_url)
     if settings.demo:
         logins = await bootstrap.demo_users(database, clock)
+        from crisis import directory  # the synthetic Somme directory and roster
+
+        async with database.transaction() as session:
+            await directory.load_demo(session, now=clock.now())
         typer.echo(f"\nTocsin — démonstration sur http://{host}:{port}")
         typer.echo("Comptes de démonstration :")
         for entry in logins:
@@ -208,6 +212,7 @@ def _register_extensions() -> None:
     for module, name in (
         ("crisis.app.cli_playbooks", "playbooks"),
         ("crisis.app.cli_channels", "channels"),
+        ("crisis.app.cli_contacts", "contacts"),
     ):
         try:
             extension = importlib.import_module(module)
@@ -216,6 +221,8 @@ def _register_extensions() -> None:
                 raise
             continue
         app.add_typer(extension.app, name=name)
+        for group_name, group in getattr(extension, "EXTRA_GROUPS", {}).items():
+            app.add_typer(group, name=group_name)
         for command_name, command in getattr(extension, "TOP_LEVEL_COMMANDS", {}).items():
             app.command(command_name)(command)
 
