@@ -49,7 +49,7 @@ async def test_a_broken_upload_is_a_422_naming_each_line(
     client: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
     admin = await make_user(db, clock, "admin1", "admin")
-    body = "cle;canal;adresse\ntocsin:x;email;nope\ntocsin:y;sms;12\n".encode()
+    body = b"cle;canal;adresse\ntocsin:x;email;nope\ntocsin:y;sms;12\n"
     response = await client.post("/api/v1/contacts/import", content=body, headers=admin.headers)
     assert response.status_code == 422
     error = response.json()["error"]
