@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from channels.limits import mastodon_length, sms_count, x_weighted_length
+from channels.rendering import RenderLimits
 from playbooks import LIBRARY_DIR, check_directory
 from playbooks.limits import LengthChecker
 from playbooks.loader import playbook_files
@@ -19,9 +21,39 @@ def playbooks() -> None:
     """Fiches réflexes (playbooks) : check-lists et messages pré-validés par risque."""
 
 
-def channel_length_checker() -> LengthChecker | None:
-    """The channels package's limits, once `channels.rendering` provides them (None: built-in)."""
-    return None
+def channel_length_checker() -> LengthChecker:
+    """The channels package's own limits: the authoritative rules at submit time."""
+    limits = RenderLimits()
+
+    def check(channel: str, text: str) -> list[str]:
+        match channel:
+            case "x":
+                length, maximum, unit = (
+                    x_weighted_length(text),
+                    limits.x_max_weighted,
+                    "caractères pondérés",
+                )
+            case "mastodon":
+                length, maximum, unit = (
+                    mastodon_length(text),
+                    limits.mastodon_max_chars,
+                    "caractères",
+                )
+            case "telegram":
+                length, maximum, unit = len(text), limits.telegram_max_chars, "caractères"
+            case "sms":
+                length, maximum, unit = (
+                    sms_count(text).segments,
+                    limits.sms_max_segments,
+                    "segments",
+                )
+            case _:
+                return []
+        if length <= maximum:
+            return []
+        return [f"trop long pour {channel} : {length} {unit} (maximum {maximum})"]
+
+    return check
 
 
 @app.command("check")
