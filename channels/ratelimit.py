@@ -1,6 +1,6 @@
 """Token buckets (GCRA form) with an injectable clock, shared per process by key.
 
-Defaults: Telegram 28.5/s per bot (under its 30/s) and one message per 1.05 s per chat,
+Defaults: Telegram 29/s per bot (under its 30/s) and one message per 1.05 s per chat,
 SMTP 50/s per relay, X per API tier (``config.X_TIER_LIMITS``), Mastodon 1/s, Matrix 5/s,
 SMS and webhooks 20/s.
 """
@@ -35,12 +35,12 @@ class TokenBucket:
     def delay(self) -> float:
         """Seconds until a token is available, without taking it."""
         now = self._clock()
-        return max(0.0, max(self._tat, now) - now - self._tolerance)
+        return _wait(max(self._tat, now) - now - self._tolerance)
 
     def reserve(self) -> float:
         now = self._clock()
         tat = max(self._tat, now)
-        wait = max(0.0, tat - now - self._tolerance)
+        wait = _wait(tat - now - self._tolerance)
         self._tat = tat + self._interval
         return wait
 
@@ -53,6 +53,10 @@ class TokenBucket:
     def pause_until(self, instant: float) -> None:
         """No token before ``instant`` (a provider told us to wait)."""
         self._tat = max(self._tat, instant + self._tolerance)
+
+
+def _wait(seconds: float) -> float:
+    return seconds if seconds > 1e-9 else 0.0  # float noise is no reason to wait
 
 
 class RateLimiters:

@@ -9,15 +9,15 @@ sandbox SMTP server (aiosmtpd) running in its own process.
 from __future__ import annotations
 
 import argparse
-import binascii
 import asyncio
+import binascii
 import statistics
 import time
 from dataclasses import dataclass
 
 import aiosmtplib
 
-from bench.channels.servers import ServerProcess, smtp_server
+from bench.channels.servers import smtp_server
 from channels.base import Message, Recipient
 from channels.config import SmtpConfig
 from channels.email import EmailChannel

@@ -25,8 +25,8 @@ from channels.sandbox import TELEGRAM_TOKEN
 from channels.scheduler import PacedChannel
 from channels.telegram import TelegramChannel
 
-RATE = 28.5  # our overall bucket, a little under Telegram's 30/s
-CHAT_INTERVAL = 1.05
+RATE = TelegramConfig().rate_per_second  # our overall bucket, a little under 30/s
+CHAT_INTERVAL = TelegramConfig().chat_interval
 
 
 def jobs(*, messages: int, chats: int, chat_major: bool) -> list[tuple[str, int]]:
