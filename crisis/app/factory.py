@@ -22,7 +22,7 @@ from crisis.app.db import Database
 from crisis.app.logs import register_secret
 from crisis.app.middleware import BodyLimit, HttpMetrics, RequestContext
 from crisis.app.settings import Settings
-from crisis.app.web import assets, pages
+from crisis.app.web import assets, pages, playbook_pages
 from crisis.app.web import directory as directory_pages
 from crisis.app.web.templating import make_templates
 
@@ -93,6 +93,7 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(crises_api.router)
     app.include_router(pages.router)
+    app.include_router(playbook_pages.router)
     app.include_router(contacts_api.router)
     app.include_router(geo_api.router)
     app.include_router(directory_pages.router)

@@ -18,6 +18,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 NAV_LINKS: list[tuple[str, str]] = [
     ("/", "Tableau de bord"),
     ("/main-courante", "Main courante"),
+    ("/fiches-reflexes", "Fiches réflexes"),
     ("/annuaire", "Annuaire"),
     ("/astreinte", "Astreinte"),
 ]
