@@ -25,6 +25,7 @@ COMMUNES = Commune.__table__  # type: ignore[attr-defined]
 AREA_WIDE = frozenset({Audience.MEDIA, Audience.STAFF, Audience.EXERCISE})
 """Audiences reached across each département the area touches, not by area of competence."""
 NOT_IN_DIRECTORY = frozenset({"public"})
+_SEP = "\x1f"
 _ORDER: dict[str, int] = {a.value: i for i, a in enumerate(Audience)}
 
 
@@ -147,6 +148,19 @@ async def target(
         return Targeting(tuple(communes), tuple(wanted), exercise, (), ())
     c, ch = CONTACTS.c, CHANNELS.c
     kinds = sorted({*SENDING_KINDS, ChannelKind.PHONE})
+    # One row per contact, its channels folded into one string: `preference|verified|kind|id|
+    # address` items separated by \x1f (sorted here, as group_concat keeps no order).
+    item = (
+        sa.cast(ch.preference + 10_000, sa.String)
+        + "|"
+        + sa.case((ch.verified, "0"), else_="1")
+        + "|"
+        + ch.kind
+        + "|"
+        + sa.cast(ch.id, sa.String)
+        + "|"
+        + ch.address
+    )
     query = (
         sa.select(
             c.id,
@@ -158,10 +172,7 @@ async def target(
             c.first_name,
             c.area_level,
             c.area_code,
-            ch.id,
-            ch.kind,
-            ch.address,
-            ch.verified,
+            sa.func.aggregate_strings(item, _SEP),
         )
         .select_from(
             CONTACTS.outerjoin(
@@ -170,25 +181,22 @@ async def target(
             )
         )
         .where(_condition(wanted, exercise, area))
-        .order_by(c.id, ch.preference, ch.verified.desc(), ch.id)
+        .group_by(c.id)
     )
     rows = (await (await session.connection()).execute(query)).all()
     recipients: list[Recipient] = []
     to_call: list[ToCall] = []
-    index = 0
-    while index < len(rows):
-        first = rows[index]
+    for cid, key, kind, audience, function, last, first_name, level, code, folded in rows:
         sending: list[ChannelAddress] = []
         phones: list[str] = []
-        while index < len(rows) and rows[index][0] == first[0]:
-            row = rows[index]
-            if row[9] is not None:
-                if row[10] == ChannelKind.PHONE:
-                    phones.append(row[11])
-                else:
-                    sending.append(ChannelAddress(row[9], row[10], row[11], row[12]))
-            index += 1
-        cid, key, kind, audience, function, last, first_name, level, code = first[:9]
+        for entry in sorted(folded.split(_SEP)) if folded else ():
+            _, unverified, channel_kind, channel_id, address = entry.split("|", 4)
+            if channel_kind == ChannelKind.PHONE:
+                phones.append(address)
+            else:
+                sending.append(
+                    ChannelAddress(int(channel_id), channel_kind, address, unverified == "0")
+                )
         name = (
             last if kind == ContactKind.ORGANISATION or not first_name else f"{first_name} {last}"
         )

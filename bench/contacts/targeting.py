@@ -1,0 +1,67 @@
+"""Targeting a whole département of ~10,000 people: `python -m bench.contacts.targeting [--pg URL]`."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from datetime import UTC, datetime
+
+from sqlmodel import select
+
+from bench.contacts.common import run, scratch_database
+from contacts.demo import load_demo_directory
+from contacts.geography import Commune
+from contacts.importer import Applier, ImportReport
+from contacts.records import ChannelRecord, ContactRecord
+from contacts.targeting import target
+
+NOW = datetime(2026, 11, 28, 14, tzinfo=UTC)
+
+
+async def main(postgres: str | None, people: int) -> None:
+    async with scratch_database(postgres) as db:
+        async with db.transaction() as session:
+            demo = await load_demo_directory(session, now=NOW)
+            codes = list((await session.exec(select(Commune.code))).all())
+            applier = Applier(
+                session, report=ImportReport("bench", False), source="bench", now=NOW
+            )
+            for n in range(people - demo.contacts):
+                code = codes[n % len(codes)]
+                await applier.add(
+                    ContactRecord(
+                        key=f"bench:{n}", line=n, audience="officials",
+                        function="conseiller_municipal", last_name=f"Nom{n}",
+                        first_name="Prénom", area_level="commune", area_code=code,
+                        departement="80", active=True,
+                        channels=(
+                            ChannelRecord("sms", f"+3363998{n % 10000:04d}", True, True, 0),
+                            ChannelRecord("email", f"p{n}@sandbox.tocsin.test", False, True, 1),
+                        ),
+                    )
+                )  # fmt: skip
+            await applier.flush()
+        timings = []
+        for _ in range(12):
+            async with db.read() as session:
+                start = time.perf_counter()
+                result = await target(
+                    session, communes=codes, audiences=["officials", "media", "staff"],
+                    exercise=False,
+                )  # fmt: skip
+                timings.append(time.perf_counter() - start)
+        backend = "PostgreSQL" if postgres else "SQLite"
+        print(
+            f"{backend}: {len(codes)} communes, {len(result.recipients)} destinataires + "
+            f"{len(result.to_call)} à appeler ; médiane {statistics.median(timings) * 1000:.0f} ms, "
+            f"max {max(timings[2:]) * 1000:.0f} ms (hors 2 premiers)"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pg", default=None, help="postgresql://postgres@127.0.0.1/postgres")
+    parser.add_argument("--people", type=int, default=10_000)
+    args = parser.parse_args()
+    run(main(args.pg, args.people))
