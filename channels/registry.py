@@ -95,20 +95,22 @@ def pace(channel: Channel, config: ChannelsConfig, limiters: RateLimiters) -> Pa
     section = getattr(config, field_name)
     interval = 0.0
     in_flight = 32
+    window: tuple[int, float] | None = None
     match channel.kind:
         case ChannelKind.TELEGRAM:
             key = "telegram:" + provider_key(section.token.get_secret_value())[:12]
             bucket = limiters.bucket(key, rate=section.rate_per_second)
             interval = section.chat_interval
+            window = (int(section.rate_per_second), 1.0)
         case ChannelKind.EMAIL:
             key = f"smtp:{section.host}:{section.port}"
             rate = section.rate_per_second
             bucket = limiters.bucket(key, rate=rate, capacity=max(1.0, rate))
             in_flight = section.pool_size * 2
         case ChannelKind.X:
-            count, window = X_TIER_LIMITS[section.tier]
+            count, period = X_TIER_LIMITS[section.tier]
             key = "x:" + provider_key(section.access_token.get_secret_value())[:12]
-            bucket = limiters.bucket(key, rate=count / window, capacity=count)
+            bucket = limiters.bucket(key, rate=count / period, capacity=count)
             in_flight = 1
         case _:
             rate = getattr(section, "rate_per_second", 10.0)
@@ -119,6 +121,7 @@ def pace(channel: Channel, config: ChannelsConfig, limiters: RateLimiters) -> Pa
         overall=bucket,
         recipient_interval=interval,
         max_in_flight=in_flight,
+        window=window,
         clock=limiters.clock,
     )
 

@@ -50,6 +50,7 @@ class PacedChannel:
         overall: TokenBucket,
         recipient_interval: float = 0.0,
         max_in_flight: int = 32,
+        window: tuple[int, float] | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -59,6 +60,11 @@ class PacedChannel:
         self._clock = clock
         self._sleep = sleep
         self._slots = asyncio.Semaphore(max_in_flight)
+        # (count, period): a send waits until the send ``count`` places earlier was
+        # *answered* ``period`` ago, so however the provider's clock sees our requests
+        # (it stamps them between our send and its answer), no period holds more than count.
+        self._window = window
+        self._answered: deque[list[float | None]] = deque()
         self._queues: dict[str, deque[_Job]] = {}
         self._next_allowed: dict[str, float] = {}
         self._ready: list[tuple[float, int, str]] = []  # (instant, order, recipient key)
@@ -114,6 +120,13 @@ class PacedChannel:
             if wait > 0:
                 await self._pause(wait)
                 continue
+            if (hold := self._window_wait()) is not None:
+                if hold == float("inf"):
+                    self._wake.clear()
+                    await self._wake.wait()
+                else:
+                    await self._pause(hold)
+                continue
             heapq.heappop(self._ready)
             wait = self._overall.reserve()
             if wait > 0:
@@ -121,11 +134,26 @@ class PacedChannel:
             await self._slots.acquire()
             job = self._queues[key].popleft()
             self._next_allowed[key] = self._clock() + self._interval
-            task = asyncio.create_task(self._deliver(key, job))
+            answered: list[float | None] = [None]
+            if self._window is not None:
+                if len(self._answered) >= self._window[0]:
+                    self._answered.popleft()
+                self._answered.append(answered)
+            task = asyncio.create_task(self._deliver(key, job, answered))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, key: str, job: _Job) -> None:
+    def _window_wait(self) -> float | None:
+        """None when the window allows a send now, else seconds to wait (inf: an answer)."""
+        if self._window is None or len(self._answered) < self._window[0]:
+            return None
+        answered = self._answered[0][0]
+        if answered is None:
+            return float("inf")
+        wait = answered + self._window[1] - self._clock()
+        return wait if wait > 0 else None
+
+    async def _deliver(self, key: str, job: _Job, answered: list[float | None]) -> None:
         try:
             receipt = await self._channel.send(job.message, job.recipient)
         except TransientChannelError as exc:
@@ -146,6 +174,7 @@ class PacedChannel:
             self._next_allowed[key] = self._clock() + self._interval
             _settle(job.future, receipt=receipt)
         finally:
+            answered[0] = self._clock()
             self._slots.release()
             self._scheduled.discard(key)
             self._make_ready(key)

@@ -37,6 +37,7 @@ def _paced(channel: Channel, clock: ManualClock) -> PacedChannel:
         overall=TokenBucket(rate=28.5, clock=clock),
         recipient_interval=1.05,
         max_in_flight=1,  # the fake clock moves only while nothing is in flight
+        window=(28, 1.0),
         clock=clock,
         sleep=sleep,
     )
