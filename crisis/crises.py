@@ -12,9 +12,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts import geography
 from contacts.sqltypes import UTCDateTime
-from crisis import journal
+from crisis import checklist, journal
 from crisis.actors import Actor, Role
 from crisis.errors import InvalidInput, NotFound
+from playbooks import Playbook
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -25,7 +26,12 @@ class CrisisMode(StrEnum):
 
 
 class CrisisStatus(StrEnum):
+    """The lifecycle, in order (see `crisis.lifecycle`)."""
+
     DECLARED = "declared"
+    CELL_ORDERED = "cell_ordered"
+    CELL_OPERATIONAL = "cell_operational"
+    COD_ACTIVATED = "cod_activated"
     CLOSED = "closed"
 
 
@@ -40,11 +46,35 @@ class Crisis(SQLModel, table=True):
     communes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     declared_at: datetime = Field(sa_type=UTCDateTime)
     declared_by: str = Field(max_length=64)
+    playbook_key: str | None = Field(default=None, max_length=60)
+    cell_ordered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cell_ordered_by: str | None = Field(default=None, max_length=64)
+    cell_operational_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cell_operational_by: str | None = Field(default=None, max_length=64)
+    cod_activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cod_synergi_ref: str | None = Field(default=None, max_length=60)
+    cod_decided_by: str | None = Field(default=None, max_length=200)
+    cod_recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cod_recorded_by: str | None = Field(default=None, max_length=64)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_by: str | None = Field(default=None, max_length=64)
 
     @property
     def is_exercise(self) -> bool:
         return self.mode == CrisisMode.EXERCISE
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != CrisisStatus.CLOSED
+
+
+def playbook_for(kind: str, library: dict[str, Playbook]) -> Playbook | None:
+    """The playbook of a crisis kind (`submersion_marine` matches kind `submersion-marine`)."""
+    wanted = kind.replace("-", "_")
+    for playbook in library.values():
+        if playbook.kind.replace("-", "_") == wanted:
+            return playbook
+    return None
 
 
 async def declare(
@@ -56,8 +86,10 @@ async def declare(
     mode: CrisisMode,
     communes: list[str],
     now: datetime,
+    playbook: Playbook | None = None,
 ) -> Crisis:
-    """Declare a major event. Its mode is fixed here for good."""
+    """Declare a major event. Its mode is fixed here for good; the playbook's checklist is
+    copied into the crisis, so that a later edit of the playbook never changes it."""
     actor.require(Role.PREFECT, action="déclarer un événement majeur")
     title = " ".join(title.split())
     if len(title) < 3:
@@ -73,26 +105,49 @@ async def declare(
             "unknown_communes", "Codes INSEE inconnus : " + ", ".join(unknown) + ".", unknown
         )
     crisis = Crisis(
-        title=title, kind=kind, mode=mode, communes=codes, declared_at=now, declared_by=actor.login
+        title=title,
+        kind=kind,
+        mode=mode,
+        communes=codes,
+        declared_at=now,
+        declared_by=actor.login,
+        playbook_key=playbook.key if playbook else None,
     )
     session.add(crisis)
     await session.flush()
+    assert crisis.id is not None
+    payload: dict[str, object] = {
+        "title": title,
+        "kind": kind,
+        "mode": mode.value,
+        "communes": codes,
+    }
+    if playbook is not None:
+        items = await checklist.copy_from(
+            session, crisis_id=crisis.id, playbook=playbook, activated_at=now
+        )
+        payload["playbook"] = playbook.key
+        payload["checklist_items"] = items
     await journal.append(
         session,
         actor=actor,
         action="crisis.declared",
         now=now,
         crisis_id=crisis.id,
-        payload={"title": title, "kind": kind, "mode": mode.value, "communes": codes},
+        payload=payload,
     )
     return crisis
 
 
-async def get(session: AsyncSession, *, crisis_id: int) -> Crisis:
-    crisis = await session.get(Crisis, crisis_id)
-    if crisis is None:
+async def get(session: AsyncSession, *, crisis_id: int, for_update: bool = False) -> Crisis:
+    if for_update:
+        query = select(Crisis).where(Crisis.id == crisis_id).with_for_update()
+        found = (await session.exec(query.execution_options(populate_existing=True))).first()
+    else:
+        found = await session.get(Crisis, crisis_id)
+    if found is None:
         raise NotFound("crisis_not_found", f"Aucun événement n° {crisis_id}.")
-    return crisis
+    return found
 
 
 async def listing(session: AsyncSession, *, include_closed: bool = True) -> list[Crisis]:

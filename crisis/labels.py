@@ -27,6 +27,17 @@ STATUS_LABELS: dict[str, str] = {
 
 ACTION_LABELS: dict[str, str] = {
     "crisis.declared": "Événement déclaré",
+    "crisis.closed": "Événement clos",
+    "cell.ordered": "Cellule de communication ordonnée",
+    "cell.paged": "Astreinte appelée",
+    "cell.nobody_on_duty": "Personne d'astreinte à appeler",
+    "cell.acknowledged": "Réponse d'astreinte",
+    "cell.operational": "Cellule opérationnelle",
+    "cod.activated": "Activation du COD enregistrée",
+    "clock.alert_sent": "Alerte d'horloge envoyée",
+    "clock.met": "Engagement tenu",
+    "checklist.ticked": "Étape cochée",
+    "checklist.unticked": "Étape décochée",
     "user.created": "Utilisateur créé",
     "token.issued": "Jeton d'API créé",
     "token.revoked": "Jeton d'API révoqué",

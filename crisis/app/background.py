@@ -22,7 +22,9 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crisis.app.clock import Clock
+from crisis.app import ticks
 from crisis.app.db import Database
+from crisis.app.settings import Settings
 
 log = logging.getLogger("tocsin.background")
 LEADER_LOCK_KEY = 80_4747_48  # any constant shared by every instance of one deployment
@@ -125,7 +127,14 @@ class Background:
                 await self._lock_connection.close()
 
 
-def build_background(db: Database, clock: Clock, *, tick_seconds: float) -> Background:
+def build_background(
+    db: Database, clock: Clock, *, tick_seconds: float, settings: Settings | None = None
+) -> Background:
     """Every tick of the service, registered in one place."""
     background = Background(db=db, clock=clock, leader_check_seconds=max(tick_seconds, 1.0))
+    if settings is not None:
+        background.at_start(ticks.catch_up(db, settings))
+        background.every(
+            "clocks", settings.clock_tick_seconds, ticks.clock_tick(db, settings), leader_only=True
+        )
     return background

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from typing import Annotated
 
@@ -13,9 +14,10 @@ from crisis import accounts, journal
 from crisis.actors import SYSTEM
 from crisis.app import bootstrap, migrate
 from crisis.app.background import build_background
-from crisis.app.clock import SystemClock
+from crisis.app.clock import SystemClock, clock_from_environment
 from crisis.app.db import Database
 from crisis.app.factory import create_app
+from crisis.app.library import playbook_library
 from crisis.app.logs import configure as configure_logs
 from crisis.app.settings import Settings
 from crisis.errors import DomainError
@@ -65,7 +67,7 @@ def serve(
 
 
 async def _serve(settings: Settings, host: str, port: int) -> None:
-    clock = SystemClock()
+    clock = clock_from_environment(dict(os.environ))
     database = Database.from_url(settings.database_url)
     await bootstrap.prepare(database, settings.database_url)
     if settings.demo:
@@ -79,7 +81,10 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         for entry in logins:
             typer.echo(f"  {entry.login:<12} {entry.password:<20} {', '.join(entry.roles)}")
         typer.echo("")
-    background = build_background(database, clock, tick_seconds=settings.tick_seconds)
+    await asyncio.to_thread(playbook_library)  # checked once, before the first declaration
+    background = build_background(
+        database, clock, tick_seconds=settings.tick_seconds, settings=settings
+    )
     web = create_app(settings, clock=clock, database=database, background=background.running)
     server = uvicorn.Server(
         uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False)

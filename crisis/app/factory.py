@@ -16,6 +16,7 @@ from crisis.app import errors
 from crisis.app.api import contacts as contacts_api
 from crisis.app.api import crises as crises_api
 from crisis.app.api import geo as geo_api
+from crisis.app.api import lifecycle as lifecycle_api
 from crisis.app.api import ops
 from crisis.app.clock import Clock, SystemClock
 from crisis.app.db import Database
@@ -92,6 +93,7 @@ def create_app(
     errors.install(app)
     app.include_router(ops.router)
     app.include_router(crises_api.router)
+    app.include_router(lifecycle_api.router)
     app.include_router(pages.router)
     app.include_router(playbook_pages.router)
     app.include_router(contacts_api.router)

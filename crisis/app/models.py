@@ -7,9 +7,12 @@ import contacts.geography
 import contacts.roster
 import crisis.accounts
 import crisis.app.idempotency
+import crisis.checklist
+import crisis.clocks
 import crisis.crises
 import crisis.journal
 import crisis.outbox
+import crisis.paging
 
 metadata = SQLModel.metadata
 

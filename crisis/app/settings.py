@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     clock_deadline_minutes: int = Field(default=60, ge=1, le=24 * 60)
     clock_alert_thresholds: list[int] = Field(default_factory=lambda: [30, 45, 55, 60])
     cod_max_age_hours: int = Field(default=24, ge=1)
+    # Duty roles (communication, validator, prefect) and how many must answer the page
+    # before the cell may be declared operational.
+    cell_min_staffing: dict[str, int] = Field(
+        default_factory=lambda: {"communication": 1, "validator": 1}
+    )
+    page_escalation_minutes: int = Field(default=10, ge=1, le=240)
+    clock_tick_seconds: float = Field(default=0.25, gt=0)
+    clock_alert_late_seconds: float = Field(default=5.0, ge=0)
     # HTTP
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
     max_upload_bytes: int = Field(default=100_000_000, ge=1_000)

@@ -1,7 +1,9 @@
-"""`/api/v1/crises`: declare and read crises, read their journal."""
+"""`/api/v1/crises`: declare and read crises (with status, timestamps and clocks), journal."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -9,9 +11,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import crises, journal
+from crisis import checklist, crises, journal, lifecycle, overview
 from crisis.app import idempotency
-from crisis.app.auth import ClockDep, CurrentActor, DbDep
+from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
+from crisis.app.library import playbook_library
+from crisis.app.ticks import lifecycle_rules
+from crisis.clocks import ClockState, state_view
 from crisis.crises import Crisis, CrisisMode
 
 router = APIRouter(prefix="/api/v1", tags=["événements"])
@@ -27,7 +32,11 @@ class CrisisIn(BaseModel):
     activate_cell: bool = True
 
 
-def crisis_view(crisis: Crisis) -> dict[str, Any]:
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def crisis_view(crisis: Crisis, states: Sequence[ClockState] = ()) -> dict[str, Any]:
     return {
         "id": crisis.id,
         "title": crisis.title,
@@ -35,17 +44,47 @@ def crisis_view(crisis: Crisis) -> dict[str, Any]:
         "mode": crisis.mode,
         "status": crisis.status,
         "communes": crisis.communes,
+        "playbook": crisis.playbook_key,
         "declared_at": crisis.declared_at.isoformat(),
         "declared_by": crisis.declared_by,
-        "closed_at": crisis.closed_at.isoformat() if crisis.closed_at else None,
+        "cell": {
+            "ordered_at": _iso(crisis.cell_ordered_at),
+            "ordered_by": crisis.cell_ordered_by,
+            "operational_at": _iso(crisis.cell_operational_at),
+            "operational_by": crisis.cell_operational_by,
+        },
+        "cod": {
+            "activated_at": _iso(crisis.cod_activated_at),
+            "synergi_ref": crisis.cod_synergi_ref,
+            "decided_by": crisis.cod_decided_by,
+            "recorded_at": _iso(crisis.cod_recorded_at),
+            "recorded_by": crisis.cod_recorded_by,
+        },
+        "closed_at": _iso(crisis.closed_at),
+        "closed_by": crisis.closed_by,
+        "clocks": [state_view(s) for s in states],
     }
+
+
+async def crisis_with_clocks(
+    session: AsyncSession, crisis: Crisis, now: datetime
+) -> dict[str, Any]:
+    states = await overview.clock_states(session, crises=[crisis], now=now)
+    return crisis_view(crisis, states.get(crisis.id or 0, []))
 
 
 @router.post("/crises", status_code=201, summary="Déclarer un événement majeur")
 async def declare_crisis(
-    body: CrisisIn, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+    body: CrisisIn,
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> JSONResponse:
+    """Declares the crisis and, unless `activate_cell` is false, orders the cell (ES47)."""
     now = clock.now()
+    playbook = crises.playbook_for(body.kind, playbook_library())
 
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         crisis = await crises.declare(
@@ -56,26 +95,38 @@ async def declare_crisis(
             mode=CrisisMode(body.mode),
             communes=body.communes,
             now=now,
+            playbook=playbook,
         )
-        return 201, crisis_view(crisis)
+        assert crisis.id is not None
+        if body.activate_cell:
+            crisis = await lifecycle.order_cell(
+                session, actor=actor, crisis_id=crisis.id, rules=lifecycle_rules(settings), now=now
+            )
+        return 201, await crisis_with_clocks(session, crisis, now)
 
     return await idempotency.run(request, db, actor=actor, now=now, action=action)
 
 
 @router.get("/crises", summary="Lister les événements")
 async def list_crises(
-    actor: CurrentActor, db: DbDep, include_closed: bool = True
+    actor: CurrentActor, db: DbDep, clock: ClockDep, include_closed: bool = True
 ) -> dict[str, Any]:
+    now = clock.now()
     async with db.read() as session:
         rows = await crises.listing(session, include_closed=include_closed)
-    return {"items": [crisis_view(c) for c in rows]}
+        states = await overview.clock_states(session, crises=rows, now=now)
+    return {"items": [crisis_view(c, states.get(c.id or 0, [])) for c in rows]}
 
 
 @router.get("/crises/{crisis_id}", summary="Lire un événement")
-async def read_crisis(crisis_id: int, actor: CurrentActor, db: DbDep) -> dict[str, Any]:
+async def read_crisis(
+    crisis_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
+) -> dict[str, Any]:
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
-    return crisis_view(crisis)
+        view = await crisis_with_clocks(session, crisis, clock.now())
+        items = await checklist.for_crisis(session, crisis_id=crisis_id)
+    return view | {"checklist": [checklist.entry_view(i) for i in items]}
 
 
 @router.get("/crises/{crisis_id}/journal", summary="Main courante de l'événement")

@@ -1,0 +1,78 @@
+"""The clock tick, wired: settings to rules, one transaction per step and per batch."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from crisis import clock_alerts, watch
+from crisis.app.db import Database
+from crisis.app.settings import Settings
+from crisis.clocks import ClockRules
+from crisis.lifecycle import LifecycleRules
+
+log = logging.getLogger("tocsin.clocks")
+ALERT_BATCH = 500
+
+
+def lifecycle_rules(settings: Settings) -> LifecycleRules:
+    return LifecycleRules(
+        clock=ClockRules(
+            deadline_minutes=settings.clock_deadline_minutes,
+            thresholds=tuple(settings.clock_alert_thresholds),
+        ),
+        cod_max_age=timedelta(hours=settings.cod_max_age_hours),
+        min_staffing=dict(settings.cell_min_staffing),
+        page_escalation=timedelta(minutes=settings.page_escalation_minutes),
+        base_url=settings.base_url,
+    )
+
+
+async def send_alerts(
+    db: Database, settings: Settings, *, now: datetime, catch_up: bool = False
+) -> int:
+    """Send every due alert, batch after batch, each batch in its own transaction."""
+    total = 0
+    while True:
+        async with db.transaction() as session:
+            sent = await clock_alerts.send_due(
+                session,
+                now=now,
+                base_url=settings.base_url,
+                catch_up=catch_up,
+                late_after=timedelta(seconds=settings.clock_alert_late_seconds),
+                limit=ALERT_BATCH,
+            )
+        total += len(sent)
+        if len(sent) < ALERT_BATCH:
+            return total
+
+
+def clock_tick(db: Database, settings: Settings) -> Callable[[datetime], Awaitable[None]]:
+    """The leader's tick: met clocks first (a met clock sends no alert), then pages, alerts."""
+    rules = lifecycle_rules(settings)
+
+    async def tick(now: datetime) -> None:
+        async with db.transaction() as session:
+            await watch.record_met(session, now=now)
+        async with db.transaction() as session:
+            await watch.escalate_pages(session, rules=rules, now=now)
+        sent = await send_alerts(db, settings, now=now)
+        if sent:
+            log.info("clock alerts sent", extra={"count": sent})
+
+    return tick
+
+
+def catch_up(db: Database, settings: Settings) -> Callable[[datetime], Awaitable[None]]:
+    """At start: what came due while the service was down goes out now, marked late."""
+
+    async def tick(now: datetime) -> None:
+        async with db.transaction() as session:
+            await watch.record_met(session, now=now)
+        sent = await send_alerts(db, settings, now=now, catch_up=True)
+        if sent:
+            log.warning("clock alerts caught up at start", extra={"count": sent})
+
+    return tick

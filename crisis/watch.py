@@ -1,0 +1,70 @@
+"""What the leader's clock tick does: record met clocks, escalate pages, send due alerts.
+
+Each function runs in the caller's transaction; the wiring (`crisis.app.ticks`) opens one
+per step and per batch, so a long catch-up never holds one huge transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crisis import clocks, coverage, crises, journal, lifecycle
+from crisis.actors import SYSTEM
+from crisis.clocks import Clock, ClockCode, MetCheck
+from crisis.crises import Crisis, CrisisStatus
+from crisis.lifecycle import LifecycleRules
+
+
+async def es48_met(session: AsyncSession, clock: Clock) -> datetime | None:
+    """ES48 is met when the three audiences are covered since the COD's activation."""
+    crisis = await crises.get(session, crisis_id=clock.crisis_id)
+    found = await coverage.es48(
+        session, crisis_id=clock.crisis_id, since=clock.started_at, exercise=crisis.is_exercise
+    )
+    return found.met_at
+
+
+MET_CHECKS: Mapping[ClockCode, MetCheck] = {ClockCode.ES48: es48_met}
+"""Clocks met by a condition on data rather than by a transition (ES50 adds its own)."""
+
+
+async def record_met(
+    session: AsyncSession, *, now: datetime, checks: Mapping[ClockCode, MetCheck] = MET_CHECKS
+) -> int:
+    """Stop every running clock whose condition now holds; journaled."""
+    count = 0
+    for code, check in checks.items():
+        for clock in await clocks.running(session, code=code):
+            crisis = await session.get(Crisis, clock.crisis_id)
+            if crisis is None or crisis.status == CrisisStatus.CLOSED:
+                continue
+            met_at = await check(session, clock)
+            if met_at is None or not await clocks.meet(session, clock=clock, met_at=met_at):
+                continue
+            await journal.append(
+                session,
+                actor=SYSTEM,
+                action="clock.met",
+                now=now,
+                crisis_id=clock.crisis_id,
+                payload={
+                    "clock": clock.code,
+                    "met_at": met_at.isoformat(),
+                    "on_time": met_at <= clock.deadline,
+                },
+            )
+            count += 1
+    return count
+
+
+async def escalate_pages(session: AsyncSession, *, rules: LifecycleRules, now: datetime) -> int:
+    """Page the next level where nobody answered in time, for every cell being staffed."""
+    query = select(Crisis).where(col(Crisis.status) == CrisisStatus.CELL_ORDERED)
+    paged = 0
+    for crisis in (await session.exec(query)).all():
+        paged += await lifecycle.escalate(session, crisis=crisis, rules=rules, now=now)
+    return paged
