@@ -39,6 +39,7 @@ def create_app(
     clock: Clock | None = None,
     database: Database | None = None,
     background: Lifespan | None = None,
+    metrics_registry: CollectorRegistry | None = None,
 ) -> FastAPI:
     """Build the app. `background` runs beside it (scheduler, dispatcher) when given."""
     db = database or Database.from_url(settings.database_url)
@@ -58,7 +59,7 @@ def create_app(
         if database is None:
             await db.dispose()
 
-    registry = CollectorRegistry()
+    registry = metrics_registry or CollectorRegistry()
 
     def limit_for(path: str) -> int:
         return (

@@ -14,6 +14,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from channels.config import ChannelsConfig
+from crisis.dispatcher import DispatchTuning
+
 DEFAULT_DATABASE_URL = "sqlite:///./tocsin.db"
 
 
@@ -53,6 +56,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     dsfr_dir: Path | None = None
     demo: bool = False
+    # Dispatch: the real channel set, the exercise set (configured apart, never a fallback of
+    # each other), and the dispatcher's pace, lease and retry budget.
+    channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
+    exercise_channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
+    dispatch: DispatchTuning = Field(default_factory=DispatchTuning)
 
     @field_validator("clock_alert_thresholds")
     @classmethod

@@ -1,0 +1,30 @@
+"""The dispatcher, wired: built from settings, ticked by every instance, closed at shutdown."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+
+from crisis.app.clock import Clock
+from crisis.app.db import Database
+from crisis.app.settings import Settings
+from crisis.dispatch_metrics import DispatchMetrics
+from crisis.dispatcher import Dispatcher
+
+
+def build_dispatcher(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    *,
+    registry: CollectorRegistry | None = None,
+) -> Dispatcher:
+    """Real channels from ``settings.channels``, exercise channels from
+    ``settings.exercise_channels``; metrics on the app's registry when given."""
+    return Dispatcher.from_config(
+        db=db,
+        channels=settings.channels,
+        exercise_channels=settings.exercise_channels,
+        tuning=settings.dispatch,
+        metrics=DispatchMetrics(registry),
+        clock=clock.now,
+    )

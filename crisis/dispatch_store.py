@@ -1,0 +1,226 @@
+"""The dispatcher's SQL: claim due deliveries, recover expired leases, record outcomes.
+
+A claim marks rows ``sending`` with a lease and increments ``attempts`` in one short
+transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so instances never claim the same row;
+SQLite has one writer). ``attempts`` is the fencing token: an outcome is recorded only if the
+row is still ``sending`` with the attempt that was claimed, so a slow sender whose lease was
+recovered by another instance cannot overwrite the newer attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crisis.crises import Crisis
+from crisis.outbox import DUE_STATUSES, Delivery, DeliveryStatus, OutboxMessage
+
+__all__ = [
+    "Claimed",
+    "Rendered",
+    "Update",
+    "claim",
+    "count_due",
+    "crisis_modes",
+    "record",
+    "recover_expired",
+    "renderings",
+]
+
+DELIVERY = Delivery.metadata.tables[Delivery.__tablename__]
+MESSAGE = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]
+CRISIS = Crisis.metadata.tables[Crisis.__tablename__]
+INTERRUPTED = (
+    "Envoi interrompu (service arrêté pendant l’envoi) : nouvel essai avec la même clé "
+    "d’idempotence."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    message_id: int
+    crisis_id: int | None
+    audience: str
+    channel: str
+    address: str
+    recipient_name: str
+    idempotency_key: str
+    attempts: int  # including the one just claimed
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str | None
+    link: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """The outcome of one claimed attempt, as it is written back."""
+
+    id: int
+    attempts: int
+    status: DeliveryStatus
+    error: str | None = None
+    provider_id: str | None = None
+    sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+
+
+async def recover_expired(session: AsyncSession, *, now: datetime) -> int:
+    """Put deliveries left ``sending`` past their lease (a crash) back to ``retrying``."""
+    result = await (await session.connection()).execute(
+        sa.update(DELIVERY)
+        .where(DELIVERY.c.status == DeliveryStatus.SENDING, DELIVERY.c.lease_until < now)
+        .values(
+            status=DeliveryStatus.RETRYING,
+            next_attempt_at=now,
+            lease_until=None,
+            last_error=INTERRUPTED,
+        )
+    )
+    return int(result.rowcount or 0)
+
+
+async def claim(
+    session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
+) -> list[Claimed]:
+    columns = DELIVERY.c
+    rows = (
+        await (await session.connection()).execute(
+            sa.select(
+                columns.id,
+                columns.message_id,
+                columns.crisis_id,
+                columns.audience,
+                columns.channel,
+                columns.address,
+                columns.recipient_name,
+                columns.idempotency_key,
+                columns.attempts,
+                columns.created_at,
+            )
+            .where(
+                columns.status.in_([s.value for s in DUE_STATUSES]),
+                columns.next_attempt_at <= now,
+            )
+            .order_by(columns.next_attempt_at, columns.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if not rows:
+        return []
+    await (await session.connection()).execute(
+        sa.update(DELIVERY)
+        .where(columns.id.in_([row.id for row in rows]))
+        .values(
+            status=DeliveryStatus.SENDING,
+            lease_until=now + lease,
+            attempts=columns.attempts + 1,
+        )
+    )
+    return [
+        Claimed(
+            id=row.id,
+            message_id=row.message_id,
+            crisis_id=row.crisis_id,
+            audience=row.audience,
+            channel=row.channel,
+            address=row.address,
+            recipient_name=row.recipient_name,
+            idempotency_key=row.idempotency_key,
+            attempts=row.attempts + 1,
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
+
+
+async def crisis_modes(session: AsyncSession, *, ids: Iterable[int]) -> dict[int, str]:
+    """The mode of each crisis, read now: never a flag copied on a row."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = await (await session.connection()).execute(
+        sa.select(CRISIS.c.id, CRISIS.c.mode).where(CRISIS.c.id.in_(wanted))
+    )
+    return {row.id: row.mode for row in rows}
+
+
+async def renderings(session: AsyncSession, *, ids: Iterable[int]) -> dict[int, Rendered]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    columns = MESSAGE.c
+    rows = await (await session.connection()).execute(
+        sa.select(columns.id, columns.subject, columns.text, columns.html, columns.link).where(
+            columns.id.in_(wanted)
+        )
+    )
+    return {row.id: Rendered(row.subject, row.text, row.html, row.link) for row in rows}
+
+
+_RECORD = (
+    sa.update(DELIVERY)
+    .where(
+        DELIVERY.c.id == sa.bindparam("b_id"),
+        DELIVERY.c.status == DeliveryStatus.SENDING,
+        DELIVERY.c.attempts == sa.bindparam("b_attempts"),
+    )
+    .values(
+        status=sa.bindparam("b_status"),
+        last_error=sa.bindparam("b_error"),
+        provider_id=sa.func.coalesce(sa.bindparam("b_provider"), DELIVERY.c.provider_id),
+        sent_at=sa.func.coalesce(
+            sa.bindparam("b_sent_at", type_=DELIVERY.c.sent_at.type), DELIVERY.c.sent_at
+        ),
+        next_attempt_at=sa.func.coalesce(
+            sa.bindparam("b_next", type_=DELIVERY.c.next_attempt_at.type),
+            DELIVERY.c.next_attempt_at,
+        ),
+        lease_until=None,
+    )
+)
+
+
+async def record(session: AsyncSession, *, updates: Sequence[Update]) -> None:
+    """Write a batch of outcomes with one ``executemany``."""
+    if not updates:
+        return
+    await (await session.connection()).execute(
+        _RECORD,
+        [
+            {
+                "b_id": u.id,
+                "b_attempts": u.attempts,
+                "b_status": u.status.value,
+                "b_error": u.error,
+                "b_provider": u.provider_id,
+                "b_sent_at": u.sent_at,
+                "b_next": u.next_attempt_at,
+            }
+            for u in updates
+        ],
+    )
+
+
+async def count_due(session: AsyncSession, *, now: datetime) -> int:
+    columns = DELIVERY.c
+    value = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(DELIVERY)
+        .where(
+            columns.status.in_([s.value for s in DUE_STATUSES]),
+            columns.next_attempt_at <= now,
+        )
+    )
+    return int(value or 0)
