@@ -125,3 +125,9 @@ async def client(
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main
+    thread while its session lasts, and tests that call `asyncio.run` must come before."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
