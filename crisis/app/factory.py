@@ -25,6 +25,7 @@ from crisis.app.middleware import BodyLimit, HttpMetrics, RequestContext
 from crisis.app.settings import Settings
 from crisis.app.web import assets, pages, playbook_pages
 from crisis.app.web import directory as directory_pages
+from crisis.app.web import lifecycle_pages
 from crisis.app.web.templating import make_templates
 
 log = logging.getLogger("tocsin")
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(crises_api.router)
     app.include_router(lifecycle_api.router)
     app.include_router(pages.router)
+    app.include_router(lifecycle_pages.router)
     app.include_router(playbook_pages.router)
     app.include_router(contacts_api.router)
     app.include_router(geo_api.router)

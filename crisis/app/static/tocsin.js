@@ -16,3 +16,19 @@
     }
   });
 })();
+
+// Countdowns: every [data-deadline] shows the time left (or past) to its deadline, each second.
+(function () {
+  const pad = (n) => String(n).padStart(2, "0");
+  function render() {
+    const now = Date.now();
+    for (const el of document.querySelectorAll("[data-deadline]")) {
+      const left = Math.round((Date.parse(el.dataset.deadline) - now) / 1000);
+      const abs = Math.abs(left);
+      const text = (left < 0 ? "+" : "") + pad(Math.floor(abs / 60)) + ":" + pad(abs % 60);
+      if (el.textContent.trim() !== text) el.textContent = text;
+    }
+  }
+  render();
+  setInterval(render, 1000);
+})();

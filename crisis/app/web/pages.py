@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -12,11 +13,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sse_starlette.sse import EventSourceResponse
 
 from contacts import geography
-from crisis import crises, journal
-from crisis.actors import Role
+from contacts.roster import DUTY_LABELS
+from crisis import checklist, crises, journal, lifecycle, overview, paging
+from crisis.actors import Actor, Role
 from crisis.app import auth
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
+from crisis.app.clock import paris
+from crisis.app.library import playbook_library
+from crisis.app.ticks import lifecycle_rules
 from crisis.app.web.templating import flash
+from crisis.checklist import STAFF_ROLES
 from crisis.crises import CrisisMode
 from crisis.errors import DomainError
 from crisis.labels import KIND_LABELS
@@ -61,18 +67,27 @@ async def logout(request: Request) -> Response:
     return RedirectResponse("/connexion", status_code=303)
 
 
-@router.get("/")
-async def dashboard(request: Request, actor: CurrentActor, db: DbDep) -> HTMLResponse:
+async def _board(db: DbDep, now: datetime) -> dict[str, Any]:
     async with db.read() as session:
         rows = await crises.listing(session)
-    return _render(request, "dashboard.html", crises=rows, can_declare=Role.PREFECT in actor.roles)
+        open_rows = [c for c in rows if c.is_open]
+        states = await overview.clock_states(session, crises=open_rows, now=now)
+    return {"crises": rows, "open_crises": open_rows, "states": states, "now": now}
+
+
+@router.get("/")
+async def dashboard(
+    request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+) -> HTMLResponse:
+    board = await _board(db, clock.now())
+    return _render(request, "dashboard.html", can_declare=Role.PREFECT in actor.roles, **board)
 
 
 @router.get("/fragments/evenements")
-async def crisis_list_fragment(request: Request, actor: CurrentActor, db: DbDep) -> HTMLResponse:
-    async with db.read() as session:
-        rows = await crises.listing(session)
-    return _render(request, "fragments/crisis_list.html", crises=rows)
+async def crisis_list_fragment(
+    request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+) -> HTMLResponse:
+    return _render(request, "fragments/crisis_list.html", **await _board(db, clock.now()))
 
 
 async def _new_crisis_form(request: Request, db: DbDep, **context: Any) -> HTMLResponse:
@@ -101,11 +116,13 @@ async def new_crisis_submit(
     actor: CurrentActor,
     db: DbDep,
     clock: ClockDep,
+    settings: SettingsDep,
     title: Annotated[str, Form(max_length=200)],
     kind: Annotated[str, Form(max_length=40)],
     mode: Annotated[CrisisMode, Form()],
     communes: Annotated[str, Form(max_length=20_000)] = "",
     arrondissement: Annotated[str, Form(max_length=4)] = "",
+    activate_cell: Annotated[bool, Form()] = False,
 ) -> Response:
     form = {
         "title": title,
@@ -132,7 +149,17 @@ async def new_crisis_submit(
                 mode=mode,
                 communes=list(dict.fromkeys(codes)),
                 now=clock.now(),
+                playbook=crises.playbook_for(kind, playbook_library()),
             )
+            assert crisis.id is not None
+            if activate_cell:
+                await lifecycle.order_cell(
+                    session,
+                    actor=actor,
+                    crisis_id=crisis.id,
+                    rules=lifecycle_rules(settings),
+                    now=clock.now(),
+                )
     except DomainError as error:
         if error.journaled:
             raise
@@ -141,22 +168,67 @@ async def new_crisis_submit(
     return RedirectResponse(f"/evenements/{crisis.id}", status_code=303)
 
 
-@router.get("/evenements/{crisis_id}")
-async def crisis_page(
-    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep
-) -> HTMLResponse:
+async def _panel(db: DbDep, crisis_id: int, now: datetime) -> dict[str, Any]:
+    """What the crisis page shows and refreshes live: clocks, cell, checklist."""
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
+        states = await overview.clock_states(session, crises=[crisis], now=now)
+        items = await checklist.for_crisis(session, crisis_id=crisis_id)
+        acks = await paging.acknowledgements(session, crisis_ids=[crisis_id])
+        pages = await paging.pages_of(session, crisis_id=crisis_id)
+    return {
+        "crisis": crisis,
+        "clock_states": states.get(crisis_id, []),
+        "items": items,
+        "acks": acks,
+        "pages": pages,
+        "now": now,
+        "duty_labels": DUTY_LABELS,
+    }
+
+
+@router.get("/evenements/{crisis_id}")
+async def crisis_page(
+    crisis_id: int,
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    panel = await _panel(db, crisis_id, clock.now())
+    async with db.read() as session:
+        crisis = panel["crisis"]
         communes = await geography.communes_by_code(session, codes=crisis.communes)
         entries = await journal.for_crisis(session, crisis_id=crisis_id)
     return _render(
         request,
         "crisis.html",
-        crisis=crisis,
         communes=communes,
         entries=entries,
         exercise=crisis.is_exercise,
+        can=_abilities(actor),
+        min_staffing=settings.cell_min_staffing,
+        now_local=paris(clock.now()).strftime("%Y-%m-%dT%H:%M"),
+        **panel,
     )
+
+
+def _abilities(actor: Actor) -> dict[str, bool]:
+    roles = actor.roles
+    return {
+        "prefect": Role.PREFECT in roles,
+        "operational": bool(roles & {Role.PREFECT, Role.COMMUNICATOR}),
+        "staff": bool(roles & set(STAFF_ROLES)),
+    }
+
+
+@router.get("/fragments/evenements/{crisis_id}/tableau")
+async def crisis_panel_fragment(
+    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+) -> HTMLResponse:
+    panel = await _panel(db, crisis_id, clock.now())
+    return _render(request, "fragments/crisis_panel.html", can=_abilities(actor), **panel)
 
 
 @router.get("/fragments/evenements/{crisis_id}/main-courante")

@@ -1,0 +1,255 @@
+"""Web forms of the crisis lifecycle, the acknowledgement link and the closing summary."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crisis import checklist, crises, lifecycle, summary
+from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
+from crisis.app.clock import PARIS
+from crisis.app.errors import journal_refusal
+from crisis.app.ticks import lifecycle_rules
+from crisis.app.web.templating import flash
+from crisis.errors import DomainError
+
+router = APIRouter(include_in_schema=False)
+
+
+def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, name, context, status_code=status
+    )
+    return response
+
+
+async def _act(
+    request: Request,
+    db: DbDep,
+    crisis_id: int,
+    action: Callable[[AsyncSession], Awaitable[object]],
+    done: str,
+) -> Response:
+    """Run one action; a refusal is journaled and shown on the crisis page."""
+    try:
+        async with db.transaction() as session:
+            await action(session)
+    except DomainError as error:
+        if error.journaled:
+            await journal_refusal(
+                request, code=error.code, message=error.message, status=error.status
+            )
+        flash(request, "error", error.message)
+    else:
+        flash(request, "success", done)
+    return RedirectResponse(f"/evenements/{crisis_id}", status_code=303)
+
+
+@router.post("/evenements/{crisis_id}/cellule", dependencies=[CsrfChecked])
+async def order_cell(
+    crisis_id: int,
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    async def action(session: AsyncSession) -> object:
+        return await lifecycle.order_cell(
+            session,
+            actor=actor,
+            crisis_id=crisis_id,
+            rules=lifecycle_rules(settings),
+            now=clock.now(),
+        )
+
+    return await _act(request, db, crisis_id, action, "Cellule ordonnée : l'astreinte est appelée.")
+
+
+@router.post("/evenements/{crisis_id}/cellule/reponse", dependencies=[CsrfChecked])
+async def acknowledge_self(
+    crisis_id: int,
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    clock: ClockDep,
+    role: Annotated[str, Form(max_length=20)],
+) -> Response:
+    async def action(session: AsyncSession) -> object:
+        return await lifecycle.acknowledge(
+            session,
+            actor=actor,
+            crisis_id=crisis_id,
+            duty_role=role,
+            user_id=actor.user_id,
+            user_name=actor.login,
+            now=clock.now(),
+        )
+
+    return await _act(request, db, crisis_id, action, "Votre présence est enregistrée.")
+
+
+@router.post("/evenements/{crisis_id}/cellule/operationnelle", dependencies=[CsrfChecked])
+async def cell_operational(
+    crisis_id: int,
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    async def action(session: AsyncSession) -> object:
+        return await lifecycle.declare_operational(
+            session,
+            actor=actor,
+            crisis_id=crisis_id,
+            rules=lifecycle_rules(settings),
+            now=clock.now(),
+        )
+
+    return await _act(request, db, crisis_id, action, "Cellule déclarée opérationnelle (ES47).")
+
+
+def paris_local(value: str) -> datetime | None:
+    """A `datetime-local` value, read as Paris time."""
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=PARIS)
+    except ValueError:
+        return None
+
+
+@router.post("/evenements/{crisis_id}/cod", dependencies=[CsrfChecked])
+async def record_cod(
+    crisis_id: int,
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    activated_at: Annotated[str, Form(max_length=40)] = "",
+    synergi_ref: Annotated[str, Form(max_length=200)] = "",
+    decided_by: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    async def action(session: AsyncSession) -> object:
+        return await lifecycle.record_cod(
+            session,
+            actor=actor,
+            crisis_id=crisis_id,
+            activated_at=paris_local(activated_at),
+            synergi_ref=synergi_ref,
+            decided_by=decided_by,
+            rules=lifecycle_rules(settings),
+            now=clock.now(),
+        )
+
+    return await _act(request, db, crisis_id, action, "Activation du COD enregistrée (ES48).")
+
+
+@router.post("/evenements/{crisis_id}/liste/{position}", dependencies=[CsrfChecked])
+async def mark_item(
+    crisis_id: int,
+    position: int,
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    clock: ClockDep,
+    done: Annotated[bool, Form()] = True,
+) -> Response:
+    async def action(session: AsyncSession) -> object:
+        crisis = await crises.get(session, crisis_id=crisis_id)
+        return await checklist.mark(
+            session,
+            actor=actor,
+            crisis_id=crisis_id,
+            position=position,
+            done=done,
+            crisis_open=crisis.is_open,
+            now=clock.now(),
+        )
+
+    text = f"Étape n° {position} cochée." if done else f"Étape n° {position} décochée."
+    return await _act(request, db, crisis_id, action, text)
+
+
+@router.post("/evenements/{crisis_id}/cloture", dependencies=[CsrfChecked])
+async def close(
+    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+) -> Response:
+    now = clock.now()
+
+    async def action(session: AsyncSession) -> object:
+        figures = await summary.figures(session, crisis_id=crisis_id, now=now)
+        return await lifecycle.close(
+            session, actor=actor, crisis_id=crisis_id, now=now, summary=figures
+        )
+
+    response = await _act(request, db, crisis_id, action, "Événement clos : le bilan est prêt.")
+    async with db.read() as session:
+        if not (await crises.get(session, crisis_id=crisis_id)).is_open:
+            return RedirectResponse(f"/evenements/{crisis_id}/bilan", status_code=303)
+    return response
+
+
+async def _summary(request: Request, db: DbDep, crisis_id: int, now: datetime) -> HTMLResponse:
+    async with db.read() as session:
+        built = await summary.build(session, crisis_id=crisis_id, now=now)
+    return _render(
+        request,
+        "summary.html",
+        summary=built,
+        crisis=built.crisis,
+        exercise=built.crisis.is_exercise,
+        standalone=request.url.path.endswith(".html"),
+    )
+
+
+@router.get("/evenements/{crisis_id}/bilan")
+async def summary_page(
+    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+) -> HTMLResponse:
+    return await _summary(request, db, crisis_id, clock.now())
+
+
+@router.get("/evenements/{crisis_id}/bilan.html")
+async def summary_file(
+    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+) -> HTMLResponse:
+    """The same summary as one self-contained HTML file (no external style or script)."""
+    page = await _summary(request, db, crisis_id, clock.now())
+    name = f"bilan-evenement-{crisis_id}.html"
+    page.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return page
+
+
+@router.get("/acquitter/{token}")
+async def acknowledge_page(token: str, request: Request, db: DbDep) -> HTMLResponse:
+    """The page behind a paging link: one button, so that link scanners acknowledge nothing."""
+    try:
+        async with db.read() as session:
+            row = await lifecycle.page_by_token(session, token=token)
+            crisis = await crises.get(session, crisis_id=row.crisis_id)
+    except DomainError as error:
+        return _render(request, "acknowledge.html", error.status, error=error.message)
+    return _render(request, "acknowledge.html", page=row, crisis=crisis, token=token)
+
+
+@router.post("/acquitter/{token}", dependencies=[CsrfChecked])
+async def acknowledge_submit(
+    token: str, request: Request, db: DbDep, clock: ClockDep
+) -> HTMLResponse:
+    try:
+        async with db.transaction() as session:
+            row = await lifecycle.acknowledge_link(session, token=token, now=clock.now())
+            crisis = await crises.get(session, crisis_id=row.crisis_id)
+    except DomainError as error:
+        if error.journaled:
+            await journal_refusal(
+                request, code=error.code, message=error.message, status=error.status
+            )
+        return _render(request, "acknowledge.html", error.status, error=error.message)
+    return _render(request, "acknowledge.html", page=row, crisis=crisis, done=True)
