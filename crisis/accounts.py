@@ -31,6 +31,7 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     login: str = Field(unique=True, max_length=64)
     display_name: str = ""
+    email: str | None = Field(default=None, max_length=320)
     password_hash: str
     roles: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     active: bool = True

@@ -96,7 +96,7 @@ async def cancel_remaining(session: AsyncSession, *, delivery: Delivery) -> int:
         same_person = col(Delivery.cascade_group) == delivery.cascade_group
     else:
         return 0
-    result = await session.execute(
+    result = await session.exec(
         sa.update(Delivery)
         .where(
             col(Delivery.bulletin_id) == delivery.bulletin_id,
@@ -107,7 +107,7 @@ async def cancel_remaining(session: AsyncSession, *, delivery: Delivery) -> int:
         )
         .values(status=DeliveryStatus.CANCELLED, last_error="accusé de réception reçu")
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return result.rowcount
 
 
 async def confirm_by_link(
@@ -184,3 +184,10 @@ async def confirm_by_phone(
         },
     )
     return Confirmation(delivery, cancelled)
+
+
+async def delivery_for_page(session: AsyncSession, *, delivery_id: int) -> Delivery:
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound("delivery_not_found", "Ce lien de confirmation ne correspond à aucun envoi.")
+    return delivery

@@ -48,7 +48,7 @@ async def advance_cascades(session: AsyncSession, *, now: datetime) -> tuple[int
         )
         .exists()
     )
-    advanced = await session.execute(
+    advanced = await session.exec(
         sa.update(table)
         .where(
             table.c.status == DeliveryStatus.PENDING.value,
@@ -73,7 +73,7 @@ async def advance_cascades(session: AsyncSession, *, now: datetime) -> tuple[int
         col(Bulletin.strategy) == "cascade",
         col(Bulletin.published_at) >= now - LOOKBACK,
     )
-    stopped = await session.execute(
+    stopped = await session.exec(
         sa.update(table)
         .where(
             table.c.status == DeliveryStatus.PENDING.value,
@@ -83,7 +83,7 @@ async def advance_cascades(session: AsyncSession, *, now: datetime) -> tuple[int
         )
         .values(status=DeliveryStatus.CANCELLED.value, last_error="reçu sur un canal précédent")
     )
-    return int(getattr(advanced, "rowcount", 0) or 0), int(getattr(stopped, "rowcount", 0) or 0)
+    return advanced.rowcount, stopped.rowcount
 
 
 async def _unreached_officials(
@@ -111,7 +111,7 @@ async def _unreached_officials(
         .having(done == 0)
         .order_by(d.contact_id)
     )
-    rows = (await session.execute(query)).all()
+    rows = (await (await session.connection()).execute(query)).all()
     return [(r[0], r[1] or "", r[2], r[3], r[4] or "") for r in rows]
 
 

@@ -289,7 +289,7 @@ async def _publish_public(
         crisis_id=bulletin.crisis_id,
         bulletin_id=bulletin.id,
     )
-    await session.execute(
+    await session.exec(
         sa.update(Delivery)
         .where(
             Delivery.bulletin_id == bulletin.id,  # type: ignore[arg-type]

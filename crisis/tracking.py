@@ -54,7 +54,9 @@ async def counts(
         .group_by(*columns)
     )
     result = Counts()
-    for st, aud, played, channel, method, n in (await session.execute(query)).all():
+    for st, aud, played, channel, method, n in (
+        await (await session.connection()).execute(query)
+    ).all():
         result.total += n
         result.counts[st] = result.counts.get(st, 0) + n
         per = result.by_audience.setdefault(aud, {})

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crisis.app.clock import Clock
 from crisis.app import ticks
 from crisis.app.db import Database
+from crisis.app.escalation_tick import TICK_SECONDS, escalation_tick
 from crisis.app.settings import Settings
 
 log = logging.getLogger("tocsin.background")
@@ -136,5 +137,11 @@ def build_background(
         background.at_start(ticks.catch_up(db, settings))
         background.every(
             "clocks", settings.clock_tick_seconds, ticks.clock_tick(db, settings), leader_only=True
+        )
+        background.every(
+            "bulletins",
+            max(tick_seconds, TICK_SECONDS),
+            escalation_tick(db, settings),
+            leader_only=True,
         )
     return background

@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from crisis.app import errors
+from crisis.app.api import bulletins as bulletins_api
 from crisis.app.api import contacts as contacts_api
 from crisis.app.api import crises as crises_api
 from crisis.app.api import geo as geo_api
@@ -23,9 +24,9 @@ from crisis.app.db import Database
 from crisis.app.logs import register_secret
 from crisis.app.middleware import BodyLimit, HttpMetrics, RequestContext
 from crisis.app.settings import Settings
-from crisis.app.web import assets, pages, playbook_pages
+from crisis.app.web import assets, lifecycle_pages, pages, playbook_pages, public_bulletins
+from crisis.app.web import bulletins as bulletin_pages
 from crisis.app.web import directory as directory_pages
-from crisis.app.web import lifecycle_pages
 from crisis.app.web.templating import make_templates
 
 log = logging.getLogger("tocsin")
@@ -102,5 +103,8 @@ def create_app(
     app.include_router(contacts_api.router)
     app.include_router(geo_api.router)
     app.include_router(directory_pages.router)
+    app.include_router(bulletins_api.router)
+    app.include_router(bulletin_pages.router)
+    app.include_router(public_bulletins.router)
     app.include_router(assets.router(assets.find_dsfr_dist(settings.dsfr_dir)))
     return app

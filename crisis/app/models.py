@@ -7,6 +7,7 @@ import contacts.geography
 import contacts.roster
 import crisis.accounts
 import crisis.app.idempotency
+import crisis.bulletins
 import crisis.checklist
 import crisis.clocks
 import crisis.crises

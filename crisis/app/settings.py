@@ -15,6 +15,7 @@ from pydantic_settings import (
 )
 
 from channels.config import ChannelsConfig
+from crisis.bulletin_render import BULLETIN_CHANNELS
 from crisis.dispatcher import DispatchTuning
 
 DEFAULT_DATABASE_URL = "sqlite:///./tocsin.db"
@@ -41,6 +42,12 @@ class Settings(BaseSettings):
     page_escalation_minutes: int = Field(default=10, ge=1, le=240)
     clock_tick_seconds: float = Field(default=0.25, gt=0)
     clock_alert_late_seconds: float = Field(default=5.0, ge=0)
+    # Bulletins: channels offered, public accounts per channel (real, and the exercise
+    # sandbox ones that replace them in an exercise), officials to phone after N minutes.
+    bulletin_channels: list[str] = Field(default_factory=lambda: list(BULLETIN_CHANNELS))
+    public_accounts: dict[str, str] = Field(default_factory=dict)
+    exercise_public_accounts: dict[str, str] = Field(default_factory=dict)
+    to_call_after_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # HTTP
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
     max_upload_bytes: int = Field(default=100_000_000, ge=1_000)

@@ -1,0 +1,22 @@
+"""The bulletins' leader-only tick, wired: cascades move on, unreached officials go to call."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from crisis import escalation
+from crisis.app.db import Database
+from crisis.app.settings import Settings
+
+TICK_SECONDS = 5.0
+
+
+def escalation_tick(db: Database, settings: Settings) -> Callable[[datetime], Awaitable[None]]:
+    after = timedelta(minutes=settings.to_call_after_minutes)
+
+    async def tick(now: datetime) -> None:
+        async with db.transaction() as session:
+            await escalation.tick(session, now=now, to_call_after=after)
+
+    return tick
