@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import os
 import random
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -322,3 +324,28 @@ async def test_isolation_refusals_are_journaled(
         entries = (await session.exec(sa.select(JournalEntry))).all()  # type: ignore[call-overload]
     assert [e[0].action for e in entries] == ["delivery.isolation_refused"]
     assert entries[0][0].crisis_id == crisis_id
+
+
+@pytest.mark.skipif(not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="needs PostgreSQL")
+async def test_two_dispatchers_on_postgresql_never_send_one_delivery_twice(
+    db: Database, clock: FrozenClock, sandbox: Sandbox, database_url: str
+) -> None:
+    sandbox.smtp.parse_bodies = False
+    await enqueue(db, now=clock.now(), addresses=emails(1000))
+    other = Database.from_url(database_url)
+    tuning = DispatchTuning(claim_size=25, window=100, record_size=25)
+    first, second = (
+        dispatcher(db, sandbox, tuning=tuning),
+        dispatcher(other, sandbox, tuning=tuning),
+    )
+    try:
+        one, two = await asyncio.gather(first.run(clock.now()), second.run(clock.now()))
+    finally:
+        await first.aclose()
+        await second.aclose()
+        await other.dispose()
+    assert one.claimed > 0 and two.claimed > 0
+    assert one.claimed + two.claimed == 1000
+    assert sandbox.smtp.count == 1000
+    rows = await deliveries(db)
+    assert {(d.status, d.attempts) for d in rows} == {("sent", 1)}
