@@ -21,11 +21,12 @@ from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crisis.app.clock import Clock
 from crisis.app import ticks
+from crisis.app.clock import Clock
 from crisis.app.db import Database
 from crisis.app.escalation_tick import TICK_SECONDS, escalation_tick
 from crisis.app.settings import Settings
+from crisis.dispatcher import Dispatcher
 
 log = logging.getLogger("tocsin.background")
 LEADER_LOCK_KEY = 80_4747_48  # any constant shared by every instance of one deployment
@@ -50,6 +51,7 @@ class Background:
     is_leader: bool = False
     _lock_connection: AsyncConnection | None = None
     startup: list[Tick] = field(default_factory=list)
+    shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def every(self, name: str, seconds: float, tick: Tick, *, leader_only: bool) -> None:
         self.jobs.append(_Job(name, seconds, tick, leader_only))
@@ -57,6 +59,10 @@ class Background:
     def at_start(self, tick: Tick) -> None:
         """Run once when the service starts (catch up what came due while it was down)."""
         self.startup.append(tick)
+
+    def at_stop(self, close: Callable[[], Awaitable[None]]) -> None:
+        """Run once when the service stops, after the last tick (close the channels)."""
+        self.shutdown.append(close)
 
     async def _refresh_leadership(self) -> None:
         if self.db.dialect != "postgresql":
@@ -124,12 +130,19 @@ class Background:
             yield
         finally:
             scheduler.shutdown(wait=False)
+            for close in self.shutdown:
+                await close()
             if self._lock_connection is not None:
                 await self._lock_connection.close()
 
 
 def build_background(
-    db: Database, clock: Clock, *, tick_seconds: float, settings: Settings | None = None
+    db: Database,
+    clock: Clock,
+    *,
+    tick_seconds: float,
+    settings: Settings | None = None,
+    dispatcher: Dispatcher | None = None,
 ) -> Background:
     """Every tick of the service, registered in one place."""
     background = Background(db=db, clock=clock, leader_check_seconds=max(tick_seconds, 1.0))
@@ -144,4 +157,8 @@ def build_background(
             escalation_tick(db, settings),
             leader_only=True,
         )
+    if dispatcher is not None:  # every instance dispatches; claims skip each other's rows
+        seconds = dispatcher.tuning.interval_seconds
+        background.every("dispatch", seconds, dispatcher.tick, leader_only=False)
+        background.at_stop(dispatcher.aclose)
     return background
