@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from prometheus_client import CollectorRegistry
 
 from crisis import accounts, journal
 from crisis.actors import SYSTEM
@@ -16,6 +17,8 @@ from crisis.app import bootstrap, migrate
 from crisis.app.background import build_background
 from crisis.app.clock import SystemClock, clock_from_environment
 from crisis.app.db import Database
+from crisis.app.demo_channels import start_sandbox, with_sandbox
+from crisis.app.dispatch import build_dispatcher
 from crisis.app.factory import create_app
 from crisis.app.library import playbook_library
 from crisis.app.logs import configure as configure_logs
@@ -81,17 +84,36 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         for entry in logins:
             typer.echo(f"  {entry.login:<12} {entry.password:<20} {', '.join(entry.roles)}")
         typer.echo("")
+    sandbox = await start_sandbox() if settings.demo else None
+    if sandbox is not None:
+        settings = with_sandbox(settings, sandbox)
+        typer.echo(f"Messages envoyés (bac à sable des canaux) : {sandbox.urls['dashboard']}/")
+        typer.echo("")
     await asyncio.to_thread(playbook_library)  # checked once, before the first declaration
+    registry = CollectorRegistry()
+    dispatcher = build_dispatcher(settings, database, clock, registry=registry)
     background = build_background(
-        database, clock, tick_seconds=settings.tick_seconds, settings=settings
+        database,
+        clock,
+        tick_seconds=settings.tick_seconds,
+        settings=settings,
+        dispatcher=dispatcher,
     )
-    web = create_app(settings, clock=clock, database=database, background=background.running)
+    web = create_app(
+        settings,
+        clock=clock,
+        database=database,
+        background=background.running,
+        metrics_registry=registry,
+    )
     server = uvicorn.Server(
         uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False)
     )
     try:
         await server.serve()
     finally:
+        if sandbox is not None:
+            await sandbox.stop()
         await database.dispose()
 
 

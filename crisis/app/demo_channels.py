@@ -1,0 +1,29 @@
+"""The demo's channels: the local sandbox, in-process, behind both channel sets."""
+
+from __future__ import annotations
+
+import logging
+
+from channels.sandbox import DEFAULT_PORTS, Sandbox
+from crisis.app.settings import Settings
+
+log = logging.getLogger("tocsin.demo")
+
+
+async def start_sandbox() -> Sandbox:
+    """The sandbox on the ports of `tocsin sandbox` when free, else on ephemeral ones."""
+    sandbox = Sandbox(ports=DEFAULT_PORTS)
+    try:
+        await sandbox.start()
+    except OSError:
+        await sandbox.stop()
+        log.warning("sandbox ports busy (is `tocsin sandbox` running?): ephemeral ports")
+        sandbox = Sandbox()
+        await sandbox.start()
+    return sandbox
+
+
+def with_sandbox(settings: Settings, sandbox: Sandbox) -> Settings:
+    """A demo has no real recipient: the real and the exercise sets both point at the fakes."""
+    config = sandbox.config()
+    return settings.model_copy(update={"channels": config, "exercise_channels": config})
