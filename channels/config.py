@@ -55,7 +55,7 @@ class SmtpConfig(_Config):
 class TelegramConfig(_Config):
     token: SecretStr = SecretStr("")
     base_url: str = "https://api.telegram.org/bot"
-    rate_per_second: float = Field(default=29.0, gt=0, le=30)
+    rate_per_second: float = Field(default=29.5, gt=0, le=30)
     chat_interval: float = Field(default=1.05, ge=1.0)
 
 

@@ -1,6 +1,6 @@
 """Token buckets (GCRA form) with an injectable clock, shared per process by key.
 
-Defaults: Telegram 29/s per bot (under its 30/s) and one message per 1.05 s per chat,
+Defaults: Telegram 29.5/s per bot (under its 30/s) and one message per 1.05 s per chat,
 SMTP 50/s per relay, X per API tier (``config.X_TIER_LIMITS``), Mastodon 1/s, Matrix 5/s,
 SMS and webhooks 20/s.
 """

@@ -101,7 +101,7 @@ def pace(channel: Channel, config: ChannelsConfig, limiters: RateLimiters) -> Pa
             key = "telegram:" + provider_key(section.token.get_secret_value())[:12]
             bucket = limiters.bucket(key, rate=section.rate_per_second)
             interval = section.chat_interval
-            window = (int(section.rate_per_second), 1.0)
+            window = (30, 1.0)  # Telegram refuses a 31st message within a second
         case ChannelKind.EMAIL:
             key = f"smtp:{section.host}:{section.port}"
             rate = section.rate_per_second

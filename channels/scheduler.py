@@ -60,11 +60,13 @@ class PacedChannel:
         self._clock = clock
         self._sleep = sleep
         self._slots = asyncio.Semaphore(max_in_flight)
-        # (count, period): a send waits until the send ``count`` places earlier was
-        # *answered* ``period`` ago, so however the provider's clock sees our requests
-        # (it stamps them between our send and its answer), no period holds more than count.
+        # (count, period): a send waits while ``count - 1`` earlier sends are in flight or
+        # were answered less than ``period`` ago. The provider stamps a request between our
+        # send and its answer, so whatever the jitter it never sees more than ``count``
+        # requests in one period.
         self._window = window
-        self._answered: deque[list[float | None]] = deque()
+        self._in_flight = 0
+        self._answered_at: deque[float] = deque()
         self._queues: dict[str, deque[_Job]] = {}
         self._next_allowed: dict[str, float] = {}
         self._ready: list[tuple[float, int, str]] = []  # (instant, order, recipient key)
@@ -134,26 +136,27 @@ class PacedChannel:
             await self._slots.acquire()
             job = self._queues[key].popleft()
             self._next_allowed[key] = self._clock() + self._interval
-            answered: list[float | None] = [None]
-            if self._window is not None:
-                if len(self._answered) >= self._window[0]:
-                    self._answered.popleft()
-                self._answered.append(answered)
-            task = asyncio.create_task(self._deliver(key, job, answered))
+            self._in_flight += 1
+            task = asyncio.create_task(self._deliver(key, job))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     def _window_wait(self) -> float | None:
         """None when the window allows a send now, else seconds to wait (inf: an answer)."""
-        if self._window is None or len(self._answered) < self._window[0]:
+        if self._window is None:
             return None
-        answered = self._answered[0][0]
-        if answered is None:
+        count, period = self._window
+        now = self._clock()
+        while self._answered_at and self._answered_at[0] <= now - period:
+            self._answered_at.popleft()
+        excess = self._in_flight + len(self._answered_at) - count + 1
+        if excess <= 0:
+            return None
+        if excess > len(self._answered_at):
             return float("inf")
-        wait = answered + self._window[1] - self._clock()
-        return wait if wait > 0 else None
+        return self._answered_at[excess - 1] + period - now
 
-    async def _deliver(self, key: str, job: _Job, answered: list[float | None]) -> None:
+    async def _deliver(self, key: str, job: _Job) -> None:
         try:
             receipt = await self._channel.send(job.message, job.recipient)
         except TransientChannelError as exc:
@@ -174,7 +177,8 @@ class PacedChannel:
             self._next_allowed[key] = self._clock() + self._interval
             _settle(job.future, receipt=receipt)
         finally:
-            answered[0] = self._clock()
+            self._in_flight -= 1
+            self._answered_at.append(self._clock())
             self._slots.release()
             self._scheduled.discard(key)
             self._make_ready(key)

@@ -30,6 +30,7 @@ def fake_app(state: FakeState, routes: list[BaseRoute]) -> Starlette:
                 "fake": state.name,
                 "attempts": state.attempts,
                 "rate_limited": state.rate_limited,
+                "notes": state.notes[-100:],
                 "messages": [m.as_json() for m in state.received],
             }
         )

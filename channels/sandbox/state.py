@@ -45,6 +45,7 @@ class FakeState:
     latency: float = 0.0
     attempts: int = 0
     rate_limited: int = 0  # 429 answers given because a limit was exceeded or scripted
+    notes: list[str] = field(default_factory=list)  # why limits refused, for benchmarks
 
     def fail_next(
         self,
@@ -80,6 +81,7 @@ class FakeState:
         self.latency = 0.0
         self.attempts = 0
         self.rate_limited = 0
+        self.notes.clear()
 
     def configure(self, data: dict[str, Any]) -> None:
         """Faults set over HTTP: ``{"latency": s, "reject": [...], "fail_next": [{...}]}``."""

@@ -54,9 +54,11 @@ class TelegramFake:
         waits = []
         if len(self._window) >= self.per_second:
             waits.append(1.0 - (now - self._window[0]))
+            self.state.notes.append(f"bot: {len(self._window)} in the last second")
         last = self._last_by_chat.get(chat)
         if last is not None and now - last < self.chat_interval:
             waits.append(self.chat_interval - (now - last))
+            self.state.notes.append(f"chat {chat}: {now - last:.3f} s after the previous")
         return max(waits, default=0.0)
 
     async def _endpoint(self, request: Request) -> Response:

@@ -11,6 +11,6 @@ def test_the_email_benchmark_runs_and_delivers_everything() -> None:
 
 
 def test_the_telegram_benchmark_runs_without_429_or_loss() -> None:
-    results = telegram_bench.bench(messages=20, chats=20)
+    results = telegram_bench.bench(messages=10, chats=10)
     for result in results.values():
         assert result["dropped"] == 0 and result["failed"] == 0
