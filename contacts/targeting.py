@@ -25,7 +25,6 @@ COMMUNES = Commune.__table__  # type: ignore[attr-defined]
 AREA_WIDE = frozenset({Audience.MEDIA, Audience.STAFF, Audience.EXERCISE})
 """Audiences reached across each département the area touches, not by area of competence."""
 NOT_IN_DIRECTORY = frozenset({"public"})
-_SEP = "\x1f"
 _ORDER: dict[str, int] = {a.value: i for i, a in enumerate(Audience)}
 
 
@@ -114,22 +113,43 @@ async def _area(session: AsyncSession, communes: Sequence[str]) -> dict[str, set
 def _condition(
     audiences: list[str], exercise: bool, area: dict[str, set[str]]
 ) -> sa.ColumnElement[bool]:
+    """Contacts in scope, as a flat OR of index-friendly branches.
+
+    Each branch starts with the columns of `ix_contact_target` (audience, area_level,
+    area_code) or `ix_contact_departement` (departement, audience), so that the database
+    searches the index per branch instead of scanning every official of the country.
+    """
     c = CONTACTS.c
     if exercise:
         return sa.and_(c.audience == Audience.EXERCISE, c.active)
     clauses: list[sa.ColumnElement[bool]] = []
     if Audience.OFFICIALS in audiences:
-        by_level = [
-            sa.and_(c.area_level == level, c.area_code.in_(sorted(codes)))
+        clauses += [
+            sa.and_(
+                c.audience == Audience.OFFICIALS,
+                c.area_level == level,
+                c.area_code.in_(sorted(codes)),
+                c.active,
+            )
             for level, codes in area.items()
             if codes
         ]
-        clauses.append(sa.and_(c.audience == Audience.OFFICIALS, sa.or_(*by_level)))
     wide = [a for a in audiences if a in AREA_WIDE]
     if wide:
         departements = sorted(area[AreaLevel.DEPARTEMENT])
-        clauses.append(sa.and_(c.audience.in_(wide), c.departement.in_(departements)))
-    return sa.and_(c.active, sa.or_(*clauses))
+        clauses.append(sa.and_(c.departement.in_(departements), c.audience.in_(wide), c.active))
+    return sa.or_(*clauses)
+
+
+_C = CONTACTS.c
+_CH = CHANNELS.c
+_NAME = sa.case(
+    (sa.or_(_C.kind == ContactKind.ORGANISATION, _C.first_name == ""), _C.last_name),
+    else_=_C.first_name + " " + _C.last_name,
+)
+_COMMUNE = sa.case((_C.area_level == AreaLevel.COMMUNE, _C.area_code), else_=sa.null())
+_PHONE = ChannelKind.PHONE.value
+_SENDING = frozenset(k.value for k in SENDING_KINDS)
 
 
 async def target(
@@ -146,69 +166,48 @@ async def target(
     area = await _area(session, communes)
     if not exercise and (not wanted or not area[AreaLevel.COMMUNE]):
         return Targeting(tuple(communes), tuple(wanted), exercise, (), ())
-    c, ch = CONTACTS.c, CHANNELS.c
-    kinds = sorted({*SENDING_KINDS, ChannelKind.PHONE})
-    # One row per contact, its channels folded into one string: `preference|verified|kind|id|
-    # address` items separated by \x1f (sorted here, as group_concat keeps no order).
-    item = (
-        sa.cast(ch.preference + 10_000, sa.String)
-        + "|"
-        + sa.case((ch.verified, "0"), else_="1")
-        + "|"
-        + ch.kind
-        + "|"
-        + sa.cast(ch.id, sa.String)
-        + "|"
-        + ch.address
-    )
-    query = (
-        sa.select(
-            c.id,
-            c.key,
-            c.kind,
-            c.audience,
-            c.function,
-            c.last_name,
-            c.first_name,
-            c.area_level,
-            c.area_code,
-            sa.func.aggregate_strings(item, _SEP),
+    in_scope = _condition(wanted, exercise, area)
+    conn = await session.connection()
+    # Two narrow Core queries of plain tuples (no ORM entities): the contacts in scope, and
+    # their active channels already in order of preference; grouped here by contact id.
+    contacts = (
+        await conn.execute(
+            sa.select(
+                _C.id, _C.key, _NAME, _C.audience, _C.function, _COMMUNE, _C.area_level,
+                _C.area_code,
+            ).where(in_scope)
         )
-        .select_from(
-            CONTACTS.outerjoin(
-                CHANNELS,
-                sa.and_(ch.contact_id == c.id, ch.active, ch.kind.in_(kinds)),
+    ).all()  # fmt: skip
+    channels = (
+        await conn.execute(
+            sa.select(_CH.contact_id, _CH.id, _CH.kind, _CH.address, _CH.verified)
+            .where(_CH.contact_id.in_(sa.select(_C.id).where(in_scope)), _CH.active)
+            .order_by(_CH.contact_id, _CH.preference, _CH.verified.desc(), _CH.id)
+        )
+    ).all()  # fetchall: iterating the result would fetch row by row
+    sending: dict[int, list[ChannelAddress]] = {}
+    phones: dict[int, list[str]] = {}
+    for contact_id, channel_id, kind, address, verified in channels:
+        if kind == _PHONE:
+            phones.setdefault(contact_id, []).append(address)
+        elif kind in _SENDING:
+            sending.setdefault(contact_id, []).append(
+                ChannelAddress(channel_id, kind, address, verified)
             )
-        )
-        .where(_condition(wanted, exercise, area))
-        .group_by(c.id)
-    )
-    rows = (await (await session.connection()).execute(query)).all()
     recipients: list[Recipient] = []
     to_call: list[ToCall] = []
-    for cid, key, kind, audience, function, last, first_name, level, code, folded in rows:
-        sending: list[ChannelAddress] = []
-        phones: list[str] = []
-        for entry in sorted(folded.split(_SEP)) if folded else ():
-            _, unverified, channel_kind, channel_id, address = entry.split("|", 4)
-            if channel_kind == ChannelKind.PHONE:
-                phones.append(address)
-            else:
-                sending.append(
-                    ChannelAddress(int(channel_id), channel_kind, address, unverified == "0")
-                )
-        name = (
-            last if kind == ContactKind.ORGANISATION or not first_name else f"{first_name} {last}"
-        )
-        commune = code if level == AreaLevel.COMMUNE else None
-        if sending:
+    for cid, key, name, audience, function, commune, level, code in contacts:
+        usable = sending.get(cid)
+        if usable:
             recipients.append(
-                Recipient(cid, key, name, audience, function, commune, level, code, tuple(sending))
+                Recipient(cid, key, name, audience, function, commune, level, code, tuple(usable))
             )
         else:
             to_call.append(
-                ToCall(cid, key, name, audience, function, commune, level, code, tuple(phones))
-            )
-    recipients.sort(key=lambda r: (_ORDER.get(r.audience, 9), r.commune or "", r.name))
-    to_call.sort(key=lambda r: (_ORDER.get(r.audience, 9), r.commune or "", r.name))
+                ToCall(cid, key, name, audience, function, commune, level, code,
+                       tuple(phones.get(cid, ())))
+            )  # fmt: skip
+    order = _ORDER.get
+    recipients.sort(key=lambda r: (order(r.audience, 9), r.commune or "", r.name, r.contact_id))
+    to_call.sort(key=lambda t: (order(t.audience, 9), t.commune or "", t.name, t.contact_id))
     return Targeting(tuple(communes), tuple(wanted), exercise, tuple(recipients), tuple(to_call))

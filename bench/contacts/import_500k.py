@@ -16,10 +16,11 @@ from pathlib import Path
 from sqlmodel import select
 
 from bench.contacts.common import run, scratch_database
+from contacts import csvformat
 from contacts.geography import Commune
 from contacts.importer import ImportFormat, import_contacts
 
-HEADER = "cle;type;public;fonction;nom;prenom;organisation;zone;code_zone;depuis;actif;canal;adresse;verifie;canal_actif;ordre\n"
+HEADER = ";".join(csvformat.HEADER) + "\n"
 
 
 def write_file(path: Path, rows: int, codes: list[str]) -> None:
