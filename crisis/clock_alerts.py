@@ -178,6 +178,8 @@ async def send_due(
     contact_ids = sorted({cid for people in staff.values() for cid, _ in people if cid})
     channels = await paging.first_channels(session, contact_ids=contact_ids)
     sent: list[SentAlert] = []
+    batch: list[outbox.Outgoing] = []
+    entries: list[journal.Pending] = []
     for alert in mine:
         people = staff.get(alert.crisis_id, [])
         requests = [
@@ -191,32 +193,33 @@ async def send_due(
         ]
         subject, text, link = alert_text(alert, base_url=base_url)
         if requests:
-            await outbox.enqueue(
-                session,
-                purpose=Purpose.CLOCK_ALERT,
-                renderings=[
-                    Rendering(channel=ch, text=text, subject=subject, link=link)
-                    for ch in sorted({r.channel for r in requests})
-                ],
-                requests=requests,
-                now=now,
-                exercise=alert.exercise,
-                crisis_id=alert.crisis_id,
+            batch.append(
+                outbox.Outgoing(
+                    renderings=[
+                        Rendering(channel=ch, text=text, subject=subject, link=link)
+                        for ch in sorted({r.channel for r in requests})
+                    ],
+                    requests=requests,
+                    exercise=alert.exercise,
+                    crisis_id=alert.crisis_id,
+                )
             )
         late = alert.alert_id in late_set
-        await journal.append(
-            session,
-            actor=SYSTEM,
-            action="clock.alert_sent",
-            now=now,
-            crisis_id=alert.crisis_id,
-            payload={
-                "clock": alert.code,
-                "threshold_min": alert.threshold_min,
-                "due_at": alert.due_at.isoformat(),
-                "late": late,
-                "recipients": len(requests),
-            },
+        entries.append(
+            journal.Pending(
+                actor=SYSTEM,
+                action="clock.alert_sent",
+                crisis_id=alert.crisis_id,
+                payload={
+                    "clock": alert.code,
+                    "threshold_min": alert.threshold_min,
+                    "due_at": alert.due_at.isoformat(),
+                    "late": late,
+                    "recipients": len(requests),
+                },
+            )
         )
         sent.append(SentAlert(alert, late, len(requests)))
+    await outbox.enqueue_many(session, purpose=Purpose.CLOCK_ALERT, batch=batch, now=now)
+    await journal.append_many(session, entries=entries, now=now)
     return sent
