@@ -24,7 +24,14 @@ from crisis.app.db import Database
 from crisis.app.logs import register_secret
 from crisis.app.middleware import BodyLimit, HttpMetrics, RequestContext
 from crisis.app.settings import Settings
-from crisis.app.web import assets, lifecycle_pages, pages, playbook_pages, public_bulletins
+from crisis.app.web import (
+    assets,
+    channels_page,
+    lifecycle_pages,
+    pages,
+    playbook_pages,
+    public_bulletins,
+)
 from crisis.app.web import bulletins as bulletin_pages
 from crisis.app.web import directory as directory_pages
 from crisis.app.web.templating import make_templates
@@ -100,6 +107,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(lifecycle_pages.router)
     app.include_router(playbook_pages.router)
+    app.include_router(channels_page.router)
     app.include_router(contacts_api.router)
     app.include_router(geo_api.router)
     app.include_router(directory_pages.router)

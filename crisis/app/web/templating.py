@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
+from crisis.actors import Actor, Role
 from crisis.app.auth import csrf_token
 from crisis.app.clock import paris
 from crisis.labels import action_label, kind_label, status_label
@@ -22,6 +23,10 @@ NAV_LINKS: list[tuple[str, str]] = [
     ("/annuaire", "Annuaire"),
     ("/astreinte", "Astreinte"),
 ]
+# Links shown only to the roles that may open them.
+ROLE_NAV_LINKS: list[tuple[str, str, Role]] = [
+    ("/canaux", "Canaux", Role.ADMIN),
+]
 
 
 def format_paris(value: datetime | None) -> str:
@@ -32,11 +37,17 @@ def format_paris(value: datetime | None) -> str:
     return f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
 
 
+def _nav_links(actor: Actor | None) -> list[tuple[str, str]]:
+    roles = actor.roles if actor else frozenset()
+    return NAV_LINKS + [(href, label) for href, label, role in ROLE_NAV_LINKS if role in roles]
+
+
 def _page_context(request: Request) -> dict[str, Any]:
+    actor = getattr(request.state, "actor", None)
     return {
-        "actor": getattr(request.state, "actor", None),
+        "actor": actor,
         "csrf": csrf_token(request),
-        "nav_links": NAV_LINKS,
+        "nav_links": _nav_links(actor),
         "flashes": request.session.pop("flashes", []),
     }
 
