@@ -7,12 +7,12 @@ import contextlib
 from typing import Annotated
 
 import typer
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from channels.base import ChannelHealth
 from channels.config import ChannelsConfig
 from channels.registry import check_all
 from channels.sandbox import DEFAULT_PORTS, Sandbox, SandboxPorts
+from crisis.app.settings import Settings
 
 app = typer.Typer(help="Canaux de diffusion : état et bac à sable.", no_args_is_help=True)
 
@@ -22,22 +22,9 @@ def channels() -> None:
     """Canaux de diffusion (courriel, Telegram, X, Mastodon, Matrix/Tchap, SMS, webhooks)."""
 
 
-class _ChannelsEnv(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="TOCSIN_", env_nested_delimiter="__", extra="ignore", hide_input_in_errors=True
-    )
-
-    channels: ChannelsConfig = ChannelsConfig()
-
-
 def load_config() -> ChannelsConfig:
-    """The application's channel settings when it has them, else ``TOCSIN_CHANNELS__*``."""
-    try:
-        from crisis.app.settings import Settings
-    except ImportError:  # pragma: no cover - the app always has settings
-        return _ChannelsEnv().channels
-    configured = getattr(Settings(), "channels", None)
-    return configured if isinstance(configured, ChannelsConfig) else _ChannelsEnv().channels
+    """The real channel set of the application's settings (`TOCSIN_CHANNELS__…`)."""
+    return Settings().channels
 
 
 def _print(results: list[ChannelHealth]) -> None:
