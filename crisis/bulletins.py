@@ -200,17 +200,12 @@ async def _checked(
                     channel=channel,
                 )
             )
-    variants = {k: v.strip() for k, v in draft.variants.items() if v and v.strip()}
-    for channel in variants:
-        if channel not in channels or channel == PUBLIC_PAGE:
-            problems.append(
-                _problem(
-                    "variant_without_channel",
-                    f"Une variante est donnée pour « {channel} », qui n'est pas un canal "
-                    "de ce communiqué.",
-                    channel=channel,
-                )
-            )
+    # A variant for a channel the bulletin does not use is dropped, not kept out of sight.
+    variants = {
+        k: v.strip()
+        for k, v in draft.variants.items()
+        if v and v.strip() and k in channels and k != PUBLIC_PAGE
+    }
     communes = list(dict.fromkeys(draft.communes if draft.communes else crisis.communes))
     unknown_communes = await geography.unknown_communes(session, codes=communes)
     if unknown_communes:

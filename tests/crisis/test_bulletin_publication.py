@@ -15,7 +15,8 @@ from contacts.directory import Contact
 from crisis import bulletins, confirmations, escalation, publication
 from crisis.app.db import Database
 from crisis.crises import CrisisMode
-from crisis.outbox import Delivery, Purpose
+from crisis.errors import NotFound
+from crisis.outbox import Delivery, OutboxMessage, Purpose
 from tests.conftest import _empty_tables
 from tests.crisis.bulletin_support import (
     ABBEVILLE,
@@ -195,19 +196,17 @@ async def test_a_confirmation_link_confirms_once_and_cancels_what_still_waits_fo
 async def test_a_forged_confirmation_token_is_refused(db: Database, clock: FrozenClock) -> None:
     token = confirmations.token_for(1, secret="another-secret")
     async with db.transaction() as session:
-        with pytest.raises(Exception) as refused:
+        with pytest.raises(NotFound) as refused:
             await confirmations.confirm_by_link(
                 session, token=token, secret=SECRET, now=clock.now()
             )
-    assert getattr(refused.value, "code", "") == "invalid_token"
+    assert refused.value.code == "invalid_token"
 
 
 async def test_the_rendering_sent_to_people_carries_the_confirmation_placeholder_only_for_them(
     db: Database, clock: FrozenClock
 ) -> None:
     bulletin_id, _ = await _published(db, clock, confirm_receipt=True)
-    from crisis.outbox import OutboxMessage
-
     async with db.read() as session:
         messages = (
             await session.exec(
@@ -226,7 +225,7 @@ async def test_the_rendering_sent_to_people_carries_the_confirmation_placeholder
 async def test_an_operator_logs_a_call_which_confirms_the_to_call_delivery(
     db: Database, clock: FrozenClock
 ) -> None:
-    bulletin_id, rows = await _published(db, clock, audiences=["officials"])
+    _, rows = await _published(db, clock, audiences=["officials"])
     call = next(d for d in rows if d.status == "to_call")
     assert call.id is not None
     async with db.transaction() as session:
