@@ -1,0 +1,196 @@
+"""Fan-out: N e-mails enqueued in one transaction, then dispatched to the sandbox SMTP server.
+
+    .venv/bin/python -m bench.fanout.fanout_bench [--deliveries 10000] [--db sqlite|postgresql]
+        [--apprise 500] [--raw-rounds 2]
+
+The SMTP server (aiosmtpd, bodies not parsed) runs in its own process. The service side
+(enqueue with ``outbox.enqueue``, then the ``Dispatcher`` until every delivery is recorded)
+runs in a child process of its own, whose peak RSS is reported. In the same run, the raw
+aiosmtplib loop on 4 connections and Apprise send to the same server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import resource
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench.channels.email_bench import SENDER, TEXT, run_raw
+from bench.channels.servers import smtp_server
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _service(conn: Connection, url: str, port: int, n: int) -> None:
+    from channels.config import ChannelsConfig, SmtpConfig
+    from crisis import outbox
+    from crisis.app import bootstrap
+    from crisis.app.db import Database
+    from crisis.dispatcher import Dispatcher
+    from crisis.outbox import DeliveryRequest, Purpose, Rendering
+
+    async def main() -> dict[str, Any]:
+        db = Database.from_url(url)
+        await bootstrap.prepare(db, url)
+        requests = [
+            DeliveryRequest(
+                channel="email",
+                address=f"maire{i}@mairie-{i % 780}.fr",
+                audience="officials",
+                recipient_name=f"Maire n° {i}",
+            )
+            for i in range(n)
+        ]
+        rendering = Rendering(
+            channel="email", subject="Crue de la Somme", text=TEXT, html=f"<p>{TEXT}</p>"
+        )
+        start = time.perf_counter()
+        async with db.transaction() as session:
+            await outbox.enqueue(
+                session,
+                purpose=Purpose.BULLETIN,
+                renderings=[rendering],
+                requests=requests,
+                now=datetime.now(UTC),
+                exercise=False,
+            )
+        enqueued = time.perf_counter()
+        smtp = SmtpConfig(
+            host="127.0.0.1", port=port, security="none", pool_size=4, rate_per_second=1e6
+        )
+        worker = Dispatcher.from_config(
+            db=db, channels=ChannelsConfig(smtp=smtp), exercise_channels=ChannelsConfig()
+        )
+        sent = 0
+        while True:
+            report = await worker.run(datetime.now(UTC))
+            sent += report.sent
+            if report.claimed == 0:
+                break
+        done = time.perf_counter()
+        await worker.aclose()
+        async with db.read() as session:
+            counts = dict(
+                (
+                    await session.execute(
+                        sa.text("SELECT status, count(*) FROM delivery GROUP BY status")
+                    )
+                ).all()
+            )
+        await db.dispose()
+        return {
+            "insert_s": enqueued - start,
+            "dispatch_s": done - enqueued,
+            "total_s": done - start,
+            "sent": sent,
+            "statuses": counts,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+
+    conn.send(asyncio.run(main()))
+
+
+def run_apprise(port: int, n: int) -> float:
+    """Apprise's e-mail plugin, one notification per message, as it is meant to be used."""
+    import apprise
+
+    notifier = apprise.Apprise()
+    notifier.add(
+        f"mailto://127.0.0.1:{port}?smtp=127.0.0.1&from={SENDER}&to=maire@mairie-1.fr&mode=insecure"
+    )
+    start = time.perf_counter()
+    for i in range(n):
+        if not notifier.notify(body=TEXT, title=f"Crue de la Somme {i}"):
+            raise RuntimeError("Apprise failed to send")
+    return n / (time.perf_counter() - start)
+
+
+def run_service(url: str, port: int, n: int) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_service, args=(child, url, port, n))
+    process.start()
+    result: dict[str, Any] = parent.recv()
+    process.join()
+    return result
+
+
+def _database(kind: str) -> tuple[str, Any]:
+    if kind == "sqlite":
+        folder = tempfile.mkdtemp(prefix="tocsin-bench-")
+        return f"sqlite:///{folder}/bench.db", None
+    from crisis.app.db import make_engine
+
+    name = f"tocsin_bench_{uuid.uuid4().hex[:8]}"
+
+    async def admin(sql: str) -> None:
+        engine = make_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(sa.text(sql))
+        await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    return POSTGRES.rsplit("/", 1)[0] + f"/{name}", lambda: asyncio.run(
+        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    )
+
+
+def bench(*, deliveries: int, db: str, apprise: int, raw_rounds: int) -> dict[str, Any]:
+    url, drop = _database(db)
+    try:
+        with smtp_server() as server:
+            port = int(server.address)
+            raw_rates = []
+            for _ in range(raw_rounds):
+                server.ask("reset")
+                raw = asyncio.run(run_raw(port, deliveries))
+                raw_rates.append(raw.rate)
+            server.ask("reset")
+            service = run_service(url, port, deliveries)
+            received = server.ask("count")
+            apprise_rate = 0.0
+            if apprise:
+                apprise_rate = run_apprise(port, apprise)
+    finally:
+        if drop is not None:
+            drop()
+    rate = deliveries / service["dispatch_s"]
+    raw_rate = statistics.mean(raw_rates)
+    result = {
+        "db": db,
+        "deliveries": deliveries,
+        "received": received,
+        **service,
+        "dispatch_rate": rate,
+        "raw_rate": raw_rate,
+        "ratio_raw": rate / raw_rate,
+        "apprise_rate": apprise_rate,
+        "ratio_apprise": rate / apprise_rate if apprise_rate else None,
+    }
+    print(json.dumps(result, indent=2, default=str))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--deliveries", type=int, default=10_000)
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--apprise", type=int, default=500, help="Apprise messages (0: skip)")
+    parser.add_argument("--raw-rounds", type=int, default=2)
+    args = parser.parse_args()
+    bench(deliveries=args.deliveries, db=args.db, apprise=args.apprise, raw_rounds=args.raw_rounds)
+
+
+if __name__ == "__main__":
+    main()
