@@ -347,3 +347,45 @@ async def test_es48_of_an_exercise_uses_the_played_audience(
         count = (await session.exec(select(func.count()).select_from(ClockAlert))).one()
     assert es48 is not None and clocks.status(es48, now=clock.now()) == ClockStatus.LATE
     assert count == 4
+
+
+@pytest.mark.postgres_only
+async def test_two_instances_on_postgresql_send_each_alert_once_and_only_one_leads(
+    db: Database, clock: FrozenClock, settings: Settings, database_url: str
+) -> None:
+    from crisis.app.background import build_background
+
+    if db.dialect != "postgresql":
+        pytest.skip("needs PostgreSQL (TOCSIN_TEST_POSTGRES)")
+    async with db.transaction() as session:
+        await roster(session, now=clock.now())
+        for _ in range(50):
+            await ordered_crisis(session, now=clock.now())
+    clock.advance(minutes=45)
+    first, second = Database.from_url(database_url), Database.from_url(database_url)
+    instances = [
+        build_background(d, clock, tick_seconds=1, settings=settings) for d in (first, second)
+    ]
+    try:
+        for instance in instances:
+            await instance._refresh_leadership()
+        assert sorted(i.is_leader for i in instances) == [False, True]
+        ticks = [job.tick for i in instances for job in i.jobs if job.name == "clocks"]
+        # Both tick at once as if both led (a leadership hand-over racing a tick).
+        await asyncio.gather(*(tick(clock.now()) for tick in ticks * 2))
+    finally:
+        for instance in instances:
+            if instance._lock_connection is not None:
+                await instance._lock_connection.close()
+        await first.dispose()
+        await second.dispose()
+    alerts = await _alerts(db)
+    assert sum(a.sent_at is not None for a in alerts) == 100  # 30 and 45, per clock
+    assert len(await _alert_journal(db)) == 100
+    async with db.read() as session:
+        count = (
+            await session.exec(
+                select(func.count()).select_from(Delivery).where(Delivery.purpose == "clock_alert")
+            )
+        ).one()
+    assert count == 100 * 3
