@@ -12,7 +12,6 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from datetime import date
 
 from contacts.addresses import AddressError, normalise
@@ -51,8 +50,8 @@ HEADER = [
     "ordre",
 ]
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._@/+-]{0,199}$")
-_YES = {"oui", "o", "yes", "y", "1", "vrai", "true", "x"}
-_NO = {"non", "n", "no", "0", "faux", "false", ""}
+_YES = frozenset({"oui", "o", "yes", "y", "1", "vrai", "true", "x"})
+_NO = frozenset({"non", "n", "no", "0", "faux", "false", ""})
 
 
 def _lookup(values: Iterable[str], labels: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
@@ -79,10 +78,18 @@ CHANNELS = {
     "telephone": "phone",
     "tchap": "matrix",
 }
+_KINDS_OR_DEFAULT = {**KINDS, "": "person"}
+_FOLDED = frozenset({*_YES, *_NO, *AUDIENCES, *FUNCTIONS, *_KINDS_OR_DEFAULT, *LEVELS, *CHANNELS})
+"""Values that `search_key` leaves as they are: found in a table without folding them."""
+
+
+def _folded(text: str) -> str:
+    """`search_key`, skipped for the usual values (already folded: keys of our tables)."""
+    return text if text in _FOLDED else search_key(text)
 
 
 def _flag(text: str, default: bool) -> bool:
-    key = search_key(text)
+    key = _folded(text)
     if not key:
         return default
     if key in _YES:
@@ -92,20 +99,23 @@ def _flag(text: str, default: bool) -> bool:
     raise ValueError(f"valeur « {text} » : oui ou non attendu")
 
 
+def _pick(
+    row: dict[str, str], column: str, table: dict[str, str], label: str, problems: list[str]
+) -> str:
+    text = row.get(column, "")
+    value = table.get(_folded(text))
+    if value is None:
+        problems.append(f"{label} inconnu(e) « {text} »")
+        return ""
+    return value
+
+
 def _contact(row: dict[str, str], line: int, key: str, geo: GeoIndex) -> ContactRecord:
     problems: list[str] = []
-
-    def pick(column: str, table: dict[str, str], label: str) -> str:
-        value = table.get(search_key(row.get(column, "")))
-        if value is None:
-            problems.append(f"{label} inconnu(e) « {row.get(column, '')} »")
-            return ""
-        return value
-
-    kind = pick("type", {**KINDS, "": "person"}, "type")
-    audience = pick("public", AUDIENCES, "public")
-    function = pick("fonction", FUNCTIONS, "fonction")
-    level = pick("zone", LEVELS, "zone")
+    kind = _pick(row, "type", _KINDS_OR_DEFAULT, "type", problems)
+    audience = _pick(row, "public", AUDIENCES, "public", problems)
+    function = _pick(row, "fonction", FUNCTIONS, "fonction", problems)
+    level = _pick(row, "zone", LEVELS, "zone", problems)
     code = row.get("code_zone", "")
     dep = geo.departement_of(level, code) if level else None
     if level and dep is None:
@@ -142,7 +152,7 @@ def _contact(row: dict[str, str], line: int, key: str, geo: GeoIndex) -> Contact
 def _channel(row: dict[str, str], order: int) -> ChannelRecord | None:
     if not row.get("canal") and not row.get("adresse"):
         return None
-    kind = CHANNELS.get(search_key(row.get("canal", "")))
+    kind = CHANNELS.get(_folded(row.get("canal", "")))
     if kind is None:
         raise ValueError(f"canal inconnu « {row.get('canal', '')} »")
     try:
@@ -174,7 +184,9 @@ def parse(source: CsvSource, geo: GeoIndex) -> Iterator[ContactRecord | LineErro
         return
     seen: dict[str, int] = {}
     current: ContactRecord | None = None
+    """The contact being read: its first line's fields, without channels until complete."""
     channels: list[ChannelRecord] = []
+    addresses: set[tuple[str, str]] = set()
     broken = False
     for line, row in source.rows():
         key = row["cle"]
@@ -183,7 +195,7 @@ def parse(source: CsvSource, geo: GeoIndex) -> Iterator[ContactRecord | LineErro
             continue
         if current is None or key != current.key:
             if current is not None and not broken:
-                yield _with(current, channels)
+                yield current.with_channels(channels)
             broken = False
             if key in seen:
                 yield LineError(
@@ -194,34 +206,27 @@ def parse(source: CsvSource, geo: GeoIndex) -> Iterator[ContactRecord | LineErro
                 current = None
                 continue
             seen[key] = line
-            current, channels = ContactRecord(key=key, line=line), []
+            current, channels, addresses = ContactRecord(key=key, line=line), [], set()
         try:
             if row.get("nom"):
-                record = _contact(row, line, key, geo)
-                if current.describes_contact and _with(record, (), line=current.line) != _with(
-                    current, ()
-                ):
-                    raise ValueError(f"données du contact différentes de la ligne {current.line}")
+                record = _contact(row, current.line, key, geo)
                 if not current.describes_contact:
-                    current = _with(record, (), line=current.line)
+                    current = record
+                elif record != current:
+                    raise ValueError(f"données du contact différentes de la ligne {current.line}")
             channel = _channel(row, len(channels))
         except ValueError as error:
             broken = True
             yield LineError(line, str(error))
             continue
         if channel is not None:
-            if any((c.kind, c.address) == (channel.kind, channel.address) for c in channels):
+            if (channel.kind, channel.address) in addresses:
                 yield LineError(line, f"canal en double « {channel.address} »")
                 continue
+            addresses.add((channel.kind, channel.address))
             channels.append(channel)
     if current is not None and not broken:
-        yield _with(current, channels)
-
-
-def _with(
-    record: ContactRecord, channels: Iterable[ChannelRecord], *, line: int | None = None
-) -> ContactRecord:
-    return replace(record, channels=tuple(channels), line=line or record.line)
+        yield current.with_channels(channels)
 
 
 def _yes(flag: bool) -> str:

@@ -77,7 +77,7 @@ class CsvSource:
                     LineError(line, f"{len(fields)} colonnes au lieu des {len(names)} de l'en-tête")
                 )
                 continue
-            yield line, {n: f.strip() for n, f in zip(names, fields, strict=True)}
+            yield line, dict(zip(names, map(str.strip, fields), strict=True))
 
     def resolve_columns(
         self, aliases: dict[str, tuple[str, ...]], required: Iterable[str]

@@ -53,10 +53,27 @@ class Commune(SQLModel, table=True):
     population: int = 0
 
 
+class _Folding(dict[int, str]):
+    """Per-character folding for `str.translate`, filled on first use of each character.
+
+    NFKD then dropping combining marks works character by character (canonical reordering
+    only moves the marks it drops), so folding each character once gives the same result as
+    normalising the whole string, at the cost of one dictionary lookup per character.
+    """
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFKD", chr(code))
+        folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+        self[code] = folded
+        return folded
+
+
+_FOLDING = _Folding()
+
+
 def search_key(text: str) -> str:
     """Lower-case, accent-free, hyphens and apostrophes as spaces: « Épehy » → « epehy »."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    bare = (text if text.isascii() else text.translate(_FOLDING)).lower()
     for sep in ("-", "'", "’", "."):
         bare = bare.replace(sep, " ")
     return " ".join(bare.split())

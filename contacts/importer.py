@@ -26,7 +26,7 @@ from contacts.directory import Contact, ContactChannel, Function
 from contacts.geography import geo_index
 from contacts.records import ContactRecord, LineError, contact_values, fingerprint
 
-BATCH = 2000
+BATCH = 5000
 KEY_SAMPLE = 1000
 MAX_ERRORS = 10_000
 CONTACTS = Contact.__table__  # type: ignore[attr-defined]
@@ -123,15 +123,16 @@ class Applier:
                 CONTACTS.c.id, CONTACTS.c.key, CONTACTS.c.fingerprint, CONTACTS.c.active
             ).where(CONTACTS.c.key.in_(keys))
         )
-        existing = {key: (cid, fp, active) for cid, key, fp, active in found}
+        existing = {key: (cid, fp, active) for cid, key, fp, active in found.all()}
         inserts: list[dict[str, object]] = []
         updates: list[dict[str, object]] = []
         changed: set[str] = set()
+        report = self.report
         for record in batch:
             known = existing.get(record.key)
             if known is None:
                 if not record.describes_contact:
-                    self.report.error(
+                    report.error(
                         LineError(
                             record.line,
                             f"aucun contact de clé « {record.key} » "
@@ -139,23 +140,27 @@ class Applier:
                         )
                     )
                     continue
+                inserts.append(self._values(record))
+                report.added += 1
+                report.note(report.added_keys, record.key)
+                continue
+            if record.describes_contact:
                 values = self._values(record)
-                inserts.append(values)
-                self.report.added += 1
-                self.report.note(self.report.added_keys, record.key)
-            elif record.describes_contact and self._differs(record, known):
-                updates.append({**self._values(record), "_id": known[0]})
-                changed.add(record.key)
-                self.report.updated += 1
-                self.report.note(self.report.updated_keys, record.key)
-            elif not record.channels:
-                self.report.unchanged += 1
+                if values["fingerprint"] != known[1] or values["active"] != known[2]:
+                    values["_id"] = known[0]
+                    updates.append(values)
+                    changed.add(record.key)
+                    report.updated += 1
+                    report.note(report.updated_keys, record.key)
+                    continue
+            if not record.channels:
+                report.unchanged += 1
         ids = {key: known[0] for key, known in existing.items()}
         if self.writing and inserts:
             result = await conn.execute(
                 sa.insert(CONTACTS).returning(CONTACTS.c.id, CONTACTS.c.key), inserts
             )
-            ids.update({key: cid for cid, key in result})
+            ids.update({key: cid for cid, key in result.all()})
         if self.writing and updates:
             columns = [k for k in updates[0] if k not in ("_id", "key", "source")]
             statement = (
@@ -179,11 +184,6 @@ class Applier:
         )
         return values
 
-    @staticmethod
-    def _differs(record: ContactRecord, known: tuple[int, str, bool]) -> bool:
-        values = contact_values(record)
-        return fingerprint(values) != known[1] or values["active"] != known[2]
-
     async def _channels(
         self,
         conn: AsyncConnection,
@@ -206,7 +206,7 @@ class Applier:
                     CHANNELS.c.preference,
                 ).where(CHANNELS.c.contact_id.in_(known_ids))
             )
-            current = {(r[1], r[2], r[3]): (r[0], r[4], r[5], r[6]) for r in rows}
+            current = {(r[1], r[2], r[3]): (r[0], r[4], r[5], r[6]) for r in rows.all()}
         inserts: list[dict[str, object]] = []
         updates: list[dict[str, object]] = []
         for record in records:

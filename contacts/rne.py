@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
+from functools import lru_cache
 
 from contacts.csvsource import CsvSource
 from contacts.directory import Audience, ContactKind, Function
@@ -33,7 +34,9 @@ LABELS = {
 }
 
 
+@lru_cache(maxsize=65_536)
 def parse_date(text: str) -> date:
+    """`dd/mm/yyyy`; cached, as a file repeats its dates (strptime is slow)."""
     return datetime.strptime(text, "%d/%m/%Y").date()
 
 
