@@ -70,7 +70,7 @@ class CsvSource:
         for fields in reader:
             line = consumed + 1
             consumed = reader.line_num + 1
-            if not any(f.strip() for f in fields):
+            if not "".join(fields).strip():
                 continue
             if len(fields) != len(names):
                 self.errors.append(

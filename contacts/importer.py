@@ -118,12 +118,22 @@ class Applier:
             return
         conn = await self.session.connection()
         keys = [r.key for r in batch]
+        # One query for the batch's known contacts and their channels (one IN list).
+        c, ch = CONTACTS.c, CHANNELS.c
         found = await conn.execute(
             sa.select(
-                CONTACTS.c.id, CONTACTS.c.key, CONTACTS.c.fingerprint, CONTACTS.c.active
-            ).where(CONTACTS.c.key.in_(keys))
-        )
-        existing = {key: (cid, fp, active) for cid, key, fp, active in found.all()}
+                c.id, c.key, c.fingerprint, c.active,
+                ch.id, ch.kind, ch.address, ch.verified, ch.active, ch.preference,
+            )
+            .select_from(CONTACTS.outerjoin(CHANNELS, ch.contact_id == c.id))
+            .where(c.key.in_(keys))
+        )  # fmt: skip
+        existing: dict[str, tuple[int, str, bool]] = {}
+        channels: dict[tuple[int, str, str], tuple[int, bool, bool, int]] = {}
+        for cid, key, fp, active, chid, kind, address, verified, ch_active, pref in found.all():
+            existing[key] = (cid, fp, active)
+            if chid is not None:
+                channels[(cid, kind, address)] = (chid, verified, ch_active, pref)
         inserts: list[dict[str, object]] = []
         updates: list[dict[str, object]] = []
         changed: set[str] = set()
@@ -171,7 +181,7 @@ class Applier:
             await conn.execute(statement, [{k: u[k] for k in [*columns, "_id"]} for u in updates])
         with_channels = [r for r in batch if r.channels]
         if with_channels:
-            await self._channels(conn, with_channels, ids, existing, changed)
+            await self._channels(conn, with_channels, ids, existing, changed, channels)
 
     def _values(self, record: ContactRecord) -> dict[str, object]:
         values = contact_values(record)
@@ -191,22 +201,8 @@ class Applier:
         ids: dict[str, int],
         existing: dict[str, tuple[int, str, bool]],
         changed: set[str],
+        current: dict[tuple[int, str, str], tuple[int, bool, bool, int]],
     ) -> None:
-        known_ids = [existing[r.key][0] for r in records if r.key in existing]
-        current: dict[tuple[int, str, str], tuple[int, bool, bool, int]] = {}
-        if known_ids:
-            rows = await conn.execute(
-                sa.select(
-                    CHANNELS.c.id,
-                    CHANNELS.c.contact_id,
-                    CHANNELS.c.kind,
-                    CHANNELS.c.address,
-                    CHANNELS.c.verified,
-                    CHANNELS.c.active,
-                    CHANNELS.c.preference,
-                ).where(CHANNELS.c.contact_id.in_(known_ids))
-            )
-            current = {(r[1], r[2], r[3]): (r[0], r[4], r[5], r[6]) for r in rows.all()}
         inserts: list[dict[str, object]] = []
         updates: list[dict[str, object]] = []
         for record in records:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, BinaryIO
 
+import sqlalchemy as sa
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +18,7 @@ from contacts import privacy, roster
 from contacts.demo import DemoReport, load_demo_directory
 from contacts.directory import Contact
 from contacts.importer import Applier, ImportFormat, ImportReport, import_contacts
+from contacts.privacy import ERASED_NAME, Erasure
 from contacts.records import ContactRecord
 from contacts.roster import Gap, Shift, roster_gaps
 from contacts.targeting import Targeting, target
@@ -24,6 +26,7 @@ from crisis import journal
 from crisis.actors import SYSTEM, Actor, Role
 from crisis.errors import InvalidInput, NotFound
 from crisis.journal import JournalEntry
+from crisis.outbox import Delivery
 
 PERSONAL_DATA_ROLES = frozenset({Role.ADMIN, Role.PREFECT, Role.VALIDATOR, Role.COMMUNICATOR})
 """Roles that see contacts' channel addresses; the others see names, functions and flags."""
@@ -203,6 +206,32 @@ async def export_contact(
     return data
 
 
+async def _pseudonymise_deliveries(
+    session: AsyncSession, *, contact_id: int, erasure: Erasure
+) -> int:
+    """The outbox keeps the person's deliveries (and their statuses, for the figures) but not
+    their name or address; provider errors quoting them are scrubbed too."""
+    deliveries = Delivery.__table__  # type: ignore[attr-defined]
+    d = deliveries.c
+    # The right-hand sides see the row as it was: the old address is scrubbed from the error.
+    last_error: sa.ColumnElement[str | None] = sa.func.replace(
+        d.last_error, d.address, erasure.pseudonym
+    )
+    for term in erasure.terms:
+        last_error = sa.func.replace(last_error, term, erasure.pseudonym)
+    conn = await session.connection()
+    result = await conn.execute(
+        sa.update(deliveries)
+        .where(d.contact_id == contact_id)
+        .values(
+            recipient_name=ERASED_NAME,
+            address=sa.literal(f"effacé-{contact_id}-") + sa.cast(d.id, sa.String),
+            last_error=last_error,
+        )
+    )
+    return int(result.rowcount)
+
+
 async def erase_contact(
     session: AsyncSession, *, actor: Actor, contact_id: int, now: datetime
 ) -> dict[str, Any]:
@@ -210,8 +239,14 @@ async def erase_contact(
     actor.require(Role.ADMIN, action="effacer les données d'une personne")
     contact = await _contact(session, contact_id)
     if contact.erased:
-        return {"contact_id": contact_id, "redacted_entries": 0, "already_erased": True}
+        return {
+            "contact_id": contact_id,
+            "redacted_entries": 0,
+            "pseudonymised_deliveries": 0,
+            "already_erased": True,
+        }
     erasure = await privacy.erase(session, contact=contact, now=now)
+    deliveries = await _pseudonymise_deliveries(session, contact_id=contact_id, erasure=erasure)
     entries = await _entries_mentioning(session, erasure.terms)
     for entry in entries:
         assert entry.id is not None
@@ -222,9 +257,18 @@ async def erase_contact(
         actor=actor,
         action="contacts.erased",
         now=now,
-        payload={"contact_id": contact_id, "redacted_entries": len(entries)},
+        payload={
+            "contact_id": contact_id,
+            "redacted_entries": len(entries),
+            "pseudonymised_deliveries": deliveries,
+        },
     )
-    return {"contact_id": contact_id, "redacted_entries": len(entries), "already_erased": False}
+    return {
+        "contact_id": contact_id,
+        "redacted_entries": len(entries),
+        "pseudonymised_deliveries": deliveries,
+        "already_erased": False,
+    }
 
 
 async def targeting(
