@@ -276,7 +276,7 @@ async def test_the_checklist_is_ticked_and_unticked_with_who_and_when(
 async def test_the_paging_link_acknowledges_once_through_a_french_page(
     client: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    prefect, com, _ = await _setup(db, clock)
+    prefect, _com, _ = await _setup(db, clock)
     cid = (await client.post("/api/v1/crises", json=CRUE, headers=prefect.headers)).json()["id"]
     async with db.read() as session:
         link = (await session.exec(select(OutboxMessage.link))).first()
