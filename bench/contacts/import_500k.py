@@ -7,6 +7,7 @@ are the import's wall time and the process' peak RSS.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import tempfile
 import time
@@ -56,7 +57,8 @@ async def main(postgres: str | None, rows: int) -> None:
                 f"{backend} {attempt}: {rows} lignes ({path.stat().st_size / 1e6:.0f} Mo) en "
                 f"{elapsed:.1f} s — ajoutés {report.added}, inchangés {report.unchanged}, "
                 f"erreurs {report.errors_total} ; RSS max {peak / 1024:.0f} Mo "
-                f"(avant import {before / 1024:.0f} Mo)"
+                f"(avant import {before / 1024:.0f} Mo) ; charge "
+                + " ".join(f"{x:.1f}" for x in os.getloadavg())
             )
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from contacts import geography
@@ -61,3 +63,20 @@ def test_addresses_are_normalised(kind: str, text: str, expected: str) -> None:
 def test_malformed_addresses_are_refused(kind: str, text: str) -> None:
     with pytest.raises(AddressError):
         normalise(kind, text)
+
+
+def _reference_search_key(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    for sep in ("-", "'", "’", "."):
+        bare = bare.replace(sep, " ")
+    return " ".join(bare.split())
+
+
+def test_search_key_folds_each_character_as_a_whole_string_normalisation_would() -> None:
+    samples = [
+        "Épehy", "Jean-Émile d'Arc", "L’Étoile", "ŒUVRE ﬁnale", "İstanbul", "ΟΔΥΣΣΕΥΣ’Α",
+        "e\u0301\u0323t\u0308", "Saint-Quentin-en-Tourmont", "  A.B  ", "한국", "",
+    ]  # fmt: skip
+    for text in samples:
+        assert geography.search_key(text) == _reference_search_key(text), text
