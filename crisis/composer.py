@@ -15,15 +15,8 @@ from datetime import datetime, timedelta
 from crisis.bulletin_render import TO_FILL_MARK
 from playbooks import FilledMessage, Playbook, fill_templates
 
-KIND_ALIASES = {"tmd": "transport-matieres-dangereuses", "nucleaire": "evenement-nucleaire"}
-"""Crisis kinds (snake_case codes) whose playbook `kind` is spelt otherwise."""
 FILLED_TYPES = frozenset({"communes", "time", "next_update", "url"})
 VARIANT_CHANNELS = ("x", "sms", "mastodon", "telegram", "email", "matrix", "webhook")
-
-
-def playbook_for(kind: str, library: Mapping[str, Playbook]) -> Playbook | None:
-    wanted = {kind, kind.replace("_", "-"), KIND_ALIASES.get(kind, kind)}
-    return next((p for p in library.values() if p.kind in wanted or p.key in wanted), None)
 
 
 @dataclass(frozen=True, slots=True)

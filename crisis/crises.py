@@ -17,7 +17,7 @@ from crisis.actors import Actor, Role
 from crisis.errors import InvalidInput, NotFound
 from playbooks import Playbook
 
-KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 
 
 class CrisisMode(StrEnum):
@@ -69,12 +69,8 @@ class Crisis(SQLModel, table=True):
 
 
 def playbook_for(kind: str, library: dict[str, Playbook]) -> Playbook | None:
-    """The playbook of a crisis kind (`submersion_marine` matches kind `submersion-marine`)."""
-    wanted = kind.replace("-", "_")
-    for playbook in library.values():
-        if playbook.kind.replace("-", "_") == wanted:
-            return playbook
-    return None
+    """The playbook whose `kind` is the crisis kind (crisis kinds are the playbooks' kinds)."""
+    return next((p for p in library.values() if p.kind == kind), None)
 
 
 async def declare(

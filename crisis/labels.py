@@ -4,16 +4,16 @@ from __future__ import annotations
 
 KIND_LABELS: dict[str, str] = {
     "crue": "Crue / inondation",
-    "submersion_marine": "Submersion marine",
+    "submersion-marine": "Submersion marine",
     "tempete": "Tempête",
     "canicule": "Canicule",
-    "accident_industriel": "Accident industriel",
-    "tmd": "Transport de matières dangereuses",
-    "pollution_atmospherique": "Pollution atmosphérique",
+    "accident-industriel": "Accident industriel",
+    "transport-matieres-dangereuses": "Transport de matières dangereuses",
+    "pollution-atmospherique": "Pollution atmosphérique",
     "epidemie": "Épidémie",
-    "coupure_reseaux": "Coupure de réseaux",
+    "coupure-reseaux": "Coupure de réseaux",
     "cyberattaque": "Cyberattaque",
-    "nucleaire": "Événement nucléaire",
+    "evenement-nucleaire": "Événement nucléaire",
     "autre": "Autre événement",
 }
 

@@ -32,7 +32,7 @@ def test_an_exercise_carries_the_exercise_banner(page: Page, live_server: LiveSe
     log_in(page, live_server, "prefet")
     page.goto(f"{live_server.url}/evenements/nouveau")
     page.get_by_label("Intitulé").fill("Exercice submersion Baie de Somme")
-    page.get_by_label("Type d'événement").select_option("submersion_marine")
+    page.get_by_label("Type d'événement").select_option("submersion-marine")
     page.locator("label[for=mode-exercise]").click()
     page.get_by_label("Communes touchées").fill("Le Crotoy")
     page.get_by_role("button", name="Déclarer l'événement").click()

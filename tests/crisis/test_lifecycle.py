@@ -354,7 +354,8 @@ async def test_declaring_a_crisis_with_a_playbook_copies_its_checklist_with_due_
     assert len(items) == len(crue.checklist)
     assert items[0].due_at == clock.now() and items[0].action == "order_cell"
     assert all(i.due_at == clock.now() + timedelta(minutes=i.due_offset_min) for i in items)
-    assert crises.playbook_for("submersion_marine", library) is not None
+    assert crises.playbook_for("submersion-marine", library) is not None
+    assert crises.playbook_for("submersion_marine", library) is None
 
 
 async def test_editing_the_playbook_afterwards_does_not_change_a_running_crisis(

@@ -6,7 +6,6 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator
-from functools import cache
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,13 +18,13 @@ from crisis.accounts import User
 from crisis.actors import Actor, Role
 from crisis.app.api.bulletins import policy_of
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
+from crisis.app.library import playbook_library
 from crisis.app.web.templating import flash
 from crisis.bulletin_render import BULLETIN_CHANNELS, PUBLIC_ONLY_CHANNELS, public_link
 from crisis.bulletins import Bulletin, BulletinStatus, ChannelPolicy, Draft
-from crisis.composer import offered, playbook_for, prefill
-from crisis.crises import Crisis
+from crisis.composer import offered, prefill
+from crisis.crises import Crisis, playbook_for
 from crisis.errors import InvalidInput
-from playbooks import Playbook, load_library
 
 router = APIRouter(include_in_schema=False)
 _SPLIT = re.compile(r"[\s,;]+")
@@ -65,11 +64,6 @@ DELIVERY_LABELS = {
     "cancelled": "Annulé",
 }
 MSG_TYPE_LABELS = {"alert": "Alerte", "update": "Mise à jour", "cancel": "Annulation"}
-
-
-@cache
-def library() -> dict[str, Playbook]:
-    return load_library()
 
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -165,7 +159,7 @@ async def _composer(
             for b in await bulletins.listing(session, crisis_id=crisis.id)
             if b.status == BulletinStatus.PUBLISHED
         ]
-    playbook = playbook_for(crisis.kind, library())
+    playbook = playbook_for(crisis.kind, playbook_library())
     return _render(
         request,
         "bulletins/composer.html",
@@ -214,7 +208,7 @@ async def new_bulletin_page(
         "msg_type": "alert",
         "communes": "",
     }
-    playbook = playbook_for(crisis.kind, library())
+    playbook = playbook_for(crisis.kind, playbook_library())
     if modele and playbook is not None:
         filled = prefill(
             playbook,

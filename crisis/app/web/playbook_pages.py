@@ -7,7 +7,6 @@ them as the cabinet will use them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -15,7 +14,8 @@ from fastapi.responses import HTMLResponse
 from channels.kinds import ChannelKind
 from channels.rendering import Problem, render
 from crisis.app.auth import CurrentActor
-from playbooks import Playbook, fill_templates, load_library, sample_values
+from crisis.app.library import playbook_library
+from playbooks import Playbook, fill_templates, sample_values
 
 router = APIRouter(include_in_schema=False)
 SAMPLE_LINK = "https://www.somme.gouv.fr/alerte/1"
@@ -30,11 +30,6 @@ CHANNEL_LABELS = {
     "webhook": "Site de la préfecture (webhook)",
     "public_page": "Page publique",
 }
-
-
-@lru_cache(maxsize=1)
-def library() -> dict[str, Playbook]:
-    return load_library()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +90,7 @@ def _failed(audience: str, purpose: str, channel: str, problems: list[Problem]) 
 
 @router.get("/fiches-reflexes")
 async def library_page(request: Request, actor: CurrentActor) -> HTMLResponse:
-    playbooks = sorted(library().values(), key=lambda p: p.title)
+    playbooks = sorted(playbook_library().values(), key=lambda p: p.title)
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request, "playbooks/library.html", {"playbooks": playbooks}
     )
@@ -104,7 +99,7 @@ async def library_page(request: Request, actor: CurrentActor) -> HTMLResponse:
 
 @router.get("/fiches-reflexes/{key}")
 async def playbook_page(key: str, request: Request, actor: CurrentActor) -> HTMLResponse:
-    playbook = library().get(key)
+    playbook = playbook_library().get(key)
     if playbook is None:
         raise HTTPException(404, f"Aucune fiche réflexe « {key} ».")
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
