@@ -26,7 +26,7 @@ from crisis import journal
 from crisis.actors import SYSTEM, Actor, Role
 from crisis.errors import InvalidInput, NotFound
 from crisis.journal import JournalEntry
-from crisis.outbox import Delivery
+from crisis.outbox import Delivery, DeliveryStatus
 
 PERSONAL_DATA_ROLES = frozenset({Role.ADMIN, Role.PREFECT, Role.VALIDATOR, Role.COMMUNICATOR})
 """Roles that see contacts' channel addresses; the others see names, functions and flags."""
@@ -227,6 +227,11 @@ async def _pseudonymise_deliveries(
             recipient_name=ERASED_NAME,
             address=sa.literal(f"effacé-{contact_id}-") + sa.cast(d.id, sa.String),
             last_error=last_error,
+            # Nothing is sent any more to a person who is erased.
+            status=sa.case(
+                (d.status.in_(["pending", "retrying"]), sa.literal(DeliveryStatus.CANCELLED.value)),
+                else_=d.status,
+            ),
         )
     )
     return int(result.rowcount)

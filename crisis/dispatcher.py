@@ -117,8 +117,12 @@ class Dispatcher:
         clock: Callable[[], datetime] | None = None,
         limiters: RateLimiters | None = None,
         rng: random.Random | None = None,
+        personalise: Callable[[str, int], str] | None = None,
     ) -> None:
         self._db = db
+        # Turns a text into the one a given delivery's recipient receives (their own signed
+        # confirmation link); applied at send time, so one rendering serves every recipient.
+        self._personalise = personalise
         self.tuning = tuning or DispatchTuning()
         self.metrics = metrics or DispatchMetrics()
         self._clock = clock
@@ -344,6 +348,10 @@ class Dispatcher:
     def _message(self, job: _Job) -> Message:
         rendered = self._renderings[job.item.message_id]
         text, subject = rendered.text, rendered.subject
+        html = rendered.html
+        if self._personalise is not None:
+            text = self._personalise(text, job.item.id)
+            html = self._personalise(html, job.item.id) if html else html
         if job.exercise:  # whatever the renderer did, an exercise says so first
             if not text.lstrip().startswith(EXERCISE_MARK):
                 text = f"{EXERCISE_MARK}\n\n{text}"
@@ -352,7 +360,7 @@ class Dispatcher:
         return Message(
             text=text,
             subject=subject,
-            html=rendered.html,
+            html=html,
             idempotency_key=job.item.idempotency_key,
             audience=job.item.audience,
             exercise=job.exercise,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry
 
+from crisis import confirmations
 from crisis.app.clock import Clock
 from crisis.app.db import Database
 from crisis.app.settings import Settings
+from crisis.app.signing import confirmation_secret
 from crisis.dispatch_metrics import DispatchMetrics
 from crisis.dispatcher import Dispatcher
 
@@ -27,4 +31,17 @@ def build_dispatcher(
         tuning=settings.dispatch,
         metrics=DispatchMetrics(registry),
         clock=clock.now,
+        personalise=confirmation_links(settings),
     )
+
+
+def confirmation_links(settings: Settings) -> Callable[[str, int], str]:
+    """Each official's own signed receipt-confirmation link, put in at send time."""
+    secret = confirmation_secret(settings)
+
+    def personalise(text: str, delivery_id: int) -> str:
+        return confirmations.personalise(
+            text, delivery_id=delivery_id, secret=secret, base_url=settings.base_url
+        )
+
+    return personalise

@@ -34,7 +34,7 @@ async def _delivery(
         return delivery.id
 
 
-async def test_erasing_a_contact_pseudonymises_its_deliveries_and_keeps_their_statuses(
+async def test_erasing_a_contact_pseudonymises_its_deliveries_and_cancels_those_not_sent(
     db: Database, clock: FrozenClock
 ) -> None:
     async with db.transaction() as session:
@@ -46,6 +46,9 @@ async def test_erasing_a_contact_pseudonymises_its_deliveries_and_keeps_their_st
         db, clock, contact=mayor, address="maire@sandbox.tocsin.test", status="sent", n=1
     )
     failed = await _delivery(db, clock, contact=mayor, address="+33639980001", status="failed", n=2)
+    pending = await _delivery(
+        db, clock, contact=mayor, address="maire2@sandbox.tocsin.test", status="pending", n=4
+    )
     kept = await _delivery(
         db, clock, contact=other, address="autre@sandbox.tocsin.test", status="sent", n=3
     )
@@ -54,7 +57,7 @@ async def test_erasing_a_contact_pseudonymises_its_deliveries_and_keeps_their_st
         result = await directory.erase_contact(
             session, actor=SYSTEM, contact_id=mayor.id, now=clock.now()
         )
-    assert result["pseudonymised_deliveries"] == 2
+    assert result["pseudonymised_deliveries"] == 3
     async with db.read() as session:
         rows = {d.id: d for d in (await session.exec(select(Delivery))).all()}
         report = await journal.verify(session)
@@ -64,6 +67,7 @@ async def test_erasing_a_contact_pseudonymises_its_deliveries_and_keeps_their_st
         assert erased.recipient_name == "Personne effacée"
         assert erased.address == f"effacé-{mayor.id}-{delivery_id}"
         assert name not in (erased.last_error or "") and "@" not in (erased.last_error or "")
+    assert rows[pending].status == "cancelled"  # nothing more is sent to an erased person
     assert rows[kept].address == "autre@sandbox.tocsin.test"
     assert rows[kept].recipient_name == other.display_name
     assert report.ok, report
