@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from crisis import accounts, journal
 from crisis.actors import SYSTEM
-from crisis.app import bootstrap, migrate
+from crisis.app import bootstrap, demo_scenario, migrate
 from crisis.app.background import build_background
 from crisis.app.clock import SystemClock, clock_from_environment
 from crisis.app.db import Database
@@ -88,6 +88,8 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
     if sandbox is not None:
         settings = with_sandbox(settings, sandbox)
         typer.echo(f"Messages envoyés (bac à sable des canaux) : {sandbox.urls['dashboard']}/")
+        crisis_id = await demo_scenario.play_once(database, settings, now=clock.now())
+        typer.echo(f"Événement de démonstration : http://{host}:{port}/evenements/{crisis_id}")
         typer.echo("")
     await asyncio.to_thread(playbook_library)  # checked once, before the first declaration
     registry = CollectorRegistry()

@@ -26,4 +26,22 @@ async def start_sandbox() -> Sandbox:
 def with_sandbox(settings: Settings, sandbox: Sandbox) -> Settings:
     """A demo has no real recipient: the real and the exercise sets both point at the fakes."""
     config = sandbox.config()
-    return settings.model_copy(update={"channels": config, "exercise_channels": config})
+    accounts = demo_public_accounts(sandbox)
+    return settings.model_copy(
+        update={
+            "channels": config,
+            "exercise_channels": config,
+            "public_accounts": settings.public_accounts or accounts,
+            "exercise_public_accounts": settings.exercise_public_accounts or accounts,
+        }
+    )
+
+
+def demo_public_accounts(sandbox: Sandbox) -> dict[str, str]:
+    """The prefecture's public accounts, as the sandbox plays them."""
+    return {
+        "x": "@Prefet80",
+        "mastodon": "@prefet80",
+        "telegram": "@prefet80_alertes",
+        "webhook": sandbox.webhook_url("site-prefecture"),
+    }

@@ -66,5 +66,5 @@ def configure(*, json_logs: bool, level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "httpx", "aiosqlite"):
+    for noisy in ("uvicorn.access", "httpx", "aiosqlite", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

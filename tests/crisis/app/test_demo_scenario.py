@@ -1,0 +1,61 @@
+"""The scripted first hour of the demo: ES47 and ES48 end met, with their times."""
+
+from __future__ import annotations
+
+import random
+
+import httpx
+
+from channels.sandbox import Sandbox
+from crisis import directory
+from crisis.app import bootstrap, demo_scenario
+from crisis.app.db import Database
+from crisis.app.demo_channels import with_sandbox
+from crisis.app.factory import create_app
+from crisis.app.settings import Settings
+from crisis.app.ticks import clock_tick
+from crisis.dispatcher import Dispatcher
+from tests.support import FrozenClock, make_user
+
+
+async def test_the_scripted_crisis_reaches_the_three_audiences_and_meets_es47_and_es48(
+    db: Database, clock: FrozenClock, settings: Settings
+) -> None:
+    await bootstrap.demo_users(db, clock)
+    async with db.transaction() as session:
+        await directory.load_demo(session, now=clock.now())
+    async with Sandbox() as sandbox:
+        configured = with_sandbox(settings, sandbox)
+        crisis_id = await demo_scenario.play(db, configured, now=clock.now())
+        worker = Dispatcher.from_config(
+            db=db, channels=configured.channels, exercise_channels=configured.exercise_channels,
+            rng=random.Random(3),
+        )  # fmt: skip
+        for _ in range(20):
+            report = await worker.run(clock.now())
+            if report.claimed == 0:
+                break
+            clock.advance(seconds=30)
+        await worker.aclose()
+        await clock_tick(db, configured)(clock.now())
+        mayors_reached = {m.recipient for m in sandbox.smtp.state.received}
+        posted = len(sandbox.x.state.received) + len(sandbox.mastodon.state.received)
+
+    viewer = await make_user(db, clock, "lecteur", "operator")
+    app = create_app(configured, clock=clock, database=db)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://tocsin.test"
+    ) as client:
+        clocks = (
+            await client.get(f"/api/v1/crises/{crisis_id}/clocks", headers=viewer.headers)
+        ).json()
+    by_code = {c["code"]: c for c in clocks}
+    assert by_code["ES47"]["status"] == "met" and by_code["ES47"]["met_at"]
+    es48 = by_code["ES48"]
+    assert es48["status"] == "met", es48["coverage"]
+    for audience in ("officials", "media", "public"):
+        assert es48["coverage"][audience]["covered_at"], audience
+        assert es48["coverage"][audience]["missing"] == []
+    assert es48["coverage"]["officials"]["total"] > 100  # the arrondissement's officials
+    assert len(mayors_reached) > 100 and posted == 2
+    assert len(sandbox.webhook.state.received) == 1
