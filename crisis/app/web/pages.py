@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sse_starlette.sse import EventSourceResponse
 
-from contacts import geography
+from contacts import geography, roster
 from contacts.roster import DUTY_LABELS
 from crisis import checklist, crises, journal, lifecycle, overview, paging
 from crisis.actors import Actor, Role
@@ -79,8 +79,18 @@ async def _board(db: DbDep, now: datetime) -> dict[str, Any]:
 async def dashboard(
     request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
-    board = await _board(db, clock.now())
-    return _render(request, "dashboard.html", can_declare=Role.PREFECT in actor.roles, **board)
+    now = clock.now()
+    board = await _board(db, now)
+    async with db.read() as session:
+        gaps = await roster.roster_gaps(session, now=now)
+    return _render(
+        request,
+        "dashboard.html",
+        can_declare=Role.PREFECT in actor.roles,
+        roster_gap_hours=roster.uncovered_hours(gaps),
+        first_gap=min(gaps, key=lambda g: g.starts_at) if gaps else None,
+        **board,
+    )
 
 
 @router.get("/fragments/evenements")
