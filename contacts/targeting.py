@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,31 +14,25 @@ from contacts.directory import (
     AreaLevel,
     Audience,
     ChannelKind,
-    Contact,
-    ContactChannel,
     ContactKind,
 )
 from contacts.geography import Commune
+from contacts.rawsql import Params, collector_paused, fetch_all
 
-CONTACTS = Contact.__table__  # type: ignore[attr-defined]
-CHANNELS = ContactChannel.__table__  # type: ignore[attr-defined]
 COMMUNES = Commune.__table__  # type: ignore[attr-defined]
 AREA_WIDE = frozenset({Audience.MEDIA, Audience.STAFF, Audience.EXERCISE})
 """Audiences reached across each département the area touches, not by area of competence."""
 NOT_IN_DIRECTORY = frozenset({"public"})
-_ORDER: dict[str, int] = {a.value: i for i, a in enumerate(Audience)}
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelAddress:
+class ChannelAddress(NamedTuple):
     channel_id: int
     kind: str
     address: str
     verified: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
+class Recipient(NamedTuple):
     contact_id: int
     key: str
     name: str
@@ -50,8 +45,7 @@ class Recipient:
     """Usable channels, in the contact's order of preference."""
 
 
-@dataclass(frozen=True, slots=True)
-class ToCall:
+class ToCall(NamedTuple):
     """A targeted contact with no usable channel: a person must phone them."""
 
     contact_id: int
@@ -111,45 +105,69 @@ async def _area(session: AsyncSession, communes: Sequence[str]) -> dict[str, set
 
 
 def _condition(
-    audiences: list[str], exercise: bool, area: dict[str, set[str]]
-) -> sa.ColumnElement[bool]:
-    """Contacts in scope, as a flat OR of index-friendly branches.
+    audiences: list[str], exercise: bool, area: dict[str, set[str]], bind: Params
+) -> str:
+    """Contacts in scope, as a flat OR of index-friendly branches (SQL on `contact c`).
 
     Each branch starts with the columns of `ix_contact_target` (audience, area_level,
     area_code) or `ix_contact_departement` (departement, audience), so that the database
     searches the index per branch instead of scanning every official of the country.
     """
-    c = CONTACTS.c
     if exercise:
-        return sa.and_(c.audience == Audience.EXERCISE, c.active)
-    clauses: list[sa.ColumnElement[bool]] = []
+        return f"(c.audience = {bind(Audience.EXERCISE.value)} AND c.active)"
+    clauses: list[str] = []
     if Audience.OFFICIALS in audiences:
         clauses += [
-            sa.and_(
-                c.audience == Audience.OFFICIALS,
-                c.area_level == level,
-                c.area_code.in_(sorted(codes)),
-                c.active,
-            )
+            f"(c.audience = {bind(Audience.OFFICIALS.value)} AND c.area_level = {bind(level)}"
+            f" AND c.area_code IN {bind.many(sorted(codes))} AND c.active)"
             for level, codes in area.items()
             if codes
         ]
     wide = [a for a in audiences if a in AREA_WIDE]
     if wide:
-        departements = sorted(area[AreaLevel.DEPARTEMENT])
-        clauses.append(sa.and_(c.departement.in_(departements), c.audience.in_(wide), c.active))
-    return sa.or_(*clauses)
+        clauses.append(
+            f"(c.departement IN {bind.many(sorted(area[AreaLevel.DEPARTEMENT]))}"
+            f" AND c.audience IN {bind.many(wide)} AND c.active)"
+        )
+    return "(" + " OR ".join(clauses) + ")" if clauses else "(1 = 0)"
 
 
-_C = CONTACTS.c
-_CH = CHANNELS.c
-_NAME = sa.case(
-    (sa.or_(_C.kind == ContactKind.ORGANISATION, _C.first_name == ""), _C.last_name),
-    else_=_C.first_name + " " + _C.last_name,
+_NAME = (
+    f"CASE WHEN c.kind = '{ContactKind.ORGANISATION.value}' OR c.first_name = ''"
+    " THEN c.last_name ELSE c.first_name || ' ' || c.last_name END"
 )
-_COMMUNE = sa.case((_C.area_level == AreaLevel.COMMUNE, _C.area_code), else_=sa.null())
+_COMMUNE = f"CASE WHEN c.area_level = '{AreaLevel.COMMUNE.value}' THEN c.area_code END"
+_RANK = (
+    "CASE c.audience "
+    + " ".join(f"WHEN '{a.value}' THEN {i}" for i, a in enumerate(Audience))
+    + " ELSE 9 END"
+)
 _PHONE = ChannelKind.PHONE.value
 _SENDING = frozenset(k.value for k in SENDING_KINDS)
+
+
+def _contacts_sql(in_scope: str, dialect: str) -> str:
+    """The contacts in scope, in the order of the lists (audience, commune, name, id).
+
+    Text is compared by code point, as Python does: SQLite's default BINARY collation on
+    UTF-8 does so, PostgreSQL needs `COLLATE "C"` (the database's collation would not).
+    """
+    collate = ' COLLATE "C"' if dialect == "postgresql" else ""
+    return (
+        f"SELECT c.id, c.key, {_NAME}, c.audience, c.function, {_COMMUNE}, c.area_level,"  # noqa: S608 (values are bound)
+        f" c.area_code FROM contact c WHERE {in_scope}"
+        f" ORDER BY {_RANK}, COALESCE({_COMMUNE}, ''){collate}, ({_NAME}){collate}, c.id"
+    )
+
+
+def _channels_sql(in_scope: str) -> str:
+    """Active channels of the contacts in scope, in each contact's order of preference."""
+    return (
+        "SELECT ch.contact_id, ch.id, ch.kind, ch.address, ch.verified"  # noqa: S608 (values are bound)
+        " FROM contact_channel ch"
+        f" WHERE ch.contact_id IN (SELECT c.id FROM contact c WHERE {in_scope}) AND ch.active"
+        " ORDER BY ch.contact_id, ch.preference, ch.verified DESC, ch.id"
+    )
 
 
 async def target(
@@ -166,48 +184,44 @@ async def target(
     area = await _area(session, communes)
     if not exercise and (not wanted or not area[AreaLevel.COMMUNE]):
         return Targeting(tuple(communes), tuple(wanted), exercise, (), ())
-    in_scope = _condition(wanted, exercise, area)
+    with collector_paused():
+        return await _target(session, communes, wanted, exercise, area)
+
+
+async def _target(
+    session: AsyncSession,
+    communes: list[str],
+    wanted: list[str],
+    exercise: bool,
+    area: dict[str, set[str]],
+) -> Targeting:
     conn = await session.connection()
-    # Two narrow Core queries of plain tuples (no ORM entities): the contacts in scope, and
-    # their active channels already in order of preference; grouped here by contact id.
-    contacts = (
-        await conn.execute(
-            sa.select(
-                _C.id, _C.key, _NAME, _C.audience, _C.function, _COMMUNE, _C.area_level,
-                _C.area_code,
-            ).where(in_scope)
-        )
-    ).all()  # fmt: skip
-    channels = (
-        await conn.execute(
-            sa.select(_CH.contact_id, _CH.id, _CH.kind, _CH.address, _CH.verified)
-            .where(_CH.contact_id.in_(sa.select(_C.id).where(in_scope)), _CH.active)
-            .order_by(_CH.contact_id, _CH.preference, _CH.verified.desc(), _CH.id)
-        )
-    ).all()  # fetchall: iterating the result would fetch row by row
+    dialect = conn.dialect.name
+    bind = Params(dialect)
+    in_scope = _condition(wanted, exercise, area, bind)
+    # Plain driver tuples (no SQLAlchemy rows), contacts already in the lists' order; the
+    # channels are grouped by contact id with dict lookups, each object built by
+    # `tuple.__new__` (no __init__ call).
+    contacts = await fetch_all(conn, _contacts_sql(in_scope, dialect), bind.values)
+    channels = await fetch_all(conn, _channels_sql(in_scope), bind.values)
+    new = tuple.__new__
     sending: dict[int, list[ChannelAddress]] = {}
     phones: dict[int, list[str]] = {}
     for contact_id, channel_id, kind, address, verified in channels:
-        if kind == _PHONE:
+        if kind in _SENDING:
+            usable = sending.get(contact_id)
+            if usable is None:
+                usable = sending[contact_id] = []
+            usable.append(new(ChannelAddress, (channel_id, kind, address, verified == 1)))
+        elif kind == _PHONE:
             phones.setdefault(contact_id, []).append(address)
-        elif kind in _SENDING:
-            sending.setdefault(contact_id, []).append(
-                ChannelAddress(channel_id, kind, address, verified)
-            )
     recipients: list[Recipient] = []
     to_call: list[ToCall] = []
-    for cid, key, name, audience, function, commune, level, code in contacts:
-        usable = sending.get(cid)
+    none: tuple[str, ...] = ()
+    for row in contacts:
+        usable = sending.get(row[0])
         if usable:
-            recipients.append(
-                Recipient(cid, key, name, audience, function, commune, level, code, tuple(usable))
-            )
+            recipients.append(new(Recipient, (*row, tuple(usable))))
         else:
-            to_call.append(
-                ToCall(cid, key, name, audience, function, commune, level, code,
-                       tuple(phones.get(cid, ())))
-            )  # fmt: skip
-    order = _ORDER.get
-    recipients.sort(key=lambda r: (order(r.audience, 9), r.commune or "", r.name, r.contact_id))
-    to_call.sort(key=lambda t: (order(t.audience, 9), t.commune or "", t.name, t.contact_id))
+            to_call.append(new(ToCall, (*row, tuple(phones.get(row[0], none)))))
     return Targeting(tuple(communes), tuple(wanted), exercise, tuple(recipients), tuple(to_call))

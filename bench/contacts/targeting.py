@@ -1,6 +1,9 @@
 """Targeting a whole département of ~10,000 people.
 
-python -m bench.contacts.targeting [--pg URL]
+python -m bench.contacts.targeting [--pg URL] [--ab]
+
+With `--ab`, the version before the driver-tuple rewrite (`bench.contacts.targeting_before`)
+and the current one run alternately in the same process, and their results are compared.
 """
 
 from __future__ import annotations
@@ -14,17 +17,34 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlmodel import select
 
+from bench.contacts import targeting_before
 from bench.contacts.common import run, scratch_database
 from contacts.demo import load_demo_directory
 from contacts.geography import Commune
 from contacts.importer import Applier, ImportReport
 from contacts.records import ChannelRecord, ContactRecord
-from contacts.targeting import target
+from contacts.targeting import Targeting, target
 
 NOW = datetime(2026, 11, 28, 14, tzinfo=UTC)
 
 
-async def main(postgres: str | None, people: int) -> None:
+def _plain(result: object) -> tuple[object, ...]:
+    """A targeting as plain tuples, whichever version built it."""
+    assert isinstance(result, Targeting | targeting_before.Targeting)
+    recipients = [
+        (r.contact_id, r.key, r.name, r.audience, r.function, r.commune, r.area_level,
+         r.area_code, [(c.channel_id, c.kind, c.address, c.verified) for c in r.channels])
+        for r in result.recipients
+    ]  # fmt: skip
+    to_call = [
+        (t.contact_id, t.key, t.name, t.audience, t.function, t.commune, t.area_level,
+         t.area_code, list(t.phones))
+        for t in result.to_call
+    ]  # fmt: skip
+    return (result.communes, result.audiences, result.exercise, recipients, to_call)
+
+
+async def main(postgres: str | None, people: int, ab: bool) -> None:
     async with scratch_database(postgres) as db:
         async with db.transaction() as session:
             demo = await load_demo_directory(session, now=NOW)
@@ -48,33 +68,44 @@ async def main(postgres: str | None, people: int) -> None:
         if postgres:
             async with db.engine.connect() as conn:
                 await conn.execute(sa.text("ANALYZE"))  # what autovacuum does after a bulk load
-        timings: list[float] = []
-        cpu: list[float] = []
+        versions = {"avant": targeting_before.target, "après": target} if ab else {"": target}
+        timings: dict[str, list[float]] = {name: [] for name in versions}
+        cpu: dict[str, list[float]] = {name: [] for name in versions}
+        results: dict[str, object] = {}
         for _ in range(12):
-            async with db.read() as session:
-                await session.connection()
-                start, start_cpu = time.perf_counter(), time.process_time()
-                result = await target(
-                    session, communes=codes, audiences=["officials", "media", "staff"],
-                    exercise=False,
-                )  # fmt: skip
-                timings.append(time.perf_counter() - start)
-                cpu.append(time.process_time() - start_cpu)
+            for name, function in versions.items():
+                async with db.read() as session:
+                    await session.connection()
+                    start, start_cpu = time.perf_counter(), time.process_time()
+                    result = await function(
+                        session, communes=codes, audiences=["officials", "media", "staff"],
+                        exercise=False,
+                    )  # fmt: skip
+                    timings[name].append(time.perf_counter() - start)
+                    cpu[name].append(time.process_time() - start_cpu)
+                    results[name] = result
         backend = "PostgreSQL" if postgres else "SQLite"
         load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(
-            f"{backend}: {len(codes)} communes, {len(result.recipients)} destinataires + "
-            f"{len(result.to_call)} à appeler ; "
-            f"médiane {statistics.median(timings[2:]) * 1000:.0f} ms, "
-            f"min {min(timings[2:]) * 1000:.0f} ms, max {max(timings[2:]) * 1000:.0f} ms, "
-            f"CPU du processus médiane {statistics.median(cpu[2:]) * 1000:.0f} ms "
-            f"(hors 2 premiers ; charge {load})"
-        )
+        if ab:
+            same = _plain(results["avant"]) == _plain(results["après"])
+            print(f"{backend}: résultats identiques avant/après : {'oui' if same else 'NON'}")
+        for name in versions:
+            assert isinstance(result, Targeting | targeting_before.Targeting)
+            print(
+                f"{backend} {name}: {len(codes)} communes, {len(result.recipients)} "
+                f"destinataires + {len(result.to_call)} à appeler ; "
+                f"médiane {statistics.median(timings[name][2:]) * 1000:.0f} ms, "
+                f"min {min(timings[name][2:]) * 1000:.0f} ms, "
+                f"max {max(timings[name][2:]) * 1000:.0f} ms, "
+                f"CPU du processus médiane {statistics.median(cpu[name][2:]) * 1000:.0f} ms "
+                f"(hors 2 premiers ; charge {load})"
+            )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--pg", default=None, help="postgresql://postgres@127.0.0.1/postgres")
     parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--ab", action="store_true", help="alternate before/after, compare")
     args = parser.parse_args()
-    run(main(args.pg, args.people))
+    run(main(args.pg, args.people, args.ab))
