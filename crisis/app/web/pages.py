@@ -131,7 +131,7 @@ async def new_crisis_submit(
     kind: Annotated[str, Form(max_length=40)],
     mode: Annotated[CrisisMode, Form()],
     communes: Annotated[str, Form(max_length=20_000)] = "",
-    arrondissement: Annotated[str, Form(max_length=4)] = "",
+    arrondissement: Annotated[str, Form(max_length=12)] = "",
     activate_cell: Annotated[bool, Form()] = False,
 ) -> Response:
     form = {
@@ -143,7 +143,10 @@ async def new_crisis_submit(
     }
     async with db.read() as session:
         codes, unknown = await geography.resolve(session, items=_SPLIT.split(communes))
-        if arrondissement:
+        if arrondissement == "departement":  # « Tout le département » : all its communes
+            departements = {a.departement for a in await geography.arrondissements(session)}
+            codes += await geography.expand_area(session, departements=sorted(departements))
+        elif arrondissement:
             codes += await geography.communes_of_arrondissement(session, code=arrondissement)
     if unknown:
         return await _new_crisis_form(
