@@ -99,10 +99,7 @@ def _flag(text: str, default: bool) -> bool:
     raise ValueError(f"valeur « {text} » : oui ou non attendu")
 
 
-def _pick(
-    row: dict[str, str], column: str, table: dict[str, str], label: str, problems: list[str]
-) -> str:
-    text = row.get(column, "")
+def _pick(text: str, table: dict[str, str], label: str, problems: list[str]) -> str:
     value = table.get(_folded(text))
     if value is None:
         problems.append(f"{label} inconnu(e) « {text} »")
@@ -110,51 +107,100 @@ def _pick(
     return value
 
 
-def _contact(row: dict[str, str], line: int, key: str, geo: GeoIndex) -> ContactRecord:
+_ATTRIBUTES = ("type", "public", "fonction", "zone", "code_zone", "depuis", "actif")
+_BLANKS = ("",) * len(_ATTRIBUTES)
+_CACHE_LIMIT = 100_000
+Attributes = tuple[str, str, str, str, str, str | None, date | None, bool]
+"""kind, audience, function, area level, area code, département, since, active."""
+
+
+def _attributes(raw: tuple[str, ...], geo: GeoIndex) -> Attributes | str:
+    """A contact's checked attributes, or the problems found (a line's message)."""
+    kind_text, audience_text, function_text, level_text, code, since_text, active_text = raw
     problems: list[str] = []
-    kind = _pick(row, "type", _KINDS_OR_DEFAULT, "type", problems)
-    audience = _pick(row, "public", AUDIENCES, "public", problems)
-    function = _pick(row, "fonction", FUNCTIONS, "fonction", problems)
-    level = _pick(row, "zone", LEVELS, "zone", problems)
-    code = row.get("code_zone", "")
+    kind = _pick(kind_text, _KINDS_OR_DEFAULT, "type", problems)
+    audience = _pick(audience_text, AUDIENCES, "public", problems)
+    function = _pick(function_text, FUNCTIONS, "fonction", problems)
+    level = _pick(level_text, LEVELS, "zone", problems)
     dep = geo.departement_of(level, code) if level else None
     if level and dep is None:
         problems.append(f"{level} inconnu(e) « {code} »")
     since: date | None = None
     try:
-        since = parse_date(row["depuis"]) if row.get("depuis") else None
+        since = parse_date(since_text) if since_text else None
     except ValueError:
-        problems.append(f"date invalide « {row['depuis']} » (jj/mm/aaaa attendu)")
+        problems.append(f"date invalide « {since_text} » (jj/mm/aaaa attendu)")
     try:
-        active = _flag(row.get("actif", ""), True)
+        active = _flag(active_text, True)
     except ValueError as error:
         problems.append(str(error))
         active = True
     if problems:
-        raise ValueError(" ; ".join(problems))
-    return ContactRecord(
-        key=key,
-        line=line,
-        kind=kind,
-        audience=audience,
-        function=function,
-        last_name=row["nom"],
-        first_name=row.get("prenom", ""),
-        organisation=row.get("organisation", ""),
-        area_level=level,
-        area_code=code,
-        departement=dep,
-        function_since=since,
-        active=active,
-    )
+        return " ; ".join(problems)
+    return (kind, audience, function, level, code, dep, since, active)
+
+
+class _Contacts:
+    """Builds contact records; a file repeats its attribute combinations, checked once each."""
+
+    def __init__(self, geo: GeoIndex) -> None:
+        self.geo = geo
+        self.checked: dict[tuple[str, ...], Attributes | str] = {}
+
+    def record(self, row: dict[str, str], line: int, key: str) -> ContactRecord:
+        raw = tuple(map(row.get, _ATTRIBUTES, _BLANKS))
+        checked = self.checked.get(raw)
+        if checked is None:
+            if len(self.checked) >= _CACHE_LIMIT:
+                self.checked.clear()
+            checked = self.checked[raw] = _attributes(raw, self.geo)
+        if isinstance(checked, str):
+            raise ValueError(checked)
+        kind, audience, function, level, code, dep, since, active = checked
+        return ContactRecord(
+            key=key,
+            line=line,
+            kind=kind,
+            audience=audience,
+            function=function,
+            last_name=row["nom"],
+            first_name=row.get("prenom", ""),
+            organisation=row.get("organisation", ""),
+            area_level=level,
+            area_code=code,
+            departement=dep,
+            function_since=since,
+            active=active,
+        )
+
+
+_FLAGS = ("canal", "verifie", "canal_actif")
+_FLAG_BLANKS = ("",) * len(_FLAGS)
+_CHANNEL_FLAGS: dict[tuple[str, ...], tuple[str | None, tuple[bool, bool] | str]] = {}
+"""(canal, verifie, canal_actif) → (kind or None, (verified, active) or the flags' problem)."""
+
+
+def _channel_flags(raw: tuple[str, ...]) -> tuple[str | None, tuple[bool, bool] | str]:
+    channel, verified, active = raw
+    try:
+        flags: tuple[bool, bool] | str = (_flag(verified, False), _flag(active, True))
+    except ValueError as error:
+        flags = str(error)
+    return CHANNELS.get(_folded(channel)), flags
 
 
 def _channel(row: dict[str, str], order: int) -> ChannelRecord | None:
     if not row.get("canal") and not row.get("adresse"):
         return None
-    kind = CHANNELS.get(_folded(row.get("canal", "")))
+    raw = tuple(map(row.get, _FLAGS, _FLAG_BLANKS))
+    checked = _CHANNEL_FLAGS.get(raw)
+    if checked is None:
+        if len(_CHANNEL_FLAGS) >= _CACHE_LIMIT:
+            _CHANNEL_FLAGS.clear()
+        checked = _CHANNEL_FLAGS[raw] = _channel_flags(raw)
+    kind, flags = checked
     if kind is None:
-        raise ValueError(f"canal inconnu « {row.get('canal', '')} »")
+        raise ValueError(f"canal inconnu « {raw[0]} »")
     try:
         address = normalise(kind, row.get("adresse", ""))
     except AddressError as error:
@@ -162,11 +208,13 @@ def _channel(row: dict[str, str], order: int) -> ChannelRecord | None:
     preference = row.get("ordre", "")
     if preference and not preference.isdigit():
         raise ValueError(f"ordre « {preference} » : nombre entier attendu")
+    if isinstance(flags, str):
+        raise ValueError(flags)
     return ChannelRecord(
         kind=kind,
         address=address,
-        verified=_flag(row.get("verifie", ""), False),
-        active=_flag(row.get("canal_actif", ""), True),
+        verified=flags[0],
+        active=flags[1],
         preference=int(preference) if preference else order,
     )
 
@@ -183,6 +231,7 @@ def parse(source: CsvSource, geo: GeoIndex) -> Iterator[ContactRecord | LineErro
         yield LineError(1, "colonnes obligatoires absentes : " + ", ".join(missing))
         return
     seen: dict[str, int] = {}
+    contacts = _Contacts(geo)
     current: ContactRecord | None = None
     """The contact being read: its first line's fields, without channels until complete."""
     channels: list[ChannelRecord] = []
@@ -209,7 +258,7 @@ def parse(source: CsvSource, geo: GeoIndex) -> Iterator[ContactRecord | LineErro
             current, channels, addresses = ContactRecord(key=key, line=line), [], set()
         try:
             if row.get("nom"):
-                record = _contact(row, current.line, key, geo)
+                record = contacts.record(row, current.line, key)
                 if not current.describes_contact:
                     current = record
                 elif record != current:

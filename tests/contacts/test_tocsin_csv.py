@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import date
+
 from sqlmodel import select
 
-from contacts.directory import ContactChannel
+from contacts.directory import Contact, ContactChannel
 from contacts.importer import ImportFormat, ImportReport, import_contacts
 from contacts.listing import Filters, export_csv
 from crisis.app.db import Database
@@ -100,3 +102,34 @@ async def test_the_export_reimported_changes_nothing(db: Database, clock: Frozen
     report = await _import(db, clock, text.encode("utf-8"), ImportFormat.TOCSIN)
     assert report.ok, report.errors
     assert (report.added, report.updated, report.unchanged, report.channels_added) == (0, 0, 3, 0)
+
+
+async def test_a_full_contact_reads_back_as_written_dates_and_instant_included(
+    db: Database, clock: FrozenClock
+) -> None:
+    data = _csv(
+        "cle;type;public;fonction;nom;prenom;organisation;zone;code_zone;depuis;actif;"
+        "canal;adresse;verifie;canal_actif;ordre",
+        "x:1;personne;élus;Maire;Durand;Zoé;;commune;80021;04/07/2020;oui;"
+        "courriel;zoe@sandbox.tocsin.test;oui;non;3",
+        "x:2;organisation;médias;rédaction;Le Courrier;;;departement;80;;;;;;;",
+    )
+    first = await _import(db, clock, data, ImportFormat.TOCSIN)
+    assert first.ok, first.errors
+    async with db.read() as session:
+        contacts = {c.key: c for c in (await session.exec(select(Contact))).all()}
+        channel = (await session.exec(select(ContactChannel))).one()
+    zoe, courrier = contacts["x:1"], contacts["x:2"]
+    assert (zoe.audience, zoe.function, zoe.first_name, zoe.departement) == (
+        "officials", "maire", "Zoé", "80",
+    )  # fmt: skip
+    assert zoe.function_since == date(2020, 7, 4) and courrier.function_since is None
+    assert zoe.updated_at == clock.now() and zoe.active and not zoe.erased
+    assert (courrier.kind, courrier.audience, courrier.search_name) == (
+        "organisation", "media", "le courrier",
+    )  # fmt: skip
+    assert (channel.contact_id, channel.verified, channel.active, channel.preference) == (
+        zoe.id, True, False, 3,
+    )  # fmt: skip
+    again = await _import(db, clock, data, ImportFormat.TOCSIN)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
