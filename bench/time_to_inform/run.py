@@ -477,7 +477,7 @@ def play(server: Server, *, headed: bool) -> dict[str, Any]:
             a = system[audience]
             print(
                 f"  {audience:<10} {a['reached']}/{a['recipients']} atteints, "
-                f"{a['to_call']} à appeler, dernier à +{a['last_reached_after_click_s']} s"
+                f"{a['to_call']} à appeler, dernier à +{_s(a['last_reached_after_click_s'])} s"
             )
         es48_before = system["es48_after_publish"]
         load_after_publish = os.getloadavg()
@@ -545,6 +545,10 @@ def play(server: Server, *, headed: bool) -> dict[str, Any]:
     }
 
 
+def _s(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
 def report(result: dict[str, Any]) -> str:
     lines = [
         "| qui | étape | machine (s) | modèle humain (s) | gestes |",
@@ -567,8 +571,8 @@ def report(result: dict[str, Any]) -> str:
         a = sysm[audience]
         lines.append(
             f"{audience} : {a['reached']}/{a['recipients']} atteints, {a['to_call']} à appeler, "
-            f"premier +{a['first_reached_after_click_s']} s, "
-            f"dernier +{a['last_reached_after_click_s']} s"
+            f"premier +{_s(a['first_reached_after_click_s'])} s, "
+            f"dernier +{_s(a['last_reached_after_click_s'])} s"
         )
     lines += [
         f"Part du système (clic → dernier destinataire joignable) : {result['system_s']:.1f} s",
