@@ -20,6 +20,7 @@ from crisis.crises import Crisis
 from crisis.outbox import DUE_STATUSES, Delivery, DeliveryStatus, OutboxMessage
 
 __all__ = [
+    "CLAIMABLE",
     "Claimed",
     "Rendered",
     "Update",
@@ -90,13 +91,49 @@ async def recover_expired(session: AsyncSession, *, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
+# Matches the predicate of the partial index ``ix_delivery_claim (next_attempt_at, id)`` word
+# for word: with it, a claim reads its batch off the index in claim order instead of sorting
+# every due row (which made a fan-out quadratic in its size).
+CLAIMABLE = "status IN ('pending', 'retrying')"
+_CLAIM_SQLITE = sa.text(
+    "SELECT id FROM delivery INDEXED BY ix_delivery_claim"
+    " WHERE status IN ('pending', 'retrying') AND next_attempt_at <= :now"
+    " ORDER BY next_attempt_at, id LIMIT :limit"
+)
+
+
+def _due_ids(dialect: str, *, now: datetime, limit: int) -> sa.SelectBase:
+    columns = DELIVERY.c
+    if dialect == "sqlite":  # one writer: no row locks, and the planner needs the index named
+        return _CLAIM_SQLITE.bindparams(
+            sa.bindparam("now", now, type_=columns.next_attempt_at.type),
+            sa.bindparam("limit", limit),
+        ).columns(columns.id)
+    return (
+        sa.select(columns.id)
+        .where(sa.text(CLAIMABLE), columns.next_attempt_at <= now)
+        .order_by(columns.next_attempt_at, columns.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
 async def claim(
     session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
 ) -> list[Claimed]:
+    """Mark up to ``limit`` due deliveries ``sending`` and return them, in one statement."""
     columns = DELIVERY.c
+    connection = await session.connection()
     rows = (
-        await (await session.connection()).execute(
-            sa.select(
+        await connection.execute(
+            sa.update(DELIVERY)
+            .where(columns.id.in_(_due_ids(connection.dialect.name, now=now, limit=limit)))
+            .values(
+                status=DeliveryStatus.SENDING,
+                lease_until=now + lease,
+                attempts=columns.attempts + 1,
+            )
+            .returning(
                 columns.id,
                 columns.message_id,
                 columns.crisis_id,
@@ -108,41 +145,26 @@ async def claim(
                 columns.attempts,
                 columns.created_at,
             )
-            .where(
-                columns.status.in_([s.value for s in DUE_STATUSES]),
-                columns.next_attempt_at <= now,
-            )
-            .order_by(columns.next_attempt_at, columns.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
         )
     ).all()
-    if not rows:
-        return []
-    await (await session.connection()).execute(
-        sa.update(DELIVERY)
-        .where(columns.id.in_([row.id for row in rows]))
-        .values(
-            status=DeliveryStatus.SENDING,
-            lease_until=now + lease,
-            attempts=columns.attempts + 1,
-        )
+    return sorted(
+        (
+            Claimed(
+                id=row.id,
+                message_id=row.message_id,
+                crisis_id=row.crisis_id,
+                audience=row.audience,
+                channel=row.channel,
+                address=row.address,
+                recipient_name=row.recipient_name,
+                idempotency_key=row.idempotency_key,
+                attempts=row.attempts,
+                created_at=row.created_at,
+            )
+            for row in rows
+        ),
+        key=lambda item: item.id,
     )
-    return [
-        Claimed(
-            id=row.id,
-            message_id=row.message_id,
-            crisis_id=row.crisis_id,
-            audience=row.audience,
-            channel=row.channel,
-            address=row.address,
-            recipient_name=row.recipient_name,
-            idempotency_key=row.idempotency_key,
-            attempts=row.attempts + 1,
-            created_at=row.created_at,
-        )
-        for row in rows
-    ]
 
 
 async def crisis_modes(session: AsyncSession, *, ids: Iterable[int]) -> dict[int, str]:
@@ -192,11 +214,42 @@ _RECORD = (
 )
 
 
+# PostgreSQL: a whole batch in one statement over arrays (one plan, one executor run)
+# rather than one UPDATE execution per row.
+_RECORD_POSTGRES = sa.text(
+    "UPDATE delivery AS d SET status = u.status, last_error = u.error,"
+    " provider_id = coalesce(u.provider, d.provider_id),"
+    " sent_at = coalesce(u.sent_at, d.sent_at),"
+    " next_attempt_at = coalesce(u.next, d.next_attempt_at), lease_until = NULL"
+    " FROM unnest(CAST(:ids AS INTEGER[]), CAST(:attempts AS INTEGER[]),"
+    " CAST(:statuses AS VARCHAR[]), CAST(:errors AS VARCHAR[]),"
+    " CAST(:providers AS VARCHAR[]), CAST(:sent AS TIMESTAMPTZ[]),"
+    " CAST(:next AS TIMESTAMPTZ[]))"
+    " AS u(id, attempts, status, error, provider, sent_at, next)"
+    " WHERE d.id = u.id AND d.status = 'sending' AND d.attempts = u.attempts"
+)
+
+
 async def record(session: AsyncSession, *, updates: Sequence[Update]) -> None:
-    """Write a batch of outcomes with one ``executemany``."""
+    """Write a batch of outcomes: one statement on PostgreSQL, one ``executemany`` on SQLite."""
     if not updates:
         return
-    await (await session.connection()).execute(
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.execute(
+            _RECORD_POSTGRES,
+            {
+                "ids": [u.id for u in updates],
+                "attempts": [u.attempts for u in updates],
+                "statuses": [u.status.value for u in updates],
+                "errors": [u.error for u in updates],
+                "providers": [u.provider_id for u in updates],
+                "sent": [u.sent_at for u in updates],
+                "next": [u.next_attempt_at for u in updates],
+            },
+        )
+        return
+    await connection.execute(
         _RECORD,
         [
             {

@@ -98,6 +98,37 @@ class _Job:
 
 
 @dataclass(slots=True)
+class _Flight:
+    """Deliveries claimed and not yet recorded, and the outcomes that came back so far."""
+
+    record_size: int
+    count: int = 0  # claimed, not yet recorded
+    done: list[_Outcome] = field(default_factory=list)
+    oldest: float = 0.0  # when the first outcome of the current batch came back
+    started: asyncio.Event = field(default_factory=asyncio.Event)  # a batch has begun
+    ready: asyncio.Event = field(default_factory=asyncio.Event)  # a batch is full
+
+    def full(self) -> bool:
+        return len(self.done) >= min(self.record_size, self.count)
+
+    def add(self, outcome: _Outcome) -> None:
+        if not self.done:
+            self.oldest = time.monotonic()
+            self.started.set()
+        self.done.append(outcome)
+        if self.full():
+            self.ready.set()
+
+    def take(self) -> list[_Outcome]:
+        outcomes = self.done[: self.record_size]
+        del self.done[: self.record_size]
+        self.count -= len(outcomes)
+        if self.done:  # more came in while the last batch was written
+            self.oldest = time.monotonic()
+        return outcomes
+
+
+@dataclass(slots=True)
 class _Lane:
     channels: Mapping[ChannelKind, Channel]
     gates: dict[ChannelKind, Gate] = field(default_factory=dict)
@@ -213,51 +244,45 @@ class Dispatcher:
             return await self._run(now)
 
     async def _run(self, now: datetime) -> DispatchReport:
+        """Keep up to ``window`` deliveries claimed and sending; record outcomes in batches.
+
+        A batch is written when ``record_size`` outcomes are in, when every delivery in flight
+        has one, or ``flush_seconds`` after its first outcome. The loop wakes once per batch,
+        not once per outcome; the sends go on meanwhile, and the next claim is made as soon
+        as a batch is recorded, so the channels never wait for the database.
+        """
         tuning = self.tuning
         report = DispatchReport()
-        results: asyncio.Queue[_Outcome] = asyncio.Queue()
+        flight = _Flight(record_size=tuning.record_size)
         tasks: set[asyncio.Task[None]] = set()
-        pending: list[_Outcome] = []
-        in_flight = 0
         exhausted = False
         first = True
-        oldest = 0.0
         while True:
             while (
                 not exhausted
                 and not self._closing
-                and in_flight <= tuning.window - min(tuning.claim_size, tuning.window)
+                and flight.count <= tuning.window - min(tuning.claim_size, tuning.window)
             ):
                 batch = await self._claim(self._now(now), recover=first, report=report)
                 first = False
                 exhausted = len(batch) < tuning.claim_size
                 for job in batch:
-                    task = asyncio.create_task(self._deliver(job, results))
+                    task = asyncio.create_task(self._deliver(job, flight))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
-                in_flight += len(batch)
-            if in_flight == 0:
+                flight.count += len(batch)
+            if flight.count == 0:
                 break
-            if pending:
-                left = tuning.flush_seconds - (time.monotonic() - oldest)
-                try:
-                    outcome = await asyncio.wait_for(results.get(), max(left, 0.001))
-                except TimeoutError:
-                    outcome = None
-            else:
-                outcome = await results.get()
-                oldest = time.monotonic()
-            if outcome is not None:
-                pending.append(outcome)
-                while not results.empty() and len(pending) < tuning.record_size:
-                    pending.append(results.get_nowait())
-            flush_due = time.monotonic() - oldest >= tuning.flush_seconds
-            if len(pending) >= tuning.record_size or flush_due or in_flight == len(pending):
-                in_flight -= len(pending)
-                await self._record(pending, self._now(now), report)
-                pending = []
-        if pending:
-            await self._record(pending, self._now(now), report)
+            if not flight.done:
+                flight.started.clear()
+                await flight.started.wait()
+            if not flight.full():
+                flight.ready.clear()
+                left = tuning.flush_seconds - (time.monotonic() - flight.oldest)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(flight.ready.wait(), max(left, 0.001))
+            outcomes = flight.take()
+            await self._record(outcomes, self._now(now), report)
         await self._measure(self._now(now))
         return report
 
@@ -295,8 +320,8 @@ class Dispatcher:
             jobs.append(_Job(item, decision, exercise=mode == "exercise"))
         return jobs
 
-    async def _deliver(self, job: _Job, results: asyncio.Queue[_Outcome]) -> None:
-        results.put_nowait(await self._attempt(job))
+    async def _deliver(self, job: _Job, flight: _Flight) -> None:
+        flight.add(await self._attempt(job))
 
     async def _attempt(self, job: _Job) -> _Outcome:
         item, decision = job.item, job.decision

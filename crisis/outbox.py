@@ -64,7 +64,16 @@ class Delivery(SQLModel, table=True):
     """One message to one recipient over one channel, with its whole story."""
 
     __tablename__ = "delivery"
-    __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+        sa.Index(
+            "ix_delivery_claim",
+            "next_attempt_at",
+            "id",
+            postgresql_where=sa.text("status IN ('pending', 'retrying')"),
+            sqlite_where=sa.text("status IN ('pending', 'retrying')"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="outbox_message.id", index=True)

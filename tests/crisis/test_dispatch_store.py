@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from crisis import dispatch_store as store
+from crisis.app.db import Database
+from crisis.outbox import DeliveryStatus
+from tests.crisis.dispatch_support import deliveries, emails, enqueue
+from tests.support import FrozenClock
+
+LEASE = timedelta(minutes=5)
+
+
+async def test_a_claim_takes_the_earliest_due_deliveries_and_leaves_the_rest(
+    db: Database, clock: FrozenClock
+) -> None:
+    await enqueue(db, now=clock.now() + timedelta(minutes=1), addresses=emails(3, prefix="tard"))
+    await enqueue(db, now=clock.now(), addresses=emails(4))
+    async with db.transaction() as session:
+        first = await store.claim(session, now=clock.now(), limit=3, lease=LEASE)
+    async with db.transaction() as session:
+        second = await store.claim(session, now=clock.now(), limit=3, lease=LEASE)
+    due = [d for d in await deliveries(db) if d.address.startswith("maire")]
+    assert [c.id for c in first + second] == [d.id for d in due]
+    assert {c.attempts for c in first + second} == {1}
+    assert all(d.status == DeliveryStatus.SENDING for d in due)
+    assert all(d.lease_until == clock.now() + LEASE for d in due)
+
+
+async def test_an_outcome_of_a_recovered_attempt_does_not_overwrite_the_newer_one(
+    db: Database, clock: FrozenClock
+) -> None:
+    await enqueue(db, now=clock.now(), addresses=emails(2))
+    async with db.transaction() as session:
+        old = await store.claim(session, now=clock.now(), limit=2, lease=LEASE)
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    async with db.transaction() as session:
+        assert await store.recover_expired(session, now=clock.now()) == 2
+        new = await store.claim(session, now=clock.now(), limit=2, lease=LEASE)
+    async with db.transaction() as session:
+        await store.record(
+            session,
+            updates=[
+                store.Update(id=c.id, attempts=c.attempts, status=DeliveryStatus.FAILED)
+                for c in old
+            ]
+            + [
+                store.Update(
+                    id=new[0].id,
+                    attempts=new[0].attempts,
+                    status=DeliveryStatus.SENT,
+                    provider_id="<a@b>",
+                    sent_at=clock.now(),
+                ),
+                store.Update(
+                    id=new[1].id,
+                    attempts=new[1].attempts,
+                    status=DeliveryStatus.RETRYING,
+                    error="Nouvel essai prévu",
+                    next_attempt_at=clock.now() + timedelta(seconds=30),
+                ),
+            ],
+        )
+    sent, retrying = await deliveries(db)
+    assert (sent.status, sent.attempts, sent.provider_id) == ("sent", 2, "<a@b>")
+    assert sent.sent_at == clock.now()
+    assert (retrying.status, retrying.last_error) == ("retrying", "Nouvel essai prévu")
+    assert retrying.next_attempt_at == clock.now() + timedelta(seconds=30)
+    assert retrying.lease_until is None
+
+
+async def test_a_claim_reads_the_claim_index_instead_of_sorting_every_due_row(
+    db: Database, clock: FrozenClock
+) -> None:
+    async with db.transaction() as session:
+        connection = await session.connection()
+        if connection.dialect.name == "sqlite":
+            plan = " ".join(
+                str(row[-1])
+                for row in await connection.execute(
+                    sa.text("EXPLAIN QUERY PLAN " + str(store._CLAIM_SQLITE)),
+                    {"now": clock.now().isoformat(), "limit": 200},
+                )
+            )
+        else:
+            await connection.execute(sa.text("SET LOCAL enable_seqscan = off"))
+            plan = " ".join(
+                str(row[0])
+                for row in await connection.execute(
+                    sa.text(
+                        "EXPLAIN SELECT id FROM delivery WHERE "
+                        + store.CLAIMABLE
+                        + " AND next_attempt_at <= now() ORDER BY next_attempt_at, id LIMIT 200"
+                        " FOR UPDATE SKIP LOCKED"
+                    )
+                )
+            )
+    assert "ix_delivery_claim" in plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan
