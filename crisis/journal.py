@@ -237,58 +237,91 @@ class Pending:
     payload: Mapping[str, Any] | None = None
 
 
-async def _locked_heads(session: AsyncSession, chains: list[str]) -> dict[str, JournalHead]:
-    bind = session.get_bind()
-    insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+HEADS = JournalHead.__table__  # type: ignore[attr-defined]
+ENTRIES = JournalEntry.__table__  # type: ignore[attr-defined]
+
+
+async def _locked_head_rows(session: AsyncSession, chains: list[str]) -> dict[str, list[Any]]:
+    """[length, last_hash] of each chain (created if missing), locked until the end."""
+    conn = await session.connection()
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     rows = [{"chain": chain, "length": 0, "last_hash": GENESIS} for chain in chains]
-    await session.exec(
-        insert(JournalHead).values(rows).on_conflict_do_nothing(index_elements=["chain"])
-    )
+    # executemany of one cached statement: a multi-row VALUES would be compiled every time
+    await conn.execute(insert(HEADS).on_conflict_do_nothing(index_elements=["chain"]), rows)
     query = (
-        select(JournalHead)
-        .where(col(JournalHead.chain).in_(chains))
-        .order_by(col(JournalHead.chain))
+        sa.select(HEADS.c.chain, HEADS.c.length, HEADS.c.last_hash)
+        .where(HEADS.c.chain.in_(chains))
+        .order_by(HEADS.c.chain)
         .with_for_update()
     )
-    heads = (await session.exec(query.execution_options(populate_existing=True))).all()
-    return {head.chain: head for head in heads}
+    return {chain: [count, last] for chain, count, last in (await conn.execute(query)).all()}
 
 
 async def append_many(session: AsyncSession, *, entries: list[Pending], now: datetime) -> None:
     """Append several entries in the caller's transaction: one lock per chain, one insert.
 
-    For bursts (a thousand clock alerts at once); the chains are the same as with `append`.
+    For bursts (a thousand clock alerts at once); the chains and hashes are those of `append`,
+    computed on plain values (Core rows, no model objects).
     """
     if not entries:
         return
+    await session.flush()  # model objects added before go in first, as with `append`
     crisis_chains = sorted({_crisis_chain(e.crisis_id) for e in entries if e.crisis_id})
-    global_head = await _locked_head(session, GLOBAL_CHAIN)  # always first, as `append` does
-    heads: dict[str, JournalHead] = {GLOBAL_CHAIN: global_head}
+    heads = await _locked_head_rows(session, [GLOBAL_CHAIN])  # always first, as `append` does
     for start in range(0, len(crisis_chains), 500):
-        heads |= await _locked_heads(session, crisis_chains[start : start + 500])
+        heads |= await _locked_head_rows(session, crisis_chains[start : start + 500])
+    global_head = heads[GLOBAL_CHAIN]
+    at = now.astimezone(UTC).isoformat(timespec="microseconds")
     rows: list[dict[str, Any]] = []
     for pending in entries:
         crisis_head = heads[_crisis_chain(pending.crisis_id)] if pending.crisis_id else None
         text = canonical_json(dict(pending.payload or {}))
-        entry = JournalEntry(
-            at=now,
-            actor_id=pending.actor.user_id,
-            actor=pending.actor.login,
-            action=pending.action,
-            crisis_id=pending.crisis_id,
-            payload=text,
-            payload_digest=_digest(text),
-            prev_hash=global_head.last_hash,
-            crisis_prev_hash=crisis_head.last_hash if crisis_head else None,
+        digest = _digest(text)
+        prev_hash = global_head[1]
+        crisis_prev_hash = crisis_head[1] if crisis_head else None
+        material = [
+            at,
+            pending.actor.user_id,
+            pending.actor.login,
+            pending.action,
+            pending.crisis_id,
+            digest,
+            prev_hash,
+            crisis_prev_hash,
+        ]
+        link = _digest(canonical_json(material))  # the material of `entry_hash`
+        rows.append(
+            {
+                "at": now,
+                "actor_id": pending.actor.user_id,
+                "actor": pending.actor.login,
+                "action": pending.action,
+                "crisis_id": pending.crisis_id,
+                "payload": text,
+                "payload_digest": digest,
+                "redacted": False,
+                "prev_hash": prev_hash,
+                "crisis_prev_hash": crisis_prev_hash,
+                "hash": link,
+            }
         )
-        entry.hash = entry_hash(entry)
-        rows.append(entry.model_dump(exclude={"id"}))
-        global_head.length += 1
-        global_head.last_hash = entry.hash
+        global_head[0] += 1
+        global_head[1] = link
         if crisis_head is not None:
-            crisis_head.length += 1
-            crisis_head.last_hash = entry.hash
+            crisis_head[0] += 1
+            crisis_head[1] = link
+    conn = await session.connection()
     for start in range(0, len(rows), 1000):
-        await session.exec(sa.insert(JournalEntry), params=rows[start : start + 1000])
-    session.add_all(heads.values())
-    await session.flush()
+        await conn.execute(sa.insert(ENTRIES), rows[start : start + 1000])
+    update = (
+        sa.update(HEADS)
+        .where(HEADS.c.chain == sa.bindparam("b_chain"))
+        .values(length=sa.bindparam("b_length"), last_hash=sa.bindparam("b_last_hash"))
+    )
+    await conn.execute(
+        update,
+        [
+            {"b_chain": chain, "b_length": count, "b_last_hash": last}
+            for chain, (count, last) in heads.items()
+        ],
+    )

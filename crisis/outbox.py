@@ -207,11 +207,35 @@ class Outgoing:
     crisis_id: int | None = None
 
 
+async def _new_message_ids(session: AsyncSession, rows: list[dict[str, object]]) -> list[int]:
+    """Insert message rows in one round trip and return their ids, in order.
+
+    SQLite cannot return multi-row ids in parameter order, so SQLAlchemy would insert one row
+    per statement: there, the writer holds the database lock (`BEGIN IMMEDIATE`) and numbers the
+    rows itself after the highest id (a concurrent writer would hit the primary key, never a
+    wrong id). PostgreSQL returns them in order in batched statements.
+    """
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    conn = await session.connection()
+    if conn.dialect.name == "sqlite":
+        highest = (await conn.execute(sa.select(sa.func.max(table.c.id)))).scalar() or 0
+        ids = list(range(highest + 1, highest + 1 + len(rows)))
+        await conn.execute(
+            sa.insert(table), [row | {"id": id_} for row, id_ in zip(rows, ids, strict=True)]
+        )
+        return ids
+    stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list((await conn.execute(stmt, rows)).scalars())
+
+
 async def enqueue_many(
     session: AsyncSession, *, purpose: Purpose, batch: Sequence[Outgoing], now: datetime
 ) -> int:
-    """`enqueue` for many messages at once (clock alerts in bursts): two batched inserts."""
-    message_rows = [
+    """`enqueue` for many messages at once (clock alerts in bursts): batched Core inserts.
+
+    Each item's renderings are one message per channel, shared by all its recipients.
+    """
+    message_rows: list[dict[str, object]] = [
         {
             "crisis_id": item.crisis_id,
             "bulletin_id": None,
@@ -229,17 +253,10 @@ async def enqueue_many(
     ]
     if not message_rows:
         return 0
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    conn = await session.connection()
-    ids = list((await conn.execute(stmt, message_rows)).scalars())
+    ids = iter(await _new_message_ids(session, message_rows))
     rows = []
-    cursor = 0
     for item in batch:
-        by_channel: dict[str, int] = {}
-        for rendering in item.renderings:
-            by_channel[rendering.channel] = ids[cursor]
-            cursor += 1
+        by_channel = {rendering.channel: next(ids) for rendering in item.renderings}
         for request in item.requests:
             rows.append(
                 {
@@ -263,6 +280,7 @@ async def enqueue_many(
                 }
             )
     deliveries = Delivery.__table__  # type: ignore[attr-defined]
+    conn = await session.connection()
     for start in range(0, len(rows), 2000):
         await conn.execute(sa.insert(deliveries), rows[start : start + 2000])
     return len(rows)

@@ -7,16 +7,22 @@ per step and per batch, so a long catch-up never holds one huge transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import clocks, coverage, crises, journal, lifecycle
+from crisis import clocks, coverage, crises, journal, lifecycle, paging
 from crisis.actors import SYSTEM
 from crisis.clocks import Clock, ClockCode, MetCheck
 from crisis.crises import Crisis, CrisisStatus
 from crisis.lifecycle import LifecycleRules
+from crisis.paging import CellAcknowledgement, CellPage
+
+CRISES = Crisis.__table__  # type: ignore[attr-defined]
+PAGES = CellPage.__table__  # type: ignore[attr-defined]
+ACKS = CellAcknowledgement.__table__  # type: ignore[attr-defined]
 
 
 async def es48_met(session: AsyncSession, clock: Clock) -> datetime | None:
@@ -61,9 +67,50 @@ async def record_met(
     return count
 
 
+async def _escalation_candidates(
+    session: AsyncSession, *, now: datetime, after: timedelta
+) -> set[int]:
+    """Cells being staffed where some duty role may need its next level (two queries).
+
+    The rule of `paging.escalation_due` over every such crisis at once, so that a thousand
+    cells waiting for an answer cost two queries, not two per cell; `lifecycle.escalate`
+    checks each candidate again.
+    """
+    crisis, page, ack = CRISES.c, PAGES.c, ACKS.c
+    ordered = sa.select(crisis.id).where(crisis.status == CrisisStatus.CELL_ORDERED.value)
+    conn = await session.connection()
+    pages = await conn.execute(
+        sa.select(page.crisis_id, page.duty_role, page.level, page.paged_at)
+        .where(page.crisis_id.in_(ordered))
+        .order_by(page.paged_at, page.id)
+    )
+    last: dict[tuple[int, str], tuple[int, datetime]] = {}
+    for crisis_id, role, level, paged_at in pages.tuples():
+        key = (crisis_id, role)
+        if key not in last or level >= last[key][0]:
+            last[key] = (level, paged_at)
+    acked = set(
+        (
+            await conn.execute(
+                sa.select(ack.crisis_id, ack.duty_role).where(ack.crisis_id.in_(ordered))
+            )
+        ).tuples()
+    )
+    return {
+        crisis_id
+        for (crisis_id, role), (level, paged_at) in last.items()
+        if (crisis_id, role) not in acked and level < paging.MAX_LEVEL and now >= paged_at + after
+    }
+
+
 async def escalate_pages(session: AsyncSession, *, rules: LifecycleRules, now: datetime) -> int:
     """Page the next level where nobody answered in time, for every cell being staffed."""
-    query = select(Crisis).where(col(Crisis.status) == CrisisStatus.CELL_ORDERED)
+    candidates = await _escalation_candidates(session, now=now, after=rules.page_escalation)
+    if not candidates:
+        return 0
+    query = select(Crisis).where(
+        col(Crisis.status) == CrisisStatus.CELL_ORDERED, col(Crisis.id).in_(sorted(candidates))
+    )
     paged = 0
     for crisis in (await session.exec(query)).all():
         paged += await lifecycle.escalate(session, crisis=crisis, rules=rules, now=now)

@@ -12,7 +12,8 @@ from crisis.app.settings import Settings
 from crisis.app.ticks import catch_up, clock_tick, send_alerts
 from crisis.clocks import Clock, ClockAlert, ClockCode, ClockRules, ClockStatus
 from crisis.crises import CrisisMode
-from crisis.outbox import Delivery
+from crisis.outbox import Delivery, OutboxMessage
+from crisis.paging import CellPage
 from tests.crisis.lifecycle_support import (
     PREFECT,
     RULES,
@@ -389,3 +390,69 @@ async def test_two_instances_on_postgresql_send_each_alert_once_and_only_one_lea
             )
         ).one()
     assert count == 100 * 3
+
+
+async def test_a_burst_of_alerts_keeps_both_journal_chains_and_each_alert_its_own_message(
+    db: Database, clock: FrozenClock, settings: Settings
+) -> None:
+    async with db.transaction() as session:
+        await roster(session, now=clock.now())
+        first = await ordered_crisis(session, now=clock.now())
+        second = await ordered_crisis(session, now=clock.now())
+    clock.advance(minutes=56)
+    await catch_up(db, settings)(clock.now())  # 30, 45 and 55 of both, in one batch
+    async with db.transaction() as session:  # an ordinary entry after the burst
+        await journal.append(
+            session, actor=PREFECT, action="test.after", now=clock.now(), crisis_id=first
+        )
+    async with db.read() as session:
+        for crisis_id in (None, first, second):
+            report = await journal.verify(session, crisis_id=crisis_id)
+            assert report.ok, (crisis_id, report)
+        rows = (
+            await session.exec(
+                select(Delivery, OutboxMessage)
+                .join(OutboxMessage, col(OutboxMessage.id) == col(Delivery.message_id))
+                .where(Delivery.purpose == "clock_alert")
+            )
+        ).all()
+    assert len(rows) == 2 * 3 * 3  # two crises, three thresholds, three people
+    for sent, message in rows:
+        assert message.crisis_id == sent.crisis_id and message.channel == sent.channel
+    per_message: dict[int, set[str]] = {}
+    for sent, message in rows:
+        per_message.setdefault(message.id or 0, set()).add(sent.recipient_name)
+    assert len(per_message) == 6 and all(len(names) == 3 for names in per_message.values())
+    for crisis_id in (first, second):  # 30, 45 and 55 min: three distinct texts
+        assert len({m.text for _, m in rows if m.crisis_id == crisis_id}) == 3
+
+
+async def test_only_cells_unanswered_past_the_delay_page_their_next_level(
+    db: Database, clock: FrozenClock
+) -> None:
+    async with db.transaction() as session:
+        people = await roster(session, now=clock.now())
+        early = await ordered_crisis(session, now=clock.now())
+        answered = await ordered_crisis(session, now=clock.now())
+        for role, name in (("communication", "Camille Com1"), ("validator", "Valérie Val1")):
+            await lifecycle.acknowledge(
+                session,
+                actor=PREFECT,
+                crisis_id=answered,
+                duty_role=role,
+                contact_id=people[name],
+                now=clock.now(),
+            )
+    clock.advance(minutes=5)
+    async with db.transaction() as session:
+        late = await ordered_crisis(session, now=clock.now())
+    clock.advance(minutes=5)  # the escalation delay of the first two, half of the last's
+    async with db.transaction() as session:
+        assert await watch.escalate_pages(session, rules=RULES, now=clock.now()) == 2
+    async with db.read() as session:
+        pages = (await session.exec(select(CellPage).where(CellPage.level == 2))).all()
+    assert sorted((p.crisis_id, p.duty_role) for p in pages) == [
+        (early, "communication"),
+        (early, "validator"),
+    ]
+    assert late not in {p.crisis_id for p in pages}
