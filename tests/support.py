@@ -26,6 +26,7 @@ class FrozenClock:
 
 @dataclass(frozen=True)
 class TestUser:
+    __test__ = False  # a helper, not a test class
     login: str
     password: str
     token: str
