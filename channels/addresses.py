@@ -23,6 +23,10 @@ _HANDLE = re.compile(r"^@?[A-Za-z0-9_]{1,30}(?:@[A-Za-z0-9.-]+)?$")
 
 _PUBLIC = "public"
 
+# Mobile numbers ARCEP reserves for fiction (06 39 98 xx xx): never assigned to anyone, so
+# demos and exercises can use them to exercise the SMS path.
+FICTION_MOBILES = ("+3363998",)
+
 
 def normalize_address(*, kind: ChannelKind, address: str, display_name: str = "") -> str:
     """Return the canonical form of ``address`` for ``kind`` or raise ``InvalidRecipient``."""
@@ -47,9 +51,10 @@ def normalize_address(*, kind: ChannelKind, address: str, display_name: str = ""
                 number = phonenumbers.parse(value, "FR")
             except phonenumbers.NumberParseException:
                 raise refuse("numéro de téléphone illisible") from None
-            if not phonenumbers.is_valid_number(number):
+            e164 = str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+            if not phonenumbers.is_valid_number(number) and not e164.startswith(FICTION_MOBILES):
                 raise refuse("numéro de téléphone non valide (format E.164 attendu)")
-            return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+            return e164
         case ChannelKind.TELEGRAM:
             if _TELEGRAM_CHAT_ID.match(value) or _TELEGRAM_CHANNEL.match(value):
                 return value

@@ -34,6 +34,18 @@ def next_update(now: datetime, *, hours: int = 2) -> datetime:
     return (now + timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
 
 
+MAX_NAMED_COMMUNES = 6
+
+
+def named_communes(names: Sequence[str]) -> list[str]:
+    """Every commune when they are few; else the first ones and how many others (a template
+    listing 771 names would not fit any channel)."""
+    if len(names) <= MAX_NAMED_COMMUNES:
+        return list(names)
+    shown = MAX_NAMED_COMMUNES // 2
+    return [*names[:shown], f"{len(names) - shown} autres communes"]
+
+
 def crisis_values(
     playbook: Playbook, *, commune_names: Sequence[str], now: datetime, link: str
 ) -> tuple[dict[str, object], dict[str, str]]:
@@ -43,7 +55,7 @@ def crisis_values(
     for name, placeholder in playbook.placeholders.items():
         match placeholder.type:
             case "communes":
-                values[name] = list(commune_names) or ["[à compléter : communes]"]
+                values[name] = named_communes(commune_names) or ["[à compléter : communes]"]
             case "time":
                 values[name] = now
             case "next_update":

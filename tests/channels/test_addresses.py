@@ -48,3 +48,10 @@ def test_a_malformed_address_is_refused_naming_the_recipient(
         Recipient(kind=kind, address=address, display_name="Mme la maire d'Abbeville")
     assert "Mme la maire d'Abbeville" in str(caught.value)
     assert caught.value.recipient == "Mme la maire d'Abbeville"
+
+
+def test_a_mobile_of_the_fiction_range_is_accepted_but_another_invalid_one_is_not() -> None:
+    fiction = Recipient(kind=ChannelKind.SMS, address="06 39 98 00 42")
+    assert fiction.address == "+33639980042"
+    with pytest.raises(InvalidRecipient):
+        Recipient(kind=ChannelKind.SMS, address="+33 6 39 99 00 42")  # next to the range
