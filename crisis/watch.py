@@ -18,6 +18,7 @@ from crisis.actors import SYSTEM
 from crisis.clocks import Clock, ClockCode, MetCheck
 from crisis.crises import Crisis, CrisisStatus
 from crisis.lifecycle import LifecycleRules
+from crisis.outbox import Delivery, Purpose
 from crisis.paging import CellAcknowledgement, CellPage
 
 CRISES = Crisis.__table__  # type: ignore[attr-defined]
@@ -44,9 +45,12 @@ async def record_met(
     """Stop every running clock whose condition now holds; journaled."""
     count = 0
     for code, check in checks.items():
-        for clock in await clocks.running(session, code=code):
-            crisis = await session.get(Crisis, clock.crisis_id)
-            if crisis is None or crisis.status == CrisisStatus.CLOSED:
+        waiting = await clocks.running(session, code=code)
+        if code == ClockCode.ES48:
+            waiting = await _with_bulletins(session, waiting)
+        open_crises = await _open_crises(session, [c.crisis_id for c in waiting])
+        for clock in waiting:
+            if clock.crisis_id not in open_crises:
                 continue
             met_at = await check(session, clock)
             if met_at is None or not await clocks.meet(session, clock=clock, met_at=met_at):
@@ -65,6 +69,30 @@ async def record_met(
             )
             count += 1
     return count
+
+
+async def _with_bulletins(session: AsyncSession, waiting: list[Clock]) -> list[Clock]:
+    """The ES48 clocks whose crisis has published anything at all: only those can be met
+    (one query, so that a thousand crises waiting for their first bulletin cost nothing)."""
+    if not waiting:
+        return []
+    ids = [c.crisis_id for c in waiting]
+    d = Delivery.__table__.c  # type: ignore[attr-defined]
+    query = (
+        sa.select(d.crisis_id)
+        .where(d.crisis_id.in_(ids), d.purpose == Purpose.BULLETIN.value)
+        .distinct()
+    )
+    published = set((await (await session.connection()).execute(query)).scalars())
+    return [c for c in waiting if c.crisis_id in published]
+
+
+async def _open_crises(session: AsyncSession, ids: list[int]) -> set[int]:
+    """Of these crises, those not closed, loaded in one query (later gets hit the session)."""
+    if not ids:
+        return set()
+    query = select(Crisis).where(col(Crisis.id).in_(ids), Crisis.status != CrisisStatus.CLOSED)
+    return {c.id for c in (await session.exec(query)).all() if c.id is not None}
 
 
 async def _escalation_candidates(
