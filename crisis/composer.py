@@ -47,12 +47,24 @@ def named_communes(names: Sequence[str]) -> list[str]:
 
 
 def crisis_values(
-    playbook: Playbook, *, commune_names: Sequence[str], now: datetime, link: str
+    playbook: Playbook,
+    *,
+    commune_names: Sequence[str],
+    now: datetime,
+    link: str,
+    known: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, object], dict[str, str]]:
-    """(values for every placeholder, rendered stand-in → « [à compléter : label] » mark)."""
+    """(values for every placeholder, rendered stand-in → « [à compléter : label] » mark).
+
+    `known` holds what the deployment and the crisis already say by placeholder name (the
+    prefecture's phone lines, the situation as the prefect declared it).
+    """
     values: dict[str, object] = {}
     marks: dict[str, str] = {}
     for name, placeholder in playbook.placeholders.items():
+        if known and known.get(name):
+            values[name] = known[name]
+            continue
         match placeholder.type:
             case "communes":
                 values[name] = named_communes(commune_names) or ["[à compléter : communes]"]
@@ -84,6 +96,7 @@ def prefill(
     commune_names: Sequence[str],
     now: datetime,
     link: str,
+    known: Mapping[str, str] | None = None,
 ) -> Prefill | None:
     """The template `template_key` filled from the crisis, with its channel variants."""
     chosen = next(
@@ -91,7 +104,9 @@ def prefill(
     )
     if chosen is None:
         return None
-    values, marks = crisis_values(playbook, commune_names=commune_names, now=now, link=link)
+    values, marks = crisis_values(
+        playbook, commune_names=commune_names, now=now, link=link, known=known
+    )
     result = fill_templates(playbook, values=values, purpose=chosen.purpose)
     if not result.ok:
         return None

@@ -33,8 +33,17 @@ def with_sandbox(settings: Settings, sandbox: Sandbox) -> Settings:
             "exercise_channels": config,
             "public_accounts": settings.public_accounts or accounts,
             "exercise_public_accounts": settings.exercise_public_accounts or accounts,
+            "contact_phones": settings.contact_phones or DEMO_PHONES,
         }
     )
+
+
+# Numbers ARCEP reserves for fiction (03 53 01 xx xx): the demo never names a real line.
+DEMO_PHONES = {
+    "telephone_elus": "03 53 01 00 10",
+    "contact_presse": "03 53 01 00 20",
+    "numero_unique": "03 53 01 00 00",
+}
 
 
 def demo_public_accounts(sandbox: Sandbox) -> dict[str, str]:

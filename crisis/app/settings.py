@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # sandbox ones that replace them in an exercise), officials to phone after N minutes.
     bulletin_channels: list[str] = Field(default_factory=lambda: list(BULLETIN_CHANNELS))
     public_accounts: dict[str, str] = Field(default_factory=dict)
+    # The prefecture's phone lines, by playbook placeholder name (`telephone_elus`,
+    # `contact_presse`, `numero_unique`): the composer fills them into every template.
+    contact_phones: dict[str, str] = Field(default_factory=dict)
     exercise_public_accounts: dict[str, str] = Field(default_factory=dict)
     to_call_after_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # HTTP

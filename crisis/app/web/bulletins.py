@@ -216,6 +216,7 @@ async def new_bulletin_page(
             commune_names=[c.name for c in communes],
             now=clock.now(),
             link=f"{settings.base_url.rstrip('/')}/public/bulletins",
+            known={"situation": f"{crisis.title}."} | settings.contact_phones,
         )
         if filled is not None:
             usable = set(

@@ -243,7 +243,8 @@ async def test_the_composer_page_offers_the_playbook_templates_filled_from_the_c
     assert page.status_code == 200
     assert "Première information — public" in page.text
     assert "Communes concernées : Abbeville" in page.text
-    assert "[à compléter : Situation" in page.text
+    assert "[à compléter : Situation" not in page.text  # the prefect's own words: « Crue. »
+    assert "Crue." in page.text
     form = {
         "csrf_token": csrf_of(page.text),
         "title": TITLE,
