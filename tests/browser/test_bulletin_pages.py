@@ -29,10 +29,9 @@ def test_a_communicator_composes_from_the_playbook_a_validator_approves_and_it_i
     body = page.get_by_label("Texte")
     expect(body).to_contain_text("Communes concernées : Abbeville")
     text = body.input_value()
-    start = text.index("[à compléter")
-    body.fill(
-        text[:start] + "la Somme déborde dans la basse ville." + text[text.index("]", start) + 1 :]
-    )
+    # The situation comes as the prefect declared it; the communicator makes it precise.
+    assert "[à compléter" not in text and "Crue à Abbeville." in text
+    body.fill(text.replace("Crue à Abbeville.", "la Somme déborde dans la basse ville.", 1))
     expect(page.locator("#preview")).to_contain_text("Page publique")
     page.get_by_role("button", name="Enregistrer le brouillon").click()
     expect(page.get_by_text("Brouillon n°")).to_be_visible()
