@@ -1,9 +1,9 @@
 """Targeting a whole département of ~10,000 people.
 
-python -m bench.contacts.targeting [--pg URL] [--ab]
+python -m bench.contacts.targeting [--pg URL]
 
-With `--ab`, the version before the driver-tuple rewrite (`bench.contacts.targeting_before`)
-and the current one run alternately in the same process, and their results are compared.
+The before/after comparison of docs/benchmarks.md ran the version of commit 7d859a3
+(`git show 7d859a3:contacts/targeting.py`) alternately with this one in one process.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bench.contacts import targeting_before
 from bench.contacts.common import run, scratch_database
 from contacts.demo import load_demo_directory
 from contacts.geography import Commune
@@ -28,23 +27,7 @@ from contacts.targeting import Targeting, target
 NOW = datetime(2026, 11, 28, 14, tzinfo=UTC)
 
 
-def _plain(result: object) -> tuple[object, ...]:
-    """A targeting as plain tuples, whichever version built it."""
-    assert isinstance(result, Targeting | targeting_before.Targeting)
-    recipients = [
-        (r.contact_id, r.key, r.name, r.audience, r.function, r.commune, r.area_level,
-         r.area_code, [(c.channel_id, c.kind, c.address, c.verified) for c in r.channels])
-        for r in result.recipients
-    ]  # fmt: skip
-    to_call = [
-        (t.contact_id, t.key, t.name, t.audience, t.function, t.commune, t.area_level,
-         t.area_code, list(t.phones))
-        for t in result.to_call
-    ]  # fmt: skip
-    return (result.communes, result.audiences, result.exercise, recipients, to_call)
-
-
-async def main(postgres: str | None, people: int, ab: bool) -> None:
+async def main(postgres: str | None, people: int) -> None:
     async with scratch_database(postgres) as db:
         async with db.transaction() as session:
             demo = await load_demo_directory(session, now=NOW)
@@ -68,7 +51,7 @@ async def main(postgres: str | None, people: int, ab: bool) -> None:
         if postgres:
             async with db.engine.connect() as conn:
                 await conn.execute(sa.text("ANALYZE"))  # what autovacuum does after a bulk load
-        versions = {"avant": targeting_before.target, "après": target} if ab else {"": target}
+        versions = {"": target}
         timings: dict[str, list[float]] = {name: [] for name in versions}
         cpu: dict[str, list[float]] = {name: [] for name in versions}
         results: dict[str, object] = {}
@@ -86,11 +69,8 @@ async def main(postgres: str | None, people: int, ab: bool) -> None:
                     results[name] = result
         backend = "PostgreSQL" if postgres else "SQLite"
         load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-        if ab:
-            same = _plain(results["avant"]) == _plain(results["après"])
-            print(f"{backend}: résultats identiques avant/après : {'oui' if same else 'NON'}")
         for name in versions:
-            assert isinstance(result, Targeting | targeting_before.Targeting)
+            assert isinstance(result, Targeting)
             print(
                 f"{backend} {name}: {len(codes)} communes, {len(result.recipients)} "
                 f"destinataires + {len(result.to_call)} à appeler ; "
@@ -106,6 +86,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--pg", default=None, help="postgresql://postgres@127.0.0.1/postgres")
     parser.add_argument("--people", type=int, default=10_000)
-    parser.add_argument("--ab", action="store_true", help="alternate before/after, compare")
     args = parser.parse_args()
-    run(main(args.pg, args.people, args.ab))
+    run(main(args.pg, args.people))
