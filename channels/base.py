@@ -28,7 +28,9 @@ class Message:
 
     ``idempotency_key`` is stable across retries of the same delivery: adapters derive
     the provider-side key from it (e-mail ``Message-ID``, Matrix ``txnId``, Mastodon
-    ``Idempotency-Key``), so a delivery sent twice is accepted once.
+    ``Idempotency-Key``), so a delivery sent twice is accepted once. ``thread`` holds the
+    posts of an X thread, in order (``text`` is then their concatenation, for display);
+    only the X adapter reads it.
     """
 
     text: str
@@ -38,6 +40,7 @@ class Message:
     audience: str = "public"
     exercise: bool = False
     links: tuple[str, ...] = ()
+    thread: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,6 +2,11 @@
 
 Short channels (X, SMS) get the title and the link to the public page unless a variant
 text is given: a body is never cut. Every problem comes back as data, never as a cut.
+
+When a bulletin asks for an X thread (``thread=True``), X carries the whole text (the
+variant, else the headline, the body and the link) and, when it exceeds 280 weighted
+characters, splits it into numbered posts (``channels.x_thread``); ``Rendering.parts``
+holds them and ``text`` their concatenation.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from channels.limits import (
     sms_count,
     x_weighted_length,
 )
+from channels.x_thread import X_MAX_PARTS, Unsplittable, split_thread
 
 __all__ = ["EXERCISE_BANNER", "Problem", "RenderLimits", "Rendering", "render"]
 
@@ -29,6 +35,7 @@ _SHORT = frozenset({ChannelKind.X, ChannelKind.SMS})
 class RenderLimits:
     sms_max_segments: int = 3
     x_max_weighted: int = X_MAX_WEIGHTED
+    x_max_parts: int = X_MAX_PARTS
     telegram_max_chars: int = TELEGRAM_MAX_CHARS
     mastodon_max_chars: int = MASTODON_MAX_CHARS
 
@@ -48,6 +55,7 @@ class Rendering:
     html: str | None = None
     length: int = 0  # in the channel's own unit: weighted chars, SMS segments, characters
     short_form: bool = False
+    parts: tuple[str, ...] = ()  # the posts of an X thread, in order (empty: one message)
 
 
 def render(
@@ -60,8 +68,12 @@ def render(
     exercise: bool = False,
     prefix: str = "",
     limits: RenderLimits | None = None,
+    thread: bool = False,
 ) -> Rendering | list[Problem]:
-    """The text ``kind`` will carry, or every problem that prevents it."""
+    """The text ``kind`` will carry, or every problem that prevents it.
+
+    ``thread`` only matters to X: the whole text, split into a thread when it is long.
+    """
     limits = limits or RenderLimits()
     title, body, variant = title.strip(), body.strip(), (variant or "").strip() or None
     problems: list[Problem] = []
@@ -84,6 +96,9 @@ def render(
     full = "\n\n".join([*banner, headline, variant or body, *more])
     short = "\n".join([*banner, variant or headline, *([] if variant else [link] if link else [])])
 
+    if kind is ChannelKind.X and thread:
+        whole = variant or "\n\n".join([headline, body, *more])
+        return _x_thread(whole, banner="".join(banner), limits=limits)
     if kind in _SHORT:
         return _check_short(kind=kind, text=short, short=variant is None, limits=limits)
     if kind is ChannelKind.MASTODON:
@@ -126,7 +141,8 @@ def _check_short(
                     code="too_long",
                     message=f"X : {weighted} caractères pondérés pour {limits.x_max_weighted} "
                     "au plus (liens comptés 23, émojis et idéogrammes 2) ; "
-                    + ("raccourcissez le titre." if short else "raccourcissez la variante."),
+                    + ("raccourcissez le titre" if short else "raccourcissez la variante")
+                    + " ou cochez la publication sur X en fil (plusieurs messages).",
                 )
             ]
         return Rendering(channel=kind, text=text, length=weighted, short_form=short)
@@ -142,6 +158,30 @@ def _check_short(
             )
         ]
     return Rendering(channel=kind, text=text, length=count.segments, short_form=short)
+
+
+def _x_thread(text: str, *, banner: str, limits: RenderLimits) -> Rendering | list[Problem]:
+    kind = ChannelKind.X
+    split = split_thread(
+        text, head=banner, limit=limits.x_max_weighted, max_parts=limits.x_max_parts
+    )
+    if isinstance(split, Unsplittable):
+        if split.code == "too_many_parts":
+            message = (
+                f"X : le fil compterait {split.parts} messages pour {limits.x_max_parts} au "
+                "plus ; raccourcissez le texte ou donnez une variante X plus courte."
+            )
+        else:
+            word = split.word if len(split.word) <= 40 else split.word[:39] + "…"
+            message = (
+                f"X : « {word} » ne tient pas dans un message du fil ({split.budget} "
+                "caractères pondérés au plus par mot) ; ajoutez des espaces ou raccourcissez-le."
+            )
+        return [Problem(channel=kind, code=split.code, message=message)]
+    longest = max(x_weighted_length(part) for part in split)
+    if len(split) == 1:
+        return Rendering(channel=kind, text=split[0], length=longest)
+    return Rendering(channel=kind, text="\n\n".join(split), length=longest, parts=split)
 
 
 def _html(text: str) -> str:

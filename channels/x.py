@@ -3,6 +3,18 @@
 tweepy has no host setting: to reach another host (the sandbox) a ``requests`` adapter
 mounted on the client's session rewrites ``https://api.twitter.com``. A 403 for duplicate
 content means the post already exists: the retry is treated as published.
+
+Threads (``Message.thread``): one delivery is one thread. Part 1 is posted, then each next
+part as a reply to the one before (``in_reply_to_tweet_id``); the receipt's ``provider_id``
+is the id of part 1. Every part's id is memorised in the process under the delivery's
+idempotency key and the part's rank, so a retry after a transient failure on part k (5xx,
+429, dropped connection) skips the parts already published and chains part k to part k-1:
+X never sees a repeated text. The memo does not survive a restart: if part 1 then comes
+back as duplicate content, its id is unknown and the rest cannot be chained; likewise when
+X accepted a part whose answer was lost. Rather than post loose replies, the delivery fails
+(``PermanentChannelError``) with a French reason naming the parts already out, for a person
+to check the account and finish the thread by hand. If that lost part was the last one, the
+thread is complete and the delivery counts as sent (``duplicate``).
 """
 
 from __future__ import annotations
@@ -81,6 +93,7 @@ class XChannel:
             self._client.session.mount(_X_HOST, _HostRewrite(config.api_url))
         self._lock = asyncio.Lock()  # one request at a time on the shared requests session
         self._published: dict[str, str] = {}
+        self._thread_posts: dict[tuple[str, int], str] = {}  # (idempotency key, rank) -> id
 
     @property
     def kind(self) -> ChannelKind:
@@ -98,23 +111,65 @@ class XChannel:
         ]
 
     async def send(self, message: Message, recipient: Recipient) -> Receipt:
+        if message.thread:
+            return await self._send_thread(message)
         known = self._published.get(message.idempotency_key)
         if known is not None:
             return Receipt(provider_id=known, raw_status="already published", duplicate=True)
+        tweet_id = await self._post(message.text)
+        if tweet_id is None:
+            return Receipt(provider_id="", raw_status="403 duplicate", duplicate=True)
+        self._published[message.idempotency_key] = tweet_id
+        return Receipt(provider_id=tweet_id, raw_status="201", accepted_at=datetime.now(UTC))
+
+    async def _send_thread(self, message: Message) -> Receipt:
+        key, total = message.idempotency_key, len(message.thread)
+        ids: list[str] = []
+        fresh = 0
+        for rank, part in enumerate(message.thread):
+            known = self._thread_posts.get((key, rank))
+            if known is None:
+                known = await self._post(part, reply_to=ids[-1] if ids else None)
+                if known is None:
+                    if rank == total - 1 and ids:
+                        break  # the last part was out already: the thread is complete
+                    rest = (
+                        f"parties {rank + 2} à {total}" if rank + 2 < total else f"partie {total}"
+                    )
+                    raise PermanentChannelError(
+                        f"X : fil interrompu, la partie {rank + 1}/{total} est déjà publiée "
+                        "mais son identifiant est perdu (redémarrage ou réponse perdue) : "
+                        "vérifiez le compte et, s’il en manque, publiez à la main en réponse "
+                        f"la suite du fil ({rest}).",
+                        kind=_KIND,
+                    )
+                self._thread_posts[(key, rank)] = known
+                fresh += 1
+            ids.append(known)
+        return Receipt(
+            provider_id=ids[0],
+            raw_status=f"201 fil de {total} messages",
+            accepted_at=datetime.now(UTC),
+            duplicate=fresh == 0,
+        )
+
+    async def _post(self, text: str, *, reply_to: str | None = None) -> str | None:
+        """The new post's id; ``None`` when X already has this text (403 duplicate content)."""
         async with self._lock:
             try:
                 response = await asyncio.to_thread(
-                    self._client.create_tweet, text=message.text, user_auth=True
+                    self._client.create_tweet,
+                    text=text,
+                    in_reply_to_tweet_id=reply_to,
+                    user_auth=True,
                 )
             except tweepy.Forbidden as exc:
                 if _is_duplicate(exc):
-                    return Receipt(provider_id="", raw_status="403 duplicate", duplicate=True)
+                    return None
                 raise map_error(exc, secrets=self._secrets()) from None
             except (tweepy.TweepyException, requests.RequestException) as exc:
                 raise map_error(exc, secrets=self._secrets()) from None
-        tweet_id = str(response.data["id"])
-        self._published[message.idempotency_key] = tweet_id
-        return Receipt(provider_id=tweet_id, raw_status="201", accepted_at=datetime.now(UTC))
+        return str(response.data["id"])
 
     async def check(self) -> ChannelHealth:
         settings = {

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from channels.kinds import ChannelKind
-from channels.limits import TELEGRAM_MAX_CHARS, sms_count
+from channels.limits import TELEGRAM_MAX_CHARS, sms_count, x_weighted_length
 from channels.rendering import Problem, Rendering, RenderLimits, render
 
 PUBLIC_PAGE = "public_page"
@@ -51,6 +51,7 @@ class Content:
     strategy: str = "all"
     cascade_minutes: int = 0
     confirm_receipt: bool = False
+    x_thread: bool = False  # X may carry the whole text as a thread of numbered posts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,10 +66,15 @@ class ChannelText:
     unit: str = "caractères"
     short_form: bool = False
     problems: tuple[Problem, ...] = ()
+    parts: tuple[str, ...] = ()  # an X thread's posts, in order
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def part_lengths(self) -> tuple[int, ...]:
+        return tuple(x_weighted_length(part) for part in self.parts)
 
 
 def content_hash(content: Content) -> str:
@@ -86,6 +92,8 @@ def content_hash(content: Content) -> str:
         "cascade_minutes": content.cascade_minutes if content.strategy == "cascade" else 0,
         "confirm_receipt": content.confirm_receipt,
     }
+    if content.x_thread:  # only when set, so that the digests approved before it stay valid
+        material["x_thread"] = True
     text = json.dumps(material, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -116,6 +124,7 @@ def render_channel(content: Content, *, channel: str, link: str, exercise: bool)
         variant=None if internal else content.variants.get(channel),
         exercise=exercise,
         prefix=prefix,
+        thread=content.x_thread and channel == "x",
     )
     if isinstance(result, list):
         return ChannelText(channel=channel, problems=tuple(result))
@@ -127,6 +136,7 @@ def render_channel(content: Content, *, channel: str, link: str, exercise: bool)
         length=result.length,
         unit=_unit(channel),
         short_form=result.short_form,
+        parts=result.parts,
     )
 
 

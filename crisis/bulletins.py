@@ -65,6 +65,7 @@ class Bulletin(SQLModel, table=True):
     strategy: str = Field(default="all", max_length=10)
     cascade_minutes: int = 0
     confirm_receipt: bool = False
+    x_thread: bool = False
     status: str = Field(default=BulletinStatus.DRAFT, max_length=12, index=True)
     content_hash: str = Field(max_length=64)
     author: str = Field(max_length=64)
@@ -98,6 +99,7 @@ class Bulletin(SQLModel, table=True):
             strategy=self.strategy,
             cascade_minutes=self.cascade_minutes,
             confirm_receipt=self.confirm_receipt,
+            x_thread=self.x_thread,
         )
 
 
@@ -139,6 +141,7 @@ class Draft:
     strategy: str = "all"
     cascade_minutes: int = 0
     confirm_receipt: bool = False
+    x_thread: bool = False
 
 
 def _problem(code: str, message: str, **extra: object) -> dict[str, object]:
@@ -285,6 +288,7 @@ async def _checked(
         strategy=draft.strategy,
         cascade_minutes=cascade,
         confirm_receipt=draft.confirm_receipt,
+        x_thread=draft.x_thread and "x" in channels,  # dropped with X, like its variant
     )
 
 
@@ -307,6 +311,7 @@ def _apply(bulletin: Bulletin, content: Content, template: str | None) -> None:
     bulletin.strategy = content.strategy
     bulletin.cascade_minutes = content.cascade_minutes
     bulletin.confirm_receipt = content.confirm_receipt
+    bulletin.x_thread = content.x_thread
     bulletin.template = template
     bulletin.content_hash = content_hash(content)
 

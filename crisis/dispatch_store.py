@@ -61,6 +61,7 @@ class Rendered:
     text: str
     html: str | None
     link: str | None
+    thread: tuple[str, ...] = ()  # an X thread's posts
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +185,14 @@ async def renderings(session: AsyncSession, *, ids: Iterable[int]) -> dict[int, 
         return {}
     columns = MESSAGE.c
     rows = await (await session.connection()).execute(
-        sa.select(columns.id, columns.subject, columns.text, columns.html, columns.link).where(
-            columns.id.in_(wanted)
-        )
+        sa.select(
+            columns.id, columns.subject, columns.text, columns.html, columns.link, columns.thread
+        ).where(columns.id.in_(wanted))
     )
-    return {row.id: Rendered(row.subject, row.text, row.html, row.link) for row in rows}
+    return {
+        row.id: Rendered(row.subject, row.text, row.html, row.link, tuple(row.thread or ()))
+        for row in rows
+    }
 
 
 _RECORD = (

@@ -373,7 +373,7 @@ class Dispatcher:
     def _message(self, job: _Job) -> Message:
         rendered = self._renderings[job.item.message_id]
         text, subject = rendered.text, rendered.subject
-        html = rendered.html
+        html, thread = rendered.html, rendered.thread
         if self._personalise is not None:
             text = self._personalise(text, job.item.id)
             html = self._personalise(html, job.item.id) if html else html
@@ -382,6 +382,10 @@ class Dispatcher:
                 text = f"{EXERCISE_MARK}\n\n{text}"
             if subject and "EXERCICE" not in subject:
                 subject = f"EXERCICE — {subject}"
+            thread = tuple(
+                part if part.startswith(EXERCISE_MARK) else f"{EXERCISE_MARK}\n{part}"
+                for part in thread
+            )
         return Message(
             text=text,
             subject=subject,
@@ -390,6 +394,7 @@ class Dispatcher:
             audience=job.item.audience,
             exercise=job.exercise,
             links=(rendered.link,) if rendered.link else (),
+            thread=thread,
         )
 
     async def _record(

@@ -57,6 +57,8 @@ class OutboxMessage(SQLModel, table=True):
     html: str | None = Field(default=None, sa_type=sa.Text)
     link: str | None = None
     exercise: bool = False
+    # An X thread's posts, in order (``text`` holds them joined); NULL for a single message.
+    thread: list[str] | None = Field(default=None, sa_type=sa.JSON)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -113,6 +115,7 @@ class Rendering:
     subject: str = ""
     html: str | None = None
     link: str | None = None
+    thread: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,6 +164,7 @@ async def enqueue(
             html=rendering.html,
             link=rendering.link,
             exercise=exercise,
+            thread=list(rendering.thread) or None,
             created_at=now,
         )
         session.add(message)

@@ -128,7 +128,13 @@ def _people_requests(
 
 
 def _rendering(text: ChannelText) -> Rendering:
-    return Rendering(channel=text.channel, text=text.text, subject=text.subject, html=text.html)
+    return Rendering(
+        channel=text.channel,
+        text=text.text,
+        subject=text.subject,
+        html=text.html,
+        thread=text.parts,
+    )
 
 
 def _checked_text(content: Content, *, channel: str, link: str, exercise: bool) -> ChannelText:

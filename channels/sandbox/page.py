@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from channels.sandbox.state import FakeState
+from channels.sandbox.state import FakeState, Received
 
 __all__ = ["dashboard_app", "render_page"]
 
@@ -29,10 +29,11 @@ def render_page(states: Mapping[str, FakeState], urls: Mapping[str, str]) -> str
     sections = []
     for name, state in states.items():
         rows = "\n".join(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>".format(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}<pre>{}</pre></td></tr>".format(
                 html.escape(m.at.strftime("%H:%M:%S")),
                 html.escape(m.recipient),
                 html.escape(m.subject),
+                _thread_line(m),
                 html.escape(m.text),
             )
             for m in reversed(state.received[-200:])
@@ -56,11 +57,22 @@ def render_page(states: Mapping[str, FakeState], urls: Mapping[str, str]) -> str
         "<title>Bac à sable des canaux — Tocsin</title>"
         "<style>body{font-family:sans-serif;margin:2rem}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:.3rem;vertical-align:top;text-align:left}"
-        "pre{white-space:pre-wrap;margin:0}</style></head><body>"
+        "pre{white-space:pre-wrap;margin:0}.thread{margin:0 0 .3rem;color:#555}</style></head><body>"
         "<h1>Bac à sable des canaux</h1>"
         "<p>Faux services locaux : rien ne sort de cette machine. "
         "La page se rafraîchit toutes les 3 secondes.</p>" + "\n".join(sections) + "</body></html>"
     )
+
+
+def _thread_line(message: Received) -> str:
+    """Each X post with its id and the post it answers, so that a thread reads from the page."""
+    if message.fake != "x":
+        return ""
+    line = f"Message n° {html.escape(message.key)}"
+    parent = message.meta.get("in_reply_to")
+    if parent:
+        line += f", en réponse au message n° {html.escape(parent)}"
+    return f'<p class="thread">{line}</p>'
 
 
 def dashboard_app(states: Mapping[str, FakeState], urls: Mapping[str, str]) -> Starlette:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from contacts.records import ChannelRecord, ContactRecord
-from crisis import crises, directory
+from crisis import bulletins, crises, directory
 from crisis.actors import SYSTEM, Actor, Role
 from crisis.app.db import Database
-from crisis.bulletins import ChannelPolicy, Draft
+from crisis.bulletins import Bulletin, ChannelPolicy, Draft
 from crisis.crises import CrisisMode
 
 ABBEVILLE, AMIENS = "80001", "80021"
@@ -102,3 +102,35 @@ async def load_directory(
     async with db.transaction() as session:
         for record in records or DIRECTORY:
             await directory.create_contact(session, actor=SYSTEM, record=record, now=now)
+
+
+async def created(db: Database, now: datetime, *, crisis_id: int, **changes: object) -> Bulletin:
+    """A draft written by the communicator from ``draft(**changes)``."""
+    async with db.transaction() as session:
+        return await bulletins.create(
+            session,
+            actor=COMMUNICATOR,
+            crisis_id=crisis_id,
+            draft=draft(**changes),
+            policy=POLICY,
+            now=now,
+        )
+
+
+async def submitted(db: Database, now: datetime, *, crisis_id: int, **changes: object) -> int:
+    """A draft submitted for validation by its author; its id."""
+    bulletin = await created(db, now, crisis_id=crisis_id, **changes)
+    assert bulletin.id is not None
+    async with db.transaction() as session:
+        await bulletins.submit(
+            session, actor=COMMUNICATOR, bulletin_id=bulletin.id, policy=POLICY, now=now
+        )
+    return bulletin.id
+
+
+async def approved(db: Database, now: datetime, *, crisis_id: int, **changes: object) -> int:
+    """A submitted bulletin approved by the validator; its id."""
+    bulletin_id = await submitted(db, now, crisis_id=crisis_id, **changes)
+    async with db.transaction() as session:
+        await bulletins.approve(session, actor=VALIDATOR, bulletin_id=bulletin_id, now=now)
+    return bulletin_id

@@ -24,7 +24,7 @@ from tests.crisis.bulletin_support import (
     COMMUNICATOR,
     OPERATOR,
     POLICY,
-    VALIDATOR,
+    approved,
     declare,
     draft,
     load_directory,
@@ -39,24 +39,12 @@ async def _published(
 ) -> tuple[int, list[Delivery]]:
     crisis_id = await declare(db, clock.now(), mode=mode)
     await load_directory(db, clock.now())
+    bulletin_id = await approved(db, clock.now(), crisis_id=crisis_id, **changes)
     async with db.transaction() as session:
-        bulletin = await bulletins.create(
-            session,
-            actor=COMMUNICATOR,
-            crisis_id=crisis_id,
-            draft=draft(**changes),
-            policy=POLICY,
-            now=clock.now(),
-        )
-        assert bulletin.id is not None
-        await bulletins.submit(
-            session, actor=COMMUNICATOR, bulletin_id=bulletin.id, policy=POLICY, now=clock.now()
-        )
-        await bulletins.approve(session, actor=VALIDATOR, bulletin_id=bulletin.id, now=clock.now())
         await publication.publish(
-            session, actor=COMMUNICATOR, bulletin_id=bulletin.id, policy=POLICY, now=clock.now()
+            session, actor=COMMUNICATOR, bulletin_id=bulletin_id, policy=POLICY, now=clock.now()
         )
-    return bulletin.id, await _deliveries(db, bulletin.id)
+    return bulletin_id, await _deliveries(db, bulletin_id)
 
 
 async def _deliveries(db: Database, bulletin_id: int) -> list[Delivery]:

@@ -17,26 +17,14 @@ from tests.crisis.bulletin_support import (
     VALIDATOR,
     declare,
     draft,
+    submitted,
 )
 from tests.support import FrozenClock
 
 
 async def _submitted(db: Database, clock: FrozenClock, **changes: object) -> int:
     crisis_id = await declare(db, clock.now())
-    async with db.transaction() as session:
-        bulletin = await bulletins.create(
-            session,
-            actor=COMMUNICATOR,
-            crisis_id=crisis_id,
-            draft=draft(**changes),
-            policy=POLICY,
-            now=clock.now(),
-        )
-        assert bulletin.id is not None
-        await bulletins.submit(
-            session, actor=COMMUNICATOR, bulletin_id=bulletin.id, policy=POLICY, now=clock.now()
-        )
-        return bulletin.id
+    return await submitted(db, clock.now(), crisis_id=crisis_id, **changes)
 
 
 async def test_a_draft_goes_through_submit_approve_and_publish_with_each_step_journaled(

@@ -48,6 +48,11 @@ class BulletinIn(BaseModel):
     strategy: Literal["all", "cascade"] = "all"
     cascade_minutes: int = Field(default=0, ge=0, le=bulletins.MAX_CASCADE_MINUTES)
     confirm_receipt: bool = False
+    x_thread: bool = Field(
+        default=False,
+        description="Publier sur X en fil (plusieurs messages numérotés) si le texte "
+        "dépasse 280 caractères pondérés ; X porte alors le texte entier.",
+    )
 
     def draft(self) -> Draft:
         return Draft(**self.model_dump())
@@ -89,6 +94,10 @@ def rendering_views(texts: dict[str, Any]) -> dict[str, Any]:
             "length": t.length,
             "unit": t.unit,
             "short_form": t.short_form,
+            "parts": [
+                {"text": part, "length": length}
+                for part, length in zip(t.parts, t.part_lengths, strict=True)
+            ],
             "problems": [{"code": p.code, "message": p.message} for p in t.problems],
         }
         for channel, t in texts.items()
@@ -111,6 +120,7 @@ def bulletin_view(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, Any
         "strategy": bulletin.strategy,
         "cascade_minutes": bulletin.cascade_minutes,
         "confirm_receipt": bulletin.confirm_receipt,
+        "x_thread": bulletin.x_thread,
         "status": bulletin.status,
         "exercise": bulletin.exercise,
         "content_hash": bulletin.content_hash,
@@ -181,6 +191,7 @@ async def preview(
         variants={k: v for k, v in body.variants.items() if v.strip()},
         msg_type=body.msg_type or ("update" if body.references else "alert"),
         confirm_receipt=body.confirm_receipt,
+        x_thread=body.x_thread and "x" in (body.channels or ()),
     )
     texts = render_all(content, link=public_link(policy.base_url, 0), exercise=crisis.is_exercise)
     missing = check_completeness(title=content.title, body=content.body)

@@ -41,6 +41,7 @@
       references: data.getAll("references").map(Number),
       msg_type: data.get("msg_type") || null,
       confirm_receipt: data.get("confirm_receipt") === "1",
+      x_thread: data.get("x_thread") === "1",
     };
   }
 
@@ -72,7 +73,8 @@
     }
     for (const [channel, r] of Object.entries(data.renderings)) {
       const section = element("section", "fr-mb-2w");
-      const counter = r.problems.length ? "" : ` — ${r.length} ${r.unit}${r.short_form ? " (titre et lien)" : ""}`;
+      const size = r.parts.length ? `fil de ${r.parts.length} messages` : `${r.length} ${r.unit}`;
+      const counter = r.problems.length ? "" : ` — ${size}${r.short_form ? " (titre et lien)" : ""}`;
       section.append(element("h3", "fr-h6 fr-mb-1w", (labels[channel] || channel) + counter));
       if (r.problems.length) {
         const list = element("ul", "fr-error-text");
@@ -80,7 +82,13 @@
         section.append(list);
       } else {
         if (r.subject) section.append(element("p", "fr-text--sm fr-mb-1w", "Objet : " + r.subject));
-        section.append(element("pre", "tocsin-preview", r.text));
+        r.parts.forEach((part, index) => {
+          const reply = index ? ", en réponse au précédent" : "";
+          const label = `Message ${index + 1}/${r.parts.length} — ${part.length} ${r.unit}${reply}`;
+          section.append(element("p", "fr-text--sm fr-mb-1v", label));
+          section.append(element("pre", "tocsin-preview tocsin-thread-part", part.text));
+        });
+        if (!r.parts.length) section.append(element("pre", "tocsin-preview", r.text));
       }
       preview.append(section);
     }

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import FormData
 
+from channels.x_thread import X_MAX_PARTS
 from contacts import geography
 from crisis import bulletins, confirmations, crises, publication, tracking
 from crisis.accounts import User
@@ -103,6 +104,7 @@ def _draft(form: FormData) -> Draft:
         strategy=text("strategy") or "all",
         cascade_minutes=int(minutes) if minutes.isdigit() else 0,
         confirm_receipt=bool(text("confirm_receipt")),
+        x_thread=bool(text("x_thread")),
     )
 
 
@@ -120,6 +122,7 @@ def _form_of(bulletin: Bulletin) -> dict[str, Any]:
         "strategy": bulletin.strategy,
         "cascade_minutes": bulletin.cascade_minutes or 10,
         "confirm_receipt": bulletin.confirm_receipt,
+        "x_thread": bulletin.x_thread,
     }
 
 
@@ -137,6 +140,7 @@ def _form_of_draft(draft: Draft) -> dict[str, Any]:
         "strategy": draft.strategy,
         "cascade_minutes": draft.cascade_minutes or 10,
         "confirm_receipt": draft.confirm_receipt,
+        "x_thread": draft.x_thread,
     }
 
 
@@ -177,6 +181,7 @@ async def _composer(
         accounts=policy.accounts(exercise=crisis.is_exercise),
         crisis_communes=", ".join(c.name for c in communes),
         published=published,
+        x_max_parts=X_MAX_PARTS,
     )
 
 
