@@ -13,14 +13,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contacts import geography
 from crisis import crises, journal, overview
 from crisis.clocks import ClockState
 from crisis.crises import Crisis
+from crisis.errors import Conflict
 from crisis.journal import JournalEntry
 from crisis.outbox import Delivery, OutboxMessage, Purpose
 
 DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
 MESSAGES = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+class CrisisStillOpen(Conflict):
+    """The final summary waits for the closure (a read refused: nothing to journal)."""
+
+    journaled = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +37,13 @@ class BulletinLine:
     title: str
     published_at: datetime
     deliveries: int
+    by_audience: dict[str, dict[str, int]]
 
 
 @dataclass(frozen=True, slots=True)
 class Summary:
     crisis: Crisis
+    communes: list[str]
     clocks: list[ClockState]
     timeline: list[JournalEntry]
     bulletins: list[BulletinLine]
@@ -43,15 +53,21 @@ class Summary:
     generated_at: datetime
 
 
+def _audience(crisis: Crisis) -> sa.ColumnElement[str]:
+    """The audience a delivery stands for: in an exercise, the one it plays."""
+    c = DELIVERIES.c
+    audience = c.played_audience if crisis.is_exercise else c.audience
+    return sa.func.coalesce(audience, c.audience)
+
+
 async def _delivery_counts(
     session: AsyncSession, crisis: Crisis
 ) -> tuple[dict[str, int], dict[str, dict[str, int]], dict[str, int]]:
     c = DELIVERIES.c
-    audience = c.played_audience if crisis.is_exercise else c.audience
     query = (
-        sa.select(c.purpose, sa.func.coalesce(audience, c.audience), c.status, sa.func.count())
+        sa.select(c.purpose, _audience(crisis), c.status, sa.func.count())
         .where(c.crisis_id == crisis.id)
-        .group_by(c.purpose, sa.func.coalesce(audience, c.audience), c.status)
+        .group_by(c.purpose, _audience(crisis), c.status)
     )
     by_status: dict[str, int] = {}
     by_audience: dict[str, dict[str, int]] = {}
@@ -66,23 +82,21 @@ async def _delivery_counts(
     return by_status, by_audience, by_purpose
 
 
-async def _bulletins(session: AsyncSession, crisis_id: int) -> list[BulletinLine]:
+async def _bulletins(session: AsyncSession, crisis: Crisis) -> list[BulletinLine]:
     m, d = MESSAGES.c, DELIVERIES.c
-    counts: dict[int, int] = dict(
-        (
-            await (await session.connection()).execute(
-                sa.select(d.bulletin_id, sa.func.count())
-                .where(d.crisis_id == crisis_id, d.purpose == Purpose.BULLETIN.value)
-                .group_by(d.bulletin_id)
-            )
+    figures: dict[int, dict[str, dict[str, int]]] = {}
+    for bulletin_id, aud, status, count in (
+        await (await session.connection()).execute(
+            sa.select(d.bulletin_id, _audience(crisis), d.status, sa.func.count())
+            .where(d.crisis_id == crisis.id, d.purpose == Purpose.BULLETIN.value)
+            .group_by(d.bulletin_id, _audience(crisis), d.status)
         )
-        .tuples()
-        .all()
-    )
+    ).all():
+        figures.setdefault(bulletin_id, {}).setdefault(aud, {})[status] = count
     rows = (
         await (await session.connection()).execute(
             sa.select(m.bulletin_id, m.subject, m.text, m.created_at)
-            .where(m.crisis_id == crisis_id, m.purpose == Purpose.BULLETIN.value)
+            .where(m.crisis_id == crisis.id, m.purpose == Purpose.BULLETIN.value)
             .order_by(m.created_at, m.id)
         )
     ).all()
@@ -91,9 +105,9 @@ async def _bulletins(session: AsyncSession, crisis_id: int) -> list[BulletinLine
         if bulletin_id is None or bulletin_id in lines:
             continue
         title = subject or text.split("\n", 1)[0][:160]
-        lines[bulletin_id] = BulletinLine(
-            bulletin_id, title, created_at, counts.get(bulletin_id, 0)
-        )
+        by_audience = figures.get(bulletin_id, {})
+        total = sum(n for counts in by_audience.values() for n in counts.values())
+        lines[bulletin_id] = BulletinLine(bulletin_id, title, created_at, total, by_audience)
     return list(lines.values())
 
 
@@ -101,16 +115,27 @@ async def build(session: AsyncSession, *, crisis_id: int, now: datetime) -> Summ
     crisis = await crises.get(session, crisis_id=crisis_id)
     states = await overview.clock_states(session, crises=[crisis], now=now)
     by_status, by_audience, by_purpose = await _delivery_counts(session, crisis)
+    communes = await geography.communes_by_code(session, codes=crisis.communes)
     return Summary(
         crisis=crisis,
+        communes=[c.name for c in communes],
         clocks=states.get(crisis_id, []),
         timeline=await journal.for_crisis(session, crisis_id=crisis_id, limit=5000),
-        bulletins=await _bulletins(session, crisis_id),
+        bulletins=await _bulletins(session, crisis),
         by_status=by_status,
         by_audience=by_audience,
         by_purpose=by_purpose,
         generated_at=now,
     )
+
+
+def require_closed(crisis: Crisis) -> None:
+    if crisis.is_open:
+        raise CrisisStillOpen(
+            "crisis_open",
+            "La synthèse est établie à la clôture : l'événement est encore en cours.",
+            {"status": crisis.status},
+        )
 
 
 async def figures(session: AsyncSession, *, crisis_id: int, now: datetime) -> dict[str, Any]:

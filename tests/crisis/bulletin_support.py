@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from contacts.records import ChannelRecord, ContactRecord
-from crisis import bulletins, crises, directory
+from crisis import bulletins, crises, directory, publication
 from crisis.actors import SYSTEM, Actor, Role
 from crisis.app.db import Database
 from crisis.bulletins import Bulletin, ChannelPolicy, Draft
@@ -133,4 +133,14 @@ async def approved(db: Database, now: datetime, *, crisis_id: int, **changes: ob
     bulletin_id = await submitted(db, now, crisis_id=crisis_id, **changes)
     async with db.transaction() as session:
         await bulletins.approve(session, actor=VALIDATOR, bulletin_id=bulletin_id, now=now)
+    return bulletin_id
+
+
+async def published(db: Database, now: datetime, *, crisis_id: int, **changes: object) -> int:
+    """An approved bulletin published by the communicator; its id."""
+    bulletin_id = await approved(db, now, crisis_id=crisis_id, **changes)
+    async with db.transaction() as session:
+        await publication.publish(
+            session, actor=COMMUNICATOR, bulletin_id=bulletin_id, policy=POLICY, now=now
+        )
     return bulletin_id

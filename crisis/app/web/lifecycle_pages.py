@@ -11,12 +11,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import checklist, crises, lifecycle, summary
+from crisis.app import summary_pdf
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.clock import PARIS
 from crisis.app.errors import journal_refusal
+from crisis.app.summary_view import EXERCISE_BANNER, SummaryView, build_view
 from crisis.app.ticks import lifecycle_rules
 from crisis.app.web.templating import flash
 from crisis.errors import DomainError
+from crisis.summary import Summary
 
 router = APIRouter(include_in_schema=False)
 
@@ -195,24 +198,25 @@ async def close(
     return response
 
 
-async def _summary(request: Request, db: DbDep, crisis_id: int, now: datetime) -> HTMLResponse:
+async def _summary(db: DbDep, crisis_id: int, now: datetime) -> tuple[Summary, SummaryView]:
     async with db.read() as session:
         built = await summary.build(session, crisis_id=crisis_id, now=now)
-    return _render(
-        request,
-        "summary.html",
-        summary=built,
-        crisis=built.crisis,
-        exercise=built.crisis.is_exercise,
-        standalone=request.url.path.endswith(".html"),
-    )
+    return built, build_view(built)
+
+
+def _kilobytes(size: int) -> int:
+    return max(1, round(size / 1000))
 
 
 @router.get("/evenements/{crisis_id}/bilan")
 async def summary_page(
     crisis_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
-    return await _summary(request, db, crisis_id, clock.now())
+    built, view = await _summary(db, crisis_id, clock.now())
+    pdf_kb = None
+    if not built.crisis.is_open:
+        pdf_kb = _kilobytes(len(summary_pdf.render(view, generated_at=built.generated_at)))
+    return _render(request, "summary.html", view=view, exercise=view.exercise, pdf_kb=pdf_kb)
 
 
 @router.get("/evenements/{crisis_id}/bilan.html")
@@ -220,10 +224,29 @@ async def summary_file(
     crisis_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
     """The same summary as one self-contained HTML file (no external style or script)."""
-    page = await _summary(request, db, crisis_id, clock.now())
+    _, view = await _summary(db, crisis_id, clock.now())
+    page = _render(request, "summary_file.html", view=view, exercise_banner=EXERCISE_BANNER)
     name = f"bilan-evenement-{crisis_id}.html"
     page.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return page
+
+
+@router.get("/evenements/{crisis_id}/synthese.pdf")
+async def summary_pdf_file(
+    crisis_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
+) -> Response:
+    """The summary of a closed crisis as an A4 PDF (409 while the crisis is open)."""
+    async with db.read() as session:
+        summary.require_closed(await crises.get(session, crisis_id=crisis_id))
+    built, view = await _summary(db, crisis_id, clock.now())
+    return Response(
+        summary_pdf.render(view, generated_at=built.generated_at),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="tocsin-synthese-{crisis_id}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/acquitter/{token}")

@@ -1,0 +1,239 @@
+"""The closing summary as a PDF: A4, page numbers, a header naming the prefecture and the
+generation time, the same French text as the page (`crisis.app.summary_view`).
+
+fpdf2 draws it with DejaVu Sans, a Unicode TrueType font shipped in `crisis/app/fonts` with its
+licence, so accents, « guillemets », dashes and the narrow no-break space (U+202F) of French
+typography print as they are. A character the font lacks is replaced by a visible U+FFFD and
+counted in a warning (the count only, never the text), never dropped silently. Tables are
+drawn row by row (fpdf2's table API is too slow for a 5,000-entry journal) and a row taller
+than the rest of the page continues on the next one, under a repeated header row.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.enums import MethodReturnValue, XPos, YPos
+from fpdf.fonts import TTFFont
+
+from crisis.app.summary_view import EXERCISE_BANNER, SummaryView
+
+log = logging.getLogger("tocsin.summary")
+
+FONTS = Path(__file__).resolve().parent / "fonts"
+FAMILY = "DejaVuSans"
+SIZE = 8.5
+LINE = 4.2
+WIDTH = 180.0  # A4 less two 15 mm margins
+BLUE = (0, 0, 145)
+RED = (206, 5, 0)
+YELLOW = (255, 229, 82)
+GREY = (240, 240, 240)
+
+# French spacing: a narrow no-break space before ; ! ? » and after «, a no-break space
+# before : and between a number and its unit (« 15 h 05 », « 30 min »); « à 15 h 05 » stays
+# on one line when a date wraps.
+_NARROW = re.compile(r" ([;!?»])|(«) ")
+_COLON = re.compile(r" :")
+_UNIT = re.compile(r"(\d) (h|min|ko)\b")
+_HOUR = re.compile(r"\bh (\d\d)\b")
+_AT = re.compile(r" à (\d)")
+
+
+def french_spacing(text: str) -> str:
+    text = _NARROW.sub(lambda m: f"\u202f{m[1]}" if m[1] else f"{m[2]}\u202f", text)
+    text = _COLON.sub("\u00a0:", text)
+    text = _UNIT.sub("\\1\u00a0\\2", text)
+    text = _AT.sub(" à\u00a0\\1", text)
+    return _HOUR.sub("h\u00a0\\1", text)
+
+
+class _Document(FPDF):
+    def __init__(self, view: SummaryView) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self.view = view
+        self.replaced = 0
+        self.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
+        self.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+        self.set_margins(15, 24, 15)
+        self.set_auto_page_break(True, margin=16)
+        self.set_lang("fr")
+        font = self.fonts[FAMILY.lower()]
+        assert isinstance(font, TTFFont)
+        self.cmap: dict[int, str] = font.cmap
+
+    def text_of(self, text: str) -> str:
+        """The text as printed: French spacing, and U+FFFD where the font has no glyph."""
+        out = []
+        for char in french_spacing(text):
+            if char in "\n\t" or ord(char) in self.cmap:
+                out.append(char)
+            else:
+                self.replaced += 1
+                out.append("\ufffd")
+        return "".join(out)
+
+    def put(self, width: float, text: str, *, size: float = SIZE, bold: bool = False) -> None:
+        """A paragraph across `width`, wrapped."""
+        self.set_font(FAMILY, "B" if bold else "", size)
+        self.multi_cell(width, size * 0.5, self.text_of(text), align="L")
+
+    def header(self) -> None:
+        self.set_xy(15, 9)
+        self.set_font(FAMILY, "B", 9)
+        self.set_text_color(*BLUE)
+        self.cell(90, 5, "Préfecture de la Somme")
+        self.set_font(FAMILY, "", 8)
+        self.set_text_color(0)
+        self.cell(90, 5, self.text_of(f"Synthèse établie le {self.view.generated}"), align="R")
+        self.set_xy(15, 14)
+        self.cell(90, 5, self.text_of(f"Tocsin · bilan de l'événement n° {self.view.crisis_id}"))
+        if self.view.exercise:
+            self.set_font(FAMILY, "B", 9)
+            self.set_text_color(*RED)
+            self.cell(90, 5, "EXERCICE", align="R")
+            self.set_text_color(0)
+        self.set_draw_color(*BLUE)
+        self.line(15, 20, 195, 20)
+        self.set_draw_color(0)
+        self.set_y(24)
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FAMILY, "", 8)
+        self.cell(0, 5, f"Page {self.page_no()} sur {{nb}}", align="C")
+
+    def heading(self, text: str) -> None:
+        if self.will_page_break(8 + 3 * LINE):
+            self.add_page()
+        self.ln(3)
+        self.set_font(FAMILY, "B", 12)
+        self.set_text_color(*BLUE)
+        self.cell(WIDTH, 7, self.text_of(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_text_color(0)
+        self.ln(1)
+
+    def _lines(self, text: str, width: float) -> list[str]:
+        if "\n" not in text and self.get_string_width(text) <= width - 2 * self.c_margin:
+            return [text]
+        lines = self.multi_cell(
+            width, LINE, text, dry_run=True, output=MethodReturnValue.LINES, align="L"
+        )
+        assert isinstance(lines, list)
+        return lines or [""]
+
+    def row(
+        self,
+        widths: Sequence[float],
+        texts: Sequence[str],
+        *,
+        head: Sequence[str] | None = None,
+        bold: bool = False,
+    ) -> None:
+        """One table row, continued on the next page (under `head`) when it does not fit."""
+        self.set_font(FAMILY, "B" if bold else "", SIZE)
+        self.set_fill_color(*GREY)
+        cells = [self._lines(self.text_of(t), w) for t, w in zip(texts, widths, strict=True)]
+        done, total = 0, max(len(c) for c in cells)
+        while done < total:
+            room = int((self.page_break_trigger - self.get_y()) // LINE)
+            if room < min(total - done, 2):
+                self.add_page()
+                if head is not None:
+                    self.row(widths, head, bold=True)
+                self.set_font(FAMILY, "B" if bold else "", SIZE)
+                continue
+            take = min(total - done, room)
+            x, y = self.l_margin, self.get_y()
+            for width, lines in zip(widths, cells, strict=True):
+                self.rect(x, y, width, take * LINE, style="DF" if bold else "D")
+                for i, line in enumerate(lines[done : done + take]):
+                    self.set_xy(x, y + i * LINE)
+                    self.cell(width, LINE, line)
+                x += width
+            self.set_xy(self.l_margin, y + take * LINE)
+            done += take
+
+    def grid(
+        self, widths: Sequence[float], head: Sequence[str], rows: Sequence[Sequence[str]]
+    ) -> None:
+        self.row(widths, head, bold=True)
+        for values in rows:
+            self.row(widths, values, head=head)
+
+
+def _exercise_banner(pdf: _Document) -> None:
+    pdf.set_fill_color(*YELLOW)
+    pdf.set_font(FAMILY, "B", 14)
+    pdf.cell(WIDTH, 10, EXERCISE_BANNER, align="C", fill=True)
+    pdf.ln(12)
+
+
+def _body(pdf: _Document, view: SummaryView) -> None:
+    pdf.put(WIDTH, f"Bilan : {view.title}", size=16, bold=True)
+    pdf.ln(2)
+    pdf.grid([40, 140], ["Rubrique", "Détail"], [list(fact) for fact in view.facts])
+    pdf.heading("Engagements horaires")
+    pdf.grid(
+        [17, 34.5, 34.5, 35, 24, 35],
+        ["Horloge", "Départ", "Échéance", "Atteint", "Résultat", "Alertes"],
+        [[c.code, c.started, c.deadline, c.reached, c.result, c.alerts] for c in view.clocks],
+    )
+    pdf.heading("Communiqués")
+    if view.bulletins:
+        pdf.grid(
+            [10, 58, 35, 15, 62],
+            ["N°", "Titre", "Publié", "Envois", "Par public et par statut"],
+            [
+                [str(b.number), b.title, b.published, str(b.deliveries), b.figures]
+                for b in view.bulletins
+            ],
+        )
+    else:
+        pdf.put(WIDTH, "Aucun communiqué publié.")
+    pdf.heading("Envois des communiqués")
+    if view.statuses:
+        pdf.put(WIDTH, view.totals)
+        pdf.ln(1)
+        column = (WIDTH - 40) / len(view.statuses)
+        pdf.grid(
+            [40, *[column] * len(view.statuses)],
+            ["Public", *view.statuses],
+            [[name, *map(str, counts)] for name, counts in view.audiences],
+        )
+    else:
+        pdf.put(WIDTH, "Aucun envoi.")
+    pdf.ln(1)
+    pdf.put(WIDTH, view.others)
+    pdf.heading("Chronologie (main courante)")
+    pdf.grid(
+        [35, 45, 100],
+        ["Heure (Paris)", "Qui", "Action"],
+        [[e.at, e.actor, e.action] for e in view.timeline],
+    )
+    pdf.ln(2)
+    pdf.put(WIDTH, f"Empreinte de la dernière entrée : {view.last_hash}", size=7)
+
+
+def render(view: SummaryView, *, generated_at: datetime) -> bytes:
+    pdf = _Document(view)
+    pdf.set_title(f"Bilan : {view.title}")
+    pdf.set_author("Préfecture de la Somme")
+    pdf.set_creator("Tocsin")
+    pdf.set_creation_date(generated_at)
+    pdf.add_page()
+    if view.exercise:
+        _exercise_banner(pdf)
+    _body(pdf, view)
+    if pdf.replaced:
+        log.warning(
+            "summary PDF of crisis %s: %d character(s) outside the font printed as U+FFFD",
+            view.crisis_id,
+            pdf.replaced,
+        )
+    return bytes(pdf.output())

@@ -1,0 +1,174 @@
+"""The closing summary as people read it: every French text of the page, the HTML file and
+the PDF, built once from `crisis.summary.Summary` so that the three always say the same."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crisis.app.web.templating import format_paris
+from crisis.clocks import ClockState
+from crisis.labels import action_label, kind_label
+from crisis.summary import BulletinLine, Summary
+
+CLOCK_RESULTS = {
+    "running": "en cours",
+    "met": "tenu",
+    "late": "tenu en retard",
+    "overdue": "non tenu (dépassé)",
+    "not_started": "non démarré",
+}
+DELIVERY_LABELS = {
+    "pending": "en attente",
+    "sending": "en cours",
+    "retrying": "nouvel essai",
+    "sent": "envoyés",
+    "failed": "échecs",
+    "to_call": "à appeler",
+    "confirmed": "confirmés",
+    "cancelled": "annulés",
+}
+AUDIENCE_LABELS = {
+    "officials": "Élus",
+    "media": "Médias",
+    "public": "Public",
+    "staff": "Services de l'État",
+    "exercise": "Exercice",
+}
+EXERCISE_BANNER = "EXERCICE — EXERCICE — EXERCICE"
+
+
+@dataclass(frozen=True, slots=True)
+class ClockRow:
+    code: str
+    status: str
+    started: str
+    deadline: str
+    reached: str
+    result: str
+    alerts: str
+
+
+@dataclass(frozen=True, slots=True)
+class BulletinRow:
+    number: int
+    title: str
+    published: str
+    deliveries: int
+    figures: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRow:
+    at: str
+    actor: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryView:
+    crisis_id: int
+    title: str
+    exercise: bool
+    generated: str
+    facts: list[tuple[str, str]]
+    clocks: list[ClockRow]
+    bulletins: list[BulletinRow]
+    statuses: list[str]
+    totals: str
+    audiences: list[tuple[str, list[int]]]
+    others: str
+    timeline: list[TimelineRow]
+    last_hash: str
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return " · ".join(f"{DELIVERY_LABELS.get(s, s)} : {n}" for s, n in sorted(counts.items()))
+
+
+def _clock(state: ClockState) -> ClockRow:
+    clock = state.clock
+    reached = format_paris(state.met_at)
+    if state.met_at and clock:
+        reached += f" ({int((state.met_at - clock.started_at).total_seconds() // 60)} min)"
+    alerts = " ; ".join(
+        f"{a.threshold_min} min ({format_paris(a.sent_at)}{', en retard' if a.late else ''})"
+        for a in state.alerts
+    )
+    return ClockRow(
+        code=state.code,
+        status=state.status.value,
+        started=format_paris(clock.started_at if clock else None),
+        deadline=format_paris(clock.deadline if clock else None),
+        reached=reached,
+        result=CLOCK_RESULTS[state.status.value],
+        alerts=alerts or "—",
+    )
+
+
+def _bulletin(line: BulletinLine) -> BulletinRow:
+    figures = " ; ".join(
+        f"{AUDIENCE_LABELS.get(audience, audience)} : {_counts(counts)}"
+        for audience, counts in sorted(line.by_audience.items())
+    )
+    return BulletinRow(
+        number=line.bulletin_id,
+        title=line.title,
+        published=format_paris(line.published_at),
+        deliveries=line.deliveries,
+        figures=figures or "aucun envoi",
+    )
+
+
+def _facts(summary: Summary) -> list[tuple[str, str]]:
+    c = summary.crisis
+    cell = "non ordonnée"
+    if c.cell_ordered_at:
+        cell = f"ordonnée {format_paris(c.cell_ordered_at)}"
+        if c.cell_operational_at:
+            cell += f", opérationnelle {format_paris(c.cell_operational_at)}"
+    cod = "non activé"
+    if c.cod_activated_at:
+        cod = (
+            f"activé {format_paris(c.cod_activated_at)} (SYNERGI {c.cod_synergi_ref}, "
+            f"décision : {c.cod_decided_by})"
+        )
+    closed = f"{format_paris(c.closed_at)} par {c.closed_by}" if c.closed_at else "en cours"
+    area = ", ".join(summary.communes) or "—"
+    return [
+        ("Type", kind_label(c.kind)),
+        ("Mode", "EXERCICE" if c.is_exercise else "événement réel"),
+        (f"Communes ({len(summary.communes)})", area),
+        ("Déclaré", f"{format_paris(c.declared_at)} par {c.declared_by}"),
+        ("Cellule", cell),
+        ("COD", cod),
+        ("Clos", closed),
+    ]
+
+
+def build_view(summary: Summary) -> SummaryView:
+    statuses = sorted(summary.by_status)
+    assert summary.crisis.id is not None
+    return SummaryView(
+        crisis_id=summary.crisis.id,
+        title=summary.crisis.title,
+        exercise=summary.crisis.is_exercise,
+        generated=format_paris(summary.generated_at),
+        facts=_facts(summary),
+        clocks=[_clock(s) for s in summary.clocks],
+        bulletins=[_bulletin(b) for b in summary.bulletins],
+        statuses=[DELIVERY_LABELS.get(s, s) for s in statuses],
+        totals=_counts(summary.by_status),
+        audiences=[
+            (AUDIENCE_LABELS.get(audience, audience), [counts.get(s, 0) for s in statuses])
+            for audience, counts in sorted(summary.by_audience.items())
+        ],
+        others=(
+            f"Autres messages : {summary.by_purpose.get('page', 0)} appel(s) d'astreinte, "
+            f"{summary.by_purpose.get('clock_alert', 0)} alerte(s) d'horloge."
+        ),
+        timeline=[
+            TimelineRow(format_paris(e.at), e.actor, action_label(e.action))
+            for e in summary.timeline
+        ],
+        last_hash=summary.timeline[-1].hash if summary.timeline else "—",
+    )

@@ -1,0 +1,218 @@
+"""The closing summary as a downloadable PDF, read back with pypdf."""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+import re
+from datetime import timedelta
+
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from crisis import journal
+from crisis.actors import SYSTEM
+from crisis.app.db import Database
+from crisis.app.summary_pdf import french_spacing, render
+from crisis.app.summary_view import SummaryView
+from tests.crisis.app.web_session import log_in
+from tests.crisis.bulletin_support import ABBEVILLE, load_directory, published
+from tests.crisis.lifecycle_support import roster
+from tests.support import FrozenClock, TestUser, make_user
+
+TITLES = ("Crue de la Somme à Abbeville", "Décrue amorcée : routes rouvertes")
+
+
+def _pages(content: bytes) -> list[str]:
+    """Each page's text, with the no-break spaces of French typography read as spaces."""
+    reader = PdfReader(io.BytesIO(content))
+    return [
+        page.extract_text().replace("\u202f", " ").replace("\u00a0", " ") for page in reader.pages
+    ]
+
+
+async def _crisis(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock, *, mode: str, close: bool = True
+) -> tuple[int, TestUser]:
+    """Declared at 15 h 00 (Paris), ES47 met at 15 h 28, COD at 15 h 23, two bulletins,
+    closed at 16 h 38 with ES48 missed."""
+    prefect = await make_user(db, clock, "prefet", "prefect")
+    com = await make_user(db, clock, "com", "communicator")
+    async with db.transaction() as session:
+        people = await roster(session, now=clock.now())
+    await load_directory(db, clock.now())
+    body = {"title": "Crue de la Somme", "kind": "crue", "mode": mode, "communes": [ABBEVILLE]}
+    cid = (await client.post("/api/v1/crises", json=body, headers=prefect.headers)).json()["id"]
+    clock.advance(minutes=8)
+    for name, role in (("Camille Com1", "communication"), ("Valérie Val1", "validator")):
+        await client.post(
+            f"/api/v1/crises/{cid}/cell/acknowledgements",
+            json={"contact": people[name], "role": role},
+            headers=com.headers,
+        )
+    clock.advance(minutes=20)
+    assert (
+        await client.post(f"/api/v1/crises/{cid}/cell/operational", headers=com.headers)
+    ).status_code == 200
+    cod = {
+        "activated_at": (clock.now() - timedelta(minutes=5)).isoformat(),
+        "synergi_ref": "SYN-80-2026-0042",
+        "decided_by": "Mme la préfète",
+    }
+    assert (
+        await client.post(f"/api/v1/crises/{cid}/cod", json=cod, headers=prefect.headers)
+    ).status_code == 200
+    for title in TITLES:
+        await published(
+            db, clock.now(), crisis_id=cid, title=title, audiences=["officials", "media"]
+        )
+    clock.advance(minutes=70)
+    if close:
+        closed = await client.post(f"/api/v1/crises/{cid}/close", headers=prefect.headers)
+        assert closed.status_code == 200
+    return cid, prefect
+
+
+async def test_a_closed_crisis_downloads_as_an_a4_pdf_with_clocks_bulletins_and_timeline(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    cid, prefect = await _crisis(client, db, clock, mode="real")
+    answer = await client.get(f"/evenements/{cid}/synthese.pdf", headers=prefect.headers)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/pdf"
+    assert (
+        answer.headers["content-disposition"] == f'attachment; filename="tocsin-synthese-{cid}.pdf"'
+    )
+    assert answer.content.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(answer.content))
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
+    first = _pages(answer.content)[0]
+    assert "Préfecture de la Somme" in first
+    assert "Synthèse établie le 28/11/2026 à 16 h 38" in first
+    assert f"Page 1 sur {len(reader.pages)}" in first
+    assert "Bilan : Crue de la Somme" in first and "Crue / inondation" in first
+    assert "Abbeville" in first and "événement réel" in first
+    assert "EXERCICE" not in "".join(_pages(answer.content))
+    text = " ".join(" ".join(_pages(answer.content)).split())
+    assert re.search(r"ES47 28/11/2026 à 15 h 00 28/11/2026 à 16 h 00 28/11/2026 à 15 h 28", text)
+    assert "(28 min) tenu" in text
+    assert re.search(r"ES48 28/11/2026 à 15 h 23 28/11/2026 à 16 h 23 — non tenu \(dépassé\)", text)
+    for title in TITLES:
+        assert title in text
+    assert "Élus : en attente : 3" in text and "Médias : en attente : 1" in text
+    assert "Chronologie (main courante)" in text and "Événement clos" in text
+
+
+async def test_an_exercise_summary_pdf_says_exercice_on_every_page(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    cid, prefect = await _crisis(client, db, clock, mode="exercise", close=False)
+    async with db.transaction() as session:  # a long day: the timeline spans several pages
+        for n in range(150):
+            await journal.append(
+                session,
+                actor=SYSTEM,
+                action="checklist.ticked",
+                now=clock.now(),
+                crisis_id=cid,
+                payload={"n": n},
+            )
+    assert (
+        await client.post(f"/api/v1/crises/{cid}/close", headers=prefect.headers)
+    ).status_code == 200
+    answer = await client.get(f"/evenements/{cid}/synthese.pdf", headers=prefect.headers)
+    pages = _pages(answer.content)
+    assert len(pages) >= 3
+    assert "EXERCICE — EXERCICE — EXERCICE" in pages[0] and "Mode EXERCICE" in pages[0]
+    for number, page in enumerate(pages, start=1):
+        assert "EXERCICE" in page and f"Page {number} sur {len(pages)}" in page
+        assert "Préfecture de la Somme" in page
+    text = " ".join(" ".join(pages).split())
+    assert "Élus : en attente" in text  # the audience each exercise delivery played
+    assert text.count("Étape cochée") == 150
+
+
+async def test_the_pdf_of_a_crisis_still_open_is_refused_with_a_clear_409(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    cid, prefect = await _crisis(client, db, clock, mode="real", close=False)
+    async with db.read() as session:
+        before = await journal.length(session)
+    answer = await client.get(f"/evenements/{cid}/synthese.pdf", headers=prefect.headers)
+    assert answer.status_code == 409
+    assert "text/html" in answer.headers["content-type"]
+    assert "établie à la clôture : l'événement est encore en cours" in html.unescape(answer.text)
+    async with db.read() as session:
+        assert await journal.length(session) == before  # a read refused: nothing journaled
+    page = await client.get(f"/evenements/{cid}/bilan", headers=prefect.headers)
+    assert "synthese.pdf" not in page.text and "disponible à la clôture" in html.unescape(page.text)
+    missing = await client.get("/evenements/999/synthese.pdf", headers=prefect.headers)
+    assert missing.status_code == 404
+
+
+async def test_the_pdf_is_refused_without_a_session_or_token(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    cid, _ = await _crisis(client, db, clock, mode="real")
+    anonymous = await client.get(f"/evenements/{cid}/synthese.pdf")
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/connexion"
+    assert not anonymous.content.startswith(b"%PDF")
+    forged = await client.get(
+        f"/evenements/{cid}/synthese.pdf", headers={"Authorization": "Bearer faux"}
+    )
+    assert forged.status_code in (303, 401) and not forged.content.startswith(b"%PDF")
+
+
+async def test_the_summary_page_links_the_pdf_with_its_size_for_a_logged_in_user(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    cid, prefect = await _crisis(client, db, clock, mode="real")
+    await log_in(client, prefect.login, prefect.password)
+    page = await client.get(f"/evenements/{cid}/bilan")
+    pdf = await client.get(f"/evenements/{cid}/synthese.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    size = max(1, round(len(pdf.content) / 1000))
+    link = re.search(
+        r'<a class="fr-link fr-link--download" download href="([^"]+)">([^<]+)<span', page.text
+    )
+    assert link and link.group(1) == f"/evenements/{cid}/synthese.pdf"
+    assert f'Télécharger la synthèse <span class="fr-link__detail">(PDF, {size} ko)</span>' in (
+        page.text
+    )
+    assert "Crue de la Somme à Abbeville" in page.text and "(28 min)" in page.text
+    file = await client.get(f"/evenements/{cid}/bilan.html")
+    assert "Crue de la Somme à Abbeville" in file.text and "/static/" not in file.text
+
+
+def test_french_punctuation_gets_its_no_break_spaces() -> None:
+    assert french_spacing("Bilan : « crue » ; alerte ! le 28/11 à 15 h 05, 30 min") == (
+        "Bilan\u00a0: «\u202fcrue\u202f»\u202f; alerte\u202f! le 28/11 à\u00a015\u00a0h\u00a005,"
+        " 30\u00a0min"
+    )
+
+
+def test_a_character_outside_the_font_prints_as_a_visible_mark_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    view = SummaryView(
+        crisis_id=7,
+        title="Séisme 地震 au large",
+        exercise=False,
+        generated="28/11/2026 à 15 h 00",
+        facts=[],
+        clocks=[],
+        bulletins=[],
+        statuses=[],
+        totals="",
+        audiences=[],
+        others="",
+        timeline=[],
+        last_hash="—",
+    )
+    with caplog.at_level(logging.WARNING, logger="tocsin.summary"):
+        content = render(view, generated_at=FrozenClock().now())
+    assert "Bilan : Séisme \ufffd\ufffd au large" in _pages(content)[0]
+    assert "2 character(s) outside the font" in caplog.text and "地" not in caplog.text
