@@ -26,7 +26,7 @@ def test_a_communicator_composes_from_the_playbook_a_validator_approves_and_it_i
     page.get_by_role("link", name="Rédiger un communiqué").first.click()
     page.get_by_label("Partir d'un modèle").select_option("premiere-information-public")
     page.get_by_role("button", name="Utiliser ce modèle").click()
-    body = page.get_by_label("Texte")
+    body = page.get_by_role("textbox", name="Texte")  # not the X thread checkbox
     expect(body).to_contain_text("Communes concernées : Abbeville")
     text = body.input_value()
     # The situation comes as the prefect declared it; the communicator makes it precise.
