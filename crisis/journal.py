@@ -58,7 +58,7 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _digest(text: str) -> str:
+def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -76,10 +76,10 @@ def entry_hash(entry: JournalEntry) -> str:
             entry.crisis_prev_hash,
         ]
     )
-    return _digest(material)
+    return digest(material)
 
 
-def _crisis_chain(crisis_id: int) -> str:
+def crisis_chain(crisis_id: int) -> str:
     return f"crisis:{crisis_id}"
 
 
@@ -105,7 +105,7 @@ async def append(
 ) -> JournalEntry:
     """Append one entry in the caller's transaction (the journal commits with the action)."""
     global_head = await _locked_head(session, GLOBAL_CHAIN)
-    crisis_head = await _locked_head(session, _crisis_chain(crisis_id)) if crisis_id else None
+    crisis_head = await _locked_head(session, crisis_chain(crisis_id)) if crisis_id else None
     text = canonical_json(dict(payload or {}))
     entry = JournalEntry(
         at=now,
@@ -114,7 +114,7 @@ async def append(
         action=action,
         crisis_id=crisis_id,
         payload=text,
-        payload_digest=_digest(text),
+        payload_digest=digest(text),
         prev_hash=global_head.last_hash,
         crisis_prev_hash=crisis_head.last_hash if crisis_head else None,
     )
@@ -169,14 +169,14 @@ async def _entries(session: AsyncSession, crisis_id: int | None) -> AsyncIterato
 
 async def verify(session: AsyncSession, *, crisis_id: int | None = None) -> VerifyReport:
     """Recompute a chain (the global one, or one crisis'); report the first broken link."""
-    chain = GLOBAL_CHAIN if crisis_id is None else _crisis_chain(crisis_id)
+    chain = GLOBAL_CHAIN if crisis_id is None else crisis_chain(crisis_id)
     previous = GENESIS
     checked = 0
     async for entry in _entries(session, crisis_id):
         link = entry.prev_hash if crisis_id is None else entry.crisis_prev_hash
         if link != previous:
             return VerifyReport(chain, checked, ChainBreak(entry.id, "maillon précédent absent"))
-        if not entry.redacted and _digest(entry.payload) != entry.payload_digest:
+        if not entry.redacted and digest(entry.payload) != entry.payload_digest:
             return VerifyReport(chain, checked, ChainBreak(entry.id, "contenu modifié"))
         if entry_hash(entry) != entry.hash:
             return VerifyReport(chain, checked, ChainBreak(entry.id, "empreinte incorrecte"))
@@ -225,103 +225,3 @@ async def recent(session: AsyncSession, *, limit: int = 200) -> list[JournalEntr
 async def length(session: AsyncSession) -> int:
     head = await session.get(JournalHead, GLOBAL_CHAIN)
     return head.length if head else 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Pending:
-    """One entry of `append_many`."""
-
-    actor: Actor
-    action: str
-    crisis_id: int | None = None
-    payload: Mapping[str, Any] | None = None
-
-
-HEADS = JournalHead.__table__  # type: ignore[attr-defined]
-ENTRIES = JournalEntry.__table__  # type: ignore[attr-defined]
-
-
-async def _locked_head_rows(session: AsyncSession, chains: list[str]) -> dict[str, list[Any]]:
-    """[length, last_hash] of each chain (created if missing), locked until the end."""
-    conn = await session.connection()
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    rows = [{"chain": chain, "length": 0, "last_hash": GENESIS} for chain in chains]
-    # executemany of one cached statement: a multi-row VALUES would be compiled every time
-    await conn.execute(insert(HEADS).on_conflict_do_nothing(index_elements=["chain"]), rows)
-    query = (
-        sa.select(HEADS.c.chain, HEADS.c.length, HEADS.c.last_hash)
-        .where(HEADS.c.chain.in_(chains))
-        .order_by(HEADS.c.chain)
-        .with_for_update()
-    )
-    return {chain: [count, last] for chain, count, last in (await conn.execute(query)).all()}
-
-
-async def append_many(session: AsyncSession, *, entries: list[Pending], now: datetime) -> None:
-    """Append several entries in the caller's transaction: one lock per chain, one insert.
-
-    For bursts (a thousand clock alerts at once); the chains and hashes are those of `append`,
-    computed on plain values (Core rows, no model objects).
-    """
-    if not entries:
-        return
-    await session.flush()  # model objects added before go in first, as with `append`
-    crisis_chains = sorted({_crisis_chain(e.crisis_id) for e in entries if e.crisis_id})
-    heads = await _locked_head_rows(session, [GLOBAL_CHAIN])  # always first, as `append` does
-    for start in range(0, len(crisis_chains), 500):
-        heads |= await _locked_head_rows(session, crisis_chains[start : start + 500])
-    global_head = heads[GLOBAL_CHAIN]
-    at = now.astimezone(UTC).isoformat(timespec="microseconds")
-    rows: list[dict[str, Any]] = []
-    for pending in entries:
-        crisis_head = heads[_crisis_chain(pending.crisis_id)] if pending.crisis_id else None
-        text = canonical_json(dict(pending.payload or {}))
-        digest = _digest(text)
-        prev_hash = global_head[1]
-        crisis_prev_hash = crisis_head[1] if crisis_head else None
-        material = [
-            at,
-            pending.actor.user_id,
-            pending.actor.login,
-            pending.action,
-            pending.crisis_id,
-            digest,
-            prev_hash,
-            crisis_prev_hash,
-        ]
-        link = _digest(canonical_json(material))  # the material of `entry_hash`
-        rows.append(
-            {
-                "at": now,
-                "actor_id": pending.actor.user_id,
-                "actor": pending.actor.login,
-                "action": pending.action,
-                "crisis_id": pending.crisis_id,
-                "payload": text,
-                "payload_digest": digest,
-                "redacted": False,
-                "prev_hash": prev_hash,
-                "crisis_prev_hash": crisis_prev_hash,
-                "hash": link,
-            }
-        )
-        global_head[0] += 1
-        global_head[1] = link
-        if crisis_head is not None:
-            crisis_head[0] += 1
-            crisis_head[1] = link
-    conn = await session.connection()
-    for start in range(0, len(rows), 1000):
-        await conn.execute(sa.insert(ENTRIES), rows[start : start + 1000])
-    update = (
-        sa.update(HEADS)
-        .where(HEADS.c.chain == sa.bindparam("b_chain"))
-        .values(length=sa.bindparam("b_length"), last_hash=sa.bindparam("b_last_hash"))
-    )
-    await conn.execute(
-        update,
-        [
-            {"b_chain": chain, "b_length": count, "b_last_hash": last}
-            for chain, (count, last) in heads.items()
-        ],
-    )

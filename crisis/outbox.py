@@ -7,6 +7,7 @@ is the only reader that sends; it claims due rows, calls the channel, and record
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -211,25 +212,71 @@ class Outgoing:
     crisis_id: int | None = None
 
 
+# PostgreSQL: each table of a burst in one statement over arrays (one plan, one executor run,
+# one round trip) rather than one execution per row. The ids follow the arrays' order: the
+# rows are sorted by ordinality before the INSERT draws them from the sequence, as SQLAlchemy's
+# `sort_by_parameter_order` relies on, and come back sorted.
+_MESSAGES_POSTGRES = sa.text(
+    "WITH m AS (INSERT INTO outbox_message (crisis_id, purpose, channel, subject, text, html,"
+    " link, exercise, thread, created_at)"
+    " SELECT crisis_id, :purpose, channel, subject, text, html, link, exercise, thread,"
+    " CAST(:now AS TIMESTAMPTZ)"
+    " FROM unnest(CAST(:crisis_id AS INTEGER[]), CAST(:channel AS VARCHAR[]),"
+    " CAST(:subject AS VARCHAR[]), CAST(:text AS TEXT[]), CAST(:html AS TEXT[]),"
+    " CAST(:link AS VARCHAR[]), CAST(:exercise AS BOOLEAN[]), CAST(:thread AS JSON[]))"
+    " WITH ORDINALITY AS u(crisis_id, channel, subject, text, html, link, exercise, thread, n)"
+    " ORDER BY n RETURNING id)"
+    " SELECT id FROM m ORDER BY id"
+)
+_DELIVERIES_POSTGRES = sa.text(
+    "INSERT INTO delivery (message_id, crisis_id, purpose, audience, played_audience,"
+    " contact_id, recipient_name, channel, address, status, attempts, next_attempt_at,"
+    " idempotency_key, cascade_group, cascade_rank, created_at)"
+    " SELECT message_id, crisis_id, :purpose, audience, played_audience, contact_id,"
+    " recipient_name, channel, address, status, 0, next_attempt_at, idempotency_key,"
+    " cascade_group, cascade_rank, CAST(:now AS TIMESTAMPTZ)"
+    " FROM unnest(CAST(:message_id AS INTEGER[]), CAST(:crisis_id AS INTEGER[]),"
+    " CAST(:audience AS VARCHAR[]), CAST(:played_audience AS VARCHAR[]),"
+    " CAST(:contact_id AS INTEGER[]), CAST(:recipient_name AS VARCHAR[]),"
+    " CAST(:channel AS VARCHAR[]), CAST(:address AS VARCHAR[]), CAST(:status AS VARCHAR[]),"
+    " CAST(:next_attempt_at AS TIMESTAMPTZ[]), CAST(:idempotency_key AS VARCHAR[]),"
+    " CAST(:cascade_group AS VARCHAR[]), CAST(:cascade_rank AS INTEGER[]))"
+    " WITH ORDINALITY AS u(message_id, crisis_id, audience, played_audience, contact_id,"
+    " recipient_name, channel, address, status, next_attempt_at, idempotency_key,"
+    " cascade_group, cascade_rank, n)"
+    " ORDER BY n"
+)
+
+
+def _columns(rows: list[dict[str, object]], names: Sequence[str]) -> dict[str, list[object]]:
+    return {name: [row[name] for row in rows] for name in names}
+
+
 async def _new_message_ids(session: AsyncSession, rows: list[dict[str, object]]) -> list[int]:
     """Insert message rows in one round trip and return their ids, in order.
 
     SQLite cannot return multi-row ids in parameter order, so SQLAlchemy would insert one row
     per statement: there, the writer holds the database lock (`BEGIN IMMEDIATE`) and numbers the
     rows itself after the highest id (a concurrent writer would hit the primary key, never a
-    wrong id). PostgreSQL returns them in order in batched statements.
+    wrong id). PostgreSQL inserts them in one statement over arrays.
     """
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
     conn = await session.connection()
-    if conn.dialect.name == "sqlite":
-        highest = (await conn.execute(sa.select(sa.func.max(table.c.id)))).scalar() or 0
-        ids = list(range(highest + 1, highest + 1 + len(rows)))
-        await conn.execute(
-            sa.insert(table), [row | {"id": id_} for row, id_ in zip(rows, ids, strict=True)]
-        )
-        return ids
-    stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list((await conn.execute(stmt, rows)).scalars())
+    if conn.dialect.name == "postgresql":
+        names = ("crisis_id", "channel", "subject", "text", "html", "link", "exercise")
+        threads = [json.dumps(row["thread"]) if row["thread"] else None for row in rows]
+        params = _columns(rows, names) | {
+            "thread": threads,  # JSON travels as text through the driver
+            "purpose": rows[0]["purpose"],
+            "now": rows[0]["created_at"],
+        }
+        return list((await conn.execute(_MESSAGES_POSTGRES, params)).scalars())
+    highest = (await conn.execute(sa.select(sa.func.max(table.c.id)))).scalar() or 0
+    ids = list(range(highest + 1, highest + 1 + len(rows)))
+    await conn.execute(
+        sa.insert(table), [row | {"id": id_} for row, id_ in zip(rows, ids, strict=True)]
+    )
+    return ids
 
 
 async def enqueue_many(
@@ -250,6 +297,7 @@ async def enqueue_many(
             "html": r.html,
             "link": r.link,
             "exercise": item.exercise,
+            "thread": list(r.thread) or None,
             "created_at": now,
         }
         for item in batch
@@ -258,7 +306,7 @@ async def enqueue_many(
     if not message_rows:
         return 0
     ids = iter(await _new_message_ids(session, message_rows))
-    rows = []
+    rows: list[dict[str, object]] = []
     for item in batch:
         by_channel = {rendering.channel: next(ids) for rendering in item.renderings}
         for request in item.requests:
@@ -283,8 +331,27 @@ async def enqueue_many(
                     "created_at": now,
                 }
             )
-    deliveries = Delivery.__table__  # type: ignore[attr-defined]
     conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        names = (
+            "message_id",
+            "crisis_id",
+            "audience",
+            "played_audience",
+            "contact_id",
+            "recipient_name",
+            "channel",
+            "address",
+            "status",
+            "next_attempt_at",
+            "idempotency_key",
+            "cascade_group",
+            "cascade_rank",
+        )
+        params = _columns(rows, names) | {"purpose": purpose.value, "now": now}
+        await conn.execute(_DELIVERIES_POSTGRES, params)
+        return len(rows)
+    deliveries = Delivery.__table__  # type: ignore[attr-defined]
     for start in range(0, len(rows), 2000):
         await conn.execute(sa.insert(deliveries), rows[start : start + 2000])
     return len(rows)
