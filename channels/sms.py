@@ -4,6 +4,11 @@ The gateway protocol: ``POST {gateway_url}`` with ``Authorization: Bearer {api_k
 ``Idempotency-Key`` and the JSON ``{"to": E.164, "from": sender id, "text", "reference"}``;
 2xx with ``{"id": ...}`` accepts, 429/5xx are transient (``Retry-After`` honoured), 400/404/422
 refuse the number, other 4xx are permanent. ``GET {gateway_url}`` answers 200 when healthy.
+
+Inbound (an SMS sent to the prefecture's number, docs/replies.md): the gateway posts
+``{"from": E.164, "to": number or sender id, "text", "id", "received_at"?}`` to Tocsin's
+``/api/v1/inbound/sms``, signed ``X-Tocsin-Signature: sha256=<hex HMAC-SHA256 of the raw
+body with the inbound secret>`` (``channels.webhook.sign``).
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from channels.errors import ChannelError
 from channels.kinds import ChannelKind
 from channels.masking import mask
 
-__all__ = ["SmsChannel"]
+__all__ = ["INBOUND_SIGNATURE_HEADER", "SmsChannel"]
 
 _REFUSED_NUMBER = frozenset({400, 404, 422})
+INBOUND_SIGNATURE_HEADER = "X-Tocsin-Signature"
 
 
 class SmsChannel:

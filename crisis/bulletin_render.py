@@ -27,7 +27,12 @@ CONFIRM_PLACEHOLDER = "{lien_confirmation}"
 
 The dispatcher replaces it per delivery (`crisis.confirmations.personalise`).
 """
+REPLY_CODE_PLACEHOLDER = "{code_reponse}"
+"""Stands, on SMS and Telegram, for the short code of the delivery that a reply « OK 4821 »
+names (`crisis.confirmations.reply_code`), replaced per delivery like the link."""
+REPLY_CHANNELS = frozenset({"sms", "telegram"})
 SAMPLE_CONFIRM_LINK_LENGTH = 100
+SAMPLE_REPLY_CODE = "0000"
 TO_FILL_MARK = "[à compléter"
 
 SMS_MAX_SEGMENTS = RenderLimits().sms_max_segments
@@ -140,12 +145,18 @@ def render_channel(content: Content, *, channel: str, link: str, exercise: bool)
     )
 
 
-def with_confirmation(rendered: ChannelText, *, link: str) -> ChannelText:
-    """The rendering with the line asking a person to acknowledge receipt through `link`."""
+def with_confirmation(
+    rendered: ChannelText, *, link: str, code: str = REPLY_CODE_PLACEHOLDER
+) -> ChannelText:
+    """The rendering with the line asking a person to acknowledge receipt through `link`
+    (or, on SMS and Telegram, by answering « OK » and the delivery's `code`)."""
     if rendered.channel not in CONFIRMABLE_CHANNELS or not rendered.ok:
         return rendered
-    if rendered.channel == "sms":
-        line, text = f"Accusez réception : {link}", f"{rendered.text}\n"
+    if rendered.channel == "sms":  # GSM-7 only: no guillemets
+        line, text = f"Accusez réception : répondez OK {code} ou {link}", f"{rendered.text}\n"
+    elif rendered.channel == "telegram":
+        line = f"Merci d'accuser réception : répondez « OK\u00a0{code} » ou suivez ce lien : {link}"
+        text = f"{rendered.text}\n\n"
     else:
         line, text = f"Merci d'accuser réception de ce message : {link}", f"{rendered.text}\n\n"
     html = rendered.html
@@ -157,10 +168,10 @@ def with_confirmation(rendered: ChannelText, *, link: str) -> ChannelText:
 def _confirmation_problems(rendered: ChannelText) -> tuple[Problem, ...]:
     """Limits once the acknowledgement line is in, with a link as long as a real one."""
     sample = "https://x.invalid/" + "x" * (SAMPLE_CONFIRM_LINK_LENGTH - 18)
-    text = with_confirmation(rendered, link=sample).text
+    text = with_confirmation(rendered, link=sample, code=SAMPLE_REPLY_CODE).text
     if rendered.channel == "sms" and (segments := sms_count(text).segments) > SMS_MAX_SEGMENTS:
         message = (
-            f"SMS : {segments} segments avec le lien d'accusé de réception, pour "
+            f"SMS : {segments} segments avec la ligne d'accusé de réception, pour "
             f"{SMS_MAX_SEGMENTS} au plus ; raccourcissez le titre ou la variante."
         )
         return (Problem(channel=ChannelKind.SMS, code="too_many_segments", message=message),)

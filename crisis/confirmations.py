@@ -1,7 +1,8 @@
-"""Receipt confirmations: a signed single-use link per delivery, or a logged phone call.
+"""Receipt confirmations: a signed single-use link per delivery, a reply keyword on SMS or
+Telegram (`crisis.replies`), or a logged phone call.
 
-A confirmation marks the delivery `confirmed` (method `link` or `phone`) and cancels what
-is still waiting for the same person on the same bulletin: the later ranks of a cascade,
+A confirmation marks the delivery `confirmed` (method `link`, `reply` or `phone`) and cancels
+what is still waiting for the same person on the same bulletin: the later ranks of a cascade,
 and a `to_call` entry nobody needs to phone any more.
 """
 
@@ -17,11 +18,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import journal
 from crisis.actors import Actor, Role
-from crisis.bulletin_render import CONFIRM_PLACEHOLDER
+from crisis.bulletin_render import CONFIRM_PLACEHOLDER, REPLY_CODE_PLACEHOLDER
 from crisis.errors import Conflict, InvalidInput, NotFound
 from crisis.outbox import Delivery, DeliveryStatus
 
 SALT = "tocsin-confirmation"
+REPLY_CODE_MODULUS = 10_000
 WAITING = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.TO_CALL)
 PHONE_CONFIRMABLE = frozenset(
     {
@@ -47,8 +49,21 @@ def link_for(delivery_id: int, *, secret: str, base_url: str) -> str:
     return f"{base_url.rstrip('/')}/confirmer/{token_for(delivery_id, secret=secret)}"
 
 
+def reply_code(delivery_id: int) -> str:
+    """The four digits a person adds to « OK » to name this delivery among theirs.
+
+    Deliveries written close together never share a code; two awaiting deliveries to one
+    address share it only when their ids differ by a multiple of 10,000 (the reply is then
+    ambiguous and changes nothing).
+    """
+    return f"{delivery_id % REPLY_CODE_MODULUS:04d}"
+
+
 def personalise(text: str, *, delivery_id: int, secret: str, base_url: str) -> str:
-    """The text one person receives: `CONFIRM_PLACEHOLDER` becomes their own signed link."""
+    """The text one person receives: `CONFIRM_PLACEHOLDER` becomes their own signed link,
+    `REPLY_CODE_PLACEHOLDER` the code of their delivery."""
+    if REPLY_CODE_PLACEHOLDER in text:
+        text = text.replace(REPLY_CODE_PLACEHOLDER, reply_code(delivery_id))
     if CONFIRM_PLACEHOLDER not in text:
         return text
     return text.replace(
@@ -110,24 +125,25 @@ async def cancel_remaining(session: AsyncSession, *, delivery: Delivery) -> int:
     return result.rowcount
 
 
-async def confirm_by_link(
-    session: AsyncSession, *, token: str, secret: str, now: datetime
+async def _confirm(
+    session: AsyncSession,
+    *,
+    delivery: Delivery,
+    actor: Actor,
+    method: str,
+    confirmed_by: str,
+    now: datetime,
+    details: dict[str, object],
 ) -> Confirmation:
-    """The recipient followed their link: single use, a second visit changes nothing."""
-    delivery = await _delivery(session, delivery_of(token, secret=secret))
-    if delivery.status == DeliveryStatus.CONFIRMED:
-        return Confirmation(delivery, 0, already=True)
-    if delivery.status == DeliveryStatus.CANCELLED:
-        return Confirmation(delivery, 0, already=True)
     delivery.status = DeliveryStatus.CONFIRMED
-    delivery.confirmed_at, delivery.confirm_method = now, "link"
-    delivery.confirmed_by = delivery.recipient_name or delivery.address
+    delivery.confirmed_at, delivery.confirm_method = now, method
+    delivery.confirmed_by = confirmed_by
     session.add(delivery)
     await session.flush()
     cancelled = await cancel_remaining(session, delivery=delivery)
     await journal.append(
         session,
-        actor=Actor(None, "destinataire", frozenset()),
+        actor=actor,
         action="delivery.confirmed",
         now=now,
         crisis_id=delivery.crisis_id,
@@ -135,12 +151,54 @@ async def confirm_by_link(
             "delivery_id": delivery.id,
             "bulletin_id": delivery.bulletin_id,
             "contact_id": delivery.contact_id,
-            "channel": delivery.channel,
-            "method": "link",
+            **details,
+            "method": method,
             "cancelled": cancelled,
         },
     )
     return Confirmation(delivery, cancelled)
+
+
+async def _confirm_as_recipient(
+    session: AsyncSession, *, delivery_id: int, method: str, actor: Actor | None, now: datetime
+) -> Confirmation:
+    """The recipient confirmed (link or reply): a second time changes nothing."""
+    delivery = await _delivery(session, delivery_id)
+    if delivery.status in (DeliveryStatus.CONFIRMED, DeliveryStatus.CANCELLED):
+        return Confirmation(delivery, 0, already=True)
+    name = delivery.recipient_name or delivery.address
+    return await _confirm(
+        session,
+        delivery=delivery,
+        actor=actor or Actor(None, "destinataire", frozenset()),
+        method=method,
+        confirmed_by=name,
+        now=now,
+        details={"channel": delivery.channel},
+    )
+
+
+async def confirm_by_link(
+    session: AsyncSession, *, token: str, secret: str, now: datetime
+) -> Confirmation:
+    """The recipient followed their link: single use, a second visit changes nothing."""
+    delivery_id = delivery_of(token, secret=secret)
+    return await _confirm_as_recipient(
+        session, delivery_id=delivery_id, method="link", actor=None, now=now
+    )
+
+
+async def confirm_by_reply(
+    session: AsyncSession, *, delivery_id: int, name: str, now: datetime
+) -> Confirmation:
+    """The recipient answered « OK » on the channel that carried the delivery."""
+    return await _confirm_as_recipient(
+        session,
+        delivery_id=delivery_id,
+        method="reply",
+        actor=Actor(None, name[:64] or "destinataire", frozenset()),
+        now=now,
+    )
 
 
 async def confirm_by_phone(
@@ -161,29 +219,15 @@ async def confirm_by_phone(
         raise Conflict("already_confirmed", "Cet envoi est déjà confirmé.")
     if delivery.status not in PHONE_CONFIRMABLE:
         raise Conflict("not_confirmable", "Cet envoi a été annulé : rien à confirmer.")
-    delivery.status = DeliveryStatus.CONFIRMED
-    delivery.confirmed_at, delivery.confirm_method = now, "phone"
-    delivery.confirmed_by = actor.login
-    session.add(delivery)
-    await session.flush()
-    cancelled = await cancel_remaining(session, delivery=delivery)
-    await journal.append(
+    return await _confirm(
         session,
+        delivery=delivery,
         actor=actor,
-        action="delivery.confirmed",
+        method="phone",
+        confirmed_by=actor.login,
         now=now,
-        crisis_id=delivery.crisis_id,
-        payload={
-            "delivery_id": delivery.id,
-            "bulletin_id": delivery.bulletin_id,
-            "contact_id": delivery.contact_id,
-            "recipient": delivery.recipient_name,
-            "method": "phone",
-            "note": note.strip()[:500],
-            "cancelled": cancelled,
-        },
+        details={"recipient": delivery.recipient_name, "note": note.strip()[:500]},
     )
-    return Confirmation(delivery, cancelled)
 
 
 async def delivery_for_page(session: AsyncSession, *, delivery_id: int) -> Delivery:

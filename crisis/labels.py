@@ -32,6 +32,7 @@ ACTION_LABELS: dict[str, str] = {
     "cell.paged": "Astreinte appelée",
     "cell.nobody_on_duty": "Personne d'astreinte à appeler",
     "cell.acknowledged": "Réponse d'astreinte",
+    "reply.unrecognised": "Réponse non reconnue",
     "cell.operational": "Cellule opérationnelle",
     "cod.activated": "Activation du COD enregistrée",
     "clock.alert_sent": "Alerte d'horloge envoyée",

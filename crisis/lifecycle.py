@@ -253,18 +253,36 @@ async def acknowledge_link(session: AsyncSession, *, token: str, now: datetime) 
     row = await page_by_token(session, token=token)
     if row.acknowledged_at is not None:
         raise Conflict("link_already_used", "Ce lien a déjà servi : votre réponse est enregistrée.")
+    actor = Actor(None, f"astreinte:{row.name}", frozenset())
+    return await _acknowledge_page(session, row=row, actor=actor, via="link", now=now)
+
+
+async def acknowledge_reply(session: AsyncSession, *, page_id: int, now: datetime) -> CellPage:
+    """The paged person answered « OK » to the page on Telegram or by SMS."""
+    row = await session.get(CellPage, page_id, with_for_update=True)
+    if row is None:
+        raise NotFound("page_not_found", f"Aucun appel d'astreinte n° {page_id}.")
+    if row.acknowledged_at is not None:
+        raise Conflict("already_acknowledged", f"{row.name} a déjà répondu.")
+    actor = Actor(None, row.name[:64], frozenset())
+    return await _acknowledge_page(session, row=row, actor=actor, via="reply", now=now)
+
+
+async def _acknowledge_page(
+    session: AsyncSession, *, row: CellPage, actor: Actor, via: str, now: datetime
+) -> CellPage:
     crisis = await _locked(session, row.crisis_id)
     person = f"contact:{row.contact_id}" if row.contact_id else f"user:{row.user_id}"
     await _record_acknowledgement(
         session,
-        actor=Actor(None, f"astreinte:{row.name}", frozenset()),
+        actor=actor,
         crisis=crisis,
         duty_role=row.duty_role,
         person=person,
         name=row.name,
         contact_id=row.contact_id,
         user_id=row.user_id,
-        via="link",
+        via=via,
         now=now,
     )
     row.acknowledged_at = now

@@ -1,7 +1,8 @@
 """ES47 paging: the on-call roster is paged when the cell is ordered, and answers.
 
 Each paged person gets a page row with a single-use acknowledgement link (an unguessable
-token whose SHA-256 digest is stored). With no acknowledgement for a duty role within
+token whose SHA-256 digest is stored); on SMS and Telegram they may also answer « OK » and
+the code of their delivery (`crisis.replies`). With no acknowledgement for a duty role within
 `escalation_minutes` of the last page of that role, the next level is paged (leader tick).
 An acknowledgement (link or API) is a row, unique per crisis, duty role and person; the cell
 may be declared operational once the minimum staffing has acknowledged.
@@ -24,6 +25,7 @@ from contacts.roster import DUTY_LABELS, DutyRole, Shift, on_duty
 from contacts.sqltypes import UTCDateTime
 from crisis import journal, outbox
 from crisis.actors import SYSTEM, Actor
+from crisis.bulletin_render import REPLY_CHANNELS, REPLY_CODE_PLACEHOLDER
 from crisis.outbox import DeliveryRequest, DeliveryStatus, Purpose, Rendering
 
 EXERCISE_PREFIX = "EXERCICE EXERCICE EXERCICE"
@@ -57,7 +59,7 @@ class CellAcknowledgement(SQLModel, table=True):
     user_id: int | None = None
     name: str = Field(max_length=200)
     at: datetime = Field(sa_type=UTCDateTime)
-    via: str = Field(max_length=10)  # link, api
+    via: str = Field(max_length=10)  # link, api, reply
     recorded_by: str = Field(max_length=64)
 
 
@@ -167,13 +169,19 @@ def request_for(
     )
 
 
-def _page_text(*, title: str, role: str, link: str, exercise: bool) -> tuple[str, str]:
+def _page_text(
+    *, title: str, role: str, link: str, exercise: bool, channel: str
+) -> tuple[str, str]:
+    """The page; on SMS and Telegram, the way to answer by reply comes first."""
     prefix = f"{EXERCISE_PREFIX} — " if exercise else ""
     subject = f"{prefix}Tocsin : activation de la cellule de communication d'urgence"
+    answer = f"Confirmez votre venue : {link}"
+    if channel in REPLY_CHANNELS:
+        answer = f"Confirmez votre venue : répondez OK {REPLY_CODE_PLACEHOLDER} ou {link}"
     text = (
         f"{prefix}Le préfet ordonne l'activation de la cellule de communication d'urgence "
         f"(événement : « {title} »). Vous êtes d'astreinte ({DUTY_LABELS.get(role, role)}). "
-        f"Confirmez votre venue : {link}"
+        f"{answer}"
     )
     return subject, text
 
@@ -209,12 +217,16 @@ async def page(
         session.add(row)
         pages.append(row)
         link = f"{base_url.rstrip('/')}/acquitter/{token}"
-        subject, text = _page_text(
-            title=crisis_title, role=target.duty_role, link=link, exercise=exercise
-        )
         channel = channels.get(target.contact_id) if target.contact_id else None
         request = request_for(
             channel=channel, name=target.name, contact_id=target.contact_id, exercise=exercise
+        )
+        subject, text = _page_text(
+            title=crisis_title,
+            role=target.duty_role,
+            link=link,
+            exercise=exercise,
+            channel=request.channel,
         )
         await outbox.enqueue(
             session,

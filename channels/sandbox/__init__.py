@@ -3,6 +3,7 @@
 async with Sandbox() as sandbox:          # ephemeral ports
     config = sandbox.config()              # ChannelsConfig pointing at the fakes
     sandbox.telegram.state.fail_next(status=429, retry_after=1)
+    sandbox.answer_to("http://127.0.0.1:8000")  # where simulated replies « OK » go
     sandbox.states["smtp"].received        # what the SMTP fake got
 """
 
@@ -30,6 +31,7 @@ from channels.sandbox.http import HttpServer
 from channels.sandbox.mastodon_api import MastodonFake
 from channels.sandbox.matrix_api import MatrixFake
 from channels.sandbox.page import dashboard_app
+from channels.sandbox.replies import ReplyTarget
 from channels.sandbox.sms_api import SmsFake
 from channels.sandbox.smtp import SmtpFake
 from channels.sandbox.state import FakeState, Fault, Received
@@ -39,6 +41,8 @@ from channels.sandbox.x_api import XFake
 
 __all__ = [
     "DEFAULT_PORTS",
+    "SMS_REPLY_SECRET",
+    "TELEGRAM_REPLY_SECRET",
     "TELEGRAM_TOKEN",
     "FakeState",
     "Fault",
@@ -56,6 +60,8 @@ MASTODON_TOKEN = "sandbox-mastodon-token-0001"  # noqa: S105 - sandbox only
 MATRIX_TOKEN = "sandbox-matrix-token-0001"  # noqa: S105 - sandbox only
 SMS_API_KEY = "sandbox-sms-api-key-0001"
 WEBHOOK_SECRET = "sandbox-webhook-secret-0001"  # noqa: S105 - sandbox only
+TELEGRAM_REPLY_SECRET = "sandbox-telegram-reply-secret-0001"  # noqa: S105 - sandbox only
+SMS_REPLY_SECRET = "sandbox-sms-reply-secret-0001"  # noqa: S105 - sandbox only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,6 +166,20 @@ class Sandbox:
         await asyncio.gather(*(server.stop() for server in self._servers))
         self._servers.clear()
         await self.smtp.stop()
+
+    def answer_to(
+        self,
+        base_url: str,
+        *,
+        telegram_secret: str = TELEGRAM_REPLY_SECRET,
+        sms_secret: str = SMS_REPLY_SECRET,
+    ) -> None:
+        """Deliver the replies simulated on the Telegram and SMS fakes to this Tocsin."""
+        base = base_url.rstrip("/")
+        self.telegram.reply_target = ReplyTarget(
+            url=f"{base}/api/v1/inbound/telegram", secret=telegram_secret
+        )
+        self.sms.reply_target = ReplyTarget(url=f"{base}/api/v1/inbound/sms", secret=sms_secret)
 
     def webhook_url(self, name: str = "site") -> str:
         return f"{self.urls['webhook']}/hook/{name}"

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from channels.sandbox.replies import suggested_answer
 from channels.sandbox.state import FakeState, Received
 
 __all__ = ["dashboard_app", "render_page"]
@@ -49,6 +50,7 @@ def render_page(states: Mapping[str, FakeState], urls: Mapping[str, str]) -> str
                 if rows
                 else "<p><em>Aucun message reçu pour l’instant.</em></p>"
             )
+            + _reply_block(name, state, urls)
             + "</section>"
         )
     return (
@@ -57,7 +59,8 @@ def render_page(states: Mapping[str, FakeState], urls: Mapping[str, str]) -> str
         "<title>Bac à sable des canaux — Tocsin</title>"
         "<style>body{font-family:sans-serif;margin:2rem}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:.3rem;vertical-align:top;text-align:left}"
-        "pre{white-space:pre-wrap;margin:0}.thread{margin:0 0 .3rem;color:#555}</style></head><body>"
+        "pre{white-space:pre-wrap;margin:0}.thread{margin:0 0 .3rem;color:#555}</style>"
+        "</head><body>"
         "<h1>Bac à sable des canaux</h1>"
         "<p>Faux services locaux : rien ne sort de cette machine. "
         "La page se rafraîchit toutes les 3 secondes.</p>" + "\n".join(sections) + "</body></html>"
@@ -89,4 +92,46 @@ def dashboard_app(states: Mapping[str, FakeState], urls: Mapping[str, str]) -> S
             Route("/", page, methods=["GET"]),
             Route("/_sandbox/messages", messages, methods=["GET"]),
         ]
+    )
+
+
+_REPLYABLE = {"telegram": "Discussion", "sms": "Numéro"}
+_OUTCOMES = {
+    "acknowledged": "appel d'astreinte acquitté",
+    "confirmed": "réception confirmée",
+    "already": "déjà enregistrée",
+    "unrecognised": "non reconnue (inscrite à la main courante)",
+    "ignored": "ignorée",
+}
+
+
+def _reply_block(name: str, state: FakeState, urls: Mapping[str, str]) -> str:
+    """« Simuler une réponse »: answer one of the last messages as its recipient would."""
+    if name not in _REPLYABLE or name not in urls:
+        return ""
+    action = html.escape(f"{urls[name]}/_sandbox/reply")
+    forms = []
+    for message in list(reversed(state.received))[:5]:
+        reply_to = message.meta.get("message_id", "") if name == "telegram" else ""
+        hidden = f'<input type="hidden" name="reply_to" value="{html.escape(reply_to)}">'
+        forms.append(
+            f'<form method="post" action="{action}"><label>{_REPLYABLE[name]} '
+            f'<input name="to" value="{html.escape(message.recipient)}" size="14"></label> '
+            f'<label>Texte <input name="text" value="{html.escape(suggested_answer(message.text))}"'
+            f' size="10"></label> {hidden if reply_to else ""}'
+            f"<button>Répondre{' à ce message' if reply_to else ''}</button></form>"
+        )
+    replies = "".join(
+        "<li>{} — {} : « {} » → {}</li>".format(
+            html.escape(r.at.strftime("%H:%M:%S")),
+            html.escape(r.recipient),
+            html.escape(r.text),
+            html.escape(_OUTCOMES.get(r.meta.get("outcome", ""), r.meta.get("outcome", ""))),
+        )
+        for r in reversed(state.replies[-20:])
+    )
+    return (
+        "<h3>Simuler une réponse</h3>"
+        + ("".join(forms) or "<p><em>Aucun message auquel répondre.</em></p>")
+        + (f"<ul>{replies}</ul>" if replies else "")
     )

@@ -46,6 +46,7 @@ class FakeState:
     attempts: int = 0
     rate_limited: int = 0  # 429 answers given because a limit was exceeded or scripted
     notes: list[str] = field(default_factory=list)  # why limits refused, for benchmarks
+    replies: list[Received] = field(default_factory=list)  # simulated answers sent to Tocsin
 
     def fail_next(
         self,
@@ -82,6 +83,7 @@ class FakeState:
         self.attempts = 0
         self.rate_limited = 0
         self.notes.clear()
+        self.replies.clear()
 
     def configure(self, data: dict[str, Any]) -> None:
         """Faults set over HTTP: ``{"latency": s, "reject": [...], "fail_next": [{...}]}``."""

@@ -3,10 +3,16 @@
 It enforces Telegram's flood limits the way the real service answers them: more than
 ``per_second`` messages in any one-second window for the bot, or two messages to one chat
 less than ``chat_interval`` apart, get HTTP 429 with ``parameters.retry_after``.
+
+Each message sent is recorded with its ``message_id`` (and the ``reply_to_message_id`` it
+was sent in reply to, if any). ``POST /_sandbox/reply {to, text, reply_to?}`` plays a person
+answering in chat ``to`` (in reply to message ``reply_to``): the fake posts the ``Update``
+to the webhook set by ``reply_target``, with its secret token, as ``setWebhook`` would.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import zlib
@@ -21,11 +27,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channels.sandbox.http import dropped_response, fake_app
+from channels.sandbox.replies import ReplyTarget, answer, reply_form
 from channels.sandbox.state import FakeState, Received
 
 __all__ = ["TelegramFake"]
 
 BOT_USERNAME = "tocsin_sandbox_bot"
+SECRET_TOKEN_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 
 
 @dataclass(slots=True, kw_only=True)
@@ -39,11 +47,53 @@ class TelegramFake:
     _window: deque[float] = field(default_factory=deque)
     _last_by_chat: dict[str, float] = field(default_factory=dict)
     _next_id: int = 1
+    reply_target: ReplyTarget | None = None
+    _next_update: int = 1
 
     def app(self) -> Starlette:
         return fake_app(
-            self.state, [Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
+            self.state,
+            [
+                Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
+                Route("/_sandbox/reply", self._reply, methods=["POST"]),
+            ],
         )
+
+    async def _reply(self, request: Request) -> Response:
+        form = await reply_form(request)
+        chat, text = form.get("to", "").strip(), form.get("text", "")
+        if not chat.lstrip("-").isdigit() or not text.strip():
+            return JSONResponse({"error": "indiquez la discussion (numérique) et le texte"}, 400)
+        reply_to = form.get("reply_to", "").strip()
+        target = self.reply_target
+        return await answer(
+            request,
+            self.state,
+            reply=Received(
+                fake="telegram", recipient=chat, text=text, meta={"reply_to_message": reply_to}
+            ),
+            target=target,
+            content=json.dumps(self._update(chat, text, reply_to)).encode("utf-8"),
+            headers={SECRET_TOKEN_HEADER: target.secret} if target else {},
+        )
+
+    def _update(self, chat: str, text: str, reply_to: str) -> dict[str, Any]:
+        """The ``Update`` Telegram would post for this message from a person."""
+        person = {"id": int(chat), "is_bot": False, "first_name": "Bac à sable"}
+        message: dict[str, Any] = {
+            "message_id": self._next_id,
+            "date": int(time.time()),
+            "chat": {"id": int(chat), "type": "private" if int(chat) > 0 else "group"},
+            "from": person,
+            "text": text,
+        }
+        self._next_id += 1
+        if reply_to.isdigit():
+            answered = {"message_id": int(reply_to), "chat": message["chat"], "date": 0}
+            message["reply_to_message"] = answered
+        update = {"update_id": self._next_update, "message": message}
+        self._next_update += 1
+        return update
 
     def _flood_wait(self, chat: str, now: float) -> float:
         """Seconds to wait before this message would be accepted; 0 when it is accepted."""
@@ -94,8 +144,11 @@ class TelegramFake:
             return _error(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
         self._window.append(now)
         self._last_by_chat[chat] = now
-        self.state.record(Received(fake="telegram", recipient=chat, text=text))
         message_id, self._next_id = self._next_id, self._next_id + 1
+        meta = {"message_id": str(message_id)}
+        if params.get("reply_to_message_id"):
+            meta["reply_to_message"] = str(params["reply_to_message_id"])
+        self.state.record(Received(fake="telegram", recipient=chat, text=text, meta=meta))
         is_channel = chat.startswith("@")
         chat_obj: dict[str, Any] = (
             {

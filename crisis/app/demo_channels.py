@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from channels.sandbox import DEFAULT_PORTS, Sandbox
+from pydantic import SecretStr
+
+from channels.sandbox import DEFAULT_PORTS, SMS_REPLY_SECRET, TELEGRAM_REPLY_SECRET, Sandbox
 from crisis.app.settings import Settings
 
 log = logging.getLogger("tocsin.demo")
@@ -24,13 +26,20 @@ async def start_sandbox() -> Sandbox:
 
 
 def with_sandbox(settings: Settings, sandbox: Sandbox) -> Settings:
-    """A demo has no real recipient: the real and the exercise sets both point at the fakes."""
+    """A demo has no real recipient: the real and the exercise sets both point at the fakes,
+    and the replies simulated on the sandbox page come back to this Tocsin (both sets)."""
     config = sandbox.config()
     accounts = demo_public_accounts(sandbox)
+    sandbox.answer_to(settings.base_url)
+    telegram, sms = SecretStr(TELEGRAM_REPLY_SECRET), SecretStr(SMS_REPLY_SECRET)
     return settings.model_copy(
         update={
             "channels": config,
             "exercise_channels": config,
+            "inbound_telegram_secret": telegram,
+            "exercise_inbound_telegram_secret": telegram,
+            "inbound_sms_secret": sms,
+            "exercise_inbound_sms_secret": sms,
             "public_accounts": settings.public_accounts or accounts,
             "exercise_public_accounts": settings.exercise_public_accounts or accounts,
             "contact_phones": settings.contact_phones or DEMO_PHONES,

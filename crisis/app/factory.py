@@ -12,11 +12,12 @@ from prometheus_client import CollectorRegistry
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 
-from crisis.app import errors
+from crisis.app import errors, live
 from crisis.app.api import bulletins as bulletins_api
 from crisis.app.api import contacts as contacts_api
 from crisis.app.api import crises as crises_api
 from crisis.app.api import geo as geo_api
+from crisis.app.api import inbound as inbound_api
 from crisis.app.api import lifecycle as lifecycle_api
 from crisis.app.api import ops
 from crisis.app.clock import Clock, SystemClock
@@ -57,14 +58,23 @@ def create_app(
         log.warning("TOCSIN_SECRET_KEY absent : clé de session aléatoire pour ce processus")
         secret = secrets.token_urlsafe(48)
     register_secret(secret)
+    for inbound in (
+        settings.inbound_telegram_secret,
+        settings.inbound_sms_secret,
+        settings.exercise_inbound_telegram_secret,
+        settings.exercise_inbound_sms_secret,
+    ):
+        register_secret(inbound.get_secret_value() if inbound else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if background is None:
-            yield
-        else:
-            async with background(app):
+        async with live.listening(app.state.live, db) as listener:
+            app.state.live_listener = listener
+            if background is None:
                 yield
+            else:
+                async with background(app):
+                    yield
         if database is None:
             await db.dispose()
 
@@ -98,12 +108,14 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock or SystemClock()
+    app.state.live = live.JournalSignal(tick_seconds=settings.tick_seconds)
     app.state.templates = make_templates()
     app.state.metrics_registry = registry
     errors.install(app)
     app.include_router(ops.router)
     app.include_router(crises_api.router)
     app.include_router(lifecycle_api.router)
+    app.include_router(inbound_api.router)
     app.include_router(pages.router)
     app.include_router(lifecycle_pages.router)
     app.include_router(playbook_pages.router)

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     contact_phones: dict[str, str] = Field(default_factory=dict)
     exercise_public_accounts: dict[str, str] = Field(default_factory=dict)
     to_call_after_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Replies « OK » on Telegram and SMS (docs/replies.md): the secret each provider presents
+    # on its webhook, for the real channel set and the exercise one (the set a reply comes
+    # through decides which crises it may answer), and how long a message awaits an answer.
+    inbound_telegram_secret: SecretStr | None = None
+    inbound_sms_secret: SecretStr | None = None
+    exercise_inbound_telegram_secret: SecretStr | None = None
+    exercise_inbound_sms_secret: SecretStr | None = None
+    reply_window_hours: int = Field(default=24, ge=1, le=7 * 24)
     # HTTP
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
     max_upload_bytes: int = Field(default=100_000_000, ge=1_000)

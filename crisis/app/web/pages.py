@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -14,12 +13,13 @@ from sse_starlette.sse import EventSourceResponse
 
 from contacts import geography, roster
 from contacts.roster import DUTY_LABELS
-from crisis import checklist, crises, journal, lifecycle, overview, paging
+from crisis import checklist, crises, journal, lifecycle, overview, paging, replies
 from crisis.actors import Actor, Role
 from crisis.app import auth
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.clock import paris
 from crisis.app.library import playbook_library
+from crisis.app.live import JournalSignal
 from crisis.app.ticks import lifecycle_rules
 from crisis.app.web.templating import flash
 from crisis.checklist import STAFF_ROLES
@@ -189,12 +189,14 @@ async def _panel(db: DbDep, crisis_id: int, now: datetime) -> dict[str, Any]:
         items = await checklist.for_crisis(session, crisis_id=crisis_id)
         acks = await paging.acknowledgements(session, crisis_ids=[crisis_id])
         pages = await paging.pages_of(session, crisis_id=crisis_id)
+        unmatched = await replies.unrecognised(session, crisis=crisis)
     return {
         "crisis": crisis,
         "clock_states": states.get(crisis_id, []),
         "items": items,
         "acks": acks,
         "pages": pages,
+        "unrecognised_replies": unmatched,
         "now": now,
         "duty_labels": DUTY_LABELS,
     }
@@ -280,16 +282,21 @@ async def journal_page(request: Request, actor: CurrentActor, db: DbDep) -> HTML
 
 
 async def _journal_changes(request: Request, db: DbDep) -> AsyncIterator[dict[str, str]]:
-    """One `change` event whenever the journal grows, whichever instance wrote it."""
+    """One `change` event whenever the journal grows, whichever instance wrote it.
+
+    Woken by PostgreSQL's NOTIFY (`crisis.app.live`), polling as the safety net and on SQLite.
+    The first message, a comment, tells that the stream has its starting point.
+    """
+    signal: JournalSignal = request.app.state.live
     last = -1
     while not await request.is_disconnected():
+        seen = signal.generation  # before reading: a wake-up during the read is not lost
         async with db.read() as session:
             length = await journal.length(session)
         if length != last:
-            if last >= 0:
-                yield {"event": "change", "data": str(length)}
+            yield {"event": "change", "data": str(length)} if last >= 0 else {"comment": "prêt"}
             last = length
-        await asyncio.sleep(request.app.state.settings.tick_seconds)
+        await signal.wait(since=seen)
 
 
 @router.get("/flux")
