@@ -167,12 +167,12 @@ class _CommitTimes:
         self.pending = 0
 
     def __enter__(self) -> _CommitTimes:
-        clock_alerts.send_due = self._send_due  # type: ignore[assignment]
+        clock_alerts.send_due = self._send_due
         sa.event.listen(Session, "after_commit", self._after_commit)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        clock_alerts.send_due = self.send_due  # type: ignore[assignment]
+        clock_alerts.send_due = self.send_due
         sa.event.remove(Session, "after_commit", self._after_commit)
 
 
@@ -241,7 +241,7 @@ async def run(
             profiler.dump_stats(profile)  # type: ignore[arg-type]
         async with db.read() as session:
             late = (
-                await session.exec(sa.text("SELECT count(*) FROM clock_alert WHERE late"))
+                await session.execute(sa.text("SELECT count(*) FROM clock_alert WHERE late"))
             ).one()
         print(
             f"  catch-up at start: {late[0]} alerts (marked late) in {elapsed:.3f} s"
