@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -204,6 +205,11 @@ async def _summary(db: DbDep, crisis_id: int, now: datetime) -> tuple[Summary, S
     return built, build_view(built)
 
 
+async def _pdf(built: Summary, view: SummaryView) -> bytes:
+    """Drawn in a worker thread: a long journal takes seconds of CPU, never the event loop's."""
+    return await asyncio.to_thread(summary_pdf.render, view, generated_at=built.generated_at)
+
+
 def _kilobytes(size: int) -> int:
     return max(1, round(size / 1000))
 
@@ -215,7 +221,7 @@ async def summary_page(
     built, view = await _summary(db, crisis_id, clock.now())
     pdf_kb = None
     if not built.crisis.is_open:
-        pdf_kb = _kilobytes(len(summary_pdf.render(view, generated_at=built.generated_at)))
+        pdf_kb = _kilobytes(len(await _pdf(built, view)))
     return _render(request, "summary.html", view=view, exercise=view.exercise, pdf_kb=pdf_kb)
 
 
@@ -240,7 +246,7 @@ async def summary_pdf_file(
         summary.require_closed(await crises.get(session, crisis_id=crisis_id))
     built, view = await _summary(db, crisis_id, clock.now())
     return Response(
-        summary_pdf.render(view, generated_at=built.generated_at),
+        await _pdf(built, view),
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="tocsin-synthese-{crisis_id}.pdf"',

@@ -194,25 +194,39 @@ def test_french_punctuation_gets_its_no_break_spaces() -> None:
     )
 
 
+def _view(**changes: object) -> SummaryView:
+    values: dict[str, object] = {
+        "crisis_id": 7,
+        "title": "Séisme au large",
+        "exercise": False,
+        "generated": "28/11/2026 à 15 h 00",
+        "facts": [],
+        "clocks": [],
+        "bulletins": [],
+        "statuses": [],
+        "totals": "",
+        "audiences": [],
+        "others": "",
+        "timeline": [],
+        "last_hash": "—",
+    }
+    return SummaryView(**(values | changes))  # type: ignore[arg-type]
+
+
 def test_a_character_outside_the_font_prints_as_a_visible_mark_and_is_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    view = SummaryView(
-        crisis_id=7,
-        title="Séisme 地震 au large",
-        exercise=False,
-        generated="28/11/2026 à 15 h 00",
-        facts=[],
-        clocks=[],
-        bulletins=[],
-        statuses=[],
-        totals="",
-        audiences=[],
-        others="",
-        timeline=[],
-        last_hash="—",
-    )
     with caplog.at_level(logging.WARNING, logger="tocsin.summary"):
-        content = render(view, generated_at=FrozenClock().now())
+        content = render(_view(title="Séisme 地震 au large"), generated_at=FrozenClock().now())
     assert "Bilan : Séisme \ufffd\ufffd au large" in _pages(content)[0]
     assert "2 character(s) outside the font" in caplog.text and "地" not in caplog.text
+
+
+def test_a_row_longer_than_a_page_continues_on_the_next_one_without_losing_a_word() -> None:
+    names = [f"Commune{n:03d}" for n in range(900)]
+    facts = [("Communes (900)", ", ".join(names)), ("Lien", "https://" + "x" * 300)]
+    pages = _pages(render(_view(facts=facts), generated_at=FrozenClock().now()))
+    assert len(pages) >= 2 and pages[1].split("\n")[2].startswith("Rubrique Détail")
+    text = "".join(pages)
+    assert all(name in text for name in names)
+    assert "".join(text.split()).count("x" * 300) == 1  # a word wider than its column is cut
