@@ -8,17 +8,19 @@ multi-recipient send, refused recipients are reported in ``Receipt.refused``.
 from __future__ import annotations
 
 import asyncio
-import binascii
+import contextlib
 import ssl
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from email.header import Header
-from email.utils import format_datetime, formataddr
+from email.utils import formataddr
 
 import aiosmtplib
+from aiosmtplib import SMTPStatus
+from aiosmtplib.email import quote_address
 
 from channels.base import ChannelHealth, Message, Receipt, Recipient, provider_key
 from channels.config import SmtpConfig
+from channels.email_mime import MimeBuilder
 from channels.errors import (
     ChannelError,
     ChannelMisconfigured,
@@ -62,11 +64,25 @@ def map_error(exc: aiosmtplib.SMTPException | OSError, *, secrets: list[str]) ->
     return TransientChannelError(f"SMTP : serveur injoignable ({reason})", kind=_KIND)
 
 
+def _sender(config: SmtpConfig) -> tuple[bytes, str] | None:
+    """``FROM:<sender>`` for the MAIL command and the ``From`` header, checked once; None
+    when the address cannot go there (a space, an angle bracket, a letter outside ASCII)."""
+    try:
+        mail_from = b"FROM:" + quote_address(config.sender).encode("ascii")
+        return mail_from, formataddr((config.sender_name, config.sender), "utf-8")
+    except ValueError:  # UnicodeEncodeError included
+        return None
+
+
 class EmailChannel:
     def __init__(self, config: SmtpConfig, *, name: str = "email") -> None:
         self._config = config
         self._name = name
-        self._from = formataddr((config.sender_name, config.sender), "utf-8")
+        sender = _sender(config)
+        self._mail_from = sender[0] if sender else None
+        self._mime = MimeBuilder(
+            from_header=sender[1] if sender else "", message_id_domain=config.message_id_domain
+        )
         self._idle: asyncio.LifoQueue[aiosmtplib.SMTP | None] = asyncio.LifoQueue()
         for _ in range(config.pool_size):
             self._idle.put_nowait(None)  # a slot; connected on first use
@@ -83,50 +99,8 @@ class EmailChannel:
         return [self._config.password.get_secret_value()] if self._config.password else []
 
     def build(self, message: Message, recipients: Sequence[Recipient]) -> bytes:
-        """The RFC 5322 message: text and, when given, HTML as ``multipart/alternative``.
-
-        Built directly as bytes (quoted-printable UTF-8 parts, RFC 2047 headers): the
-        ``email`` package's generator costs more than the SMTP exchange itself.
-        """
-        config = self._config
-        key = provider_key(message.idempotency_key)
-        headers = [
-            "From: " + self._from,
-            "To: "
-            + ", ".join(formataddr((r.display_name, r.address), "utf-8") for r in recipients),
-            "Subject: " + _header(message.subject),
-            "Date: " + format_datetime(datetime.now(UTC)),
-            f"Message-ID: <{key}@{config.message_id_domain}>",
-            "MIME-Version: 1.0",
-            "Auto-Submitted: auto-generated",
-            "X-Tocsin-Audience: " + _header(message.audience),
-        ]
-        if message.exercise:
-            headers.append("X-Tocsin-Exercise: yes")
-        text = _part("plain", message.text)
-        if message.html is None:
-            head = "\r\n".join(headers).encode("ascii")
-            return head + b"\r\n" + text
-        boundary = f"=_tocsin_{key}"
-        headers.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
-        head = "\r\n".join(headers).encode("ascii")
-        mark = b"--" + boundary.encode("ascii")
-        return b"".join(
-            (
-                head,
-                b"\r\n\r\n",
-                mark,
-                b"\r\n",
-                text,
-                b"\r\n",
-                mark,
-                b"\r\n",
-                _part("html", message.html),
-                b"\r\n",
-                mark,
-                b"--\r\n",
-            )
-        )
+        """The RFC 5322 message: text and, when given, HTML as ``multipart/alternative``."""
+        return self._mime.build(message, recipients, key=provider_key(message.idempotency_key))
 
     async def _connect(self) -> aiosmtplib.SMTP:
         config = self._config
@@ -141,6 +115,11 @@ class EmailChannel:
         await client.connect()
         if config.username and config.password:
             await client.login(config.username, config.password.get_secret_value())
+        if client.is_ehlo_or_helo_needed:  # what ``sendmail`` would do before its first MAIL
+            try:
+                await client.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await client.helo()
         return client
 
     async def send(self, message: Message, recipient: Recipient) -> Receipt:
@@ -148,11 +127,19 @@ class EmailChannel:
 
     async def send_many(self, message: Message, recipients: Sequence[Recipient]) -> Receipt:
         """One SMTP transaction to several recipients; refusals of some are data."""
-        mail = self.build(message, recipients)
+        if self._mail_from is None:
+            raise ChannelMisconfigured(
+                f"SMTP : adresse d’expéditeur invalide ({self._config.sender!r})", kind=_KIND
+            )
+        if any(r.kind is not _KIND for r in recipients):
+            raise InvalidRecipient(
+                "SMTP : destinataire qui n’est pas une adresse électronique",
+                kind=_KIND,
+                recipient=", ".join(str(r) for r in recipients if r.kind is not _KIND),
+            )
+        key = provider_key(message.idempotency_key)
+        mail = self._mime.build(message, recipients, key=key)
         addresses = [r.address for r in recipients]
-        mail_id = message_id(
-            idempotency_key=message.idempotency_key, domain=self._config.message_id_domain
-        )
         client = await self._idle.get()
         try:
             for attempt in (1, 2):
@@ -160,7 +147,7 @@ class EmailChannel:
                 try:
                     if client is None:
                         client = await self._connect()
-                    answers, status = await client.sendmail(self._config.sender, addresses, mail)
+                    answers, status = await _transaction(client, self._mail_from, addresses, mail)
                     break
                 except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
                     await _discard(client)
@@ -180,7 +167,7 @@ class EmailChannel:
             if not 200 <= answer.code < 300
         }
         return Receipt(
-            provider_id=mail_id,
+            provider_id=f"<{key}@{self._config.message_id_domain}>",
             raw_status=status,
             accepted_at=datetime.now(UTC),
             refused=refused,
@@ -224,19 +211,39 @@ class EmailChannel:
             self._idle.put_nowait(None)
 
 
-def _header(value: str) -> str:
-    if value.isascii() and "\n" not in value and "\r" not in value:
-        return value
-    return Header(value, "utf-8", header_name="Subject").encode(linesep="\r\n")
+async def _transaction(
+    client: aiosmtplib.SMTP, mail_from: bytes, addresses: list[str], mail: bytes
+) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
+    """``SMTP.sendmail`` without parsing the addresses again for every message.
 
-
-def _part(subtype: str, content: str) -> bytes:
-    data = content.replace("\r\n", "\n").encode("utf-8")
-    body = binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")
-    return (
-        f"Content-Type: text/{subtype}; charset=utf-8\r\n"
-        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-    ).encode("ascii") + body
+    ``Recipient`` has validated each address (no space, quote or angle bracket can reach the
+    command line) and the sender is checked once, when the channel is built. ``mail`` has
+    CRLF line ends only, so its length is the ``SIZE`` the server is told. Returns the
+    answer to every recipient and the server's answer to the message.
+    """
+    options = [b"SIZE=%d" % len(mail)] if client.supports_extension("size") else []
+    try:
+        response = await client.execute_command(b"MAIL", mail_from, *options)
+        if response.code != SMTPStatus.completed:
+            sender = mail_from.removeprefix(b"FROM:").decode()
+            raise aiosmtplib.SMTPSenderRefused(response.code, response.message, sender)
+        answers = {}
+        refusals = []
+        for address in addresses:
+            answer = await client.execute_command(b"RCPT", b"TO:<" + address.encode() + b">")
+            answers[address] = answer
+            if answer.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
+                refusals.append(
+                    aiosmtplib.SMTPRecipientRefused(answer.code, answer.message, address)
+                )
+        if len(refusals) == len(addresses):
+            raise aiosmtplib.SMTPRecipientsRefused(refusals)
+        response = await client.data(mail)
+    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+        with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
+            await client.rset()  # leave a clean envelope for the next message
+        raise
+    return answers, response.message
 
 
 async def _discard(client: aiosmtplib.SMTP | None) -> None:

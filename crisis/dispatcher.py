@@ -403,6 +403,7 @@ class Dispatcher:
         policy = self.tuning.retry
         updates: list[store.Update] = []
         refused: dict[int | None, list[_Outcome]] = {}
+        counted: dict[tuple[str, DeliveryStatus], int] = {}
         for outcome in outcomes:
             item, status, error = outcome.item, outcome.status, outcome.error
             next_at: datetime | None = None
@@ -432,8 +433,10 @@ class Dispatcher:
             )
             if outcome.isolation:
                 refused.setdefault(item.crisis_id, []).append(outcome)
-            self.metrics.deliveries.labels(item.channel, status.value).inc()
-            setattr(report, status.value, getattr(report, status.value) + 1)
+            counted[item.channel, status] = counted.get((item.channel, status), 0) + 1
+        for (channel, status), count in counted.items():
+            self.metrics.deliveries.labels(channel, status.value).inc(count)
+            setattr(report, status.value, getattr(report, status.value) + count)
         async with self._db.transaction() as session:
             await store.record(session, updates=updates)
             for crisis_id, group in refused.items():

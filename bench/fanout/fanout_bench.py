@@ -1,12 +1,15 @@
 """Fan-out: N e-mails enqueued in one transaction, then dispatched to the sandbox SMTP server.
 
-    .venv/bin/python -m bench.fanout.fanout_bench [--deliveries 10000] [--db sqlite|postgresql]
-        [--apprise 500] [--raw-rounds 2]
+    .venv/bin/python -m bench.fanout.fanout_bench [--recipients 10000] [--db sqlite|postgresql]
+        [--apprise 500] [--raw-rounds 2] [--profile FILE]
 
 The SMTP server (aiosmtpd, bodies not parsed) runs in its own process. The service side
 (enqueue with ``outbox.enqueue``, then the ``Dispatcher`` until every delivery is recorded)
 runs in a child process of its own, whose peak RSS is reported. In the same run, the raw
-aiosmtplib loop on 4 connections and Apprise send to the same server.
+aiosmtplib loop on 4 connections and Apprise send to the same server. ``cpu_us_per_message``
+gives the CPU each side spent per message (the service, the SMTP server during the service,
+the raw client, the SMTP server during the raw rounds): on a machine with two cores, the
+slower of client and server sets the pace.
 """
 
 from __future__ import annotations
@@ -48,6 +51,16 @@ def _timed(module: Any, name: str, totals: dict[str, list[float]]) -> None:
             totals[name][1] += time.perf_counter() - start
 
     setattr(module, name, wrapper)
+
+
+def _cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds of this process (all its threads) or of process ``pid``."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _service(conn: Connection, url: str, port: int, n: int, profile: str | None) -> None:
@@ -97,6 +110,7 @@ def _service(conn: Connection, url: str, port: int, n: int, profile: str | None)
         profiler = cProfile.Profile() if profile else None
         if profiler is not None:
             profiler.enable()
+        cpu = _cpu_seconds()
         sent = 0
         while True:
             report = await worker.run(datetime.now(UTC))
@@ -104,6 +118,7 @@ def _service(conn: Connection, url: str, port: int, n: int, profile: str | None)
             if report.claimed == 0:
                 break
         done = time.perf_counter()
+        cpu = _cpu_seconds() - cpu
         if profiler is not None and profile:
             profiler.disable()
             profiler.dump_stats(profile)
@@ -121,6 +136,7 @@ def _service(conn: Connection, url: str, port: int, n: int, profile: str | None)
             "insert_s": enqueued - start,
             "dispatch_s": done - enqueued,
             "total_s": done - start,
+            "dispatch_cpu_s": cpu,
             "sent": sent,
             "statuses": counts,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -154,6 +170,7 @@ def run_service(url: str, port: int, n: int, profile: str | None = None) -> dict
     parent, child = context.Pipe()
     process = context.Process(target=_service, args=(child, url, port, n, profile))
     process.start()
+    child.close()  # a crash of the child then ends ``recv`` instead of hanging it
     result: dict[str, Any] = parent.recv()
     process.join()
     return result
@@ -186,17 +203,24 @@ def bench(
     try:
         with smtp_server() as server:
             port = int(server.address)
+            pid = server.process.pid
             raw_rates = []
+            raw_cpu: dict[str, float] = {"client": 0.0, "server": 0.0}
 
             def raw_round() -> None:
                 server.ask("reset")
+                client, served = _cpu_seconds(), _cpu_seconds(pid)
                 raw_rates.append(asyncio.run(run_raw(port, deliveries)).rate)
+                raw_cpu["client"] += _cpu_seconds() - client
+                raw_cpu["server"] += _cpu_seconds(pid) - served
 
             # The load of a shared machine drifts: half the raw rounds before, half after.
             for _ in range((raw_rounds + 1) // 2):
                 raw_round()
             server.ask("reset")
+            served = _cpu_seconds(pid)
             service = run_service(url, port, deliveries, profile)
+            served = _cpu_seconds(pid) - served
             received = server.ask("count")
             for _ in range(raw_rounds // 2):
                 raw_round()
@@ -210,7 +234,8 @@ def bench(
         if drop is not None:
             drop()
     rate = deliveries / service["dispatch_s"]
-    raw_rate = statistics.mean(raw_rates)
+    raw_rate = statistics.mean(raw_rates) if raw_rates else float("nan")
+    raw_messages = deliveries * len(raw_rates) or 1
     result = {
         "db": db,
         "deliveries": deliveries,
@@ -219,6 +244,13 @@ def bench(
         "dispatch_rate": rate,
         "raw_rate": raw_rate,
         "raw_rates": raw_rates,
+        # CPU microseconds per message: where the limit is on a machine with few cores.
+        "cpu_us_per_message": {
+            "service": 1e6 * service["dispatch_cpu_s"] / deliveries,
+            "smtp_server_during_service": 1e6 * served / deliveries,
+            "raw_client": 1e6 * raw_cpu["client"] / raw_messages,
+            "smtp_server_during_raw": 1e6 * raw_cpu["server"] / raw_messages,
+        },
         "load_average": os.getloadavg(),
         "ratio_raw": rate / raw_rate,
         "apprise_rate": apprise_rate,
@@ -230,7 +262,7 @@ def bench(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--deliveries", type=int, default=10_000)
+    parser.add_argument("--deliveries", "--recipients", dest="deliveries", type=int, default=10_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--apprise", type=int, default=500, help="Apprise messages (0: skip)")
     parser.add_argument("--raw-rounds", type=int, default=2)
