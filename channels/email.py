@@ -129,7 +129,7 @@ class EmailChannel:
         """One SMTP transaction to several recipients; refusals of some are data."""
         if self._mail_from is None:
             raise ChannelMisconfigured(
-                f"SMTP : adresse d’expéditeur invalide ({self._config.sender!r})", kind=_KIND
+                f"SMTP : adresse d’expéditeur invalide « {self._config.sender} »", kind=_KIND
             )
         if any(r.kind is not _KIND for r in recipients):
             raise InvalidRecipient(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.crises import Crisis
@@ -27,6 +28,7 @@ __all__ = [
     "claim",
     "count_due",
     "crisis_modes",
+    "plan_claims",
     "record",
     "recover_expired",
     "renderings",
@@ -103,6 +105,18 @@ _CLAIM_SQLITE = sa.text(
 )
 
 
+# PostgreSQL: before the first ANALYZE of a fresh fan-out the planner expects a handful of due
+# rows, so it reads every one of them (bitmap scan) and sorts them on each claim: 130 ms per
+# claim with 100,000 due rows, against 8 ms reading the claim index in order.
+_NO_BITMAP_SCAN = sa.text("SET LOCAL enable_bitmapscan = off")
+
+
+async def plan_claims(connection: AsyncConnection) -> None:
+    """Make this transaction's claims read the claim index in claim order."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(_NO_BITMAP_SCAN)
+
+
 def _due_ids(dialect: str, *, now: datetime, limit: int) -> sa.SelectBase:
     columns = DELIVERY.c
     if dialect == "sqlite":  # one writer: no row locks, and the planner needs the index named
@@ -125,6 +139,7 @@ async def claim(
     """Mark up to ``limit`` due deliveries ``sending`` and return them, in one statement."""
     columns = DELIVERY.c
     connection = await session.connection()
+    await plan_claims(connection)
     rows = (
         await connection.execute(
             sa.update(DELIVERY)

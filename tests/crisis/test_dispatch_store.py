@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crisis import dispatch_store as store
 from crisis.app.db import Database
@@ -71,6 +73,17 @@ async def test_an_outcome_of_a_recovered_attempt_does_not_overwrite_the_newer_on
     assert retrying.lease_until is None
 
 
+async def _postgres_claim_plan(connection: AsyncConnection) -> str:
+    """The plan of the claim's SELECT (its ``UPDATE`` wraps it), one line per node."""
+    query = (
+        "EXPLAIN SELECT id FROM delivery WHERE "
+        + store.CLAIMABLE
+        + " AND next_attempt_at <= now() ORDER BY next_attempt_at, id LIMIT 200"
+        " FOR UPDATE SKIP LOCKED"
+    )
+    return "\n".join(str(row[0]) for row in await connection.execute(sa.text(query)))
+
+
 async def test_a_claim_reads_the_claim_index_instead_of_sorting_every_due_row(
     db: Database, clock: FrozenClock
 ) -> None:
@@ -86,16 +99,20 @@ async def test_a_claim_reads_the_claim_index_instead_of_sorting_every_due_row(
             )
         else:
             await connection.execute(sa.text("SET LOCAL enable_seqscan = off"))
-            plan = " ".join(
-                str(row[0])
-                for row in await connection.execute(
-                    sa.text(
-                        "EXPLAIN SELECT id FROM delivery WHERE "
-                        + store.CLAIMABLE
-                        + " AND next_attempt_at <= now() ORDER BY next_attempt_at, id LIMIT 200"
-                        " FOR UPDATE SKIP LOCKED"
-                    )
-                )
-            )
+            plan = await _postgres_claim_plan(connection)
     assert "ix_delivery_claim" in plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan
+
+
+async def test_a_claim_on_a_fresh_fan_out_reads_the_claim_index_before_any_analyze(
+    db: Database, clock: FrozenClock
+) -> None:
+    await enqueue(db, now=clock.now(), addresses=emails(3000))
+    async with db.transaction() as session:
+        connection = await session.connection()
+        if connection.dialect.name != "postgresql":
+            pytest.skip("the SQLite claim names its index (INDEXED BY)")
+        await store.plan_claims(connection)
+        plan = await _postgres_claim_plan(connection)
+    assert "Index Scan using ix_delivery_claim" in plan
+    assert "Bitmap" not in plan and "Sort" not in plan
