@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy.engine import Dialect
 
 from contacts.directory import Contact
+from contacts.records import ContactRecord, contact_values, fingerprint
 
 CONTACTS = Contact.__table__  # type: ignore[attr-defined]
 CONTACT_COLUMNS = (
@@ -20,6 +21,8 @@ CONTACT_COLUMNS = (
     "fingerprint", "active", "erased", "updated_at",
 )  # fmt: skip
 SOURCE = CONTACT_COLUMNS.index("source")
+RECORD_COLUMNS = CONTACT_COLUMNS[1:SOURCE]
+"""The columns a full record sets, `kind` to `function_since` (then fingerprint, active)."""
 FINGERPRINT = CONTACT_COLUMNS.index("fingerprint")
 ACTIVE = CONTACT_COLUMNS.index("active")
 _UPDATED = [c for c in CONTACT_COLUMNS if c not in ("key", "source")]
@@ -46,6 +49,12 @@ EXISTING_SQL = (
     " ch.id, ch.kind, ch.address, ch.verified, ch.active, ch.preference"
     " FROM contact c LEFT JOIN contact_channel ch ON ch.contact_id = c.id WHERE c.key "
 )
+
+
+def record_row(record: ContactRecord) -> tuple[object, ...]:
+    """A full record's `RECORD_COLUMNS` values, then its fingerprint and its `active` flag."""
+    values = contact_values(record)
+    return (*map(values.__getitem__, RECORD_COLUMNS), fingerprint(values), values["active"])
 
 
 class Binder:

@@ -1,268 +1,38 @@
-"""All-or-nothing imports: stream the file, validate every line, apply the diff in batches.
+"""All-or-nothing imports: stream the file, validate every line, apply the diff.
 
-One pass: records are looked up by key a batch at a time and written with the driver's
-executemany of plain tuples (`contacts.import_sql`); the first bad line stops the writing
-(validation goes on to name every bad line), and a savepoint rolls back what was written.
-Memory holds one batch plus one small integer per key of the file (to find duplicates and
-the mayors who left office).
+One pass over the file. On SQLite, records are looked up by key a batch at a time and
+written with the driver's executemany of plain tuples (`contacts.applier`); the first bad
+line stops the writing (validation goes on to name every bad line), and a savepoint rolls
+back what was written. On PostgreSQL, chunks of records are copied into temporary tables
+and diffed in SQL, in the same way (`contacts.import_pg`). Memory holds one batch (one
+chunk on PostgreSQL) plus one small integer per key of the file (to find duplicates and the
+mayors who left office).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import BinaryIO
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts import csvformat, rne
-from contacts import import_sql as sql
+from contacts.applier import BATCH, Applier, ImportReport, erased_key
 from contacts.csvsource import CsvSource
-from contacts.directory import Contact, ContactChannel, Function
 from contacts.geography import geo_index
-from contacts.rawsql import any_of, execute_many, fetch_all
-from contacts.records import ContactRecord, LineError, contact_values, fingerprint
+from contacts.import_pg import StagedApplier
+from contacts.records import ContactRecord, LineError
 
-BATCH = 5000
-KEY_SAMPLE = 1000
-MAX_ERRORS = 10_000
 IMPORT_CACHE_KIB = 65_536
-CONTACTS = Contact.__table__  # type: ignore[attr-defined]
-CHANNELS = ContactChannel.__table__  # type: ignore[attr-defined]
+__all__ = ["Applier", "ImportFormat", "ImportReport", "erased_key", "import_contacts"]
 
 
 class ImportFormat(StrEnum):
     RNE_MAIRES = "rne-maires"
     TOCSIN = "tocsin"
-
-
-@dataclass
-class ImportReport:
-    """What an import did (or, in a dry run or on a bad file, would have done)."""
-
-    format: str
-    dry_run: bool
-    records: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deactivated: int = 0
-    channels_added: int = 0
-    channels_updated: int = 0
-    skipped_erased: int = 0
-    errors: list[LineError] = field(default_factory=list)
-    errors_total: int = 0
-    added_keys: list[str] = field(default_factory=list)
-    updated_keys: list[str] = field(default_factory=list)
-    deactivated_keys: list[str] = field(default_factory=list)
-    written: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.errors_total == 0
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.deactivated)
-
-    def error(self, error: LineError) -> None:
-        self.errors_total += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(error)
-
-    def note(self, keys: list[str], key: str) -> None:
-        if len(keys) < KEY_SAMPLE:
-            keys.append(key)
-
-
-def erased_key(key: str) -> str:
-    """The tombstone an erased contact keeps, so that an import does not bring it back."""
-    return "erased:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-
-
-class Applier:
-    """Applies records to the directory a batch at a time (or only counts, when not writing)."""
-
-    def __init__(
-        self, session: AsyncSession, *, report: ImportReport, source: str, now: datetime
-    ) -> None:
-        self.session = session
-        self.report = report
-        self.source = source
-        self.now = now
-        self.batch: list[ContactRecord] = []
-        self.erased: set[str] = set()
-        self._bind: sql.Binder | None = None
-
-    @property
-    def writing(self) -> bool:
-        return not self.report.dry_run and self.report.ok
-
-    async def load_tombstones(self) -> None:
-        query = select(Contact.key).where(col(Contact.erased))
-        self.erased = set((await self.session.exec(query)).all())
-
-    async def add(self, record: ContactRecord) -> None:
-        if self.erased and erased_key(record.key) in self.erased:
-            self.report.skipped_erased += 1
-            return
-        self.report.records += 1
-        self.batch.append(record)
-        if len(self.batch) >= BATCH:
-            await self.flush()
-
-    async def flush(self) -> None:
-        batch, self.batch = self.batch, []
-        if not batch:
-            return
-        conn = await self.session.connection()
-        dialect = conn.dialect.name
-        if self._bind is None:
-            self._bind = sql.Binder(conn.dialect, self.now)
-        # One query for the batch's known contacts and their channels (one bound list).
-        keys = [r.key for r in batch]
-        condition, param = any_of(dialect, keys)
-        found = await fetch_all(conn, sql.EXISTING_SQL + condition, [param])
-        existing: dict[str, tuple[int, str, bool]] = {}
-        channels: dict[tuple[int, str, str], tuple[int, bool, bool, int]] = {}
-        for cid, key, fp, active, chid, kind, address, verified, ch_active, pref in found:
-            existing[key] = (cid, fp, active)
-            if chid is not None:
-                channels[(cid, kind, address)] = (chid, verified, ch_active, pref)
-        inserts: list[tuple[object, ...]] = []
-        added_keys: list[str] = []
-        updates: list[tuple[object, ...]] = []
-        changed: set[str] = set()
-        report = self.report
-        for record in batch:
-            known = existing.get(record.key)
-            if known is None:
-                if not record.describes_contact:
-                    report.error(
-                        LineError(
-                            record.line,
-                            f"aucun contact de clé « {record.key} » "
-                            "(nom, public, fonction, zone et code_zone requis)",
-                        )
-                    )
-                    continue
-                inserts.append(self._row(record))
-                added_keys.append(record.key)
-                report.added += 1
-                report.note(report.added_keys, record.key)
-                continue
-            if record.describes_contact:
-                row = self._row(record)
-                if row[sql.FINGERPRINT] != known[1] or row[sql.ACTIVE] != known[2]:
-                    updates.append((*row[1 : sql.SOURCE], *row[sql.SOURCE + 1 :], known[0]))
-                    changed.add(record.key)
-                    report.updated += 1
-                    report.note(report.updated_keys, record.key)
-                    continue
-            if not record.channels:
-                report.unchanged += 1
-        ids = {key: known[0] for key, known in existing.items()}
-        if self.writing and inserts:
-            await execute_many(conn, self._bind.sql(sql.INSERT_CONTACT), inserts)
-            condition, param = any_of(dialect, added_keys)
-            added = await fetch_all(conn, sql.IDS_SQL + condition, [param])
-            ids.update({key: cid for cid, key in added})
-        if self.writing and updates:
-            await execute_many(conn, self._bind.sql(sql.UPDATE_CONTACT), updates)
-        with_channels = [r for r in batch if r.channels]
-        if with_channels:
-            await self._channels(conn, with_channels, ids, existing, changed, channels)
-
-    def _row(self, record: ContactRecord) -> tuple[object, ...]:
-        """The stored values of a full record, in `CONTACT_COLUMNS` order, bound for the driver."""
-        values = contact_values(record)
-        assert self._bind is not None
-        return (
-            record.key,
-            values["kind"],
-            values["audience"],
-            values["function"],
-            values["last_name"],
-            values["first_name"],
-            values["organisation"],
-            values["search_name"],
-            values["area_level"],
-            values["area_code"],
-            values["departement"],
-            self._bind.date(values["function_since"]),
-            self.source,
-            fingerprint(values),
-            values["active"],
-            False,
-            self._bind.now,
-        )
-
-    async def _channels(
-        self,
-        conn: AsyncConnection,
-        records: list[ContactRecord],
-        ids: dict[str, int],
-        existing: dict[str, tuple[int, str, bool]],
-        changed: set[str],
-        current: dict[tuple[int, str, str], tuple[int, bool, bool, int]],
-    ) -> None:
-        inserts: list[tuple[object, ...]] = []
-        updates: list[tuple[object, ...]] = []
-        for record in records:
-            contact_id = ids.get(record.key)
-            touched = False
-            for channel in record.channels:
-                wanted = (channel.verified, channel.active, channel.preference)
-                now = current.get((contact_id or 0, channel.kind, channel.address))
-                if now is None:
-                    inserts.append((contact_id, channel.kind, channel.address, *wanted))
-                    self.report.channels_added += 1
-                    touched = True
-                elif now[1:] != wanted:
-                    updates.append((*wanted, now[0]))
-                    self.report.channels_updated += 1
-                    touched = True
-            if record.key in existing and record.key not in changed:
-                if touched:
-                    self.report.updated += 1
-                    self.report.note(self.report.updated_keys, record.key)
-                else:
-                    self.report.unchanged += 1
-        if self.writing and self._bind is not None:
-            await execute_many(conn, self._bind.sql(sql.INSERT_CHANNEL), inserts)
-            await execute_many(conn, self._bind.sql(sql.UPDATE_CHANNEL), updates)
-
-    async def deactivate_missing_mayors(self, *, seen: set[int], departements: set[str]) -> None:
-        """Mayors of the file's départements that the file no longer lists left office."""
-        if not departements:
-            return
-        conn = await self.session.connection()
-        rows = await conn.execute(
-            sa.select(CONTACTS.c.id, CONTACTS.c.key).where(
-                CONTACTS.c.source == "rne",
-                CONTACTS.c.function == Function.MAIRE,
-                CONTACTS.c.active,
-                CONTACTS.c.departement.in_(sorted(departements)),
-            )
-        )
-        gone = [(cid, key) for cid, key in rows if hash(key) not in seen]
-        for _, key in gone:
-            self.report.deactivated += 1
-            self.report.note(self.report.deactivated_keys, key)
-        if self.writing and gone:
-            await conn.execute(
-                sa.update(CONTACTS)
-                .where(CONTACTS.c.id == sa.bindparam("_id"))
-                .values(active=False, updated_at=self.now),
-                [{"_id": cid} for cid, _ in gone],
-            )
 
 
 async def import_contacts(
@@ -310,7 +80,8 @@ async def _import(
     report = ImportReport(format=fmt.value, dry_run=dry_run)
     geo = await geo_index(session)
     source = CsvSource(stream)
-    applier = Applier(
+    conn = await session.connection()
+    applier = (StagedApplier if conn.dialect.name == "postgresql" else Applier)(
         session, report=report, source="rne" if fmt == "rne-maires" else "tocsin", now=now
     )
     await applier.load_tombstones()
@@ -318,6 +89,34 @@ async def _import(
     parser = (
         rne.parse(source, geo) if fmt == ImportFormat.RNE_MAIRES else csvformat.parse(source, geo)
     )
+    try:
+        await _apply(parser, source, applier, fmt, progress)
+    except BaseException:
+        await applier.abandon()
+        raise
+    if report.records == 0 and report.ok:
+        report.error(LineError(1, "aucune ligne de données"))
+    report.errors.sort(key=lambda e: e.line)
+    if progress is not None:
+        progress(source.bytes_read)
+    if savepoint is not None:
+        if report.ok:
+            await savepoint.commit()
+            report.written = True
+        else:
+            await savepoint.rollback()
+    return report
+
+
+async def _apply(
+    parser: Iterator[ContactRecord | LineError],
+    source: CsvSource,
+    applier: Applier,
+    fmt: ImportFormat,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Every record of the file to the applier; every problem to its report."""
+    report = applier.report
     seen_keys: dict[int, int] = {}
     seen_communes: dict[str, int] = {}
     departements: set[str] = set()
@@ -350,18 +149,4 @@ async def _import(
             progress(source.bytes_read)
     for error in source.errors:
         report.error(error)
-    await applier.flush()
-    if fmt == ImportFormat.RNE_MAIRES and report.ok:
-        await applier.deactivate_missing_mayors(seen=set(seen_keys), departements=departements)
-    if report.records == 0 and report.ok:
-        report.error(LineError(1, "aucune ligne de données"))
-    report.errors.sort(key=lambda e: e.line)
-    if progress is not None:
-        progress(source.bytes_read)
-    if savepoint is not None:
-        if report.ok:
-            await savepoint.commit()
-            report.written = True
-        else:
-            await savepoint.rollback()
-    return report
+    await applier.finish(seen=seen_keys.keys(), departements=departements)

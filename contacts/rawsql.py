@@ -70,6 +70,16 @@ async def execute_many(conn: AsyncConnection, sql: str, rows: list[tuple[Any, ..
     await cursor.close()
 
 
+async def copy_rows(
+    conn: AsyncConnection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Rows appended to a PostgreSQL table by binary COPY, in the caller's transaction."""
+    if not rows:
+        return
+    driver = await _driver(conn)
+    await driver.copy_records_to_table(table, records=rows, columns=list(columns))
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while thousands of acyclic tuples are built.
