@@ -147,7 +147,7 @@ class Applier:
             if record.describes_contact:
                 row = self._row(record)
                 if row[sql.FINGERPRINT] != known[1] or row[sql.ACTIVE] != known[2]:
-                    updates.append((*row[1 : sql.SOURCE], *row[sql.SOURCE + 1 :], known[0]))
+                    updates.append((*row[: sql.RECORDED], False, self._bind.now, known[0]))
                     changed.add(record.key)
                     report.updated += 1
                     report.note(report.updated_keys, record.key)
@@ -169,11 +169,8 @@ class Applier:
     def _row(self, record: ContactRecord) -> tuple[object, ...]:
         """The stored values of a full record, in `CONTACT_COLUMNS` order, bound for the driver."""
         assert self._bind is not None
-        *values, since, digest, active = sql.record_row(record)
-        return (
-            record.key, *values, self._bind.date(since), self.source, digest, active, False,
-            self._bind.now,
-        )  # fmt: skip
+        bind = self._bind
+        return (*sql.record_row(record, bind.date), record.key, self.source, False, bind.now)
 
     async def _channels(
         self,

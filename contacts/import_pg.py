@@ -30,15 +30,14 @@ YIELD_EVERY = 256
 """Records read between two chances for the chunk in hand to send its next statement."""
 CONTACTS = "tocsin_import_contact"
 CHANNELS = "tocsin_import_channel"
-CONTACT_COLUMNS = ("line", "key", "describes", *sql.RECORD_COLUMNS, "fingerprint", "active")
+CONTACT_COLUMNS = ("line", "key", "describes", *sql.RECORD_COLUMNS)
 CHANNEL_COLUMNS = ("line", "key", "kind", "address", "verified", "active", "preference")
-_NO_CONTACT = (None,) * (len(sql.RECORD_COLUMNS) + 2)
-_RECORD_TYPES = ", ".join(
-    f"{c} {'date' if c == 'function_since' else 'text'}" for c in sql.RECORD_COLUMNS
-)
+_NO_CONTACT = (None,) * len(sql.RECORD_COLUMNS)
+_TYPES = {"function_since": "date", "active": "boolean"}
+_RECORD_TYPES = ", ".join(f"{c} {_TYPES.get(c, 'text')}" for c in sql.RECORD_COLUMNS)
 CREATE = (
     f"CREATE TEMPORARY TABLE {CONTACTS} (line integer NOT NULL, key text NOT NULL,"
-    f" describes boolean NOT NULL, {_RECORD_TYPES}, fingerprint text, active boolean)"
+    f" describes boolean NOT NULL, {_RECORD_TYPES})"
     " ON COMMIT DROP",
     f"CREATE TEMPORARY TABLE {CHANNELS} (line integer NOT NULL, key text NOT NULL,"
     " kind text NOT NULL, address text NOT NULL, verified boolean NOT NULL,"
@@ -92,14 +91,14 @@ SELECT (SELECT count(*) FILTER (WHERE status = 'added') FROM status),
 """  # noqa: S608 (our table names)
 UPDATE_CONTACTS = (
     "UPDATE contact c SET "  # noqa: S608 (our table names)
-    + ", ".join(f"{c} = s.{c}" for c in (*sql.RECORD_COLUMNS, "fingerprint", "active"))
+    + ", ".join(f"{c} = s.{c}" for c in sql.RECORD_COLUMNS)
     + f", erased = false, updated_at = $1 FROM {CONTACTS} s"
     f" WHERE c.key = s.key AND s.describes AND {_CHANGED}"
 )
 _INSERT_NEW = (
     f"INSERT INTO contact ({', '.join(sql.CONTACT_COLUMNS)})"  # noqa: S608 (our table names)
-    f" SELECT s.key, {', '.join(f's.{c}' for c in sql.RECORD_COLUMNS)},"
-    f" $1::text, s.fingerprint, s.active, false, $2::timestamptz FROM {CONTACTS} s"
+    f" SELECT {', '.join(f's.{c}' for c in sql.RECORD_COLUMNS)},"
+    f" s.key, $1::text, false, $2::timestamptz FROM {CONTACTS} s"
     " WHERE s.describes"
 )
 INSERT_CONTACTS = _INSERT_NEW + " AND NOT EXISTS (SELECT FROM contact c WHERE c.key = s.key)"
