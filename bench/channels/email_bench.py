@@ -68,9 +68,9 @@ async def run_adapter(port: int, n: int) -> Result:
     return Result("adaptateur EmailChannel", n, seconds)
 
 
-async def run_raw(port: int, n: int) -> Result:
-    """The minimal loop: one message template, formatted per send, ``sendmail`` on 4
-    persistent connections; nothing validated, no pool, no receipts."""
+async def run_raw(port: int, n: int, *, connections: int = CONNECTIONS) -> Result:
+    """The minimal loop: one message template, formatted per send, ``sendmail`` on
+    ``connections`` persistent connections; nothing validated, no pool, no receipts."""
     queue = list(range(n))
     body = binascii.b2a_qp(TEXT.encode(), istext=True).replace(b"\n", b"\r\n")
     html = binascii.b2a_qp(f"<p>{TEXT}</p>".encode(), istext=True).replace(b"\n", b"\r\n")
@@ -97,8 +97,8 @@ async def run_raw(port: int, n: int) -> Result:
         await client.quit()
 
     start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
-    return Result("aiosmtplib brut, 4 connexions", n, time.perf_counter() - start)
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return Result(f"aiosmtplib brut, {connections} connexions", n, time.perf_counter() - start)
 
 
 def run_apprise(port: int, n: int) -> Result:

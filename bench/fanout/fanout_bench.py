@@ -1,12 +1,13 @@
 """Fan-out: N e-mails enqueued in one transaction, then dispatched to the sandbox SMTP server.
 
     .venv/bin/python -m bench.fanout.fanout_bench [--recipients 10000] [--db sqlite|postgresql]
-        [--apprise 500] [--raw-rounds 2] [--profile FILE]
+        [--apprise 500] [--raw-rounds 2] [--connections 4] [--profile FILE]
 
 The SMTP server (aiosmtpd, bodies not parsed) runs in its own process. The service side
 (enqueue with ``outbox.enqueue``, then the ``Dispatcher`` until every delivery is recorded)
 runs in a child process of its own, whose peak RSS is reported. In the same run, the raw
-aiosmtplib loop on 4 connections and Apprise send to the same server. ``cpu_us_per_message``
+aiosmtplib loop and Apprise send to the same server; the raw loop and the service's SMTP pool
+open the same number of connections (``--connections``). ``cpu_us_per_message``
 gives the CPU each side spent per message (the service, the SMTP server during the service,
 the raw client, the SMTP server during the raw rounds): on a machine with two cores, the
 slower of client and server sets the pace.
@@ -63,7 +64,9 @@ def _cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _service(conn: Connection, url: str, port: int, n: int, profile: str | None) -> None:
+def _service(
+    conn: Connection, url: str, port: int, n: int, connections: int, profile: str | None
+) -> None:
     from channels.config import ChannelsConfig, SmtpConfig
     from crisis import dispatch_store, outbox
     from crisis.app import bootstrap
@@ -102,7 +105,7 @@ def _service(conn: Connection, url: str, port: int, n: int, profile: str | None)
             )
         enqueued = time.perf_counter()
         smtp = SmtpConfig(
-            host="127.0.0.1", port=port, security="none", pool_size=4, rate_per_second=1e6
+            host="127.0.0.1", port=port, security="none", pool_size=connections, rate_per_second=1e6
         )
         worker = Dispatcher.from_config(
             db=db, channels=ChannelsConfig(smtp=smtp), exercise_channels=ChannelsConfig()
@@ -165,10 +168,12 @@ def run_apprise(port: int, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def run_service(url: str, port: int, n: int, profile: str | None = None) -> dict[str, Any]:
+def run_service(
+    url: str, port: int, n: int, connections: int, profile: str | None = None
+) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=_service, args=(child, url, port, n, profile))
+    process = context.Process(target=_service, args=(child, url, port, n, connections, profile))
     process.start()
     child.close()  # a crash of the child then ends ``recv`` instead of hanging it
     result: dict[str, Any] = parent.recv()
@@ -197,7 +202,13 @@ def _database(kind: str) -> tuple[str, Any]:
 
 
 def bench(
-    *, deliveries: int, db: str, apprise: int, raw_rounds: int, profile: str | None = None
+    *,
+    deliveries: int,
+    db: str,
+    apprise: int,
+    raw_rounds: int,
+    connections: int = 4,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     url, drop = _database(db)
     try:
@@ -210,7 +221,8 @@ def bench(
             def raw_round() -> None:
                 server.ask("reset")
                 client, served = _cpu_seconds(), _cpu_seconds(pid)
-                raw_rates.append(asyncio.run(run_raw(port, deliveries)).rate)
+                raw = asyncio.run(run_raw(port, deliveries, connections=connections))
+                raw_rates.append(raw.rate)
                 raw_cpu["client"] += _cpu_seconds() - client
                 raw_cpu["server"] += _cpu_seconds(pid) - served
 
@@ -219,7 +231,7 @@ def bench(
                 raw_round()
             server.ask("reset")
             served = _cpu_seconds(pid)
-            service = run_service(url, port, deliveries, profile)
+            service = run_service(url, port, deliveries, connections, profile)
             served = _cpu_seconds(pid) - served
             received = server.ask("count")
             for _ in range(raw_rounds // 2):
@@ -239,6 +251,7 @@ def bench(
     result = {
         "db": db,
         "deliveries": deliveries,
+        "connections": connections,
         "received": received,
         **service,
         "dispatch_rate": rate,
@@ -266,6 +279,9 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--apprise", type=int, default=500, help="Apprise messages (0: skip)")
     parser.add_argument("--raw-rounds", type=int, default=2)
+    parser.add_argument(
+        "--connections", type=int, default=4, help="SMTP connections, raw loop and service alike"
+    )
     parser.add_argument("--profile", help="cProfile stats of the dispatch phase to this file")
     args = parser.parse_args()
     bench(
@@ -273,6 +289,7 @@ def main() -> None:
         db=args.db,
         apprise=args.apprise,
         raw_rounds=args.raw_rounds,
+        connections=args.connections,
         profile=args.profile,
     )
 
