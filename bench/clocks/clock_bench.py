@@ -240,15 +240,13 @@ async def run(
             profiler.disable()
             profiler.dump_stats(profile)  # type: ignore[arg-type]
         async with db.read() as session:
-            late = (
-                await session.execute(sa.text("SELECT count(*) FROM clock_alert WHERE late"))
-            ).one()
+            late = await session.scalar(sa.text("SELECT count(*) FROM clock_alert WHERE late"))
         print(
-            f"  catch-up at start: {late[0]} alerts (marked late) in {elapsed:.3f} s"
+            f"  catch-up at start: {late} alerts (marked late) in {elapsed:.3f} s"
             f"  (CPU {cpu:.3f} s, {_load()})"
         )
         if phases:
-            parts.report(int(late[0]))
+            parts.report(int(late or 0))
         await db.dispose()
 
 
