@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlmodel import col
 
+from bench import rows as bench_rows
 from contacts.directory import Contact, ContactChannel
 from crisis import bulletins, crises, publication
 from crisis.actors import SYSTEM
@@ -36,24 +37,7 @@ async def run(url: str, officials: int) -> None:
     async with db.transaction() as session:
         conn = await session.connection()
         rows = [
-            {
-                "key": f"bench:{n}",
-                "kind": "person",
-                "audience": "officials",
-                "function": "maire",
-                "last_name": f"ÉLU {n}",
-                "first_name": "",
-                "organisation": "",
-                "search_name": "",
-                "area_level": "commune",
-                "area_code": "80001",
-                "departement": "80",
-                "source": "manual",
-                "fingerprint": "",
-                "active": True,
-                "erased": False,
-                "updated_at": now,
-            }
+            bench_rows.official(key=f"bench:{n}", last_name=f"ÉLU {n}", first_name="", now=now)
             for n in range(officials)
         ]
         await conn.execute(sa.insert(Contact), rows)

@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bench import rows as bench_rows
 from bench.contacts.common import scratch_database
 from contacts.directory import Contact, ContactChannel
 from crisis import replies
@@ -69,22 +70,9 @@ async def _populate(db: Database, *, contacts: int, bulletins: int, now: datetim
         [
             {
                 "id": i,
-                "key": f"bench:{i}",
-                "kind": "person",
-                "audience": "officials",
-                "function": "maire",
-                "last_name": f"MAIRE-{i}",
-                "first_name": "Camille",
-                "organisation": "",
-                "search_name": "",
-                "area_level": "commune",
-                "area_code": "80001",
-                "departement": "80",
-                "source": "manual",
-                "fingerprint": "",
-                "active": True,
-                "erased": False,
-                "updated_at": now,
+                **bench_rows.official(
+                    key=f"bench:{i}", last_name=f"MAIRE-{i}", first_name="Camille", now=now
+                ),
             }
             for i in people
         ],
