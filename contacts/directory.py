@@ -134,7 +134,10 @@ class ContactChannel(SQLModel, table=True):
     """One way to reach a contact, in the contact's order of preference."""
 
     __tablename__ = "contact_channel"
-    __table_args__ = (sa.UniqueConstraint("contact_id", "kind", "address"),)
+    __table_args__ = (
+        sa.UniqueConstraint("contact_id", "kind", "address"),
+        sa.Index("ix_contact_channel_kind_address", "kind", "address"),  # replies' sender
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int = Field(foreign_key="contact.id", index=True)

@@ -102,6 +102,7 @@ _OUTCOMES = {
     "already": "déjà enregistrée",
     "unrecognised": "non reconnue (inscrite à la main courante)",
     "ignored": "ignorée",
+    "duplicate": "renvoi d’une réponse déjà traitée, sans effet",
 }
 
 

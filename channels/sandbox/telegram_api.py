@@ -48,7 +48,9 @@ class TelegramFake:
     _last_by_chat: dict[str, float] = field(default_factory=dict)
     _next_id: int = 1
     reply_target: ReplyTarget | None = None
-    _next_update: int = 1
+    # Telegram's update_ids only grow; Tocsin ignores one it has already handled, so a
+    # restarted fake must not count from 1 again: it starts from the wall clock, in ms.
+    _next_update: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
 
     def app(self) -> Starlette:
         return fake_app(

@@ -11,6 +11,7 @@ import crisis.bulletins
 import crisis.checklist
 import crisis.clocks
 import crisis.crises
+import crisis.inbound_updates
 import crisis.journal
 import crisis.outbox
 import crisis.paging

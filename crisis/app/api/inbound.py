@@ -9,6 +9,8 @@ The secret is compared in constant time with the real channel set's and the exer
 the one it matches decides which crises the reply may answer (both, when one sandbox plays
 both sets with one secret). No secret: 401; a wrong one: 403 (journaled); a malformed body:
 422. A well-formed reply always gets 200, recognised or not, so that no provider retries it.
+A Telegram update already handled on the same lane (its `update_id`, redelivered after a
+slow or failed answer) gets 200 `duplicate` and changes nothing (`crisis.inbound_updates`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from starlette.exceptions import HTTPException
 
 from channels.sms import INBOUND_SIGNATURE_HEADER
 from channels.webhook import sign
-from crisis import replies
+from crisis import inbound_updates, replies
 from crisis.app.auth import ClockDep, DbDep, SettingsDep
 from crisis.app.db import Database
 from crisis.app.settings import Settings
@@ -111,8 +113,15 @@ async def _record(
     db: Database,
     settings: Settings,
     now: datetime,
+    update_id: int | None = None,
 ) -> dict[str, Any]:
+    """Record the reply; with `update_id` (Telegram), only on the update's first arrival."""
+    source = f"{reply.channel}:{'+'.join(sorted(modes))}"  # the lane: its own update_ids
     async with db.transaction() as session:
+        if update_id is not None and not await inbound_updates.claim(
+            session, source=source, update_id=update_id, now=now
+        ):
+            return {"ok": True, "outcome": "duplicate", "reason": None, "delivery_id": None}
         result = await replies.record(
             session,
             reply=reply,
@@ -153,7 +162,9 @@ async def telegram_update(
         text=message.text,
         reply_to=f"{chat}:{replied.message_id}" if replied else None,
     )
-    return await _record(reply, modes, db=db, settings=settings, now=clock.now())
+    return await _record(
+        reply, modes, db=db, settings=settings, now=clock.now(), update_id=update.update_id
+    )
 
 
 @router.post("/sms", summary="SMS reçu par la passerelle")
