@@ -149,7 +149,7 @@ async def claim(
                 lease_until=now + lease,
                 attempts=columns.attempts + 1,
             )
-            .returning(
+            .returning(  # in the order of ``Claimed``'s fields
                 columns.id,
                 columns.message_id,
                 columns.crisis_id,
@@ -163,24 +163,7 @@ async def claim(
             )
         )
     ).all()
-    return sorted(
-        (
-            Claimed(
-                id=row.id,
-                message_id=row.message_id,
-                crisis_id=row.crisis_id,
-                audience=row.audience,
-                channel=row.channel,
-                address=row.address,
-                recipient_name=row.recipient_name,
-                idempotency_key=row.idempotency_key,
-                attempts=row.attempts,
-                created_at=row.created_at,
-            )
-            for row in rows
-        ),
-        key=lambda item: item.id,
-    )
+    return sorted((Claimed(*row) for row in rows), key=lambda item: item.id)
 
 
 async def crisis_modes(session: AsyncSession, *, ids: Iterable[int]) -> dict[int, str]:

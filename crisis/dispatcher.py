@@ -22,6 +22,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -126,6 +127,16 @@ class _Flight:
         if self.done:  # more came in while the last batch was written
             self.oldest = time.monotonic()
         return outcomes
+
+
+@dataclass(slots=True)
+class _Queue:
+    """One channel's claimed deliveries waiting for a sender, and its senders."""
+
+    channel: Channel
+    gate: Gate
+    jobs: deque[_Job] = field(default_factory=deque)
+    senders: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -246,45 +257,80 @@ class Dispatcher:
     async def _run(self, now: datetime) -> DispatchReport:
         """Keep up to ``window`` deliveries claimed and sending; record outcomes in batches.
 
-        A batch is written when ``record_size`` outcomes are in, when every delivery in flight
-        has one, or ``flush_seconds`` after its first outcome. The loop wakes once per batch,
-        not once per outcome; the sends go on meanwhile, and the next claim is made as soon
-        as a batch is recorded, so the channels never wait for the database.
+        Claimed deliveries wait in their channel's queue; each channel has as many sender
+        coroutines as it may have sends in flight, each taking the next delivery when its
+        previous send is over. A batch is written when ``record_size`` outcomes are in, when
+        every delivery in flight has one, or ``flush_seconds`` after its first outcome. The
+        loop wakes once per batch, not once per outcome; the senders go on meanwhile, and the
+        next claim is made as soon as a batch is recorded, so the channels never wait for the
+        database.
         """
         tuning = self.tuning
         report = DispatchReport()
         flight = _Flight(record_size=tuning.record_size)
-        tasks: set[asyncio.Task[None]] = set()
+        queues: dict[tuple[Lane, ChannelKind], _Queue] = {}
         exhausted = False
         first = True
-        while True:
-            while (
-                not exhausted
-                and not self._closing
-                and flight.count <= tuning.window - min(tuning.claim_size, tuning.window)
-            ):
-                batch = await self._claim(self._now(now), recover=first, report=report)
-                first = False
-                exhausted = len(batch) < tuning.claim_size
-                for job in batch:
-                    task = asyncio.create_task(self._deliver(job, flight))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-                flight.count += len(batch)
-            if flight.count == 0:
-                break
-            if not flight.done:
-                flight.started.clear()
-                await flight.started.wait()
-            if not flight.full():
-                flight.ready.clear()
-                left = tuning.flush_seconds - (time.monotonic() - flight.oldest)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(flight.ready.wait(), max(left, 0.001))
-            outcomes = flight.take()
-            await self._record(outcomes, self._now(now), report)
+        try:
+            while True:
+                while (
+                    not exhausted
+                    and not self._closing
+                    and flight.count <= tuning.window - min(tuning.claim_size, tuning.window)
+                ):
+                    batch = await self._claim(self._now(now), recover=first, report=report)
+                    first = False
+                    exhausted = len(batch) < tuning.claim_size
+                    flight.count += len(batch)
+                    self._queue(batch, queues, flight)
+                if flight.count == 0:
+                    break
+                if not flight.done:
+                    flight.started.clear()
+                    await flight.started.wait()
+                if not flight.full():
+                    flight.ready.clear()
+                    left = tuning.flush_seconds - (time.monotonic() - flight.oldest)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(flight.ready.wait(), max(left, 0.001))
+                outcomes = flight.take()
+                await self._record(outcomes, self._now(now), report)
+        finally:  # cancelled: the rows left ``sending`` come back when their lease expires
+            for queue in queues.values():
+                for sender in queue.senders:
+                    sender.cancel()
         await self._measure(self._now(now))
         return report
+
+    def _queue(
+        self, batch: list[_Job], queues: dict[tuple[Lane, ChannelKind], _Queue], flight: _Flight
+    ) -> None:
+        """Settle what needs no channel at once; queue the rest and start their senders."""
+        for job in batch:
+            decision = job.decision
+            if decision.lane in (Lane.REFUSED, Lane.INTERNAL) or decision.kind is None:
+                flight.add(self._settle(job))
+                continue
+            key = (decision.lane, decision.kind)
+            queue = queues.get(key)
+            if queue is None:
+                lane = self._lanes[decision.lane]
+                queue = queues[key] = _Queue(
+                    channel=lane.channels[decision.kind], gate=lane.gates[decision.kind]
+                )
+            queue.jobs.append(job)
+        for queue in queues.values():
+            while queue.jobs and len(queue.senders) < min(queue.gate.in_flight, len(queue.jobs)):
+                sender = asyncio.create_task(self._send_queued(queue, flight))
+                queue.senders.add(sender)
+                sender.add_done_callback(queue.senders.discard)
+
+    async def _send_queued(self, queue: _Queue, flight: _Flight) -> None:
+        """One sender: the channel's next delivery, until its queue is empty."""
+        jobs = queue.jobs
+        while jobs:
+            job = jobs.popleft()
+            flight.add(await self._attempt(job, queue.channel, queue.gate))
 
     async def _claim(self, now: datetime, *, recover: bool, report: DispatchReport) -> list[_Job]:
         lease = timedelta(seconds=self.tuning.lease_seconds)
@@ -320,36 +366,32 @@ class Dispatcher:
             jobs.append(_Job(item, decision, exercise=mode == "exercise"))
         return jobs
 
-    async def _deliver(self, job: _Job, flight: _Flight) -> None:
-        flight.add(await self._attempt(job))
-
-    async def _attempt(self, job: _Job) -> _Outcome:
+    def _settle(self, job: _Job) -> _Outcome:
+        """The outcome of a delivery no channel carries: refused, or published by Tocsin."""
         item, decision = job.item, job.decision
-        if decision.lane == Lane.REFUSED:
-            if decision.isolation:
-                log.warning(
-                    "isolation refusal: delivery %d of crisis %s (%s, %s)",
-                    item.id,
-                    item.crisis_id,
-                    item.audience,
-                    item.channel,
-                )
-            return _Outcome(
-                item, DeliveryStatus.FAILED, decision.reason, isolation=decision.isolation
-            )
         if decision.lane == Lane.INTERNAL:
             return _Outcome(item, DeliveryStatus.SENT, provider_id="public_page")
+        if decision.isolation:
+            log.warning(
+                "isolation refusal: delivery %d of crisis %s (%s, %s)",
+                item.id,
+                item.crisis_id,
+                item.audience,
+                item.channel,
+            )
+        reason = decision.reason or "Envoi refusé : aucun canal ne peut porter ce message."
+        return _Outcome(item, DeliveryStatus.FAILED, reason, isolation=decision.isolation)
+
+    async def _attempt(self, job: _Job, channel: Channel, gate: Gate) -> _Outcome:
+        item, decision = job.item, job.decision
         assert decision.kind is not None
-        lane = self._lanes[decision.lane]
-        channel = lane.channels[decision.kind]
-        gate = lane.gates[decision.kind]
         try:
             recipient = Recipient(
                 kind=decision.kind, address=item.address, display_name=item.recipient_name
             )
             message = self._message(job)
-            async with gate.turn():
-                receipt = await channel.send(message, recipient)
+            await gate.token()
+            receipt = await channel.send(message, recipient)
         except TransientChannelError as error:
             if error.retry_after:
                 gate.pause(error.retry_after)
@@ -482,5 +524,5 @@ def _lane(
             lane.gates[kind] = build_gate(kind, config, limiters)
         else:
             bucket = TokenBucket(rate=10_000.0, capacity=10_000.0, clock=limiters.clock)
-            lane.gates[kind] = Gate(bucket=bucket, slots=asyncio.Semaphore(64), limiters=limiters)
+            lane.gates[kind] = Gate(bucket=bucket, in_flight=64, limiters=limiters)
     return lane

@@ -1,5 +1,9 @@
 """Per-channel pacing of the dispatcher: a token bucket and a bound on sends in flight.
 
+The bound is the number of sender coroutines the dispatcher runs for the channel: each
+takes the next delivery of its channel's queue when its previous send is over, so a channel
+never has more sends in flight, and no lock is taken per delivery.
+
 Buckets come from ``channels.ratelimit.RateLimiters`` keyed by account (never by a secret),
 so the real and exercise sets pointing at one account share its limit. A provider's
 ``retry_after`` pauses the whole channel, not only the delivery that was refused.
@@ -8,8 +12,6 @@ so the real and exercise sets pointing at one account share its limit. A provide
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,17 +29,14 @@ _URL_FIELDS = ("base_url", "homeserver_url", "gateway_url")
 @dataclass(slots=True)
 class Gate:
     bucket: TokenBucket
-    slots: asyncio.Semaphore
+    in_flight: int  # sends at once, i.e. sender coroutines
     limiters: RateLimiters
 
-    @asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        """Hold a slot and wait for a token; the send happens inside."""
-        async with self.slots:
-            wait = self.bucket.reserve()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            yield
+    async def token(self) -> None:
+        """Take the next token of the bucket, waiting for it when the rate says so."""
+        wait = self.bucket.reserve()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def pause(self, seconds: float) -> None:
         self.bucket.pause_until(self.limiters.clock() + seconds)
@@ -49,7 +48,7 @@ def _limits(kind: ChannelKind, section: Any) -> tuple[str, float, float, int]:
         case ChannelKind.EMAIL:
             rate = float(section.rate_per_second)
             key = f"smtp:{section.host}:{section.port}"
-            return key, rate, max(1.0, rate), section.pool_size * 2
+            return key, rate, max(1.0, rate), section.pool_size
         case ChannelKind.TELEGRAM:
             key = "telegram:" + provider_key(section.token.get_secret_value())[:12]
             return key, float(section.rate_per_second), 1.0, 16
@@ -67,4 +66,4 @@ def build_gate(kind: ChannelKind, config: ChannelsConfig, limiters: RateLimiters
     field_name, _ = FACTORIES[kind]
     key, rate, capacity, in_flight = _limits(kind, getattr(config, field_name))
     bucket = limiters.bucket(key, rate=rate, capacity=capacity)
-    return Gate(bucket=bucket, slots=asyncio.Semaphore(in_flight), limiters=limiters)
+    return Gate(bucket=bucket, in_flight=in_flight, limiters=limiters)

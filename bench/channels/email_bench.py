@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import binascii
+import email.utils
 import statistics
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import aiosmtplib
 
@@ -70,21 +72,31 @@ async def run_adapter(port: int, n: int) -> Result:
 
 async def run_raw(port: int, n: int, *, connections: int = CONNECTIONS) -> Result:
     """The minimal loop: one message template, formatted per send, ``sendmail`` on
-    ``connections`` persistent connections; nothing validated, no pool, no receipts."""
+    ``connections`` persistent connections; nothing validated, no pool, no receipts.
+
+    The template carries the headers and parts ``EmailChannel`` writes (``To`` with a
+    name, ``Date``, ``Auto-Submitted``, ``X-Tocsin-Audience``, the same boundary), so the
+    server receives as many lines and bytes from both sides."""
     queue = list(range(n))
     body = binascii.b2a_qp(TEXT.encode(), istext=True).replace(b"\n", b"\r\n")
     html = binascii.b2a_qp(f"<p>{TEXT}</p>".encode(), istext=True).replace(b"\n", b"\r\n")
+    date = email.utils.format_datetime(datetime.now(UTC))
     template = (
-        "From: =?utf-8?q?Pr=C3=A9fecture?= <" + SENDER + ">\r\nTo: {to}\r\n"
-        "Subject: Alerte {i}\r\nMessage-ID: <{i}.bench@tocsin.local>\r\nMIME-Version: 1.0\r\n"
-        'Content-Type: multipart/alternative; boundary="b"\r\n\r\n--b\r\n'
+        "From: =?utf-8?q?Pr=C3=A9fecture?= <" + SENDER + ">\r\n"
+        "To: =?utf-8?q?Maire_n=C2=B0_{i}?= <{to}>\r\nDate: " + date + "\r\n"
+        "Message-ID: <{i}.bench@tocsin.local>\r\nSubject: Alerte {i}\r\nMIME-Version: 1.0\r\n"
+        "Auto-Submitted: auto-generated\r\nX-Tocsin-Audience: officials\r\n"
+        'Content-Type: multipart/alternative; boundary="=_tocsin_alternative"\r\n\r\n'
+        "--=_tocsin_alternative\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n"
         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     )
     middle = (
-        b"\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n"
+        b"\r\n--=_tocsin_alternative\r\nContent-Type: text/html; charset=utf-8\r\n"
         b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     )
+
+    parts = body + middle + html + b"\r\n--=_tocsin_alternative--\r\n"
 
     async def worker() -> None:
         client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
@@ -92,7 +104,7 @@ async def run_raw(port: int, n: int, *, connections: int = CONNECTIONS) -> Resul
         while queue:
             i = queue.pop()
             to = _recipient(i)
-            raw = template.format(to=to, i=i).encode() + body + middle + html + b"\r\n--b--\r\n"
+            raw = template.format(to=to, i=i).encode() + parts
             await client.sendmail(SENDER, [to], raw)
         await client.quit()
 

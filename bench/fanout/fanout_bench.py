@@ -1,16 +1,20 @@
 """Fan-out: N e-mails enqueued in one transaction, then dispatched to the sandbox SMTP server.
 
     .venv/bin/python -m bench.fanout.fanout_bench [--recipients 10000] [--db sqlite|postgresql]
-        [--apprise 500] [--raw-rounds 2] [--connections 4] [--profile FILE]
+        [--apprise 500] [--rounds 1] [--connections 4] [--profile FILE]
 
 The SMTP server (aiosmtpd, bodies not parsed) runs in its own process. The service side
 (enqueue with ``outbox.enqueue``, then the ``Dispatcher`` until every delivery is recorded)
 runs in a child process of its own, whose peak RSS is reported. In the same run, the raw
 aiosmtplib loop and Apprise send to the same server; the raw loop and the service's SMTP pool
-open the same number of connections (``--connections``). ``cpu_us_per_message``
-gives the CPU each side spent per message (the service, the SMTP server during the service,
-the raw client, the SMTP server during the raw rounds): on a machine with two cores, the
-slower of client and server sets the pace.
+open the same number of connections (``--connections``) and send messages of the same shape.
+With ``--rounds R`` the service runs R times (a new fan-out of N each time), each run between
+two raw runs, and ``ratio_raw`` is the median service rate over the median raw rate: the
+speed of a shared virtual machine drifts by ±15 % from one run to the next.
+``cpu_us_per_message`` gives the CPU each side spent per message (the service, the SMTP server
+during the service, PostgreSQL's processes during the service, the raw client, the SMTP server
+during the raw runs): on a machine with two cores, the slower of client and server sets the
+pace.
 """
 
 from __future__ import annotations
@@ -64,6 +68,22 @@ def _cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _database_cpu_seconds() -> float:
+    """User + system CPU seconds of every PostgreSQL server process (0 without one)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as comm:
+                if comm.read().strip() != "postgres":
+                    continue
+            total += _cpu_seconds(int(entry))
+        except OSError:  # the process ended meanwhile
+            continue
+    return total
+
+
 def _service(
     conn: Connection, url: str, port: int, n: int, connections: int, profile: str | None
 ) -> None:
@@ -113,7 +133,8 @@ def _service(
         profiler = cProfile.Profile() if profile else None
         if profiler is not None:
             profiler.enable()
-        cpu = _cpu_seconds()
+        # PostgreSQL's processes, read while the service's connections are still open.
+        cpu, database_cpu = _cpu_seconds(), _database_cpu_seconds()
         sent = 0
         while True:
             report = await worker.run(datetime.now(UTC))
@@ -122,6 +143,7 @@ def _service(
                 break
         done = time.perf_counter()
         cpu = _cpu_seconds() - cpu
+        database_cpu = _database_cpu_seconds() - database_cpu
         if profiler is not None and profile:
             profiler.disable()
             profiler.dump_stats(profile)
@@ -140,6 +162,7 @@ def _service(
             "dispatch_s": done - enqueued,
             "total_s": done - start,
             "dispatch_cpu_s": cpu,
+            "database_cpu_s": database_cpu,
             "sent": sent,
             "statuses": counts,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -206,35 +229,39 @@ def bench(
     deliveries: int,
     db: str,
     apprise: int,
-    raw_rounds: int,
+    rounds: int = 1,
     connections: int = 4,
     profile: str | None = None,
 ) -> dict[str, Any]:
+    """``rounds`` service runs, each between two raw runs; the ratio compares medians."""
     url, drop = _database(db)
+    services: list[dict[str, Any]] = []
+    served: list[float] = []
     try:
         with smtp_server() as server:
             port = int(server.address)
             pid = server.process.pid
-            raw_rates = []
+            raw_rates: list[float] = []
             raw_cpu: dict[str, float] = {"client": 0.0, "server": 0.0}
 
             def raw_round() -> None:
                 server.ask("reset")
-                client, served = _cpu_seconds(), _cpu_seconds(pid)
+                client, serving = _cpu_seconds(), _cpu_seconds(pid)
                 raw = asyncio.run(run_raw(port, deliveries, connections=connections))
                 raw_rates.append(raw.rate)
                 raw_cpu["client"] += _cpu_seconds() - client
-                raw_cpu["server"] += _cpu_seconds(pid) - served
+                raw_cpu["server"] += _cpu_seconds(pid) - serving
 
-            # The load of a shared machine drifts: half the raw rounds before, half after.
-            for _ in range((raw_rounds + 1) // 2):
-                raw_round()
-            server.ask("reset")
-            served = _cpu_seconds(pid)
-            service = run_service(url, port, deliveries, connections, profile)
-            served = _cpu_seconds(pid) - served
-            received = server.ask("count")
-            for _ in range(raw_rounds // 2):
+            # The speed of a shared machine drifts: every service run sits between two raw ones.
+            raw_round()
+            for _ in range(rounds):
+                server.ask("reset")
+                serving = _cpu_seconds(pid)
+                services.append(run_service(url, port, deliveries, connections, profile))
+                served.append(_cpu_seconds(pid) - serving)
+                received = server.ask("count")
+                if received != deliveries:
+                    raise RuntimeError(f"service: the server got {received}/{deliveries}")
                 raw_round()
             apprise_rate = 0.0
             if apprise:
@@ -245,22 +272,30 @@ def bench(
     finally:
         if drop is not None:
             drop()
-    rate = deliveries / service["dispatch_s"]
-    raw_rate = statistics.mean(raw_rates) if raw_rates else float("nan")
-    raw_messages = deliveries * len(raw_rates) or 1
+    rates = [deliveries / service["dispatch_s"] for service in services]
+    rate = statistics.median(rates)
+    raw_rate = statistics.median(raw_rates)
+    messages = deliveries * rounds
+    raw_messages = deliveries * len(raw_rates)
+    last = services[-1]
     result = {
         "db": db,
         "deliveries": deliveries,
         "connections": connections,
-        "received": received,
-        **service,
+        "rounds": rounds,
+        **last,
+        "peak_rss_mb": max(service["peak_rss_mb"] for service in services),
         "dispatch_rate": rate,
+        "dispatch_rates": rates,
         "raw_rate": raw_rate,
         "raw_rates": raw_rates,
+        # Each service run against the mean of the raw runs just before and just after it.
+        "round_ratios": [r / statistics.mean(raw_rates[i : i + 2]) for i, r in enumerate(rates)],
         # CPU microseconds per message: where the limit is on a machine with few cores.
         "cpu_us_per_message": {
-            "service": 1e6 * service["dispatch_cpu_s"] / deliveries,
-            "smtp_server_during_service": 1e6 * served / deliveries,
+            "service": 1e6 * sum(s["dispatch_cpu_s"] for s in services) / messages,
+            "smtp_server_during_service": 1e6 * sum(served) / messages,
+            "database_during_service": 1e6 * sum(s["database_cpu_s"] for s in services) / messages,
             "raw_client": 1e6 * raw_cpu["client"] / raw_messages,
             "smtp_server_during_raw": 1e6 * raw_cpu["server"] / raw_messages,
         },
@@ -278,7 +313,9 @@ def main() -> None:
     parser.add_argument("--deliveries", "--recipients", dest="deliveries", type=int, default=10_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--apprise", type=int, default=500, help="Apprise messages (0: skip)")
-    parser.add_argument("--raw-rounds", type=int, default=2)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="service runs, each between two raw runs"
+    )
     parser.add_argument(
         "--connections", type=int, default=4, help="SMTP connections, raw loop and service alike"
     )
@@ -288,7 +325,7 @@ def main() -> None:
         deliveries=args.deliveries,
         db=args.db,
         apprise=args.apprise,
-        raw_rounds=args.raw_rounds,
+        rounds=args.rounds,
         connections=args.connections,
         profile=args.profile,
     )
