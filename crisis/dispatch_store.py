@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.crises import Crisis
-from crisis.outbox import DUE_STATUSES, Delivery, DeliveryStatus, OutboxMessage
+from crisis.outbox import Delivery, DeliveryStatus, OutboxMessage
 
 __all__ = [
     "CLAIMABLE",
@@ -83,7 +83,7 @@ async def recover_expired(session: AsyncSession, *, now: datetime) -> int:
     """Put deliveries left ``sending`` past their lease (a crash) back to ``retrying``."""
     result = await (await session.connection()).execute(
         sa.update(DELIVERY)
-        .where(DELIVERY.c.status == DeliveryStatus.SENDING, DELIVERY.c.lease_until < now)
+        .where(sa.text(SENDING), DELIVERY.c.lease_until < now)
         .values(
             status=DeliveryStatus.RETRYING,
             next_attempt_at=now,
@@ -94,10 +94,12 @@ async def recover_expired(session: AsyncSession, *, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-# Matches the predicate of the partial index ``ix_delivery_claim (next_attempt_at, id)`` word
-# for word: with it, a claim reads its batch off the index in claim order instead of sorting
-# every due row (which made a fan-out quadratic in its size).
+# Match the predicates of the partial indexes word for word, values written in the SQL (a
+# bound parameter cannot prove a predicate): with ``ix_delivery_claim (next_attempt_at, id)``
+# a claim reads its batch off the index in claim order instead of sorting every due row
+# (which made a fan-out quadratic in its size); ``ix_delivery_lease`` finds expired leases.
 CLAIMABLE = "status IN ('pending', 'retrying')"
+SENDING = "status = 'sending'"
 _CLAIM_SQLITE = sa.text(
     "SELECT id FROM delivery INDEXED BY ix_delivery_claim"
     " WHERE status IN ('pending', 'retrying') AND next_attempt_at <= :now"
@@ -273,9 +275,6 @@ async def count_due(session: AsyncSession, *, now: datetime) -> int:
     value = await session.scalar(
         sa.select(sa.func.count())
         .select_from(DELIVERY)
-        .where(
-            columns.status.in_([s.value for s in DUE_STATUSES]),
-            columns.next_attempt_at <= now,
-        )
+        .where(sa.text(CLAIMABLE), columns.next_attempt_at <= now)
     )
     return int(value or 0)

@@ -68,7 +68,21 @@ class Delivery(SQLModel, table=True):
 
     __tablename__ = "delivery"
     __table_args__ = (
-        sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+        # Every index of this table is written again when a delivery is claimed and when its
+        # outcome is recorded (a status change is never a HOT update): the two below are
+        # partial, so they only hold the few rows sending or waiting in a cascade.
+        sa.Index(
+            "ix_delivery_lease",
+            "lease_until",
+            postgresql_where=sa.text("status = 'sending'"),
+            sqlite_where=sa.text("status = 'sending'"),
+        ),
+        sa.Index(
+            "ix_delivery_cascade_waiting",
+            "next_attempt_at",
+            postgresql_where=sa.text("status = 'pending' AND cascade_group IS NOT NULL"),
+            sqlite_where=sa.text("status = 'pending' AND cascade_group IS NOT NULL"),
+        ),
         sa.Index(
             "ix_delivery_claim",
             "next_attempt_at",

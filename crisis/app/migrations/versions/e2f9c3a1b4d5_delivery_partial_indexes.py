@@ -1,0 +1,49 @@
+"""delivery: partial indexes for leases and waiting cascade ranks instead of (status, next_attempt_at)
+
+A status change rewrites every index entry of the row; ``ix_delivery_due`` held every
+delivery ever made, and was written twice per delivery during a fan-out. The claim index
+already serves due counts; the two partial indexes serve lease recovery and cascades.
+
+Revision ID: e2f9c3a1b4d5
+Revises: d4e8a1f0b2c3
+Create Date: 2026-12-02 06:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = 'e2f9c3a1b4d5'
+down_revision: str | None = 'd4e8a1f0b2c3'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SENDING = "status = 'sending'"
+WAITING = "status = 'pending' AND cascade_group IS NOT NULL"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.drop_index('ix_delivery_due')
+        batch_op.create_index(
+            'ix_delivery_lease',
+            ['lease_until'],
+            unique=False,
+            postgresql_where=sa.text(SENDING),
+            sqlite_where=sa.text(SENDING),
+        )
+        batch_op.create_index(
+            'ix_delivery_cascade_waiting',
+            ['next_attempt_at'],
+            unique=False,
+            postgresql_where=sa.text(WAITING),
+            sqlite_where=sa.text(WAITING),
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.drop_index('ix_delivery_cascade_waiting')
+        batch_op.drop_index('ix_delivery_lease')
+        batch_op.create_index('ix_delivery_due', ['status', 'next_attempt_at'], unique=False)
