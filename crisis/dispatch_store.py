@@ -9,9 +9,10 @@ recovered by another instance cannot overwrite the newer attempt.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -195,26 +196,18 @@ async def renderings(session: AsyncSession, *, ids: Iterable[int]) -> dict[int, 
     }
 
 
-_RECORD = (
-    sa.update(DELIVERY)
-    .where(
-        DELIVERY.c.id == sa.bindparam("b_id"),
-        DELIVERY.c.status == DeliveryStatus.SENDING,
-        DELIVERY.c.attempts == sa.bindparam("b_attempts"),
-    )
-    .values(
-        status=sa.bindparam("b_status"),
-        last_error=sa.bindparam("b_error"),
-        provider_id=sa.func.coalesce(sa.bindparam("b_provider"), DELIVERY.c.provider_id),
-        sent_at=sa.func.coalesce(
-            sa.bindparam("b_sent_at", type_=DELIVERY.c.sent_at.type), DELIVERY.c.sent_at
-        ),
-        next_attempt_at=sa.func.coalesce(
-            sa.bindparam("b_next", type_=DELIVERY.c.next_attempt_at.type),
-            DELIVERY.c.next_attempt_at,
-        ),
-        lease_until=None,
-    )
+# SQLite: a whole batch in one statement too, its rows passed as one JSON array that SQLite
+# reads in C (``json_each``), rather than one ``executemany`` row bound by Python at a time.
+_RECORD_SQLITE = sa.text(
+    "UPDATE delivery SET status = u.status, last_error = u.error,"
+    " provider_id = coalesce(u.provider, delivery.provider_id),"
+    " sent_at = coalesce(u.sent_at, delivery.sent_at),"
+    " next_attempt_at = coalesce(u.next, delivery.next_attempt_at), lease_until = NULL"
+    " FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempts, value ->> 2 AS status,"
+    " value ->> 3 AS error, value ->> 4 AS provider, value ->> 5 AS sent_at,"
+    " value ->> 6 AS next FROM json_each(:batch)) AS u"
+    " WHERE delivery.id = u.id AND delivery.status = 'sending'"
+    " AND delivery.attempts = u.attempts"
 )
 
 
@@ -235,7 +228,7 @@ _RECORD_POSTGRES = sa.text(
 
 
 async def record(session: AsyncSession, *, updates: Sequence[Update]) -> None:
-    """Write a batch of outcomes: one statement on PostgreSQL, one ``executemany`` on SQLite."""
+    """Write a batch of outcomes in one statement."""
     if not updates:
         return
     connection = await session.connection()
@@ -253,21 +246,27 @@ async def record(session: AsyncSession, *, updates: Sequence[Update]) -> None:
             },
         )
         return
-    await connection.execute(
-        _RECORD,
+    batch = [
         [
-            {
-                "b_id": u.id,
-                "b_attempts": u.attempts,
-                "b_status": u.status.value,
-                "b_error": u.error,
-                "b_provider": u.provider_id,
-                "b_sent_at": u.sent_at,
-                "b_next": u.next_attempt_at,
-            }
-            for u in updates
-        ],
-    )
+            u.id,
+            u.attempts,
+            u.status.value,
+            u.error,
+            u.provider_id,
+            _sqlite_instant(u.sent_at),
+            _sqlite_instant(u.next_attempt_at),
+        ]
+        for u in updates
+    ]
+    await connection.execute(_RECORD_SQLITE, {"batch": json.dumps(batch)})
+
+
+def _sqlite_instant(value: datetime | None) -> str | None:
+    """An instant as SQLAlchemy stores it on SQLite (UTC, no offset, microseconds), so that
+    it compares as text with every other one."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 async def count_due(session: AsyncSession, *, now: datetime) -> int:

@@ -116,3 +116,47 @@ async def test_a_claim_on_a_fresh_fan_out_reads_the_claim_index_before_any_analy
         plan = await _postgres_claim_plan(connection)
     assert "Index Scan using ix_delivery_claim" in plan
     assert "Bitmap" not in plan and "Sort" not in plan
+
+
+async def test_recorded_instants_are_stored_like_every_other_instant_of_the_table(
+    db: Database, clock: FrozenClock
+) -> None:
+    """SQLite compares instants as text: a batch written as JSON must keep SQLAlchemy's form."""
+    await enqueue(db, now=clock.now(), addresses=emails(2))
+    async with db.transaction() as session:
+        sent, retried = await store.claim(session, now=clock.now(), limit=2, lease=LEASE)
+        later = clock.now() + timedelta(seconds=30, microseconds=7)
+        await store.record(
+            session,
+            updates=[
+                store.Update(
+                    id=sent.id, attempts=1, status=DeliveryStatus.SENT, sent_at=clock.now()
+                ),
+                store.Update(
+                    id=retried.id,
+                    attempts=1,
+                    status=DeliveryStatus.RETRYING,
+                    next_attempt_at=later,
+                ),
+            ],
+        )
+    async with db.read() as session:
+        stored = (
+            await session.execute(
+                sa.text(
+                    "SELECT CAST(created_at AS TEXT), CAST(sent_at AS TEXT),"
+                    " CAST(next_attempt_at AS TEXT) FROM delivery ORDER BY id"
+                )
+            )
+        ).all()
+    assert stored[0][1] == stored[0][0]  # sent at the instant the rows were made: same text
+    if db.dialect == "sqlite":
+        assert stored[1][2] == "2026-11-28 14:00:30.000007"
+    async with db.transaction() as session:
+        early = await store.claim(
+            session, now=later - timedelta(microseconds=1), limit=2, lease=LEASE
+        )
+    async with db.transaction() as session:
+        due = await store.claim(session, now=later, limit=2, lease=LEASE)
+    assert early == []
+    assert [c.id for c in due] == [retried.id]
