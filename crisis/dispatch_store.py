@@ -56,6 +56,12 @@ class Claimed:
     idempotency_key: str
     attempts: int  # including the one just claimed
     created_at: datetime
+    purpose: str
+
+    @property
+    def urgent(self) -> bool:
+        """A staff alert (page, clock alert, test to oneself): sent before any bulletin."""
+        return self.purpose != "bulletin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +107,16 @@ async def recover_expired(session: AsyncSession, *, now: datetime) -> int:
 # (which made a fan-out quadratic in its size); ``ix_delivery_lease`` finds expired leases.
 CLAIMABLE = "status IN ('pending', 'retrying')"
 SENDING = "status = 'sending'"
+URGENT = "purpose <> 'bulletin'"  # and ``ix_delivery_claim_urgent``
 _CLAIM_SQLITE = sa.text(
     "SELECT id FROM delivery INDEXED BY ix_delivery_claim"
     " WHERE status IN ('pending', 'retrying') AND next_attempt_at <= :now"
     " ORDER BY next_attempt_at, id LIMIT :limit"
+)
+_CLAIM_SQLITE_URGENT = sa.text(
+    "SELECT id FROM delivery INDEXED BY ix_delivery_claim_urgent"
+    " WHERE status IN ('pending', 'retrying') AND purpose <> 'bulletin'"
+    " AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :limit"
 )
 
 
@@ -120,17 +132,22 @@ async def plan_claims(connection: AsyncConnection) -> None:
         await connection.execute(_NO_BITMAP_SCAN)
 
 
-def _due_ids(dialect: str, *, now: datetime, limit: int) -> sa.SelectBase:
+def _due_ids(dialect: str, *, now: datetime, limit: int, urgent: bool) -> sa.SelectBase:
     columns = DELIVERY.c
     if dialect == "sqlite":  # one writer: no row locks, and the planner needs the index named
-        return _CLAIM_SQLITE.bindparams(
-            sa.bindparam("now", now, type_=columns.next_attempt_at.type),
-            sa.bindparam("limit", limit),
-        ).columns(columns.id)
+        return (
+            (_CLAIM_SQLITE_URGENT if urgent else _CLAIM_SQLITE)
+            .bindparams(
+                sa.bindparam("now", now, type_=columns.next_attempt_at.type),
+                sa.bindparam("limit", limit),
+            )
+            .columns(columns.id)
+        )
+    query = sa.select(columns.id).where(sa.text(CLAIMABLE), columns.next_attempt_at <= now)
+    if urgent:
+        query = query.where(sa.text(URGENT))
     return (
-        sa.select(columns.id)
-        .where(sa.text(CLAIMABLE), columns.next_attempt_at <= now)
-        .order_by(columns.next_attempt_at, columns.id)
+        query.order_by(columns.next_attempt_at, columns.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -139,14 +156,30 @@ def _due_ids(dialect: str, *, now: datetime, limit: int) -> sa.SelectBase:
 async def claim(
     session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
 ) -> list[Claimed]:
-    """Mark up to ``limit`` due deliveries ``sending`` and return them, in one statement."""
-    columns = DELIVERY.c
+    """Mark up to ``limit`` due deliveries ``sending`` and return them, staff alerts first.
+
+    A page or a clock alert must not wait behind the 100,000 e-mails of a fan-out published
+    before it: due staff alerts are claimed first (their own small partial index), then the
+    rest in due order.
+    """
     connection = await session.connection()
     await plan_claims(connection)
+    urgent = await _claim(connection, now=now, limit=limit, lease=lease, urgent=True)
+    if len(urgent) == limit:
+        return urgent
+    rest = await _claim(connection, now=now, limit=limit - len(urgent), lease=lease, urgent=False)
+    return urgent + rest
+
+
+async def _claim(
+    connection: AsyncConnection, *, now: datetime, limit: int, lease: timedelta, urgent: bool
+) -> list[Claimed]:
+    columns = DELIVERY.c
+    due = _due_ids(connection.dialect.name, now=now, limit=limit, urgent=urgent)
     rows = (
         await connection.execute(
             sa.update(DELIVERY)
-            .where(columns.id.in_(_due_ids(connection.dialect.name, now=now, limit=limit)))
+            .where(columns.id.in_(due))
             .values(
                 status=DeliveryStatus.SENDING,
                 lease_until=now + lease,
@@ -163,6 +196,7 @@ async def claim(
                 columns.idempotency_key,
                 columns.attempts,
                 columns.created_at,
+                columns.purpose,
             )
         )
     ).all()

@@ -132,7 +132,7 @@ class _Flight:
         return outcomes
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # hashed by identity
 class _Queue:
     """One channel's claimed deliveries waiting for a sender, and its senders."""
 
@@ -308,7 +308,12 @@ class Dispatcher:
     def _queue(
         self, batch: list[_Job], queues: dict[tuple[Lane, ChannelKind], _Queue], flight: _Flight
     ) -> None:
-        """Settle what needs no channel at once; queue the rest and start their senders."""
+        """Settle what needs no channel at once; queue the rest and start their senders.
+
+        Staff alerts go to the head of their channel's queue, ahead of the bulletin
+        deliveries claimed before them; the claim has already put them first.
+        """
+        urgent: dict[_Queue, list[_Job]] = {}
         for job in batch:
             decision = job.decision
             if decision.lane in (Lane.REFUSED, Lane.INTERNAL) or decision.kind is None:
@@ -321,7 +326,12 @@ class Dispatcher:
                 queue = queues[key] = _Queue(
                     channel=lane.channels[decision.kind], gate=lane.gates[decision.kind]
                 )
-            queue.jobs.append(job)
+            if job.item.urgent:
+                urgent.setdefault(queue, []).append(job)
+            else:
+                queue.jobs.append(job)
+        for queue, jobs in urgent.items():
+            queue.jobs.extendleft(reversed(jobs))
         for queue in queues.values():
             while queue.jobs and len(queue.senders) < min(queue.gate.in_flight, len(queue.jobs)):
                 sender = asyncio.create_task(self._send_queued(queue, flight))

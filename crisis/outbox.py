@@ -71,6 +71,14 @@ class Delivery(SQLModel, table=True):
         # Every index of this table is written again when a delivery is claimed and when its
         # outcome is recorded (a status change is never a HOT update): the two below are
         # partial, so they only hold the few rows sending or waiting in a cascade.
+        # Staff alerts (pages, clock alerts) are claimed before the bulletins due earlier.
+        sa.Index(
+            "ix_delivery_claim_urgent",
+            "next_attempt_at",
+            "id",
+            postgresql_where=sa.text("status IN ('pending', 'retrying') AND purpose <> 'bulletin'"),
+            sqlite_where=sa.text("status IN ('pending', 'retrying') AND purpose <> 'bulletin'"),
+        ),
         sa.Index(
             "ix_delivery_lease",
             "lease_until",

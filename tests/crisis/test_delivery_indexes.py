@@ -8,8 +8,9 @@ index's predicate, and the planner would scan the whole table on every tick.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -102,3 +103,14 @@ async def test_advancing_cascades_reads_the_index_of_waiting_cascade_ranks(
     await enqueue(db, now=clock.now(), addresses=emails(20))
     plan = await _plan_of(db, lambda s: escalation.advance_cascades(s, now=clock.now()))
     assert "ix_delivery_cascade_waiting" in plan
+
+
+async def test_a_claim_reads_the_index_of_urgent_deliveries_then_the_claim_index(
+    db: Database, clock: FrozenClock
+) -> None:
+    await enqueue(db, now=clock.now(), addresses=emails(20))
+    plan = await _plan_of(
+        db, lambda s: store.claim(s, now=clock.now(), limit=50, lease=timedelta(minutes=5))
+    )
+    assert "ix_delivery_claim_urgent" in plan
+    assert re.search(r"ix_delivery_claim\b(?!_)", plan)  # the claim index itself, too

@@ -1,8 +1,9 @@
-"""delivery: partial indexes for leases and waiting cascade ranks instead of (status, next_attempt_at)
+"""delivery: partial indexes for leases, waiting cascade ranks and urgent claims
 
 A status change rewrites every index entry of the row; ``ix_delivery_due`` held every
 delivery ever made, and was written twice per delivery during a fan-out. The claim index
-already serves due counts; the two partial indexes serve lease recovery and cascades.
+already serves due counts; two partial indexes serve lease recovery and cascades. A third
+lets staff alerts (every purpose but ``bulletin``) be claimed before a fan-out's backlog.
 
 Revision ID: e2f9c3a1b4d5
 Revises: d4e8a1f0b2c3
@@ -21,6 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 SENDING = "status = 'sending'"
 WAITING = "status = 'pending' AND cascade_group IS NOT NULL"
+URGENT = "status IN ('pending', 'retrying') AND purpose <> 'bulletin'"
 
 
 def upgrade() -> None:
@@ -40,10 +42,18 @@ def upgrade() -> None:
             postgresql_where=sa.text(WAITING),
             sqlite_where=sa.text(WAITING),
         )
+        batch_op.create_index(
+            'ix_delivery_claim_urgent',
+            ['next_attempt_at', 'id'],
+            unique=False,
+            postgresql_where=sa.text(URGENT),
+            sqlite_where=sa.text(URGENT),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.drop_index('ix_delivery_claim_urgent')
         batch_op.drop_index('ix_delivery_cascade_waiting')
         batch_op.drop_index('ix_delivery_lease')
         batch_op.create_index('ix_delivery_due', ['status', 'next_attempt_at'], unique=False)
