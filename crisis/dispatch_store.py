@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.crises import Crisis
-from crisis.outbox import Delivery, DeliveryStatus, OutboxMessage
+from crisis.outbox import CLAIMABLE, Delivery, DeliveryStatus, OutboxMessage
 
 __all__ = [
     "CLAIMABLE",
@@ -105,8 +105,7 @@ async def recover_expired(session: AsyncSession, *, now: datetime) -> int:
 # bound parameter cannot prove a predicate): with ``ix_delivery_claim (next_attempt_at, id)``
 # a claim reads its batch off the index in claim order instead of sorting every due row
 # (which made a fan-out quadratic in its size); ``ix_delivery_lease`` finds expired leases.
-CLAIMABLE = "status IN ('pending', 'retrying')"
-SENDING = "status = 'sending'"
+SENDING = "status = 'sending'"  # CLAIMABLE comes with the indexes, from ``crisis.outbox``
 URGENT = "purpose <> 'bulletin'"  # and ``ix_delivery_claim_urgent``
 _CLAIM_SQLITE = sa.text(
     "SELECT id FROM delivery INDEXED BY ix_delivery_claim"

@@ -63,40 +63,35 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+CLAIMABLE = "status IN ('pending', 'retrying')"
+
+
+def _partial(name: str, *columns: str, where: str) -> sa.Index:
+    """An index of the rows that match ``where`` only, on both databases."""
+    return sa.Index(name, *columns, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+
+
 class Delivery(SQLModel, table=True):
     """One message to one recipient over one channel, with its whole story."""
 
     __tablename__ = "delivery"
+    # Every index of this table is written again when a delivery is claimed and when its
+    # outcome is recorded (a status change is never a HOT update): these are partial, so
+    # they only hold the few rows due, sending, or waiting in a cascade.
     __table_args__ = (
-        # Every index of this table is written again when a delivery is claimed and when its
-        # outcome is recorded (a status change is never a HOT update): the two below are
-        # partial, so they only hold the few rows sending or waiting in a cascade.
-        # Staff alerts (pages, clock alerts) are claimed before the bulletins due earlier.
-        sa.Index(
+        _partial("ix_delivery_claim", "next_attempt_at", "id", where=CLAIMABLE),
+        # Staff alerts (pages, clock alerts, tests) are claimed before earlier bulletins.
+        _partial(
             "ix_delivery_claim_urgent",
             "next_attempt_at",
             "id",
-            postgresql_where=sa.text("status IN ('pending', 'retrying') AND purpose <> 'bulletin'"),
-            sqlite_where=sa.text("status IN ('pending', 'retrying') AND purpose <> 'bulletin'"),
+            where=f"{CLAIMABLE} AND purpose <> 'bulletin'",
         ),
-        sa.Index(
-            "ix_delivery_lease",
-            "lease_until",
-            postgresql_where=sa.text("status = 'sending'"),
-            sqlite_where=sa.text("status = 'sending'"),
-        ),
-        sa.Index(
+        _partial("ix_delivery_lease", "lease_until", where="status = 'sending'"),
+        _partial(
             "ix_delivery_cascade_waiting",
             "next_attempt_at",
-            postgresql_where=sa.text("status = 'pending' AND cascade_group IS NOT NULL"),
-            sqlite_where=sa.text("status = 'pending' AND cascade_group IS NOT NULL"),
-        ),
-        sa.Index(
-            "ix_delivery_claim",
-            "next_attempt_at",
-            "id",
-            postgresql_where=sa.text("status IN ('pending', 'retrying')"),
-            sqlite_where=sa.text("status IN ('pending', 'retrying')"),
+            where="status = 'pending' AND cascade_group IS NOT NULL",
         ),
     )
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -27,13 +27,32 @@ async def sandbox() -> AsyncIterator[Sandbox]:
         yield running
 
 
-def one_connection(sandbox: Sandbox) -> ChannelsConfig:
-    """The sandbox relay on a single connection: messages arrive in the order they are sent."""
+async def arrivals(
+    db: Database,
+    clock: FrozenClock,
+    sandbox: Sandbox,
+    *,
+    window: int,
+    readings: Callable[[], datetime] | None = None,
+) -> list[str]:
+    """Run one pass through the sandbox relay on a single connection (messages then arrive
+    in the order they are sent); the recipients in order of arrival."""
     smtp = sandbox.config().smtp
     assert smtp is not None
-    return ChannelsConfig(
-        smtp=smtp.model_copy(update={"rate_per_second": 100_000.0, "pool_size": 1})
+    worker = Dispatcher.from_config(
+        db=db,
+        channels=ChannelsConfig(
+            smtp=smtp.model_copy(update={"rate_per_second": 100_000.0, "pool_size": 1})
+        ),
+        exercise_channels=ChannelsConfig(),
+        tuning=DispatchTuning(claim_size=10, window=window, record_size=10),
+        rng=random.Random(7),
+        clock=readings,
     )
+    report = await worker.run(clock.now())
+    await worker.aclose()
+    assert report.sent == report.claimed
+    return [message.recipient for message in sandbox.smtp.state.received]
 
 
 async def page(db: Database, *, clock: FrozenClock, due_in: timedelta = timedelta(0)) -> None:
@@ -65,17 +84,7 @@ async def test_a_page_is_sent_before_the_fan_out_claimed_with_it(
 ) -> None:
     await enqueue(db, now=clock.now() - timedelta(minutes=1), addresses=emails(30))
     await page(db, clock=clock)
-    worker = Dispatcher.from_config(
-        db=db,
-        channels=one_connection(sandbox),
-        exercise_channels=ChannelsConfig(),
-        tuning=DispatchTuning(claim_size=10, window=10, record_size=10),
-        rng=random.Random(7),
-    )
-    report = await worker.run(clock.now())
-    await worker.aclose()
-    received = [message.recipient for message in sandbox.smtp.state.received]
-    assert report.sent == 31
+    received = await arrivals(db, clock, sandbox, window=10)
     assert received[0] == ON_CALL
     assert received[1:] == emails(30)
 
@@ -86,17 +95,13 @@ async def test_a_page_due_during_a_fan_out_jumps_the_deliveries_already_queued(
     await enqueue(db, now=clock.now() - timedelta(minutes=1), addresses=emails(30))
     await page(db, clock=clock, due_in=timedelta(seconds=2))
     ticks = iter(range(1, 1000))
-    worker = Dispatcher.from_config(
-        db=db,
-        channels=one_connection(sandbox),
-        exercise_channels=ChannelsConfig(),
-        tuning=DispatchTuning(claim_size=10, window=20, record_size=10),
-        rng=random.Random(7),
-        clock=lambda: clock.now() + timedelta(seconds=next(ticks)),  # a second per reading
+    received = await arrivals(
+        db,
+        clock,
+        sandbox,
+        window=20,
+        readings=lambda: clock.now() + timedelta(seconds=next(ticks)),  # a second each
     )
-    report = await worker.run(clock.now())
-    await worker.aclose()
-    received = [message.recipient for message in sandbox.smtp.state.received]
-    assert report.sent == 31
+    assert len(received) == 31
     # Claimed second, after ten e-mails of which the first was already on its way.
     assert received.index(ON_CALL) == 1
