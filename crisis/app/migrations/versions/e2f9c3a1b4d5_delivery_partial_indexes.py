@@ -20,40 +20,37 @@ down_revision: str | None = 'd4e8a1f0b2c3'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SENDING = "status = 'sending'"
-WAITING = "status = 'pending' AND cascade_group IS NOT NULL"
-URGENT = "status IN ('pending', 'retrying') AND purpose <> 'bulletin'"
+# (name, columns, predicate): the partial indexes of ``crisis.outbox.Delivery``.
+PARTIAL = (
+    ('ix_delivery_lease', ['lease_until'], "status = 'sending'"),
+    (
+        'ix_delivery_cascade_waiting',
+        ['next_attempt_at'],
+        "status = 'pending' AND cascade_group IS NOT NULL",
+    ),
+    (
+        'ix_delivery_claim_urgent',
+        ['next_attempt_at', 'id'],
+        "status IN ('pending', 'retrying') AND purpose <> 'bulletin'",
+    ),
+)
 
 
 def upgrade() -> None:
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.drop_index('ix_delivery_due')
-        batch_op.create_index(
-            'ix_delivery_lease',
-            ['lease_until'],
-            unique=False,
-            postgresql_where=sa.text(SENDING),
-            sqlite_where=sa.text(SENDING),
-        )
-        batch_op.create_index(
-            'ix_delivery_cascade_waiting',
-            ['next_attempt_at'],
-            unique=False,
-            postgresql_where=sa.text(WAITING),
-            sqlite_where=sa.text(WAITING),
-        )
-        batch_op.create_index(
-            'ix_delivery_claim_urgent',
-            ['next_attempt_at', 'id'],
-            unique=False,
-            postgresql_where=sa.text(URGENT),
-            sqlite_where=sa.text(URGENT),
-        )
+        for name, columns, where in PARTIAL:
+            batch_op.create_index(
+                name,
+                columns,
+                unique=False,
+                postgresql_where=sa.text(where),
+                sqlite_where=sa.text(where),
+            )
 
 
 def downgrade() -> None:
     with op.batch_alter_table('delivery', schema=None) as batch_op:
-        batch_op.drop_index('ix_delivery_claim_urgent')
-        batch_op.drop_index('ix_delivery_cascade_waiting')
-        batch_op.drop_index('ix_delivery_lease')
+        for name, _, _ in reversed(PARTIAL):
+            batch_op.drop_index(name)
         batch_op.create_index('ix_delivery_due', ['status', 'next_attempt_at'], unique=False)
