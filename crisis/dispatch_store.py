@@ -19,7 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.crises import Crisis
-from crisis.outbox import CLAIMABLE, Delivery, DeliveryStatus, OutboxMessage
+from crisis.outbox import (
+    CLAIMABLE,
+    SENDING,
+    URGENT,
+    Delivery,
+    DeliveryStatus,
+    OutboxMessage,
+    Purpose,
+)
 
 __all__ = [
     "CLAIMABLE",
@@ -61,7 +69,7 @@ class Claimed:
     @property
     def urgent(self) -> bool:
         """A staff alert (page, clock alert, test to oneself): sent before any bulletin."""
-        return self.purpose != "bulletin"
+        return self.purpose != Purpose.BULLETIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,22 +109,20 @@ async def recover_expired(session: AsyncSession, *, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-# Match the predicates of the partial indexes word for word, values written in the SQL (a
-# bound parameter cannot prove a predicate): with ``ix_delivery_claim (next_attempt_at, id)``
-# a claim reads its batch off the index in claim order instead of sorting every due row
-# (which made a fan-out quadratic in its size); ``ix_delivery_lease`` finds expired leases.
-SENDING = "status = 'sending'"  # CLAIMABLE comes with the indexes, from ``crisis.outbox``
-URGENT = "purpose <> 'bulletin'"  # and ``ix_delivery_claim_urgent``
-_CLAIM_SQLITE = sa.text(
-    "SELECT id FROM delivery INDEXED BY ix_delivery_claim"
-    " WHERE status IN ('pending', 'retrying') AND next_attempt_at <= :now"
-    " ORDER BY next_attempt_at, id LIMIT :limit"
-)
-_CLAIM_SQLITE_URGENT = sa.text(
-    "SELECT id FROM delivery INDEXED BY ix_delivery_claim_urgent"
-    " WHERE status IN ('pending', 'retrying') AND purpose <> 'bulletin'"
-    " AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :limit"
-)
+# The queries repeat the predicates of the partial indexes (``crisis.outbox``): with
+# ``ix_delivery_claim (next_attempt_at, id)`` a claim reads its batch off the index in claim
+# order instead of sorting every due row (which made a fan-out quadratic in its size);
+# ``ix_delivery_claim_urgent`` holds the due staff alerts, ``ix_delivery_lease`` the leases.
+def _claim_sqlite(index: str, where: str) -> sa.TextClause:
+    """SQLite's claim, the index named (its planner otherwise sorts); built from constants."""
+    return sa.text(
+        f"SELECT id FROM delivery INDEXED BY {index} WHERE {where}"  # noqa: S608
+        " AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :limit"
+    )
+
+
+_CLAIM_SQLITE = _claim_sqlite("ix_delivery_claim", CLAIMABLE)
+_CLAIM_SQLITE_URGENT = _claim_sqlite("ix_delivery_claim_urgent", f"{CLAIMABLE} AND {URGENT}")
 
 
 # PostgreSQL: before the first ANALYZE of a fresh fan-out the planner expects a handful of due

@@ -63,7 +63,11 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+# Predicates of the partial indexes below; queries repeat them word for word, values written
+# in the SQL, so that the planner can prove them (a bound parameter cannot).
 CLAIMABLE = "status IN ('pending', 'retrying')"
+URGENT = "purpose <> 'bulletin'"  # staff alerts: pages, clock alerts, tests
+SENDING = "status = 'sending'"
 
 
 def _partial(name: str, *columns: str, where: str) -> sa.Index:
@@ -85,9 +89,9 @@ class Delivery(SQLModel, table=True):
             "ix_delivery_claim_urgent",
             "next_attempt_at",
             "id",
-            where=f"{CLAIMABLE} AND purpose <> 'bulletin'",
+            where=f"{CLAIMABLE} AND {URGENT}",
         ),
-        _partial("ix_delivery_lease", "lease_until", where="status = 'sending'"),
+        _partial("ix_delivery_lease", "lease_until", where=SENDING),
         _partial(
             "ix_delivery_cascade_waiting",
             "next_attempt_at",

@@ -35,8 +35,11 @@ def _literal(value: object) -> str:
     return str(value)
 
 
-async def _plan_of(db: Database, run: Callable[[AsyncSession], Awaitable[Any]]) -> str:
-    """The plan of every statement ``run`` sends, as one text."""
+async def _plan_of(
+    db: Database, clock: FrozenClock, run: Callable[[AsyncSession], Awaitable[Any]]
+) -> str:
+    """The plan of every statement ``run`` sends on a small fan-out, as one text."""
+    await enqueue(db, now=clock.now(), addresses=emails(20))
     caught: list[tuple[str, Any]] = []
 
     def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -84,33 +87,29 @@ def test_the_due_statuses_are_the_claim_index_predicate() -> None:
 async def test_lease_recovery_reads_the_index_of_deliveries_being_sent(
     db: Database, clock: FrozenClock
 ) -> None:
-    await enqueue(db, now=clock.now(), addresses=emails(20))
-    plan = await _plan_of(db, lambda s: store.recover_expired(s, now=clock.now()))
+    plan = await _plan_of(db, clock, lambda s: store.recover_expired(s, now=clock.now()))
     assert "ix_delivery_lease" in plan
 
 
 async def test_counting_due_deliveries_reads_the_claim_index(
     db: Database, clock: FrozenClock
 ) -> None:
-    await enqueue(db, now=clock.now(), addresses=emails(20))
-    plan = await _plan_of(db, lambda s: store.count_due(s, now=clock.now()))
+    plan = await _plan_of(db, clock, lambda s: store.count_due(s, now=clock.now()))
     assert "ix_delivery_claim" in plan
 
 
 async def test_advancing_cascades_reads_the_index_of_waiting_cascade_ranks(
     db: Database, clock: FrozenClock
 ) -> None:
-    await enqueue(db, now=clock.now(), addresses=emails(20))
-    plan = await _plan_of(db, lambda s: escalation.advance_cascades(s, now=clock.now()))
+    plan = await _plan_of(db, clock, lambda s: escalation.advance_cascades(s, now=clock.now()))
     assert "ix_delivery_cascade_waiting" in plan
 
 
 async def test_a_claim_reads_the_index_of_urgent_deliveries_then_the_claim_index(
     db: Database, clock: FrozenClock
 ) -> None:
-    await enqueue(db, now=clock.now(), addresses=emails(20))
     plan = await _plan_of(
-        db, lambda s: store.claim(s, now=clock.now(), limit=50, lease=timedelta(minutes=5))
+        db, clock, lambda s: store.claim(s, now=clock.now(), limit=50, lease=timedelta(minutes=5))
     )
     assert "ix_delivery_claim_urgent" in plan
     assert re.search(r"ix_delivery_claim\b(?!_)", plan)  # the claim index itself, too
