@@ -120,7 +120,11 @@ async def cancel_remaining(session: AsyncSession, *, delivery: Delivery) -> int:
             col(Delivery.id) != delivery.id,
             col(Delivery.status).in_([s.value for s in WAITING]),
         )
-        .values(status=DeliveryStatus.CANCELLED, last_error="accusé de réception reçu")
+        .values(
+            status=DeliveryStatus.CANCELLED,
+            next_attempt_at=None,
+            last_error="accusé de réception reçu",
+        )
     )
     return result.rowcount
 
@@ -136,6 +140,7 @@ async def _confirm(
     details: dict[str, object],
 ) -> Confirmation:
     delivery.status = DeliveryStatus.CONFIRMED
+    delivery.next_attempt_at = None  # settled: nothing more to send
     delivery.confirmed_at, delivery.confirm_method = now, method
     delivery.confirmed_by = confirmed_by
     session.add(delivery)

@@ -28,6 +28,7 @@ from crisis.errors import InvalidInput, NotFound
 from crisis.journal import JournalEntry
 from crisis.outbox import Delivery, DeliveryStatus
 
+_UNSENT = (DeliveryStatus.PENDING.value, DeliveryStatus.RETRYING.value)
 PERSONAL_DATA_ROLES = frozenset({Role.ADMIN, Role.PREFECT, Role.VALIDATOR, Role.COMMUNICATOR})
 """Roles that see contacts' channel addresses; the others see names, functions and flags."""
 
@@ -229,9 +230,10 @@ async def _pseudonymise_deliveries(
             last_error=last_error,
             # Nothing is sent any more to a person who is erased.
             status=sa.case(
-                (d.status.in_(["pending", "retrying"]), sa.literal(DeliveryStatus.CANCELLED.value)),
+                (d.status.in_(_UNSENT), sa.literal(DeliveryStatus.CANCELLED.value)),
                 else_=d.status,
             ),
+            next_attempt_at=sa.case((d.status.in_(_UNSENT), sa.null()), else_=d.next_attempt_at),
         )
     )
     return int(result.rowcount)

@@ -350,7 +350,7 @@ class Dispatcher:
         lease = timedelta(seconds=self.tuning.lease_seconds)
         async with self._db.transaction() as session:
             if recover:
-                recovered = await store.recover_expired(session, now=now)
+                recovered = await store.recover_expired(session, now=now, lease=lease)
                 if recovered:
                     log.warning("%d deliveries recovered after their lease expired", recovered)
                     self.metrics.lease_recoveries.inc(recovered)

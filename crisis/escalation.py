@@ -35,8 +35,6 @@ class TickReport:
     to_call: int = 0
 
 
-# Written in the SQL, not bound: the planner then sees the predicate of the partial index
-# ``ix_delivery_cascade_waiting`` (pending ranks of cascades) in the query and uses it.
 _PENDING = sa.literal(DeliveryStatus.PENDING.value, literal_execute=True)
 
 
@@ -78,15 +76,22 @@ async def advance_cascades(session: AsyncSession, *, now: datetime) -> tuple[int
         col(Bulletin.strategy) == "cascade",
         col(Bulletin.published_at) >= now - LOOKBACK,
     )
+    # Both queries name the predicate of ``ix_delivery_cascade_waiting`` (ranks not yet
+    # settled): ``next_attempt_at > now`` implies it, and the second says it.
     stopped = await session.exec(
         sa.update(table)
         .where(
+            table.c.next_attempt_at.is_not(None),
             table.c.status == _PENDING,
             table.c.cascade_group.is_not(None),
             table.c.bulletin_id.in_(no_confirmation),
             sent_before,
         )
-        .values(status=DeliveryStatus.CANCELLED.value, last_error="reçu sur un canal précédent")
+        .values(
+            status=DeliveryStatus.CANCELLED.value,
+            next_attempt_at=None,
+            last_error="reçu sur un canal précédent",
+        )
     )
     return advanced.rowcount, stopped.rowcount
 

@@ -33,6 +33,8 @@ class DeliveryStatus(StrEnum):
 
 
 DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+# Not settled yet: the rows with a ``next_attempt_at`` (``ck_delivery_scheduled``).
+UNSETTLED_STATUSES = (*DUE_STATUSES, DeliveryStatus.SENDING)
 DELIVERED_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.CONFIRMED)
 
 
@@ -68,6 +70,10 @@ class OutboxMessage(SQLModel, table=True):
 CLAIMABLE = "status IN ('pending', 'retrying')"
 URGENT = "purpose <> 'bulletin'"  # staff alerts: pages, clock alerts, tests
 SENDING = "status = 'sending'"
+# A delivery the dispatcher has still to send (pending, retrying) or is sending: the only
+# rows with a ``next_attempt_at``. The check constraint keeps the two facts in step.
+SCHEDULED = "next_attempt_at IS NOT NULL"
+UNSETTLED = "status IN ('pending', 'retrying', 'sending')"
 
 
 def _partial(name: str, *columns: str, where: str) -> sa.Index:
@@ -79,24 +85,25 @@ class Delivery(SQLModel, table=True):
     """One message to one recipient over one channel, with its whole story."""
 
     __tablename__ = "delivery"
-    # Every index of this table is written again when a delivery is claimed and when its
-    # outcome is recorded (a status change is never a HOT update): these are partial, so
-    # they only hold the few rows due, sending, or waiting in a cascade.
+    # A claim writes ``status``, ``attempts`` and ``lease_until``, which no index holds nor
+    # filters on: on PostgreSQL the claim is a HOT update (no index entry written; the table
+    # keeps half of each page free for it, ``fillfactor`` 50, set by migration f3a9c2e7d1b6).
+    # Recording the outcome clears ``next_attempt_at`` and leaves the claim indexes: the one
+    # update per delivery that writes index entries. Those indexes are partial, holding only
+    # the rows the dispatcher has still to settle.
     __table_args__ = (
-        _partial("ix_delivery_claim", "next_attempt_at", "id", where=CLAIMABLE),
+        sa.CheckConstraint(f"({UNSETTLED}) = ({SCHEDULED})", name="ck_delivery_scheduled"),
+        _partial("ix_delivery_claim", "next_attempt_at", "id", where=SCHEDULED),
         # Staff alerts (pages, clock alerts, tests) are claimed before earlier bulletins.
         _partial(
-            "ix_delivery_claim_urgent",
-            "next_attempt_at",
-            "id",
-            where=f"{CLAIMABLE} AND {URGENT}",
+            "ix_delivery_claim_urgent", "next_attempt_at", "id", where=f"{SCHEDULED} AND {URGENT}"
         ),
-        _partial("ix_delivery_lease", "lease_until", where=SENDING),
         _partial(
             "ix_delivery_cascade_waiting",
             "next_attempt_at",
-            where="status = 'pending' AND cascade_group IS NOT NULL",
+            where=f"{SCHEDULED} AND cascade_group IS NOT NULL",
         ),
+        _partial("ix_delivery_cascade_group", "cascade_group", where="cascade_group IS NOT NULL"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -114,7 +121,7 @@ class Delivery(SQLModel, table=True):
     address: str
     status: str = Field(default=DeliveryStatus.PENDING, max_length=20)
     attempts: int = 0
-    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     idempotency_key: str = Field(max_length=64, unique=True)
     provider_id: str | None = None
@@ -123,7 +130,7 @@ class Delivery(SQLModel, table=True):
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     confirm_method: str | None = Field(default=None, max_length=20)
     confirmed_by: str | None = None
-    cascade_group: str | None = Field(default=None, max_length=64, index=True)
+    cascade_group: str | None = Field(default=None, max_length=64)
     cascade_rank: int = 0
     created_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -154,6 +161,11 @@ class DeliveryRequest:
     cascade_rank: int = 0
     delay: timedelta = timedelta(0)
     status: DeliveryStatus = DeliveryStatus.PENDING
+
+
+def _first_attempt(request: DeliveryRequest, now: datetime) -> datetime | None:
+    """When the dispatcher first tries; none for a row written settled (sent, to call)."""
+    return now + request.delay if request.status in DUE_STATUSES else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +223,7 @@ async def enqueue(
                 "address": request.address,
                 "status": request.status.value,
                 "attempts": 0,
-                "next_attempt_at": now + request.delay,
+                "next_attempt_at": _first_attempt(request, now),
                 "idempotency_key": uuid.uuid4().hex,
                 "cascade_group": request.cascade_group,
                 "cascade_rank": request.cascade_rank,
@@ -345,7 +357,7 @@ async def enqueue_many(
                     "address": request.address,
                     "status": request.status.value,
                     "attempts": 0,
-                    "next_attempt_at": now + request.delay,
+                    "next_attempt_at": _first_attempt(request, now),
                     "idempotency_key": uuid.uuid4().hex,
                     "cascade_group": request.cascade_group,
                     "cascade_rank": request.cascade_rank,

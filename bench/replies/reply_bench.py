@@ -123,7 +123,7 @@ async def _populate(db: Database, *, contacts: int, bulletins: int, now: datetim
                     "address": _number(i),
                     "status": "sent",
                     "attempts": 1,
-                    "next_attempt_at": now,
+                    "next_attempt_at": None,  # sent: settled
                     "idempotency_key": uuid.uuid4().hex,
                     "provider_id": f"sms-{b}-{i}",
                     "sent_at": now,

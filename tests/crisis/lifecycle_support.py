@@ -13,7 +13,7 @@ from crisis import crises, lifecycle
 from crisis.actors import Actor, Role
 from crisis.crises import Crisis, CrisisMode
 from crisis.lifecycle import LifecycleRules
-from crisis.outbox import Delivery, OutboxMessage
+from crisis.outbox import UNSETTLED_STATUSES, Delivery, OutboxMessage
 
 PREFECT = Actor(1, "prefet", frozenset({Role.PREFECT}))
 COMMUNICATOR = Actor(2, "com", frozenset({Role.COMMUNICATOR}))
@@ -159,7 +159,7 @@ async def delivery(
             channel=channel,
             address="x",
             status=status,
-            next_attempt_at=created_at,
+            next_attempt_at=created_at if status in UNSETTLED_STATUSES else None,
             idempotency_key=uuid.uuid4().hex,
             sent_at=sent_at,
             confirmed_at=confirmed_at,

@@ -114,7 +114,9 @@ async def test_a_failed_rank_brings_the_next_one_forward_and_a_sent_rank_ends_th
     mayor = [d for d in rows if d.recipient_name == "Camille MAIRE-ABBEVILLE"]
     async with db.transaction() as session:
         await session.exec(
-            sa.update(Delivery).where(col(Delivery.id) == mayor[0].id).values(status="failed")
+            sa.update(Delivery)
+            .where(col(Delivery.id) == mayor[0].id)
+            .values(status="failed", next_attempt_at=None)
         )
         now = clock.advance(minutes=1)
         advanced, _ = await escalation.advance_cascades(session, now=now)
@@ -130,12 +132,14 @@ async def test_an_official_with_nothing_delivered_goes_to_the_call_list_once(
     adjoint = next(d for d in rows if d.recipient_name == "Camille ADJOINT-ABBEVILLE")
     async with db.transaction() as session:
         await session.exec(
-            sa.update(Delivery).where(col(Delivery.id) == adjoint.id).values(status="failed")
+            sa.update(Delivery)
+            .where(col(Delivery.id) == adjoint.id)
+            .values(status="failed", next_attempt_at=None)
         )
         await session.exec(
             sa.update(Delivery)
             .where(col(Delivery.recipient_name) == "Camille MAIRE-ABBEVILLE")
-            .values(status="sent")
+            .values(status="sent", next_attempt_at=None)
         )
     after = timedelta(minutes=15)
     async with db.transaction() as session:

@@ -51,6 +51,7 @@ def _outgoing(crisis_id: int, other_id: int) -> list[Outgoing]:
                     audience="staff",
                     recipient_name="Zoé",
                     contact_id=12,
+                    status=DeliveryStatus.TO_CALL,
                 ),
             ],
             exercise=False,
@@ -67,7 +68,6 @@ def _outgoing(crisis_id: int, other_id: int) -> list[Outgoing]:
                     cascade_group="g-1",
                     cascade_rank=1,
                     delay=timedelta(minutes=5),
-                    status=DeliveryStatus.TO_CALL,
                 )
             ],
             exercise=True,
@@ -127,6 +127,8 @@ async def test_a_burst_stores_the_same_messages_and_deliveries_as_one_by_one_wri
         assert sent == expected | {"purpose": "clock_alert"}
         assert message == expected_message | {"purpose": "clock_alert"}
     assert burst[-1][0]["next_attempt_at"] == clock.now() + timedelta(minutes=5)
+    to_call = [sent for sent, _ in burst if sent["status"] == "to_call"]
+    assert [sent["next_attempt_at"] for sent in to_call] == [None]  # nothing to send
     assert [m["thread"] for _, m in burst] == [None, ["Crue 1/2", "Suite 2/2"], None, None]
 
 

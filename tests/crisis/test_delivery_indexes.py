@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import dispatch_store as store
-from crisis import escalation
+from crisis import escalation, outbox
 from crisis.app.db import Database
-from crisis.outbox import DUE_STATUSES
+from crisis.outbox import DUE_STATUSES, UNSETTLED_STATUSES
 from tests.crisis.dispatch_support import emails, enqueue
 from tests.support import FrozenClock
 
@@ -79,16 +79,23 @@ async def _plan_of(
     return "\n".join(plans)
 
 
-def test_the_due_statuses_are_the_claim_index_predicate() -> None:
+def test_the_due_statuses_are_the_claim_predicate() -> None:
     listed = ", ".join(f"'{status.value}'" for status in DUE_STATUSES)
     assert f"status IN ({listed})" == store.CLAIMABLE
 
 
-async def test_lease_recovery_reads_the_index_of_deliveries_being_sent(
-    db: Database, clock: FrozenClock
-) -> None:
-    plan = await _plan_of(db, clock, lambda s: store.recover_expired(s, now=clock.now()))
-    assert "ix_delivery_lease" in plan
+def test_the_unsettled_statuses_are_those_of_the_check_constraint() -> None:
+    listed = ", ".join(f"'{status.value}'" for status in UNSETTLED_STATUSES)
+    assert f"status IN ({listed})" == outbox.UNSETTLED
+
+
+async def test_lease_recovery_reads_the_claim_index(db: Database, clock: FrozenClock) -> None:
+    plan = await _plan_of(
+        db,
+        clock,
+        lambda s: store.recover_expired(s, now=clock.now(), lease=timedelta(minutes=5)),
+    )
+    assert re.search(r"ix_delivery_claim\b(?!_)", plan)
 
 
 async def test_counting_due_deliveries_reads_the_claim_index(

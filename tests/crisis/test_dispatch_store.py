@@ -39,7 +39,7 @@ async def test_an_outcome_of_a_recovered_attempt_does_not_overwrite_the_newer_on
         old = await store.claim(session, now=clock.now(), limit=2, lease=LEASE)
     clock.advance(seconds=LEASE.total_seconds() + 1)
     async with db.transaction() as session:
-        assert await store.recover_expired(session, now=clock.now()) == 2
+        assert await store.recover_expired(session, now=clock.now(), lease=LEASE) == 2
         new = await store.claim(session, now=clock.now(), limit=2, lease=LEASE)
     async with db.transaction() as session:
         await store.record(
@@ -97,8 +97,9 @@ async def test_a_claim_reads_the_claim_index_instead_of_sorting_every_due_row(
                     {"now": clock.now().isoformat(), "limit": 200},
                 )
             )
-        else:
+        else:  # as the claim runs: no bitmap scan (``plan_claims``)
             await connection.execute(sa.text("SET LOCAL enable_seqscan = off"))
+            await store.plan_claims(connection)
             plan = await _postgres_claim_plan(connection)
     assert "ix_delivery_claim" in plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan

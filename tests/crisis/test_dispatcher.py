@@ -175,7 +175,9 @@ async def test_a_delivery_left_sending_by_a_crash_is_resent_after_its_lease_with
     async with db.transaction() as session:
         await session.execute(
             sa.update(Delivery).values(
-                status="sending", lease_until=clock.now() + timedelta(minutes=2)
+                status="sending",
+                next_attempt_at=first.created_at,  # due when it was claimed
+                lease_until=clock.now() + timedelta(minutes=2),
             )
         )
     clock.advance(seconds=60)
@@ -201,7 +203,7 @@ async def test_an_outcome_of_a_lease_taken_over_does_not_overwrite_the_newer_att
         [old] = await dispatch_store.claim(session, now=clock.now(), limit=10, lease=lease)
     clock.advance(seconds=11)
     async with db.transaction() as session:
-        await dispatch_store.recover_expired(session, now=clock.now())
+        await dispatch_store.recover_expired(session, now=clock.now(), lease=lease)
         [new] = await dispatch_store.claim(session, now=clock.now(), limit=10, lease=lease)
         stale = dispatch_store.Update(
             id=old.id, attempts=old.attempts, status=DeliveryStatus.FAILED

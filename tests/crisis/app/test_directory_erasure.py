@@ -7,7 +7,7 @@ from contacts.directory import Contact
 from crisis import directory, journal
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
-from crisis.outbox import Delivery, OutboxMessage
+from crisis.outbox import UNSETTLED_STATUSES, Delivery, OutboxMessage
 from tests.support import FrozenClock
 
 
@@ -24,7 +24,8 @@ async def _delivery(
         delivery = Delivery(
             message_id=message.id, purpose="bulletin", audience=contact.audience,
             contact_id=contact.id, recipient_name=contact.display_name, channel="email",
-            address=address, status=status, next_attempt_at=clock.now(),
+            address=address, status=status,
+            next_attempt_at=clock.now() if status in UNSETTLED_STATUSES else None,
             idempotency_key=f"erasure-test-{n}", last_error=f"550 {address} inconnu",
             created_at=clock.now(),
         )  # fmt: skip
