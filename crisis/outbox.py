@@ -107,7 +107,8 @@ class Delivery(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    message_id: int = Field(foreign_key="outbox_message.id", index=True)
+    # Read from the delivery to its message, never the other way: no index of its own.
+    message_id: int = Field(foreign_key="outbox_message.id")
     crisis_id: int | None = Field(default=None, foreign_key="crisis.id", index=True)
     bulletin_id: int | None = Field(default=None, index=True)
     purpose: str = Field(max_length=20)

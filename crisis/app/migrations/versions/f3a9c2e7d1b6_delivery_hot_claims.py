@@ -5,7 +5,8 @@ them, PostgreSQL writes the claim as a HOT update (the new row version on the sa
 index entry), given room on the page: ``fillfactor`` 50. The claim indexes now hold the rows
 with a ``next_attempt_at``, which recording an outcome clears once the delivery is settled;
 a check constraint ties the two. ``ix_delivery_lease`` goes (lease recovery reads the claim
-index), and ``ix_delivery_cascade_group`` holds only the rows of a cascade.
+index), ``ix_delivery_message_id`` too (a delivery is read to its message, never the other
+way), and ``ix_delivery_cascade_group`` holds only the rows of a cascade.
 
 Revision ID: f3a9c2e7d1b6
 Revises: e2f9c3a1b4d5
@@ -43,6 +44,7 @@ BEFORE = (
         "status = 'pending' AND cascade_group IS NOT NULL",
     ),
     ('ix_delivery_cascade_group', ['cascade_group'], None),
+    ('ix_delivery_message_id', ['message_id'], None),
 )
 AFTER = (
     ('ix_delivery_claim', ['next_attempt_at', 'id'], SCHEDULED),
