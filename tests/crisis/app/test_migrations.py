@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
-from crisis.app.db import Database
+from crisis.app.db import Database, make_engine
+from crisis.app.migrate import alembic_config
 from crisis.app.models import metadata
+from tests.conftest import _create_postgres_database, _drop_postgres_database
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -25,3 +33,66 @@ def test_the_revisions_form_a_single_line() -> None:
     from crisis.app.migrate import heads
 
     assert len(heads()) == 1
+
+
+BEFORE_HOT_CLAIMS = "e2f9c3a1b4d5"
+AT = "'2026-12-01 10:00:00.000000'"  # written in the SQL: each database reads it its way
+STATUSES = ("pending", "retrying", "sending", "sent", "failed", "to_call", "confirmed", "cancelled")
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A database of its own, with no schema yet."""
+    server = os.environ.get("TOCSIN_TEST_POSTGRES")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+        return
+    url, name = _create_postgres_database(server)
+    yield url
+    _drop_postgres_database(server, name)
+
+
+def _migrate(connection: Connection, url: str, command_name: str, revision: str) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection
+    getattr(command, command_name)(config, revision)
+
+
+async def test_upgrading_clears_the_next_attempt_of_settled_deliveries_and_downgrading_restores_it(
+    empty_database_url: str,
+) -> None:
+    url = empty_database_url
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_migrate, url, "upgrade", BEFORE_HOT_CLAIMS)
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO outbox_message (purpose, channel, subject, text, exercise,"
+                    f" created_at) VALUES ('bulletin', 'email', 'Crue', 'Crue', false, {AT})"
+                )
+            )
+            for n, status in enumerate(STATUSES):
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO delivery (message_id, purpose, audience, recipient_name,"
+                        " channel, address, status, attempts, next_attempt_at, idempotency_key,"
+                        " cascade_rank, created_at) VALUES (1, 'bulletin', 'officials', 'Maire',"
+                        f" 'email', 'maire@mairie-albert.fr', :status, 1, {AT}, :key, 0, {AT})"
+                    ),
+                    {"status": status, "key": f"key-{n}"},
+                )
+        scheduled = sa.text("SELECT status, next_attempt_at IS NOT NULL FROM delivery ORDER BY id")
+        async with engine.begin() as connection:
+            await connection.run_sync(_migrate, url, "upgrade", "head")
+            upgraded = dict((await connection.execute(scheduled)).all())
+        async with engine.begin() as connection:
+            await connection.run_sync(_migrate, url, "downgrade", BEFORE_HOT_CLAIMS)
+            downgraded = dict((await connection.execute(scheduled)).all())
+    finally:
+        await engine.dispose()
+    unsettled = {"pending", "retrying", "sending"}
+    assert {status: bool(has) for status, has in upgraded.items()} == {
+        status: status in unsettled for status in STATUSES
+    }
+    assert all(downgraded.values()) and len(downgraded) == len(STATUSES)
