@@ -35,9 +35,6 @@ class TickReport:
     to_call: int = 0
 
 
-_PENDING = sa.literal(DeliveryStatus.PENDING.value, literal_execute=True)
-
-
 async def advance_cascades(session: AsyncSession, *, now: datetime) -> tuple[int, int]:
     """(ranks brought forward after a failure, ranks cancelled after a send)."""
     table = Delivery.__table__  # type: ignore[attr-defined]
@@ -54,7 +51,7 @@ async def advance_cascades(session: AsyncSession, *, now: datetime) -> tuple[int
     advanced = await session.exec(
         sa.update(table)
         .where(
-            table.c.status == _PENDING,
+            table.c.status == DeliveryStatus.PENDING.value,
             table.c.cascade_group.is_not(None),
             table.c.cascade_rank > 0,
             table.c.next_attempt_at > now,
@@ -82,7 +79,7 @@ async def advance_cascades(session: AsyncSession, *, now: datetime) -> tuple[int
         sa.update(table)
         .where(
             table.c.next_attempt_at.is_not(None),
-            table.c.status == _PENDING,
+            table.c.status == DeliveryStatus.PENDING.value,
             table.c.cascade_group.is_not(None),
             table.c.bulletin_id.in_(no_confirmation),
             sent_before,
