@@ -29,7 +29,7 @@ lint:
 	$(BIN)/ruff format --check .
 
 typecheck:
-	$(BIN)/mypy crisis channels contacts playbooks exercises
+	$(BIN)/mypy crisis channels contacts playbooks exercises storage
 
 playbooks-check:
 	$(BIN)/tocsin playbooks check

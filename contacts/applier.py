@@ -19,8 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts import import_sql as sql
 from contacts.directory import Contact, Function
-from contacts.rawsql import any_of, execute_many, fetch_all
 from contacts.records import ContactRecord, LineError
+from storage.rawsql import any_of, execute_many, fetch_all
 
 BATCH = 5000
 KEY_SAMPLE = 1000

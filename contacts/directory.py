@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from contacts.sqltypes import UTCDateTime
+from storage.types import UTCDateTime
 
 
 class Audience(StrEnum):

@@ -21,8 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts import import_sql as sql
 from contacts.applier import KEY_SAMPLE, MAX_ERRORS, Applier, ImportReport, unknown_key
-from contacts.rawsql import copy_rows, fetch_all
 from contacts.records import ContactRecord
+from storage.rawsql import copy_rows, fetch_all
 
 CHUNK = 50_000
 """Records staged, diffed and written at a time."""

@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.directory import Contact
-from contacts.sqltypes import UTCDateTime
+from storage.types import UTCDateTime
 
 
 class DutyRole(StrEnum):

@@ -17,7 +17,7 @@ from contacts.directory import (
     ContactKind,
 )
 from contacts.geography import Commune
-from contacts.rawsql import Params, collector_paused, fetch_all
+from storage.rawsql import Params, collector_paused, fetch_all
 
 COMMUNES = Commune.__table__  # type: ignore[attr-defined]
 AREA_WIDE = frozenset({Audience.MEDIA, Audience.STAFF, Audience.EXERCISE})

@@ -13,10 +13,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contacts.sqltypes import UTCDateTime
 from crisis import journal
 from crisis.actors import Actor, Role
 from crisis.errors import Conflict, InvalidInput
+from storage.types import UTCDateTime
 
 TOKEN_PREFIX = "tcs_"  # noqa: S105 - a public prefix, not a secret
 LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")

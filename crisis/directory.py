@@ -24,9 +24,9 @@ from contacts.roster import Gap, Shift, roster_gaps
 from contacts.targeting import Targeting, target
 from crisis import journal
 from crisis.actors import SYSTEM, Actor, Role
+from crisis.dispatch.outbox import Delivery, DeliveryStatus
 from crisis.errors import InvalidInput, NotFound
 from crisis.journal import JournalEntry
-from crisis.outbox import Delivery, DeliveryStatus
 
 _UNSENT = (DeliveryStatus.PENDING.value, DeliveryStatus.RETRYING.value)
 PERSONAL_DATA_ROLES = frozenset({Role.ADMIN, Role.PREFECT, Role.VALIDATOR, Role.COMMUNICATOR})

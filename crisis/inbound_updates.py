@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contacts.sqltypes import UTCDateTime
+from storage.types import UTCDateTime
 
 KEPT = timedelta(days=3)
 

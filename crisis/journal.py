@@ -20,8 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contacts.sqltypes import UTCDateTime
 from crisis.actors import Actor
+from storage.types import UTCDateTime
 
 GENESIS = "0" * 64
 GLOBAL_CHAIN = "global"

@@ -30,13 +30,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.directory import ContactChannel
-from crisis import confirmations, journal, lifecycle, paging
+from crisis import journal
 from crisis.actors import Actor
-from crisis.bulletin_render import REPLY_CHANNELS
-from crisis.bulletins import Bulletin
-from crisis.crises import Crisis, CrisisStatus
+from crisis.bulletin import confirmations
+from crisis.bulletin.render import REPLY_CHANNELS
+from crisis.bulletin.workflow import Bulletin
+from crisis.cell import lifecycle, paging
+from crisis.cell.crises import Crisis, CrisisStatus
+from crisis.dispatch.outbox import Delivery, DeliveryStatus, OutboxMessage, Purpose
 from crisis.errors import Conflict
-from crisis.outbox import Delivery, DeliveryStatus, OutboxMessage, Purpose
 
 KEYWORDS = frozenset({"ok", "oui"})
 COURTESY = frozenset({"merci"})

@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts import geography
-from crisis import crises, journal, overview
-from crisis.clocks import ClockState
-from crisis.crises import Crisis
+from crisis import journal
+from crisis.cell import crises, overview
+from crisis.cell.clocks import ClockState
+from crisis.cell.crises import Crisis
+from crisis.dispatch.outbox import Delivery, OutboxMessage, Purpose
 from crisis.errors import Conflict
 from crisis.journal import JournalEntry
-from crisis.outbox import Delivery, OutboxMessage, Purpose
 
 DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
 MESSAGES = OutboxMessage.__table__  # type: ignore[attr-defined]

@@ -10,13 +10,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = {"fastapi", "starlette", "apscheduler", "uvicorn", "sse_starlette"}
 CHANNEL_LIBRARIES = {"aiosmtplib", "telegram", "tweepy", "httpx", "requests", "apprise"}
-OURS = {"crisis", "channels", "contacts", "playbooks", "exercises"}
+OURS = {"crisis", "channels", "contacts", "playbooks", "exercises", "storage"}
 ALLOWED_OURS = {
+    "storage": set(),
     "channels": set(),
-    "contacts": set(),
+    "contacts": {"storage"},
     "playbooks": set(),
-    "exercises": {"playbooks"},
-    "crisis": {"channels", "contacts", "playbooks", "exercises"},
+    "exercises": {"playbooks", "storage"},
+    "crisis": {"channels", "contacts", "playbooks", "exercises", "storage"},
 }
 
 
@@ -68,3 +69,57 @@ def test_each_channel_library_appears_in_one_adapter_module_only() -> None:
             if top in CHANNEL_LIBRARIES - {"httpx", "requests"}:
                 seen.setdefault(top, set()).add(str(path.relative_to(ROOT)))
     assert {lib: files for lib, files in seen.items() if len(files) > 1} == {}
+
+
+WINGS = ("dispatch", "cell", "bulletin")
+# What each wing of `crisis/` may import of the other wings (the shared floor is open to all).
+WING_ALLOWED = {
+    "dispatch": set(),
+    "cell": {"dispatch", "bulletin"},
+    "bulletin": {"dispatch", "cell"},
+}
+
+
+def _wing_of(name: str) -> str | None:
+    parts = name.split(".")
+    if parts[0] == "crisis" and len(parts) > 1 and parts[1] in WINGS:
+        return parts[1]
+    return None
+
+
+@pytest.mark.parametrize("wing", WINGS)
+def test_each_wing_imports_only_the_wings_it_may(wing: str) -> None:
+    offenders = []
+    for path in sorted((ROOT / "crisis" / wing).rglob("*.py")):
+        for name in _imports(path):
+            other = _wing_of(name)
+            if other is not None and other != wing and other not in WING_ALLOWED[wing]:
+                offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert offenders == []
+
+
+def test_the_dispatch_wing_depends_on_channels_and_the_shared_floor_only() -> None:
+    offenders = []
+    for path in sorted((ROOT / "crisis" / "dispatch").rglob("*.py")):
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top in OURS - {"crisis", "channels", "storage"}:
+                offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert offenders == []
+
+
+def test_no_wing_imports_the_application() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for wing in WINGS
+        for path in sorted((ROOT / "crisis" / wing).rglob("*.py"))
+        for name in _imports(path)
+        if name == "crisis.app" or name.startswith("crisis.app.")
+    ]
+    assert offenders == []
+
+
+def test_the_tests_mirror_the_wings() -> None:
+    for wing in WINGS:
+        assert (ROOT / "tests" / "crisis" / wing / "__init__.py").exists()
+        assert list((ROOT / "tests" / "crisis" / wing).glob("test_*.py"))

@@ -16,12 +16,14 @@ from sqlmodel import col
 
 from bench import rows as bench_rows
 from contacts.directory import Contact, ContactChannel
-from crisis import bulletins, crises, publication
 from crisis.actors import SYSTEM
 from crisis.app import bootstrap
 from crisis.app.db import Database
-from crisis.bulletins import ChannelPolicy, Draft
-from crisis.crises import CrisisMode
+from crisis.bulletin import publication
+from crisis.bulletin import workflow as bulletins
+from crisis.bulletin.workflow import ChannelPolicy, Draft
+from crisis.cell import crises
+from crisis.vocabulary import CrisisMode
 
 BODY = """Situation : la Somme déborde à Abbeville.
 Communes concernées : Abbeville.

@@ -34,13 +34,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from crisis import clock_alerts, journal_batch, outbox, watch
+from crisis import journal_batch
 from crisis.app import bootstrap
 from crisis.app.db import Database, make_engine
 from crisis.app.settings import Settings
 from crisis.app.ticks import catch_up, clock_tick
-from crisis.clocks import ClockCode, ClockRules
-from crisis.crises import Crisis
+from crisis.cell import clock_alerts, watch
+from crisis.cell.clocks import ClockCode, ClockRules
+from crisis.cell.crises import Crisis
+from crisis.dispatch import outbox
 from tests.crisis.lifecycle_support import roster
 
 T0 = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
@@ -52,7 +54,7 @@ def _load() -> str:
 
 
 async def _seed(db: Database, count: int) -> None:
-    from crisis import clocks
+    from crisis.cell import clocks
 
     async with db.transaction() as session:
         await roster(session, now=T0)

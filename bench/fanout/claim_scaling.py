@@ -28,11 +28,10 @@ FORMER = (
 
 
 async def _measure(url: str, n: int) -> dict[str, Any]:
-    from crisis import dispatch_store as store
-    from crisis import outbox
     from crisis.app import bootstrap
     from crisis.app.db import Database
-    from crisis.outbox import DeliveryRequest, Purpose, Rendering
+    from crisis.dispatch import outbox, store
+    from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
 
     db = Database.from_url(url)
     await bootstrap.prepare(db, url)

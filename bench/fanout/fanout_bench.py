@@ -88,11 +88,12 @@ def _service(
     conn: Connection, url: str, port: int, n: int, connections: int, profile: str | None
 ) -> None:
     from channels.config import ChannelsConfig, SmtpConfig
-    from crisis import dispatch_store, outbox
     from crisis.app import bootstrap
     from crisis.app.db import Database
-    from crisis.dispatcher import Dispatcher
-    from crisis.outbox import DeliveryRequest, Purpose, Rendering
+    from crisis.dispatch import outbox
+    from crisis.dispatch import store as dispatch_store
+    from crisis.dispatch.dispatcher import Dispatcher
+    from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
 
     sql: dict[str, list[float]] = {}
     for name in ("claim", "record"):

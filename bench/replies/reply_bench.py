@@ -6,9 +6,9 @@
 A real crisis, `--contacts` officials with one SMS number each, `--bulletins` published
 bulletins asking a confirmation, each sent to every official (`sent`): contacts × bulletins
 deliveries (a count prime to 10,000, so that no two deliveries of one official share a code,
-see `crisis.confirmations.reply_code`). Then `--replies` officials answer « OK <code of their
-first delivery> », one transaction each (`crisis.replies.record`, as the inbound endpoint
-does), and the latency of each is reported (median, 95th percentile, maximum).
+see `crisis.bulletin.confirmations.reply_code`). Then `--replies` officials answer
+« OK <code of their first delivery> », one transaction each (`crisis.replies.record`, as the
+inbound endpoint does), and the latency of each is reported (median, 95th percentile, maximum).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from bench.contacts.common import scratch_database
 from contacts.directory import Contact, ContactChannel
 from crisis import replies
 from crisis.app.db import Database
-from crisis.bulletins import Bulletin
-from crisis.confirmations import reply_code
-from crisis.crises import Crisis
-from crisis.outbox import Delivery, OutboxMessage
+from crisis.bulletin.confirmations import reply_code
+from crisis.bulletin.workflow import Bulletin
+from crisis.cell.crises import Crisis
+from crisis.dispatch.outbox import Delivery, OutboxMessage
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 BATCH = 5000

@@ -26,7 +26,7 @@ from crisis.app.clock import Clock
 from crisis.app.db import Database
 from crisis.app.escalation_tick import TICK_SECONDS, escalation_tick
 from crisis.app.settings import Settings
-from crisis.dispatcher import Dispatcher
+from crisis.dispatch.dispatcher import Dispatcher
 
 log = logging.getLogger("tocsin.background")
 LEADER_LOCK_KEY = 80_4747_48  # any constant shared by every instance of one deployment

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from contacts import geography
-from crisis import bulletins, confirmations, crises, lifecycle, paging, publication
 from crisis.accounts import User
 from crisis.actors import Actor
 from crisis.app.api.bulletins import policy_of
@@ -22,9 +21,13 @@ from crisis.app.db import Database
 from crisis.app.library import playbook_library
 from crisis.app.settings import Settings
 from crisis.app.ticks import lifecycle_rules
-from crisis.bulletins import Draft
-from crisis.crises import Crisis, CrisisMode
-from crisis.outbox import Delivery, DeliveryStatus
+from crisis.bulletin import confirmations, publication
+from crisis.bulletin import workflow as bulletins
+from crisis.bulletin.workflow import Draft
+from crisis.cell import crises, lifecycle, paging
+from crisis.cell.crises import Crisis
+from crisis.dispatch.outbox import Delivery, DeliveryStatus
+from crisis.vocabulary import CrisisMode
 
 ABBEVILLE_ARRONDISSEMENT = "801"
 TITLE = "Crue de la Somme dans l'Abbevillois (démonstration)"

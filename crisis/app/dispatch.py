@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
-from crisis import confirmations
 from crisis.app.clock import Clock
 from crisis.app.db import Database
 from crisis.app.settings import Settings
 from crisis.app.signing import confirmation_secret
-from crisis.dispatch_metrics import DispatchMetrics
-from crisis.dispatcher import Dispatcher
+from crisis.bulletin import confirmations
+from crisis.dispatch.dispatcher import Dispatcher
+from crisis.dispatch.metrics import DispatchMetrics
 
 
 def build_dispatcher(

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crisis import journal
 from crisis.actors import Actor
-from crisis.crises import Crisis
+from crisis.cell.crises import Crisis
 from crisis.errors import DomainError
 
 log = logging.getLogger("tocsin.errors")

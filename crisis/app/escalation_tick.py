@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from crisis import escalation
 from crisis.app.db import Database
 from crisis.app.settings import Settings
+from crisis.bulletin import escalation
 
 TICK_SECONDS = 5.0
 

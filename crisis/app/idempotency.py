@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contacts.sqltypes import UTCDateTime
 from crisis.actors import Actor
 from crisis.app.db import Database
 from crisis.errors import InvalidInput
+from storage.types import UTCDateTime
 
 HEADER = "idempotency-key"
 

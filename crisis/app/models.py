@@ -7,14 +7,14 @@ import contacts.geography
 import contacts.roster
 import crisis.accounts
 import crisis.app.idempotency
-import crisis.bulletins
-import crisis.checklist
-import crisis.clocks
-import crisis.crises
+import crisis.bulletin.workflow
+import crisis.cell.checklist
+import crisis.cell.clocks
+import crisis.cell.crises
+import crisis.cell.paging
+import crisis.dispatch.outbox
 import crisis.inbound_updates
 import crisis.journal
-import crisis.outbox
-import crisis.paging
 
 metadata = SQLModel.metadata
 

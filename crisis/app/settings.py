@@ -15,8 +15,8 @@ from pydantic_settings import (
 )
 
 from channels.config import ChannelsConfig
-from crisis.bulletin_render import BULLETIN_CHANNELS
-from crisis.dispatcher import DispatchTuning
+from crisis.bulletin.render import BULLETIN_CHANNELS
+from crisis.dispatch.dispatcher import DispatchTuning
 
 DEFAULT_DATABASE_URL = "sqlite:///./tocsin.db"
 

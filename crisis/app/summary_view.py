@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crisis.app.web.templating import format_paris
-from crisis.clocks import ClockState
+from crisis.cell.clocks import ClockState
 from crisis.labels import action_label, kind_label
 from crisis.summary import BulletinLine, Summary
 

@@ -6,11 +6,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from crisis import clock_alerts, watch
 from crisis.app.db import Database
 from crisis.app.settings import Settings
-from crisis.clocks import ClockRules
-from crisis.lifecycle import LifecycleRules
+from crisis.cell import clock_alerts, watch
+from crisis.cell.clocks import ClockRules
+from crisis.cell.lifecycle import LifecycleRules
 
 log = logging.getLogger("tocsin.clocks")
 ALERT_BATCH = 500

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from contacts.records import ChannelRecord, ContactRecord
-from crisis import bulletins, crises, directory, publication
+from crisis import directory
 from crisis.actors import SYSTEM, Actor, Role
 from crisis.app.db import Database
-from crisis.bulletins import Bulletin, ChannelPolicy, Draft
-from crisis.crises import CrisisMode
+from crisis.bulletin import publication
+from crisis.bulletin import workflow as bulletins
+from crisis.bulletin.workflow import Bulletin, ChannelPolicy, Draft
+from crisis.cell import crises
+from crisis.vocabulary import CrisisMode
 
 ABBEVILLE, AMIENS = "80001", "80021"
 TITLE = "Crue de la Somme à Abbeville"

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 from channels.base import ChannelHealth, Message, Receipt, Recipient
 from channels.kinds import ChannelKind
-from crisis import outbox
 from crisis.app.db import Database
-from crisis.crises import Crisis
-from crisis.outbox import Delivery, DeliveryRequest, Purpose, Rendering
+from crisis.cell.crises import Crisis
+from crisis.dispatch import outbox
+from crisis.dispatch.outbox import Delivery, DeliveryRequest, Purpose, Rendering
 
 
 async def make_crisis(db: Database, *, mode: str, now: datetime) -> int:

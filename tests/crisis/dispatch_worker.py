@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from channels.config import ChannelsConfig, SmtpConfig
 from crisis.app.db import Database
-from crisis.dispatcher import Dispatcher, DispatchTuning
-from crisis.outbox import Delivery
+from crisis.dispatch.dispatcher import Dispatcher, DispatchTuning
+from crisis.dispatch.outbox import Delivery
 
 
 async def main(url: str, port: int, lease: float) -> None:

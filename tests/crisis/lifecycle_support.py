@@ -9,11 +9,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.directory import Contact, ContactChannel
 from contacts.roster import Shift
-from crisis import crises, lifecycle
 from crisis.actors import Actor, Role
-from crisis.crises import Crisis, CrisisMode
-from crisis.lifecycle import LifecycleRules
-from crisis.outbox import UNSETTLED_STATUSES, Delivery, OutboxMessage
+from crisis.cell import crises, lifecycle
+from crisis.cell.crises import Crisis
+from crisis.cell.lifecycle import LifecycleRules
+from crisis.dispatch.outbox import UNSETTLED_STATUSES, Delivery, OutboxMessage
+from crisis.vocabulary import CrisisMode
 
 PREFECT = Actor(1, "prefet", frozenset({Role.PREFECT}))
 COMMUNICATOR = Actor(2, "com", frozenset({Role.COMMUNICATOR}))

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from crisis import journal, journal_batch, outbox
+from crisis import journal, journal_batch
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
-from crisis.crises import CrisisMode
-from crisis.outbox import (
+from crisis.dispatch import outbox
+from crisis.dispatch.outbox import (
     Delivery,
     DeliveryRequest,
     DeliveryStatus,
@@ -23,6 +23,7 @@ from crisis.outbox import (
     Purpose,
     Rendering,
 )
+from crisis.vocabulary import CrisisMode
 from tests.crisis.lifecycle_support import new_crisis
 from tests.crisis.test_journal import _write_entries
 from tests.support import FrozenClock

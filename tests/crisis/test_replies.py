@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crisis.confirmations import personalise, reply_code
+from crisis.bulletin.confirmations import personalise, reply_code
 from crisis.replies import Keyword, parse
 
 

@@ -9,14 +9,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import bulletins, confirmations, crises, publication, tracking
 from crisis.accounts import User
 from crisis.app import idempotency
 from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
 from crisis.app.settings import Settings
-from crisis.bulletin_render import Content, public_link, render_all
-from crisis.bulletins import Bulletin, ChannelPolicy, Draft
-from crisis.outbox import DeliveryStatus
+from crisis.bulletin import confirmations, publication, tracking
+from crisis.bulletin import workflow as bulletins
+from crisis.bulletin.render import Content, public_link, render_all
+from crisis.bulletin.workflow import Bulletin, ChannelPolicy, Draft
+from crisis.cell import crises
+from crisis.dispatch.outbox import DeliveryStatus
 from playbooks import check_completeness
 
 router = APIRouter(prefix="/api/v1", tags=["communiqués"])

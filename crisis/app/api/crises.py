@@ -11,13 +11,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import checklist, crises, journal, lifecycle, overview
+from crisis import journal
 from crisis.app import idempotency
 from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
 from crisis.app.library import playbook_library
 from crisis.app.ticks import lifecycle_rules
-from crisis.clocks import ClockState, state_view
-from crisis.crises import Crisis, CrisisMode
+from crisis.cell import checklist, crises, lifecycle, overview
+from crisis.cell.clocks import ClockState, state_view
+from crisis.cell.crises import Crisis
+from crisis.vocabulary import CrisisMode
 
 router = APIRouter(prefix="/api/v1", tags=["événements"])
 

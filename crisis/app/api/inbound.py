@@ -30,8 +30,8 @@ from crisis import inbound_updates, replies
 from crisis.app.auth import ClockDep, DbDep, SettingsDep
 from crisis.app.db import Database
 from crisis.app.settings import Settings
-from crisis.crises import CrisisMode
 from crisis.errors import Forbidden, InvalidInput
+from crisis.vocabulary import CrisisMode
 
 router = APIRouter(prefix="/api/v1/inbound", tags=["réponses entrantes"])
 

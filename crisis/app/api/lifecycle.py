@@ -10,13 +10,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import checklist, crises, lifecycle, overview, summary
+from crisis import summary
 from crisis.accounts import User
 from crisis.app import idempotency
 from crisis.app.api.crises import crisis_with_clocks
 from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
 from crisis.app.ticks import lifecycle_rules
-from crisis.clocks import state_view
+from crisis.cell import checklist, crises, lifecycle, overview
+from crisis.cell.clocks import state_view
 
 router = APIRouter(prefix="/api/v1", tags=["événements"])
 

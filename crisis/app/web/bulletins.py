@@ -14,17 +14,19 @@ from starlette.datastructures import FormData
 
 from channels.x_thread import X_MAX_PARTS
 from contacts import geography
-from crisis import bulletins, confirmations, crises, publication, tracking
 from crisis.accounts import User
 from crisis.actors import Actor, Role
 from crisis.app.api.bulletins import policy_of
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.library import playbook_library
 from crisis.app.web.templating import flash
-from crisis.bulletin_render import BULLETIN_CHANNELS, PUBLIC_ONLY_CHANNELS, public_link
-from crisis.bulletins import Bulletin, BulletinStatus, ChannelPolicy, Draft
-from crisis.composer import offered, prefill
-from crisis.crises import Crisis, playbook_for
+from crisis.bulletin import confirmations, publication, tracking
+from crisis.bulletin import workflow as bulletins
+from crisis.bulletin.composer import offered, prefill
+from crisis.bulletin.render import BULLETIN_CHANNELS, PUBLIC_ONLY_CHANNELS, public_link
+from crisis.bulletin.workflow import Bulletin, BulletinStatus, ChannelPolicy, Draft
+from crisis.cell import crises
+from crisis.cell.crises import Crisis, playbook_for
 from crisis.errors import InvalidInput
 
 router = APIRouter(include_in_schema=False)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import checklist, crises, lifecycle, summary
+from crisis import summary
 from crisis.app import summary_pdf
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.clock import PARIS
@@ -19,6 +19,7 @@ from crisis.app.errors import journal_refusal
 from crisis.app.summary_view import EXERCISE_BANNER, SummaryView, build_view
 from crisis.app.ticks import lifecycle_rules
 from crisis.app.web.templating import flash
+from crisis.cell import checklist, crises, lifecycle
 from crisis.errors import DomainError
 from crisis.summary import Summary
 

@@ -13,7 +13,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from contacts import geography, roster
 from contacts.roster import DUTY_LABELS
-from crisis import checklist, crises, journal, lifecycle, overview, paging, replies
+from crisis import journal, replies
 from crisis.actors import Actor, Role
 from crisis.app import auth
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
@@ -22,10 +22,11 @@ from crisis.app.library import playbook_library
 from crisis.app.live import JournalSignal
 from crisis.app.ticks import lifecycle_rules
 from crisis.app.web.templating import flash
-from crisis.checklist import STAFF_ROLES
-from crisis.crises import CrisisMode
+from crisis.cell import checklist, crises, lifecycle, overview, paging
+from crisis.cell.checklist import STAFF_ROLES
 from crisis.errors import DomainError
 from crisis.labels import KIND_LABELS
+from crisis.vocabulary import CrisisMode
 
 router = APIRouter(include_in_schema=False)
 _SPLIT = re.compile(r"[,;\n]+")

@@ -7,11 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from crisis import bulletins, confirmations, crises
 from crisis.app.auth import ClockDep, DbDep, SettingsDep
 from crisis.app.signing import confirmation_secret
-from crisis.bulletin_render import PUBLIC_PAGE, render_channel
-from crisis.bulletins import BulletinStatus
+from crisis.bulletin import confirmations
+from crisis.bulletin import workflow as bulletins
+from crisis.bulletin.render import PUBLIC_PAGE, render_channel
+from crisis.bulletin.workflow import BulletinStatus
+from crisis.cell import crises
 from crisis.errors import NotFound
 
 router = APIRouter(include_in_schema=False)

@@ -17,7 +17,7 @@ from crisis.app.db import Database
 from crisis.app.dispatch import confirmation_links
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
-from crisis.dispatcher import Dispatcher
+from crisis.dispatch.dispatcher import Dispatcher
 from tests.support import FrozenClock
 
 TELEGRAM_SECRET = "telegram-webhook-secret-of-the-test"

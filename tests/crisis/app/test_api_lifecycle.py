@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from crisis import journal
 from crisis.app.db import Database
-from crisis.outbox import OutboxMessage
+from crisis.dispatch.outbox import OutboxMessage
 from tests.crisis.app.web_session import csrf_of, log_in
 from tests.crisis.lifecycle_support import delivery, roster
 from tests.support import FrozenClock, TestUser, make_user

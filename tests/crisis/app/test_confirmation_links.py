@@ -8,12 +8,12 @@ import pytest
 
 from channels.config import ChannelsConfig
 from channels.sandbox import Sandbox
-from crisis import confirmations
 from crisis.app.db import Database
 from crisis.app.dispatch import confirmation_links
 from crisis.app.settings import Settings
 from crisis.app.signing import confirmation_secret
-from crisis.dispatcher import Dispatcher
+from crisis.bulletin import confirmations
+from crisis.dispatch.dispatcher import Dispatcher
 from tests.crisis.dispatch_support import deliveries, enqueue
 from tests.support import FrozenClock
 

@@ -14,7 +14,7 @@ from crisis.app.demo_channels import with_sandbox
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
 from crisis.app.ticks import clock_tick
-from crisis.dispatcher import Dispatcher
+from crisis.dispatch.dispatcher import Dispatcher
 from tests.support import FrozenClock, make_user
 
 

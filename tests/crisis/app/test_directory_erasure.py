@@ -7,7 +7,7 @@ from contacts.directory import Contact
 from crisis import directory, journal
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
-from crisis.outbox import UNSETTLED_STATUSES, Delivery, OutboxMessage
+from crisis.dispatch.outbox import UNSETTLED_STATUSES, Delivery, OutboxMessage
 from tests.support import FrozenClock
 
 

@@ -11,22 +11,14 @@ from sqlmodel import col, select
 
 from channels.sandbox import Sandbox
 from channels.webhook import sign
-from crisis import (
-    bulletins,
-    confirmations,
-    coverage,
-    crises,
-    escalation,
-    journal,
-    lifecycle,
-    paging,
-    publication,
-    replies,
-)
+from crisis import journal, replies
 from crisis.app.db import Database
 from crisis.app.settings import Settings
-from crisis.crises import CrisisMode
-from crisis.outbox import Delivery
+from crisis.bulletin import confirmations, escalation, publication
+from crisis.bulletin import workflow as bulletins
+from crisis.cell import coverage, crises, lifecycle, paging
+from crisis.dispatch.outbox import Delivery
+from crisis.vocabulary import CrisisMode
 from tests.crisis.app.reply_support import (
     EXERCISE_SMS_SECRET,
     SMS_SECRET,

@@ -16,8 +16,8 @@ from channels.sandbox import Sandbox
 from crisis import inbound_updates, journal
 from crisis.app.db import Database
 from crisis.app.settings import Settings
-from crisis.crises import CrisisMode
-from crisis.outbox import Delivery
+from crisis.dispatch.outbox import Delivery
+from crisis.vocabulary import CrisisMode
 from tests.crisis.app.reply_support import (
     EXERCISE_TELEGRAM_SECRET,
     TELEGRAM_SECRET,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import contacts.sqltypes
+import storage.types
 
 revision: str = '33896e185501'
 down_revision: str | None = '376418f3d3b1'
@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('request_digest', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('status', sa.Integer(), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('user_id', 'scope', 'key')
     )

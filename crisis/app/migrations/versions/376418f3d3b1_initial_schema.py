@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import contacts.sqltypes
+import storage.types
 
 revision: str = "376418f3d3b1"
 down_revision: str | None = None
@@ -29,9 +29,9 @@ def upgrade() -> None:
         sa.Column("mode", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
         sa.Column("communes", sa.JSON(), nullable=False),
-        sa.Column("declared_at", contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("declared_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("declared_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("closed_at", contacts.sqltypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("crisis", schema=None) as batch_op:
@@ -92,7 +92,7 @@ def upgrade() -> None:
     op.create_table(
         "journal_entry",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -122,7 +122,7 @@ def upgrade() -> None:
         "login_failure",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("login", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("at", contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("login_failure", schema=None) as batch_op:
@@ -137,7 +137,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("roles", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("login"),
     )
@@ -147,8 +147,8 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("digest", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("label", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("created_at", contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", contacts.sqltypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["user_account.id"],

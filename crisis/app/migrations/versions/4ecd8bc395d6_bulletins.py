@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import contacts.sqltypes
+import storage.types
 
 revision: str = '4ecd8bc395d6'
 down_revision: str | None = 'b18b2442b712'
@@ -41,18 +41,18 @@ def upgrade() -> None:
     sa.Column('author', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('submitted_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('submitted_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('submitted_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('approved_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('approved_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('approved_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('approved_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('rejected_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('rejected_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('rejected_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('reject_reason', sa.Text(), nullable=True),
-    sa.Column('published_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('published_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('published_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('exercise', sa.Boolean(), nullable=False),
-    sa.Column('created_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['crisis_id'], ['crisis.id'], ),
     sa.PrimaryKeyConstraint('id')
     )

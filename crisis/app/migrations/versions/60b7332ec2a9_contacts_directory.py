@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import contacts.sqltypes
+import storage.types
 
 revision: str = "60b7332ec2a9"
 down_revision: str | None = "33896e185501"
@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("fingerprint", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("erased", sa.Boolean(), nullable=False),
-        sa.Column("updated_at", contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("key"),
     )
@@ -82,8 +82,8 @@ def upgrade() -> None:
         sa.Column("contact_id", sa.Integer(), nullable=True),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("starts_at", contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.CheckConstraint("ends_at > starts_at", name="ck_roster_shift_order"),
         sa.CheckConstraint("level BETWEEN 1 AND 3", name="ck_roster_shift_level"),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import contacts.sqltypes
+import storage.types
 
 revision: str = 'a085c58c5b82'
 down_revision: str | None = '4ecd8bc395d6'
@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('contact_id', sa.Integer(), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('via', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.ForeignKeyConstraint(['crisis_id'], ['crisis.id'], ),
@@ -48,8 +48,8 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('token_digest', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('paged_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('acknowledged_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('paged_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('acknowledged_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['crisis_id'], ['crisis.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_digest')
@@ -61,9 +61,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('crisis_id', sa.Integer(), nullable=False),
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-    sa.Column('started_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('deadline', contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('met_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deadline', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('met_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['crisis_id'], ['crisis.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('crisis_id', 'code')
@@ -78,10 +78,10 @@ def upgrade() -> None:
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('due_offset_min', sa.Integer(), nullable=False),
-    sa.Column('due_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('playbook_key', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
-    sa.Column('done_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('done_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('done_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.ForeignKeyConstraint(['crisis_id'], ['crisis.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -95,8 +95,8 @@ def upgrade() -> None:
     sa.Column('clock_id', sa.Integer(), nullable=False),
     sa.Column('crisis_id', sa.Integer(), nullable=False),
     sa.Column('threshold_min', sa.Integer(), nullable=False),
-    sa.Column('due_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['clock_id'], ['clock.id'], ),
     sa.ForeignKeyConstraint(['crisis_id'], ['crisis.id'], ),
@@ -110,14 +110,14 @@ def upgrade() -> None:
 
     with op.batch_alter_table('crisis', schema=None) as batch_op:
         batch_op.add_column(sa.Column('playbook_key', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True))
-        batch_op.add_column(sa.Column('cell_ordered_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('cell_ordered_at', storage.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('cell_ordered_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
-        batch_op.add_column(sa.Column('cell_operational_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('cell_operational_at', storage.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('cell_operational_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
-        batch_op.add_column(sa.Column('cod_activated_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('cod_activated_at', storage.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('cod_synergi_ref', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True))
         batch_op.add_column(sa.Column('cod_decided_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True))
-        batch_op.add_column(sa.Column('cod_recorded_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('cod_recorded_at', storage.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('cod_recorded_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
         batch_op.add_column(sa.Column('closed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import contacts.sqltypes
+import storage.types
 
 revision: str = 'b18b2442b712'
 down_revision: str | None = '60b7332ec2a9'
@@ -32,7 +32,7 @@ def upgrade() -> None:
     sa.Column('html', sa.Text(), nullable=True),
     sa.Column('link', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('exercise', sa.Boolean(), nullable=False),
-    sa.Column('created_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['crisis_id'], ['crisis.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -54,18 +54,18 @@ def upgrade() -> None:
     sa.Column('address', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('lease_until', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('lease_until', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('provider_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('sent_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('confirmed_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('confirmed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('confirm_method', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('confirmed_by', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('cascade_group', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('cascade_rank', sa.Integer(), nullable=False),
-    sa.Column('created_at', contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['crisis_id'], ['crisis.id'], ),
     sa.ForeignKeyConstraint(['message_id'], ['outbox_message.id'], ),
     sa.PrimaryKeyConstraint('id'),

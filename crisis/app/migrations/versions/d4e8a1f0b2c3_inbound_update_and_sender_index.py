@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import contacts.sqltypes
+import storage.types
 
 revision: str = "d4e8a1f0b2c3"
 down_revision: str | None = "c67947bc030d"
@@ -29,7 +29,7 @@ def upgrade() -> None:
         "inbound_update",
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("update_id", sa.BigInteger(), nullable=False),
-        sa.Column("received_at", contacts.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("source", "update_id"),
     )
     op.create_index("ix_inbound_update_received_at", "inbound_update", ["received_at"])

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import contacts.sqltypes
+import storage.types
 
 revision: str = 'f3a9c2e7d1b6'
 down_revision: str | None = 'e2f9c3a1b4d5'
@@ -71,7 +71,7 @@ def _next_attempt_at(*, nullable: bool) -> None:
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.alter_column(
             'next_attempt_at',
-            existing_type=contacts.sqltypes.UTCDateTime(timezone=True),
+            existing_type=storage.types.UTCDateTime(timezone=True),
             nullable=nullable,
         )
 

@@ -1,0 +1,119 @@
+"""The crisis' own copy of its playbook checklist, and who ticked what when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crisis import journal
+from crisis.actors import Actor, Role
+from crisis.errors import Conflict, NotFound
+from playbooks import Playbook, checklist_items
+from storage.types import UTCDateTime
+
+STAFF_ROLES = (Role.PREFECT, Role.VALIDATOR, Role.COMMUNICATOR, Role.OPERATOR)
+
+
+class ChecklistEntry(SQLModel, table=True):
+    """One step copied from the playbook at declaration; later playbook edits never reach it."""
+
+    __tablename__ = "crisis_checklist_item"
+    __table_args__ = (sa.UniqueConstraint("crisis_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    crisis_id: int = Field(foreign_key="crisis.id", index=True)
+    position: int
+    title: str = Field(max_length=300)
+    role: str = Field(max_length=20)
+    due_offset_min: int
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    action: str | None = Field(default=None, max_length=40)
+    playbook_key: str = Field(max_length=60)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_by: str | None = Field(default=None, max_length=64)
+
+
+async def copy_from(
+    session: AsyncSession, *, crisis_id: int, playbook: Playbook, activated_at: datetime
+) -> int:
+    """Copy the playbook's checklist into the crisis; returns the number of items."""
+    items = checklist_items(playbook, activated_at=activated_at)
+    session.add_all(
+        ChecklistEntry(
+            crisis_id=crisis_id,
+            position=item.position,
+            title=item.title,
+            role=item.role,
+            due_offset_min=item.due_offset_min,
+            due_at=item.due_at,
+            action=item.action,
+            playbook_key=item.playbook_key,
+        )
+        for item in items
+    )
+    await session.flush()
+    return len(items)
+
+
+async def for_crisis(session: AsyncSession, *, crisis_id: int) -> list[ChecklistEntry]:
+    query = (
+        select(ChecklistEntry)
+        .where(ChecklistEntry.crisis_id == crisis_id)
+        .order_by(col(ChecklistEntry.position))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def mark(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    crisis_id: int,
+    position: int,
+    done: bool,
+    crisis_open: bool,
+    now: datetime,
+) -> ChecklistEntry:
+    """Tick (or untick) one step; both are journaled."""
+    actor.require(*STAFF_ROLES, action="cocher la liste de la fiche réflexe")
+    query = select(ChecklistEntry).where(
+        ChecklistEntry.crisis_id == crisis_id, ChecklistEntry.position == position
+    )
+    entry = (await session.exec(query.with_for_update())).first()
+    if entry is None:
+        raise NotFound("checklist_item_not_found", f"Aucune étape n° {position} dans la liste.")
+    if not crisis_open:
+        raise Conflict("crisis_closed", "L'événement est clos : sa liste ne change plus.")
+    if done == (entry.done_at is not None):
+        state = "déjà cochée" if done else "pas cochée"
+        raise Conflict("checklist_unchanged", f"L'étape n° {position} est {state}.")
+    entry.done_at = now if done else None
+    entry.done_by = actor.login if done else None
+    session.add(entry)
+    await journal.append(
+        session,
+        actor=actor,
+        action="checklist.ticked" if done else "checklist.unticked",
+        now=now,
+        crisis_id=crisis_id,
+        payload={"position": position, "title": entry.title},
+    )
+    return entry
+
+
+def entry_view(entry: ChecklistEntry) -> dict[str, Any]:
+    return {
+        "position": entry.position,
+        "title": entry.title,
+        "role": entry.role,
+        "due_offset_min": entry.due_offset_min,
+        "due_at": entry.due_at.isoformat(),
+        "action": entry.action,
+        "playbook_key": entry.playbook_key,
+        "done_at": entry.done_at.isoformat() if entry.done_at else None,
+        "done_by": entry.done_by,
+    }

@@ -1,0 +1,36 @@
+"""A crisis' clocks as people read them: states, with ES48's coverage computed on read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crisis.cell import clocks, coverage
+from crisis.cell.clocks import ClockCode, ClockState
+from crisis.cell.crises import Crisis
+
+
+async def clock_states(
+    session: AsyncSession, *, crises: Sequence[Crisis], now: datetime
+) -> dict[int, list[ClockState]]:
+    """Every crisis' clocks; ES48's coverage (and met time) is recomputed from deliveries."""
+    coverages: dict[tuple[int, str], dict[str, Any]] = {}
+    computed: dict[tuple[int, str], datetime | None] = {}
+    for crisis in crises:
+        if crisis.id is None or crisis.cod_activated_at is None:
+            continue
+        found = await coverage.es48(
+            session, crisis_id=crisis.id, since=crisis.cod_activated_at, exercise=crisis.is_exercise
+        )
+        coverages[(crisis.id, ClockCode.ES48)] = found.view()
+        computed[(crisis.id, ClockCode.ES48)] = found.met_at
+    return await clocks.states(
+        session,
+        crisis_ids=[c.id for c in crises if c.id is not None],
+        now=now,
+        coverages=coverages,
+        computed_met=computed,
+    )

@@ -1,0 +1,303 @@
+"""ES47 paging: the on-call roster is paged when the cell is ordered, and answers.
+
+Each paged person gets a page row with a single-use acknowledgement link (an unguessable
+token whose SHA-256 digest is stored); on SMS and Telegram they may also answer « OK » and
+the code of their delivery (`crisis.replies`). With no acknowledgement for a duty role within
+`escalation_minutes` of the last page of that role, the next level is paged (leader tick).
+An acknowledgement (link or API) is a row, unique per crisis, duty role and person; the cell
+may be declared operational once the minimum staffing has acknowledged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contacts.directory import SENDING_KINDS, Audience, ChannelKind, Contact, ContactChannel
+from contacts.roster import DUTY_LABELS, DutyRole, Shift, on_duty
+from crisis import journal
+from crisis.actors import SYSTEM, Actor
+from crisis.bulletin.render import REPLY_CHANNELS, REPLY_CODE_PLACEHOLDER
+from crisis.dispatch import outbox
+from crisis.dispatch.outbox import DeliveryRequest, DeliveryStatus, Purpose, Rendering
+from storage.types import UTCDateTime
+
+EXERCISE_PREFIX = "EXERCICE EXERCICE EXERCICE"
+MAX_LEVEL = 3
+
+
+class CellPage(SQLModel, table=True):
+    __tablename__ = "cell_page"
+
+    id: int | None = Field(default=None, primary_key=True)
+    crisis_id: int = Field(foreign_key="crisis.id", index=True)
+    duty_role: str = Field(max_length=20)
+    level: int
+    contact_id: int | None = None
+    user_id: int | None = None
+    name: str = Field(max_length=200)
+    token_digest: str = Field(max_length=64, unique=True)
+    paged_at: datetime = Field(sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CellAcknowledgement(SQLModel, table=True):
+    __tablename__ = "cell_acknowledgement"
+    __table_args__ = (sa.UniqueConstraint("crisis_id", "duty_role", "person"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    crisis_id: int = Field(foreign_key="crisis.id", index=True)
+    duty_role: str = Field(max_length=20)
+    person: str = Field(max_length=40)  # "contact:12" or "user:3"
+    contact_id: int | None = None
+    user_id: int | None = None
+    name: str = Field(max_length=200)
+    at: datetime = Field(sa_type=UTCDateTime)
+    via: str = Field(max_length=10)  # link, api, reply
+    recorded_by: str = Field(max_length=64)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PageTarget:
+    duty_role: str
+    level: int
+    contact_id: int | None
+    user_id: int | None
+    name: str
+
+
+async def _exercise_contacts(session: AsyncSession) -> set[int]:
+    query = select(Contact.id).where(Contact.audience == Audience.EXERCISE, col(Contact.active))
+    return {cid for cid in (await session.exec(query)).all() if cid is not None}
+
+
+async def targets(
+    session: AsyncSession,
+    *,
+    at: datetime,
+    exercise: bool,
+    roles: Sequence[str] | None = None,
+    level_above: Mapping[str, int] | None = None,
+) -> list[PageTarget]:
+    """Who to page: per duty role, the lowest level on duty (above `level_above[role]`).
+
+    In an exercise only exercise contacts are paged: those on duty if any, else every
+    active exercise contact (level 1), under the communication role.
+    """
+    shifts = await on_duty(session, at=at)
+    exercise_ids = await _exercise_contacts(session) if exercise else set()
+    if exercise:
+        shifts = [s for s in shifts if s.contact_id in exercise_ids]
+    wanted = list(roles) if roles is not None else [r.value for r in DutyRole]
+    found: list[PageTarget] = []
+    for role in wanted:
+        floor = (level_above or {}).get(role, 0)
+        candidates = [s for s in shifts if s.role == role and s.level > floor]
+        if not candidates:
+            continue
+        level = min(s.level for s in candidates)
+        found += [_target(s) for s in candidates if s.level == level]
+    if exercise and not found and not level_above:
+        query = select(Contact).where(col(Contact.id).in_(sorted(exercise_ids)))
+        found = [
+            PageTarget(DutyRole.COMMUNICATION.value, 1, c.id, None, c.display_name)
+            for c in (await session.exec(query)).all()
+        ]
+    return found
+
+
+def _target(shift: Shift) -> PageTarget:
+    return PageTarget(shift.role, shift.level, shift.contact_id, shift.user_id, shift.name)
+
+
+async def first_channels(
+    session: AsyncSession, *, contact_ids: Sequence[int]
+) -> dict[int, tuple[str, str]]:
+    """Each contact's preferred usable channel (kind, address), else its phone."""
+    if not contact_ids:
+        return {}
+    query = (
+        select(ContactChannel)
+        .where(col(ContactChannel.contact_id).in_(sorted(set(contact_ids))), ContactChannel.active)
+        .order_by(col(ContactChannel.preference), col(ContactChannel.id))
+    )
+    chosen: dict[int, tuple[str, str]] = {}
+    phones: dict[int, tuple[str, str]] = {}
+    for channel in (await session.exec(query)).all():
+        if channel.kind in SENDING_KINDS:
+            chosen.setdefault(channel.contact_id, (channel.kind, channel.address))
+        elif channel.kind == ChannelKind.PHONE:
+            phones.setdefault(channel.contact_id, (channel.kind, channel.address))
+    merged = phones | chosen
+    return {cid: merged[cid] for cid in contact_ids if cid in merged}
+
+
+def request_for(
+    *, channel: tuple[str, str] | None, name: str, contact_id: int | None, exercise: bool
+) -> DeliveryRequest:
+    """A delivery to one staff member (a phone or nothing usable: a person must call)."""
+    audience = Audience.EXERCISE.value if exercise else Audience.STAFF.value
+    played = Audience.STAFF.value if exercise else None
+    if channel is None or channel[0] == ChannelKind.PHONE:
+        address = channel[1] if channel else "—"
+        return DeliveryRequest(
+            channel="phone",
+            address=address,
+            audience=audience,
+            played_audience=played,
+            recipient_name=name,
+            contact_id=contact_id,
+            status=DeliveryStatus.TO_CALL,
+        )
+    return DeliveryRequest(
+        channel=channel[0],
+        address=channel[1],
+        audience=audience,
+        played_audience=played,
+        recipient_name=name,
+        contact_id=contact_id,
+    )
+
+
+def _page_text(
+    *, title: str, role: str, link: str, exercise: bool, channel: str
+) -> tuple[str, str]:
+    """The page; on SMS and Telegram, the way to answer by reply comes first."""
+    prefix = f"{EXERCISE_PREFIX} — " if exercise else ""
+    subject = f"{prefix}Tocsin : activation de la cellule de communication d'urgence"
+    answer = f"Confirmez votre venue : {link}"
+    if channel in REPLY_CHANNELS:
+        answer = f"Confirmez votre venue : répondez OK {REPLY_CODE_PLACEHOLDER} ou {link}"
+    text = (
+        f"{prefix}Le préfet ordonne l'activation de la cellule de communication d'urgence "
+        f"(événement : « {title} »). Vous êtes d'astreinte ({DUTY_LABELS.get(role, role)}). "
+        f"{answer}"
+    )
+    return subject, text
+
+
+async def page(
+    session: AsyncSession,
+    *,
+    crisis_id: int,
+    crisis_title: str,
+    exercise: bool,
+    page_targets: Sequence[PageTarget],
+    base_url: str,
+    now: datetime,
+    actor: Actor = SYSTEM,
+) -> list[CellPage]:
+    """Page each target with a personal link, through the outbox; journaled."""
+    channels = await first_channels(
+        session, contact_ids=[t.contact_id for t in page_targets if t.contact_id is not None]
+    )
+    pages: list[CellPage] = []
+    for target in page_targets:
+        token = secrets.token_urlsafe(24)
+        row = CellPage(
+            crisis_id=crisis_id,
+            duty_role=target.duty_role,
+            level=target.level,
+            contact_id=target.contact_id,
+            user_id=target.user_id,
+            name=target.name,
+            token_digest=token_digest(token),
+            paged_at=now,
+        )
+        session.add(row)
+        pages.append(row)
+        link = f"{base_url.rstrip('/')}/acquitter/{token}"
+        channel = channels.get(target.contact_id) if target.contact_id else None
+        request = request_for(
+            channel=channel, name=target.name, contact_id=target.contact_id, exercise=exercise
+        )
+        subject, text = _page_text(
+            title=crisis_title,
+            role=target.duty_role,
+            link=link,
+            exercise=exercise,
+            channel=request.channel,
+        )
+        await outbox.enqueue(
+            session,
+            purpose=Purpose.PAGE,
+            renderings=[Rendering(channel=request.channel, text=text, subject=subject, link=link)],
+            requests=[request],
+            now=now,
+            exercise=exercise,
+            crisis_id=crisis_id,
+        )
+    await session.flush()
+    await journal.append(
+        session,
+        actor=actor,
+        action="cell.paged",
+        now=now,
+        crisis_id=crisis_id,
+        payload={
+            "paged": [
+                {"role": t.duty_role, "level": t.level, "name": t.name} for t in page_targets
+            ],
+        },
+    )
+    return pages
+
+
+async def pages_of(session: AsyncSession, *, crisis_id: int) -> list[CellPage]:
+    query = select(CellPage).where(CellPage.crisis_id == crisis_id).order_by(col(CellPage.paged_at))
+    return list((await session.exec(query)).all())
+
+
+async def acknowledgements(
+    session: AsyncSession, *, crisis_ids: Sequence[int]
+) -> list[CellAcknowledgement]:
+    if not crisis_ids:
+        return []
+    query = (
+        select(CellAcknowledgement)
+        .where(col(CellAcknowledgement.crisis_id).in_(list(crisis_ids)))
+        .order_by(col(CellAcknowledgement.at))
+    )
+    return list((await session.exec(query)).all())
+
+
+def staffing_gaps(
+    acks: Sequence[CellAcknowledgement], *, minimum: Mapping[str, int]
+) -> dict[str, int]:
+    """How many more acknowledgements each duty role needs (empty: staffing reached)."""
+    counts: dict[str, int] = {}
+    for ack in acks:
+        counts[ack.duty_role] = counts.get(ack.duty_role, 0) + 1
+    return {
+        role: wanted - counts.get(role, 0)
+        for role, wanted in minimum.items()
+        if counts.get(role, 0) < wanted
+    }
+
+
+async def escalation_due(
+    session: AsyncSession, *, crisis_id: int, now: datetime, after: timedelta
+) -> dict[str, int]:
+    """Duty roles with no acknowledgement whose last page is older than `after`: last level."""
+    pages = await pages_of(session, crisis_id=crisis_id)
+    acked = {a.duty_role for a in await acknowledgements(session, crisis_ids=[crisis_id])}
+    last: dict[str, CellPage] = {}
+    for row in pages:
+        if row.duty_role not in last or row.level >= last[row.duty_role].level:
+            last[row.duty_role] = row
+    return {
+        role: row.level
+        for role, row in last.items()
+        if role not in acked and row.level < MAX_LEVEL and now >= row.paged_at + after
+    }

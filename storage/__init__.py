@@ -1,0 +1,1 @@
+"""Storage helpers shared by every package that has tables; imports nothing of ours."""
