@@ -69,6 +69,51 @@ ACTION_LABELS: dict[str, str] = {
 }
 
 
+# The vocabularies' French labels, keyed by the enums' values. Pages, the summary and the API's
+# human-readable fields all read these; no other module defines a label for the same values.
+AUDIENCE_LABELS: dict[str, str] = {
+    "officials": "Élus",
+    "media": "Médias",
+    "public": "Public",
+    "staff": "Services de l'État",
+    "exercise": "Participants à l'exercice",
+}
+CHANNEL_LABELS: dict[str, str] = {
+    "email": "Courriel",
+    "sms": "SMS",
+    "telegram": "Telegram",
+    "matrix": "Matrix / Tchap",
+    "x": "X",
+    "mastodon": "Mastodon",
+    "webhook": "Site de la préfecture (webhook)",
+    "apprise": "Apprise",
+    "public_page": "Page publique",
+    "phone": "Téléphone",
+}
+BULLETIN_STATUS_LABELS: dict[str, str] = {
+    "draft": "Brouillon",
+    "submitted": "Soumis à validation",
+    "approved": "Validé",
+    "published": "Publié",
+}
+DELIVERY_STATUS_LABELS: dict[str, str] = {
+    "pending": "En attente",
+    "sending": "En cours d'envoi",
+    "retrying": "Nouvelle tentative",
+    "sent": "Envoyé",
+    "failed": "Échec",
+    "to_call": "À appeler",
+    "confirmed": "Confirmé",
+    "cancelled": "Annulé",
+}
+MSG_TYPE_LABELS: dict[str, str] = {
+    "alert": "Alerte",
+    "update": "Mise à jour",
+    "cancel": "Annulation",
+}
+MODE_LABELS: dict[str, str] = {"real": "Événement réel", "exercise": "Exercice"}
+
+
 def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind)
 
