@@ -57,6 +57,7 @@ class TelegramConfig(_Config):
     base_url: str = "https://api.telegram.org/bot"
     rate_per_second: float = Field(default=29.5, gt=0, le=30)
     chat_interval: float = Field(default=1.05, ge=1.0)
+    group_interval: float = Field(default=3.15, ge=3.0)  # groups and channels: 20 a minute
 
 
 class XConfig(_Config):

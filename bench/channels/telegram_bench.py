@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 import httpx
+from channels.scheduler import PacedChannel
 
 from bench.channels.servers import telegram_server
 from channels.base import Message, Recipient
@@ -23,7 +24,6 @@ from channels.config import TelegramConfig
 from channels.kinds import ChannelKind
 from channels.ratelimit import TokenBucket
 from channels.sandbox import TELEGRAM_TOKEN
-from channels.scheduler import PacedChannel
 from channels.telegram import TelegramChannel
 
 RATE = TelegramConfig().rate_per_second  # our overall bucket, a little under 30/s

@@ -90,9 +90,9 @@ def _service(
     from channels.config import ChannelsConfig, SmtpConfig
     from crisis.app import bootstrap
     from crisis.app.db import Database
+    from crisis.app.dispatch import dispatcher_from_config
     from crisis.dispatch import outbox
     from crisis.dispatch import store as dispatch_store
-    from crisis.dispatch.dispatcher import Dispatcher
     from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
 
     sql: dict[str, list[float]] = {}
@@ -128,7 +128,7 @@ def _service(
         smtp = SmtpConfig(
             host="127.0.0.1", port=port, security="none", pool_size=connections, rate_per_second=1e6
         )
-        worker = Dispatcher.from_config(
+        worker = dispatcher_from_config(
             db=db, channels=ChannelsConfig(smtp=smtp), exercise_channels=ChannelsConfig()
         )
         profiler = cProfile.Profile() if profile else None
