@@ -1,8 +1,9 @@
 """Telegram Bot API through python-telegram-bot, to chats (numeric id) and channels (@name).
 
 Telegram has no idempotency key: a retry after an unanswered request may post twice.
-Flood limits (30 messages/s per bot, 1/s per chat) are kept by ``channels.scheduler``;
-a ``RetryAfter`` still reaching us becomes a transient error with its delay.
+Flood limits (30 messages/s per bot, 1/s per chat, 20/min per group or channel) are declared
+in ``channels.ratelimit`` and kept by the dispatcher's pacing; a ``RetryAfter`` still reaching
+us becomes a transient error with its delay.
 """
 
 from __future__ import annotations
