@@ -209,9 +209,11 @@ class Pacer(Generic[T]):
         waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(self._woken())}
         if delay != _FOREVER:
             waiters.add(asyncio.ensure_future(self._slept(delay)))
-        _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when this sender is cancelled
+            for task in waiters:
+                task.cancel()
 
     async def _woken(self) -> object:
         return await self._wake.wait()
