@@ -167,7 +167,7 @@ def through_sandbox(db: Database, sandbox: Sandbox, manual: ManualClock) -> Disp
         db=db,
         channels=ChannelsConfig(telegram=sandbox.config().telegram),
         exercise_channels=ChannelsConfig(),
-        limiters=limiters(manual, settle=0.02),
+        limiters=limiters(manual, settle=0.05),
     )
 
 
