@@ -29,6 +29,7 @@ from crisis.dispatch.rows import (
     OutboxMessage,
     Purpose,
 )
+from storage.rawsql import collector_paused
 
 __all__ = [
     "CLAIMABLE",
@@ -134,17 +135,19 @@ async def _write(
     session: AsyncSession, *, purpose: Purpose, batch: Sequence[Outgoing], now: datetime
 ) -> tuple[list[dict[str, int]], int]:
     """Each item's message ids by channel, and the number of deliveries written."""
-    message_rows = [
-        _message_row(item, rendering, purpose=purpose, now=now)
-        for item in batch
-        for rendering in item.renderings
-    ]
+    with collector_paused():  # thousands of acyclic dicts, built synchronously
+        message_rows = [
+            _message_row(item, rendering, purpose=purpose, now=now)
+            for item in batch
+            for rendering in item.renderings
+        ]
     if not message_rows:
         return [{} for _ in batch], 0
     await session.flush()  # the caller's pending rows first, as the foreign keys want them
     ids = iter(await insert_messages(session, message_rows))
     messages = [{r.channel: next(ids) for r in item.renderings} for item in batch]
-    rows = list(_delivery_rows(batch, messages, purpose=purpose, now=now))
+    with collector_paused():
+        rows = list(_delivery_rows(batch, messages, purpose=purpose, now=now))
     if rows:
         await insert_deliveries(session, rows, purpose=purpose.value, now=now)
     return messages, len(rows)
