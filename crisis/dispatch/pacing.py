@@ -121,7 +121,20 @@ class Pacer(Generic[T]):
             self._busy.discard(key)
             self._next_allowed[key] = now + max(self.limits.interval(key), retry_after or 0.0)
             self._schedule(key)
+            if len(self._next_allowed) > 4096:
+                self._forget(now)
         self._wake.set()
+
+    def _forget(self, now: float) -> None:
+        """Drop the recipients with nothing queued whose interval is over."""
+        idle = [
+            key
+            for key, instant in self._next_allowed.items()
+            if instant <= now and not self._queues.get(key) and key not in self._busy
+        ]
+        for key in idle:
+            del self._next_allowed[key]
+            self._queues.pop(key, None)
 
     async def _token(self) -> None:
         wait = self.bucket.reserve()

@@ -17,11 +17,12 @@ from channels.base import ChannelHealth, Message, Receipt, Recipient
 from channels.config import ChannelsConfig, TelegramConfig
 from channels.errors import TransientChannelError
 from channels.kinds import ChannelKind
-from channels.ratelimit import RateLimiters
+from channels.ratelimit import ProviderLimits, RateLimiters
 from channels.sandbox import Sandbox
 from crisis.app.db import Database
 from crisis.app.dispatch import dispatcher_from_config
 from crisis.dispatch.dispatcher import Dispatcher
+from crisis.dispatch.pacing import Pacer, build_pacer
 from tests.channels.conftest import ManualClock
 from tests.crisis.dispatch_support import deliveries, enqueue, statuses
 from tests.support import FrozenClock
@@ -239,3 +240,22 @@ async def test_dispatchers_built_with_one_set_of_limiters_share_the_bots_bucket(
     assert len(buckets) == 1  # real and exercise sets of both, one bot
     for worker in (first, second):
         await worker.aclose()
+
+
+async def test_an_urgent_delivery_goes_ahead_of_the_chats_already_waiting(
+    manual: ManualClock,
+) -> None:
+    limits = ProviderLimits(key="t", rate=1000.0, recipient_interval=1.05)
+    pacer: Pacer[int] = build_pacer(limits, limiters(manual))
+    pacer.put([("100", 1, False), ("101", 2, False), ("100", 3, False)])
+    pacer.put([("102", 4, True), ("100", 5, True)])
+    first = [await pacer.take() for _ in range(3)]
+    assert first == [("102", 4), ("100", 5), ("101", 2)]
+    for key, _ in first:
+        pacer.done(key)
+    start = manual()
+    for expected in (1, 3):  # chat 100's own order, one at a time, 1.05 s apart
+        assert await pacer.take() == ("100", expected)
+        pacer.done("100")
+    assert await pacer.take() is None
+    assert manual() - start == pytest.approx(2 * 1.05)
