@@ -1,15 +1,20 @@
-"""What the httpx-based adapters (Mastodon, Matrix, SMS, webhook) share: the client and
-the one function that maps httpx errors and HTTP statuses to ``channels.errors``."""
+"""What the httpx-based adapters (Mastodon, Matrix, SMS, webhook) share: a base holding the
+client, and the one function that maps httpx errors and HTTP statuses to ``channels.errors``."""
 
 from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import httpx
+from pydantic import SecretStr
 
+from channels.adapter import Adapter
+from channels.base import ChannelHealth
+from channels.config import ChannelSection
 from channels.errors import (
     ChannelError,
     ChannelMisconfigured,
@@ -20,7 +25,9 @@ from channels.errors import (
 from channels.kinds import ChannelKind
 from channels.masking import redact
 
-__all__ = ["check_response", "make_client", "map_error", "retry_after_seconds"]
+__all__ = ["HttpAdapter", "check_response", "make_client", "map_error", "retry_after_seconds"]
+
+C = TypeVar("C", bound=ChannelSection)
 
 _TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -110,3 +117,58 @@ def check_response(
         recipient=recipient,
         recipient_statuses=recipient_statuses,
     )
+
+
+class HttpAdapter(Adapter[C]):
+    """An adapter speaking HTTP with one credential (a bearer token, a key, a secret)."""
+
+    def __init__(self, config: C, *, name: str, secret: SecretStr) -> None:
+        super().__init__(config, name=name)
+        self._secret = secret.get_secret_value()
+        self._client = make_client(timeout=config.timeout)
+
+    def _secrets(self) -> list[str]:
+        return [self._secret]
+
+    def _headers(self, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._secret}", **extra}
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        json: object = None,
+        content: bytes | None = None,
+        recipient: str = "",
+        recipient_statuses: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        """The provider's answer, or the channel error its failure or status means."""
+        try:
+            response = await self._client.request(
+                method, url, headers=headers, json=json, content=content
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise map_error(exc, kind=self.KIND, secrets=self._secrets()) from None
+        check_response(
+            response,
+            kind=self.KIND,
+            secrets=self._secrets(),
+            recipient=recipient,
+            recipient_statuses=recipient_statuses,
+        )
+        return response
+
+    async def _probe(
+        self, url: str, *, settings: dict[str, str], ok: Callable[[httpx.Response], str]
+    ) -> ChannelHealth:
+        """Health from ``GET url`` with the credential; ``ok`` words a success."""
+        try:
+            response = await self._call("GET", url, headers=self._headers())
+        except ChannelError as exc:
+            return self._health(ok=False, detail=exc.message, settings=settings)
+        return self._health(ok=True, detail=ok(response), settings=settings)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 __all__ = [
     "AppriseConfig",
+    "ChannelSection",
     "ChannelsConfig",
     "MastodonConfig",
     "MatrixConfig",
@@ -30,7 +31,9 @@ X_TIER_LIMITS: dict[str, tuple[int, float]] = {
 }
 
 
-class _Config(BaseModel):
+class ChannelSection(BaseModel):
+    """What every channel's configuration has."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = True
@@ -38,7 +41,7 @@ class _Config(BaseModel):
     timeout: float = Field(default=15.0, gt=0)
 
 
-class SmtpConfig(_Config):
+class SmtpConfig(ChannelSection):
     host: str = "localhost"
     port: int = Field(default=25, ge=1, le=65535)
     security: Literal["none", "starttls", "tls"] = "starttls"
@@ -52,14 +55,15 @@ class SmtpConfig(_Config):
     rate_per_second: float = Field(default=50.0, gt=0)
 
 
-class TelegramConfig(_Config):
+class TelegramConfig(ChannelSection):
     token: SecretStr = SecretStr("")
     base_url: str = "https://api.telegram.org/bot"
     rate_per_second: float = Field(default=29.5, gt=0, le=30)
     chat_interval: float = Field(default=1.05, ge=1.0)
+    group_interval: float = Field(default=3.15, ge=3.0)  # groups and channels: 20 a minute
 
 
-class XConfig(_Config):
+class XConfig(ChannelSection):
     api_url: str = "https://api.twitter.com"
     consumer_key: SecretStr = SecretStr("")
     consumer_secret: SecretStr = SecretStr("")
@@ -68,32 +72,32 @@ class XConfig(_Config):
     tier: Literal["free", "basic", "pro"] = "free"
 
 
-class MastodonConfig(_Config):
+class MastodonConfig(ChannelSection):
     base_url: str = "https://mastodon.social"
     access_token: SecretStr = SecretStr("")
     visibility: Literal["public", "unlisted", "private", "direct"] = "public"
     rate_per_second: float = Field(default=1.0, gt=0)
 
 
-class MatrixConfig(_Config):
+class MatrixConfig(ChannelSection):
     homeserver_url: str = "https://matrix.org"
     access_token: SecretStr = SecretStr("")
     rate_per_second: float = Field(default=5.0, gt=0)
 
 
-class SmsConfig(_Config):
+class SmsConfig(ChannelSection):
     gateway_url: str = "http://127.0.0.1:8025/sms"
     api_key: SecretStr = SecretStr("")
     sender_id: str = Field(default="PREFECTURE", max_length=11)
     rate_per_second: float = Field(default=20.0, gt=0)
 
 
-class WebhookConfig(_Config):
+class WebhookConfig(ChannelSection):
     secret: SecretStr = SecretStr("")
     rate_per_second: float = Field(default=20.0, gt=0)
 
 
-class AppriseConfig(_Config):
+class AppriseConfig(ChannelSection):
     enabled: bool = False
 
 

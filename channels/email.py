@@ -18,6 +18,7 @@ import aiosmtplib
 from aiosmtplib import SMTPStatus
 from aiosmtplib.email import quote_address
 
+from channels.adapter import Adapter
 from channels.base import ChannelHealth, Message, Receipt, Recipient, provider_key
 from channels.config import SmtpConfig
 from channels.email_mime import MimeBuilder
@@ -74,10 +75,11 @@ def _sender(config: SmtpConfig) -> tuple[bytes, str] | None:
         return None
 
 
-class EmailChannel:
+class EmailChannel(Adapter[SmtpConfig]):
+    KIND = _KIND
+
     def __init__(self, config: SmtpConfig, *, name: str = "email") -> None:
-        self._config = config
-        self._name = name
+        super().__init__(config, name=name)
         sender = _sender(config)
         self._mail_from = sender[0] if sender else None
         self._mime = MimeBuilder(
@@ -86,14 +88,6 @@ class EmailChannel:
         self._idle: asyncio.LifoQueue[aiosmtplib.SMTP | None] = asyncio.LifoQueue()
         for _ in range(config.pool_size):
             self._idle.put_nowait(None)  # a slot; connected on first use
-
-    @property
-    def kind(self) -> ChannelKind:
-        return _KIND
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     def _secrets(self) -> list[str]:
         return [self._config.password.get_secret_value()] if self._config.password else []
@@ -192,16 +186,6 @@ class EmailChannel:
             return self._health(ok=False, detail=detail, settings=settings)
         return self._health(
             ok=True, detail=f"Relais {config.host}:{config.port} joignable", settings=settings
-        )
-
-    def _health(self, *, ok: bool, detail: str, settings: dict[str, str]) -> ChannelHealth:
-        return ChannelHealth(
-            kind=_KIND,
-            name=self._name,
-            ok=ok,
-            detail=detail,
-            sandbox=self._config.sandbox,
-            settings=settings,
         )
 
     async def aclose(self) -> None:

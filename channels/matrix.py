@@ -13,10 +13,9 @@ from urllib.parse import quote
 
 import httpx
 
-from channels._http import check_response, make_client, map_error
+from channels._http import HttpAdapter
 from channels.base import ChannelHealth, Message, Receipt, Recipient, provider_key
 from channels.config import MatrixConfig
-from channels.errors import ChannelError
 from channels.kinds import ChannelKind
 from channels.masking import mask
 
@@ -26,45 +25,25 @@ _API = "/_matrix/client/v3"
 _NOT_IN_ROOM = frozenset({403, 404})
 
 
-class MatrixChannel:
+class MatrixChannel(HttpAdapter[MatrixConfig]):
+    KIND = ChannelKind.MATRIX
+
     def __init__(self, config: MatrixConfig, *, name: str = "matrix") -> None:
-        self._config = config
-        self._name = name
+        super().__init__(config, name=name, secret=config.access_token)
         self._base = config.homeserver_url.rstrip("/") + _API
-        self._client = make_client(timeout=config.timeout)
         self._direct_rooms: dict[str, str] = {}
-
-    @property
-    def kind(self) -> ChannelKind:
-        return ChannelKind.MATRIX
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._config.access_token.get_secret_value()}"}
-
-    def _secrets(self) -> list[str]:
-        return [self._config.access_token.get_secret_value()]
 
     async def _request(
         self, method: str, path: str, *, recipient: str = "", json: object = None
     ) -> httpx.Response:
-        try:
-            response = await self._client.request(
-                method, self._base + path, json=json, headers=self._headers()
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise map_error(exc, kind=self.kind, secrets=self._secrets()) from None
-        check_response(
-            response,
-            kind=self.kind,
-            secrets=self._secrets(),
+        return await self._call(
+            method,
+            self._base + path,
+            json=json,
+            headers=self._headers(),
             recipient=recipient,
             recipient_statuses=_NOT_IN_ROOM,
         )
-        return response
 
     async def _room_for(self, recipient: Recipient) -> str:
         if recipient.address.startswith("!"):
@@ -100,26 +79,11 @@ class MatrixChannel:
         )
 
     async def check(self) -> ChannelHealth:
-        settings = {
-            "homeserver_url": self._config.homeserver_url,
-            "access_token": mask(self._config.access_token.get_secret_value()),
-        }
-        try:
-            response = await self._request("GET", "/account/whoami")
-        except ChannelError as exc:
-            return self._health(ok=False, detail=exc.message, settings=settings)
-        user = response.json().get("user_id", "?")
-        return self._health(ok=True, detail=f"Connecté en tant que {user}", settings=settings)
-
-    def _health(self, *, ok: bool, detail: str, settings: dict[str, str]) -> ChannelHealth:
-        return ChannelHealth(
-            kind=self.kind,
-            name=self._name,
-            ok=ok,
-            detail=detail,
-            sandbox=self._config.sandbox,
-            settings=settings,
+        return await self._probe(
+            self._base + "/account/whoami",
+            settings={
+                "homeserver_url": self._config.homeserver_url,
+                "access_token": mask(self._secret),
+            },
+            ok=lambda response: f"Connecté en tant que {response.json().get('user_id', '?')}",
         )
-
-    async def aclose(self) -> None:
-        await self._client.aclose()

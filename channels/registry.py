@@ -6,13 +6,11 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from channels.base import Channel, ChannelHealth, provider_key
-from channels.config import X_TIER_LIMITS, ChannelsConfig
+from channels.base import Channel, ChannelHealth
+from channels.config import ChannelsConfig
 from channels.kinds import ChannelKind
-from channels.ratelimit import RateLimiters
-from channels.scheduler import PacedChannel
 
-__all__ = ["FACTORIES", "build_channel", "build_channels", "check_all", "pace"]
+__all__ = ["FACTORIES", "build_channel", "build_channels", "check_all", "sections"]
 
 
 def _email(config: Any) -> Channel:
@@ -85,59 +83,25 @@ def build_channel(kind: ChannelKind, config: ChannelsConfig) -> Channel | None:
     return factory(section)
 
 
-def pace(channel: Channel, config: ChannelsConfig, limiters: RateLimiters) -> PacedChannel:
-    """Wrap ``channel`` in the scheduler with its configured limits.
-
-    Buckets come from ``limiters``, so every sender of the process built with the same
-    ``RateLimiters`` shares them (keyed by account, never by the secret itself).
-    """
-    field_name, _ = FACTORIES[channel.kind]
-    section = getattr(config, field_name)
-    interval = 0.0
-    in_flight = 32
-    window: tuple[int, float] | None = None
-    match channel.kind:
-        case ChannelKind.TELEGRAM:
-            key = "telegram:" + provider_key(section.token.get_secret_value())[:12]
-            bucket = limiters.bucket(key, rate=section.rate_per_second)
-            interval = section.chat_interval
-            window = (30, 1.0)  # Telegram refuses a 31st message within a second
-        case ChannelKind.EMAIL:
-            key = f"smtp:{section.host}:{section.port}"
-            rate = section.rate_per_second
-            bucket = limiters.bucket(key, rate=rate, capacity=max(1.0, rate))
-            in_flight = section.pool_size * 2
-        case ChannelKind.X:
-            count, period = X_TIER_LIMITS[section.tier]
-            key = "x:" + provider_key(section.access_token.get_secret_value())[:12]
-            bucket = limiters.bucket(key, rate=count / period, capacity=count)
-            in_flight = 1
-        case _:
-            rate = getattr(section, "rate_per_second", 10.0)
-            key = f"{channel.kind}:{channel.name}"
-            bucket = limiters.bucket(key, rate=rate, capacity=max(1.0, rate))
-    return PacedChannel(
-        channel,
-        overall=bucket,
-        recipient_interval=interval,
-        max_in_flight=in_flight,
-        window=window,
-        clock=limiters.clock,
-    )
+def sections(config: ChannelsConfig) -> dict[ChannelKind, Any]:
+    """The configured section of each kind (enabled or not), as ``provider_limits`` reads it."""
+    return {
+        kind: getattr(config, name)
+        for kind, (name, _) in FACTORIES.items()
+        if getattr(config, name) is not None
+    }
 
 
-def build_channels(
-    config: ChannelsConfig, *, limiters: RateLimiters | None = None
-) -> dict[ChannelKind, Channel]:
-    """Every configured adapter, paced when ``limiters`` is given.
+def build_channels(config: ChannelsConfig) -> dict[ChannelKind, Channel]:
+    """Every configured adapter; the dispatcher paces them (``crisis.dispatch.pacing``).
 
-    Build once per process (with one ``RateLimiters``) and ``aclose()`` each at shutdown.
+    Build once per process and ``aclose()`` each at shutdown.
     """
     channels: dict[ChannelKind, Channel] = {}
     for kind in FACTORIES:
         channel = build_channel(kind, config)
         if channel is not None:
-            channels[kind] = channel if limiters is None else pace(channel, config, limiters)
+            channels[kind] = channel
     return channels
 
 

@@ -76,17 +76,7 @@ def render(
     """
     limits = limits or RenderLimits()
     title, body, variant = title.strip(), body.strip(), (variant or "").strip() or None
-    problems: list[Problem] = []
-
-    def problem(code: str, message: str) -> None:
-        problems.append(Problem(channel=kind, code=code, message=message))
-
-    if not title:
-        problem("title_required", "Le titre est obligatoire.")
-    if "\n" in title or "\r" in title:
-        problem("title_multiline", "Le titre doit tenir sur une ligne.")
-    if not body and variant is None:
-        problem("body_required", "Le texte du message est obligatoire.")
+    problems = _missing(kind, title=title, body=body, variant=variant)
     if problems:
         return problems
 
@@ -104,29 +94,42 @@ def render(
     if kind is ChannelKind.MASTODON:
         if mastodon_length(full) <= limits.mastodon_max_chars:
             return Rendering(channel=kind, text=full, length=mastodon_length(full))
-        fallback = "\n\n".join([*banner, headline, *more])
-        length = mastodon_length(fallback)
-        if length > limits.mastodon_max_chars:
-            problem(
-                "too_long",
-                f"Mastodon : {length} caractères pour {limits.mastodon_max_chars} au plus ; "
-                "raccourcissez le titre.",
-            )
-            return problems
-        return Rendering(channel=kind, text=fallback, length=length, short_form=True)
+        return _mastodon_short("\n\n".join([*banner, headline, *more]), limits=limits)
     if kind is ChannelKind.TELEGRAM and len(full) > limits.telegram_max_chars:
-        problem(
-            "too_long",
+        message = (
             f"Telegram : {len(full)} caractères pour {limits.telegram_max_chars} au plus ; "
-            "donnez une variante plus courte.",
+            "donnez une variante plus courte."
         )
-        return problems
+        return [Problem(channel=kind, code="too_long", message=message)]
     if kind is ChannelKind.EMAIL:
         subject = " — ".join([*banner, headline])
         return Rendering(
             channel=kind, text=full, subject=subject, html=_html(full), length=len(full)
         )
     return Rendering(channel=kind, text=full, length=len(full))
+
+
+def _missing(kind: ChannelKind, *, title: str, body: str, variant: str | None) -> list[Problem]:
+    problems = []
+    if not title:
+        problems.append(("title_required", "Le titre est obligatoire."))
+    if "\n" in title or "\r" in title:
+        problems.append(("title_multiline", "Le titre doit tenir sur une ligne."))
+    if not body and variant is None:
+        problems.append(("body_required", "Le texte du message est obligatoire."))
+    return [Problem(channel=kind, code=code, message=message) for code, message in problems]
+
+
+def _mastodon_short(fallback: str, *, limits: RenderLimits) -> Rendering | list[Problem]:
+    """The headline and link alone, when the whole text is too long for a status."""
+    length = mastodon_length(fallback)
+    if length > limits.mastodon_max_chars:
+        message = (
+            f"Mastodon : {length} caractères pour {limits.mastodon_max_chars} au plus ; "
+            "raccourcissez le titre."
+        )
+        return [Problem(channel=ChannelKind.MASTODON, code="too_long", message=message)]
+    return Rendering(channel=ChannelKind.MASTODON, text=fallback, length=length, short_form=True)
 
 
 def _check_short(

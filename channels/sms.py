@@ -15,12 +15,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import httpx
-
-from channels._http import check_response, make_client, map_error
+from channels._http import HttpAdapter
 from channels.base import ChannelHealth, Message, Receipt, Recipient, provider_key
 from channels.config import SmsConfig
-from channels.errors import ChannelError
 from channels.kinds import ChannelKind
 from channels.masking import mask
 
@@ -30,25 +27,11 @@ _REFUSED_NUMBER = frozenset({400, 404, 422})
 INBOUND_SIGNATURE_HEADER = "X-Tocsin-Signature"
 
 
-class SmsChannel:
+class SmsChannel(HttpAdapter[SmsConfig]):
+    KIND = ChannelKind.SMS
+
     def __init__(self, config: SmsConfig, *, name: str = "sms") -> None:
-        self._config = config
-        self._name = name
-        self._client = make_client(timeout=config.timeout)
-
-    @property
-    def kind(self) -> ChannelKind:
-        return ChannelKind.SMS
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def _secrets(self) -> list[str]:
-        return [self._config.api_key.get_secret_value()]
-
-    def _headers(self, **extra: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._config.api_key.get_secret_value()}", **extra}
+        super().__init__(config, name=name, secret=config.api_key)
 
     async def send(self, message: Message, recipient: Recipient) -> Receipt:
         key = provider_key(message.idempotency_key)
@@ -58,18 +41,11 @@ class SmsChannel:
             "text": message.text,
             "reference": key,
         }
-        try:
-            response = await self._client.post(
-                self._config.gateway_url,
-                json=body,
-                headers=self._headers(**{"Idempotency-Key": key}),
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise map_error(exc, kind=self.kind, secrets=self._secrets()) from None
-        check_response(
-            response,
-            kind=self.kind,
-            secrets=self._secrets(),
+        response = await self._call(
+            "POST",
+            self._config.gateway_url,
+            json=body,
+            headers=self._headers(**{"Idempotency-Key": key}),
             recipient=str(recipient),
             recipient_statuses=_REFUSED_NUMBER,
         )
@@ -80,30 +56,12 @@ class SmsChannel:
         )
 
     async def check(self) -> ChannelHealth:
-        settings = {
-            "gateway_url": self._config.gateway_url,
-            "sender_id": self._config.sender_id,
-            "api_key": mask(self._config.api_key.get_secret_value()),
-        }
-        try:
-            response = await self._client.get(self._config.gateway_url, headers=self._headers())
-            check_response(response, kind=self.kind, secrets=self._secrets())
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            detail = map_error(exc, kind=self.kind, secrets=self._secrets()).message
-            return self._health(ok=False, detail=detail, settings=settings)
-        except ChannelError as exc:
-            return self._health(ok=False, detail=exc.message, settings=settings)
-        return self._health(ok=True, detail="Passerelle SMS joignable", settings=settings)
-
-    def _health(self, *, ok: bool, detail: str, settings: dict[str, str]) -> ChannelHealth:
-        return ChannelHealth(
-            kind=self.kind,
-            name=self._name,
-            ok=ok,
-            detail=detail,
-            sandbox=self._config.sandbox,
-            settings=settings,
+        return await self._probe(
+            self._config.gateway_url,
+            settings={
+                "gateway_url": self._config.gateway_url,
+                "sender_id": self._config.sender_id,
+                "api_key": mask(self._secret),
+            },
+            ok=lambda _: "Passerelle SMS joignable",
         )
-
-    async def aclose(self) -> None:
-        await self._client.aclose()

@@ -1,8 +1,9 @@
 """Telegram Bot API through python-telegram-bot, to chats (numeric id) and channels (@name).
 
 Telegram has no idempotency key: a retry after an unanswered request may post twice.
-Flood limits (30 messages/s per bot, 1/s per chat) are kept by ``channels.scheduler``;
-a ``RetryAfter`` still reaching us becomes a transient error with its delay.
+Flood limits (30 messages/s per bot, 1/s per chat, 20/min per group or channel) are declared
+in ``channels.ratelimit`` and kept by the dispatcher's pacing; a ``RetryAfter`` still reaching
+us becomes a transient error with its delay.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import telegram
 from telegram import error as tg_error
 from telegram.request import HTTPXRequest
 
+from channels.adapter import Adapter
 from channels.base import ChannelHealth, Message, Receipt, Recipient
 from channels.config import TelegramConfig
 from channels.errors import (
@@ -65,10 +67,11 @@ def map_error(exc: tg_error.TelegramError, *, token: str, recipient: str = "") -
     return PermanentChannelError(f"Telegram : {reason}", kind=_KIND)
 
 
-class TelegramChannel:
+class TelegramChannel(Adapter[TelegramConfig]):
+    KIND = _KIND
+
     def __init__(self, config: TelegramConfig, *, name: str = "telegram") -> None:
-        self._config = config
-        self._name = name
+        super().__init__(config, name=name)
         self._token = config.token.get_secret_value()
         request = HTTPXRequest(
             connection_pool_size=64,
@@ -80,14 +83,6 @@ class TelegramChannel:
         self._bot = telegram.Bot(
             self._token or "0:missing", base_url=config.base_url, request=request
         )
-
-    @property
-    def kind(self) -> ChannelKind:
-        return _KIND
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     async def send(self, message: Message, recipient: Recipient) -> Receipt:
         chat: int | str = recipient.address
@@ -115,16 +110,6 @@ class TelegramChannel:
             error = map_error(exc, token=self._token)
             return self._health(ok=False, detail=error.message, settings=settings)
         return self._health(ok=True, detail=f"Bot @{me.username} joignable", settings=settings)
-
-    def _health(self, *, ok: bool, detail: str, settings: dict[str, str]) -> ChannelHealth:
-        return ChannelHealth(
-            kind=_KIND,
-            name=self._name,
-            ok=ok,
-            detail=detail,
-            sandbox=self._config.sandbox,
-            settings=settings,
-        )
 
     async def aclose(self) -> None:
         await self._bot.shutdown()

@@ -11,9 +11,7 @@ import hmac
 import json
 from datetime import UTC, datetime
 
-import httpx
-
-from channels._http import check_response, make_client, map_error
+from channels._http import HttpAdapter
 from channels.base import ChannelHealth, Message, Receipt, Recipient, provider_key
 from channels.config import WebhookConfig
 from channels.kinds import ChannelKind
@@ -28,19 +26,11 @@ def sign(*, secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-class WebhookChannel:
+class WebhookChannel(HttpAdapter[WebhookConfig]):
+    KIND = ChannelKind.WEBHOOK
+
     def __init__(self, config: WebhookConfig, *, name: str = "webhook") -> None:
-        self._config = config
-        self._name = name
-        self._client = make_client(timeout=config.timeout)
-
-    @property
-    def kind(self) -> ChannelKind:
-        return ChannelKind.WEBHOOK
-
-    @property
-    def name(self) -> str:
-        return self._name
+        super().__init__(config, name=name, secret=config.secret)
 
     async def send(self, message: Message, recipient: Recipient) -> Receipt:
         key = provider_key(message.idempotency_key)
@@ -55,17 +45,14 @@ class WebhookChannel:
             "sent_at": datetime.now(UTC).isoformat(),
         }
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        secret = self._config.secret.get_secret_value()
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(secret=secret, body=body),
+            SIGNATURE_HEADER: sign(secret=self._secret, body=body),
             "X-Tocsin-Idempotency-Key": key,
         }
-        try:
-            response = await self._client.post(recipient.address, content=body, headers=headers)
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise map_error(exc, kind=self.kind, secrets=[secret]) from None
-        check_response(response, kind=self.kind, secrets=[secret], recipient=str(recipient))
+        response = await self._call(
+            "POST", recipient.address, content=body, headers=headers, recipient=str(recipient)
+        )
         return Receipt(
             provider_id=response.headers.get("x-request-id", key),
             raw_status=str(response.status_code),
@@ -73,18 +60,11 @@ class WebhookChannel:
         )
 
     async def check(self) -> ChannelHealth:
-        secret = self._config.secret.get_secret_value()
-        ok = len(secret) >= 16
-        return ChannelHealth(
-            kind=self.kind,
-            name=self._name,
+        ok = len(self._secret) >= 16
+        return self._health(
             ok=ok,
             detail="Secret de signature configuré"
             if ok
             else "Secret de signature absent ou trop court (16 caractères au moins)",
-            sandbox=self._config.sandbox,
-            settings={"secret": mask(secret)},
+            settings={"secret": mask(self._secret)},
         )
-
-    async def aclose(self) -> None:
-        await self._client.aclose()

@@ -28,6 +28,7 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
+from channels.adapter import Adapter
 from channels.base import ChannelHealth, Message, Receipt, Recipient
 from channels.config import XConfig
 from channels.errors import (
@@ -79,10 +80,11 @@ class _HostRewrite(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
-class XChannel:
+class XChannel(Adapter[XConfig]):
+    KIND = _KIND
+
     def __init__(self, config: XConfig, *, name: str = "x") -> None:
-        self._config = config
-        self._name = name
+        super().__init__(config, name=name)
         self._client = tweepy.Client(
             consumer_key=config.consumer_key.get_secret_value(),
             consumer_secret=config.consumer_secret.get_secret_value(),
@@ -94,14 +96,6 @@ class XChannel:
         self._lock = asyncio.Lock()  # one request at a time on the shared requests session
         self._published: dict[str, str] = {}
         self._thread_posts: dict[tuple[str, int], str] = {}  # (idempotency key, rank) -> id
-
-    @property
-    def kind(self) -> ChannelKind:
-        return _KIND
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     def _secrets(self) -> list[str]:
         c = self._config
@@ -186,16 +180,6 @@ class XChannel:
                 return self._health(ok=False, detail=error.message, settings=settings)
         username = response.data["username"] if response.data else "?"
         return self._health(ok=True, detail=f"Compte @{username} joignable", settings=settings)
-
-    def _health(self, *, ok: bool, detail: str, settings: dict[str, str]) -> ChannelHealth:
-        return ChannelHealth(
-            kind=_KIND,
-            name=self._name,
-            ok=ok,
-            detail=detail,
-            sandbox=self._config.sandbox,
-            settings=settings,
-        )
 
     async def aclose(self) -> None:
         self._client.session.close()

@@ -184,8 +184,7 @@ async def target(
     area = await _area(session, communes)
     if not exercise and (not wanted or not area[AreaLevel.COMMUNE]):
         return Targeting(tuple(communes), tuple(wanted), exercise, (), ())
-    with collector_paused():
-        return await _target(session, communes, wanted, exercise, area)
+    return await _target(session, communes, wanted, exercise, area)
 
 
 async def _target(
@@ -204,24 +203,27 @@ async def _target(
     # `tuple.__new__` (no __init__ call).
     contacts = await fetch_all(conn, _contacts_sql(in_scope, dialect), bind.values)
     channels = await fetch_all(conn, _channels_sql(in_scope), bind.values)
-    new = tuple.__new__
-    sending: dict[int, list[ChannelAddress]] = {}
-    phones: dict[int, list[str]] = {}
-    for contact_id, channel_id, kind, address, verified in channels:
-        if kind in _SENDING:
-            usable = sending.get(contact_id)
-            if usable is None:
-                usable = sending[contact_id] = []
-            usable.append(new(ChannelAddress, (channel_id, kind, address, verified == 1)))
-        elif kind == _PHONE:
-            phones.setdefault(contact_id, []).append(address)
-    recipients: list[Recipient] = []
-    to_call: list[ToCall] = []
-    none: tuple[str, ...] = ()
-    for row in contacts:
-        usable = sending.get(row[0])
-        if usable:
-            recipients.append(new(Recipient, (*row, tuple(usable))))
-        else:
-            to_call.append(new(ToCall, (*row, tuple(phones.get(row[0], none)))))
-    return Targeting(tuple(communes), tuple(wanted), exercise, tuple(recipients), tuple(to_call))
+    with collector_paused():  # synchronous: no await while the collector is off
+        new = tuple.__new__
+        sending: dict[int, list[ChannelAddress]] = {}
+        phones: dict[int, list[str]] = {}
+        for contact_id, channel_id, kind, address, verified in channels:
+            if kind in _SENDING:
+                usable = sending.get(contact_id)
+                if usable is None:
+                    usable = sending[contact_id] = []
+                usable.append(new(ChannelAddress, (channel_id, kind, address, verified == 1)))
+            elif kind == _PHONE:
+                phones.setdefault(contact_id, []).append(address)
+        recipients: list[Recipient] = []
+        to_call: list[ToCall] = []
+        none: tuple[str, ...] = ()
+        for row in contacts:
+            usable = sending.get(row[0])
+            if usable:
+                recipients.append(new(Recipient, (*row, tuple(usable))))
+            else:
+                to_call.append(new(ToCall, (*row, tuple(phones.get(row[0], none)))))
+        return Targeting(
+            tuple(communes), tuple(wanted), exercise, tuple(recipients), tuple(to_call)
+        )

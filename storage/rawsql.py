@@ -7,6 +7,7 @@ connection (and so inside its transaction), with `?` or `$n` placeholders.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 from collections.abc import Iterable, Iterator, Sequence
@@ -88,7 +89,16 @@ def collector_paused() -> Iterator[None]:
     all survive (they are the result), so the scans find nothing and promote them until a
     full collection walks the whole heap: half the CPU time of a département's targeting.
     Collection resumes at the end (if this call paused it; a concurrent call may hold it).
+
+    Synchronous code only: the collector is the whole process', so a paused region that
+    awaited would stop it for every request served meanwhile. Inside an event loop, a block
+    that gives the loop a turn raises ``RuntimeError`` at its end (collection resumed).
     """
+    awaited: list[bool] = []
+    try:
+        turn = asyncio.get_running_loop().call_soon(awaited.append, True)
+    except RuntimeError:  # no loop: nothing can run meanwhile
+        turn = None
     paused = gc.isenabled()
     gc.disable()
     try:
@@ -96,3 +106,7 @@ def collector_paused() -> Iterator[None]:
     finally:
         if paused:
             gc.enable()
+        if turn is not None:
+            turn.cancel()
+    if awaited:
+        raise RuntimeError("collector_paused spanned an await: keep the paused block synchronous")

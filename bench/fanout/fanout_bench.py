@@ -87,90 +87,100 @@ def _database_cpu_seconds() -> float:
 def _service(
     conn: Connection, url: str, port: int, n: int, connections: int, profile: str | None
 ) -> None:
-    from channels.config import ChannelsConfig, SmtpConfig
-    from crisis.app import bootstrap
-    from crisis.app.db import Database
-    from crisis.dispatch import outbox
     from crisis.dispatch import store as dispatch_store
-    from crisis.dispatch.dispatcher import Dispatcher
-    from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
 
     sql: dict[str, list[float]] = {}
     for name in ("claim", "record"):
         _timed(dispatch_store, name, sql)
+    result = asyncio.run(_fan_out(url, port, n, connections, profile))
+    result["sql_calls_seconds"] = {name: [int(c), round(t, 3)] for name, (c, t) in sql.items()}
+    conn.send(result)
 
-    async def main() -> dict[str, Any]:
-        db = Database.from_url(url)
-        await bootstrap.prepare(db, url)
-        requests = [
-            DeliveryRequest(
-                channel="email",
-                address=f"maire{i}@mairie-{i % 780}.fr",
-                audience="officials",
-                recipient_name=f"Maire n° {i}",
-            )
-            for i in range(n)
-        ]
-        rendering = Rendering(
-            channel="email", subject="Crue de la Somme", text=TEXT, html=f"<p>{TEXT}</p>"
-        )
-        start = time.perf_counter()
-        async with db.transaction() as session:
-            await outbox.enqueue(
-                session,
-                purpose=Purpose.BULLETIN,
-                renderings=[rendering],
-                requests=requests,
-                now=datetime.now(UTC),
-                exercise=False,
-            )
-        enqueued = time.perf_counter()
-        smtp = SmtpConfig(
-            host="127.0.0.1", port=port, security="none", pool_size=connections, rate_per_second=1e6
-        )
-        worker = Dispatcher.from_config(
-            db=db, channels=ChannelsConfig(smtp=smtp), exercise_channels=ChannelsConfig()
-        )
-        profiler = cProfile.Profile() if profile else None
-        if profiler is not None:
-            profiler.enable()
-        # PostgreSQL's processes, read while the service's connections are still open.
-        cpu, database_cpu = _cpu_seconds(), _database_cpu_seconds()
-        sent = 0
-        while True:
-            report = await worker.run(datetime.now(UTC))
-            sent += report.sent
-            if report.claimed == 0:
-                break
-        done = time.perf_counter()
-        cpu = _cpu_seconds() - cpu
-        database_cpu = _database_cpu_seconds() - database_cpu
-        if profiler is not None and profile:
-            profiler.disable()
-            profiler.dump_stats(profile)
-        await worker.aclose()
-        async with db.read() as session:
-            counts = dict(
-                (
-                    await session.execute(
-                        sa.text("SELECT status, count(*) FROM delivery GROUP BY status")
-                    )
-                ).all()
-            )
-        await db.dispose()
-        return {
-            "insert_s": enqueued - start,
-            "dispatch_s": done - enqueued,
-            "total_s": done - start,
-            "dispatch_cpu_s": cpu,
-            "database_cpu_s": database_cpu,
-            "sent": sent,
-            "statuses": counts,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "sql_calls_seconds": {name: [int(c), round(t, 3)] for name, (c, t) in sql.items()},
-        }
 
-    conn.send(asyncio.run(main()))
+async def _enqueue(db: Any, n: int) -> None:
+    from crisis.dispatch import outbox
+    from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
+
+    requests = [
+        DeliveryRequest(
+            channel="email",
+            address=f"maire{i}@mairie-{i % 780}.fr",
+            audience="officials",
+            recipient_name=f"Maire n° {i}",
+        )
+        for i in range(n)
+    ]
+    rendering = Rendering(
+        channel="email", subject="Crue de la Somme", text=TEXT, html=f"<p>{TEXT}</p>"
+    )
+    async with db.transaction() as session:
+        await outbox.enqueue(
+            session,
+            purpose=Purpose.BULLETIN,
+            renderings=[rendering],
+            requests=requests,
+            now=datetime.now(UTC),
+            exercise=False,
+        )
+
+
+async def _fan_out(
+    url: str, port: int, n: int, connections: int, profile: str | None
+) -> dict[str, Any]:
+    """Enqueue ``n`` e-mails, then run the dispatcher until every delivery is recorded."""
+    from channels.config import ChannelsConfig, SmtpConfig
+    from crisis.app import bootstrap
+    from crisis.app.db import Database
+    from crisis.app.dispatch import dispatcher_from_config
+
+    db = Database.from_url(url)
+    await bootstrap.prepare(db, url)
+    start = time.perf_counter()
+    await _enqueue(db, n)
+    enqueued = time.perf_counter()
+    smtp = SmtpConfig(
+        host="127.0.0.1", port=port, security="none", pool_size=connections, rate_per_second=1e6
+    )
+    worker = dispatcher_from_config(
+        db=db, channels=ChannelsConfig(smtp=smtp), exercise_channels=ChannelsConfig()
+    )
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
+    # PostgreSQL's processes, read while the service's connections are still open.
+    cpu, database_cpu = _cpu_seconds(), _database_cpu_seconds()
+    sent = 0
+    while True:
+        report = await worker.run(datetime.now(UTC))
+        sent += report.sent
+        if report.claimed == 0:
+            break
+    done = time.perf_counter()
+    cpu = _cpu_seconds() - cpu
+    database_cpu = _database_cpu_seconds() - database_cpu
+    if profiler is not None and profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    await worker.aclose()
+    async with db.read() as session:
+        counts = dict(
+            (
+                await session.execute(
+                    sa.text("SELECT status, count(*) FROM delivery GROUP BY status")
+                )
+            ).all()
+        )
+    await db.dispose()
+    return {
+        "insert_s": enqueued - start,
+        "dispatch_s": done - enqueued,
+        "total_s": done - start,
+        "dispatch_cpu_s": cpu,
+        "database_cpu_s": database_cpu,
+        "sent": sent,
+        "statuses": counts,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def run_apprise(port: int, n: int) -> float:
@@ -203,6 +213,14 @@ def run_service(
     result: dict[str, Any] = parent.recv()
     process.join()
     return result
+
+
+def _apprise_round(server: Any, port: int, n: int) -> float:
+    server.ask("reset")
+    rate = run_apprise(port, n)
+    if server.ask("count") != n:
+        raise RuntimeError("Apprise: the server did not receive every message")
+    return rate
 
 
 def _database(kind: str) -> tuple[str, Any]:
@@ -264,22 +282,45 @@ def bench(
                 if received != deliveries:
                     raise RuntimeError(f"service: the server got {received}/{deliveries}")
                 raw_round()
-            apprise_rate = 0.0
-            if apprise:
-                server.ask("reset")
-                apprise_rate = run_apprise(port, apprise)
-                if server.ask("count") != apprise:
-                    raise RuntimeError("Apprise: the server did not receive every message")
+            apprise_rate = _apprise_round(server, port, apprise) if apprise else 0.0
     finally:
         if drop is not None:
             drop()
+    result = _summary(
+        db=db,
+        deliveries=deliveries,
+        connections=connections,
+        rounds=rounds,
+        services=services,
+        served=served,
+        raw_rates=raw_rates,
+        raw_cpu=raw_cpu,
+        apprise_rate=apprise_rate,
+    )
+    print(json.dumps(result, indent=2, default=str))
+    return result
+
+
+def _summary(
+    *,
+    db: str,
+    deliveries: int,
+    connections: int,
+    rounds: int,
+    services: list[dict[str, Any]],
+    served: list[float],
+    raw_rates: list[float],
+    raw_cpu: dict[str, float],
+    apprise_rate: float,
+) -> dict[str, Any]:
+    """Medians, ratios and CPU per message of a whole run."""
     rates = [deliveries / service["dispatch_s"] for service in services]
     rate = statistics.median(rates)
     raw_rate = statistics.median(raw_rates)
     messages = deliveries * rounds
     raw_messages = deliveries * len(raw_rates)
     last = services[-1]
-    result = {
+    return {
         "db": db,
         "deliveries": deliveries,
         "connections": connections,
@@ -305,8 +346,6 @@ def bench(
         "apprise_rate": apprise_rate,
         "ratio_apprise": rate / apprise_rate if apprise_rate else None,
     }
-    print(json.dumps(result, indent=2, default=str))
-    return result
 
 
 def main() -> None:

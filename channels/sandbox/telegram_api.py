@@ -1,8 +1,10 @@
 """A fake Telegram Bot API: ``getMe`` and ``sendMessage`` under ``/bot{token}/``.
 
 It enforces Telegram's flood limits the way the real service answers them: more than
-``per_second`` messages in any one-second window for the bot, or two messages to one chat
-less than ``chat_interval`` apart, get HTTP 429 with ``parameters.retry_after``.
+``per_second`` messages in any one-second window for the bot, two messages to one chat
+less than ``chat_interval`` apart, or more than ``group_per_minute`` messages in any minute
+to one group (a negative chat id) or channel (``@name``), get HTTP 429 with
+``parameters.retry_after``.
 
 Each message sent is recorded with its ``message_id`` (and the ``reply_to_message_id`` it
 was sent in reply to, if any). ``POST /_sandbox/reply {to, text, reply_to?}`` plays a person
@@ -43,9 +45,11 @@ class TelegramFake:
     enforce_limits: bool = True
     per_second: int = 30
     chat_interval: float = 1.0
+    group_per_minute: int = 20
     clock: Callable[[], float] = time.monotonic
     _window: deque[float] = field(default_factory=deque)
     _last_by_chat: dict[str, float] = field(default_factory=dict)
+    _group_minutes: dict[str, deque[float]] = field(default_factory=dict)
     _next_id: int = 1
     reply_target: ReplyTarget | None = None
     # Telegram's update_ids only grow; Tocsin ignores one it has already handled, so a
@@ -111,6 +115,13 @@ class TelegramFake:
         if last is not None and now - last < self.chat_interval:
             waits.append(self.chat_interval - (now - last))
             self.state.notes.append(f"chat {chat}: {now - last:.3f} s after the previous")
+        if chat.startswith(("-", "@")):
+            minute = self._group_minutes.setdefault(chat, deque())
+            while minute and now - minute[0] >= 60.0:
+                minute.popleft()
+            if len(minute) >= self.group_per_minute:
+                waits.append(60.0 - (now - minute[0]))
+                self.state.notes.append(f"group {chat}: {len(minute)} in the last minute")
         return max(waits, default=0.0)
 
     async def _endpoint(self, request: Request) -> Response:
@@ -146,6 +157,8 @@ class TelegramFake:
             return _error(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
         self._window.append(now)
         self._last_by_chat[chat] = now
+        if chat.startswith(("-", "@")):
+            self._group_minutes.setdefault(chat, deque()).append(now)
         message_id, self._next_id = self._next_id, self._next_id + 1
         meta = {"message_id": str(message_id)}
         if params.get("reply_to_message_id"):

@@ -171,18 +171,17 @@ async def send_due(
     """Send the due alerts of running clocks (one batch, in the caller's transaction).
 
     A batch allocates thousands of short-lived, acyclic objects: the cyclic collector pauses
-    meanwhile (as in `storage.rawsql`), so that no collection of the whole heap (~0.1 s) lands
-    between a threshold and its alert.
+    while they are built, a synchronous block (as in `storage.rawsql`), so that no collection
+    of the whole heap (~0.1 s) lands between a threshold and its alert.
     """
-    with collector_paused():
-        return await _send_batch(
-            session,
-            now=now,
-            base_url=base_url,
-            catch_up=catch_up,
-            late_after=late_after,
-            limit=limit,
-        )
+    return await _send_batch(
+        session,
+        now=now,
+        base_url=base_url,
+        catch_up=catch_up,
+        late_after=late_after,
+        limit=limit,
+    )
 
 
 async def _send_batch(
@@ -209,46 +208,47 @@ async def _send_batch(
     sent: list[SentAlert] = []
     batch: list[outbox.Outgoing] = []
     entries: list[journal_batch.Pending] = []
-    for alert in mine:
-        people = staff.get(alert.crisis_id, [])
-        requests = [
-            paging.request_for(
-                channel=channels.get(cid) if cid else None,
-                name=name,
-                contact_id=cid,
-                exercise=alert.exercise,
-            )
-            for cid, name in people
-        ]
-        subject, text, link = alert_text(alert, base_url=base_url)
-        if requests:
-            batch.append(
-                outbox.Outgoing(
-                    renderings=[
-                        Rendering(channel=ch, text=text, subject=subject, link=link)
-                        for ch in sorted({r.channel for r in requests})
-                    ],
-                    requests=requests,
+    with collector_paused():  # synchronous: no await while the collector is off
+        for alert in mine:
+            people = staff.get(alert.crisis_id, [])
+            requests = [
+                paging.request_for(
+                    channel=channels.get(cid) if cid else None,
+                    name=name,
+                    contact_id=cid,
                     exercise=alert.exercise,
+                )
+                for cid, name in people
+            ]
+            subject, text, link = alert_text(alert, base_url=base_url)
+            if requests:
+                batch.append(
+                    outbox.Outgoing(
+                        renderings=[
+                            Rendering(channel=ch, text=text, subject=subject, link=link)
+                            for ch in sorted({r.channel for r in requests})
+                        ],
+                        requests=requests,
+                        exercise=alert.exercise,
+                        crisis_id=alert.crisis_id,
+                    )
+                )
+            late = alert.alert_id in late_set
+            entries.append(
+                journal_batch.Pending(
+                    actor=SYSTEM,
+                    action="clock.alert_sent",
                     crisis_id=alert.crisis_id,
+                    payload={
+                        "clock": alert.code,
+                        "threshold_min": alert.threshold_min,
+                        "due_at": alert.due_at.isoformat(),
+                        "late": late,
+                        "recipients": len(requests),
+                    },
                 )
             )
-        late = alert.alert_id in late_set
-        entries.append(
-            journal_batch.Pending(
-                actor=SYSTEM,
-                action="clock.alert_sent",
-                crisis_id=alert.crisis_id,
-                payload={
-                    "clock": alert.code,
-                    "threshold_min": alert.threshold_min,
-                    "due_at": alert.due_at.isoformat(),
-                    "late": late,
-                    "recipients": len(requests),
-                },
-            )
-        )
-        sent.append(SentAlert(alert, late, len(requests)))
+            sent.append(SentAlert(alert, late, len(requests)))
     await outbox.enqueue_many(session, purpose=Purpose.CLOCK_ALERT, batch=batch, now=now)
     await journal_batch.append_many(session, entries=entries, now=now)
     return sent

@@ -23,41 +23,30 @@ import contextlib
 import logging
 import random
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels.base import Channel, Message, Recipient
+from channels.base import Channel
 from channels.config import ChannelsConfig
-from channels.errors import ChannelError, PermanentChannelError, TransientChannelError
 from channels.kinds import ChannelKind
-from channels.ratelimit import RateLimiters, TokenBucket
-from channels.registry import FACTORIES, build_channels
-from crisis import journal
-from crisis.actors import SYSTEM
+from channels.ratelimit import RateLimiters, provider_limits
+from channels.registry import sections
 from crisis.dispatch import store
-from crisis.dispatch.isolation import Decision, Lane, decide
+from crisis.dispatch.isolation import Lane, decide
 from crisis.dispatch.metrics import DispatchMetrics
 from crisis.dispatch.outbox import DeliveryStatus
-from crisis.dispatch.pacing import Gate, build_gate
+from crisis.dispatch.pacing import Pacer, build_pacer
+from crisis.dispatch.recording import DispatchReport, Flight, Recorder
 from crisis.dispatch.retry import RetryPolicy
+from crisis.dispatch.sending import Job, attempt, settle
+from crisis.dispatch.transactions import Transactions
 
 __all__ = ["DispatchReport", "DispatchTuning", "Dispatcher", "Transactions"]
 
 log = logging.getLogger("tocsin.dispatcher")
-EXERCISE_MARK = "EXERCICE EXERCICE EXERCICE"
-
-
-class Transactions(Protocol):
-    """What the dispatcher needs of the database (``crisis.app.db.Database`` fits)."""
-
-    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
 class DispatchTuning(BaseModel):
@@ -76,78 +65,13 @@ class DispatchTuning(BaseModel):
     retry: RetryPolicy = RetryPolicy()
 
 
-@dataclass(slots=True)
-class DispatchReport:
-    claimed: int = 0
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
-    refused: int = 0  # isolation refusals, counted in failed too
-    recovered: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    item: store.Claimed
-    status: DeliveryStatus
-    error: str | None = None
-    provider_id: str | None = None
-    retry_after: float | None = None
-    isolation: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    item: store.Claimed
-    decision: Decision
-    exercise: bool  # the crisis' mode, read in the claim's transaction
-
-
-@dataclass(slots=True)
-class _Flight:
-    """Deliveries claimed and not yet recorded, and the outcomes that came back so far."""
-
-    record_size: int
-    count: int = 0  # claimed, not yet recorded
-    done: list[_Outcome] = field(default_factory=list)
-    oldest: float = 0.0  # when the first outcome of the current batch came back
-    started: asyncio.Event = field(default_factory=asyncio.Event)  # a batch has begun
-    ready: asyncio.Event = field(default_factory=asyncio.Event)  # a batch is full
-
-    def full(self) -> bool:
-        return len(self.done) >= min(self.record_size, self.count)
-
-    def add(self, outcome: _Outcome) -> None:
-        if not self.done:
-            self.oldest = time.monotonic()
-            self.started.set()
-        self.done.append(outcome)
-        if self.full():
-            self.ready.set()
-
-    def take(self) -> list[_Outcome]:
-        outcomes = self.done[: self.record_size]
-        del self.done[: self.record_size]
-        self.count -= len(outcomes)
-        if self.done:  # more came in while the last batch was written
-            self.oldest = time.monotonic()
-        return outcomes
-
-
 @dataclass(slots=True, eq=False)  # hashed by identity
 class _Queue:
-    """One channel's claimed deliveries waiting for a sender, and its senders."""
+    """One channel, its pacing (which holds its claimed deliveries) and this pass' senders."""
 
     channel: Channel
-    gate: Gate
-    jobs: deque[_Job] = field(default_factory=deque)
+    pacer: Pacer[Job]
     senders: set[asyncio.Task[None]] = field(default_factory=set)
-
-
-@dataclass(slots=True)
-class _Lane:
-    channels: Mapping[ChannelKind, Channel]
-    gates: dict[ChannelKind, Gate] = field(default_factory=dict)
 
 
 class Dispatcher:
@@ -173,11 +97,11 @@ class Dispatcher:
         self.tuning = tuning or DispatchTuning()
         self.metrics = metrics or DispatchMetrics()
         self._clock = clock
-        self._rng = rng or random.Random()
+        self._recorder = Recorder(db, self.metrics, self.tuning.retry, rng or random.Random())
         limiters = limiters or RateLimiters()
-        self._lanes = {
-            Lane.REAL: _lane(real, real_config, limiters),
-            Lane.EXERCISE: _lane(exercise, exercise_config, limiters),
+        self._queues = {
+            **_queues(Lane.REAL, real, real_config, limiters),
+            **_queues(Lane.EXERCISE, exercise, exercise_config, limiters),
         }
         self._real_kinds = frozenset(real)
         self._exercise_kinds = frozenset(exercise)
@@ -187,30 +111,6 @@ class Dispatcher:
         self._wanted = False
         self._latest: datetime | None = None
         self._closing = False
-
-    @classmethod
-    def from_config(
-        cls,
-        *,
-        db: Transactions,
-        channels: ChannelsConfig,
-        exercise_channels: ChannelsConfig,
-        **options: object,
-    ) -> Dispatcher:
-        """Adapters built from configuration; the exercise set is built on its own."""
-        real = build_channels(channels)
-        exercise = build_channels(exercise_channels)
-        for kind, section in _sections(exercise_channels).items():
-            if kind in exercise and not section.sandbox:
-                log.warning("exercise channel %s is not marked as a sandbox", kind.value)
-        return cls(
-            db=db,
-            real=real,
-            exercise=exercise,
-            real_config=channels,
-            exercise_config=exercise_channels,
-            **options,  # type: ignore[arg-type]
-        )
 
     def configured(self, *, exercise: bool) -> frozenset[str]:
         """Channel names a delivery may use (``public_page`` is always there)."""
@@ -248,106 +148,97 @@ class Dispatcher:
                 self._worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._worker
-        for lane in self._lanes.values():
-            for channel in lane.channels.values():
-                await channel.aclose()
+        for queue in self._queues.values():
+            await queue.channel.aclose()
 
     # --- one pass -------------------------------------------------------------------------
 
     async def run(self, now: datetime) -> DispatchReport:
         """Send everything due at ``now``; returns when every claimed delivery is recorded."""
         async with self._pass:
-            return await self._run(now)
+            report = DispatchReport()
+            try:
+                await self._run(now, report)
+            finally:  # cancelled: the rows left ``sending`` come back when their lease expires
+                for queue in self._queues.values():
+                    for sender in queue.senders:
+                        sender.cancel()
+                    queue.pacer.clear()
+            async with self._db.transaction() as session:
+                self.metrics.due.set(await store.count_due(session, now=self._now(now)))
+            return report
 
-    async def _run(self, now: datetime) -> DispatchReport:
+    async def _run(self, now: datetime, report: DispatchReport) -> None:
         """Keep up to ``window`` deliveries claimed and sending; record outcomes in batches.
 
-        Claimed deliveries wait in their channel's queue; each channel has as many sender
-        coroutines as it may have sends in flight, each taking the next delivery when its
-        previous send is over. A batch is written when ``record_size`` outcomes are in, when
-        every delivery in flight has one, or ``flush_seconds`` after its first outcome. The
-        loop wakes once per batch, not once per outcome; the senders go on meanwhile, and the
-        next claim is made as soon as a batch is recorded, so the channels never wait for the
-        database.
+        Claimed deliveries wait in their channel's pacer; each channel has as many sender
+        coroutines as it may have sends in flight, each taking the next delivery the pacer
+        releases when its previous send is over. A batch is written when ``record_size``
+        outcomes are in, when every delivery in flight has one, or ``flush_seconds`` after its
+        first outcome. The loop wakes once per batch, not once per outcome; the senders go on
+        meanwhile, and the next claim is made as soon as a batch is recorded, so the channels
+        never wait for the database.
         """
         tuning = self.tuning
-        report = DispatchReport()
-        flight = _Flight(record_size=tuning.record_size)
-        queues: dict[tuple[Lane, ChannelKind], _Queue] = {}
+        flight = Flight(record_size=tuning.record_size)
         exhausted = False
         first = True
-        try:
-            while True:
-                while (
-                    not exhausted
-                    and not self._closing
-                    and flight.count <= tuning.window - min(tuning.claim_size, tuning.window)
-                ):
-                    batch = await self._claim(self._now(now), recover=first, report=report)
-                    first = False
-                    exhausted = len(batch) < tuning.claim_size
-                    flight.count += len(batch)
-                    self._queue(batch, queues, flight)
-                if flight.count == 0:
-                    break
-                if not flight.done:
-                    flight.started.clear()
-                    await flight.started.wait()
-                if not flight.full():
-                    flight.ready.clear()
-                    left = tuning.flush_seconds - (time.monotonic() - flight.oldest)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(flight.ready.wait(), max(left, 0.001))
-                outcomes = flight.take()
-                await self._record(outcomes, self._now(now), report)
-        finally:  # cancelled: the rows left ``sending`` come back when their lease expires
-            for queue in queues.values():
-                for sender in queue.senders:
-                    sender.cancel()
-        await self._measure(self._now(now))
-        return report
+        while True:
+            while (
+                not exhausted
+                and not self._closing
+                and flight.count <= tuning.window - min(tuning.claim_size, tuning.window)
+            ):
+                batch = await self._claim(self._now(now), recover=first, report=report)
+                first = False
+                exhausted = len(batch) < tuning.claim_size
+                flight.count += len(batch)
+                self._queue(batch, flight)
+            if flight.count == 0:
+                return
+            if not flight.done:
+                flight.started.clear()
+                await flight.started.wait()
+            if not flight.full():
+                flight.ready.clear()
+                left = tuning.flush_seconds - (time.monotonic() - flight.oldest)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(flight.ready.wait(), max(left, 0.001))
+            await self._recorder.record(flight.take(), self._now(now), report)
 
-    def _queue(
-        self, batch: list[_Job], queues: dict[tuple[Lane, ChannelKind], _Queue], flight: _Flight
-    ) -> None:
+    def _queue(self, batch: list[Job], flight: Flight) -> None:
         """Settle what needs no channel at once; queue the rest and start their senders.
 
         Staff alerts go to the head of their channel's queue, ahead of the bulletin
         deliveries claimed before them; the claim has already put them first.
         """
-        urgent: dict[_Queue, list[_Job]] = {}
+        queued: dict[_Queue, list[tuple[str, Job, bool]]] = {}
         for job in batch:
             decision = job.decision
             if decision.lane in (Lane.REFUSED, Lane.INTERNAL) or decision.kind is None:
-                flight.add(self._settle(job))
+                flight.add(settle(job))
                 continue
-            key = (decision.lane, decision.kind)
-            queue = queues.get(key)
-            if queue is None:
-                lane = self._lanes[decision.lane]
-                queue = queues[key] = _Queue(
-                    channel=lane.channels[decision.kind], gate=lane.gates[decision.kind]
-                )
-            if job.item.urgent:
-                urgent.setdefault(queue, []).append(job)
-            else:
-                queue.jobs.append(job)
-        for queue, jobs in urgent.items():
-            queue.jobs.extendleft(reversed(jobs))
-        for queue in queues.values():
-            while queue.jobs and len(queue.senders) < min(queue.gate.in_flight, len(queue.jobs)):
+            queue = self._queues[decision.lane, decision.kind]
+            queued.setdefault(queue, []).append((job.item.address, job, job.item.urgent))
+        for queue, jobs in queued.items():
+            queue.pacer.put(jobs)
+            pacer = queue.pacer
+            while len(queue.senders) < min(pacer.in_flight, len(pacer)):
                 sender = asyncio.create_task(self._send_queued(queue, flight))
                 queue.senders.add(sender)
                 sender.add_done_callback(queue.senders.discard)
 
-    async def _send_queued(self, queue: _Queue, flight: _Flight) -> None:
-        """One sender: the channel's next delivery, until its queue is empty."""
-        jobs = queue.jobs
-        while jobs:
-            job = jobs.popleft()
-            flight.add(await self._attempt(job, queue.channel, queue.gate))
+    async def _send_queued(self, queue: _Queue, flight: Flight) -> None:
+        """One sender: the channel's next delivery its pacing releases, until none is left."""
+        while (taken := await queue.pacer.take()) is not None:
+            key, job = taken
+            rendered = self._renderings[job.item.message_id]
+            outcome = await attempt(job, queue.channel, rendered, self._personalise)
+            retry_after = outcome.retry_after if outcome.status == DeliveryStatus.RETRYING else None
+            queue.pacer.done(key, retry_after=retry_after)
+            flight.add(outcome)
 
-    async def _claim(self, now: datetime, *, recover: bool, report: DispatchReport) -> list[_Job]:
+    async def _claim(self, now: datetime, *, recover: bool, report: DispatchReport) -> list[Job]:
         lease = timedelta(seconds=self.tuning.lease_seconds)
         async with self._db.transaction() as session:
             if recover:
@@ -367,177 +258,31 @@ class Dispatcher:
                     self._renderings.clear()
                 self._renderings.update(await store.renderings(session, ids=missing))
         report.claimed += len(batch)
-        jobs = []
-        for item in batch:
-            mode = modes.get(item.crisis_id) if item.crisis_id is not None else None
-            decision = decide(
-                has_crisis=item.crisis_id is not None,
-                crisis_mode=mode,
-                audience=item.audience,
-                channel=item.channel,
-                real=self._real_kinds,
-                exercise=self._exercise_kinds,
-            )
-            jobs.append(_Job(item, decision, exercise=mode == "exercise"))
-        return jobs
+        return [self._decide(item, modes) for item in batch]
 
-    def _settle(self, job: _Job) -> _Outcome:
-        """The outcome of a delivery no channel carries: refused, or published by Tocsin."""
-        item, decision = job.item, job.decision
-        if decision.lane == Lane.INTERNAL:
-            return _Outcome(item, DeliveryStatus.SENT, provider_id="public_page")
-        if decision.isolation:
-            log.warning(
-                "isolation refusal: delivery %d of crisis %s (%s, %s)",
-                item.id,
-                item.crisis_id,
-                item.audience,
-                item.channel,
-            )
-        reason = decision.reason or "Envoi refusé : aucun canal ne peut porter ce message."
-        return _Outcome(item, DeliveryStatus.FAILED, reason, isolation=decision.isolation)
-
-    async def _attempt(self, job: _Job, channel: Channel, gate: Gate) -> _Outcome:
-        item, decision = job.item, job.decision
-        assert decision.kind is not None
-        try:
-            recipient = Recipient(
-                kind=decision.kind, address=item.address, display_name=item.recipient_name
-            )
-            message = self._message(job)
-            await gate.token()
-            receipt = await channel.send(message, recipient)
-        except TransientChannelError as error:
-            if error.retry_after:
-                gate.pause(error.retry_after)
-            return _Outcome(
-                item, DeliveryStatus.RETRYING, error.message, retry_after=error.retry_after
-            )
-        except PermanentChannelError as error:
-            return _Outcome(item, DeliveryStatus.FAILED, error.message)
-        except ChannelError as error:
-            return _Outcome(item, DeliveryStatus.RETRYING, error.message)
-        except Exception as error:  # the last resort: an adapter bug must not lose the row
-            log.exception("channel %s raised an unmapped error", decision.kind.value)
-            reason = f"Erreur inattendue du canal ({type(error).__name__})."
-            return _Outcome(item, DeliveryStatus.RETRYING, reason)
-        refusal = receipt.refused.get(recipient.address)
-        if refusal is not None:
-            status = DeliveryStatus.RETRYING if refusal.startswith("4") else DeliveryStatus.FAILED
-            return _Outcome(item, status, f"Destinataire refusé par le fournisseur : {refusal}")
-        return _Outcome(item, DeliveryStatus.SENT, provider_id=receipt.provider_id)
-
-    def _message(self, job: _Job) -> Message:
-        rendered = self._renderings[job.item.message_id]
-        text, subject = rendered.text, rendered.subject
-        html, thread = rendered.html, rendered.thread
-        if self._personalise is not None:
-            text = self._personalise(text, job.item.id)
-            html = self._personalise(html, job.item.id) if html else html
-        if job.exercise:  # whatever the renderer did, an exercise says so first
-            if not text.lstrip().startswith(EXERCISE_MARK):
-                text = f"{EXERCISE_MARK}\n\n{text}"
-            if subject and "EXERCICE" not in subject:
-                subject = f"EXERCICE — {subject}"
-            thread = tuple(
-                part if part.startswith(EXERCISE_MARK) else f"{EXERCISE_MARK}\n{part}"
-                for part in thread
-            )
-        return Message(
-            text=text,
-            subject=subject,
-            html=html,
-            idempotency_key=job.item.idempotency_key,
-            audience=job.item.audience,
-            exercise=job.exercise,
-            links=(rendered.link,) if rendered.link else (),
-            thread=thread,
+    def _decide(self, item: store.Claimed, modes: Mapping[int, str]) -> Job:
+        mode = modes.get(item.crisis_id) if item.crisis_id is not None else None
+        decision = decide(
+            has_crisis=item.crisis_id is not None,
+            crisis_mode=mode,
+            audience=item.audience,
+            channel=item.channel,
+            real=self._real_kinds,
+            exercise=self._exercise_kinds,
         )
-
-    async def _record(
-        self, outcomes: list[_Outcome], now: datetime, report: DispatchReport
-    ) -> None:
-        policy = self.tuning.retry
-        updates: list[store.Update] = []
-        refused: dict[int | None, list[_Outcome]] = {}
-        counted: dict[tuple[str, DeliveryStatus], int] = {}
-        for outcome in outcomes:
-            item, status, error = outcome.item, outcome.status, outcome.error
-            next_at: datetime | None = None
-            if status == DeliveryStatus.RETRYING:
-                next_at = policy.next_attempt(
-                    attempts=item.attempts,
-                    created_at=item.created_at,
-                    now=now,
-                    retry_after=outcome.retry_after,
-                    rng=self._rng,
-                )
-                if next_at is None:
-                    status = DeliveryStatus.FAILED
-                    error = f"Abandon après {item.attempts} essai(s) : {error}"
-                else:
-                    error = f"Nouvel essai prévu (essai n° {item.attempts} échoué) : {error}"
-            updates.append(
-                store.Update(
-                    id=item.id,
-                    attempts=item.attempts,
-                    status=status,
-                    error=error,
-                    provider_id=outcome.provider_id,
-                    sent_at=now if status == DeliveryStatus.SENT else None,
-                    next_attempt_at=next_at,
-                )
-            )
-            if outcome.isolation:
-                refused.setdefault(item.crisis_id, []).append(outcome)
-            counted[item.channel, status] = counted.get((item.channel, status), 0) + 1
-        for (channel, status), count in counted.items():
-            self.metrics.deliveries.labels(channel, status.value).inc(count)
-            setattr(report, status.value, getattr(report, status.value) + count)
-        async with self._db.transaction() as session:
-            await store.record(session, updates=updates)
-            for crisis_id, group in refused.items():
-                await journal.append(
-                    session,
-                    actor=SYSTEM,
-                    action="delivery.isolation_refused",
-                    now=now,
-                    crisis_id=crisis_id,
-                    payload={
-                        "count": len(group),
-                        "deliveries": [o.item.id for o in group[:100]],
-                        "reasons": sorted({o.error or "" for o in group}),
-                    },
-                )
-        for group in refused.values():
-            self.metrics.isolation_refusals.inc(len(group))
-            report.refused += len(group)
-
-    async def _measure(self, now: datetime) -> None:
-        async with self._db.transaction() as session:
-            self.metrics.due.set(await store.count_due(session, now=now))
+        return Job(item, decision, exercise=mode == "exercise")
 
 
-def _sections(config: ChannelsConfig) -> dict[ChannelKind, Any]:
-    return {
-        kind: getattr(config, name)
-        for kind, (name, _) in FACTORIES.items()
-        if getattr(config, name) is not None
-    }
-
-
-def _lane(
+def _queues(
+    lane: Lane,
     channels: Mapping[ChannelKind, Channel],
     config: ChannelsConfig | None,
     limiters: RateLimiters,
-) -> _Lane:
-    """Gates from configuration, or generous ones for adapters handed in without it."""
-    lane = _Lane(channels)
-    sections = _sections(config) if config is not None else {}
-    for kind in channels:
-        if kind in sections and config is not None:
-            lane.gates[kind] = build_gate(kind, config, limiters)
-        else:
-            bucket = TokenBucket(rate=10_000.0, capacity=10_000.0, clock=limiters.clock)
-            lane.gates[kind] = Gate(bucket=bucket, in_flight=64, limiters=limiters)
-    return lane
+) -> dict[tuple[Lane, ChannelKind], _Queue]:
+    """Each channel paced at its provider's declared limits, or generously without them."""
+    declared = sections(config) if config is not None else {}
+    queues = {}
+    for kind, channel in channels.items():
+        limits = provider_limits(kind, declared[kind]) if kind in declared else None
+        queues[lane, kind] = _Queue(channel, build_pacer(limits, limiters))
+    return queues

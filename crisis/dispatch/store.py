@@ -18,15 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.dispatch.outbox import (
-    CLAIMABLE,
-    SENDING,
-    URGENT,
-    Delivery,
-    DeliveryStatus,
-    OutboxMessage,
-    Purpose,
-)
+from crisis.dispatch.outbox import Delivery, DeliveryStatus, OutboxMessage, Purpose
+from crisis.dispatch.rows import CLAIMABLE, SENDING, URGENT
 
 __all__ = [
     "CLAIMABLE",

@@ -104,3 +104,18 @@ async def test_smtp_with_auth_refuses_a_wrong_password_as_misconfiguration() -> 
         assert "wrong-password-9876" not in str(caught.value)
         await bad.aclose()
         assert len(sb.smtp.state.received) == 1
+
+
+async def test_the_fake_bot_api_refuses_a_21st_message_to_a_group_within_a_minute(
+    sandbox: Sandbox, clock: ManualClock
+) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(20):
+            assert (await _tg(client, sandbox, "-1001234567890")).status_code == 200
+            clock.advance(1.0)
+        refused = await _tg(client, sandbox, "-1001234567890")
+        assert refused.status_code == 429
+        assert refused.json()["parameters"]["retry_after"] == 40
+        assert (await _tg(client, sandbox, "@prefecture_somme")).status_code == 200
+        clock.advance(40.0)
+        assert (await _tg(client, sandbox, "-1001234567890")).status_code == 200

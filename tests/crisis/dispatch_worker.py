@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from channels.config import ChannelsConfig, SmtpConfig
 from crisis.app.db import Database
-from crisis.dispatch.dispatcher import Dispatcher, DispatchTuning
+from crisis.app.dispatch import dispatcher_from_config
+from crisis.dispatch.dispatcher import DispatchTuning
 from crisis.dispatch.outbox import Delivery
 
 
@@ -22,7 +23,7 @@ async def main(url: str, port: int, lease: float) -> None:
     smtp = SmtpConfig(
         sandbox=True, host="127.0.0.1", port=port, security="none", rate_per_second=100_000
     )
-    worker = Dispatcher.from_config(
+    worker = dispatcher_from_config(
         db=db,
         channels=ChannelsConfig(smtp=smtp),
         exercise_channels=ChannelsConfig(),

@@ -14,10 +14,9 @@ from pydantic import SecretStr
 from channels.sandbox import Sandbox
 from channels.sandbox.http import HttpServer
 from crisis.app.db import Database
-from crisis.app.dispatch import confirmation_links
+from crisis.app.dispatch import confirmation_links, dispatcher_from_config
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
-from crisis.dispatch.dispatcher import Dispatcher
 from tests.support import FrozenClock
 
 TELEGRAM_SECRET = "telegram-webhook-secret-of-the-test"
@@ -56,7 +55,7 @@ async def dispatch(db: Database, clock: FrozenClock, settings: Settings, sandbox
     """One pass of the real dispatcher (both channel sets on the fakes), personalising texts
     as `serve` does."""
     config = sandbox.config()
-    worker = Dispatcher.from_config(
+    worker = dispatcher_from_config(
         db=db,
         channels=config,
         exercise_channels=config,

@@ -9,11 +9,10 @@ import pytest
 from channels.config import ChannelsConfig
 from channels.sandbox import Sandbox
 from crisis.app.db import Database
-from crisis.app.dispatch import confirmation_links
+from crisis.app.dispatch import confirmation_links, dispatcher_from_config
 from crisis.app.settings import Settings
 from crisis.app.signing import confirmation_secret
 from crisis.bulletin import confirmations
-from crisis.dispatch.dispatcher import Dispatcher
 from tests.crisis.dispatch_support import deliveries, enqueue
 from tests.support import FrozenClock
 
@@ -35,7 +34,7 @@ async def test_each_official_receives_their_own_signed_confirmation_link(
         addresses=["maire@mairie-abbeville.fr", "maire@mairie-amiens.fr"],
         text="Crue : confirmez la réception ici : {lien_confirmation}",
     )
-    worker = Dispatcher.from_config(
+    worker = dispatcher_from_config(
         db=db,
         channels=ChannelsConfig(smtp=smtp),
         exercise_channels=ChannelsConfig(),

@@ -11,10 +11,10 @@ from crisis import directory
 from crisis.app import bootstrap, demo_scenario
 from crisis.app.db import Database
 from crisis.app.demo_channels import with_sandbox
+from crisis.app.dispatch import dispatcher_from_config
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
 from crisis.app.ticks import clock_tick
-from crisis.dispatch.dispatcher import Dispatcher
 from tests.support import FrozenClock, make_user
 
 
@@ -27,7 +27,7 @@ async def test_the_scripted_crisis_reaches_the_three_audiences_and_meets_es47_an
     async with Sandbox() as sandbox:
         configured = with_sandbox(settings, sandbox)
         crisis_id = await demo_scenario.play(db, configured, now=clock.now())
-        worker = Dispatcher.from_config(
+        worker = dispatcher_from_config(
             db=db, channels=configured.channels, exercise_channels=configured.exercise_channels,
             rng=random.Random(3),
         )  # fmt: skip

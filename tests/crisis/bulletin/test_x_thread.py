@@ -12,6 +12,7 @@ from channels.config import ChannelsConfig
 from channels.rendering import EXERCISE_BANNER
 from channels.sandbox import Received, Sandbox
 from crisis.app.db import Database
+from crisis.app.dispatch import dispatcher_from_config
 from crisis.bulletin import publication
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.workflow import Bulletin
@@ -90,7 +91,7 @@ async def test_the_option_is_dropped_when_the_bulletin_does_not_use_x(
 
 def _dispatcher(db: Database, sandbox: Sandbox, *, exercise: bool) -> Dispatcher:
     x_only = ChannelsConfig(x=sandbox.config().x)
-    return Dispatcher.from_config(
+    return dispatcher_from_config(
         db=db,
         channels=ChannelsConfig() if exercise else x_only,
         exercise_channels=x_only if exercise else ChannelsConfig(),

@@ -14,6 +14,7 @@ from channels.email import message_id
 from channels.ratelimit import RateLimiters
 from channels.sandbox import Sandbox
 from crisis.app.db import Database
+from crisis.app.dispatch import dispatcher_from_config
 from crisis.dispatch import store as dispatch_store
 from crisis.dispatch.dispatcher import Dispatcher, DispatchTuning
 from crisis.dispatch.outbox import Delivery, DeliveryStatus
@@ -42,7 +43,7 @@ def fast(config: ChannelsConfig) -> ChannelsConfig:
 def dispatcher(
     db: Database, sandbox: Sandbox, *, tuning: DispatchTuning | None = None, **options: object
 ) -> Dispatcher:
-    return Dispatcher.from_config(
+    return dispatcher_from_config(
         db=db,
         channels=fast(sandbox.config()),
         exercise_channels=ChannelsConfig(),
@@ -230,7 +231,7 @@ async def test_outcomes_are_recorded_in_batched_transactions(
     sandbox.smtp.parse_bodies = False
     counting = CountingDatabase(db)
     tuning = DispatchTuning(claim_size=200, record_size=100, flush_seconds=5)
-    worker = Dispatcher.from_config(
+    worker = dispatcher_from_config(
         db=counting,
         channels=fast(sandbox.config()),
         exercise_channels=ChannelsConfig(),

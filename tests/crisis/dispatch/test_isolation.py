@@ -16,6 +16,7 @@ from channels.config import ChannelsConfig
 from channels.kinds import ChannelKind
 from channels.sandbox import Sandbox
 from crisis.app.db import Database
+from crisis.app.dispatch import dispatcher_from_config
 from crisis.dispatch.dispatcher import Dispatcher
 from crisis.dispatch.isolation import Lane, decide
 from tests.conftest import _empty_tables
@@ -198,7 +199,7 @@ async def test_an_exercise_bulletin_never_reaches_a_real_mayor_whatever_the_row_
         exercise=False,
         text="Crue simulée de la Somme.",
     )
-    worker = Dispatcher.from_config(
+    worker = dispatcher_from_config(
         db=db,
         channels=_email_only(real.config()),
         exercise_channels=_email_only(exercise.config()),
@@ -228,7 +229,7 @@ async def test_an_exercise_without_its_own_channel_fails_and_never_falls_back_to
         audience="exercise",
         crisis_id=drill,
     )
-    worker = Dispatcher.from_config(
+    worker = dispatcher_from_config(
         db=db, channels=_email_only(real.config()), exercise_channels=ChannelsConfig()
     )
     await worker.run(clock.now())
@@ -244,7 +245,7 @@ async def test_a_message_without_crisis_goes_through_the_real_set(
 ) -> None:
     real, exercise = two_sandboxes
     await enqueue(db, now=clock.now(), addresses=["agent@somme.gouv.fr"], audience="staff")
-    worker = Dispatcher.from_config(
+    worker = dispatcher_from_config(
         db=db,
         channels=_email_only(real.config()),
         exercise_channels=_email_only(exercise.config()),

@@ -11,8 +11,9 @@ import pytest
 from channels.config import ChannelsConfig
 from channels.sandbox import Sandbox
 from crisis.app.db import Database
+from crisis.app.dispatch import dispatcher_from_config
 from crisis.dispatch import outbox, store
-from crisis.dispatch.dispatcher import Dispatcher, DispatchTuning
+from crisis.dispatch.dispatcher import DispatchTuning
 from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
 from tests.crisis.dispatch_support import emails, enqueue
 from tests.support import FrozenClock
@@ -38,7 +39,7 @@ async def arrivals(
     in the order they are sent); the recipients in order of arrival."""
     smtp = sandbox.config().smtp
     assert smtp is not None
-    worker = Dispatcher.from_config(
+    worker = dispatcher_from_config(
         db=db,
         channels=ChannelsConfig(
             smtp=smtp.model_copy(update={"rate_per_second": 100_000.0, "pool_size": 1})
