@@ -19,10 +19,10 @@ from contacts.csvsource import CsvSource, header_key
 from contacts.directory import (
     AUDIENCE_LABELS,
     FUNCTION_LABELS,
+    AddressKind,
     AreaLevel,
-    Audience,
-    ChannelKind,
     Contact,
+    ContactAudience,
     ContactChannel,
     ContactKind,
     Function,
@@ -62,16 +62,21 @@ def _lookup(values: Iterable[str], labels: dict[str, str], extra: dict[str, str]
 
 
 AUDIENCES = _lookup(
-    [a.value for a in Audience],
+    [a.value for a in ContactAudience],
     AUDIENCE_LABELS,
-    {"elus": "officials", "medias": "media", "services": "staff", "exercice": "exercise"},
+    {
+        "elus": ContactAudience.OFFICIALS,
+        "medias": ContactAudience.MEDIA,
+        "services": ContactAudience.STAFF,
+        "exercice": ContactAudience.EXERCISE,
+    },
 )
 FUNCTIONS = _lookup([f.value for f in Function], FUNCTION_LABELS, {})
 FUNCTIONS.update({search_key(f.value): f.value for f in Function})
 KINDS = {"personne": "person", "person": "person", "organisation": "organisation"}
 LEVELS = {lvl.value: lvl.value for lvl in AreaLevel}
 CHANNELS = {
-    **{k.value: k.value for k in ChannelKind},
+    **{k.value: k.value for k in AddressKind},
     "courriel": "email",
     "mail": "email",
     "mobile": "sms",

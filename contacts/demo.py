@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contacts.directory import Audience, ChannelKind, Contact, ContactKind, Function
+from contacts.directory import AddressKind, Contact, ContactAudience, ContactKind, Function
 from contacts.geography import Commune, Epci
 from contacts.importer import Applier, ImportReport
 from contacts.records import ChannelRecord, ContactRecord, slug
@@ -99,12 +99,12 @@ def _personal(
 ) -> tuple[ChannelRecord, ...]:
     email = f"{slug(first)}.{slug(last)}.{tag}@{DOMAIN}"
     channels = [
-        ChannelRecord(ChannelKind.SMS, numbers.next_mobile(), verified=True, preference=0),
-        ChannelRecord(ChannelKind.EMAIL, email, verified=rng.random() < 0.8, preference=1),
+        ChannelRecord(AddressKind.SMS, numbers.next_mobile(), verified=True, preference=0),
+        ChannelRecord(AddressKind.EMAIL, email, verified=rng.random() < 0.8, preference=1),
     ]
     if rng.random() < 0.4:
         channels.append(
-            ChannelRecord(ChannelKind.TELEGRAM, numbers.next_telegram(), True, preference=2)
+            ChannelRecord(AddressKind.TELEGRAM, numbers.next_telegram(), True, preference=2)
         )
     return tuple(channels)
 
@@ -136,13 +136,13 @@ def demo_records(communes: list[Commune], epcis: list[Epci]) -> Iterator[Contact
         if rng.random() < NO_CHANNEL_RATE:
             phone = rng.random() < 0.5
             channels: tuple[ChannelRecord, ...] = (
-                (ChannelRecord(ChannelKind.PHONE, numbers.next_fixed(), True),) if phone else ()
+                (ChannelRecord(AddressKind.PHONE, numbers.next_fixed(), True),) if phone else ()
             )
         else:
             channels = _personal(rng, numbers, first, last, commune.code)
         yield _record(
             f"demo:maire:{commune.code}",
-            Audience.OFFICIALS,
+            ContactAudience.OFFICIALS,
             Function.MAIRE,
             "commune",
             commune.code,
@@ -155,7 +155,7 @@ def demo_records(communes: list[Commune], epcis: list[Epci]) -> Iterator[Contact
             first, last = _person(rng)
             yield _record(
                 f"demo:adjoint:{commune.code}:{n}",
-                Audience.OFFICIALS,
+                ContactAudience.OFFICIALS,
                 Function.ADJOINT,
                 "commune",
                 commune.code,
@@ -167,7 +167,7 @@ def demo_records(communes: list[Commune], epcis: list[Epci]) -> Iterator[Contact
         first, last = _person(rng)
         yield _record(
             f"demo:president-epci:{epci.code}",
-            Audience.OFFICIALS,
+            ContactAudience.OFFICIALS,
             Function.PRESIDENT_EPCI,
             "epci",
             epci.code,
@@ -182,7 +182,7 @@ def demo_records(communes: list[Commune], epcis: list[Epci]) -> Iterator[Contact
             first, last = _person(rng)
             yield _record(
                 f"demo:{function}:{n}",
-                Audience.OFFICIALS,
+                ContactAudience.OFFICIALS,
                 function,
                 "departement",
                 DEPARTEMENT,
@@ -195,7 +195,7 @@ def demo_records(communes: list[Commune], epcis: list[Epci]) -> Iterator[Contact
         arrondissement = arrondissements[n % len(arrondissements)]
         yield _record(
             f"demo:cd:{n}",
-            Audience.OFFICIALS,
+            ContactAudience.OFFICIALS,
             Function.CONSEILLER_DEPARTEMENTAL,
             "arrondissement",
             arrondissement,
@@ -204,10 +204,10 @@ def demo_records(communes: list[Commune], epcis: list[Epci]) -> Iterator[Contact
             channels=_personal(rng, numbers, first, last, f"cd{n}"),
         )
     for i, newsroom in enumerate(NEWSROOMS, start=1):
-        shared = ChannelRecord(ChannelKind.EMAIL, f"redaction@{slug(newsroom)}.{DOMAIN}", True)
+        shared = ChannelRecord(AddressKind.EMAIL, f"redaction@{slug(newsroom)}.{DOMAIN}", True)
         yield _record(
             f"demo:media:{i}",
-            Audience.MEDIA,
+            ContactAudience.MEDIA,
             Function.REDACTION,
             "departement",
             DEPARTEMENT,
@@ -220,7 +220,7 @@ def demo_records(communes: list[Commune], epcis: list[Epci]) -> Iterator[Contact
             first, last = _person(rng)
             yield _record(
                 f"demo:media:{i}:{n}",
-                Audience.MEDIA,
+                ContactAudience.MEDIA,
                 Function.JOURNALISTE,
                 "departement",
                 DEPARTEMENT,
@@ -230,8 +230,8 @@ def demo_records(communes: list[Commune], epcis: list[Epci]) -> Iterator[Contact
                 channels=_personal(rng, numbers, first, last, f"media{i}-{n}"),
             )
     for audience, function, prefix in (
-        (Audience.STAFF, Function.AGENT_PERMANENCE, "staff"),
-        (Audience.EXERCISE, Function.PARTICIPANT_EXERCICE, "exercice"),
+        (ContactAudience.STAFF, Function.AGENT_PERMANENCE, "staff"),
+        (ContactAudience.EXERCISE, Function.PARTICIPANT_EXERCICE, "exercice"),
     ):
         for n in range(1, 13):
             first, last = _person(rng)
@@ -287,7 +287,7 @@ async def load_demo_directory(session: AsyncSession, *, now: datetime) -> DemoRe
     to_call = 0
     for record in demo_records(communes, epcis):
         if record.function == Function.MAIRE and not any(
-            c.kind != ChannelKind.PHONE for c in record.channels
+            c.kind != AddressKind.PHONE for c in record.channels
         ):
             to_call += 1
         await applier.add(record)
@@ -295,7 +295,7 @@ async def load_demo_directory(session: AsyncSession, *, now: datetime) -> DemoRe
     staff = (
         await session.exec(
             select(Contact.id, Contact.first_name, Contact.last_name)
-            .where(Contact.audience == Audience.STAFF, col(Contact.key).like("demo:%"))
+            .where(Contact.audience == ContactAudience.STAFF, col(Contact.key).like("demo:%"))
             .order_by(col(Contact.key))
         )
     ).all()

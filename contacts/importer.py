@@ -25,6 +25,7 @@ from contacts.csvsource import CsvSource
 from contacts.geography import geo_index
 from contacts.import_pg import StagedApplier
 from contacts.records import ContactRecord, LineError
+from storage.dialects import on_postgres
 
 IMPORT_CACHE_KIB = 65_536
 __all__ = ["Applier", "ImportFormat", "ImportReport", "erased_key", "import_contacts"]
@@ -58,7 +59,7 @@ async def _page_cache(session: AsyncSession) -> AsyncIterator[None]:
     stays bounded, and the first import of 500,000 rows no longer slows down as it grows.
     """
     conn = await session.connection()
-    if conn.dialect.name != "sqlite":
+    if on_postgres(conn):
         yield
         return
     before = (await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one()
@@ -81,7 +82,7 @@ async def _import(
     geo = await geo_index(session)
     source = CsvSource(stream)
     conn = await session.connection()
-    applier = (StagedApplier if conn.dialect.name == "postgresql" else Applier)(
+    applier = (StagedApplier if on_postgres(conn) else Applier)(
         session, report=report, source="rne" if fmt == "rne-maires" else "tocsin", now=now
     )
     await applier.load_tombstones()

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from contacts.addresses import AddressError, normalise
 from contacts.csvformat import KEY_PATTERN
-from contacts.directory import AreaLevel, Audience, ContactKind, Function
+from contacts.directory import AreaLevel, ContactAudience, ContactKind, Function
 from contacts.geography import GeoIndex
 from contacts.records import ChannelRecord, ContactRecord
 
@@ -37,7 +37,7 @@ def manual_record(
         problems.append(f"clé invalide « {key} »")
     if kind not in {k.value for k in ContactKind}:
         problems.append(f"type inconnu « {kind} »")
-    if audience not in {a.value for a in Audience}:
+    if audience not in {a.value for a in ContactAudience}:
         problems.append(f"public inconnu « {audience} »")
     if function not in {f.value for f in Function}:
         problems.append(f"fonction inconnue « {function} »")

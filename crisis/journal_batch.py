@@ -26,6 +26,7 @@ from crisis.journal import (
     crisis_chain,
     digest,
 )
+from storage.dialects import on_postgres
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,7 +91,7 @@ _ENTRY_COLUMNS = (
 async def _locked_head_rows(session: AsyncSession, chains: list[str]) -> dict[str, list[Any]]:
     """[length, last_hash] of each chain (created if missing), locked until the end."""
     conn = await session.connection()
-    if conn.dialect.name == "postgresql":
+    if on_postgres(conn):
         await conn.execute(_HEADS_CREATE_POSTGRES, {"chains": chains, "genesis": GENESIS})
         found = await conn.execute(_HEADS_LOCK_POSTGRES, {"chains": chains})
         return {chain: [count, last] for chain, count, last in found.all()}
@@ -112,7 +113,7 @@ async def _write(
 ) -> None:
     """Insert the entries, in chain order, and move the heads."""
     conn = await session.connection()
-    if conn.dialect.name == "postgresql":
+    if on_postgres(conn):
         columns = {name: [row[name] for row in rows] for name in _ENTRY_COLUMNS}
         await conn.execute(_ENTRIES_POSTGRES, columns | {"at": now})
         chains = list(heads)

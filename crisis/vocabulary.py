@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["CHOSEN_AUDIENCES", "Audience", "BulletinStatus", "CrisisMode", "MsgType", "Strategy"]
+__all__ = [
+    "CHOSEN_AUDIENCES",
+    "PHONE",
+    "PUBLIC_PAGE",
+    "Audience",
+    "BulletinStatus",
+    "CrisisMode",
+    "MsgType",
+    "Strategy",
+]
 
 
 class CrisisMode(StrEnum):
@@ -37,6 +46,12 @@ CHOSEN_AUDIENCES: tuple[Audience, ...] = (
     Audience.STAFF,
 )
 """What a bulletin or a playbook may name; `exercise` is imposed by the isolation, never chosen."""
+
+
+PUBLIC_PAGE = "public_page"
+"""The channel of a bulletin's public page: live at publication, no provider behind it."""
+PHONE = "phone"
+"""The channel of a delivery a person must phone (`to_call`): no provider behind it either."""
 
 
 class BulletinStatus(StrEnum):

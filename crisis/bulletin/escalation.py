@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from channels.kinds import ChannelKind
 from contacts.directory import ContactChannel
 from crisis import journal
 from crisis.actors import SYSTEM
@@ -24,6 +25,7 @@ from crisis.bulletin.render import PHONE, phone_script
 from crisis.bulletin.workflow import Bulletin, BulletinStatus
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import Delivery, DeliveryRequest, DeliveryStatus, Purpose, Rendering
+from crisis.vocabulary import Strategy
 
 LOOKBACK = timedelta(hours=48)
 DELIVERED = [DeliveryStatus.SENT.value, DeliveryStatus.CONFIRMED.value]
@@ -71,7 +73,7 @@ async def advance_cascades(session: AsyncSession, *, now: datetime) -> tuple[int
     )
     no_confirmation = sa.select(Bulletin.id).where(  # type: ignore[call-overload]
         col(Bulletin.confirm_receipt).is_(False),
-        col(Bulletin.strategy) == "cascade",
+        col(Bulletin.strategy) == Strategy.CASCADE,
         col(Bulletin.published_at) >= now - LOOKBACK,
     )
     # Both queries name the predicate of ``ix_delivery_cascade_waiting`` (ranks not yet
@@ -100,7 +102,7 @@ async def _unreached_officials(
     """(contact, name, audience, played audience, sms number) of officials still unreached."""
     d = Delivery.__table__.c  # type: ignore[attr-defined]
     done = sa.func.sum(sa.case((sa.or_(d.status.in_(DELIVERED), d.channel == PHONE), 1), else_=0))
-    sms = sa.func.max(sa.case((d.channel == "sms", d.address), else_=None))
+    sms = sa.func.max(sa.case((d.channel == ChannelKind.SMS, d.address), else_=None))
     query = (
         sa.select(
             d.contact_id,

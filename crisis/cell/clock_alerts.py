@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.directory import Contact
@@ -30,6 +29,8 @@ from crisis.cell.clocks import CLOCK_LABELS, Clock, ClockAlert
 from crisis.cell.crises import Crisis, CrisisStatus
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import Purpose, Rendering
+from crisis.vocabulary import CrisisMode
+from storage.dialects import id_among, skip_locked
 from storage.rawsql import collector_paused
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -95,11 +96,12 @@ async def _due(session: AsyncSession, *, now: datetime, limit: int) -> list[DueA
         .order_by(a.due_at, a.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=ALERTS, skip_locked=True)
-    rows = (await (await session.connection()).execute(query)).all()
+    conn = await session.connection()
+    rows = (await conn.execute(skip_locked(query, conn, of=ALERTS))).all()
     return [
-        DueAlert(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] == "exercise")
+        DueAlert(
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] == CrisisMode.EXERCISE
+        )
         for row in rows
     ]
 
@@ -109,10 +111,7 @@ async def _claim(session: AsyncSession, ids: list[int], *, now: datetime, late: 
         return set()
     a = ALERTS.c
     conn = await session.connection()
-    if conn.dialect.name == "postgresql":  # one array bind, not a list of 500 to plan
-        chosen = a.id == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Integer)))
-    else:
-        chosen = a.id.in_(ids)
+    chosen = id_among(a.id, ids, conn)
     stmt = (
         sa.update(ALERTS)
         .where(chosen, a.sent_at.is_(None))

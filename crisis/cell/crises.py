@@ -22,6 +22,12 @@ from storage.types import UTCDateTime
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 
 
+class RefusedInput(InvalidInput):
+    """Bad input on a crisis decision: 422, and journaled like a conflict."""
+
+    journaled = True
+
+
 class CrisisStatus(StrEnum):
     """The lifecycle, in order (see `crisis.cell.lifecycle`)."""
 

@@ -20,13 +20,14 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contacts.directory import SENDING_KINDS, Audience, ChannelKind, Contact, ContactChannel
+from contacts.directory import SENDING_KINDS, AddressKind, Contact, ContactAudience, ContactChannel
 from contacts.roster import DUTY_LABELS, DutyRole, Shift, on_duty
 from crisis import journal
 from crisis.actors import SYSTEM, Actor
 from crisis.bulletin.render import REPLY_CHANNELS, REPLY_CODE_PLACEHOLDER
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import DeliveryRequest, DeliveryStatus, Purpose, Rendering
+from crisis.vocabulary import Audience
 from storage.types import UTCDateTime
 
 EXERCISE_PREFIX = "EXERCICE EXERCICE EXERCICE"
@@ -78,7 +79,9 @@ class PageTarget:
 
 
 async def _exercise_contacts(session: AsyncSession) -> set[int]:
-    query = select(Contact.id).where(Contact.audience == Audience.EXERCISE, col(Contact.active))
+    query = select(Contact.id).where(
+        Contact.audience == ContactAudience.EXERCISE, col(Contact.active)
+    )
     return {cid for cid in (await session.exec(query)).all() if cid is not None}
 
 
@@ -137,7 +140,7 @@ async def first_channels(
     for channel in (await session.exec(query)).all():
         if channel.kind in SENDING_KINDS:
             chosen.setdefault(channel.contact_id, (channel.kind, channel.address))
-        elif channel.kind == ChannelKind.PHONE:
+        elif channel.kind == AddressKind.PHONE:
             phones.setdefault(channel.contact_id, (channel.kind, channel.address))
     merged = phones | chosen
     return {cid: merged[cid] for cid in contact_ids if cid in merged}
@@ -149,7 +152,7 @@ def request_for(
     """A delivery to one staff member (a phone or nothing usable: a person must call)."""
     audience = Audience.EXERCISE.value if exercise else Audience.STAFF.value
     played = Audience.STAFF.value if exercise else None
-    if channel is None or channel[0] == ChannelKind.PHONE:
+    if channel is None or channel[0] == AddressKind.PHONE:
         address = channel[1] if channel else "—"
         return DeliveryRequest(
             channel="phone",
