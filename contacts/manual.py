@@ -16,6 +16,23 @@ def new_key() -> str:
     return f"tocsin:{secrets.token_hex(8)}"
 
 
+def _channel_records(
+    channels: Sequence[tuple[str, str, bool, bool]], problems: list[str]
+) -> list[ChannelRecord]:
+    """The channels with their addresses normalised; a bad address is added to `problems`."""
+    normalised: list[ChannelRecord] = []
+    for order, (channel_kind, address, verified, active) in enumerate(channels):
+        try:
+            normalised.append(
+                ChannelRecord(
+                    channel_kind, normalise(channel_kind, address), verified, active, order
+                )
+            )
+        except AddressError as error:
+            problems.append(str(error))
+    return normalised
+
+
 def manual_record(
     geo: GeoIndex,
     *,
@@ -48,16 +65,7 @@ def manual_record(
         departement = geo.departement_of(area_level, area_code)
     if departement is None:
         problems.append(f"zone inconnue « {area_level} {area_code} »")
-    normalised: list[ChannelRecord] = []
-    for order, (channel_kind, address, verified, active) in enumerate(channels):
-        try:
-            normalised.append(
-                ChannelRecord(
-                    channel_kind, normalise(channel_kind, address), verified, active, order
-                )
-            )
-        except AddressError as error:
-            problems.append(str(error))
+    normalised = _channel_records(channels, problems)
     if problems:
         raise ValueError(*problems)
     return ContactRecord(

@@ -28,7 +28,7 @@ from crisis.cell import paging
 from crisis.cell.clocks import CLOCK_LABELS, Clock, ClockAlert
 from crisis.cell.crises import Crisis, CrisisStatus
 from crisis.dispatch import outbox
-from crisis.dispatch.outbox import Purpose, Rendering
+from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
 from crisis.vocabulary import CrisisMode
 from storage.dialects import id_among, skip_locked
 from storage.rawsql import collector_paused
@@ -184,6 +184,37 @@ async def send_due(
         )
 
 
+def _outgoing(
+    alert: DueAlert, requests: list[DeliveryRequest], *, base_url: str
+) -> outbox.Outgoing:
+    subject, text, link = alert_text(alert, base_url=base_url)
+    return outbox.Outgoing(
+        renderings=[
+            Rendering(channel=ch, text=text, subject=subject, link=link)
+            for ch in sorted({r.channel for r in requests})
+        ],
+        requests=requests,
+        exercise=alert.exercise,
+        crisis_id=alert.crisis_id,
+    )
+
+
+def _journal_entry(sent: SentAlert) -> journal_batch.Pending:
+    alert = sent.alert
+    return journal_batch.Pending(
+        actor=SYSTEM,
+        action="clock.alert_sent",
+        crisis_id=alert.crisis_id,
+        payload={
+            "clock": alert.code,
+            "threshold_min": alert.threshold_min,
+            "due_at": alert.due_at.isoformat(),
+            "late": sent.late,
+            "recipients": sent.recipients,
+        },
+    )
+
+
 async def _send_batch(
     session: AsyncSession,
     *,
@@ -209,7 +240,6 @@ async def _send_batch(
     batch: list[outbox.Outgoing] = []
     entries: list[journal_batch.Pending] = []
     for alert in mine:
-        people = staff.get(alert.crisis_id, [])
         requests = [
             paging.request_for(
                 channel=channels.get(cid) if cid else None,
@@ -217,37 +247,12 @@ async def _send_batch(
                 contact_id=cid,
                 exercise=alert.exercise,
             )
-            for cid, name in people
+            for cid, name in staff.get(alert.crisis_id, [])
         ]
-        subject, text, link = alert_text(alert, base_url=base_url)
         if requests:
-            batch.append(
-                outbox.Outgoing(
-                    renderings=[
-                        Rendering(channel=ch, text=text, subject=subject, link=link)
-                        for ch in sorted({r.channel for r in requests})
-                    ],
-                    requests=requests,
-                    exercise=alert.exercise,
-                    crisis_id=alert.crisis_id,
-                )
-            )
-        late = alert.alert_id in late_set
-        entries.append(
-            journal_batch.Pending(
-                actor=SYSTEM,
-                action="clock.alert_sent",
-                crisis_id=alert.crisis_id,
-                payload={
-                    "clock": alert.code,
-                    "threshold_min": alert.threshold_min,
-                    "due_at": alert.due_at.isoformat(),
-                    "late": late,
-                    "recipients": len(requests),
-                },
-            )
-        )
-        sent.append(SentAlert(alert, late, len(requests)))
+            batch.append(_outgoing(alert, requests, base_url=base_url))
+        sent.append(SentAlert(alert, alert.alert_id in late_set, len(requests)))
+        entries.append(_journal_entry(sent[-1]))
     await outbox.enqueue_many(session, purpose=Purpose.CLOCK_ALERT, batch=batch, now=now)
     await journal_batch.append_many(session, entries=entries, now=now)
     return sent

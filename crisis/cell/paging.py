@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -27,7 +27,7 @@ from crisis.actors import SYSTEM, Actor
 from crisis.bulletin.render import REPLY_CHANNELS, REPLY_CODE_PLACEHOLDER
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import DeliveryRequest, DeliveryStatus, Purpose, Rendering
-from crisis.vocabulary import Audience
+from crisis.vocabulary import PHONE, Audience
 from storage.types import UTCDateTime
 
 EXERCISE_PREFIX = "EXERCICE EXERCICE EXERCICE"
@@ -152,24 +152,16 @@ def request_for(
     """A delivery to one staff member (a phone or nothing usable: a person must call)."""
     audience = Audience.EXERCISE.value if exercise else Audience.STAFF.value
     played = Audience.STAFF.value if exercise else None
-    if channel is None or channel[0] == AddressKind.PHONE:
-        address = channel[1] if channel else "—"
-        return DeliveryRequest(
-            channel="phone",
-            address=address,
-            audience=audience,
-            played_audience=played,
-            recipient_name=name,
-            contact_id=contact_id,
-            status=DeliveryStatus.TO_CALL,
-        )
+    kind, address = channel if channel is not None else (PHONE, "—")
+    to_call = kind == AddressKind.PHONE
     return DeliveryRequest(
-        channel=channel[0],
-        address=channel[1],
+        channel=PHONE if to_call else kind,
+        address=address,
         audience=audience,
         played_audience=played,
         recipient_name=name,
         contact_id=contact_id,
+        status=DeliveryStatus.TO_CALL if to_call else DeliveryStatus.PENDING,
     )
 
 
@@ -190,6 +182,13 @@ def _page_text(
     return subject, text
 
 
+def _page_row(crisis_id: int, target: PageTarget, *, token: str, now: datetime) -> CellPage:
+    """The page's row: the target's fields, and the digest of its link's token."""
+    return CellPage(
+        crisis_id=crisis_id, token_digest=token_digest(token), paged_at=now, **asdict(target)
+    )
+
+
 async def page(
     session: AsyncSession,
     *,
@@ -208,16 +207,7 @@ async def page(
     pages: list[CellPage] = []
     for target in page_targets:
         token = secrets.token_urlsafe(24)
-        row = CellPage(
-            crisis_id=crisis_id,
-            duty_role=target.duty_role,
-            level=target.level,
-            contact_id=target.contact_id,
-            user_id=target.user_id,
-            name=target.name,
-            token_digest=token_digest(token),
-            paged_at=now,
-        )
+        row = _page_row(crisis_id, target, token=token, now=now)
         session.add(row)
         pages.append(row)
         link = f"{base_url.rstrip('/')}/acquitter/{token}"
