@@ -21,9 +21,9 @@ from channels.kinds import ChannelKind
 from contacts.directory import ContactChannel
 from crisis import journal
 from crisis.actors import SYSTEM
+from crisis.bulletin import fanout
 from crisis.bulletin.render import PHONE, phone_script
 from crisis.bulletin.workflow import Bulletin, BulletinStatus
-from crisis.dispatch import outbox
 from crisis.dispatch.outbox import Delivery, DeliveryRequest, DeliveryStatus, Purpose, Rendering
 from crisis.vocabulary import Strategy
 
@@ -169,16 +169,8 @@ async def escalate_to_call(session: AsyncSession, *, now: datetime, after: timed
             for contact_id, name, audience, played, sms in unreached
         ]
         script = phone_script(bulletin.content(), exercise=bulletin.exercise)
-        await outbox.enqueue(
-            session,
-            purpose=Purpose.BULLETIN,
-            renderings=[Rendering(channel=PHONE, text=script, subject=bulletin.title)],
-            requests=requests,
-            now=now,
-            exercise=bulletin.exercise,
-            crisis_id=bulletin.crisis_id,
-            bulletin_id=bulletin.id,
-        )
+        call = Rendering(channel=PHONE, text=script, subject=bulletin.title)
+        await fanout.enqueue(session, bulletin, renderings=[call], requests=requests, now=now)
         await journal.append(
             session,
             actor=SYSTEM,

@@ -9,12 +9,16 @@ audience `exercise` and keeps in `played_audience` the audience it stands for.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.kinds import ChannelKind
 from contacts.targeting import Recipient, ToCall
+from crisis.bulletin.record import Bulletin
 from crisis.bulletin.render import PHONE, ChannelText, Content, render_channel
-from crisis.dispatch.outbox import DeliveryRequest, DeliveryStatus, Rendering
+from crisis.dispatch import outbox
+from crisis.dispatch.outbox import DeliveryRequest, DeliveryStatus, Purpose, Rendering
 from crisis.errors import InvalidInput
 from crisis.vocabulary import Audience, Strategy
 
@@ -133,3 +137,25 @@ def people_requests(
             )
         )
     return sending, calls
+
+
+async def enqueue(
+    session: AsyncSession,
+    bulletin: Bulletin,
+    *,
+    renderings: list[Rendering],
+    requests: list[DeliveryRequest],
+    now: datetime,
+) -> int:
+    """Write the bulletin's deliveries to the outbox; how many were written."""
+    enqueued = await outbox.enqueue(
+        session,
+        purpose=Purpose.BULLETIN,
+        crisis_id=bulletin.crisis_id,
+        bulletin_id=bulletin.id,
+        exercise=bulletin.exercise,
+        renderings=renderings,
+        requests=requests,
+        now=now,
+    )
+    return enqueued.deliveries

@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contacts.targeting import target
 from crisis import journal
 from crisis.actors import Actor, Role
+from crisis.bulletin import fanout
 from crisis.bulletin.fanout import checked_text as _checked_text
 from crisis.bulletin.fanout import delivery_audience as _audience
 from crisis.bulletin.fanout import people_requests, played_audiences
@@ -113,17 +114,11 @@ async def _publish_people(
         renderings.append(Rendering(channel=PHONE, text=script, subject=content.title))
     if not renderings:
         return 0, 0
-    enqueued = await outbox.enqueue(
-        session,
-        purpose=Purpose.BULLETIN,
-        renderings=renderings,
-        requests=[*sending, *calls],
-        now=now,
-        exercise=exercise,
-        crisis_id=bulletin.crisis_id,
-        bulletin_id=bulletin.id,
+    requests = [*sending, *calls]
+    written = await fanout.enqueue(
+        session, bulletin, renderings=renderings, requests=requests, now=now
     )
-    return enqueued.deliveries, len(calls)
+    return written, len(calls)
 
 
 async def publish(
@@ -211,15 +206,8 @@ async def _publish_public(
         _rendering(_checked_text(content, channel=c, link=link, exercise=exercise))
         for c in [*channels, PUBLIC_PAGE]
     ]
-    enqueued = await outbox.enqueue(
-        session,
-        purpose=Purpose.BULLETIN,
-        renderings=renderings,
-        requests=requests,
-        now=now,
-        exercise=exercise,
-        crisis_id=bulletin.crisis_id,
-        bulletin_id=bulletin.id,
+    written = await fanout.enqueue(
+        session, bulletin, renderings=renderings, requests=requests, now=now
     )
     await session.exec(
         sa.update(Delivery)
@@ -229,7 +217,7 @@ async def _publish_public(
         )
         .values(sent_at=now, attempts=1)
     )
-    return enqueued.deliveries
+    return written
 
 
 async def send_test(
