@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crisis import journal
+from crisis.actors import Actor
 from crisis.bulletin.render import Content
 from crisis.errors import NotFound
 from crisis.vocabulary import BulletinStatus, MsgType, Strategy
@@ -86,12 +88,26 @@ async def listing(session: AsyncSession, *, crisis_id: int) -> list[Bulletin]:
     return list((await session.exec(query)).all())
 
 
-def journal_payload(bulletin: Bulletin) -> dict[str, object]:
-    return {
+async def journaled(
+    session: AsyncSession,
+    bulletin: Bulletin,
+    *,
+    actor: Actor,
+    action: str,
+    now: datetime,
+    **extra: object,
+) -> Bulletin:
+    """Append the bulletin's step to the journal (with `extra` in its payload); the bulletin."""
+    payload = {
         "bulletin_id": bulletin.id,
         "title": bulletin.title,
         "status": bulletin.status,
         "msg_type": bulletin.msg_type,
         "references": bulletin.reference_ids,
         "content_hash": bulletin.content_hash,
+        **extra,
     }
+    await journal.append(
+        session, actor=actor, action=action, now=now, crisis_id=bulletin.crisis_id, payload=payload
+    )
+    return bulletin

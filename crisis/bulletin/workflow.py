@@ -12,7 +12,6 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import journal
 from crisis.actors import Actor, Role
 from crisis.bulletin.checks import (
     MAX_CASCADE_MINUTES,
@@ -22,7 +21,7 @@ from crisis.bulletin.checks import (
     renderings,
     submit_problems,
 )
-from crisis.bulletin.record import Bulletin, get, journal_payload, listing
+from crisis.bulletin.record import Bulletin, get, journaled, listing
 from crisis.bulletin.render import Content, content_hash
 from crisis.cell import crises
 from crisis.cell.crises import Crisis, CrisisStatus
@@ -98,15 +97,7 @@ async def create(
     _apply(bulletin, content, draft.template)
     session.add(bulletin)
     await session.flush()
-    await journal.append(
-        session,
-        actor=actor,
-        action="bulletin.created",
-        now=now,
-        crisis_id=crisis_id,
-        payload=journal_payload(bulletin),
-    )
-    return bulletin
+    return await journaled(session, bulletin, actor=actor, action="bulletin.created", now=now)
 
 
 async def edit(
@@ -137,15 +128,9 @@ async def edit(
         bulletin.status = BulletinStatus.DRAFT
         bulletin.approved_by = bulletin.approved_at = bulletin.approved_hash = None
     session.add(bulletin)
-    await journal.append(
-        session,
-        actor=actor,
-        action="bulletin.edited",
-        now=now,
-        crisis_id=bulletin.crisis_id,
-        payload=journal_payload(bulletin) | {"previous_status": previous},
+    return await journaled(
+        session, bulletin, actor=actor, action="bulletin.edited", now=now, previous_status=previous
     )
-    return bulletin
 
 
 async def submit(
@@ -166,15 +151,7 @@ async def submit(
     bulletin.status = BulletinStatus.SUBMITTED
     bulletin.submitted_by, bulletin.submitted_at, bulletin.updated_at = actor.login, now, now
     session.add(bulletin)
-    await journal.append(
-        session,
-        actor=actor,
-        action="bulletin.submitted",
-        now=now,
-        crisis_id=bulletin.crisis_id,
-        payload=journal_payload(bulletin),
-    )
-    return bulletin
+    return await journaled(session, bulletin, actor=actor, action="bulletin.submitted", now=now)
 
 
 def _four_eyes(actor: Actor, bulletin: Bulletin, action: str) -> None:
@@ -205,15 +182,7 @@ async def approve(
     bulletin.approved_hash = content_hash(bulletin.content())
     bulletin.updated_at = now
     session.add(bulletin)
-    await journal.append(
-        session,
-        actor=actor,
-        action="bulletin.approved",
-        now=now,
-        crisis_id=bulletin.crisis_id,
-        payload=journal_payload(bulletin),
-    )
-    return bulletin
+    return await journaled(session, bulletin, actor=actor, action="bulletin.approved", now=now)
 
 
 async def reject(
@@ -232,12 +201,6 @@ async def reject(
     bulletin.approved_by = bulletin.approved_at = bulletin.approved_hash = None
     bulletin.updated_at = now
     session.add(bulletin)
-    await journal.append(
-        session,
-        actor=actor,
-        action="bulletin.rejected",
-        now=now,
-        crisis_id=bulletin.crisis_id,
-        payload=journal_payload(bulletin) | {"reason": reason},
+    return await journaled(
+        session, bulletin, actor=actor, action="bulletin.rejected", now=now, reason=reason
     )
-    return bulletin
