@@ -17,7 +17,7 @@ from contacts.directory import (
     ContactKind,
 )
 from contacts.geography import Commune
-from storage.rawsql import Params, collector_paused, fetch_all
+from storage.rawsql import Params, code_point_order, collector_paused, fetch_all
 
 COMMUNES = Commune.__table__  # type: ignore[attr-defined]
 AREA_WIDE = frozenset({ContactAudience.MEDIA, ContactAudience.STAFF, ContactAudience.EXERCISE})
@@ -147,13 +147,11 @@ _PHONE = AddressKind.PHONE.value
 _SENDING = frozenset(k.value for k in SENDING_KINDS)
 
 
-def _contacts_sql(in_scope: str, dialect: str) -> str:
+def _contacts_sql(in_scope: str, collate: str) -> str:
     """The contacts in scope, in the order of the lists (audience, commune, name, id).
 
-    Text is compared by code point, as Python does: SQLite's default BINARY collation on
-    UTF-8 does so, PostgreSQL needs `COLLATE "C"` (the database's collation would not).
+    Text is compared by code point, as Python does (`collate`: `rawsql.code_point_order`).
     """
-    collate = ' COLLATE "C"' if dialect == "postgresql" else ""
     return (
         f"SELECT c.id, c.key, {_NAME}, c.audience, c.function, {_COMMUNE}, c.area_level,"  # noqa: S608 (values are bound)
         f" c.area_code FROM contact c WHERE {in_scope}"
@@ -197,13 +195,12 @@ async def _target(
     area: dict[str, set[str]],
 ) -> Targeting:
     conn = await session.connection()
-    dialect = conn.dialect.name
-    bind = Params(dialect)
+    bind = Params(conn)
     in_scope = _condition(wanted, exercise, area, bind)
     # Plain driver tuples (no SQLAlchemy rows), contacts already in the lists' order; the
     # channels are grouped by contact id with dict lookups, each object built by
     # `tuple.__new__` (no __init__ call).
-    contacts = await fetch_all(conn, _contacts_sql(in_scope, dialect), bind.values)
+    contacts = await fetch_all(conn, _contacts_sql(in_scope, code_point_order(conn)), bind.values)
     channels = await fetch_all(conn, _channels_sql(in_scope), bind.values)
     new = tuple.__new__
     sending: dict[int, list[ChannelAddress]] = {}

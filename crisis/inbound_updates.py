@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.dialects import insert_or_ignore
+from storage.backend import insert_or_ignore
 from storage.types import UTCDateTime
 
 KEPT = timedelta(days=3)

@@ -20,7 +20,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.actors import Actor
-from storage.dialects import insert_or_ignore
+from storage.backend import insert_or_ignore
 from storage.types import UTCDateTime
 
 GENESIS = "0" * 64

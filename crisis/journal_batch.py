@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.actors import Actor
@@ -26,7 +25,7 @@ from crisis.journal import (
     crisis_chain,
     digest,
 )
-from storage.dialects import on_postgres
+from storage.backend import insert_or_ignore, on_postgres
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,7 +96,7 @@ async def _locked_head_rows(session: AsyncSession, chains: list[str]) -> dict[st
         return {chain: [count, last] for chain, count, last in found.all()}
     rows = [{"chain": chain, "length": 0, "last_hash": GENESIS} for chain in chains]
     # executemany of one cached statement: a multi-row VALUES would be compiled every time
-    insert = sqlite.insert(HEADS).on_conflict_do_nothing(index_elements=["chain"])
+    insert = insert_or_ignore(conn, HEADS, index_elements=["chain"])
     await conn.execute(insert, rows)
     query = (
         sa.select(HEADS.c.chain, HEADS.c.length, HEADS.c.last_hash)

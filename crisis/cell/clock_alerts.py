@@ -30,7 +30,7 @@ from crisis.cell.crises import Crisis, CrisisStatus
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
 from crisis.vocabulary import CrisisMode
-from storage.dialects import id_among, skip_locked
+from storage.backend import id_among, skip_locked
 from storage.rawsql import collector_paused
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -5,20 +5,33 @@ Domain code builds its statements through these and never reads the dialect's na
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["id_among", "insert_or_ignore", "on_postgres", "skip_locked"]
+__all__ = [
+    "bind_processor",
+    "id_among",
+    "insert_or_ignore",
+    "larger_page_cache",
+    "on_postgres",
+    "skip_locked",
+]
 
 _Select = TypeVar("_Select", bound=sa.Select[Any])
 
 
 def on_postgres(conn: AsyncConnection | sa.Connection) -> bool:
     return conn.dialect.name == "postgresql"
+
+
+def bind_processor(conn: AsyncConnection | sa.Connection, column: sa.Column[Any]) -> Any:
+    """How the driver of `conn` wants `column`'s Python values (None: as they are)."""
+    return column.type.bind_processor(conn.dialect)
 
 
 def insert_or_ignore(
@@ -41,3 +54,18 @@ def id_among(
     if on_postgres(conn):
         return column == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Integer)))
     return column.in_(ids)
+
+
+@asynccontextmanager
+async def larger_page_cache(conn: AsyncConnection, *, kib: int) -> AsyncIterator[None]:
+    """A larger SQLite page cache for `conn` while the block runs, restored afterwards
+    (PostgreSQL's shared buffers are the server's business: nothing to do there)."""
+    if on_postgres(conn):
+        yield
+        return
+    before = (await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one()
+    await conn.exec_driver_sql(f"PRAGMA cache_size = -{kib}")
+    try:
+        yield
+    finally:
+        await conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
