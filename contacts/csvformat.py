@@ -73,17 +73,21 @@ AUDIENCES = _lookup(
 )
 FUNCTIONS = _lookup([f.value for f in Function], FUNCTION_LABELS, {})
 FUNCTIONS.update({search_key(f.value): f.value for f in Function})
-KINDS = {"personne": "person", "person": "person", "organisation": "organisation"}
+KINDS: dict[str, str] = {
+    "personne": ContactKind.PERSON,
+    ContactKind.PERSON: ContactKind.PERSON,
+    ContactKind.ORGANISATION: ContactKind.ORGANISATION,
+}
 LEVELS = {lvl.value: lvl.value for lvl in AreaLevel}
 CHANNELS = {
     **{k.value: k.value for k in AddressKind},
-    "courriel": "email",
-    "mail": "email",
-    "mobile": "sms",
-    "telephone": "phone",
-    "tchap": "matrix",
+    "courriel": AddressKind.EMAIL,
+    "mail": AddressKind.EMAIL,
+    "mobile": AddressKind.SMS,
+    "telephone": AddressKind.PHONE,
+    "tchap": AddressKind.MATRIX,
 }
-_KINDS_OR_DEFAULT = {**KINDS, "": "person"}
+_KINDS_OR_DEFAULT = {**KINDS, "": ContactKind.PERSON}
 _FOLDED = frozenset({*_YES, *_NO, *AUDIENCES, *FUNCTIONS, *_KINDS_OR_DEFAULT, *LEVELS, *CHANNELS})
 """Values that `search_key` leaves as they are: found in a table without folding them."""
 

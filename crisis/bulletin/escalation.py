@@ -18,14 +18,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.kinds import ChannelKind
-from contacts.directory import ContactChannel
+from contacts.directory import AddressKind, ContactChannel
 from crisis import journal
 from crisis.actors import SYSTEM
 from crisis.bulletin import fanout
 from crisis.bulletin.render import PHONE, phone_script
 from crisis.bulletin.workflow import Bulletin, BulletinStatus
-from crisis.dispatch.outbox import Delivery, DeliveryRequest, DeliveryStatus, Purpose, Rendering
-from crisis.vocabulary import Strategy
+from crisis.dispatch.outbox import Delivery, DeliveryStatus, Purpose, Rendering
+from crisis.vocabulary import Audience, Strategy
 
 LOOKBACK = timedelta(hours=48)
 DELIVERED = [DeliveryStatus.SENT.value, DeliveryStatus.CONFIRMED.value]
@@ -115,7 +115,7 @@ async def _unreached_officials(
             d.bulletin_id == bulletin_id,
             d.purpose == Purpose.BULLETIN.value,
             d.contact_id.is_not(None),
-            sa.or_(d.audience == "officials", d.played_audience == "officials"),
+            sa.or_(d.audience == Audience.OFFICIALS, d.played_audience == Audience.OFFICIALS),
         )
         .group_by(d.contact_id)
         .having(done == 0)
@@ -130,7 +130,7 @@ async def _phones(session: AsyncSession, contact_ids: list[int]) -> dict[int, st
         select(ContactChannel.contact_id, ContactChannel.address)
         .where(
             col(ContactChannel.contact_id).in_(contact_ids),
-            ContactChannel.kind == "phone",
+            ContactChannel.kind == AddressKind.PHONE,
             col(ContactChannel.active).is_(True),
         )
         .order_by(col(ContactChannel.preference).desc())
@@ -157,14 +157,12 @@ async def escalate_to_call(session: AsyncSession, *, now: datetime, after: timed
             continue
         phones = await _phones(session, [u[0] for u in unreached])
         requests = [
-            DeliveryRequest(
-                channel=PHONE,
+            fanout.to_call(
                 address=phones.get(contact_id, sms),
                 audience=audience,
                 played_audience=played,
-                recipient_name=name,
+                name=name,
                 contact_id=contact_id,
-                status=DeliveryStatus.TO_CALL,
             )
             for contact_id, name, audience, played, sms in unreached
         ]

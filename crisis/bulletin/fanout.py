@@ -55,18 +55,31 @@ def checked_text(content: Content, *, channel: str, link: str, exercise: bool) -
     return rendered
 
 
-def _call(
-    *, address: str, audience: str, exercise: bool, name: str, contact_id: int
+def to_call(
+    *, address: str, audience: str, played_audience: str | None, name: str, contact_id: int
 ) -> DeliveryRequest:
-    audience, played_as = delivery_audience(audience, exercise=exercise)
+    """A person must phone `name` (at `address`, when known): no usable channel."""
     return DeliveryRequest(
         channel=PHONE,
         address=address,
         audience=audience,
-        played_audience=played_as,
+        played_audience=played_audience,
         recipient_name=name,
         contact_id=contact_id,
         status=DeliveryStatus.TO_CALL,
+    )
+
+
+def _call(
+    *, address: str, audience: str, exercise: bool, name: str, contact_id: int
+) -> DeliveryRequest:
+    audience, played_as = delivery_audience(audience, exercise=exercise)
+    return to_call(
+        address=address,
+        audience=audience,
+        played_audience=played_as,
+        name=name,
+        contact_id=contact_id,
     )
 
 

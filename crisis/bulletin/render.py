@@ -146,7 +146,7 @@ def render_channel(content: Content, *, channel: str, link: str, exercise: bool)
         variant=None if internal else content.variants.get(channel),
         exercise=exercise,
         prefix=prefix,
-        thread=content.x_thread and channel == "x",
+        thread=content.x_thread and channel == ChannelKind.X,
     )
     if isinstance(result, list):
         return ChannelText(channel=channel, problems=tuple(result))
@@ -171,7 +171,7 @@ def with_confirmation(
         return rendered
     if rendered.channel == ChannelKind.SMS:  # GSM-7 only: no guillemets
         line, text = f"Accusez réception : répondez OK {code} ou {link}", f"{rendered.text}\n"
-    elif rendered.channel == "telegram":
+    elif rendered.channel == ChannelKind.TELEGRAM:
         line = f"Merci d'accuser réception : répondez « OK\u00a0{code} » ou suivez ce lien : {link}"
         text = f"{rendered.text}\n\n"
     else:
@@ -195,7 +195,7 @@ def _confirmation_problems(rendered: ChannelText) -> tuple[Problem, ...]:
             f"{SMS_MAX_SEGMENTS} au plus ; raccourcissez le titre ou la variante."
         )
         return (Problem(channel=ChannelKind.SMS, code="too_many_segments", message=message),)
-    if rendered.channel == "telegram" and len(text) > TELEGRAM_MAX_CHARS:
+    if rendered.channel == ChannelKind.TELEGRAM and len(text) > TELEGRAM_MAX_CHARS:
         message = (
             f"Telegram : {len(text)} caractères avec l'accusé de réception, "
             f"pour {TELEGRAM_MAX_CHARS} au plus ; donnez une variante plus courte."
