@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from channels.kinds import ChannelKind
 from crisis.dispatch.outbox import DeliveryStatus
-from crisis.vocabulary import PHONE, PUBLIC_PAGE, Audience, BulletinStatus, CrisisMode, MsgType
+from crisis.vocabulary import (
+    PHONE,
+    PUBLIC_PAGE,
+    Audience,
+    BulletinStatus,
+    CrisisMode,
+    CrisisStatus,
+    MsgType,
+)
 
 KIND_LABELS: dict[str, str] = {
     "crue": "Crue / inondation",
@@ -22,11 +30,11 @@ KIND_LABELS: dict[str, str] = {
 }
 
 STATUS_LABELS: dict[str, str] = {
-    "declared": "Déclaré",
-    "cell_ordered": "Cellule ordonnée",
-    "cell_operational": "Cellule opérationnelle",
-    "cod_activated": "COD activé",
-    "closed": "Clos",
+    CrisisStatus.DECLARED: "Déclaré",
+    CrisisStatus.CELL_ORDERED: "Cellule ordonnée",
+    CrisisStatus.CELL_OPERATIONAL: "Cellule opérationnelle",
+    CrisisStatus.COD_ACTIVATED: "COD activé",
+    CrisisStatus.CLOSED: "Clos",
 }
 
 ACTION_LABELS: dict[str, str] = {

@@ -17,6 +17,7 @@ __all__ = [
     "Audience",
     "BulletinStatus",
     "CrisisMode",
+    "CrisisStatus",
     "MsgType",
     "Strategy",
 ]
@@ -27,6 +28,16 @@ class CrisisMode(StrEnum):
 
     REAL = "real"
     EXERCISE = "exercise"
+
+
+class CrisisStatus(StrEnum):
+    """The lifecycle, in order (see `crisis.cell.lifecycle`)."""
+
+    DECLARED = "declared"
+    CELL_ORDERED = "cell_ordered"
+    CELL_OPERATIONAL = "cell_operational"
+    COD_ACTIVATED = "cod_activated"
+    CLOSED = "closed"
 
 
 class Audience(StrEnum):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, col, select
@@ -15,9 +14,20 @@ from crisis import journal
 from crisis.actors import Actor, Role
 from crisis.cell import checklist
 from crisis.errors import InvalidInput, NotFound
-from crisis.vocabulary import CrisisMode
+from crisis.vocabulary import CrisisMode, CrisisStatus
 from playbooks import Playbook
 from storage.types import UTCDateTime
+
+__all__ = [
+    "KIND_PATTERN",
+    "Crisis",
+    "CrisisStatus",
+    "RefusedInput",
+    "declare",
+    "get",
+    "listing",
+    "playbook_for",
+]
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 
@@ -26,16 +36,6 @@ class RefusedInput(InvalidInput):
     """Bad input on a crisis decision: 422, and journaled like a conflict."""
 
     journaled = True
-
-
-class CrisisStatus(StrEnum):
-    """The lifecycle, in order (see `crisis.cell.lifecycle`)."""
-
-    DECLARED = "declared"
-    CELL_ORDERED = "cell_ordered"
-    CELL_OPERATIONAL = "cell_operational"
-    COD_ACTIVATED = "cod_activated"
-    CLOSED = "closed"
 
 
 class Crisis(SQLModel, table=True):

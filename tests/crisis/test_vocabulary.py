@@ -16,6 +16,7 @@ from crisis.vocabulary import (
     Audience,
     BulletinStatus,
     CrisisMode,
+    CrisisStatus,
     MsgType,
 )
 
@@ -73,6 +74,7 @@ def test_no_bare_exercise_string_outside_its_enums_in_domain_code() -> None:
         (labels.DELIVERY_STATUS_LABELS, set(DeliveryStatus)),
         (labels.MSG_TYPE_LABELS, set(MsgType)),
         (labels.MODE_LABELS, set(CrisisMode)),
+        (labels.STATUS_LABELS, set(CrisisStatus)),
         (labels.CHANNEL_LABELS, {*ChannelKind, PUBLIC_PAGE, PHONE}),
     ],
 )
