@@ -9,16 +9,8 @@ import pytest
 
 from channels.kinds import ChannelKind
 from crisis import labels
+from crisis import vocabulary as v
 from crisis.dispatch.outbox import DeliveryStatus
-from crisis.vocabulary import (
-    PHONE,
-    PUBLIC_PAGE,
-    Audience,
-    BulletinStatus,
-    CrisisMode,
-    CrisisStatus,
-    MsgType,
-)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = ("crisis", "contacts", "playbooks")
@@ -69,13 +61,13 @@ def test_no_bare_exercise_string_outside_its_enums_in_domain_code() -> None:
 @pytest.mark.parametrize(
     ("table", "values"),
     [
-        (labels.AUDIENCE_LABELS, set(Audience)),
-        (labels.BULLETIN_STATUS_LABELS, set(BulletinStatus)),
+        (labels.AUDIENCE_LABELS, set(v.Audience)),
+        (labels.BULLETIN_STATUS_LABELS, set(v.BulletinStatus)),
         (labels.DELIVERY_STATUS_LABELS, set(DeliveryStatus)),
-        (labels.MSG_TYPE_LABELS, set(MsgType)),
-        (labels.MODE_LABELS, set(CrisisMode)),
-        (labels.STATUS_LABELS, set(CrisisStatus)),
-        (labels.CHANNEL_LABELS, {*ChannelKind, PUBLIC_PAGE, PHONE}),
+        (labels.MSG_TYPE_LABELS, set(v.MsgType)),
+        (labels.MODE_LABELS, set(v.CrisisMode)),
+        (labels.STATUS_LABELS, set(v.CrisisStatus)),
+        (labels.CHANNEL_LABELS, {*ChannelKind, v.PUBLIC_PAGE, v.PHONE}),
     ],
 )
 def test_each_label_table_labels_its_whole_vocabulary(
@@ -85,4 +77,4 @@ def test_each_label_table_labels_its_whole_vocabulary(
 
 
 def test_a_label_reads_by_the_plain_string_value() -> None:
-    assert labels.AUDIENCE_LABELS["public"] == labels.AUDIENCE_LABELS[Audience.PUBLIC]
+    assert labels.AUDIENCE_LABELS["public"] == labels.AUDIENCE_LABELS[v.Audience.PUBLIC]
