@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import fields
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Unpack
 
 import sqlalchemy as sa
 from sqlmodel import col, or_, select
@@ -282,30 +282,11 @@ async def targeting(
 
 
 async def add_shift(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    now: datetime,
-    role: str,
-    level: int,
-    starts_at: datetime,
-    ends_at: datetime,
-    contact_id: int | None = None,
-    user_id: int | None = None,
-    name: str = "",
+    session: AsyncSession, *, actor: Actor, now: datetime, **fields: Unpack[roster.ShiftFields]
 ) -> Shift:
     actor.require(Role.ADMIN, Role.PREFECT, action="modifier l'astreinte")
     try:
-        shift = await roster.add_shift(
-            session,
-            role=role,
-            level=level,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            contact_id=contact_id,
-            user_id=user_id,
-            name=name,
-        )
+        shift = await roster.add_shift(session, **fields)
     except ValueError as error:
         raise InvalidInput("invalid_shift", str(error).capitalize() + ".") from error
     await journal.append(
@@ -315,10 +296,10 @@ async def add_shift(
         now=now,
         payload={
             "shift_id": shift.id,
-            "role": role,
-            "level": level,
-            "starts_at": starts_at.isoformat(),
-            "ends_at": ends_at.isoformat(),
+            "role": fields["role"],
+            "level": fields["level"],
+            "starts_at": fields["starts_at"].isoformat(),
+            "ends_at": fields["ends_at"].isoformat(),
         },
     )
     return shift
