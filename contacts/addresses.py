@@ -6,7 +6,7 @@ import re
 
 import phonenumbers
 
-from contacts.directory import ChannelKind
+from contacts.directory import AddressKind
 
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -47,20 +47,20 @@ def normalise(kind: str, address: str) -> str:
     if not text:
         raise AddressError("adresse vide")
     match kind:
-        case ChannelKind.EMAIL:
+        case AddressKind.EMAIL:
             if len(text) > 254 or not _EMAIL.match(text):
                 raise AddressError(f"adresse électronique invalide « {text} »")
             local, _, domain = text.rpartition("@")
             return f"{local}@{domain.lower()}"
-        case ChannelKind.SMS:
+        case AddressKind.SMS:
             return _phone(text, mobile=True)
-        case ChannelKind.PHONE:
+        case AddressKind.PHONE:
             return _phone(text, mobile=False)
-        case ChannelKind.TELEGRAM:
+        case AddressKind.TELEGRAM:
             if not _TELEGRAM.match(text):
                 raise AddressError(f"identifiant de conversation Telegram invalide « {text} »")
             return text
-        case ChannelKind.MATRIX:
+        case AddressKind.MATRIX:
             if not _MATRIX.match(text):
                 raise AddressError(f"identifiant Matrix invalide « {text} » (@nom:serveur)")
             return text
@@ -69,9 +69,9 @@ def normalise(kind: str, address: str) -> str:
 
 def masked(kind: str, address: str) -> str:
     """What a role without access to personal channels sees."""
-    if kind == ChannelKind.EMAIL:
+    if kind == AddressKind.EMAIL:
         local, _, domain = address.partition("@")
         return f"{local[:1]}…@{domain}"
-    if kind in (ChannelKind.SMS, ChannelKind.PHONE):
+    if kind in (AddressKind.SMS, AddressKind.PHONE):
         return f"{address[:4]}…{address[-2:]}"
     return "…"

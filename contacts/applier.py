@@ -115,12 +115,11 @@ class Applier:
         if not batch:
             return
         conn = await self.session.connection()
-        dialect = conn.dialect.name
         if self._bind is None:
-            self._bind = sql.Binder(conn.dialect, self.now)
+            self._bind = sql.Binder(conn, self.now)
         # One query for the batch's known contacts and their channels (one bound list).
         keys = [r.key for r in batch]
-        condition, param = any_of(dialect, keys)
+        condition, param = any_of(conn, keys)
         found = await fetch_all(conn, sql.EXISTING_SQL + condition, [param])
         existing: dict[str, tuple[int, str, bool]] = {}
         channels: dict[tuple[int, str, str], tuple[int, bool, bool, int]] = {}
@@ -157,7 +156,7 @@ class Applier:
         ids = {key: known[0] for key, known in existing.items()}
         if self.writing and inserts:
             await execute_many(conn, self._bind.sql(sql.INSERT_CONTACT), inserts)
-            condition, param = any_of(dialect, added_keys)
+            condition, param = any_of(conn, added_keys)
             added = await fetch_all(conn, sql.IDS_SQL + condition, [param])
             ids.update({key: cid for cid, key in added})
         if self.writing and updates:

@@ -19,10 +19,10 @@ from contacts.csvsource import CsvSource, header_key
 from contacts.directory import (
     AUDIENCE_LABELS,
     FUNCTION_LABELS,
+    AddressKind,
     AreaLevel,
-    Audience,
-    ChannelKind,
     Contact,
+    ContactAudience,
     ContactChannel,
     ContactKind,
     Function,
@@ -62,23 +62,32 @@ def _lookup(values: Iterable[str], labels: dict[str, str], extra: dict[str, str]
 
 
 AUDIENCES = _lookup(
-    [a.value for a in Audience],
+    [a.value for a in ContactAudience],
     AUDIENCE_LABELS,
-    {"elus": "officials", "medias": "media", "services": "staff", "exercice": "exercise"},
+    {
+        "elus": ContactAudience.OFFICIALS,
+        "medias": ContactAudience.MEDIA,
+        "services": ContactAudience.STAFF,
+        "exercice": ContactAudience.EXERCISE,
+    },
 )
 FUNCTIONS = _lookup([f.value for f in Function], FUNCTION_LABELS, {})
 FUNCTIONS.update({search_key(f.value): f.value for f in Function})
-KINDS = {"personne": "person", "person": "person", "organisation": "organisation"}
+KINDS: dict[str, str] = {
+    "personne": ContactKind.PERSON,
+    ContactKind.PERSON: ContactKind.PERSON,
+    ContactKind.ORGANISATION: ContactKind.ORGANISATION,
+}
 LEVELS = {lvl.value: lvl.value for lvl in AreaLevel}
 CHANNELS = {
-    **{k.value: k.value for k in ChannelKind},
-    "courriel": "email",
-    "mail": "email",
-    "mobile": "sms",
-    "telephone": "phone",
-    "tchap": "matrix",
+    **{k.value: k.value for k in AddressKind},
+    "courriel": AddressKind.EMAIL,
+    "mail": AddressKind.EMAIL,
+    "mobile": AddressKind.SMS,
+    "telephone": AddressKind.PHONE,
+    "tchap": AddressKind.MATRIX,
 }
-_KINDS_OR_DEFAULT = {**KINDS, "": "person"}
+_KINDS_OR_DEFAULT = {**KINDS, "": ContactKind.PERSON}
 _FOLDED = frozenset({*_YES, *_NO, *AUDIENCES, *FUNCTIONS, *_KINDS_OR_DEFAULT, *LEVELS, *CHANNELS})
 """Values that `search_key` leaves as they are: found in a table without folding them."""
 

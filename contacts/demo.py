@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contacts.directory import Audience, ChannelKind, Contact, ContactKind, Function
+from contacts.directory import (
+    AddressKind,
+    AreaLevel,
+    Contact,
+    ContactAudience,
+    ContactKind,
+    Function,
+)
 from contacts.geography import Commune, Epci
 from contacts.importer import Applier, ImportReport
 from contacts.records import ChannelRecord, ContactRecord, slug
@@ -99,12 +106,12 @@ def _personal(
 ) -> tuple[ChannelRecord, ...]:
     email = f"{slug(first)}.{slug(last)}.{tag}@{DOMAIN}"
     channels = [
-        ChannelRecord(ChannelKind.SMS, numbers.next_mobile(), verified=True, preference=0),
-        ChannelRecord(ChannelKind.EMAIL, email, verified=rng.random() < 0.8, preference=1),
+        ChannelRecord(AddressKind.SMS, numbers.next_mobile(), verified=True, preference=0),
+        ChannelRecord(AddressKind.EMAIL, email, verified=rng.random() < 0.8, preference=1),
     ]
     if rng.random() < 0.4:
         channels.append(
-            ChannelRecord(ChannelKind.TELEGRAM, numbers.next_telegram(), True, preference=2)
+            ChannelRecord(AddressKind.TELEGRAM, numbers.next_telegram(), True, preference=2)
         )
     return tuple(channels)
 
@@ -126,126 +133,147 @@ def _record(
     )
 
 
-def demo_records(communes: list[Commune], epcis: list[Epci]) -> Iterator[ContactRecord]:
-    """The whole synthetic directory, always the same for the same geography."""
-    rng = random.Random(80)
-    numbers = _Numbers()
-    arrondissements = sorted({c.arrondissement for c in communes if c.arrondissement})
-    for commune in communes:
-        first, last = _person(rng)
-        if rng.random() < NO_CHANNEL_RATE:
-            phone = rng.random() < 0.5
-            channels: tuple[ChannelRecord, ...] = (
-                (ChannelRecord(ChannelKind.PHONE, numbers.next_fixed(), True),) if phone else ()
-            )
+class _Maker:
+    """The synthetic people, drawn from one seeded generator in a fixed order."""
+
+    def __init__(self) -> None:
+        self.rng = random.Random(80)
+        self.numbers = _Numbers()
+
+    def person(
+        self,
+        key: str,
+        audience: str,
+        function: str,
+        area: tuple[str, str],
+        tag: str,
+        **extra: object,
+    ) -> ContactRecord:
+        first, last = _person(self.rng)
+        channels = _personal(self.rng, self.numbers, first, last, tag)
+        level, code = area
+        return _record(
+            key,
+            audience,
+            function,
+            level,
+            code,
+            first_name=first,
+            last_name=last,
+            channels=channels,
+            **extra,
+        )
+
+    def mayor(self, commune: Commune) -> ContactRecord:
+        first, last = _person(self.rng)
+        channels: tuple[ChannelRecord, ...]
+        if self.rng.random() < NO_CHANNEL_RATE:
+            phone = self.rng.random() < 0.5
+            fixed = self.numbers.next_fixed() if phone else None
+            channels = (ChannelRecord(AddressKind.PHONE, fixed, True),) if fixed else ()
         else:
-            channels = _personal(rng, numbers, first, last, commune.code)
-        yield _record(
+            channels = _personal(self.rng, self.numbers, first, last, commune.code)
+        return _record(
             f"demo:maire:{commune.code}",
-            Audience.OFFICIALS,
+            ContactAudience.OFFICIALS,
             Function.MAIRE,
-            "commune",
+            AreaLevel.COMMUNE,
             commune.code,
             first_name=first,
             last_name=last,
             channels=channels,
         )
+
+
+def _municipal(make: _Maker, communes: list[Commune]) -> Iterator[ContactRecord]:
+    for commune in communes:
+        yield make.mayor(commune)
         adjoints = 2 if commune.population >= 10_000 else 1 if commune.population >= 2_000 else 0
         for n in range(1, adjoints + 1):
-            first, last = _person(rng)
-            yield _record(
-                f"demo:adjoint:{commune.code}:{n}",
-                Audience.OFFICIALS,
-                Function.ADJOINT,
-                "commune",
-                commune.code,
-                first_name=first,
-                last_name=last,
-                channels=_personal(rng, numbers, first, last, f"{commune.code}-{n}"),
+            area = (AreaLevel.COMMUNE, commune.code)
+            key = f"demo:adjoint:{commune.code}:{n}"
+            yield make.person(
+                key, ContactAudience.OFFICIALS, Function.ADJOINT, area, f"{commune.code}-{n}"
             )
+
+
+def _territorial(
+    make: _Maker, communes: list[Commune], epcis: list[Epci]
+) -> Iterator[ContactRecord]:
+    officials = ContactAudience.OFFICIALS
     for epci in epcis:
-        first, last = _person(rng)
-        yield _record(
-            f"demo:president-epci:{epci.code}",
-            Audience.OFFICIALS,
-            Function.PRESIDENT_EPCI,
-            "epci",
-            epci.code,
-            first_name=first,
-            last_name=last,
-            organisation=epci.name,
-            channels=_personal(rng, numbers, first, last, epci.code),
+        area = (AreaLevel.EPCI, epci.code)
+        key = f"demo:president-epci:{epci.code}"
+        yield make.person(
+            key, officials, Function.PRESIDENT_EPCI, area, epci.code, organisation=epci.name
         )
-    officials = [(Function.DEPUTE, 5), (Function.SENATEUR, 3), (Function.PRESIDENT_DEPARTEMENT, 1)]
-    for function, count in officials:
+    departement = (AreaLevel.DEPARTEMENT, DEPARTEMENT)
+    for function, count in [
+        (Function.DEPUTE, 5),
+        (Function.SENATEUR, 3),
+        (Function.PRESIDENT_DEPARTEMENT, 1),
+    ]:
         for n in range(1, count + 1):
-            first, last = _person(rng)
-            yield _record(
-                f"demo:{function}:{n}",
-                Audience.OFFICIALS,
-                function,
-                "departement",
-                DEPARTEMENT,
-                first_name=first,
-                last_name=last,
-                channels=_personal(rng, numbers, first, last, f"{function}{n}"),
+            yield make.person(
+                f"demo:{function}:{n}", officials, function, departement, f"{function}{n}"
             )
+    arrondissements = sorted({c.arrondissement for c in communes if c.arrondissement})
     for n in range(1, 47):
-        first, last = _person(rng)
-        arrondissement = arrondissements[n % len(arrondissements)]
-        yield _record(
-            f"demo:cd:{n}",
-            Audience.OFFICIALS,
-            Function.CONSEILLER_DEPARTEMENTAL,
-            "arrondissement",
-            arrondissement,
-            first_name=first,
-            last_name=last,
-            channels=_personal(rng, numbers, first, last, f"cd{n}"),
+        area = (AreaLevel.ARRONDISSEMENT, arrondissements[n % len(arrondissements)])
+        yield make.person(
+            f"demo:cd:{n}", officials, Function.CONSEILLER_DEPARTEMENTAL, area, f"cd{n}"
         )
+
+
+def _media(make: _Maker) -> Iterator[ContactRecord]:
+    departement = (AreaLevel.DEPARTEMENT, DEPARTEMENT)
     for i, newsroom in enumerate(NEWSROOMS, start=1):
-        shared = ChannelRecord(ChannelKind.EMAIL, f"redaction@{slug(newsroom)}.{DOMAIN}", True)
+        shared = ChannelRecord(AddressKind.EMAIL, f"redaction@{slug(newsroom)}.{DOMAIN}", True)
         yield _record(
             f"demo:media:{i}",
-            Audience.MEDIA,
+            ContactAudience.MEDIA,
             Function.REDACTION,
-            "departement",
-            DEPARTEMENT,
+            *departement,
             kind=ContactKind.ORGANISATION,
             last_name=newsroom,
             organisation=newsroom,
             channels=(shared,),
         )
         for n in range(1, JOURNALISTS_PER_NEWSROOM + 1):
-            first, last = _person(rng)
-            yield _record(
+            yield make.person(
                 f"demo:media:{i}:{n}",
-                Audience.MEDIA,
+                ContactAudience.MEDIA,
                 Function.JOURNALISTE,
-                "departement",
-                DEPARTEMENT,
-                first_name=first,
-                last_name=last,
+                departement,
+                f"media{i}-{n}",
                 organisation=newsroom,
-                channels=_personal(rng, numbers, first, last, f"media{i}-{n}"),
             )
+
+
+def _prefecture(make: _Maker) -> Iterator[ContactRecord]:
+    departement = (AreaLevel.DEPARTEMENT, DEPARTEMENT)
     for audience, function, prefix in (
-        (Audience.STAFF, Function.AGENT_PERMANENCE, "staff"),
-        (Audience.EXERCISE, Function.PARTICIPANT_EXERCICE, "exercice"),
+        (ContactAudience.STAFF, Function.AGENT_PERMANENCE, "staff"),
+        (ContactAudience.EXERCISE, Function.PARTICIPANT_EXERCICE, "exercice"),
     ):
         for n in range(1, 13):
-            first, last = _person(rng)
-            yield _record(
+            yield make.person(
                 f"demo:{prefix}:{n}",
                 audience,
                 function,
-                "departement",
-                DEPARTEMENT,
-                first_name=first,
-                last_name=last,
+                departement,
+                f"{prefix}{n}",
                 organisation="Préfecture de la Somme",
-                channels=_personal(rng, numbers, first, last, f"{prefix}{n}"),
             )
+
+
+def demo_records(communes: list[Commune], epcis: list[Epci]) -> Iterator[ContactRecord]:
+    """The whole synthetic directory, always the same for the same geography."""
+    make = _Maker()
+    yield from _municipal(make, communes)
+    yield from _territorial(make, communes, epcis)
+    yield from _media(make)
+    yield from _prefecture(make)
 
 
 def demo_shifts(staff: list[tuple[int, str]], *, now: datetime) -> list[Shift]:
@@ -287,7 +315,7 @@ async def load_demo_directory(session: AsyncSession, *, now: datetime) -> DemoRe
     to_call = 0
     for record in demo_records(communes, epcis):
         if record.function == Function.MAIRE and not any(
-            c.kind != ChannelKind.PHONE for c in record.channels
+            c.kind != AddressKind.PHONE for c in record.channels
         ):
             to_call += 1
         await applier.add(record)
@@ -295,7 +323,7 @@ async def load_demo_directory(session: AsyncSession, *, now: datetime) -> DemoRe
     staff = (
         await session.exec(
             select(Contact.id, Contact.first_name, Contact.last_name)
-            .where(Contact.audience == Audience.STAFF, col(Contact.key).like("demo:%"))
+            .where(Contact.audience == ContactAudience.STAFF, col(Contact.key).like("demo:%"))
             .order_by(col(Contact.key))
         )
     ).all()

@@ -11,7 +11,9 @@ from sqlmodel import Field, SQLModel
 from storage.types import UTCDateTime
 
 
-class Audience(StrEnum):
+class ContactAudience(StrEnum):
+    """The directory's audiences: a bulletin's `public` is no one's entry in the directory."""
+
     OFFICIALS = "officials"
     MEDIA = "media"
     STAFF = "staff"
@@ -19,10 +21,10 @@ class Audience(StrEnum):
 
 
 AUDIENCE_LABELS: dict[str, str] = {
-    Audience.OFFICIALS: "Élus",
-    Audience.MEDIA: "Médias",
-    Audience.STAFF: "Services de l'État",
-    Audience.EXERCISE: "Participants aux exercices",
+    ContactAudience.OFFICIALS: "Élus",
+    ContactAudience.MEDIA: "Médias",
+    ContactAudience.STAFF: "Services de l'État",
+    ContactAudience.EXERCISE: "Participants aux exercices",
 }
 
 
@@ -73,7 +75,10 @@ class ContactKind(StrEnum):
     ORGANISATION = "organisation"
 
 
-class ChannelKind(StrEnum):
+class AddressKind(StrEnum):
+    """A contact's address kinds: the sending channels a person can be reached on, and `phone`
+    (the to-call list). `channels.kinds.ChannelKind` is the wider set of sending channels."""
+
     EMAIL = "email"
     SMS = "sms"
     TELEGRAM = "telegram"
@@ -81,16 +86,18 @@ class ChannelKind(StrEnum):
     PHONE = "phone"
 
 
-CHANNEL_LABELS: dict[str, str] = {
-    ChannelKind.EMAIL: "Courriel",
-    ChannelKind.SMS: "SMS (mobile)",
-    ChannelKind.TELEGRAM: "Telegram",
-    ChannelKind.MATRIX: "Matrix / Tchap",
-    ChannelKind.PHONE: "Téléphone (appel)",
+ADDRESS_KIND_LABELS: dict[str, str] = {
+    AddressKind.EMAIL: "Courriel",
+    AddressKind.SMS: "SMS (mobile)",
+    AddressKind.TELEGRAM: "Telegram",
+    AddressKind.MATRIX: "Matrix / Tchap",
+    AddressKind.PHONE: "Téléphone (appel)",
 }
 
+CHANNEL_LABELS = ADDRESS_KIND_LABELS  # the name the directory page imports
+
 SENDING_KINDS = frozenset(
-    {ChannelKind.EMAIL, ChannelKind.SMS, ChannelKind.TELEGRAM, ChannelKind.MATRIX}
+    {AddressKind.EMAIL, AddressKind.SMS, AddressKind.TELEGRAM, AddressKind.MATRIX}
 )
 """Channels a message can go out on; `phone` is for the to-call list only."""
 

@@ -252,7 +252,7 @@ class StagedApplier(Applier):
     async def _write(self, counts: Counts) -> None:
         """The staged diff applied, skipping the statements that would change nothing."""
         conn = await self.session.connection()
-        stamp = sql.Binder(conn.dialect, self.now).now
+        stamp = sql.Binder(conn, self.now).now
         if not counts.changed and not counts.same:
             await conn.exec_driver_sql(INSERT_NEW, (self.source, stamp))
             return

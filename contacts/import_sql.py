@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
-from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contacts.directory import Contact
 from contacts.records import ContactRecord, contact_values, fingerprint
+from storage.backend import bind_processor, on_postgres
 
 CONTACTS = Contact.__table__  # type: ignore[attr-defined]
 RECORD_COLUMNS = (
@@ -71,10 +72,10 @@ def record_row(
 class Binder:
     """Python values as the driver stores them for our column types (dates, UTC instants)."""
 
-    def __init__(self, dialect: Dialect, now: datetime) -> None:
-        self.numbered = dialect.name == "postgresql"
-        self._date = CONTACTS.c.function_since.type.bind_processor(dialect)
-        stamp = CONTACTS.c.updated_at.type.bind_processor(dialect)
+    def __init__(self, conn: AsyncConnection, now: datetime) -> None:
+        self.numbered = on_postgres(conn)
+        self._date = bind_processor(conn, CONTACTS.c.function_since)
+        stamp = bind_processor(conn, CONTACTS.c.updated_at)
         self.now = stamp(now) if stamp else now
         self._dates: dict[date | None, object] = {None: None}
 

@@ -11,8 +11,7 @@ mayors who left office).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from enum import StrEnum
 from typing import BinaryIO
@@ -25,6 +24,7 @@ from contacts.csvsource import CsvSource
 from contacts.geography import geo_index
 from contacts.import_pg import StagedApplier
 from contacts.records import ContactRecord, LineError
+from storage.backend import larger_page_cache, on_postgres
 
 IMPORT_CACHE_KIB = 65_536
 __all__ = ["Applier", "ImportFormat", "ImportReport", "erased_key", "import_contacts"]
@@ -45,28 +45,11 @@ async def import_contacts(
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import a file in the caller's transaction; a bad file writes nothing."""
-    async with _page_cache(session):
+    # With SQLite's default 2 MiB, a large import's index pages (key, search name, target,
+    # channels) are read back from the OS at every batch; 64 MiB keeps them: the memory stays
+    # bounded, and the first import of 500,000 rows no longer slows down as it grows.
+    async with larger_page_cache(await session.connection(), kib=IMPORT_CACHE_KIB):
         return await _import(session, stream, fmt, now, dry_run, progress)
-
-
-@asynccontextmanager
-async def _page_cache(session: AsyncSession) -> AsyncIterator[None]:
-    """A larger SQLite page cache for the import's connection, restored afterwards.
-
-    With SQLite's default 2 MiB, a large import's index pages (key, search name, target,
-    channels) are read back from the OS at every batch; 64 MiB keeps them: the memory
-    stays bounded, and the first import of 500,000 rows no longer slows down as it grows.
-    """
-    conn = await session.connection()
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    before = (await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one()
-    await conn.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        await conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 async def _import(
@@ -81,7 +64,7 @@ async def _import(
     geo = await geo_index(session)
     source = CsvSource(stream)
     conn = await session.connection()
-    applier = (StagedApplier if conn.dialect.name == "postgresql" else Applier)(
+    applier = (StagedApplier if on_postgres(conn) else Applier)(
         session, report=report, source="rne" if fmt == "rne-maires" else "tocsin", now=now
     )
     await applier.load_tombstones()

@@ -7,13 +7,30 @@ from collections.abc import Sequence
 
 from contacts.addresses import AddressError, normalise
 from contacts.csvformat import KEY_PATTERN
-from contacts.directory import AreaLevel, Audience, ContactKind, Function
+from contacts.directory import AreaLevel, ContactAudience, ContactKind, Function
 from contacts.geography import GeoIndex
 from contacts.records import ChannelRecord, ContactRecord
 
 
 def new_key() -> str:
     return f"tocsin:{secrets.token_hex(8)}"
+
+
+def _channel_records(
+    channels: Sequence[tuple[str, str, bool, bool]], problems: list[str]
+) -> list[ChannelRecord]:
+    """The channels with their addresses normalised; a bad address is added to `problems`."""
+    normalised: list[ChannelRecord] = []
+    for order, (channel_kind, address, verified, active) in enumerate(channels):
+        try:
+            normalised.append(
+                ChannelRecord(
+                    channel_kind, normalise(channel_kind, address), verified, active, order
+                )
+            )
+        except AddressError as error:
+            problems.append(str(error))
+    return normalised
 
 
 def manual_record(
@@ -37,7 +54,7 @@ def manual_record(
         problems.append(f"clé invalide « {key} »")
     if kind not in {k.value for k in ContactKind}:
         problems.append(f"type inconnu « {kind} »")
-    if audience not in {a.value for a in Audience}:
+    if audience not in {a.value for a in ContactAudience}:
         problems.append(f"public inconnu « {audience} »")
     if function not in {f.value for f in Function}:
         problems.append(f"fonction inconnue « {function} »")
@@ -48,16 +65,7 @@ def manual_record(
         departement = geo.departement_of(area_level, area_code)
     if departement is None:
         problems.append(f"zone inconnue « {area_level} {area_code} »")
-    normalised: list[ChannelRecord] = []
-    for order, (channel_kind, address, verified, active) in enumerate(channels):
-        try:
-            normalised.append(
-                ChannelRecord(
-                    channel_kind, normalise(channel_kind, address), verified, active, order
-                )
-            )
-        except AddressError as error:
-            problems.append(str(error))
+    normalised = _channel_records(channels, problems)
     if problems:
         raise ValueError(*problems)
     return ContactRecord(

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from contacts.csvsource import CsvSource
-from contacts.directory import Audience, ContactKind, Function
+from contacts.directory import ContactAudience, ContactKind, Function
 from contacts.geography import GeoIndex
 from contacts.records import ContactRecord, LineError, slug
 
@@ -89,7 +89,7 @@ def parse(source: CsvSource, geo: GeoIndex) -> Iterator[ContactRecord | LineErro
             key=mayor_key(commune, last, first, birth),
             line=line,
             kind=ContactKind.PERSON,
-            audience=Audience.OFFICIALS,
+            audience=ContactAudience.OFFICIALS,
             function=Function.MAIRE,
             last_name=last,
             first_name=first,

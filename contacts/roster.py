@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TypedDict
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, col, select
@@ -137,6 +138,21 @@ async def roster_gaps(session: AsyncSession, *, now: datetime, days: int = 30) -
     shifts = await shifts_between(session, start=now, end=end)
     spans = [Span(s.role, s.level, s.starts_at, s.ends_at) for s in shifts]
     return coverage_gaps(spans, start=now, end=end)
+
+
+class _ShiftSpan(TypedDict):
+    role: str
+    level: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+class ShiftFields(_ShiftSpan, total=False):
+    """What a new shift is given (`add_shift`'s arguments), the person by contact or user."""
+
+    contact_id: int | None
+    user_id: int | None
+    name: str
 
 
 async def add_shift(

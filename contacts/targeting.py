@@ -11,16 +11,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.directory import (
     SENDING_KINDS,
+    AddressKind,
     AreaLevel,
-    Audience,
-    ChannelKind,
+    ContactAudience,
     ContactKind,
 )
 from contacts.geography import Commune
-from storage.rawsql import Params, collector_paused, fetch_all
+from storage.rawsql import Params, code_point_order, collector_paused, fetch_all
 
 COMMUNES = Commune.__table__  # type: ignore[attr-defined]
-AREA_WIDE = frozenset({Audience.MEDIA, Audience.STAFF, Audience.EXERCISE})
+AREA_WIDE = frozenset({ContactAudience.MEDIA, ContactAudience.STAFF, ContactAudience.EXERCISE})
 """Audiences reached across each département the area touches, not by area of competence."""
 NOT_IN_DIRECTORY = frozenset({"public"})
 
@@ -77,7 +77,7 @@ class Targeting:
 
 
 def _audiences(audiences: Sequence[str]) -> list[str]:
-    known = {a.value for a in Audience}
+    known = {a.value for a in ContactAudience}
     unknown = [a for a in audiences if a not in known and a not in NOT_IN_DIRECTORY]
     if unknown:
         raise ValueError(f"publics inconnus : {', '.join(unknown)}")
@@ -114,11 +114,12 @@ def _condition(
     searches the index per branch instead of scanning every official of the country.
     """
     if exercise:
-        return f"(c.audience = {bind(Audience.EXERCISE.value)} AND c.active)"
+        return f"(c.audience = {bind(ContactAudience.EXERCISE.value)} AND c.active)"
     clauses: list[str] = []
-    if Audience.OFFICIALS in audiences:
+    officials = ContactAudience.OFFICIALS.value
+    if officials in audiences:
         clauses += [
-            f"(c.audience = {bind(Audience.OFFICIALS.value)} AND c.area_level = {bind(level)}"
+            f"(c.audience = {bind(officials)} AND c.area_level = {bind(level)}"
             f" AND c.area_code IN {bind.many(sorted(codes))} AND c.active)"
             for level, codes in area.items()
             if codes
@@ -139,20 +140,18 @@ _NAME = (
 _COMMUNE = f"CASE WHEN c.area_level = '{AreaLevel.COMMUNE.value}' THEN c.area_code END"
 _RANK = (
     "CASE c.audience "
-    + " ".join(f"WHEN '{a.value}' THEN {i}" for i, a in enumerate(Audience))
+    + " ".join(f"WHEN '{a.value}' THEN {i}" for i, a in enumerate(ContactAudience))
     + " ELSE 9 END"
 )
-_PHONE = ChannelKind.PHONE.value
+_PHONE = AddressKind.PHONE.value
 _SENDING = frozenset(k.value for k in SENDING_KINDS)
 
 
-def _contacts_sql(in_scope: str, dialect: str) -> str:
+def _contacts_sql(in_scope: str, collate: str) -> str:
     """The contacts in scope, in the order of the lists (audience, commune, name, id).
 
-    Text is compared by code point, as Python does: SQLite's default BINARY collation on
-    UTF-8 does so, PostgreSQL needs `COLLATE "C"` (the database's collation would not).
+    Text is compared by code point, as Python does (`collate`: `rawsql.code_point_order`).
     """
-    collate = ' COLLATE "C"' if dialect == "postgresql" else ""
     return (
         f"SELECT c.id, c.key, {_NAME}, c.audience, c.function, {_COMMUNE}, c.area_level,"  # noqa: S608 (values are bound)
         f" c.area_code FROM contact c WHERE {in_scope}"
@@ -195,13 +194,12 @@ async def _target(
     area: dict[str, set[str]],
 ) -> Targeting:
     conn = await session.connection()
-    dialect = conn.dialect.name
-    bind = Params(dialect)
+    bind = Params(conn)
     in_scope = _condition(wanted, exercise, area, bind)
     # Plain driver tuples (no SQLAlchemy rows), contacts already in the lists' order; the
     # channels are grouped by contact id with dict lookups, each object built by
     # `tuple.__new__` (no __init__ call).
-    contacts = await fetch_all(conn, _contacts_sql(in_scope, dialect), bind.values)
+    contacts = await fetch_all(conn, _contacts_sql(in_scope, code_point_order(conn)), bind.values)
     channels = await fetch_all(conn, _channels_sql(in_scope), bind.values)
     with collector_paused():  # synchronous: no await while the collector is off
         new = tuple.__new__

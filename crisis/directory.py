@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import fields
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Unpack
 
 import sqlalchemy as sa
 from sqlmodel import col, or_, select
@@ -53,21 +54,13 @@ def sees_personal_data(actor: Actor) -> bool:
     return actor.is_system or bool(actor.roles & PERSONAL_DATA_ROLES)
 
 
+_NOT_JOURNALED = frozenset({"dry_run", "errors", "errors_total", "written"})
+
+
 def _report_payload(report: ImportReport) -> dict[str, Any]:
-    return {
-        "format": report.format,
-        "records": report.records,
-        "added": report.added,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "deactivated": report.deactivated,
-        "channels_added": report.channels_added,
-        "channels_updated": report.channels_updated,
-        "skipped_erased": report.skipped_erased,
-        "added_keys": report.added_keys,
-        "updated_keys": report.updated_keys,
-        "deactivated_keys": report.deactivated_keys,
-    }
+    """The report's figures and keys, in its own order (its line errors stay out)."""
+    names = (f.name for f in fields(report) if f.name not in _NOT_JOURNALED)
+    return {name: getattr(report, name) for name in names}
 
 
 async def import_directory(
@@ -289,30 +282,11 @@ async def targeting(
 
 
 async def add_shift(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    now: datetime,
-    role: str,
-    level: int,
-    starts_at: datetime,
-    ends_at: datetime,
-    contact_id: int | None = None,
-    user_id: int | None = None,
-    name: str = "",
+    session: AsyncSession, *, actor: Actor, now: datetime, **fields: Unpack[roster.ShiftFields]
 ) -> Shift:
     actor.require(Role.ADMIN, Role.PREFECT, action="modifier l'astreinte")
     try:
-        shift = await roster.add_shift(
-            session,
-            role=role,
-            level=level,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            contact_id=contact_id,
-            user_id=user_id,
-            name=name,
-        )
+        shift = await roster.add_shift(session, **fields)
     except ValueError as error:
         raise InvalidInput("invalid_shift", str(error).capitalize() + ".") from error
     await journal.append(
@@ -322,10 +296,10 @@ async def add_shift(
         now=now,
         payload={
             "shift_id": shift.id,
-            "role": role,
-            "level": level,
-            "starts_at": starts_at.isoformat(),
-            "ends_at": ends_at.isoformat(),
+            "role": fields["role"],
+            "level": fields["level"],
+            "starts_at": fields["starts_at"].isoformat(),
+            "ends_at": fields["ends_at"].isoformat(),
         },
     )
     return shift

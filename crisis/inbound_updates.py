@@ -15,10 +15,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.backend import insert_or_ignore
 from storage.types import UTCDateTime
 
 KEPT = timedelta(days=3)
@@ -43,11 +43,9 @@ async def claim(session: AsyncSession, *, source: str, update_id: int, now: date
     Also forgets the updates older than `KEPT`, in the same transaction.
     """
     conn = await session.connection()
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt = (
-        insert(UPDATES)
+        insert_or_ignore(conn, UPDATES, index_elements=["source", "update_id"])
         .values(source=source, update_id=update_id, received_at=now)
-        .on_conflict_do_nothing(index_elements=["source", "update_id"])
         .returning(UPDATES.c.update_id)
     )
     if (await conn.execute(stmt)).first() is None:

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.actors import Actor
+from storage.backend import insert_or_ignore
 from storage.types import UTCDateTime
 
 GENESIS = "0" * 64
@@ -85,10 +85,9 @@ def crisis_chain(crisis_id: int) -> str:
 
 async def _locked_head(session: AsyncSession, chain: str) -> JournalHead:
     """The head row of `chain`, created if missing, locked until the transaction ends."""
-    bind = session.get_bind()
-    insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(JournalHead).values(chain=chain, length=0, last_hash=GENESIS)
-    await session.exec(stmt.on_conflict_do_nothing(index_elements=["chain"]))
+    conn = await session.connection()
+    stmt = insert_or_ignore(conn, JournalHead, index_elements=["chain"])
+    await conn.execute(stmt.values(chain=chain, length=0, last_hash=GENESIS))
     query = select(JournalHead).where(JournalHead.chain == chain).with_for_update()
     head = (await session.exec(query.execution_options(populate_existing=True))).one()
     return head

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.actors import Actor
@@ -26,6 +25,7 @@ from crisis.journal import (
     crisis_chain,
     digest,
 )
+from storage.backend import insert_or_ignore, on_postgres
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,13 +90,13 @@ _ENTRY_COLUMNS = (
 async def _locked_head_rows(session: AsyncSession, chains: list[str]) -> dict[str, list[Any]]:
     """[length, last_hash] of each chain (created if missing), locked until the end."""
     conn = await session.connection()
-    if conn.dialect.name == "postgresql":
+    if on_postgres(conn):
         await conn.execute(_HEADS_CREATE_POSTGRES, {"chains": chains, "genesis": GENESIS})
         found = await conn.execute(_HEADS_LOCK_POSTGRES, {"chains": chains})
         return {chain: [count, last] for chain, count, last in found.all()}
     rows = [{"chain": chain, "length": 0, "last_hash": GENESIS} for chain in chains]
     # executemany of one cached statement: a multi-row VALUES would be compiled every time
-    insert = sqlite.insert(HEADS).on_conflict_do_nothing(index_elements=["chain"])
+    insert = insert_or_ignore(conn, HEADS, index_elements=["chain"])
     await conn.execute(insert, rows)
     query = (
         sa.select(HEADS.c.chain, HEADS.c.length, HEADS.c.last_hash)
@@ -112,7 +112,7 @@ async def _write(
 ) -> None:
     """Insert the entries, in chain order, and move the heads."""
     conn = await session.connection()
-    if conn.dialect.name == "postgresql":
+    if on_postgres(conn):
         columns = {name: [row[name] for row in rows] for name in _ENTRY_COLUMNS}
         await conn.execute(_ENTRIES_POSTGRES, columns | {"at": now})
         chains = list(heads)

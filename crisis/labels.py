@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from channels.kinds import ChannelKind
+from crisis.dispatch.outbox import DeliveryStatus
+from crisis.vocabulary import (
+    PHONE,
+    PUBLIC_PAGE,
+    Audience,
+    BulletinStatus,
+    CrisisMode,
+    CrisisStatus,
+    MsgType,
+)
+
 KIND_LABELS: dict[str, str] = {
     "crue": "Crue / inondation",
     "submersion-marine": "Submersion marine",
@@ -18,11 +30,11 @@ KIND_LABELS: dict[str, str] = {
 }
 
 STATUS_LABELS: dict[str, str] = {
-    "declared": "Déclaré",
-    "cell_ordered": "Cellule ordonnée",
-    "cell_operational": "Cellule opérationnelle",
-    "cod_activated": "COD activé",
-    "closed": "Clos",
+    CrisisStatus.DECLARED: "Déclaré",
+    CrisisStatus.CELL_ORDERED: "Cellule ordonnée",
+    CrisisStatus.CELL_OPERATIONAL: "Cellule opérationnelle",
+    CrisisStatus.COD_ACTIVATED: "COD activé",
+    CrisisStatus.CLOSED: "Clos",
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -69,49 +81,51 @@ ACTION_LABELS: dict[str, str] = {
 }
 
 
-# The vocabularies' French labels, keyed by the enums' values. Pages, the summary and the API's
-# human-readable fields all read these; no other module defines a label for the same values.
+# The vocabularies' French labels, keyed by the enums (a StrEnum member is its value, so a plain
+# string reads them too). Pages, the summary and the API's human-readable fields all read these;
+# no other module defines a label for the same values.
 AUDIENCE_LABELS: dict[str, str] = {
-    "officials": "Élus",
-    "media": "Médias",
-    "public": "Public",
-    "staff": "Services de l'État",
-    "exercise": "Participants à l'exercice",
+    Audience.OFFICIALS: "Élus",
+    Audience.MEDIA: "Médias",
+    Audience.PUBLIC: "Public",
+    Audience.STAFF: "Services de l'État",
+    Audience.EXERCISE: "Participants à l'exercice",
 }
 CHANNEL_LABELS: dict[str, str] = {
-    "email": "Courriel",
-    "sms": "SMS",
-    "telegram": "Telegram",
-    "matrix": "Matrix / Tchap",
-    "x": "X",
-    "mastodon": "Mastodon",
-    "webhook": "Site de la préfecture (webhook)",
-    "apprise": "Apprise",
-    "public_page": "Page publique",
-    "phone": "Téléphone",
+    ChannelKind.EMAIL: "Courriel",
+    ChannelKind.SMS: "SMS",
+    ChannelKind.TELEGRAM: "Telegram",
+    ChannelKind.MATRIX: "Matrix / Tchap",
+    ChannelKind.X: "X",
+    ChannelKind.MASTODON: "Mastodon",
+    ChannelKind.WEBHOOK: "Site de la préfecture (webhook)",
+    ChannelKind.APPRISE: "Apprise",
+    PUBLIC_PAGE: "Page publique",
+    PHONE: "Téléphone",
 }
+"""The sending channels, the public page and the phone (a delivery to call)."""
 BULLETIN_STATUS_LABELS: dict[str, str] = {
-    "draft": "Brouillon",
-    "submitted": "Soumis à validation",
-    "approved": "Validé",
-    "published": "Publié",
+    BulletinStatus.DRAFT: "Brouillon",
+    BulletinStatus.SUBMITTED: "Soumis à validation",
+    BulletinStatus.APPROVED: "Validé",
+    BulletinStatus.PUBLISHED: "Publié",
 }
 DELIVERY_STATUS_LABELS: dict[str, str] = {
-    "pending": "En attente",
-    "sending": "En cours d'envoi",
-    "retrying": "Nouvelle tentative",
-    "sent": "Envoyé",
-    "failed": "Échec",
-    "to_call": "À appeler",
-    "confirmed": "Confirmé",
-    "cancelled": "Annulé",
+    DeliveryStatus.PENDING: "En attente",
+    DeliveryStatus.SENDING: "En cours d'envoi",
+    DeliveryStatus.RETRYING: "Nouvelle tentative",
+    DeliveryStatus.SENT: "Envoyé",
+    DeliveryStatus.FAILED: "Échec",
+    DeliveryStatus.TO_CALL: "À appeler",
+    DeliveryStatus.CONFIRMED: "Confirmé",
+    DeliveryStatus.CANCELLED: "Annulé",
 }
 MSG_TYPE_LABELS: dict[str, str] = {
-    "alert": "Alerte",
-    "update": "Mise à jour",
-    "cancel": "Annulation",
+    MsgType.ALERT: "Alerte",
+    MsgType.UPDATE: "Mise à jour",
+    MsgType.CANCEL: "Annulation",
 }
-MODE_LABELS: dict[str, str] = {"real": "Événement réel", "exercise": "Exercice"}
+MODE_LABELS: dict[str, str] = {CrisisMode.REAL: "Événement réel", CrisisMode.EXERCISE: "Exercice"}
 
 
 def kind_label(kind: str) -> str:

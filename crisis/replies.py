@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -107,23 +108,11 @@ async def _contact_ids(session: AsyncSession, *, channel: str, sender: str) -> l
     return sorted(set((await session.exec(query)).all()))
 
 
-async def _candidates(
-    session: AsyncSession,
-    *,
-    reply: InboundReply,
-    modes: frozenset[str],
-    since: datetime,
-) -> list[_Candidate]:
-    """The pages and bulletin deliveries sent to the sender on that channel since `since`.
-
-    Found through the sender's contact (indexed `contact_id`), then checked on the address
-    the delivery was really sent to.
-    """
-    contact_ids = await _contact_ids(session, channel=reply.channel, sender=reply.sender)
-    if not contact_ids:
-        return []
+def _candidates_query(
+    *, reply: InboundReply, contact_ids: list[int], modes: frozenset[str], since: datetime
+) -> sa.Select[Any]:
     d = Delivery
-    query = (
+    return (
         sa.select(
             col(d.id),
             col(d.crisis_id),
@@ -150,6 +139,24 @@ async def _candidates(
         )
         .order_by(col(d.id))
     )
+
+
+async def _candidates(
+    session: AsyncSession,
+    *,
+    reply: InboundReply,
+    modes: frozenset[str],
+    since: datetime,
+) -> list[_Candidate]:
+    """The pages and bulletin deliveries sent to the sender on that channel since `since`.
+
+    Found through the sender's contact (indexed `contact_id`), then checked on the address
+    the delivery was really sent to.
+    """
+    contact_ids = await _contact_ids(session, channel=reply.channel, sender=reply.sender)
+    if not contact_ids:
+        return []
+    query = _candidates_query(reply=reply, contact_ids=contact_ids, modes=modes, since=since)
     rows = (await session.execute(query)).all()
     pages = await _pages_by_digest(session, links=[row[-1] for row in rows])
     found = []

@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 class Params:
     """Bind values collected while writing a statement, in the driver's placeholder style."""
 
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, conn: AsyncConnection) -> None:
         self.values: list[object] = []
-        self._numbered = dialect == "postgresql"
+        self._numbered = conn.dialect.name == "postgresql"
 
     def __call__(self, value: object) -> str:
         self.values.append(value)
@@ -34,11 +34,17 @@ class Params:
         return "(" + ", ".join(marks) + ")" if marks else "(NULL)"
 
 
-def any_of(dialect: str, values: list[str]) -> tuple[str, object]:
+def any_of(conn: AsyncConnection, values: list[str]) -> tuple[str, object]:
     """`IN …` of a whole list as one bind value (a JSON array on SQLite, an array on PG)."""
-    if dialect == "postgresql":
+    if conn.dialect.name == "postgresql":
         return "= ANY($1::text[])", values
     return "IN (SELECT value FROM json_each(?))", json.dumps(values)
+
+
+def code_point_order(conn: AsyncConnection) -> str:
+    """The `COLLATE` that sorts text by code point, as Python does: SQLite's default BINARY
+    collation on UTF-8 does so, PostgreSQL needs `COLLATE "C"` (the database's would not)."""
+    return ' COLLATE "C"' if conn.dialect.name == "postgresql" else ""
 
 
 async def _driver(conn: AsyncConnection) -> Any:

@@ -12,11 +12,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from channels.kinds import ChannelKind
 from crisis.bulletin.render import TO_FILL_MARK
+from crisis.labels import AUDIENCE_LABELS
 from playbooks import FilledMessage, Playbook, fill_templates
 
 FILLED_TYPES = frozenset({"communes", "time", "next_update", "url"})
-VARIANT_CHANNELS = ("x", "sms", "mastodon", "telegram", "email", "matrix", "webhook")
+VARIANT_CHANNELS: tuple[str, ...] = (
+    ChannelKind.X,
+    ChannelKind.SMS,
+    ChannelKind.MASTODON,
+    ChannelKind.TELEGRAM,
+    ChannelKind.EMAIL,
+    ChannelKind.MATRIX,
+    ChannelKind.WEBHOOK,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +140,13 @@ def prefill(
     )
 
 
+def _audience_in_sentence(audience: str) -> str:
+    label = AUDIENCE_LABELS.get(audience, audience)
+    return label[:1].lower() + label[1:]
+
+
 def offered(playbook: Playbook) -> list[tuple[str, str]]:
     """(template key, label) of the full templates a composer can start from."""
-    labels = {"officials": "élus", "media": "médias", "public": "public", "staff": "services"}
     purposes = {
         "first_information": "Première information",
         "update": "Point de situation",
@@ -140,7 +154,10 @@ def offered(playbook: Playbook) -> list[tuple[str, str]]:
         "end_of_event": "Fin d'événement",
     }
     return [
-        (t.key, f"{purposes.get(t.purpose, t.purpose)} — {labels.get(t.audience, t.audience)}")
+        (
+            t.key,
+            f"{purposes.get(t.purpose, t.purpose)} — {_audience_in_sentence(t.audience)}",
+        )
         for t in playbook.templates
         if t.channel is None
     ]

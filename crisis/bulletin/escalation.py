@@ -17,13 +17,15 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contacts.directory import ContactChannel
+from channels.kinds import ChannelKind
+from contacts.directory import AddressKind, ContactChannel
 from crisis import journal
 from crisis.actors import SYSTEM
+from crisis.bulletin import fanout
 from crisis.bulletin.render import PHONE, phone_script
 from crisis.bulletin.workflow import Bulletin, BulletinStatus
-from crisis.dispatch import outbox
-from crisis.dispatch.outbox import Delivery, DeliveryRequest, DeliveryStatus, Purpose, Rendering
+from crisis.dispatch.outbox import Delivery, DeliveryStatus, Purpose, Rendering
+from crisis.vocabulary import Audience, Strategy
 
 LOOKBACK = timedelta(hours=48)
 DELIVERED = [DeliveryStatus.SENT.value, DeliveryStatus.CONFIRMED.value]
@@ -71,7 +73,7 @@ async def advance_cascades(session: AsyncSession, *, now: datetime) -> tuple[int
     )
     no_confirmation = sa.select(Bulletin.id).where(  # type: ignore[call-overload]
         col(Bulletin.confirm_receipt).is_(False),
-        col(Bulletin.strategy) == "cascade",
+        col(Bulletin.strategy) == Strategy.CASCADE,
         col(Bulletin.published_at) >= now - LOOKBACK,
     )
     # Both queries name the predicate of ``ix_delivery_cascade_waiting`` (ranks not yet
@@ -100,7 +102,7 @@ async def _unreached_officials(
     """(contact, name, audience, played audience, sms number) of officials still unreached."""
     d = Delivery.__table__.c  # type: ignore[attr-defined]
     done = sa.func.sum(sa.case((sa.or_(d.status.in_(DELIVERED), d.channel == PHONE), 1), else_=0))
-    sms = sa.func.max(sa.case((d.channel == "sms", d.address), else_=None))
+    sms = sa.func.max(sa.case((d.channel == ChannelKind.SMS, d.address), else_=None))
     query = (
         sa.select(
             d.contact_id,
@@ -113,7 +115,7 @@ async def _unreached_officials(
             d.bulletin_id == bulletin_id,
             d.purpose == Purpose.BULLETIN.value,
             d.contact_id.is_not(None),
-            sa.or_(d.audience == "officials", d.played_audience == "officials"),
+            sa.or_(d.audience == Audience.OFFICIALS, d.played_audience == Audience.OFFICIALS),
         )
         .group_by(d.contact_id)
         .having(done == 0)
@@ -128,7 +130,7 @@ async def _phones(session: AsyncSession, contact_ids: list[int]) -> dict[int, st
         select(ContactChannel.contact_id, ContactChannel.address)
         .where(
             col(ContactChannel.contact_id).in_(contact_ids),
-            ContactChannel.kind == "phone",
+            ContactChannel.kind == AddressKind.PHONE,
             col(ContactChannel.active).is_(True),
         )
         .order_by(col(ContactChannel.preference).desc())
@@ -155,28 +157,18 @@ async def escalate_to_call(session: AsyncSession, *, now: datetime, after: timed
             continue
         phones = await _phones(session, [u[0] for u in unreached])
         requests = [
-            DeliveryRequest(
-                channel=PHONE,
+            fanout.to_call(
                 address=phones.get(contact_id, sms),
                 audience=audience,
                 played_audience=played,
-                recipient_name=name,
+                name=name,
                 contact_id=contact_id,
-                status=DeliveryStatus.TO_CALL,
             )
             for contact_id, name, audience, played, sms in unreached
         ]
         script = phone_script(bulletin.content(), exercise=bulletin.exercise)
-        await outbox.enqueue(
-            session,
-            purpose=Purpose.BULLETIN,
-            renderings=[Rendering(channel=PHONE, text=script, subject=bulletin.title)],
-            requests=requests,
-            now=now,
-            exercise=bulletin.exercise,
-            crisis_id=bulletin.crisis_id,
-            bulletin_id=bulletin.id,
-        )
+        call = Rendering(channel=PHONE, text=script, subject=bulletin.title)
+        await fanout.enqueue(session, bulletin, renderings=[call], requests=requests, now=now)
         await journal.append(
             session,
             actor=SYSTEM,

@@ -12,26 +12,28 @@ whatever the bulletin names; every delivery has audience `exercise` and keeps in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contacts.targeting import Recipient, ToCall, target
+from contacts.targeting import target
 from crisis import journal
 from crisis.actors import Actor, Role
+from crisis.bulletin import fanout
+from crisis.bulletin.fanout import checked_text as _checked_text
+from crisis.bulletin.fanout import delivery_audience as _audience
+from crisis.bulletin.fanout import people_requests, played_audiences
+from crisis.bulletin.fanout import rendering as _rendering
 from crisis.bulletin.render import (
     CONFIRM_PLACEHOLDER,
     PHONE,
     PUBLIC_PAGE,
-    ChannelText,
     Content,
     content_hash,
     phone_script,
     public_link,
-    render_channel,
     with_confirmation,
 )
 from crisis.bulletin.workflow import Bulletin, BulletinStatus, ChannelPolicy, get
@@ -40,9 +42,11 @@ from crisis.cell.crises import CrisisStatus
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import Delivery, DeliveryRequest, DeliveryStatus, Purpose, Rendering
 from crisis.errors import Conflict, InvalidInput
+from crisis.vocabulary import Audience, CrisisMode
 
-DIRECTORY_AUDIENCES = ("officials", "media", "staff")
-EXERCISE = "exercise"
+__all__ = ["Published", "played_audiences", "publish", "send_test"]
+
+DIRECTORY_AUDIENCES = (Audience.OFFICIALS, Audience.MEDIA, Audience.STAFF)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,115 +57,8 @@ class Published:
     public: int
 
 
-def _audience(audience: str, *, exercise: bool) -> tuple[str, str | None]:
-    """(audience, played_audience) of a delivery."""
-    return (EXERCISE, audience) if exercise else (audience, None)
-
-
-def played_audiences(count: int, audiences: Sequence[str]) -> list[str]:
-    """The audience each of `count` exercise participants plays: in turn, in the given order."""
-    return [audiences[i % len(audiences)] for i in range(count)] if audiences else []
-
-
-def _people_requests(
-    content: Content,
-    *,
-    bulletin_id: int,
-    recipients: Sequence[Recipient],
-    to_call: Sequence[ToCall],
-    played: Sequence[str] | None,
-    exercise: bool,
-) -> tuple[list[DeliveryRequest], list[DeliveryRequest]]:
-    """(requests on sending channels, `to_call` requests) for the directory's people."""
-    sending: list[DeliveryRequest] = []
-    calls: list[DeliveryRequest] = []
-    cascade = content.strategy == "cascade"
-    step = timedelta(minutes=content.cascade_minutes)
-    wanted = set(content.channels)
-    for index, recipient in enumerate(recipients):
-        base = played[index] if played is not None else recipient.audience
-        audience, played_as = _audience(base, exercise=exercise)
-        group = f"b{bulletin_id}:c{recipient.contact_id}" if cascade else None
-        usable = [c for c in recipient.channels if c.kind in wanted]
-        if not usable:
-            sms = next((c.address for c in recipient.channels if c.kind == "sms"), "")
-            calls.append(
-                DeliveryRequest(
-                    channel=PHONE,
-                    address=sms,
-                    audience=audience,
-                    played_audience=played_as,
-                    recipient_name=recipient.name,
-                    contact_id=recipient.contact_id,
-                    status=DeliveryStatus.TO_CALL,
-                )
-            )
-            continue
-        for rank, channel in enumerate(usable):
-            sending.append(
-                DeliveryRequest(
-                    channel=channel.kind,
-                    address=channel.address,
-                    audience=audience,
-                    played_audience=played_as,
-                    recipient_name=recipient.name,
-                    contact_id=recipient.contact_id,
-                    cascade_group=group,
-                    cascade_rank=rank if cascade else 0,
-                    delay=step * rank if cascade else timedelta(0),
-                )
-            )
-    offset = len(recipients)
-    for index, person in enumerate(to_call):
-        base = played[offset + index] if played is not None else person.audience
-        audience, played_as = _audience(base, exercise=exercise)
-        calls.append(
-            DeliveryRequest(
-                channel=PHONE,
-                address=person.phones[0] if person.phones else "",
-                audience=audience,
-                played_audience=played_as,
-                recipient_name=person.name,
-                contact_id=person.contact_id,
-                status=DeliveryStatus.TO_CALL,
-            )
-        )
-    return sending, calls
-
-
-def _rendering(text: ChannelText) -> Rendering:
-    return Rendering(
-        channel=text.channel,
-        text=text.text,
-        subject=text.subject,
-        html=text.html,
-        thread=text.parts,
-    )
-
-
-def _checked_text(content: Content, *, channel: str, link: str, exercise: bool) -> ChannelText:
-    rendered = render_channel(content, channel=channel, link=link, exercise=exercise)
-    if not rendered.ok:
-        raise InvalidInput(
-            "rendering_failed",
-            f"Le canal « {channel} » ne peut plus être rendu : "
-            + " ; ".join(p.message for p in rendered.problems),
-            [{"code": p.code, "message": p.message, "channel": channel} for p in rendered.problems],
-        )
-    return rendered
-
-
-async def publish(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    bulletin_id: int,
-    policy: ChannelPolicy,
-    now: datetime,
-) -> Published:
-    """Publish an approved, unchanged bulletin: all its deliveries in this transaction."""
-    actor.require(Role.COMMUNICATOR, action="publier un communiqué")
-    bulletin = await get(session, bulletin_id=bulletin_id, lock=True)
+def _publishable(bulletin: Bulletin) -> Content:
+    """The approved content, refused when it is not approved or has changed since."""
     if bulletin.status == BulletinStatus.PUBLISHED:
         raise Conflict("already_published", "Ce communiqué est déjà publié.")
     if bulletin.status != BulletinStatus.APPROVED:
@@ -176,30 +73,35 @@ async def publish(
             "changed_since_approval",
             "Le communiqué a changé depuis sa validation : il doit être validé à nouveau.",
         )
-    crisis = await crises.get(session, crisis_id=bulletin.crisis_id)
-    if crisis.status == CrisisStatus.CLOSED:
-        raise Conflict("crisis_closed", "L'événement est clos : plus aucune publication.")
-    assert bulletin.id is not None
-    exercise = crisis.is_exercise
-    link = public_link(policy.base_url, bulletin.id)
+    return content
 
+
+async def _publish_people(
+    session: AsyncSession,
+    *,
+    content: Content,
+    bulletin: Bulletin,
+    link: str,
+    exercise: bool,
+    now: datetime,
+) -> tuple[int, int]:
+    """(deliveries written, people to call) for the directory's audiences of the bulletin."""
+    assert bulletin.id is not None
     directory = [a for a in content.audiences if a in DIRECTORY_AUDIENCES]
-    sending: list[DeliveryRequest] = []
-    calls: list[DeliveryRequest] = []
-    if directory:
-        targeting = await target(
-            session, communes=list(content.communes), audiences=directory, exercise=exercise
-        )
-        people = len(targeting.recipients) + len(targeting.to_call)
-        played = played_audiences(people, directory) if exercise else None
-        sending, calls = _people_requests(
-            content,
-            bulletin_id=bulletin.id,
-            recipients=targeting.recipients,
-            to_call=targeting.to_call,
-            played=played,
-            exercise=exercise,
-        )
+    if not directory:
+        return 0, 0
+    targeting = await target(
+        session, communes=list(content.communes), audiences=directory, exercise=exercise
+    )
+    people = len(targeting.recipients) + len(targeting.to_call)
+    sending, calls = people_requests(
+        content,
+        bulletin_id=bulletin.id,
+        recipients=targeting.recipients,
+        to_call=targeting.to_call,
+        played=played_audiences(people, directory) if exercise else None,
+        exercise=exercise,
+    )
     texts = {
         channel: _checked_text(content, channel=channel, link=link, exercise=exercise)
         for channel in dict.fromkeys(r.channel for r in sending)
@@ -210,19 +112,36 @@ async def publish(
     if calls:
         script = phone_script(content, exercise=exercise)
         renderings.append(Rendering(channel=PHONE, text=script, subject=content.title))
-    written = 0
-    if renderings:
-        enqueued = await outbox.enqueue(
-            session,
-            purpose=Purpose.BULLETIN,
-            renderings=renderings,
-            requests=[*sending, *calls],
-            now=now,
-            exercise=exercise,
-            crisis_id=crisis.id,
-            bulletin_id=bulletin.id,
-        )
-        written += enqueued.deliveries
+    if not renderings:
+        return 0, 0
+    requests = [*sending, *calls]
+    written = await fanout.enqueue(
+        session, bulletin, renderings=renderings, requests=requests, now=now
+    )
+    return written, len(calls)
+
+
+async def publish(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    bulletin_id: int,
+    policy: ChannelPolicy,
+    now: datetime,
+) -> Published:
+    """Publish an approved, unchanged bulletin: all its deliveries in this transaction."""
+    actor.require(Role.COMMUNICATOR, action="publier un communiqué")
+    bulletin = await get(session, bulletin_id=bulletin_id, lock=True)
+    content = _publishable(bulletin)
+    crisis = await crises.get(session, crisis_id=bulletin.crisis_id)
+    if crisis.status == CrisisStatus.CLOSED:
+        raise Conflict("crisis_closed", "L'événement est clos : plus aucune publication.")
+    assert bulletin.id is not None
+    exercise = crisis.is_exercise
+    link = public_link(policy.base_url, bulletin.id)
+    written, to_call = await _publish_people(
+        session, content=content, bulletin=bulletin, link=link, exercise=exercise, now=now
+    )
     public = await _publish_public(
         session, content=content, bulletin=bulletin, policy=policy, link=link, now=now
     )
@@ -243,12 +162,12 @@ async def publish(
             "content_hash": bulletin.content_hash,
             "approved_by": bulletin.approved_by,
             "deliveries": written + public,
-            "to_call": len(calls),
+            "to_call": to_call,
             "public": public,
-            "exercise": exercise,
+            CrisisMode.EXERCISE: exercise,
         },
     )
-    return Published(bulletin, written + public, len(calls), public)
+    return Published(bulletin, written + public, to_call, public)
 
 
 async def _publish_public(
@@ -261,12 +180,12 @@ async def _publish_public(
     now: datetime,
 ) -> int:
     """The public accounts (sandbox ones in an exercise) and the public page, marked sent."""
-    if "public" not in content.audiences:
+    if Audience.PUBLIC not in content.audiences:
         return 0
     exercise = bulletin.exercise
     accounts = policy.accounts(exercise=exercise)
     channels = [c for c in content.channels if c in accounts and c != PUBLIC_PAGE]
-    audience, played_as = _audience("public", exercise=exercise)
+    audience, played_as = _audience(Audience.PUBLIC, exercise=exercise)
     requests = [
         DeliveryRequest(
             channel=c, address=accounts[c], audience=audience, played_audience=played_as
@@ -287,15 +206,8 @@ async def _publish_public(
         _rendering(_checked_text(content, channel=c, link=link, exercise=exercise))
         for c in [*channels, PUBLIC_PAGE]
     ]
-    enqueued = await outbox.enqueue(
-        session,
-        purpose=Purpose.BULLETIN,
-        renderings=renderings,
-        requests=requests,
-        now=now,
-        exercise=exercise,
-        crisis_id=bulletin.crisis_id,
-        bulletin_id=bulletin.id,
+    written = await fanout.enqueue(
+        session, bulletin, renderings=renderings, requests=requests, now=now
     )
     await session.exec(
         sa.update(Delivery)
@@ -305,7 +217,7 @@ async def _publish_public(
         )
         .values(sent_at=now, attempts=1)
     )
-    return enqueued.deliveries
+    return written
 
 
 async def send_test(

@@ -14,13 +14,25 @@ from dataclasses import dataclass, field, replace
 from channels.kinds import ChannelKind
 from channels.limits import TELEGRAM_MAX_CHARS, sms_count, x_weighted_length
 from channels.rendering import Problem, Rendering, RenderLimits, render
+from crisis.vocabulary import PHONE as PHONE
+from crisis.vocabulary import PUBLIC_PAGE as PUBLIC_PAGE
+from crisis.vocabulary import Audience, MsgType, Strategy
 
-PUBLIC_PAGE = "public_page"
-PHONE = "phone"
-BULLETIN_CHANNELS = ("email", "sms", "telegram", "matrix", "x", "mastodon", "webhook", PUBLIC_PAGE)
-PUBLIC_ONLY_CHANNELS = frozenset({"x", "mastodon", "webhook"})
+BULLETIN_CHANNELS: tuple[str, ...] = (
+    ChannelKind.EMAIL,
+    ChannelKind.SMS,
+    ChannelKind.TELEGRAM,
+    ChannelKind.MATRIX,
+    ChannelKind.X,
+    ChannelKind.MASTODON,
+    ChannelKind.WEBHOOK,
+    PUBLIC_PAGE,
+)
+PUBLIC_ONLY_CHANNELS = frozenset({ChannelKind.X, ChannelKind.MASTODON, ChannelKind.WEBHOOK})
 """Channels that only ever carry a bulletin to a public account, never to a person."""
-CONFIRMABLE_CHANNELS = frozenset({"email", "sms", "telegram", "matrix"})
+CONFIRMABLE_CHANNELS = frozenset(
+    {ChannelKind.EMAIL, ChannelKind.SMS, ChannelKind.TELEGRAM, ChannelKind.MATRIX}
+)
 
 CONFIRM_PLACEHOLDER = "{lien_confirmation}"
 """Stands in the texts sent to people for their own signed confirmation link.
@@ -30,14 +42,18 @@ The dispatcher replaces it per delivery (`crisis.bulletin.confirmations.personal
 REPLY_CODE_PLACEHOLDER = "{code_reponse}"
 """Stands, on SMS and Telegram, for the short code of the delivery that a reply « OK 4821 »
 names (`crisis.bulletin.confirmations.reply_code`), replaced per delivery like the link."""
-REPLY_CHANNELS = frozenset({"sms", "telegram"})
+REPLY_CHANNELS = frozenset({ChannelKind.SMS, ChannelKind.TELEGRAM})
 SAMPLE_CONFIRM_LINK_LENGTH = 100
 SAMPLE_REPLY_CODE = "0000"
 TO_FILL_MARK = "[à compléter"
 
 SMS_MAX_SEGMENTS = RenderLimits().sms_max_segments
 
-MSG_PREFIXES = {"alert": "", "update": "MISE À JOUR", "cancel": "ANNULATION"}
+MSG_PREFIXES: dict[str, str] = {
+    MsgType.ALERT: "",
+    MsgType.UPDATE: "MISE À JOUR",
+    MsgType.CANCEL: "ANNULATION",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,8 +68,8 @@ class Content:
     communes: tuple[str, ...]
     variants: Mapping[str, str] = field(default_factory=dict)
     references: tuple[int, ...] = ()
-    msg_type: str = "alert"
-    strategy: str = "all"
+    msg_type: str = MsgType.ALERT
+    strategy: str = Strategy.ALL
     cascade_minutes: int = 0
     confirm_receipt: bool = False
     x_thread: bool = False  # X may carry the whole text as a thread of numbered posts
@@ -94,7 +110,7 @@ def content_hash(content: Content) -> str:
         "references": sorted(content.references),
         "msg_type": content.msg_type,
         "strategy": content.strategy,
-        "cascade_minutes": content.cascade_minutes if content.strategy == "cascade" else 0,
+        "cascade_minutes": content.cascade_minutes if content.strategy == Strategy.CASCADE else 0,
         "confirm_receipt": content.confirm_receipt,
     }
     if content.x_thread:  # only when set, so that the digests approved before it stay valid
@@ -108,11 +124,12 @@ def public_link(base_url: str, bulletin_id: int | None) -> str:
 
 
 def _unit(channel: str) -> str:
-    return {"x": "caractères pondérés", "sms": "segments"}.get(channel, "caractères")
+    units: dict[str, str] = {ChannelKind.X: "caractères pondérés", ChannelKind.SMS: "segments"}
+    return units.get(channel, "caractères")
 
 
 def _confirm_line(channel: str, link: str) -> str:
-    if channel == "sms":
+    if channel == ChannelKind.SMS:
         return f"Accusez réception : {link}"
     return f"Merci d'accuser réception de ce message : {link}"
 
@@ -129,7 +146,7 @@ def render_channel(content: Content, *, channel: str, link: str, exercise: bool)
         variant=None if internal else content.variants.get(channel),
         exercise=exercise,
         prefix=prefix,
-        thread=content.x_thread and channel == "x",
+        thread=content.x_thread and channel == ChannelKind.X,
     )
     if isinstance(result, list):
         return ChannelText(channel=channel, problems=tuple(result))
@@ -152,9 +169,9 @@ def with_confirmation(
     (or, on SMS and Telegram, by answering « OK » and the delivery's `code`)."""
     if rendered.channel not in CONFIRMABLE_CHANNELS or not rendered.ok:
         return rendered
-    if rendered.channel == "sms":  # GSM-7 only: no guillemets
+    if rendered.channel == ChannelKind.SMS:  # GSM-7 only: no guillemets
         line, text = f"Accusez réception : répondez OK {code} ou {link}", f"{rendered.text}\n"
-    elif rendered.channel == "telegram":
+    elif rendered.channel == ChannelKind.TELEGRAM:
         line = f"Merci d'accuser réception : répondez « OK\u00a0{code} » ou suivez ce lien : {link}"
         text = f"{rendered.text}\n\n"
     else:
@@ -169,13 +186,16 @@ def _confirmation_problems(rendered: ChannelText) -> tuple[Problem, ...]:
     """Limits once the acknowledgement line is in, with a link as long as a real one."""
     sample = "https://x.invalid/" + "x" * (SAMPLE_CONFIRM_LINK_LENGTH - 18)
     text = with_confirmation(rendered, link=sample, code=SAMPLE_REPLY_CODE).text
-    if rendered.channel == "sms" and (segments := sms_count(text).segments) > SMS_MAX_SEGMENTS:
+    if (
+        rendered.channel == ChannelKind.SMS
+        and (segments := sms_count(text).segments) > SMS_MAX_SEGMENTS
+    ):
         message = (
             f"SMS : {segments} segments avec la ligne d'accusé de réception, pour "
             f"{SMS_MAX_SEGMENTS} au plus ; raccourcissez le titre ou la variante."
         )
         return (Problem(channel=ChannelKind.SMS, code="too_many_segments", message=message),)
-    if rendered.channel == "telegram" and len(text) > TELEGRAM_MAX_CHARS:
+    if rendered.channel == ChannelKind.TELEGRAM and len(text) > TELEGRAM_MAX_CHARS:
         message = (
             f"Telegram : {len(text)} caractères avec l'accusé de réception, "
             f"pour {TELEGRAM_MAX_CHARS} au plus ; donnez une variante plus courte."
@@ -187,7 +207,7 @@ def _confirmation_problems(rendered: ChannelText) -> tuple[Problem, ...]:
 def render_all(content: Content, *, link: str, exercise: bool) -> dict[str, ChannelText]:
     """Every channel of the bulletin (the public page whenever the public is aimed at)."""
     wanted = list(content.channels)
-    if "public" in content.audiences and PUBLIC_PAGE not in wanted:
+    if Audience.PUBLIC in content.audiences and PUBLIC_PAGE not in wanted:
         wanted.append(PUBLIC_PAGE)
     texts = {}
     for channel in wanted:

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.directory import Contact
@@ -29,7 +28,9 @@ from crisis.cell import paging
 from crisis.cell.clocks import CLOCK_LABELS, Clock, ClockAlert
 from crisis.cell.crises import Crisis, CrisisStatus
 from crisis.dispatch import outbox
-from crisis.dispatch.outbox import Purpose, Rendering
+from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
+from crisis.vocabulary import CrisisMode
+from storage.backend import id_among, skip_locked
 from storage.rawsql import collector_paused
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -95,11 +96,12 @@ async def _due(session: AsyncSession, *, now: datetime, limit: int) -> list[DueA
         .order_by(a.due_at, a.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=ALERTS, skip_locked=True)
-    rows = (await (await session.connection()).execute(query)).all()
+    conn = await session.connection()
+    rows = (await conn.execute(skip_locked(query, conn, of=ALERTS))).all()
     return [
-        DueAlert(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] == "exercise")
+        DueAlert(
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] == CrisisMode.EXERCISE
+        )
         for row in rows
     ]
 
@@ -109,10 +111,7 @@ async def _claim(session: AsyncSession, ids: list[int], *, now: datetime, late: 
         return set()
     a = ALERTS.c
     conn = await session.connection()
-    if conn.dialect.name == "postgresql":  # one array bind, not a list of 500 to plan
-        chosen = a.id == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Integer)))
-    else:
-        chosen = a.id.in_(ids)
+    chosen = id_among(a.id, ids, conn)
     stmt = (
         sa.update(ALERTS)
         .where(chosen, a.sent_at.is_(None))
@@ -184,6 +183,37 @@ async def send_due(
     )
 
 
+def _outgoing(
+    alert: DueAlert, requests: list[DeliveryRequest], *, base_url: str
+) -> outbox.Outgoing:
+    subject, text, link = alert_text(alert, base_url=base_url)
+    return outbox.Outgoing(
+        renderings=[
+            Rendering(channel=ch, text=text, subject=subject, link=link)
+            for ch in sorted({r.channel for r in requests})
+        ],
+        requests=requests,
+        exercise=alert.exercise,
+        crisis_id=alert.crisis_id,
+    )
+
+
+def _journal_entry(sent: SentAlert) -> journal_batch.Pending:
+    alert = sent.alert
+    return journal_batch.Pending(
+        actor=SYSTEM,
+        action="clock.alert_sent",
+        crisis_id=alert.crisis_id,
+        payload={
+            "clock": alert.code,
+            "threshold_min": alert.threshold_min,
+            "due_at": alert.due_at.isoformat(),
+            "late": sent.late,
+            "recipients": sent.recipients,
+        },
+    )
+
+
 async def _send_batch(
     session: AsyncSession,
     *,
@@ -210,7 +240,6 @@ async def _send_batch(
     entries: list[journal_batch.Pending] = []
     with collector_paused():  # synchronous: no await while the collector is off
         for alert in mine:
-            people = staff.get(alert.crisis_id, [])
             requests = [
                 paging.request_for(
                     channel=channels.get(cid) if cid else None,
@@ -218,37 +247,12 @@ async def _send_batch(
                     contact_id=cid,
                     exercise=alert.exercise,
                 )
-                for cid, name in people
+                for cid, name in staff.get(alert.crisis_id, [])
             ]
-            subject, text, link = alert_text(alert, base_url=base_url)
             if requests:
-                batch.append(
-                    outbox.Outgoing(
-                        renderings=[
-                            Rendering(channel=ch, text=text, subject=subject, link=link)
-                            for ch in sorted({r.channel for r in requests})
-                        ],
-                        requests=requests,
-                        exercise=alert.exercise,
-                        crisis_id=alert.crisis_id,
-                    )
-                )
-            late = alert.alert_id in late_set
-            entries.append(
-                journal_batch.Pending(
-                    actor=SYSTEM,
-                    action="clock.alert_sent",
-                    crisis_id=alert.crisis_id,
-                    payload={
-                        "clock": alert.code,
-                        "threshold_min": alert.threshold_min,
-                        "due_at": alert.due_at.isoformat(),
-                        "late": late,
-                        "recipients": len(requests),
-                    },
-                )
-            )
-            sent.append(SentAlert(alert, late, len(requests)))
+                batch.append(_outgoing(alert, requests, base_url=base_url))
+            sent.append(SentAlert(alert, alert.alert_id in late_set, len(requests)))
+            entries.append(_journal_entry(sent[-1]))
     await outbox.enqueue_many(session, purpose=Purpose.CLOCK_ALERT, batch=batch, now=now)
     await journal_batch.append_many(session, entries=entries, now=now)
     return sent

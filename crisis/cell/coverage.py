@@ -18,8 +18,9 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.dispatch.outbox import Delivery, DeliveryStatus, Purpose
+from crisis.vocabulary import Audience
 
-AUDIENCES = ("officials", "media", "public")
+AUDIENCES: tuple[str, ...] = (Audience.OFFICIALS, Audience.MEDIA, Audience.PUBLIC)
 DELIVERED = frozenset({DeliveryStatus.SENT.value, DeliveryStatus.CONFIRMED.value})
 
 
@@ -124,7 +125,7 @@ async def es48(
     for row in rows:
         grouped[row[0]].append(row[1:])  # type: ignore[arg-type]
     return Coverage(
-        officials=_people(grouped["officials"]),
-        media=_people(grouped["media"]),
-        public=_public(grouped["public"]),
+        officials=_people(grouped[Audience.OFFICIALS]),
+        media=_people(grouped[Audience.MEDIA]),
+        public=_public(grouped[Audience.PUBLIC]),
     )

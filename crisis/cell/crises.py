@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, col, select
@@ -15,21 +14,28 @@ from crisis import journal
 from crisis.actors import Actor, Role
 from crisis.cell import checklist
 from crisis.errors import InvalidInput, NotFound
-from crisis.vocabulary import CrisisMode
+from crisis.vocabulary import CrisisMode, CrisisStatus
 from playbooks import Playbook
 from storage.types import UTCDateTime
+
+__all__ = [
+    "KIND_PATTERN",
+    "Crisis",
+    "CrisisStatus",
+    "RefusedInput",
+    "declare",
+    "get",
+    "listing",
+    "playbook_for",
+]
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 
 
-class CrisisStatus(StrEnum):
-    """The lifecycle, in order (see `crisis.cell.lifecycle`)."""
+class RefusedInput(InvalidInput):
+    """Bad input on a crisis decision: 422, and journaled like a conflict."""
 
-    DECLARED = "declared"
-    CELL_ORDERED = "cell_ordered"
-    CELL_OPERATIONAL = "cell_operational"
-    COD_ACTIVATED = "cod_activated"
-    CLOSED = "closed"
+    journaled = True
 
 
 class Crisis(SQLModel, table=True):
@@ -70,6 +76,25 @@ def playbook_for(kind: str, library: dict[str, Playbook]) -> Playbook | None:
     return next((p for p in library.values() if p.kind == kind), None)
 
 
+async def _checked_declaration(
+    session: AsyncSession, *, title: str, kind: str, communes: list[str]
+) -> list[str]:
+    """The affected communes' codes, once title, kind and communes are valid."""
+    if len(title) < 3:
+        raise InvalidInput("invalid_title", "Le titre doit compter au moins 3 caractères.")
+    if not KIND_PATTERN.match(kind):
+        raise InvalidInput("invalid_kind", f"Type d'événement invalide : « {kind} ».")
+    if not communes:
+        raise InvalidInput("no_commune", "Indiquez au moins une commune touchée.")
+    codes = list(dict.fromkeys(communes))
+    unknown = await geography.unknown_communes(session, codes=codes)
+    if unknown:
+        raise InvalidInput(
+            "unknown_communes", "Codes INSEE inconnus : " + ", ".join(unknown) + ".", unknown
+        )
+    return codes
+
+
 async def declare(
     session: AsyncSession,
     *,
@@ -85,18 +110,7 @@ async def declare(
     copied into the crisis, so that a later edit of the playbook never changes it."""
     actor.require(Role.PREFECT, action="déclarer un événement majeur")
     title = " ".join(title.split())
-    if len(title) < 3:
-        raise InvalidInput("invalid_title", "Le titre doit compter au moins 3 caractères.")
-    if not KIND_PATTERN.match(kind):
-        raise InvalidInput("invalid_kind", f"Type d'événement invalide : « {kind} ».")
-    if not communes:
-        raise InvalidInput("no_commune", "Indiquez au moins une commune touchée.")
-    codes = list(dict.fromkeys(communes))
-    unknown = await geography.unknown_communes(session, codes=codes)
-    if unknown:
-        raise InvalidInput(
-            "unknown_communes", "Codes INSEE inconnus : " + ", ".join(unknown) + ".", unknown
-        )
+    codes = await _checked_declaration(session, title=title, kind=kind, communes=communes)
     crisis = Crisis(
         title=title,
         kind=kind,

@@ -13,20 +13,21 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contacts.directory import SENDING_KINDS, Audience, ChannelKind, Contact, ContactChannel
+from contacts.directory import SENDING_KINDS, AddressKind, Contact, ContactAudience, ContactChannel
 from contacts.roster import DUTY_LABELS, DutyRole, Shift, on_duty
 from crisis import journal
 from crisis.actors import SYSTEM, Actor
 from crisis.bulletin.render import REPLY_CHANNELS, REPLY_CODE_PLACEHOLDER
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import DeliveryRequest, DeliveryStatus, Purpose, Rendering
+from crisis.vocabulary import PHONE, Audience
 from storage.types import UTCDateTime
 
 EXERCISE_PREFIX = "EXERCICE EXERCICE EXERCICE"
@@ -78,7 +79,9 @@ class PageTarget:
 
 
 async def _exercise_contacts(session: AsyncSession) -> set[int]:
-    query = select(Contact.id).where(Contact.audience == Audience.EXERCISE, col(Contact.active))
+    query = select(Contact.id).where(
+        Contact.audience == ContactAudience.EXERCISE, col(Contact.active)
+    )
     return {cid for cid in (await session.exec(query)).all() if cid is not None}
 
 
@@ -137,7 +140,7 @@ async def first_channels(
     for channel in (await session.exec(query)).all():
         if channel.kind in SENDING_KINDS:
             chosen.setdefault(channel.contact_id, (channel.kind, channel.address))
-        elif channel.kind == ChannelKind.PHONE:
+        elif channel.kind == AddressKind.PHONE:
             phones.setdefault(channel.contact_id, (channel.kind, channel.address))
     merged = phones | chosen
     return {cid: merged[cid] for cid in contact_ids if cid in merged}
@@ -149,24 +152,16 @@ def request_for(
     """A delivery to one staff member (a phone or nothing usable: a person must call)."""
     audience = Audience.EXERCISE.value if exercise else Audience.STAFF.value
     played = Audience.STAFF.value if exercise else None
-    if channel is None or channel[0] == ChannelKind.PHONE:
-        address = channel[1] if channel else "—"
-        return DeliveryRequest(
-            channel="phone",
-            address=address,
-            audience=audience,
-            played_audience=played,
-            recipient_name=name,
-            contact_id=contact_id,
-            status=DeliveryStatus.TO_CALL,
-        )
+    kind, address = channel if channel is not None else (PHONE, "—")
+    to_call = kind == AddressKind.PHONE
     return DeliveryRequest(
-        channel=channel[0],
-        address=channel[1],
+        channel=PHONE if to_call else kind,
+        address=address,
         audience=audience,
         played_audience=played,
         recipient_name=name,
         contact_id=contact_id,
+        status=DeliveryStatus.TO_CALL if to_call else DeliveryStatus.PENDING,
     )
 
 
@@ -187,6 +182,13 @@ def _page_text(
     return subject, text
 
 
+def _page_row(crisis_id: int, target: PageTarget, *, token: str, now: datetime) -> CellPage:
+    """The page's row: the target's fields, and the digest of its link's token."""
+    return CellPage(
+        crisis_id=crisis_id, token_digest=token_digest(token), paged_at=now, **asdict(target)
+    )
+
+
 async def page(
     session: AsyncSession,
     *,
@@ -205,16 +207,7 @@ async def page(
     pages: list[CellPage] = []
     for target in page_targets:
         token = secrets.token_urlsafe(24)
-        row = CellPage(
-            crisis_id=crisis_id,
-            duty_role=target.duty_role,
-            level=target.level,
-            contact_id=target.contact_id,
-            user_id=target.user_id,
-            name=target.name,
-            token_digest=token_digest(token),
-            paged_at=now,
-        )
+        row = _page_row(crisis_id, target, token=token, now=now)
         session.add(row)
         pages.append(row)
         link = f"{base_url.rstrip('/')}/acquitter/{token}"
