@@ -11,6 +11,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.accounts import User
 from crisis.app import idempotency
+from crisis.app.api.schemas import returns
+from crisis.app.api.schemas.bulletins import (
+    BulletinList,
+    BulletinView,
+    ConfirmedDeliveryView,
+    DeliveriesView,
+    PreviewView,
+    PublishedBulletinView,
+    SelfTestView,
+)
 from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
 from crisis.app.settings import Settings
 from crisis.bulletin import confirmations, publication, tracking
@@ -22,8 +32,6 @@ from crisis.dispatch.outbox import DeliveryStatus
 from playbooks import check_completeness
 
 router = APIRouter(prefix="/api/v1", tags=["communiqués"])
-
-Audience = Literal["officials", "media", "public", "staff"]
 
 
 def policy_of(settings: Settings) -> ChannelPolicy:
@@ -144,7 +152,12 @@ def bulletin_view(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, Any
     }
 
 
-@router.post("/crises/{crisis_id}/bulletins", status_code=201, summary="Rédiger un communiqué")
+@router.post(
+    "/crises/{crisis_id}/bulletins",
+    status_code=201,
+    summary="Rédiger un communiqué",
+    **returns(BulletinView, 404, 409),
+)
 async def create_bulletin(
     crisis_id: int,
     body: BulletinIn,
@@ -165,7 +178,11 @@ async def create_bulletin(
     return await idempotency.run(request, db, actor=actor, now=now, action=action)
 
 
-@router.get("/crises/{crisis_id}/bulletins", summary="Communiqués d'un événement")
+@router.get(
+    "/crises/{crisis_id}/bulletins",
+    summary="Communiqués d'un événement",
+    **returns(BulletinList, 404),
+)
 async def list_bulletins(
     crisis_id: int, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -176,7 +193,11 @@ async def list_bulletins(
     return {"items": [bulletin_view(b, policy=policy) for b in rows]}
 
 
-@router.post("/bulletins/preview", summary="Prévisualiser les rendus par canal (sans enregistrer)")
+@router.post(
+    "/bulletins/preview",
+    summary="Prévisualiser les rendus par canal (sans enregistrer)",
+    **returns(PreviewView, 404),
+)
 async def preview(
     body: PreviewIn, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -203,7 +224,11 @@ async def preview(
     }
 
 
-@router.get("/bulletins/{bulletin_id}", summary="Lire un communiqué et ses rendus")
+@router.get(
+    "/bulletins/{bulletin_id}",
+    summary="Lire un communiqué et ses rendus",
+    **returns(BulletinView, 404),
+)
 async def read_bulletin(
     bulletin_id: int, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -212,7 +237,11 @@ async def read_bulletin(
     return bulletin_view(bulletin, policy=policy_of(settings))
 
 
-@router.patch("/bulletins/{bulletin_id}", summary="Modifier un communiqué non publié")
+@router.patch(
+    "/bulletins/{bulletin_id}",
+    summary="Modifier un communiqué non publié",
+    **returns(BulletinView, 404, 409),
+)
 async def edit_bulletin(
     bulletin_id: int,
     body: BulletinIn,
@@ -234,7 +263,11 @@ async def edit_bulletin(
         return bulletin_view(bulletin, policy=policy)
 
 
-@router.post("/bulletins/{bulletin_id}/submit", summary="Soumettre à validation")
+@router.post(
+    "/bulletins/{bulletin_id}/submit",
+    summary="Soumettre à validation",
+    **returns(BulletinView, 404, 409),
+)
 async def submit_bulletin(
     bulletin_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -246,7 +279,11 @@ async def submit_bulletin(
         return bulletin_view(bulletin, policy=policy)
 
 
-@router.post("/bulletins/{bulletin_id}/approve", summary="Valider (quatre yeux)")
+@router.post(
+    "/bulletins/{bulletin_id}/approve",
+    summary="Valider (quatre yeux)",
+    **returns(BulletinView, 404, 409),
+)
 async def approve_bulletin(
     bulletin_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -257,7 +294,11 @@ async def approve_bulletin(
         return bulletin_view(bulletin, policy=policy_of(settings))
 
 
-@router.post("/bulletins/{bulletin_id}/reject", summary="Rejeter, avec le motif")
+@router.post(
+    "/bulletins/{bulletin_id}/reject",
+    summary="Rejeter, avec le motif",
+    **returns(BulletinView, 404, 409),
+)
 async def reject_bulletin(
     bulletin_id: int,
     body: RejectIn,
@@ -273,7 +314,11 @@ async def reject_bulletin(
         return bulletin_view(bulletin, policy=policy_of(settings))
 
 
-@router.post("/bulletins/{bulletin_id}/publish", summary="Publier : tous les envois en une fois")
+@router.post(
+    "/bulletins/{bulletin_id}/publish",
+    summary="Publier : tous les envois en une fois",
+    **returns(PublishedBulletinView, 404, 409),
+)
 async def publish_bulletin(
     bulletin_id: int,
     request: Request,
@@ -299,7 +344,12 @@ async def publish_bulletin(
     return await idempotency.run(request, db, actor=actor, now=now, action=action)
 
 
-@router.post("/bulletins/{bulletin_id}/test", status_code=201, summary="S'envoyer un test")
+@router.post(
+    "/bulletins/{bulletin_id}/test",
+    status_code=201,
+    summary="S'envoyer un test",
+    **returns(SelfTestView, 404, 409),
+)
 async def test_bulletin(
     bulletin_id: int,
     body: SelfTestIn,
@@ -325,7 +375,11 @@ async def test_bulletin(
     return {"bulletin_id": bulletin_id, "deliveries": count, "address": address}
 
 
-@router.get("/bulletins/{bulletin_id}/deliveries", summary="Suivi des envois d'un communiqué")
+@router.get(
+    "/bulletins/{bulletin_id}/deliveries",
+    summary="Suivi des envois d'un communiqué",
+    **returns(DeliveriesView, 404),
+)
 async def bulletin_deliveries(
     bulletin_id: int,
     actor: CurrentActor,
@@ -362,7 +416,11 @@ async def bulletin_deliveries(
     }
 
 
-@router.post("/deliveries/{delivery_id}/confirm", summary="Confirmer une réception par téléphone")
+@router.post(
+    "/deliveries/{delivery_id}/confirm",
+    summary="Confirmer une réception par téléphone",
+    **returns(ConfirmedDeliveryView, 404, 409),
+)
 async def confirm_delivery(
     delivery_id: int, body: ConfirmIn, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> dict[str, Any]:

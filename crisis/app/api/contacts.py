@@ -13,59 +13,39 @@ from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts import geography, listing, roster
 from contacts.addresses import masked
-from contacts.directory import Contact, ContactChannel
+from contacts.directory import (
+    Audience,
+    Contact,
+    ContactChannel,
+)
 from contacts.importer import ImportFormat, ImportReport
 from contacts.manual import manual_record
 from contacts.privacy import contact_data
 from crisis import directory
 from crisis.actors import Actor, Role
 from crisis.app import idempotency
+from crisis.app.api.schemas import returns
+from crisis.app.api.schemas.contacts import (
+    ContactExport,
+    ContactIn,
+    ContactList,
+    ContactView,
+    ErasureView,
+    GapsView,
+    ImportReportView,
+    OnDutyView,
+    ShiftIn,
+    ShiftView,
+)
 from crisis.app.auth import ClockDep, CurrentActor, DbDep
 from crisis.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["annuaire"])
-ChannelKindName = Literal["email", "sms", "telegram", "matrix", "phone"]
-
-
-class ChannelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: ChannelKindName
-    address: str = Field(min_length=1, max_length=320)
-    verified: bool = False
-    active: bool = True
-
-
-class ContactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    key: str | None = Field(default=None, max_length=200)
-    kind: Literal["person", "organisation"] = "person"
-    audience: Literal["officials", "media", "staff", "exercise"]
-    function: str = Field(max_length=30)
-    last_name: str = Field(min_length=1, max_length=200)
-    first_name: str = Field(default="", max_length=200)
-    organisation: str = Field(default="", max_length=200)
-    area_level: Literal["commune", "epci", "arrondissement", "departement"]
-    area_code: str = Field(max_length=9)
-    channels: list[ChannelIn] = Field(default_factory=list, max_length=20)
-
-
-class ShiftIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    role: Literal["communication", "validator", "prefect"]
-    level: int = Field(default=1, ge=1, le=3)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    contact_id: int | None = None
-    user_id: int | None = None
-    name: str = Field(default="", max_length=200)
 
 
 def contact_view(
@@ -101,11 +81,15 @@ def report_view(report: ImportReport) -> dict[str, Any]:
     }
 
 
-@router.get("/contacts", summary="Annuaire filtré ; format=csv exporte (administrateur)")
+@router.get(
+    "/contacts",
+    summary="Annuaire filtré ; format=csv exporte (administrateur)",
+    **returns(ContactList),
+)
 async def list_contacts(
     actor: CurrentActor,
     db: DbDep,
-    audience: Literal["officials", "media", "staff", "exercise"] | None = None,
+    audience: Audience | None = None,
     commune: Annotated[str | None, Query(max_length=5)] = None,
     arrondissement: Annotated[str | None, Query(max_length=4)] = None,
     epci: Annotated[str | None, Query(max_length=9)] = None,
@@ -137,7 +121,12 @@ async def _csv(db: DbDep, filters: listing.Filters) -> Any:
             yield line
 
 
-@router.post("/contacts", status_code=201, summary="Ajouter un contact (administrateur)")
+@router.post(
+    "/contacts",
+    status_code=201,
+    summary="Ajouter un contact (administrateur)",
+    **returns(ContactView, 409),
+)
 async def create_contact(
     body: ContactIn, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> JSONResponse:
@@ -162,7 +151,11 @@ async def create_contact(
     return await idempotency.run(request, db, actor=actor, now=now, action=action)
 
 
-@router.post("/contacts/import", summary="Importer un fichier (administrateur)")
+@router.post(
+    "/contacts/import",
+    summary="Importer un fichier (administrateur)",
+    **returns(ImportReportView, 400, 413),
+)
 async def import_contacts(
     request: Request,
     actor: CurrentActor,
@@ -240,7 +233,7 @@ async def _get(session: AsyncSession, contact_id: int) -> Contact:
     return contact
 
 
-@router.get("/contacts/{contact_id}", summary="Lire un contact")
+@router.get("/contacts/{contact_id}", summary="Lire un contact", **returns(ContactView, 404))
 async def read_contact(contact_id: int, actor: CurrentActor, db: DbDep) -> dict[str, Any]:
     async with db.read() as session:
         contact = await _get(session, contact_id)
@@ -248,7 +241,11 @@ async def read_contact(contact_id: int, actor: CurrentActor, db: DbDep) -> dict[
     return contact_view(contact, channels[contact_id], personal=directory.sees_personal_data(actor))
 
 
-@router.get("/contacts/{contact_id}/export", summary="Tout ce qui est détenu sur une personne")
+@router.get(
+    "/contacts/{contact_id}/export",
+    summary="Tout ce qui est détenu sur une personne",
+    **returns(ContactExport, 404),
+)
 async def export_contact(
     contact_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -258,8 +255,16 @@ async def export_contact(
         )
 
 
-@router.delete("/contacts/{contact_id}", summary="Effacer une personne (pseudonymisation)")
-@router.post("/contacts/{contact_id}/erase", summary="Effacer une personne (pseudonymisation)")
+@router.delete(
+    "/contacts/{contact_id}",
+    summary="Effacer une personne (pseudonymisation)",
+    **returns(ErasureView, 404),
+)
+@router.post(
+    "/contacts/{contact_id}/erase",
+    summary="Effacer une personne (pseudonymisation)",
+    **returns(ErasureView, 404),
+)
 async def erase_contact(
     contact_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -282,7 +287,9 @@ def shift_view(shift: roster.Shift) -> dict[str, Any]:
     }
 
 
-@router.get("/roster/on-duty", summary="Qui est d'astreinte à un instant donné")
+@router.get(
+    "/roster/on-duty", summary="Qui est d'astreinte à un instant donné", **returns(OnDutyView)
+)
 async def on_duty(
     actor: CurrentActor, db: DbDep, clock: ClockDep, at: AwareDatetime | None = None
 ) -> dict[str, Any]:
@@ -295,7 +302,9 @@ async def on_duty(
     return {"at": instant.isoformat(), "roles": by_role}
 
 
-@router.get("/roster/gaps", summary="Heures sans astreinte dans les prochains jours")
+@router.get(
+    "/roster/gaps", summary="Heures sans astreinte dans les prochains jours", **returns(GapsView)
+)
 async def gaps(
     actor: CurrentActor,
     db: DbDep,
@@ -319,7 +328,9 @@ async def gaps(
     }
 
 
-@router.post("/roster/shifts", status_code=201, summary="Ajouter une astreinte")
+@router.post(
+    "/roster/shifts", status_code=201, summary="Ajouter une astreinte", **returns(ShiftView, 409)
+)
 async def add_shift(
     body: ShiftIn, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> JSONResponse:

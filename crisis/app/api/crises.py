@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -13,6 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import journal
 from crisis.app import idempotency
+from crisis.app.api.schemas import returns
+from crisis.app.api.schemas.crises import CrisisDetail, CrisisList, CrisisView, JournalView
 from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
 from crisis.app.library import playbook_library
 from crisis.app.ticks import lifecycle_rules
@@ -29,7 +31,7 @@ class CrisisIn(BaseModel):
 
     title: str = Field(min_length=3, max_length=200)
     kind: str = Field(min_length=2, max_length=40)
-    mode: Literal["real", "exercise"]
+    mode: CrisisMode
     communes: list[str] = Field(min_length=1, max_length=1000)
     activate_cell: bool = True
 
@@ -75,7 +77,12 @@ async def crisis_with_clocks(
     return crisis_view(crisis, states.get(crisis.id or 0, []))
 
 
-@router.post("/crises", status_code=201, summary="Déclarer un événement majeur")
+@router.post(
+    "/crises",
+    status_code=201,
+    summary="Déclarer un événement majeur",
+    **returns(CrisisView, 404, 409),
+)
 async def declare_crisis(
     body: CrisisIn,
     request: Request,
@@ -94,7 +101,7 @@ async def declare_crisis(
             actor=actor,
             title=body.title,
             kind=body.kind,
-            mode=CrisisMode(body.mode),
+            mode=body.mode,
             communes=body.communes,
             now=now,
             playbook=playbook,
@@ -109,7 +116,7 @@ async def declare_crisis(
     return await idempotency.run(request, db, actor=actor, now=now, action=action)
 
 
-@router.get("/crises", summary="Lister les événements")
+@router.get("/crises", summary="Lister les événements", **returns(CrisisList))
 async def list_crises(
     actor: CurrentActor, db: DbDep, clock: ClockDep, include_closed: bool = True
 ) -> dict[str, Any]:
@@ -120,7 +127,7 @@ async def list_crises(
     return {"items": [crisis_view(c, states.get(c.id or 0, [])) for c in rows]}
 
 
-@router.get("/crises/{crisis_id}", summary="Lire un événement")
+@router.get("/crises/{crisis_id}", summary="Lire un événement", **returns(CrisisDetail, 404))
 async def read_crisis(
     crisis_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -131,7 +138,11 @@ async def read_crisis(
     return view | {"checklist": [checklist.entry_view(i) for i in items]}
 
 
-@router.get("/crises/{crisis_id}/journal", summary="Main courante de l'événement")
+@router.get(
+    "/crises/{crisis_id}/journal",
+    summary="Main courante de l'événement",
+    **returns(JournalView, 404),
+)
 async def crisis_journal(
     crisis_id: int,
     actor: CurrentActor,

@@ -27,6 +27,8 @@ from starlette.exceptions import HTTPException
 from channels.sms import INBOUND_SIGNATURE_HEADER
 from channels.webhook import sign
 from crisis import inbound_updates, replies
+from crisis.app.api.schemas import returns
+from crisis.app.api.schemas.inbound import ReplyOutcome
 from crisis.app.auth import ClockDep, DbDep, SettingsDep
 from crisis.app.db import Database
 from crisis.app.settings import Settings
@@ -137,7 +139,9 @@ async def _record(
     }
 
 
-@router.post("/telegram", summary="Réponse reçue par le bot Telegram (webhook)")
+@router.post(
+    "/telegram", summary="Réponse reçue par le bot Telegram (webhook)", **returns(ReplyOutcome, 400)
+)
 async def telegram_update(
     request: Request, settings: SettingsDep, db: DbDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -167,7 +171,7 @@ async def telegram_update(
     )
 
 
-@router.post("/sms", summary="SMS reçu par la passerelle")
+@router.post("/sms", summary="SMS reçu par la passerelle", **returns(ReplyOutcome, 400))
 async def sms_received(
     request: Request, settings: SettingsDep, db: DbDep, clock: ClockDep
 ) -> dict[str, Any]:

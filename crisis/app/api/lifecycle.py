@@ -14,6 +14,14 @@ from crisis import summary
 from crisis.accounts import User
 from crisis.app import idempotency
 from crisis.app.api.crises import crisis_with_clocks
+from crisis.app.api.schemas import returns
+from crisis.app.api.schemas.crises import (
+    AcknowledgementView,
+    ChecklistEntryView,
+    ClockView,
+    ClosedCrisisView,
+    CrisisView,
+)
 from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
 from crisis.app.ticks import lifecycle_rules
 from crisis.cell import checklist, crises, lifecycle, overview
@@ -40,7 +48,11 @@ class CodIn(BaseModel):
     decided_by: str | None = Field(default=None, max_length=300)
 
 
-@router.post("/crises/{crisis_id}/cell/activate", summary="Ordonner la cellule (ES47)")
+@router.post(
+    "/crises/{crisis_id}/cell/activate",
+    summary="Ordonner la cellule (ES47)",
+    **returns(CrisisView, 404, 409),
+)
 async def activate_cell(
     crisis_id: int,
     request: Request,
@@ -64,6 +76,7 @@ async def activate_cell(
     "/crises/{crisis_id}/cell/acknowledgements",
     status_code=201,
     summary="Répondre à l'appel de la cellule",
+    **returns(AcknowledgementView, 404, 409),
 )
 async def acknowledge(
     crisis_id: int,
@@ -104,7 +117,11 @@ async def acknowledge(
     return await idempotency.run(request, db, actor=actor, now=now, action=action)
 
 
-@router.post("/crises/{crisis_id}/cell/operational", summary="Déclarer la cellule opérationnelle")
+@router.post(
+    "/crises/{crisis_id}/cell/operational",
+    summary="Déclarer la cellule opérationnelle",
+    **returns(CrisisView, 404, 409),
+)
 async def cell_operational(
     crisis_id: int,
     request: Request,
@@ -124,7 +141,11 @@ async def cell_operational(
     return await idempotency.run(request, db, actor=actor, now=now, action=action)
 
 
-@router.post("/crises/{crisis_id}/cod", summary="Enregistrer l'activation du COD (ES48)")
+@router.post(
+    "/crises/{crisis_id}/cod",
+    summary="Enregistrer l'activation du COD (ES48)",
+    **returns(CrisisView, 404, 409),
+)
 async def record_cod(
     crisis_id: int,
     body: CodIn,
@@ -152,7 +173,11 @@ async def record_cod(
     return await idempotency.run(request, db, actor=actor, now=now, action=action)
 
 
-@router.get("/crises/{crisis_id}/clocks", summary="Horloges ES47, ES48 (et ES50)")
+@router.get(
+    "/crises/{crisis_id}/clocks",
+    summary="Horloges ES47, ES48 (et ES50)",
+    **returns(list[ClockView], 404),
+)
 async def crisis_clocks(
     crisis_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> list[dict[str, Any]]:
@@ -162,7 +187,11 @@ async def crisis_clocks(
     return [state_view(s) for s in states.get(crisis_id, [])]
 
 
-@router.post("/crises/{crisis_id}/close", summary="Clore l'événement et produire son bilan")
+@router.post(
+    "/crises/{crisis_id}/close",
+    summary="Clore l'événement et produire son bilan",
+    **returns(ClosedCrisisView, 404, 409),
+)
 async def close_crisis(
     crisis_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> JSONResponse:
@@ -198,7 +227,11 @@ async def _mark(
     return await idempotency.run(request, db, actor=actor, now=now, action=action)
 
 
-@router.post("/crises/{crisis_id}/checklist/{item}/done", summary="Cocher une étape")
+@router.post(
+    "/crises/{crisis_id}/checklist/{item}/done",
+    summary="Cocher une étape",
+    **returns(ChecklistEntryView, 404, 409),
+)
 async def tick_item(
     crisis_id: int, item: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> JSONResponse:
@@ -207,7 +240,11 @@ async def tick_item(
     )
 
 
-@router.delete("/crises/{crisis_id}/checklist/{item}/done", summary="Décocher une étape")
+@router.delete(
+    "/crises/{crisis_id}/checklist/{item}/done",
+    summary="Décocher une étape",
+    **returns(ChecklistEntryView, 404, 409),
+)
 async def untick_item(
     crisis_id: int, item: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> JSONResponse:
