@@ -16,11 +16,10 @@ from sqlmodel import select
 from contacts import geography
 from crisis.accounts import User
 from crisis.actors import Actor
-from crisis.app.api.bulletins import policy_of
 from crisis.app.db import Database
 from crisis.app.library import playbook_library
+from crisis.app.policies import channel_policy, lifecycle_rules
 from crisis.app.settings import Settings
-from crisis.app.ticks import lifecycle_rules
 from crisis.bulletin import confirmations, publication
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.workflow import Draft
@@ -64,7 +63,7 @@ async def play(db: Database, settings: Settings, *, now: datetime) -> int:
         await _actor(db, login) for login in ("prefet", "communicant", "valideur")
     ]
     rules = lifecycle_rules(settings)
-    policy = policy_of(settings)
+    policy = channel_policy(settings)
     start = now - timedelta(minutes=50)
     async with db.transaction() as session:
         communes = await geography.communes_of_arrondissement(

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.accounts import User
 from crisis.app import idempotency
 from crisis.app.api.schemas import returns
 from crisis.app.api.schemas.bulletins import (
@@ -22,7 +21,7 @@ from crisis.app.api.schemas.bulletins import (
     SelfTestView,
 )
 from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
-from crisis.app.settings import Settings
+from crisis.app.policies import channel_policy
 from crisis.bulletin import confirmations, publication, tracking
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.render import Content, public_link, render_all
@@ -32,15 +31,6 @@ from crisis.dispatch.outbox import DeliveryStatus
 from playbooks import check_completeness
 
 router = APIRouter(prefix="/api/v1", tags=["communiqués"])
-
-
-def policy_of(settings: Settings) -> ChannelPolicy:
-    return ChannelPolicy(
-        available=tuple(settings.bulletin_channels),
-        public_accounts=dict(settings.public_accounts),
-        exercise_public_accounts=dict(settings.exercise_public_accounts),
-        base_url=settings.base_url,
-    )
 
 
 class BulletinIn(BaseModel):
@@ -167,7 +157,7 @@ async def create_bulletin(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> JSONResponse:
-    now, policy = clock.now(), policy_of(settings)
+    now, policy = clock.now(), channel_policy(settings)
 
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         bulletin = await bulletins.create(
@@ -186,7 +176,7 @@ async def create_bulletin(
 async def list_bulletins(
     crisis_id: int, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    policy = policy_of(settings)
+    policy = channel_policy(settings)
     async with db.read() as session:
         await crises.get(session, crisis_id=crisis_id)
         rows = await bulletins.listing(session, crisis_id=crisis_id)
@@ -201,7 +191,7 @@ async def list_bulletins(
 async def preview(
     body: PreviewIn, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    policy = policy_of(settings)
+    policy = channel_policy(settings)
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=body.crisis_id)
     content = Content(
@@ -234,7 +224,7 @@ async def read_bulletin(
 ) -> dict[str, Any]:
     async with db.read() as session:
         bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
-    return bulletin_view(bulletin, policy=policy_of(settings))
+    return bulletin_view(bulletin, policy=channel_policy(settings))
 
 
 @router.patch(
@@ -250,7 +240,7 @@ async def edit_bulletin(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    policy = policy_of(settings)
+    policy = channel_policy(settings)
     async with db.transaction() as session:
         bulletin = await bulletins.edit(
             session,
@@ -271,7 +261,7 @@ async def edit_bulletin(
 async def submit_bulletin(
     bulletin_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    policy = policy_of(settings)
+    policy = channel_policy(settings)
     async with db.transaction() as session:
         bulletin = await bulletins.submit(
             session, actor=actor, bulletin_id=bulletin_id, policy=policy, now=clock.now()
@@ -291,7 +281,7 @@ async def approve_bulletin(
         bulletin = await bulletins.approve(
             session, actor=actor, bulletin_id=bulletin_id, now=clock.now()
         )
-        return bulletin_view(bulletin, policy=policy_of(settings))
+        return bulletin_view(bulletin, policy=channel_policy(settings))
 
 
 @router.post(
@@ -311,7 +301,7 @@ async def reject_bulletin(
         bulletin = await bulletins.reject(
             session, actor=actor, bulletin_id=bulletin_id, reason=body.reason, now=clock.now()
         )
-        return bulletin_view(bulletin, policy=policy_of(settings))
+        return bulletin_view(bulletin, policy=channel_policy(settings))
 
 
 @router.post(
@@ -327,7 +317,7 @@ async def publish_bulletin(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> JSONResponse:
-    now, policy = clock.now(), policy_of(settings)
+    now, policy = clock.now(), channel_policy(settings)
 
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         published = await publication.publish(
@@ -359,20 +349,16 @@ async def test_bulletin(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     async with db.transaction() as session:
-        address = body.address
-        if not address and actor.user_id is not None:
-            user = await session.get(User, actor.user_id)
-            address = user.email if user else None
-        count = await publication.send_test(
+        sent = await publication.send_test(
             session,
             actor=actor,
             bulletin_id=bulletin_id,
             channel=body.channel,
-            address=address or "",
-            policy=policy_of(settings),
+            address=body.address,
+            policy=channel_policy(settings),
             now=clock.now(),
         )
-    return {"bulletin_id": bulletin_id, "deliveries": count, "address": address}
+    return {"bulletin_id": bulletin_id, "deliveries": sent.deliveries, "address": sent.address}
 
 
 @router.get(

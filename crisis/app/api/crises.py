@@ -17,7 +17,7 @@ from crisis.app.api.schemas import returns
 from crisis.app.api.schemas.crises import CrisisDetail, CrisisList, CrisisView, JournalView
 from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
 from crisis.app.library import playbook_library
-from crisis.app.ticks import lifecycle_rules
+from crisis.app.policies import lifecycle_rules
 from crisis.cell import checklist, crises, lifecycle, overview
 from crisis.cell.clocks import ClockState, state_view
 from crisis.cell.crises import Crisis

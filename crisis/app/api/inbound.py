@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -31,6 +31,7 @@ from crisis.app.api.schemas import returns
 from crisis.app.api.schemas.inbound import ReplyOutcome
 from crisis.app.auth import ClockDep, DbDep, SettingsDep
 from crisis.app.db import Database
+from crisis.app.policies import reply_window
 from crisis.app.settings import Settings
 from crisis.errors import Forbidden, InvalidInput
 from crisis.vocabulary import CrisisMode
@@ -128,7 +129,7 @@ async def _record(
             session,
             reply=reply,
             modes=modes,
-            window=timedelta(hours=settings.reply_window_hours),
+            window=reply_window(settings),
             now=now,
         )
     return {

@@ -23,7 +23,7 @@ from crisis.app.api.schemas.crises import (
     CrisisView,
 )
 from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
-from crisis.app.ticks import lifecycle_rules
+from crisis.app.policies import lifecycle_rules
 from crisis.cell import checklist, crises, lifecycle, overview
 from crisis.cell.clocks import state_view
 

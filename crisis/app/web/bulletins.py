@@ -16,9 +16,9 @@ from channels.x_thread import X_MAX_PARTS
 from contacts import geography
 from crisis.accounts import User
 from crisis.actors import Actor, Role
-from crisis.app.api.bulletins import policy_of
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.library import playbook_library
+from crisis.app.policies import channel_policy
 from crisis.app.web.templating import flash
 from crisis.bulletin import confirmations, publication, tracking
 from crisis.bulletin import workflow as bulletins
@@ -200,7 +200,7 @@ async def new_bulletin_page(
     type: str = "update",
 ) -> HTMLResponse:
     actor.require(Role.COMMUNICATOR, action="rédiger un communiqué")
-    policy = policy_of(settings)
+    policy = channel_policy(settings)
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
         communes = await geography.communes_by_code(session, codes=crisis.communes)
@@ -262,7 +262,7 @@ async def new_bulletin_submit(
     settings: SettingsDep,
 ) -> Response:
     draft = _draft(await request.form())
-    policy = policy_of(settings)
+    policy = channel_policy(settings)
     try:
         async with db.transaction() as session:
             bulletin = await bulletins.create(
@@ -301,7 +301,7 @@ async def edit_bulletin_page(
         request,
         db,
         crisis=crisis,
-        policy=policy_of(settings),
+        policy=channel_policy(settings),
         form=_form_of(bulletin),
         action=f"/communiques/{bulletin_id}/modifier",
         bulletin=bulletin,
@@ -318,7 +318,7 @@ async def edit_bulletin_submit(
     settings: SettingsDep,
 ) -> Response:
     draft = _draft(await request.form())
-    policy = policy_of(settings)
+    policy = channel_policy(settings)
     try:
         async with db.transaction() as session:
             bulletin = await bulletins.edit(
@@ -347,27 +347,6 @@ async def edit_bulletin_submit(
     return RedirectResponse(f"/communiques/{bulletin.id}", status_code=303)
 
 
-def _may(actor: Actor, bulletin: Bulletin) -> dict[str, bool]:
-    roles = actor.roles
-    author = actor.user_id == bulletin.author_id or actor.login == bulletin.author
-    status = bulletin.status
-    return {
-        "edit": Role.COMMUNICATOR in roles and status != BulletinStatus.PUBLISHED,
-        "submit": Role.COMMUNICATOR in roles and status == BulletinStatus.DRAFT,
-        "review": bool(roles & {Role.VALIDATOR, Role.PREFECT})
-        and not author
-        and status == BulletinStatus.SUBMITTED,
-        "reject_approved": bool(roles & {Role.VALIDATOR, Role.PREFECT})
-        and not author
-        and status == BulletinStatus.APPROVED,
-        "publish": Role.COMMUNICATOR in roles and status == BulletinStatus.APPROVED,
-        "test": bool(roles & {Role.COMMUNICATOR, Role.VALIDATOR, Role.PREFECT})
-        and status != BulletinStatus.PUBLISHED,
-        "follow_up": Role.COMMUNICATOR in roles and status == BulletinStatus.PUBLISHED,
-        "own": author,
-    }
-
-
 async def _bulletin_page(
     request: Request,
     db: DbDep,
@@ -377,7 +356,7 @@ async def _bulletin_page(
     *,
     problems: list[Any] | None = None,
 ) -> HTMLResponse:
-    policy = policy_of(settings)
+    policy = channel_policy(settings)
     async with db.read() as session:
         bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
         crisis = await crises.get(session, crisis_id=bulletin.crisis_id)
@@ -391,7 +370,7 @@ async def _bulletin_page(
         crisis=crisis,
         exercise=crisis.is_exercise,
         renderings=bulletins.renderings(bulletin, policy=policy),
-        may=_may(actor, bulletin),
+        may=bulletins.permissions(actor, bulletin),
         problems=problems or [],
         my_email=user.email if user and user.email else "",
         public_url=public_link(policy.base_url, bulletin.id),
@@ -418,7 +397,7 @@ async def bulletin_step(
 ) -> Response:
     """The workflow buttons: soumettre, valider, rejeter, publier, test."""
     form = await request.form()
-    policy, now = policy_of(settings), clock.now()
+    policy, now = channel_policy(settings), clock.now()
     here = f"/communiques/{bulletin_id}"
     try:
         async with db.transaction() as session:
@@ -455,21 +434,17 @@ async def bulletin_step(
                     return RedirectResponse(f"{here}/suivi", status_code=303)
                 case "test":
                     address = form.get("address")
-                    address = address.strip() if isinstance(address, str) else ""
-                    user = await session.get(User, actor.user_id) if actor.user_id else None
-                    if user is not None and address and user.email != address:
-                        user.email = address
-                        session.add(user)
-                    await publication.send_test(
+                    sent = await publication.send_test(
                         session,
                         actor=actor,
                         bulletin_id=bulletin_id,
                         channel="email",
-                        address=address,
+                        address=address if isinstance(address, str) else None,
                         policy=policy,
                         now=now,
+                        remember=True,
                     )
-                    message = f"Test envoyé à {address}."
+                    message = f"Test envoyé à {sent.address}."
                 case _:
                     return Response(status_code=404)
     except InvalidInput as error:

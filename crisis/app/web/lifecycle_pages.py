@@ -16,8 +16,8 @@ from crisis.app import summary_pdf
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.clock import PARIS
 from crisis.app.errors import journal_refusal
+from crisis.app.policies import lifecycle_rules
 from crisis.app.summary_view import EXERCISE_BANNER, SummaryView, build_view
-from crisis.app.ticks import lifecycle_rules
 from crisis.app.web.templating import flash
 from crisis.cell import checklist, crises, lifecycle
 from crisis.errors import DomainError

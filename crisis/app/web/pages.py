@@ -20,7 +20,7 @@ from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, Settings
 from crisis.app.clock import paris
 from crisis.app.library import playbook_library
 from crisis.app.live import JournalSignal
-from crisis.app.ticks import lifecycle_rules
+from crisis.app.policies import lifecycle_rules
 from crisis.app.web.templating import flash
 from crisis.cell import checklist, crises, lifecycle, overview, paging
 from crisis.cell.checklist import STAFF_ROLES
