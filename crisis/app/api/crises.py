@@ -12,13 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import journal
-from crisis.app import idempotency
+from crisis.app import actions, idempotency
+from crisis.app.actions import CallerDep
 from crisis.app.api.schemas import returns
 from crisis.app.api.schemas.crises import CrisisDetail, CrisisList, CrisisView, JournalView
-from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
-from crisis.app.library import playbook_library
-from crisis.app.policies import lifecycle_rules
-from crisis.cell import checklist, crises, lifecycle, overview
+from crisis.app.auth import ClockDep, CurrentActor, DbDep
+from crisis.cell import checklist, crises, overview
 from crisis.cell.clocks import ClockState, state_view
 from crisis.cell.crises import Crisis
 from crisis.vocabulary import CrisisMode
@@ -84,36 +83,15 @@ async def crisis_with_clocks(
     **returns(CrisisView, 404, 409),
 )
 async def declare_crisis(
-    body: CrisisIn,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    body: CrisisIn, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
     """Declares the crisis and, unless `activate_cell` is false, orders the cell (ES47)."""
-    now = clock.now()
-    playbook = crises.playbook_for(body.kind, playbook_library())
 
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        crisis = await crises.declare(
-            session,
-            actor=actor,
-            title=body.title,
-            kind=body.kind,
-            mode=body.mode,
-            communes=body.communes,
-            now=now,
-            playbook=playbook,
-        )
-        assert crisis.id is not None
-        if body.activate_cell:
-            crisis = await lifecycle.order_cell(
-                session, actor=actor, crisis_id=crisis.id, rules=lifecycle_rules(settings), now=now
-            )
-        return 201, await crisis_with_clocks(session, crisis, now)
+        crisis = await actions.declare(session, caller, **body.model_dump())
+        return 201, await crisis_with_clocks(session, crisis, caller.now)
 
-    return await idempotency.run(request, db, actor=actor, now=now, action=action)
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 
 
 @router.get("/crises", summary="Lister les événements", **returns(CrisisList))

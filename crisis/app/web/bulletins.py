@@ -19,7 +19,7 @@ from crisis.actors import Actor, Role
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.library import playbook_library
 from crisis.app.policies import channel_policy
-from crisis.app.web.templating import flash
+from crisis.app.web.templating import flash, render
 from crisis.bulletin import confirmations, publication, tracking
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.composer import offered, prefill
@@ -31,56 +31,6 @@ from crisis.errors import InvalidInput
 
 router = APIRouter(include_in_schema=False)
 _SPLIT = re.compile(r"[\s,;]+")
-
-AUDIENCE_LABELS = {
-    "officials": "Élus",
-    "media": "Médias",
-    "public": "Public",
-    "staff": "Services de l'État",
-    "exercise": "Participants à l'exercice",
-}
-CHANNEL_LABELS = {
-    "email": "Courriel",
-    "sms": "SMS",
-    "telegram": "Telegram",
-    "matrix": "Matrix / Tchap",
-    "x": "X",
-    "mastodon": "Mastodon",
-    "webhook": "Webhook",
-    "public_page": "Page publique",
-    "phone": "Téléphone",
-}
-STATUS_LABELS = {
-    "draft": "Brouillon",
-    "submitted": "Soumis à validation",
-    "approved": "Validé",
-    "published": "Publié",
-}
-DELIVERY_LABELS = {
-    "pending": "En attente",
-    "sending": "En cours d'envoi",
-    "retrying": "Nouvelle tentative",
-    "sent": "Envoyé",
-    "failed": "Échec",
-    "to_call": "À appeler",
-    "confirmed": "Confirmé",
-    "cancelled": "Annulé",
-}
-MSG_TYPE_LABELS = {"alert": "Alerte", "update": "Mise à jour", "cancel": "Annulation"}
-
-
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    context |= {
-        "audience_labels": AUDIENCE_LABELS,
-        "channel_labels": CHANNEL_LABELS,
-        "status_labels": STATUS_LABELS,
-        "delivery_labels": DELIVERY_LABELS,
-        "msg_type_labels": MSG_TYPE_LABELS,
-    }
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, name, context, status_code=status
-    )
-    return response
 
 
 def _draft(form: FormData) -> Draft:
@@ -166,7 +116,7 @@ async def _composer(
             if b.status == BulletinStatus.PUBLISHED
         ]
     playbook = playbook_for(crisis.kind, playbook_library())
-    return _render(
+    return render(
         request,
         "bulletins/composer.html",
         status=422 if problems else 200,
@@ -362,7 +312,7 @@ async def _bulletin_page(
         crisis = await crises.get(session, crisis_id=bulletin.crisis_id)
         user = await session.get(User, actor.user_id) if actor.user_id else None
         counted = await tracking.counts(session, bulletin_id=bulletin_id)
-    return _render(
+    return render(
         request,
         "bulletins/bulletin.html",
         status=422 if problems else 200,
@@ -510,7 +460,7 @@ async def tracking_page(
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=context["bulletin"].crisis_id)
     can_call = bool(actor.roles & {Role.COMMUNICATOR, Role.OPERATOR})
-    return _render(
+    return render(
         request,
         "bulletins/tracking.html",
         crisis=crisis,
@@ -526,7 +476,7 @@ async def tracking_fragment(
 ) -> HTMLResponse:
     context = await _tracking_context(db, bulletin_id)
     can_call = bool(actor.roles & {Role.COMMUNICATOR, Role.OPERATOR})
-    return _render(request, "bulletins/tracking_live.html", can_call=can_call, **context)
+    return render(request, "bulletins/tracking_live.html", can_call=can_call, **context)
 
 
 @router.get("/communiques/{bulletin_id}/envois.csv")
@@ -586,7 +536,7 @@ async def crisis_bulletins_fragment(
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
         rows = await bulletins.listing(session, crisis_id=crisis_id)
-    return _render(
+    return render(
         request,
         "bulletins/crisis_bulletins.html",
         crisis=crisis,

@@ -1,0 +1,177 @@
+"""The actions the API and the pages share: who acts, when, under which settings, and the one
+service call each route makes (the routes differ only in how they answer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crisis import summary
+from crisis.actors import Actor
+from crisis.app.auth import ClockDep, CurrentActor, SettingsDep
+from crisis.app.library import playbook_library
+from crisis.app.policies import channel_policy, lifecycle_rules
+from crisis.app.settings import Settings
+from crisis.bulletin import publication
+from crisis.bulletin import workflow as bulletins
+from crisis.bulletin.workflow import Bulletin, ChannelPolicy
+from crisis.cell import checklist, crises, lifecycle
+from crisis.cell.checklist import ChecklistEntry
+from crisis.cell.crises import Crisis
+from crisis.vocabulary import CrisisMode
+
+
+@dataclass(frozen=True)
+class Caller:
+    actor: Actor
+    settings: Settings
+    now: datetime
+
+    @property
+    def policy(self) -> ChannelPolicy:
+        return channel_policy(self.settings)
+
+
+def caller(actor: CurrentActor, clock: ClockDep, settings: SettingsDep) -> Caller:
+    return Caller(actor=actor, settings=settings, now=clock.now())
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+async def declare(
+    session: AsyncSession,
+    caller: Caller,
+    *,
+    title: str,
+    kind: str,
+    mode: CrisisMode,
+    communes: list[str],
+    activate_cell: bool,
+) -> Crisis:
+    """Declare the crisis and, when asked, order its cell (ES47) in the same transaction."""
+    crisis = await crises.declare(
+        session,
+        actor=caller.actor,
+        title=title,
+        kind=kind,
+        mode=mode,
+        communes=communes,
+        now=caller.now,
+        playbook=crises.playbook_for(kind, playbook_library()),
+    )
+    assert crisis.id is not None
+    if not activate_cell:
+        return crisis
+    return await cell(session, caller, crisis.id, operational=False)
+
+
+async def cell(
+    session: AsyncSession, caller: Caller, crisis_id: int, *, operational: bool
+) -> Crisis:
+    """Order the cell, or declare it operational."""
+    transition = lifecycle.declare_operational if operational else lifecycle.order_cell
+    return await transition(
+        session,
+        actor=caller.actor,
+        crisis_id=crisis_id,
+        rules=lifecycle_rules(caller.settings),
+        now=caller.now,
+    )
+
+
+async def record_cod(
+    session: AsyncSession,
+    caller: Caller,
+    crisis_id: int,
+    *,
+    activated_at: datetime | None,
+    synergi_ref: str | None,
+    decided_by: str | None,
+) -> Crisis:
+    return await lifecycle.record_cod(
+        session,
+        actor=caller.actor,
+        crisis_id=crisis_id,
+        activated_at=activated_at,
+        synergi_ref=synergi_ref,
+        decided_by=decided_by,
+        rules=lifecycle_rules(caller.settings),
+        now=caller.now,
+    )
+
+
+async def mark_item(
+    session: AsyncSession, caller: Caller, crisis_id: int, *, position: int, done: bool
+) -> ChecklistEntry:
+    crisis = await crises.get(session, crisis_id=crisis_id)
+    return await checklist.mark(
+        session,
+        actor=caller.actor,
+        crisis_id=crisis_id,
+        position=position,
+        done=done,
+        crisis_open=crisis.is_open,
+        now=caller.now,
+    )
+
+
+async def close(
+    session: AsyncSession, caller: Caller, crisis_id: int
+) -> tuple[Crisis, dict[str, Any]]:
+    """Close the crisis; its summary figures go into the closing journal entry."""
+    figures = await summary.figures(session, crisis_id=crisis_id, now=caller.now)
+    crisis = await lifecycle.close(
+        session, actor=caller.actor, crisis_id=crisis_id, now=caller.now, summary=figures
+    )
+    return crisis, figures
+
+
+async def review(
+    session: AsyncSession, caller: Caller, bulletin_id: int, *, reject: str | None = None
+) -> Bulletin:
+    """Approve, or reject with the reason given: the second pair of eyes."""
+    if reject is not None:
+        return await bulletins.reject(
+            session, actor=caller.actor, bulletin_id=bulletin_id, reason=reject, now=caller.now
+        )
+    return await bulletins.approve(
+        session, actor=caller.actor, bulletin_id=bulletin_id, now=caller.now
+    )
+
+
+async def submit(session: AsyncSession, caller: Caller, bulletin_id: int) -> Bulletin:
+    return await bulletins.submit(
+        session, actor=caller.actor, bulletin_id=bulletin_id, policy=caller.policy, now=caller.now
+    )
+
+
+async def publish(session: AsyncSession, caller: Caller, bulletin_id: int) -> publication.Published:
+    return await publication.publish(
+        session, actor=caller.actor, bulletin_id=bulletin_id, policy=caller.policy, now=caller.now
+    )
+
+
+async def send_test(
+    session: AsyncSession,
+    caller: Caller,
+    bulletin_id: int,
+    *,
+    channel: str,
+    address: str | None,
+    remember: bool = False,
+) -> publication.SelfTest:
+    return await publication.send_test(
+        session,
+        actor=caller.actor,
+        bulletin_id=bulletin_id,
+        channel=channel,
+        address=address,
+        policy=caller.policy,
+        now=caller.now,
+        remember=remember,
+    )
