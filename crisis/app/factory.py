@@ -27,6 +27,8 @@ from crisis.app.middleware import BodyLimit, HttpMetrics, RequestContext
 from crisis.app.settings import Settings
 from crisis.app.web import (
     assets,
+    bulletin_composer,
+    bulletin_tracking,
     channels_page,
     lifecycle_pages,
     pages,
@@ -124,7 +126,9 @@ def create_app(
     app.include_router(geo_api.router)
     app.include_router(directory_pages.router)
     app.include_router(bulletins_api.router)
+    app.include_router(bulletin_composer.router)
     app.include_router(bulletin_pages.router)
+    app.include_router(bulletin_tracking.router)
     app.include_router(public_bulletins.router)
     app.include_router(assets.router(assets.find_dsfr_dist(settings.dsfr_dir)))
     return app
