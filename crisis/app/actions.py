@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from fastapi import Depends
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,7 +18,7 @@ from crisis.app.policies import channel_policy, lifecycle_rules
 from crisis.app.settings import Settings
 from crisis.bulletin import publication
 from crisis.bulletin import workflow as bulletins
-from crisis.bulletin.workflow import Bulletin, ChannelPolicy
+from crisis.bulletin.workflow import Bulletin, ChannelPolicy, Draft
 from crisis.cell import checklist, crises, lifecycle
 from crisis.cell.checklist import ChecklistEntry
 from crisis.cell.crises import Crisis
@@ -175,3 +175,20 @@ async def send_test(
         now=caller.now,
         remember=remember,
     )
+
+
+class _Writing(TypedDict):
+    actor: Actor
+    draft: Draft
+    policy: ChannelPolicy
+    now: datetime
+
+
+async def write(
+    session: AsyncSession, caller: Caller, draft: Draft, *, crisis_id: int = 0, bulletin_id: int = 0
+) -> Bulletin:
+    """A new draft in the crisis, or the bulletin `bulletin_id` edited."""
+    writing = _Writing(actor=caller.actor, draft=draft, policy=caller.policy, now=caller.now)
+    if bulletin_id:
+        return await bulletins.edit(session, bulletin_id=bulletin_id, **writing)
+    return await bulletins.create(session, crisis_id=crisis_id, **writing)

@@ -2,144 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.app import idempotency
+from crisis.app import actions, idempotency
+from crisis.app.actions import Caller, CallerDep
+from crisis.app.api.bulletin_views import bulletin_view, rendering_views
 from crisis.app.api.schemas import returns
 from crisis.app.api.schemas.bulletins import (
+    BulletinIn,
     BulletinList,
     BulletinView,
     ConfirmedDeliveryView,
+    ConfirmIn,
     DeliveriesView,
+    PreviewIn,
     PreviewView,
     PublishedBulletinView,
+    RejectIn,
+    SelfTestIn,
     SelfTestView,
 )
 from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
 from crisis.app.policies import channel_policy
-from crisis.bulletin import confirmations, publication, tracking
+from crisis.bulletin import confirmations, tracking
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.render import Content, public_link, render_all
-from crisis.bulletin.workflow import Bulletin, ChannelPolicy, Draft
+from crisis.bulletin.workflow import Bulletin
 from crisis.cell import crises
 from crisis.dispatch.outbox import DeliveryStatus
 from playbooks import check_completeness
 
 router = APIRouter(prefix="/api/v1", tags=["communiqués"])
+Step = Callable[[AsyncSession], Awaitable[Bulletin]]
 
 
-class BulletinIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    title: str = Field(max_length=300)
-    body: str = Field(max_length=20_000)
-    audiences: list[str] = Field(max_length=5)
-    channels: list[str] | None = Field(default=None, max_length=10)
-    communes: list[str] | None = Field(default=None, max_length=1000)
-    template: str | None = Field(default=None, max_length=100)
-    variants: dict[str, str] = Field(default_factory=dict)
-    references: list[int] = Field(default_factory=list, max_length=20)
-    msg_type: Literal["alert", "update", "cancel"] | None = None
-    strategy: Literal["all", "cascade"] = "all"
-    cascade_minutes: int = Field(default=0, ge=0, le=bulletins.MAX_CASCADE_MINUTES)
-    confirm_receipt: bool = False
-    x_thread: bool = Field(
-        default=False,
-        description="Publier sur X en fil (plusieurs messages numérotés) si le texte "
-        "dépasse 280 caractères pondérés ; X porte alors le texte entier.",
-    )
-
-    def draft(self) -> Draft:
-        return Draft(**self.model_dump())
-
-
-class PreviewIn(BulletinIn):
-    crisis_id: int
-
-
-class RejectIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class ConfirmIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    method: Literal["phone"] = "phone"
-    note: str = Field(default="", max_length=2000)
-
-
-class SelfTestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    channel: Literal["email", "sms", "telegram", "matrix"] = "email"
-    address: str | None = Field(default=None, max_length=320)
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def rendering_views(texts: dict[str, Any]) -> dict[str, Any]:
-    return {
-        channel: {
-            "text": t.text,
-            "subject": t.subject,
-            "length": t.length,
-            "unit": t.unit,
-            "short_form": t.short_form,
-            "parts": [
-                {"text": part, "length": length}
-                for part, length in zip(t.parts, t.part_lengths, strict=True)
-            ],
-            "problems": [{"code": p.code, "message": p.message} for p in t.problems],
-        }
-        for channel, t in texts.items()
-    }
-
-
-def bulletin_view(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, Any]:
-    return {
-        "id": bulletin.id,
-        "crisis_id": bulletin.crisis_id,
-        "title": bulletin.title,
-        "body": bulletin.body,
-        "audiences": bulletin.audiences,
-        "channels": bulletin.channels,
-        "communes": bulletin.communes,
-        "template": bulletin.template,
-        "variants": bulletin.variants,
-        "references": bulletin.reference_ids,
-        "msg_type": bulletin.msg_type,
-        "strategy": bulletin.strategy,
-        "cascade_minutes": bulletin.cascade_minutes,
-        "confirm_receipt": bulletin.confirm_receipt,
-        "x_thread": bulletin.x_thread,
-        "status": bulletin.status,
-        "exercise": bulletin.exercise,
-        "content_hash": bulletin.content_hash,
-        "approved_hash": bulletin.approved_hash,
-        "author": bulletin.author,
-        "submitted_by": bulletin.submitted_by,
-        "submitted_at": _iso(bulletin.submitted_at),
-        "approved_by": bulletin.approved_by,
-        "approved_at": _iso(bulletin.approved_at),
-        "rejected_by": bulletin.rejected_by,
-        "rejected_at": _iso(bulletin.rejected_at),
-        "reject_reason": bulletin.reject_reason,
-        "published_at": _iso(bulletin.published_at),
-        "published_by": bulletin.published_by,
-        "public_url": public_link(policy.base_url, bulletin.id),
-        "renderings": rendering_views(bulletins.renderings(bulletin, policy=policy)),
-        "created_at": _iso(bulletin.created_at),
-        "updated_at": _iso(bulletin.updated_at),
-    }
+async def _answer(db: DbDep, caller: Caller, step: Step) -> dict[str, Any]:
+    """One workflow step in its transaction; the answer is the bulletin as it now stands."""
+    async with db.transaction() as session:
+        bulletin = await step(session)
+        return bulletin_view(bulletin, policy=caller.policy)
 
 
 @router.post(
@@ -149,23 +55,13 @@ def bulletin_view(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, Any
     **returns(BulletinView, 404, 409),
 )
 async def create_bulletin(
-    crisis_id: int,
-    body: BulletinIn,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    crisis_id: int, body: BulletinIn, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
-    now, policy = clock.now(), channel_policy(settings)
-
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        bulletin = await bulletins.create(
-            session, actor=actor, crisis_id=crisis_id, draft=body.draft(), policy=policy, now=now
-        )
-        return 201, bulletin_view(bulletin, policy=policy)
+        bulletin = await actions.write(session, caller, body.draft(), crisis_id=crisis_id)
+        return 201, bulletin_view(bulletin, policy=caller.policy)
 
-    return await idempotency.run(request, db, actor=actor, now=now, action=action)
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 
 
 @router.get(
@@ -233,24 +129,11 @@ async def read_bulletin(
     **returns(BulletinView, 404, 409),
 )
 async def edit_bulletin(
-    bulletin_id: int,
-    body: BulletinIn,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    bulletin_id: int, body: BulletinIn, caller: CallerDep, db: DbDep
 ) -> dict[str, Any]:
-    policy = channel_policy(settings)
-    async with db.transaction() as session:
-        bulletin = await bulletins.edit(
-            session,
-            actor=actor,
-            bulletin_id=bulletin_id,
-            draft=body.draft(),
-            policy=policy,
-            now=clock.now(),
-        )
-        return bulletin_view(bulletin, policy=policy)
+    return await _answer(
+        db, caller, lambda s: actions.write(s, caller, body.draft(), bulletin_id=bulletin_id)
+    )
 
 
 @router.post(
@@ -258,15 +141,8 @@ async def edit_bulletin(
     summary="Soumettre à validation",
     **returns(BulletinView, 404, 409),
 )
-async def submit_bulletin(
-    bulletin_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep, settings: SettingsDep
-) -> dict[str, Any]:
-    policy = channel_policy(settings)
-    async with db.transaction() as session:
-        bulletin = await bulletins.submit(
-            session, actor=actor, bulletin_id=bulletin_id, policy=policy, now=clock.now()
-        )
-        return bulletin_view(bulletin, policy=policy)
+async def submit_bulletin(bulletin_id: int, caller: CallerDep, db: DbDep) -> dict[str, Any]:
+    return await _answer(db, caller, lambda s: actions.submit(s, caller, bulletin_id))
 
 
 @router.post(
@@ -274,14 +150,8 @@ async def submit_bulletin(
     summary="Valider (quatre yeux)",
     **returns(BulletinView, 404, 409),
 )
-async def approve_bulletin(
-    bulletin_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep, settings: SettingsDep
-) -> dict[str, Any]:
-    async with db.transaction() as session:
-        bulletin = await bulletins.approve(
-            session, actor=actor, bulletin_id=bulletin_id, now=clock.now()
-        )
-        return bulletin_view(bulletin, policy=channel_policy(settings))
+async def approve_bulletin(bulletin_id: int, caller: CallerDep, db: DbDep) -> dict[str, Any]:
+    return await _answer(db, caller, lambda s: actions.review(s, caller, bulletin_id))
 
 
 @router.post(
@@ -290,18 +160,11 @@ async def approve_bulletin(
     **returns(BulletinView, 404, 409),
 )
 async def reject_bulletin(
-    bulletin_id: int,
-    body: RejectIn,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    bulletin_id: int, body: RejectIn, caller: CallerDep, db: DbDep
 ) -> dict[str, Any]:
-    async with db.transaction() as session:
-        bulletin = await bulletins.reject(
-            session, actor=actor, bulletin_id=bulletin_id, reason=body.reason, now=clock.now()
-        )
-        return bulletin_view(bulletin, policy=channel_policy(settings))
+    return await _answer(
+        db, caller, lambda s: actions.review(s, caller, bulletin_id, reject=body.reason)
+    )
 
 
 @router.post(
@@ -310,20 +173,11 @@ async def reject_bulletin(
     **returns(PublishedBulletinView, 404, 409),
 )
 async def publish_bulletin(
-    bulletin_id: int,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    bulletin_id: int, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
-    now, policy = clock.now(), channel_policy(settings)
-
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        published = await publication.publish(
-            session, actor=actor, bulletin_id=bulletin_id, policy=policy, now=now
-        )
-        view = bulletin_view(published.bulletin, policy=policy)
+        published = await actions.publish(session, caller, bulletin_id)
+        view = bulletin_view(published.bulletin, policy=caller.policy)
         view["publication"] = {
             "deliveries": published.deliveries,
             "to_call": published.to_call,
@@ -331,7 +185,7 @@ async def publish_bulletin(
         }
         return 200, view
 
-    return await idempotency.run(request, db, actor=actor, now=now, action=action)
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 
 
 @router.post(
@@ -341,22 +195,11 @@ async def publish_bulletin(
     **returns(SelfTestView, 404, 409),
 )
 async def test_bulletin(
-    bulletin_id: int,
-    body: SelfTestIn,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    bulletin_id: int, body: SelfTestIn, caller: CallerDep, db: DbDep
 ) -> dict[str, Any]:
     async with db.transaction() as session:
-        sent = await publication.send_test(
-            session,
-            actor=actor,
-            bulletin_id=bulletin_id,
-            channel=body.channel,
-            address=body.address,
-            policy=channel_policy(settings),
-            now=clock.now(),
+        sent = await actions.send_test(
+            session, caller, bulletin_id, channel=body.channel, address=body.address
         )
     return {"bulletin_id": bulletin_id, "deliveries": sent.deliveries, "address": sent.address}
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.x_thread import X_MAX_PARTS
 from contacts import geography
 from crisis.actors import Role
+from crisis.app import actions
 from crisis.app.actions import Caller, CallerDep
 from crisis.app.auth import CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.library import playbook_library
@@ -21,7 +20,7 @@ from crisis.app.web.templating import flash, render
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.composer import offered, prefill
 from crisis.bulletin.render import BULLETIN_CHANNELS, PUBLIC_ONLY_CHANNELS
-from crisis.bulletin.workflow import Bulletin, BulletinStatus, ChannelPolicy, Draft
+from crisis.bulletin.workflow import Bulletin, BulletinStatus, ChannelPolicy
 from crisis.cell import crises
 from crisis.cell.crises import Crisis, playbook_for
 from crisis.errors import InvalidInput
@@ -158,7 +157,6 @@ async def _save(
     request: Request,
     db: DbDep,
     caller: Caller,
-    write: Callable[[AsyncSession, Draft], Awaitable[Bulletin]],
     *,
     done: str,
     crisis_id: int = 0,
@@ -168,7 +166,9 @@ async def _save(
     draft = draft_of(await request.form())
     try:
         async with db.transaction() as session:
-            bulletin = await write(session, draft)
+            bulletin = await actions.write(
+                session, caller, draft, crisis_id=crisis_id, bulletin_id=bulletin_id
+            )
     except InvalidInput as error:
         async with db.read() as session:
             shown = await bulletins.get(session, bulletin_id=bulletin_id) if bulletin_id else None
@@ -191,18 +191,8 @@ async def _save(
 async def new_bulletin_submit(
     crisis_id: int, request: Request, caller: CallerDep, db: DbDep
 ) -> Response:
-    async def write(session: AsyncSession, draft: Draft) -> Bulletin:
-        return await bulletins.create(
-            session,
-            actor=caller.actor,
-            crisis_id=crisis_id,
-            draft=draft,
-            policy=caller.policy,
-            now=caller.now,
-        )
-
     done = "Brouillon n° {id} enregistré."
-    return await _save(request, db, caller, write, done=done, crisis_id=crisis_id)
+    return await _save(request, db, caller, done=done, crisis_id=crisis_id)
 
 
 @router.get("/communiques/{bulletin_id}/modifier")
@@ -228,15 +218,5 @@ async def edit_bulletin_page(
 async def edit_bulletin_submit(
     bulletin_id: int, request: Request, caller: CallerDep, db: DbDep
 ) -> Response:
-    async def write(session: AsyncSession, draft: Draft) -> Bulletin:
-        return await bulletins.edit(
-            session,
-            actor=caller.actor,
-            bulletin_id=bulletin_id,
-            draft=draft,
-            policy=caller.policy,
-            now=caller.now,
-        )
-
     done = "Communiqué modifié."
-    return await _save(request, db, caller, write, done=done, bulletin_id=bulletin_id)
+    return await _save(request, db, caller, done=done, bulletin_id=bulletin_id)

@@ -1,10 +1,13 @@
-"""Bulletins, their renderings and deliveries (CONTRACT §5)."""
+"""Bulletins, their renderings and deliveries (CONTRACT §5): what the routes take, and answer."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from crisis.app.api.schemas import Timestamp
+from crisis.bulletin.workflow import MAX_CASCADE_MINUTES, Draft
 
 
 class Problem(BaseModel):
@@ -125,3 +128,52 @@ class DeliveriesView(BaseModel):
     limit: int
     offset: int
     items: list[DeliveryView]
+
+
+class BulletinIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(max_length=300)
+    body: str = Field(max_length=20_000)
+    audiences: list[str] = Field(max_length=5)
+    channels: list[str] | None = Field(default=None, max_length=10)
+    communes: list[str] | None = Field(default=None, max_length=1000)
+    template: str | None = Field(default=None, max_length=100)
+    variants: dict[str, str] = Field(default_factory=dict)
+    references: list[int] = Field(default_factory=list, max_length=20)
+    msg_type: Literal["alert", "update", "cancel"] | None = None
+    strategy: Literal["all", "cascade"] = "all"
+    cascade_minutes: int = Field(default=0, ge=0, le=MAX_CASCADE_MINUTES)
+    confirm_receipt: bool = False
+    x_thread: bool = Field(
+        default=False,
+        description="Publier sur X en fil (plusieurs messages numérotés) si le texte "
+        "dépasse 280 caractères pondérés ; X porte alors le texte entier.",
+    )
+
+    def draft(self) -> Draft:
+        return Draft(**self.model_dump())
+
+
+class PreviewIn(BulletinIn):
+    crisis_id: int
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["phone"] = "phone"
+    note: str = Field(default="", max_length=2000)
+
+
+class SelfTestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Literal["email", "sms", "telegram", "matrix"] = "email"
+    address: str | None = Field(default=None, max_length=320)
