@@ -25,6 +25,11 @@ from crisis.cell.crises import Crisis
 from crisis.vocabulary import CrisisMode
 
 
+class Acting(TypedDict):
+    actor: Actor
+    now: datetime
+
+
 @dataclass(frozen=True)
 class Caller:
     actor: Actor
@@ -34,6 +39,11 @@ class Caller:
     @property
     def policy(self) -> ChannelPolicy:
         return channel_policy(self.settings)
+
+    @property
+    def acting(self) -> Acting:
+        """Who acts and when, as every service function takes them."""
+        return Acting(actor=self.actor, now=self.now)
 
 
 def caller(actor: CurrentActor, clock: ClockDep, settings: SettingsDep) -> Caller:
@@ -56,12 +66,11 @@ async def declare(
     """Declare the crisis and, when asked, order its cell (ES47) in the same transaction."""
     crisis = await crises.declare(
         session,
-        actor=caller.actor,
+        **caller.acting,
         title=title,
         kind=kind,
         mode=mode,
         communes=communes,
-        now=caller.now,
         playbook=crises.playbook_for(kind, playbook_library()),
     )
     assert crisis.id is not None
@@ -77,10 +86,9 @@ async def cell(
     transition = lifecycle.declare_operational if operational else lifecycle.order_cell
     return await transition(
         session,
-        actor=caller.actor,
+        **caller.acting,
         crisis_id=crisis_id,
         rules=lifecycle_rules(caller.settings),
-        now=caller.now,
     )
 
 
@@ -95,13 +103,12 @@ async def record_cod(
 ) -> Crisis:
     return await lifecycle.record_cod(
         session,
-        actor=caller.actor,
+        **caller.acting,
         crisis_id=crisis_id,
         activated_at=activated_at,
         synergi_ref=synergi_ref,
         decided_by=decided_by,
         rules=lifecycle_rules(caller.settings),
-        now=caller.now,
     )
 
 
@@ -111,12 +118,11 @@ async def mark_item(
     crisis = await crises.get(session, crisis_id=crisis_id)
     return await checklist.mark(
         session,
-        actor=caller.actor,
+        **caller.acting,
         crisis_id=crisis_id,
         position=position,
         done=done,
         crisis_open=crisis.is_open,
-        now=caller.now,
     )
 
 
@@ -125,9 +131,7 @@ async def close(
 ) -> tuple[Crisis, dict[str, Any]]:
     """Close the crisis; its summary figures go into the closing journal entry."""
     figures = await summary.figures(session, crisis_id=crisis_id, now=caller.now)
-    crisis = await lifecycle.close(
-        session, actor=caller.actor, crisis_id=crisis_id, now=caller.now, summary=figures
-    )
+    crisis = await lifecycle.close(session, crisis_id=crisis_id, summary=figures, **caller.acting)
     return crisis, figures
 
 
@@ -137,22 +141,20 @@ async def review(
     """Approve, or reject with the reason given: the second pair of eyes."""
     if reject is not None:
         return await bulletins.reject(
-            session, actor=caller.actor, bulletin_id=bulletin_id, reason=reject, now=caller.now
+            session, bulletin_id=bulletin_id, reason=reject, **caller.acting
         )
-    return await bulletins.approve(
-        session, actor=caller.actor, bulletin_id=bulletin_id, now=caller.now
-    )
+    return await bulletins.approve(session, bulletin_id=bulletin_id, **caller.acting)
 
 
 async def submit(session: AsyncSession, caller: Caller, bulletin_id: int) -> Bulletin:
     return await bulletins.submit(
-        session, actor=caller.actor, bulletin_id=bulletin_id, policy=caller.policy, now=caller.now
+        session, bulletin_id=bulletin_id, policy=caller.policy, **caller.acting
     )
 
 
 async def publish(session: AsyncSession, caller: Caller, bulletin_id: int) -> publication.Published:
     return await publication.publish(
-        session, actor=caller.actor, bulletin_id=bulletin_id, policy=caller.policy, now=caller.now
+        session, bulletin_id=bulletin_id, policy=caller.policy, **caller.acting
     )
 
 
@@ -167,12 +169,11 @@ async def send_test(
 ) -> publication.SelfTest:
     return await publication.send_test(
         session,
-        actor=caller.actor,
+        **caller.acting,
         bulletin_id=bulletin_id,
         channel=channel,
         address=address,
         policy=caller.policy,
-        now=caller.now,
         remember=remember,
     )
 

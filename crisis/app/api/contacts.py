@@ -61,24 +61,8 @@ def contact_view(
 
 
 def report_view(report: ImportReport) -> dict[str, Any]:
-    return {
-        "format": report.format,
-        "dry_run": report.dry_run,
-        "written": report.written,
-        "records": report.records,
-        "added": report.added,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "deactivated": report.deactivated,
-        "channels_added": report.channels_added,
-        "channels_updated": report.channels_updated,
-        "skipped_erased": report.skipped_erased,
-        "added_keys": report.added_keys,
-        "updated_keys": report.updated_keys,
-        "deactivated_keys": report.deactivated_keys,
-        "errors": [{"line": e.line, "message": e.message} for e in report.errors],
-        "errors_total": report.errors_total,
-    }
+    """The report as its response model declares it (the same fields, read off the report)."""
+    return ImportReportView.model_validate(report, from_attributes=True).model_dump()
 
 
 @router.get(
