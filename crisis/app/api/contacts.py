@@ -8,6 +8,7 @@ export, the per-person export and erasure are for administrators.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import IO, Annotated, Any, Literal
 
@@ -29,6 +30,7 @@ from contacts.privacy import contact_data
 from crisis import directory
 from crisis.actors import Actor, Role
 from crisis.app import idempotency
+from crisis.app.actions import Caller, CallerDep
 from crisis.app.api.schemas import returns
 from crisis.app.api.schemas.contacts import (
     ContactExport,
@@ -230,13 +232,8 @@ async def read_contact(contact_id: int, actor: CurrentActor, db: DbDep) -> dict[
     summary="Tout ce qui est détenu sur une personne",
     **returns(ContactExport, 404),
 )
-async def export_contact(
-    contact_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
-) -> dict[str, Any]:
-    async with db.transaction() as session:
-        return await directory.export_contact(
-            session, actor=actor, contact_id=contact_id, now=clock.now()
-        )
+async def export_contact(contact_id: int, caller: CallerDep, db: DbDep) -> dict[str, Any]:
+    return await _about(db, caller, contact_id, directory.export_contact)
 
 
 @router.delete(
@@ -249,13 +246,16 @@ async def export_contact(
     summary="Effacer une personne (pseudonymisation)",
     **returns(ErasureView, 404),
 )
-async def erase_contact(
-    contact_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
+async def erase_contact(contact_id: int, caller: CallerDep, db: DbDep) -> dict[str, Any]:
+    return await _about(db, caller, contact_id, directory.erase_contact)
+
+
+async def _about(
+    db: DbDep, caller: Caller, contact_id: int, service: Callable[..., Awaitable[dict[str, Any]]]
 ) -> dict[str, Any]:
+    """What a personal-data service says about one person, in its own transaction."""
     async with db.transaction() as session:
-        return await directory.erase_contact(
-            session, actor=actor, contact_id=contact_id, now=clock.now()
-        )
+        return await service(session, contact_id=contact_id, **caller.acting)
 
 
 def shift_view(shift: roster.Shift) -> dict[str, Any]:
