@@ -48,14 +48,23 @@ async def _act(
     return RedirectResponse(f"/evenements/{crisis_id}", status_code=303)
 
 
+CELL_DONE = {
+    False: "Cellule ordonnée : l'astreinte est appelée.",
+    True: "Cellule déclarée opérationnelle (ES47).",
+}
+
+
 @router.post("/evenements/{crisis_id}/cellule", dependencies=[CsrfChecked])
-async def order_cell(crisis_id: int, request: Request, caller: CallerDep, db: DbDep) -> Response:
+@router.post("/evenements/{crisis_id}/cellule/operationnelle", dependencies=[CsrfChecked])
+async def cell(crisis_id: int, request: Request, caller: CallerDep, db: DbDep) -> Response:
+    """Order the cell, or (at `…/operationnelle`) declare it operational."""
+    operational = request.url.path.endswith("/operationnelle")
     return await _act(
         request,
         db,
         crisis_id,
-        lambda s: actions.cell(s, caller, crisis_id, operational=False),
-        "Cellule ordonnée : l'astreinte est appelée.",
+        lambda s: actions.cell(s, caller, crisis_id, operational=operational),
+        CELL_DONE[operational],
     )
 
 
@@ -80,19 +89,6 @@ async def acknowledge_self(
         )
 
     return await _act(request, db, crisis_id, action, "Votre présence est enregistrée.")
-
-
-@router.post("/evenements/{crisis_id}/cellule/operationnelle", dependencies=[CsrfChecked])
-async def cell_operational(
-    crisis_id: int, request: Request, caller: CallerDep, db: DbDep
-) -> Response:
-    return await _act(
-        request,
-        db,
-        crisis_id,
-        lambda s: actions.cell(s, caller, crisis_id, operational=True),
-        "Cellule déclarée opérationnelle (ES47).",
-    )
 
 
 def paris_local(value: str) -> datetime | None:
