@@ -9,6 +9,8 @@ so ES47 and ES48 show as met with their times.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlmodel import select
@@ -16,15 +18,13 @@ from sqlmodel import select
 from contacts import geography
 from crisis.accounts import User
 from crisis.actors import Actor
-from crisis.app.api.bulletins import policy_of
+from crisis.app import actions
+from crisis.app.actions import Caller
 from crisis.app.db import Database
-from crisis.app.library import playbook_library
 from crisis.app.settings import Settings
-from crisis.app.ticks import lifecycle_rules
-from crisis.bulletin import confirmations, publication
-from crisis.bulletin import workflow as bulletins
+from crisis.bulletin import confirmations
 from crisis.bulletin.workflow import Draft
-from crisis.cell import crises, lifecycle, paging
+from crisis.cell import lifecycle, paging
 from crisis.cell.crises import Crisis
 from crisis.dispatch.outbox import Delivery, DeliveryStatus
 from crisis.vocabulary import CrisisMode
@@ -63,23 +63,41 @@ async def play(db: Database, settings: Settings, *, now: datetime) -> int:
     prefect, communicator, validator = [
         await _actor(db, login) for login in ("prefet", "communicant", "valideur")
     ]
-    rules = lifecycle_rules(settings)
-    policy = policy_of(settings)
     start = now - timedelta(minutes=50)
+
+    def at(actor: Actor, minutes: int) -> Caller:
+        return Caller(actor=actor, settings=settings, now=start + timedelta(minutes=minutes))
+
+    crisis_id = await _declare(db, at(prefect, 0))
+    await _cell_and_cod(db, crisis_id, prefect=prefect, at=at, communicator=communicator)
+    bulletin_id = await _bulletin(db, crisis_id, at(communicator, 32), at(validator, 36))
+    await _call_the_unreachable(db, bulletin_id=bulletin_id, now=start + timedelta(minutes=41))
+    return crisis_id
+
+
+async def _declare(db: Database, prefect: Caller) -> int:
+    """The flood declared over the arrondissement, the cell ordered (the roster is paged)."""
     async with db.transaction() as session:
         communes = await geography.communes_of_arrondissement(
             session, code=ABBEVILLE_ARRONDISSEMENT
         )
-        crisis = await crises.declare(
-            session, actor=prefect, title=TITLE, kind="crue", mode=CrisisMode.REAL,
-            communes=communes, now=start,
-            playbook=crises.playbook_for("crue", playbook_library()),
+        crisis = await actions.declare(
+            session, prefect, title=TITLE, kind="crue", mode=CrisisMode.REAL,
+            communes=communes, activate_cell=True,
         )  # fmt: skip
-        assert crisis.id is not None
-        crisis_id = crisis.id
-        await lifecycle.order_cell(
-            session, actor=prefect, crisis_id=crisis_id, rules=rules, now=start
-        )
+    assert crisis.id is not None
+    return crisis.id
+
+
+async def _cell_and_cod(
+    db: Database,
+    crisis_id: int,
+    *,
+    prefect: Actor,
+    communicator: Actor,
+    at: Callable[[Actor, int], Caller],
+) -> None:
+    """One on-call member per role answers, the cell is operational, the COD recorded."""
     async with db.transaction() as session:
         pages = await paging.pages_of(session, crisis_id=crisis_id)
         answered: set[str] = set()
@@ -89,42 +107,30 @@ async def play(db: Database, settings: Settings, *, now: datetime) -> int:
             answered.add(page.duty_role)
             await lifecycle.acknowledge(
                 session, actor=prefect, crisis_id=crisis_id, duty_role=page.duty_role,
-                contact_id=page.contact_id, now=start + timedelta(minutes=6 + minute),
+                contact_id=page.contact_id, now=at(prefect, 6 + minute).now,
             )  # fmt: skip
-        await lifecycle.declare_operational(
-            session, actor=communicator, crisis_id=crisis_id, rules=rules,
-            now=start + timedelta(minutes=15),
+        await actions.cell(session, at(communicator, 15), crisis_id, operational=True)
+        await actions.record_cod(
+            session, at(prefect, 20), crisis_id, activated_at=at(prefect, 16).now,
+            synergi_ref="SYN-80-2026-0412", decided_by="Préfète de la Somme",
         )  # fmt: skip
-        await lifecycle.record_cod(
-            session, actor=prefect, crisis_id=crisis_id,
-            activated_at=start + timedelta(minutes=16), synergi_ref="SYN-80-2026-0412",
-            decided_by="Préfète de la Somme", rules=rules, now=start + timedelta(minutes=20),
-        )  # fmt: skip
-    written = start + timedelta(minutes=32)
+
+
+async def _bulletin(db: Database, crisis_id: int, communicator: Caller, validator: Caller) -> int:
+    """Written, approved by a second person, published a minute after the approval."""
+    draft = Draft(
+        title="Crue de la Somme : évacuation préventive des quartiers bas d'Abbeville",
+        body=BODY,
+        audiences=["officials", "media", "public"],
+    )
     async with db.transaction() as session:
-        draft = Draft(
-            title="Crue de la Somme : évacuation préventive des quartiers bas d'Abbeville",
-            body=BODY,
-            audiences=["officials", "media", "public"],
-        )
-        bulletin = await bulletins.create(
-            session, actor=communicator, crisis_id=crisis_id, draft=draft, policy=policy,
-            now=written,
-        )  # fmt: skip
+        bulletin = await actions.write(session, communicator, draft, crisis_id=crisis_id)
         assert bulletin.id is not None
-        await bulletins.submit(
-            session, actor=communicator, bulletin_id=bulletin.id, policy=policy, now=written
-        )
-        await bulletins.approve(
-            session, actor=validator, bulletin_id=bulletin.id,
-            now=written + timedelta(minutes=4),
-        )  # fmt: skip
-        await publication.publish(
-            session, actor=communicator, bulletin_id=bulletin.id, policy=policy,
-            now=written + timedelta(minutes=5),
-        )  # fmt: skip
-    await _call_the_unreachable(db, bulletin_id=bulletin.id, now=written + timedelta(minutes=9))
-    return crisis_id
+        await actions.submit(session, communicator, bulletin.id)
+        await actions.review(session, validator, bulletin.id)
+        publisher = replace(communicator, now=validator.now + timedelta(minutes=1))
+        await actions.publish(session, publisher, bulletin.id)
+    return bulletin.id
 
 
 async def _call_the_unreachable(db: Database, *, bulletin_id: int, now: datetime) -> None:

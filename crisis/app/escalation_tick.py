@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from crisis.app.db import Database
+from crisis.app.policies import to_call_after
 from crisis.app.settings import Settings
 from crisis.bulletin import escalation
 
@@ -13,7 +14,7 @@ TICK_SECONDS = 5.0
 
 
 def escalation_tick(db: Database, settings: Settings) -> Callable[[datetime], Awaitable[None]]:
-    after = timedelta(minutes=settings.to_call_after_minutes)
+    after = to_call_after(settings)
 
     async def tick(now: datetime) -> None:
         async with db.transaction() as session:

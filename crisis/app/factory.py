@@ -27,6 +27,8 @@ from crisis.app.middleware import BodyLimit, HttpMetrics, RequestContext
 from crisis.app.settings import Settings
 from crisis.app.web import (
     assets,
+    bulletin_composer,
+    bulletin_tracking,
     channels_page,
     lifecycle_pages,
     pages,
@@ -43,16 +45,28 @@ UPLOAD_PATHS = ("/api/v1/contacts/import", "/annuaire/import")
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def create_app(
-    settings: Settings,
-    *,
-    clock: Clock | None = None,
-    database: Database | None = None,
-    background: Lifespan | None = None,
-    metrics_registry: CollectorRegistry | None = None,
-) -> FastAPI:
-    """Build the app. `background` runs beside it (scheduler, dispatcher) when given."""
-    db = database or Database.from_url(settings.database_url)
+ROUTERS = (
+    ops.router,
+    crises_api.router,
+    lifecycle_api.router,
+    inbound_api.router,
+    pages.router,
+    lifecycle_pages.router,
+    playbook_pages.router,
+    channels_page.router,
+    contacts_api.router,
+    geo_api.router,
+    directory_pages.router,
+    bulletins_api.router,
+    bulletin_composer.router,
+    bulletin_pages.router,
+    bulletin_tracking.router,
+    public_bulletins.router,
+)
+
+
+def _session_secret(settings: Settings) -> str:
+    """The cookie key (random for this process when unset); every secret is masked in logs."""
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     if secret is None:
         log.warning("TOCSIN_SECRET_KEY absent : clé de session aléatoire pour ce processus")
@@ -65,7 +79,10 @@ def create_app(
         settings.exercise_inbound_sms_secret,
     ):
         register_secret(inbound.get_secret_value() if inbound else None)
+    return secret
 
+
+def _lifespan(db: Database, *, owned: bool, background: Lifespan | None) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with live.listening(app.state.live, db) as listener:
@@ -75,35 +92,51 @@ def create_app(
             else:
                 async with background(app):
                     yield
-        if database is None:
+        if owned:
             await db.dispose()
 
-    registry = metrics_registry or CollectorRegistry()
+    return lifespan
 
+
+def _middleware(settings: Settings, registry: CollectorRegistry) -> list[Middleware]:
     def limit_for(path: str) -> int:
         return (
             settings.max_upload_bytes if path.startswith(UPLOAD_PATHS) else settings.max_body_bytes
         )
 
+    return [
+        Middleware(RequestContext, metrics=HttpMetrics(registry)),
+        Middleware(BodyLimit, limit_for=limit_for),
+        Middleware(
+            SessionMiddleware,
+            secret_key=_session_secret(settings),
+            session_cookie="tocsin_session",
+            max_age=settings.session_max_age_seconds,
+            same_site="lax",
+            https_only=settings.cookie_secure,
+        ),
+    ]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    database: Database | None = None,
+    background: Lifespan | None = None,
+    metrics_registry: CollectorRegistry | None = None,
+) -> FastAPI:
+    """Build the app. `background` runs beside it (scheduler, dispatcher) when given."""
+    db = database or Database.from_url(settings.database_url)
+    registry = metrics_registry or CollectorRegistry()
     app = FastAPI(
         title="Tocsin",
         summary="Communication d'urgence de la préfecture : ES47, ES48, ES49, ES50.",
         version="0.1.0",
-        lifespan=lifespan,
+        lifespan=_lifespan(db, owned=database is None, background=background),
         docs_url="/api/docs",
         redoc_url=None,
-        middleware=[
-            Middleware(RequestContext, metrics=HttpMetrics(registry)),
-            Middleware(BodyLimit, limit_for=limit_for),
-            Middleware(
-                SessionMiddleware,
-                secret_key=secret,
-                session_cookie="tocsin_session",
-                max_age=settings.session_max_age_seconds,
-                same_site="lax",
-                https_only=settings.cookie_secure,
-            ),
-        ],
+        middleware=_middleware(settings, registry),
     )
     app.state.settings = settings
     app.state.db = db
@@ -112,19 +145,7 @@ def create_app(
     app.state.templates = make_templates()
     app.state.metrics_registry = registry
     errors.install(app)
-    app.include_router(ops.router)
-    app.include_router(crises_api.router)
-    app.include_router(lifecycle_api.router)
-    app.include_router(inbound_api.router)
-    app.include_router(pages.router)
-    app.include_router(lifecycle_pages.router)
-    app.include_router(playbook_pages.router)
-    app.include_router(channels_page.router)
-    app.include_router(contacts_api.router)
-    app.include_router(geo_api.router)
-    app.include_router(directory_pages.router)
-    app.include_router(bulletins_api.router)
-    app.include_router(bulletin_pages.router)
-    app.include_router(public_bulletins.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.include_router(assets.router(assets.find_dsfr_dist(settings.dsfr_dir)))
     return app

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from crisis.app.web.templating import format_paris
 from crisis.cell.clocks import ClockState
-from crisis.labels import action_label, kind_label
+from crisis.labels import AUDIENCE_LABELS, DELIVERY_STATUS_LABELS, action_label, kind_label
 from crisis.summary import BulletinLine, Summary
 
 CLOCK_RESULTS = {
@@ -16,23 +16,6 @@ CLOCK_RESULTS = {
     "late": "tenu en retard",
     "overdue": "non tenu (dépassé)",
     "not_started": "non démarré",
-}
-DELIVERY_LABELS = {
-    "pending": "en attente",
-    "sending": "en cours",
-    "retrying": "nouvel essai",
-    "sent": "envoyés",
-    "failed": "échecs",
-    "to_call": "à appeler",
-    "confirmed": "confirmés",
-    "cancelled": "annulés",
-}
-AUDIENCE_LABELS = {
-    "officials": "Élus",
-    "media": "Médias",
-    "public": "Public",
-    "staff": "Services de l'État",
-    "exercise": "Exercice",
 }
 EXERCISE_BANNER = "EXERCICE — EXERCICE — EXERCICE"
 
@@ -82,7 +65,9 @@ class SummaryView:
 
 
 def _counts(counts: dict[str, int]) -> str:
-    return " · ".join(f"{DELIVERY_LABELS.get(s, s)} : {n}" for s, n in sorted(counts.items()))
+    return " · ".join(
+        f"{DELIVERY_STATUS_LABELS.get(s, s)} : {n}" for s, n in sorted(counts.items())
+    )
 
 
 def _clock(state: ClockState) -> ClockRow:
@@ -156,7 +141,7 @@ def build_view(summary: Summary) -> SummaryView:
         facts=_facts(summary),
         clocks=[_clock(s) for s in summary.clocks],
         bulletins=[_bulletin(b) for b in summary.bulletins],
-        statuses=[DELIVERY_LABELS.get(s, s) for s in statuses],
+        statuses=[DELIVERY_STATUS_LABELS.get(s, s) for s in statuses],
         totals=_counts(summary.by_status),
         audiences=[
             (AUDIENCE_LABELS.get(audience, audience), [counts.get(s, 0) for s in statuses])

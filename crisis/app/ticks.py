@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from crisis.app.db import Database
+from crisis.app.policies import alert_late_after, lifecycle_rules
 from crisis.app.settings import Settings
 from crisis.cell import clock_alerts, watch
-from crisis.cell.clocks import ClockRules
-from crisis.cell.lifecycle import LifecycleRules
 
 log = logging.getLogger("tocsin.clocks")
 ALERT_BATCH = 500
-
-
-def lifecycle_rules(settings: Settings) -> LifecycleRules:
-    return LifecycleRules(
-        clock=ClockRules(
-            deadline_minutes=settings.clock_deadline_minutes,
-            thresholds=tuple(settings.clock_alert_thresholds),
-        ),
-        cod_max_age=timedelta(hours=settings.cod_max_age_hours),
-        min_staffing=dict(settings.cell_min_staffing),
-        page_escalation=timedelta(minutes=settings.page_escalation_minutes),
-        base_url=settings.base_url,
-    )
 
 
 async def send_alerts(
@@ -41,7 +27,7 @@ async def send_alerts(
                 now=now,
                 base_url=settings.base_url,
                 catch_up=catch_up,
-                late_after=timedelta(seconds=settings.clock_alert_late_seconds),
+                late_after=alert_late_after(settings),
                 limit=ALERT_BATCH,
             )
         total += len(sent)

@@ -18,8 +18,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contacts.addresses import AddressError, normalise
 from contacts.targeting import target
 from crisis import journal
+from crisis.accounts import User
 from crisis.actors import Actor, Role
 from crisis.bulletin import fanout
 from crisis.bulletin.fanout import checked_text as _checked_text
@@ -220,16 +222,44 @@ async def _publish_public(
     return written
 
 
+@dataclass(frozen=True)
+class SelfTest:
+    deliveries: int
+    address: str
+
+
+async def _test_address(
+    session: AsyncSession, *, actor: Actor, channel: str, address: str | None, remember: bool
+) -> str:
+    """The address typed, else the actor's e-mail; checked for its channel. With `remember`,
+    an e-mail typed becomes the actor's own (the page offers it next time)."""
+    typed = (address or "").strip()
+    user = await session.get(User, actor.user_id) if actor.user_id is not None else None
+    if not typed and user is not None and channel == "email":
+        typed = (user.email or "").strip()
+    if not typed:
+        raise InvalidInput("address_required", "Indiquez votre adresse pour recevoir le test.")
+    try:
+        checked = normalise(channel, typed)
+    except AddressError as error:
+        raise InvalidInput("invalid_address", f"Adresse invalide : {error}.") from error
+    if remember and user is not None and channel == "email" and user.email != checked:
+        user.email = checked
+        session.add(user)
+    return checked
+
+
 async def send_test(
     session: AsyncSession,
     *,
     actor: Actor,
     bulletin_id: int,
     channel: str,
-    address: str,
+    address: str | None,
     policy: ChannelPolicy,
     now: datetime,
-) -> int:
+    remember: bool = False,
+) -> SelfTest:
     """Send the bulletin as it would go out to the actor's own address (before publication)."""
     actor.require(
         Role.COMMUNICATOR, Role.VALIDATOR, Role.PREFECT, action="s'envoyer un test du communiqué"
@@ -239,8 +269,9 @@ async def send_test(
         raise Conflict("already_published", "Ce communiqué est déjà publié.")
     if channel not in ("email", "sms", "telegram", "matrix"):
         raise InvalidInput("invalid_test_channel", "Test possible par courriel, SMS, Telegram.")
-    if not address.strip():
-        raise InvalidInput("address_required", "Indiquez votre adresse pour recevoir le test.")
+    address = await _test_address(
+        session, actor=actor, channel=channel, address=address, remember=remember
+    )
     assert bulletin.id is not None
     content = bulletin.content()
     link = public_link(policy.base_url, bulletin.id)
@@ -260,7 +291,7 @@ async def send_test(
         requests=[
             DeliveryRequest(
                 channel=channel,
-                address=address.strip(),
+                address=address,
                 audience=audience,
                 played_audience=played_as,
                 recipient_name=actor.login,
@@ -283,4 +314,4 @@ async def send_test(
             "content_hash": bulletin.content_hash,
         },
     )
-    return enqueued.deliveries
+    return SelfTest(deliveries=enqueued.deliveries, address=address)

@@ -8,6 +8,7 @@ what a draft and a submission must satisfy `crisis.bulletin.checks`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -154,19 +155,56 @@ async def submit(
     return await journaled(session, bulletin, actor=actor, action="bulletin.submitted", now=now)
 
 
+REVIEWERS = frozenset({Role.VALIDATOR, Role.PREFECT})
+
+
+def _is_author(actor: Actor, bulletin: Bulletin) -> bool:
+    if actor.is_system:
+        return False
+    if bulletin.author_id is not None:
+        return actor.user_id == bulletin.author_id
+    return actor.login == bulletin.author
+
+
 def _four_eyes(actor: Actor, bulletin: Bulletin, action: str) -> None:
-    actor.require(Role.VALIDATOR, Role.PREFECT, action=action)
-    is_author = (
-        actor.user_id == bulletin.author_id
-        if bulletin.author_id is not None
-        else actor.login == bulletin.author
-    )
-    if is_author and not actor.is_system:
+    actor.require(*REVIEWERS, action=action)
+    if _is_author(actor, bulletin):
         raise Forbidden(
             "own_bulletin",
             "Vous êtes l'auteur de ce communiqué : une autre personne doit le relire.",
             {"action": action},
         )
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """What an actor may do with a bulletin now: the pages show these buttons, and the
+    service functions refuse the same actions to anyone else."""
+
+    edit: bool
+    submit: bool
+    review: bool
+    reject_approved: bool
+    publish: bool
+    test: bool
+    follow_up: bool
+    own: bool
+
+
+def permissions(actor: Actor, bulletin: Bulletin) -> Permissions:
+    status, roles = bulletin.status, actor.roles
+    writes = actor.is_system or Role.COMMUNICATOR in roles
+    reviews = (actor.is_system or bool(roles & REVIEWERS)) and not _is_author(actor, bulletin)
+    return Permissions(
+        edit=writes and status != BulletinStatus.PUBLISHED,
+        submit=writes and status == BulletinStatus.DRAFT,
+        review=reviews and status == BulletinStatus.SUBMITTED,
+        reject_approved=reviews and status == BulletinStatus.APPROVED,
+        publish=writes and status == BulletinStatus.APPROVED,
+        test=(writes or bool(roles & REVIEWERS)) and status != BulletinStatus.PUBLISHED,
+        follow_up=writes and status == BulletinStatus.PUBLISHED,
+        own=_is_author(actor, bulletin),
+    )
 
 
 async def approve(

@@ -2,185 +2,92 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.accounts import User
-from crisis.app import idempotency
+from crisis.app import actions, idempotency
+from crisis.app.actions import Caller, CallerDep
+from crisis.app.api.bulletin_views import bulletin_view, rendering_views
+from crisis.app.api.schemas import returns
+from crisis.app.api.schemas.bulletins import (
+    BulletinIn,
+    BulletinList,
+    BulletinView,
+    ConfirmedDeliveryView,
+    ConfirmIn,
+    DeliveriesView,
+    PreviewIn,
+    PreviewView,
+    PublishedBulletinView,
+    RejectIn,
+    SelfTestIn,
+    SelfTestView,
+)
 from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
-from crisis.app.settings import Settings
-from crisis.bulletin import confirmations, publication, tracking
+from crisis.app.policies import channel_policy
+from crisis.bulletin import confirmations, tracking
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.render import Content, public_link, render_all
-from crisis.bulletin.workflow import Bulletin, ChannelPolicy, Draft
+from crisis.bulletin.workflow import Bulletin
 from crisis.cell import crises
 from crisis.dispatch.outbox import DeliveryStatus
 from playbooks import check_completeness
 
 router = APIRouter(prefix="/api/v1", tags=["communiqués"])
-
-Audience = Literal["officials", "media", "public", "staff"]
-
-
-def policy_of(settings: Settings) -> ChannelPolicy:
-    return ChannelPolicy(
-        available=tuple(settings.bulletin_channels),
-        public_accounts=dict(settings.public_accounts),
-        exercise_public_accounts=dict(settings.exercise_public_accounts),
-        base_url=settings.base_url,
-    )
+Step = Callable[[AsyncSession], Awaitable[Bulletin]]
 
 
-class BulletinIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    title: str = Field(max_length=300)
-    body: str = Field(max_length=20_000)
-    audiences: list[str] = Field(max_length=5)
-    channels: list[str] | None = Field(default=None, max_length=10)
-    communes: list[str] | None = Field(default=None, max_length=1000)
-    template: str | None = Field(default=None, max_length=100)
-    variants: dict[str, str] = Field(default_factory=dict)
-    references: list[int] = Field(default_factory=list, max_length=20)
-    msg_type: Literal["alert", "update", "cancel"] | None = None
-    strategy: Literal["all", "cascade"] = "all"
-    cascade_minutes: int = Field(default=0, ge=0, le=bulletins.MAX_CASCADE_MINUTES)
-    confirm_receipt: bool = False
-    x_thread: bool = Field(
-        default=False,
-        description="Publier sur X en fil (plusieurs messages numérotés) si le texte "
-        "dépasse 280 caractères pondérés ; X porte alors le texte entier.",
-    )
-
-    def draft(self) -> Draft:
-        return Draft(**self.model_dump())
+async def _answer(db: DbDep, caller: Caller, step: Step) -> dict[str, Any]:
+    """One workflow step in its transaction; the answer is the bulletin as it now stands."""
+    async with db.transaction() as session:
+        bulletin = await step(session)
+        return bulletin_view(bulletin, policy=caller.policy)
 
 
-class PreviewIn(BulletinIn):
-    crisis_id: int
-
-
-class RejectIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class ConfirmIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    method: Literal["phone"] = "phone"
-    note: str = Field(default="", max_length=2000)
-
-
-class SelfTestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    channel: Literal["email", "sms", "telegram", "matrix"] = "email"
-    address: str | None = Field(default=None, max_length=320)
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def rendering_views(texts: dict[str, Any]) -> dict[str, Any]:
-    return {
-        channel: {
-            "text": t.text,
-            "subject": t.subject,
-            "length": t.length,
-            "unit": t.unit,
-            "short_form": t.short_form,
-            "parts": [
-                {"text": part, "length": length}
-                for part, length in zip(t.parts, t.part_lengths, strict=True)
-            ],
-            "problems": [{"code": p.code, "message": p.message} for p in t.problems],
-        }
-        for channel, t in texts.items()
-    }
-
-
-def bulletin_view(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, Any]:
-    return {
-        "id": bulletin.id,
-        "crisis_id": bulletin.crisis_id,
-        "title": bulletin.title,
-        "body": bulletin.body,
-        "audiences": bulletin.audiences,
-        "channels": bulletin.channels,
-        "communes": bulletin.communes,
-        "template": bulletin.template,
-        "variants": bulletin.variants,
-        "references": bulletin.reference_ids,
-        "msg_type": bulletin.msg_type,
-        "strategy": bulletin.strategy,
-        "cascade_minutes": bulletin.cascade_minutes,
-        "confirm_receipt": bulletin.confirm_receipt,
-        "x_thread": bulletin.x_thread,
-        "status": bulletin.status,
-        "exercise": bulletin.exercise,
-        "content_hash": bulletin.content_hash,
-        "approved_hash": bulletin.approved_hash,
-        "author": bulletin.author,
-        "submitted_by": bulletin.submitted_by,
-        "submitted_at": _iso(bulletin.submitted_at),
-        "approved_by": bulletin.approved_by,
-        "approved_at": _iso(bulletin.approved_at),
-        "rejected_by": bulletin.rejected_by,
-        "rejected_at": _iso(bulletin.rejected_at),
-        "reject_reason": bulletin.reject_reason,
-        "published_at": _iso(bulletin.published_at),
-        "published_by": bulletin.published_by,
-        "public_url": public_link(policy.base_url, bulletin.id),
-        "renderings": rendering_views(bulletins.renderings(bulletin, policy=policy)),
-        "created_at": _iso(bulletin.created_at),
-        "updated_at": _iso(bulletin.updated_at),
-    }
-
-
-@router.post("/crises/{crisis_id}/bulletins", status_code=201, summary="Rédiger un communiqué")
+@router.post(
+    "/crises/{crisis_id}/bulletins",
+    status_code=201,
+    summary="Rédiger un communiqué",
+    **returns(BulletinView, 404, 409),
+)
 async def create_bulletin(
-    crisis_id: int,
-    body: BulletinIn,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    crisis_id: int, body: BulletinIn, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
-    now, policy = clock.now(), policy_of(settings)
-
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        bulletin = await bulletins.create(
-            session, actor=actor, crisis_id=crisis_id, draft=body.draft(), policy=policy, now=now
-        )
-        return 201, bulletin_view(bulletin, policy=policy)
+        bulletin = await actions.write(session, caller, body.draft(), crisis_id=crisis_id)
+        return 201, bulletin_view(bulletin, policy=caller.policy)
 
-    return await idempotency.run(request, db, actor=actor, now=now, action=action)
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 
 
-@router.get("/crises/{crisis_id}/bulletins", summary="Communiqués d'un événement")
+@router.get(
+    "/crises/{crisis_id}/bulletins",
+    summary="Communiqués d'un événement",
+    **returns(BulletinList, 404),
+)
 async def list_bulletins(
     crisis_id: int, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    policy = policy_of(settings)
+    policy = channel_policy(settings)
     async with db.read() as session:
         await crises.get(session, crisis_id=crisis_id)
         rows = await bulletins.listing(session, crisis_id=crisis_id)
     return {"items": [bulletin_view(b, policy=policy) for b in rows]}
 
 
-@router.post("/bulletins/preview", summary="Prévisualiser les rendus par canal (sans enregistrer)")
+@router.post(
+    "/bulletins/preview",
+    summary="Prévisualiser les rendus par canal (sans enregistrer)",
+    **returns(PreviewView, 404),
+)
 async def preview(
     body: PreviewIn, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    policy = policy_of(settings)
+    policy = channel_policy(settings)
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=body.crisis_id)
     content = Content(
@@ -203,92 +110,74 @@ async def preview(
     }
 
 
-@router.get("/bulletins/{bulletin_id}", summary="Lire un communiqué et ses rendus")
+@router.get(
+    "/bulletins/{bulletin_id}",
+    summary="Lire un communiqué et ses rendus",
+    **returns(BulletinView, 404),
+)
 async def read_bulletin(
     bulletin_id: int, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
     async with db.read() as session:
         bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
-    return bulletin_view(bulletin, policy=policy_of(settings))
+    return bulletin_view(bulletin, policy=channel_policy(settings))
 
 
-@router.patch("/bulletins/{bulletin_id}", summary="Modifier un communiqué non publié")
+@router.patch(
+    "/bulletins/{bulletin_id}",
+    summary="Modifier un communiqué non publié",
+    **returns(BulletinView, 404, 409),
+)
 async def edit_bulletin(
-    bulletin_id: int,
-    body: BulletinIn,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    bulletin_id: int, body: BulletinIn, caller: CallerDep, db: DbDep
 ) -> dict[str, Any]:
-    policy = policy_of(settings)
-    async with db.transaction() as session:
-        bulletin = await bulletins.edit(
-            session,
-            actor=actor,
-            bulletin_id=bulletin_id,
-            draft=body.draft(),
-            policy=policy,
-            now=clock.now(),
-        )
-        return bulletin_view(bulletin, policy=policy)
+    return await _answer(
+        db, caller, lambda s: actions.write(s, caller, body.draft(), bulletin_id=bulletin_id)
+    )
 
 
-@router.post("/bulletins/{bulletin_id}/submit", summary="Soumettre à validation")
-async def submit_bulletin(
-    bulletin_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep, settings: SettingsDep
-) -> dict[str, Any]:
-    policy = policy_of(settings)
-    async with db.transaction() as session:
-        bulletin = await bulletins.submit(
-            session, actor=actor, bulletin_id=bulletin_id, policy=policy, now=clock.now()
-        )
-        return bulletin_view(bulletin, policy=policy)
+@router.post(
+    "/bulletins/{bulletin_id}/submit",
+    summary="Soumettre à validation",
+    **returns(BulletinView, 404, 409),
+)
+async def submit_bulletin(bulletin_id: int, caller: CallerDep, db: DbDep) -> dict[str, Any]:
+    return await _answer(db, caller, lambda s: actions.submit(s, caller, bulletin_id))
 
 
-@router.post("/bulletins/{bulletin_id}/approve", summary="Valider (quatre yeux)")
-async def approve_bulletin(
-    bulletin_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep, settings: SettingsDep
-) -> dict[str, Any]:
-    async with db.transaction() as session:
-        bulletin = await bulletins.approve(
-            session, actor=actor, bulletin_id=bulletin_id, now=clock.now()
-        )
-        return bulletin_view(bulletin, policy=policy_of(settings))
+@router.post(
+    "/bulletins/{bulletin_id}/approve",
+    summary="Valider (quatre yeux)",
+    **returns(BulletinView, 404, 409),
+)
+async def approve_bulletin(bulletin_id: int, caller: CallerDep, db: DbDep) -> dict[str, Any]:
+    return await _answer(db, caller, lambda s: actions.review(s, caller, bulletin_id))
 
 
-@router.post("/bulletins/{bulletin_id}/reject", summary="Rejeter, avec le motif")
+@router.post(
+    "/bulletins/{bulletin_id}/reject",
+    summary="Rejeter, avec le motif",
+    **returns(BulletinView, 404, 409),
+)
 async def reject_bulletin(
-    bulletin_id: int,
-    body: RejectIn,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    bulletin_id: int, body: RejectIn, caller: CallerDep, db: DbDep
 ) -> dict[str, Any]:
-    async with db.transaction() as session:
-        bulletin = await bulletins.reject(
-            session, actor=actor, bulletin_id=bulletin_id, reason=body.reason, now=clock.now()
-        )
-        return bulletin_view(bulletin, policy=policy_of(settings))
+    return await _answer(
+        db, caller, lambda s: actions.review(s, caller, bulletin_id, reject=body.reason)
+    )
 
 
-@router.post("/bulletins/{bulletin_id}/publish", summary="Publier : tous les envois en une fois")
+@router.post(
+    "/bulletins/{bulletin_id}/publish",
+    summary="Publier : tous les envois en une fois",
+    **returns(PublishedBulletinView, 404, 409),
+)
 async def publish_bulletin(
-    bulletin_id: int,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    bulletin_id: int, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
-    now, policy = clock.now(), policy_of(settings)
-
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        published = await publication.publish(
-            session, actor=actor, bulletin_id=bulletin_id, policy=policy, now=now
-        )
-        view = bulletin_view(published.bulletin, policy=policy)
+        published = await actions.publish(session, caller, bulletin_id)
+        view = bulletin_view(published.bulletin, policy=caller.policy)
         view["publication"] = {
             "deliveries": published.deliveries,
             "to_call": published.to_call,
@@ -296,36 +185,30 @@ async def publish_bulletin(
         }
         return 200, view
 
-    return await idempotency.run(request, db, actor=actor, now=now, action=action)
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 
 
-@router.post("/bulletins/{bulletin_id}/test", status_code=201, summary="S'envoyer un test")
+@router.post(
+    "/bulletins/{bulletin_id}/test",
+    status_code=201,
+    summary="S'envoyer un test",
+    **returns(SelfTestView, 404, 409),
+)
 async def test_bulletin(
-    bulletin_id: int,
-    body: SelfTestIn,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    bulletin_id: int, body: SelfTestIn, caller: CallerDep, db: DbDep
 ) -> dict[str, Any]:
     async with db.transaction() as session:
-        address = body.address
-        if not address and actor.user_id is not None:
-            user = await session.get(User, actor.user_id)
-            address = user.email if user else None
-        count = await publication.send_test(
-            session,
-            actor=actor,
-            bulletin_id=bulletin_id,
-            channel=body.channel,
-            address=address or "",
-            policy=policy_of(settings),
-            now=clock.now(),
+        sent = await actions.send_test(
+            session, caller, bulletin_id, channel=body.channel, address=body.address
         )
-    return {"bulletin_id": bulletin_id, "deliveries": count, "address": address}
+    return {"bulletin_id": bulletin_id, "deliveries": sent.deliveries, "address": sent.address}
 
 
-@router.get("/bulletins/{bulletin_id}/deliveries", summary="Suivi des envois d'un communiqué")
+@router.get(
+    "/bulletins/{bulletin_id}/deliveries",
+    summary="Suivi des envois d'un communiqué",
+    **returns(DeliveriesView, 404),
+)
 async def bulletin_deliveries(
     bulletin_id: int,
     actor: CurrentActor,
@@ -362,7 +245,11 @@ async def bulletin_deliveries(
     }
 
 
-@router.post("/deliveries/{delivery_id}/confirm", summary="Confirmer une réception par téléphone")
+@router.post(
+    "/deliveries/{delivery_id}/confirm",
+    summary="Confirmer une réception par téléphone",
+    **returns(ConfirmedDeliveryView, 404, 409),
+)
 async def confirm_delivery(
     delivery_id: int, body: ConfirmIn, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> dict[str, Any]:

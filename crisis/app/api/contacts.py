@@ -8,64 +8,46 @@ export, the per-person export and erasure are for administrators.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts import geography, listing, roster
 from contacts.addresses import masked
-from contacts.directory import Contact, ContactChannel
+from contacts.directory import (
+    Contact,
+    ContactAudience,
+    ContactChannel,
+)
 from contacts.importer import ImportFormat, ImportReport
 from contacts.manual import manual_record
 from contacts.privacy import contact_data
 from crisis import directory
 from crisis.actors import Actor, Role
 from crisis.app import idempotency
+from crisis.app.actions import Caller, CallerDep
+from crisis.app.api.schemas import returns
+from crisis.app.api.schemas.contacts import (
+    ContactExport,
+    ContactIn,
+    ContactList,
+    ContactView,
+    ErasureView,
+    GapsView,
+    ImportReportView,
+    OnDutyView,
+    ShiftIn,
+    ShiftView,
+)
 from crisis.app.auth import ClockDep, CurrentActor, DbDep
 from crisis.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["annuaire"])
-ChannelKindName = Literal["email", "sms", "telegram", "matrix", "phone"]
-
-
-class ChannelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: ChannelKindName
-    address: str = Field(min_length=1, max_length=320)
-    verified: bool = False
-    active: bool = True
-
-
-class ContactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    key: str | None = Field(default=None, max_length=200)
-    kind: Literal["person", "organisation"] = "person"
-    audience: Literal["officials", "media", "staff", "exercise"]
-    function: str = Field(max_length=30)
-    last_name: str = Field(min_length=1, max_length=200)
-    first_name: str = Field(default="", max_length=200)
-    organisation: str = Field(default="", max_length=200)
-    area_level: Literal["commune", "epci", "arrondissement", "departement"]
-    area_code: str = Field(max_length=9)
-    channels: list[ChannelIn] = Field(default_factory=list, max_length=20)
-
-
-class ShiftIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    role: Literal["communication", "validator", "prefect"]
-    level: int = Field(default=1, ge=1, le=3)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    contact_id: int | None = None
-    user_id: int | None = None
-    name: str = Field(default="", max_length=200)
 
 
 def contact_view(
@@ -81,31 +63,19 @@ def contact_view(
 
 
 def report_view(report: ImportReport) -> dict[str, Any]:
-    return {
-        "format": report.format,
-        "dry_run": report.dry_run,
-        "written": report.written,
-        "records": report.records,
-        "added": report.added,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "deactivated": report.deactivated,
-        "channels_added": report.channels_added,
-        "channels_updated": report.channels_updated,
-        "skipped_erased": report.skipped_erased,
-        "added_keys": report.added_keys,
-        "updated_keys": report.updated_keys,
-        "deactivated_keys": report.deactivated_keys,
-        "errors": [{"line": e.line, "message": e.message} for e in report.errors],
-        "errors_total": report.errors_total,
-    }
+    """The report as its response model declares it (the same fields, read off the report)."""
+    return ImportReportView.model_validate(report, from_attributes=True).model_dump()
 
 
-@router.get("/contacts", summary="Annuaire filtré ; format=csv exporte (administrateur)")
+@router.get(
+    "/contacts",
+    summary="Annuaire filtré ; format=csv exporte (administrateur)",
+    **returns(ContactList),
+)
 async def list_contacts(
     actor: CurrentActor,
     db: DbDep,
-    audience: Literal["officials", "media", "staff", "exercise"] | None = None,
+    audience: ContactAudience | None = None,
     commune: Annotated[str | None, Query(max_length=5)] = None,
     arrondissement: Annotated[str | None, Query(max_length=4)] = None,
     epci: Annotated[str | None, Query(max_length=9)] = None,
@@ -137,7 +107,12 @@ async def _csv(db: DbDep, filters: listing.Filters) -> Any:
             yield line
 
 
-@router.post("/contacts", status_code=201, summary="Ajouter un contact (administrateur)")
+@router.post(
+    "/contacts",
+    status_code=201,
+    summary="Ajouter un contact (administrateur)",
+    **returns(ContactView, 409),
+)
 async def create_contact(
     body: ContactIn, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> JSONResponse:
@@ -162,7 +137,11 @@ async def create_contact(
     return await idempotency.run(request, db, actor=actor, now=now, action=action)
 
 
-@router.post("/contacts/import", summary="Importer un fichier (administrateur)")
+@router.post(
+    "/contacts/import",
+    summary="Importer un fichier (administrateur)",
+    **returns(ImportReportView, 400, 413),
+)
 async def import_contacts(
     request: Request,
     actor: CurrentActor,
@@ -240,7 +219,7 @@ async def _get(session: AsyncSession, contact_id: int) -> Contact:
     return contact
 
 
-@router.get("/contacts/{contact_id}", summary="Lire un contact")
+@router.get("/contacts/{contact_id}", summary="Lire un contact", **returns(ContactView, 404))
 async def read_contact(contact_id: int, actor: CurrentActor, db: DbDep) -> dict[str, Any]:
     async with db.read() as session:
         contact = await _get(session, contact_id)
@@ -248,25 +227,35 @@ async def read_contact(contact_id: int, actor: CurrentActor, db: DbDep) -> dict[
     return contact_view(contact, channels[contact_id], personal=directory.sees_personal_data(actor))
 
 
-@router.get("/contacts/{contact_id}/export", summary="Tout ce qui est détenu sur une personne")
-async def export_contact(
-    contact_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
-) -> dict[str, Any]:
-    async with db.transaction() as session:
-        return await directory.export_contact(
-            session, actor=actor, contact_id=contact_id, now=clock.now()
-        )
+@router.get(
+    "/contacts/{contact_id}/export",
+    summary="Tout ce qui est détenu sur une personne",
+    **returns(ContactExport, 404),
+)
+async def export_contact(contact_id: int, caller: CallerDep, db: DbDep) -> dict[str, Any]:
+    return await _about(db, caller, contact_id, directory.export_contact)
 
 
-@router.delete("/contacts/{contact_id}", summary="Effacer une personne (pseudonymisation)")
-@router.post("/contacts/{contact_id}/erase", summary="Effacer une personne (pseudonymisation)")
-async def erase_contact(
-    contact_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
+@router.delete(
+    "/contacts/{contact_id}",
+    summary="Effacer une personne (pseudonymisation)",
+    **returns(ErasureView, 404),
+)
+@router.post(
+    "/contacts/{contact_id}/erase",
+    summary="Effacer une personne (pseudonymisation)",
+    **returns(ErasureView, 404),
+)
+async def erase_contact(contact_id: int, caller: CallerDep, db: DbDep) -> dict[str, Any]:
+    return await _about(db, caller, contact_id, directory.erase_contact)
+
+
+async def _about(
+    db: DbDep, caller: Caller, contact_id: int, service: Callable[..., Awaitable[dict[str, Any]]]
 ) -> dict[str, Any]:
+    """What a personal-data service says about one person, in its own transaction."""
     async with db.transaction() as session:
-        return await directory.erase_contact(
-            session, actor=actor, contact_id=contact_id, now=clock.now()
-        )
+        return await service(session, contact_id=contact_id, **caller.acting)
 
 
 def shift_view(shift: roster.Shift) -> dict[str, Any]:
@@ -282,7 +271,9 @@ def shift_view(shift: roster.Shift) -> dict[str, Any]:
     }
 
 
-@router.get("/roster/on-duty", summary="Qui est d'astreinte à un instant donné")
+@router.get(
+    "/roster/on-duty", summary="Qui est d'astreinte à un instant donné", **returns(OnDutyView)
+)
 async def on_duty(
     actor: CurrentActor, db: DbDep, clock: ClockDep, at: AwareDatetime | None = None
 ) -> dict[str, Any]:
@@ -295,7 +286,9 @@ async def on_duty(
     return {"at": instant.isoformat(), "roles": by_role}
 
 
-@router.get("/roster/gaps", summary="Heures sans astreinte dans les prochains jours")
+@router.get(
+    "/roster/gaps", summary="Heures sans astreinte dans les prochains jours", **returns(GapsView)
+)
 async def gaps(
     actor: CurrentActor,
     db: DbDep,
@@ -319,7 +312,9 @@ async def gaps(
     }
 
 
-@router.post("/roster/shifts", status_code=201, summary="Ajouter une astreinte")
+@router.post(
+    "/roster/shifts", status_code=201, summary="Ajouter une astreinte", **returns(ShiftView, 409)
+)
 async def add_shift(
     body: ShiftIn, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> JSONResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -12,11 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import journal
-from crisis.app import idempotency
-from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
-from crisis.app.library import playbook_library
-from crisis.app.ticks import lifecycle_rules
-from crisis.cell import checklist, crises, lifecycle, overview
+from crisis.app import actions, idempotency
+from crisis.app.actions import CallerDep
+from crisis.app.api.schemas import returns
+from crisis.app.api.schemas.crises import CrisisDetail, CrisisList, CrisisView, JournalView
+from crisis.app.auth import ClockDep, CurrentActor, DbDep
+from crisis.cell import checklist, crises, overview
 from crisis.cell.clocks import ClockState, state_view
 from crisis.cell.crises import Crisis
 from crisis.vocabulary import CrisisMode
@@ -29,7 +30,7 @@ class CrisisIn(BaseModel):
 
     title: str = Field(min_length=3, max_length=200)
     kind: str = Field(min_length=2, max_length=40)
-    mode: Literal["real", "exercise"]
+    mode: CrisisMode
     communes: list[str] = Field(min_length=1, max_length=1000)
     activate_cell: bool = True
 
@@ -75,41 +76,25 @@ async def crisis_with_clocks(
     return crisis_view(crisis, states.get(crisis.id or 0, []))
 
 
-@router.post("/crises", status_code=201, summary="Déclarer un événement majeur")
+@router.post(
+    "/crises",
+    status_code=201,
+    summary="Déclarer un événement majeur",
+    **returns(CrisisView, 404, 409),
+)
 async def declare_crisis(
-    body: CrisisIn,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    body: CrisisIn, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
     """Declares the crisis and, unless `activate_cell` is false, orders the cell (ES47)."""
-    now = clock.now()
-    playbook = crises.playbook_for(body.kind, playbook_library())
 
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        crisis = await crises.declare(
-            session,
-            actor=actor,
-            title=body.title,
-            kind=body.kind,
-            mode=CrisisMode(body.mode),
-            communes=body.communes,
-            now=now,
-            playbook=playbook,
-        )
-        assert crisis.id is not None
-        if body.activate_cell:
-            crisis = await lifecycle.order_cell(
-                session, actor=actor, crisis_id=crisis.id, rules=lifecycle_rules(settings), now=now
-            )
-        return 201, await crisis_with_clocks(session, crisis, now)
+        crisis = await actions.declare(session, caller, **body.model_dump())
+        return 201, await crisis_with_clocks(session, crisis, caller.now)
 
-    return await idempotency.run(request, db, actor=actor, now=now, action=action)
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 
 
-@router.get("/crises", summary="Lister les événements")
+@router.get("/crises", summary="Lister les événements", **returns(CrisisList))
 async def list_crises(
     actor: CurrentActor, db: DbDep, clock: ClockDep, include_closed: bool = True
 ) -> dict[str, Any]:
@@ -120,7 +105,7 @@ async def list_crises(
     return {"items": [crisis_view(c, states.get(c.id or 0, [])) for c in rows]}
 
 
-@router.get("/crises/{crisis_id}", summary="Lire un événement")
+@router.get("/crises/{crisis_id}", summary="Lire un événement", **returns(CrisisDetail, 404))
 async def read_crisis(
     crisis_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -131,7 +116,11 @@ async def read_crisis(
     return view | {"checklist": [checklist.entry_view(i) for i in items]}
 
 
-@router.get("/crises/{crisis_id}/journal", summary="Main courante de l'événement")
+@router.get(
+    "/crises/{crisis_id}/journal",
+    summary="Main courante de l'événement",
+    **returns(JournalView, 404),
+)
 async def crisis_journal(
     crisis_id: int,
     actor: CurrentActor,

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from contacts import geography
+from crisis.app.api.schemas import returns
+from crisis.app.api.schemas.geo import AreaView, ArrondissementList, CommuneList
 from crisis.app.auth import CurrentActor, DbDep
 from crisis.errors import InvalidInput
 
@@ -25,7 +27,11 @@ def commune_view(commune: geography.Commune) -> dict[str, Any]:
     }
 
 
-@router.get("/communes", summary="Chercher une commune (nom avec ou sans accents, code)")
+@router.get(
+    "/communes",
+    summary="Chercher une commune (nom avec ou sans accents, code)",
+    **returns(CommuneList),
+)
 async def search_communes(
     actor: CurrentActor,
     db: DbDep,
@@ -37,7 +43,11 @@ async def search_communes(
     return {"items": [commune_view(c) for c in found]}
 
 
-@router.get("/areas", summary="Communes d'une zone (arrondissement, EPCI, communes, département)")
+@router.get(
+    "/areas",
+    summary="Communes d'une zone (arrondissement, EPCI, communes, département)",
+    **returns(AreaView),
+)
 async def expand_area(
     actor: CurrentActor,
     db: DbDep,
@@ -62,7 +72,7 @@ async def expand_area(
     return {"count": len(codes), "communes": codes}
 
 
-@router.get("/arrondissements", summary="Arrondissements")
+@router.get("/arrondissements", summary="Arrondissements", **returns(ArrondissementList))
 async def list_arrondissements(actor: CurrentActor, db: DbDep) -> dict[str, Any]:
     async with db.read() as session:
         rows = await geography.arrondissements(session)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -27,8 +27,11 @@ from starlette.exceptions import HTTPException
 from channels.sms import INBOUND_SIGNATURE_HEADER
 from channels.webhook import sign
 from crisis import inbound_updates, replies
+from crisis.app.api.schemas import returns
+from crisis.app.api.schemas.inbound import ReplyOutcome
 from crisis.app.auth import ClockDep, DbDep, SettingsDep
 from crisis.app.db import Database
+from crisis.app.policies import reply_window
 from crisis.app.settings import Settings
 from crisis.errors import Forbidden, InvalidInput
 from crisis.vocabulary import CrisisMode
@@ -126,7 +129,7 @@ async def _record(
             session,
             reply=reply,
             modes=modes,
-            window=timedelta(hours=settings.reply_window_hours),
+            window=reply_window(settings),
             now=now,
         )
     return {
@@ -137,7 +140,9 @@ async def _record(
     }
 
 
-@router.post("/telegram", summary="Réponse reçue par le bot Telegram (webhook)")
+@router.post(
+    "/telegram", summary="Réponse reçue par le bot Telegram (webhook)", **returns(ReplyOutcome, 400)
+)
 async def telegram_update(
     request: Request, settings: SettingsDep, db: DbDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -167,7 +172,7 @@ async def telegram_update(
     )
 
 
-@router.post("/sms", summary="SMS reçu par la passerelle")
+@router.post("/sms", summary="SMS reçu par la passerelle", **returns(ReplyOutcome, 400))
 async def sms_received(
     request: Request, settings: SettingsDep, db: DbDep, clock: ClockDep
 ) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -10,14 +11,22 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import summary
 from crisis.accounts import User
-from crisis.app import idempotency
+from crisis.app import actions, idempotency
+from crisis.app.actions import Caller, CallerDep
 from crisis.app.api.crises import crisis_with_clocks
-from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
-from crisis.app.ticks import lifecycle_rules
+from crisis.app.api.schemas import returns
+from crisis.app.api.schemas.crises import (
+    AcknowledgementView,
+    ChecklistEntryView,
+    ClockView,
+    ClosedCrisisView,
+    CrisisView,
+)
+from crisis.app.auth import ClockDep, CurrentActor, DbDep
 from crisis.cell import checklist, crises, lifecycle, overview
 from crisis.cell.clocks import state_view
+from crisis.cell.crises import Crisis
 
 router = APIRouter(prefix="/api/v1", tags=["événements"])
 
@@ -40,30 +49,39 @@ class CodIn(BaseModel):
     decided_by: str | None = Field(default=None, max_length=300)
 
 
-@router.post("/crises/{crisis_id}/cell/activate", summary="Ordonner la cellule (ES47)")
-async def activate_cell(
-    crisis_id: int,
+async def _answer_crisis(
     request: Request,
-    actor: CurrentActor,
     db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    caller: Caller,
+    step: Callable[[AsyncSession], Awaitable[Crisis]],
 ) -> JSONResponse:
-    now = clock.now()
+    """Run one lifecycle step (idempotently) and answer with the crisis and its clocks."""
 
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        crisis = await lifecycle.order_cell(
-            session, actor=actor, crisis_id=crisis_id, rules=lifecycle_rules(settings), now=now
-        )
-        return 200, await crisis_with_clocks(session, crisis, now)
+        crisis = await step(session)
+        return 200, await crisis_with_clocks(session, crisis, caller.now)
 
-    return await idempotency.run(request, db, actor=actor, now=now, action=action)
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
+@router.post(
+    "/crises/{crisis_id}/cell/activate",
+    summary="Ordonner la cellule (ES47)",
+    **returns(CrisisView, 404, 409),
+)
+async def activate_cell(
+    crisis_id: int, request: Request, caller: CallerDep, db: DbDep
+) -> JSONResponse:
+    return await _answer_crisis(
+        request, db, caller, lambda s: actions.cell(s, caller, crisis_id, operational=False)
+    )
 
 
 @router.post(
     "/crises/{crisis_id}/cell/acknowledgements",
     status_code=201,
     summary="Répondre à l'appel de la cellule",
+    **returns(AcknowledgementView, 404, 409),
 )
 async def acknowledge(
     crisis_id: int,
@@ -104,55 +122,40 @@ async def acknowledge(
     return await idempotency.run(request, db, actor=actor, now=now, action=action)
 
 
-@router.post("/crises/{crisis_id}/cell/operational", summary="Déclarer la cellule opérationnelle")
+@router.post(
+    "/crises/{crisis_id}/cell/operational",
+    summary="Déclarer la cellule opérationnelle",
+    **returns(CrisisView, 404, 409),
+)
 async def cell_operational(
-    crisis_id: int,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    crisis_id: int, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
-    now = clock.now()
-
-    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        crisis = await lifecycle.declare_operational(
-            session, actor=actor, crisis_id=crisis_id, rules=lifecycle_rules(settings), now=now
-        )
-        return 200, await crisis_with_clocks(session, crisis, now)
-
-    return await idempotency.run(request, db, actor=actor, now=now, action=action)
+    return await _answer_crisis(
+        request, db, caller, lambda s: actions.cell(s, caller, crisis_id, operational=True)
+    )
 
 
-@router.post("/crises/{crisis_id}/cod", summary="Enregistrer l'activation du COD (ES48)")
+@router.post(
+    "/crises/{crisis_id}/cod",
+    summary="Enregistrer l'activation du COD (ES48)",
+    **returns(CrisisView, 404, 409),
+)
 async def record_cod(
-    crisis_id: int,
-    body: CodIn,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    crisis_id: int, body: CodIn, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
-    now = clock.now()
-
-    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        crisis = await lifecycle.record_cod(
-            session,
-            actor=actor,
-            crisis_id=crisis_id,
-            activated_at=body.activated_at,
-            synergi_ref=body.synergi_ref,
-            decided_by=body.decided_by,
-            rules=lifecycle_rules(settings),
-            now=now,
-        )
-        return 200, await crisis_with_clocks(session, crisis, now)
-
-    return await idempotency.run(request, db, actor=actor, now=now, action=action)
+    return await _answer_crisis(
+        request,
+        db,
+        caller,
+        lambda s: actions.record_cod(s, caller, crisis_id, **body.model_dump()),
+    )
 
 
-@router.get("/crises/{crisis_id}/clocks", summary="Horloges ES47, ES48 (et ES50)")
+@router.get(
+    "/crises/{crisis_id}/clocks",
+    summary="Horloges ES47, ES48 (et ES50)",
+    **returns(list[ClockView], 404),
+)
 async def crisis_clocks(
     crisis_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> list[dict[str, Any]]:
@@ -162,55 +165,39 @@ async def crisis_clocks(
     return [state_view(s) for s in states.get(crisis_id, [])]
 
 
-@router.post("/crises/{crisis_id}/close", summary="Clore l'événement et produire son bilan")
+@router.post(
+    "/crises/{crisis_id}/close",
+    summary="Clore l'événement et produire son bilan",
+    **returns(ClosedCrisisView, 404, 409),
+)
 async def close_crisis(
-    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+    crisis_id: int, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
-    now = clock.now()
-
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        figures = await summary.figures(session, crisis_id=crisis_id, now=now)
-        crisis = await lifecycle.close(
-            session, actor=actor, crisis_id=crisis_id, now=now, summary=figures
-        )
-        view = await crisis_with_clocks(session, crisis, now)
+        crisis, figures = await actions.close(session, caller, crisis_id)
+        view = await crisis_with_clocks(session, crisis, caller.now)
         return 200, view | {"summary_url": f"/evenements/{crisis_id}/bilan", "summary": figures}
 
-    return await idempotency.run(request, db, actor=actor, now=now, action=action)
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 
 
-async def _mark(
-    crisis_id: int, item: int, *, done: bool, request: Request, actor: Any, db: Any, now: datetime
+@router.post(
+    "/crises/{crisis_id}/checklist/{item}/done",
+    summary="Cocher une étape",
+    **returns(ChecklistEntryView, 404, 409),
+)
+@router.delete(
+    "/crises/{crisis_id}/checklist/{item}/done",
+    summary="Décocher une étape",
+    **returns(ChecklistEntryView, 404, 409),
+)
+async def mark_item(
+    crisis_id: int, item: int, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
+    done = request.method == "POST"
+
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        crisis = await crises.get(session, crisis_id=crisis_id)
-        entry = await checklist.mark(
-            session,
-            actor=actor,
-            crisis_id=crisis_id,
-            position=item,
-            done=done,
-            crisis_open=crisis.is_open,
-            now=now,
-        )
+        entry = await actions.mark_item(session, caller, crisis_id, position=item, done=done)
         return 200, checklist.entry_view(entry)
 
-    return await idempotency.run(request, db, actor=actor, now=now, action=action)
-
-
-@router.post("/crises/{crisis_id}/checklist/{item}/done", summary="Cocher une étape")
-async def tick_item(
-    crisis_id: int, item: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
-) -> JSONResponse:
-    return await _mark(
-        crisis_id, item, done=True, request=request, actor=actor, db=db, now=clock.now()
-    )
-
-
-@router.delete("/crises/{crisis_id}/checklist/{item}/done", summary="Décocher une étape")
-async def untick_item(
-    crisis_id: int, item: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
-) -> JSONResponse:
-    return await _mark(
-        crisis_id, item, done=False, request=request, actor=actor, db=db, now=clock.now()
-    )
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)

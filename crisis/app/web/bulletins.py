@@ -1,389 +1,52 @@
-"""Bulletin pages: composer, the bulletin with its workflow buttons, and live tracking."""
+"""A bulletin's page and its workflow buttons: submit, approve, reject, publish, test.
+
+What each button may do is the domain's `permissions`; each button is one route that makes one
+service call (the same as the API's) and comes back to the page."""
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from starlette.datastructures import FormData
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels.x_thread import X_MAX_PARTS
-from contacts import geography
 from crisis.accounts import User
-from crisis.actors import Actor, Role
-from crisis.app.api.bulletins import policy_of
-from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
-from crisis.app.library import playbook_library
-from crisis.app.web.templating import flash
-from crisis.bulletin import confirmations, publication, tracking
+from crisis.actors import Actor
+from crisis.app import actions
+from crisis.app.actions import Caller, CallerDep
+from crisis.app.auth import CsrfChecked, CurrentActor, DbDep, SettingsDep
+from crisis.app.policies import channel_policy
+from crisis.app.settings import Settings
+from crisis.app.web.templating import flash, render
+from crisis.bulletin import tracking
 from crisis.bulletin import workflow as bulletins
-from crisis.bulletin.composer import offered, prefill
-from crisis.bulletin.render import BULLETIN_CHANNELS, PUBLIC_ONLY_CHANNELS, public_link
-from crisis.bulletin.workflow import Bulletin, BulletinStatus, ChannelPolicy, Draft
+from crisis.bulletin.render import public_link
+from crisis.bulletin.workflow import BulletinStatus
 from crisis.cell import crises
-from crisis.cell.crises import Crisis, playbook_for
 from crisis.errors import InvalidInput
 
 router = APIRouter(include_in_schema=False)
-_SPLIT = re.compile(r"[\s,;]+")
-
-AUDIENCE_LABELS = {
-    "officials": "Élus",
-    "media": "Médias",
-    "public": "Public",
-    "staff": "Services de l'État",
-    "exercise": "Participants à l'exercice",
-}
-CHANNEL_LABELS = {
-    "email": "Courriel",
-    "sms": "SMS",
-    "telegram": "Telegram",
-    "matrix": "Matrix / Tchap",
-    "x": "X",
-    "mastodon": "Mastodon",
-    "webhook": "Webhook",
-    "public_page": "Page publique",
-    "phone": "Téléphone",
-}
-STATUS_LABELS = {
-    "draft": "Brouillon",
-    "submitted": "Soumis à validation",
-    "approved": "Validé",
-    "published": "Publié",
-}
-DELIVERY_LABELS = {
-    "pending": "En attente",
-    "sending": "En cours d'envoi",
-    "retrying": "Nouvelle tentative",
-    "sent": "Envoyé",
-    "failed": "Échec",
-    "to_call": "À appeler",
-    "confirmed": "Confirmé",
-    "cancelled": "Annulé",
-}
-MSG_TYPE_LABELS = {"alert": "Alerte", "update": "Mise à jour", "cancel": "Annulation"}
-
-
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    context |= {
-        "audience_labels": AUDIENCE_LABELS,
-        "channel_labels": CHANNEL_LABELS,
-        "status_labels": STATUS_LABELS,
-        "delivery_labels": DELIVERY_LABELS,
-        "msg_type_labels": MSG_TYPE_LABELS,
-    }
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, name, context, status_code=status
-    )
-    return response
-
-
-def _draft(form: FormData) -> Draft:
-    def text(name: str) -> str:
-        value = form.get(name)
-        return value if isinstance(value, str) else ""
-
-    def many(name: str) -> list[str]:
-        return [v for v in form.getlist(name) if isinstance(v, str) and v]
-
-    variants = {c: text(f"variant_{c}") for c in BULLETIN_CHANNELS if text(f"variant_{c}").strip()}
-    minutes = text("cascade_minutes").strip()
-    return Draft(
-        title=text("title"),
-        body=text("body").replace("\r\n", "\n"),
-        audiences=many("audiences"),
-        channels=many("channels"),
-        communes=[c for c in _SPLIT.split(text("communes")) if c] or None,
-        template=text("template") or None,
-        variants={k: v.replace("\r\n", "\n") for k, v in variants.items()},
-        references=[int(r) for r in many("references") if r.isdigit()],
-        msg_type=text("msg_type") or None,
-        strategy=text("strategy") or "all",
-        cascade_minutes=int(minutes) if minutes.isdigit() else 0,
-        confirm_receipt=bool(text("confirm_receipt")),
-        x_thread=bool(text("x_thread")),
-    )
-
-
-def _form_of(bulletin: Bulletin) -> dict[str, Any]:
-    return {
-        "title": bulletin.title,
-        "body": bulletin.body,
-        "audiences": bulletin.audiences,
-        "channels": bulletin.channels,
-        "communes": " ".join(bulletin.communes),
-        "template": bulletin.template or "",
-        "variants": bulletin.variants,
-        "references": bulletin.reference_ids,
-        "msg_type": bulletin.msg_type,
-        "strategy": bulletin.strategy,
-        "cascade_minutes": bulletin.cascade_minutes or 10,
-        "confirm_receipt": bulletin.confirm_receipt,
-        "x_thread": bulletin.x_thread,
-    }
-
-
-def _form_of_draft(draft: Draft) -> dict[str, Any]:
-    return {
-        "title": draft.title,
-        "body": draft.body,
-        "audiences": draft.audiences,
-        "channels": draft.channels or [],
-        "communes": " ".join(draft.communes or []),
-        "template": draft.template or "",
-        "variants": draft.variants,
-        "references": draft.references,
-        "msg_type": draft.msg_type or "alert",
-        "strategy": draft.strategy,
-        "cascade_minutes": draft.cascade_minutes or 10,
-        "confirm_receipt": draft.confirm_receipt,
-        "x_thread": draft.x_thread,
-    }
-
-
-async def _composer(
-    request: Request,
-    db: DbDep,
-    *,
-    crisis: Crisis,
-    policy: ChannelPolicy,
-    form: dict[str, Any],
-    action: str,
-    bulletin: Bulletin | None = None,
-    problems: list[Any] | None = None,
-) -> HTMLResponse:
-    assert crisis.id is not None
-    async with db.read() as session:
-        communes = await geography.communes_by_code(session, codes=crisis.communes)
-        published = [
-            b
-            for b in await bulletins.listing(session, crisis_id=crisis.id)
-            if b.status == BulletinStatus.PUBLISHED
-        ]
-    playbook = playbook_for(crisis.kind, playbook_library())
-    return _render(
-        request,
-        "bulletins/composer.html",
-        status=422 if problems else 200,
-        crisis=crisis,
-        exercise=crisis.is_exercise,
-        bulletin=bulletin,
-        form=form,
-        action=action,
-        problems=problems or [],
-        playbook=playbook,
-        templates=offered(playbook) if playbook else [],
-        channels=[c for c in BULLETIN_CHANNELS if c in policy.available],
-        public_only=PUBLIC_ONLY_CHANNELS,
-        accounts=policy.accounts(exercise=crisis.is_exercise),
-        crisis_communes=", ".join(c.name for c in communes),
-        published=published,
-        x_max_parts=X_MAX_PARTS,
-    )
-
-
-@router.get("/evenements/{crisis_id}/communiques/nouveau")
-async def new_bulletin_page(
-    crisis_id: int,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-    modele: str = "",
-    reference: int | None = None,
-    type: str = "update",
-) -> HTMLResponse:
-    actor.require(Role.COMMUNICATOR, action="rédiger un communiqué")
-    policy = policy_of(settings)
-    async with db.read() as session:
-        crisis = await crises.get(session, crisis_id=crisis_id)
-        communes = await geography.communes_by_code(session, codes=crisis.communes)
-        referenced = await bulletins.get(session, bulletin_id=reference) if reference else None
-    form: dict[str, Any] = {
-        "audiences": ["officials", "media", "public"],
-        "channels": list(policy.usable(audiences=("public",), exercise=crisis.is_exercise)),
-        "strategy": "all",
-        "cascade_minutes": 10,
-        "variants": {},
-        "references": [],
-        "msg_type": "alert",
-        "communes": "",
-    }
-    playbook = playbook_for(crisis.kind, playbook_library())
-    if modele and playbook is not None:
-        filled = prefill(
-            playbook,
-            template_key=modele,
-            commune_names=[c.name for c in communes],
-            now=clock.now(),
-            link=f"{settings.base_url.rstrip('/')}/public/bulletins",
-            known={"situation": f"{crisis.title}."} | settings.contact_phones,
-        )
-        if filled is not None:
-            usable = set(
-                policy.usable(audiences=tuple(form["audiences"]), exercise=crisis.is_exercise)
-            )
-            form |= {
-                "title": filled.title,
-                "body": filled.body,
-                "template": filled.template,
-                "variants": filled.variants,
-                "channels": [c for c in filled.channels if c in usable],
-            }
-    if referenced is not None and referenced.crisis_id == crisis_id:
-        form |= _form_of(referenced) | {
-            "references": [referenced.id],
-            "msg_type": "cancel" if type == "cancel" else "update",
-            "template": "",
-        }
-    return await _composer(
-        request,
-        db,
-        crisis=crisis,
-        policy=policy,
-        form=form,
-        action=f"/evenements/{crisis_id}/communiques/nouveau",
-    )
-
-
-@router.post("/evenements/{crisis_id}/communiques/nouveau", dependencies=[CsrfChecked])
-async def new_bulletin_submit(
-    crisis_id: int,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-) -> Response:
-    draft = _draft(await request.form())
-    policy = policy_of(settings)
-    try:
-        async with db.transaction() as session:
-            bulletin = await bulletins.create(
-                session,
-                actor=actor,
-                crisis_id=crisis_id,
-                draft=draft,
-                policy=policy,
-                now=clock.now(),
-            )
-    except InvalidInput as error:
-        async with db.read() as session:
-            crisis = await crises.get(session, crisis_id=crisis_id)
-        return await _composer(
-            request,
-            db,
-            crisis=crisis,
-            policy=policy,
-            form=_form_of_draft(draft),
-            action=f"/evenements/{crisis_id}/communiques/nouveau",
-            problems=error.details or [{"message": error.message}],
-        )
-    flash(request, "success", f"Brouillon n° {bulletin.id} enregistré.")
-    return RedirectResponse(f"/communiques/{bulletin.id}", status_code=303)
-
-
-@router.get("/communiques/{bulletin_id}/modifier")
-async def edit_bulletin_page(
-    bulletin_id: int, request: Request, actor: CurrentActor, db: DbDep, settings: SettingsDep
-) -> HTMLResponse:
-    actor.require(Role.COMMUNICATOR, action="modifier un communiqué")
-    async with db.read() as session:
-        bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
-        crisis = await crises.get(session, crisis_id=bulletin.crisis_id)
-    return await _composer(
-        request,
-        db,
-        crisis=crisis,
-        policy=policy_of(settings),
-        form=_form_of(bulletin),
-        action=f"/communiques/{bulletin_id}/modifier",
-        bulletin=bulletin,
-    )
-
-
-@router.post("/communiques/{bulletin_id}/modifier", dependencies=[CsrfChecked])
-async def edit_bulletin_submit(
-    bulletin_id: int,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-) -> Response:
-    draft = _draft(await request.form())
-    policy = policy_of(settings)
-    try:
-        async with db.transaction() as session:
-            bulletin = await bulletins.edit(
-                session,
-                actor=actor,
-                bulletin_id=bulletin_id,
-                draft=draft,
-                policy=policy,
-                now=clock.now(),
-            )
-    except InvalidInput as error:
-        async with db.read() as session:
-            bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
-            crisis = await crises.get(session, crisis_id=bulletin.crisis_id)
-        return await _composer(
-            request,
-            db,
-            crisis=crisis,
-            policy=policy,
-            form=_form_of_draft(draft),
-            action=f"/communiques/{bulletin_id}/modifier",
-            bulletin=bulletin,
-            problems=error.details or [{"message": error.message}],
-        )
-    flash(request, "success", "Communiqué modifié.")
-    return RedirectResponse(f"/communiques/{bulletin.id}", status_code=303)
-
-
-def _may(actor: Actor, bulletin: Bulletin) -> dict[str, bool]:
-    roles = actor.roles
-    author = actor.user_id == bulletin.author_id or actor.login == bulletin.author
-    status = bulletin.status
-    return {
-        "edit": Role.COMMUNICATOR in roles and status != BulletinStatus.PUBLISHED,
-        "submit": Role.COMMUNICATOR in roles and status == BulletinStatus.DRAFT,
-        "review": bool(roles & {Role.VALIDATOR, Role.PREFECT})
-        and not author
-        and status == BulletinStatus.SUBMITTED,
-        "reject_approved": bool(roles & {Role.VALIDATOR, Role.PREFECT})
-        and not author
-        and status == BulletinStatus.APPROVED,
-        "publish": Role.COMMUNICATOR in roles and status == BulletinStatus.APPROVED,
-        "test": bool(roles & {Role.COMMUNICATOR, Role.VALIDATOR, Role.PREFECT})
-        and status != BulletinStatus.PUBLISHED,
-        "follow_up": Role.COMMUNICATOR in roles and status == BulletinStatus.PUBLISHED,
-        "own": author,
-    }
+Step = Callable[[AsyncSession], Awaitable[object]]
 
 
 async def _bulletin_page(
     request: Request,
     db: DbDep,
     actor: Actor,
-    settings: Any,
+    settings: Settings,
     bulletin_id: int,
     *,
     problems: list[Any] | None = None,
 ) -> HTMLResponse:
-    policy = policy_of(settings)
+    policy = channel_policy(settings)
     async with db.read() as session:
         bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
         crisis = await crises.get(session, crisis_id=bulletin.crisis_id)
         user = await session.get(User, actor.user_id) if actor.user_id else None
         counted = await tracking.counts(session, bulletin_id=bulletin_id)
-    return _render(
+    return render(
         request,
         "bulletins/bulletin.html",
         status=422 if problems else 200,
@@ -391,7 +54,7 @@ async def _bulletin_page(
         crisis=crisis,
         exercise=crisis.is_exercise,
         renderings=bulletins.renderings(bulletin, policy=policy),
-        may=_may(actor, bulletin),
+        may=bulletins.permissions(actor, bulletin),
         problems=problems or [],
         my_email=user.email if user and user.email else "",
         public_url=public_link(policy.base_url, bulletin.id),
@@ -406,215 +69,88 @@ async def bulletin_page(
     return await _bulletin_page(request, db, actor, settings, bulletin_id)
 
 
-@router.post("/communiques/{bulletin_id}/{step}", dependencies=[CsrfChecked])
-async def bulletin_step(
-    bulletin_id: int,
-    step: str,
+async def _step(
     request: Request,
-    actor: CurrentActor,
     db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    caller: Caller,
+    bulletin_id: int,
+    step: Step,
+    done: str | Callable[[Any], tuple[str, str]],
+    to: str = "",
 ) -> Response:
-    """The workflow buttons: soumettre, valider, rejeter, publier, test."""
-    form = await request.form()
-    policy, now = policy_of(settings), clock.now()
-    here = f"/communiques/{bulletin_id}"
+    """Run one workflow step and go to `to` (the bulletin's page) with `done` (a message, or
+    the level and message for the step's outcome); refused for its content, the page says why."""
     try:
         async with db.transaction() as session:
-            match step:
-                case "soumettre":
-                    await bulletins.submit(
-                        session, actor=actor, bulletin_id=bulletin_id, policy=policy, now=now
-                    )
-                    message = "Communiqué soumis à validation."
-                case "valider":
-                    await bulletins.approve(session, actor=actor, bulletin_id=bulletin_id, now=now)
-                    message = "Communiqué validé : il peut être publié."
-                case "rejeter":
-                    reason = form.get("reason")
-                    await bulletins.reject(
-                        session,
-                        actor=actor,
-                        bulletin_id=bulletin_id,
-                        reason=reason if isinstance(reason, str) else "",
-                        now=now,
-                    )
-                    message = "Communiqué rejeté : il revient en brouillon avec le motif."
-                case "publier":
-                    current = await bulletins.get(session, bulletin_id=bulletin_id)
-                    if current.status == BulletinStatus.PUBLISHED:
-                        flash(request, "info", "Ce communiqué était déjà publié.")
-                        return RedirectResponse(f"{here}/suivi", status_code=303)
-                    done = await publication.publish(
-                        session, actor=actor, bulletin_id=bulletin_id, policy=policy, now=now
-                    )
-                    flash(
-                        request, "success", f"Communiqué publié : {done.deliveries} envois créés."
-                    )
-                    return RedirectResponse(f"{here}/suivi", status_code=303)
-                case "test":
-                    address = form.get("address")
-                    address = address.strip() if isinstance(address, str) else ""
-                    user = await session.get(User, actor.user_id) if actor.user_id else None
-                    if user is not None and address and user.email != address:
-                        user.email = address
-                        session.add(user)
-                    await publication.send_test(
-                        session,
-                        actor=actor,
-                        bulletin_id=bulletin_id,
-                        channel="email",
-                        address=address,
-                        policy=policy,
-                        now=now,
-                    )
-                    message = f"Test envoyé à {address}."
-                case _:
-                    return Response(status_code=404)
+            outcome = await step(session)
     except InvalidInput as error:
         details = error.details if isinstance(error.details, list) else []
+        problems = details or [{"message": error.message}]
         return await _bulletin_page(
-            request,
-            db,
-            actor,
-            settings,
-            bulletin_id,
-            problems=details or [{"message": error.message}],
+            request, db, caller.actor, caller.settings, bulletin_id, problems=problems
         )
-    flash(request, "success", message)
-    return RedirectResponse(here, status_code=303)
+    level, text = done(outcome) if callable(done) else ("success", done.format(outcome=outcome))
+    flash(request, level, text)
+    return RedirectResponse(to or f"/communiques/{bulletin_id}", status_code=303)
 
 
-async def _tracking_context(db: DbDep, bulletin_id: int) -> dict[str, Any]:
-    async with db.read() as session:
-        bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
-        counted = await tracking.counts(session, bulletin_id=bulletin_id)
-        failures = await tracking.items(
-            session, bulletin_id=bulletin_id, status="failed", limit=500
-        )
-        to_call = await tracking.items(
-            session, bulletin_id=bulletin_id, status="to_call", limit=1000
-        )
-    groups = counted.by_played_audience if bulletin.exercise else counted.by_audience
-    return {
-        "bulletin": bulletin,
-        "counted": counted,
-        "audience_rows": _rows(groups),
-        "channel_rows": _rows(counted.by_channel),
-        "failures": failures,
-        "to_call": to_call,
-    }
+@router.post("/communiques/{bulletin_id}/soumettre", dependencies=[CsrfChecked])
+async def submit(bulletin_id: int, request: Request, caller: CallerDep, db: DbDep) -> Response:
+    step: Step = lambda s: actions.submit(s, caller, bulletin_id)  # noqa: E731
+    return await _step(request, db, caller, bulletin_id, step, "Communiqué soumis à validation.")
 
 
-TRACKED = ("sent", "confirmed", "pending", "sending", "retrying", "failed", "to_call", "cancelled")
+@router.post("/communiques/{bulletin_id}/valider", dependencies=[CsrfChecked])
+async def approve(bulletin_id: int, request: Request, caller: CallerDep, db: DbDep) -> Response:
+    step: Step = lambda s: actions.review(s, caller, bulletin_id)  # noqa: E731
+    done = "Communiqué validé : il peut être publié."
+    return await _step(request, db, caller, bulletin_id, step, done)
 
 
-def _rows(groups: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
-    rows = []
-    for key, per in sorted(groups.items()):
-        total = sum(per.values()) or 1
-        rows.append(
-            {
-                "key": key,
-                "total": sum(per.values()),
-                "counts": per,
-                "parts": [
-                    (s, per.get(s, 0), round(100 * per.get(s, 0) / total, 1)) for s in TRACKED
-                ],
-            }
-        )
-    return rows
-
-
-@router.get("/communiques/{bulletin_id}/suivi")
-async def tracking_page(
-    bulletin_id: int, request: Request, actor: CurrentActor, db: DbDep
-) -> HTMLResponse:
-    context = await _tracking_context(db, bulletin_id)
-    async with db.read() as session:
-        crisis = await crises.get(session, crisis_id=context["bulletin"].crisis_id)
-    can_call = bool(actor.roles & {Role.COMMUNICATOR, Role.OPERATOR})
-    return _render(
-        request,
-        "bulletins/tracking.html",
-        crisis=crisis,
-        exercise=crisis.is_exercise,
-        can_call=can_call,
-        **context,
-    )
-
-
-@router.get("/fragments/communiques/{bulletin_id}/suivi")
-async def tracking_fragment(
-    bulletin_id: int, request: Request, actor: CurrentActor, db: DbDep
-) -> HTMLResponse:
-    context = await _tracking_context(db, bulletin_id)
-    can_call = bool(actor.roles & {Role.COMMUNICATOR, Role.OPERATOR})
-    return _render(request, "bulletins/tracking_live.html", can_call=can_call, **context)
-
-
-@router.get("/communiques/{bulletin_id}/envois.csv")
-async def deliveries_csv(bulletin_id: int, actor: CurrentActor, db: DbDep) -> StreamingResponse:
-    async with db.read() as session:
-        await bulletins.get(session, bulletin_id=bulletin_id)
-
-    async def rows() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(tracking.CSV_COLUMNS)
-        async with db.read() as session:
-            async for delivery in tracking.stream(session, bulletin_id=bulletin_id):
-                view = tracking.delivery_view(delivery)
-                writer.writerow(["" if view[c] is None else view[c] for c in tracking.CSV_COLUMNS])
-                if buffer.tell() > 64_000:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
-
-    filename = f"communique-{bulletin_id}-envois.csv"
-    return StreamingResponse(
-        rows(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-@router.post("/envois/{delivery_id}/appel", dependencies=[CsrfChecked])
-async def log_call(
-    delivery_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+@router.post("/communiques/{bulletin_id}/rejeter", dependencies=[CsrfChecked])
+async def reject(
+    bulletin_id: int,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    note = (await request.form()).get("note")
-    async with db.transaction() as session:
-        done = await confirmations.confirm_by_phone(
-            session,
-            actor=actor,
-            delivery_id=delivery_id,
-            note=note if isinstance(note, str) else "",
-            now=clock.now(),
+    step: Step = lambda s: actions.review(s, caller, bulletin_id, reject=reason)  # noqa: E731
+    done = "Communiqué rejeté : il revient en brouillon avec le motif."
+    return await _step(request, db, caller, bulletin_id, step, done)
+
+
+@router.post("/communiques/{bulletin_id}/test", dependencies=[CsrfChecked])
+async def send_test(
+    bulletin_id: int,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    address: Annotated[str, Form(max_length=320)] = "",
+) -> Response:
+    async def step(session: AsyncSession) -> str:
+        sent = await actions.send_test(
+            session, caller, bulletin_id, channel="email", address=address, remember=True
         )
-        bulletin_id = done.delivery.bulletin_id
-        name = done.delivery.recipient_name
-    flash(
-        request,
-        "success",
-        f"Appel enregistré : réception confirmée par {name or 'le destinataire'}.",
-    )
-    return RedirectResponse(f"/communiques/{bulletin_id}/suivi", status_code=303)
+        return sent.address
+
+    return await _step(request, db, caller, bulletin_id, step, "Test envoyé à {outcome}.")
 
 
-@router.get("/fragments/evenements/{crisis_id}/communiques")
-async def crisis_bulletins_fragment(
-    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep
-) -> HTMLResponse:
-    async with db.read() as session:
-        crisis = await crises.get(session, crisis_id=crisis_id)
-        rows = await bulletins.listing(session, crisis_id=crisis_id)
-    return _render(
-        request,
-        "bulletins/crisis_bulletins.html",
-        crisis=crisis,
-        bulletins=rows,
-        can_write=Role.COMMUNICATOR in actor.roles,
-    )
+@router.post("/communiques/{bulletin_id}/publier", dependencies=[CsrfChecked])
+async def publish(bulletin_id: int, request: Request, caller: CallerDep, db: DbDep) -> Response:
+    """Publish, then follow the deliveries; a second click finds it already published."""
+
+    async def step(session: AsyncSession) -> int | None:
+        current = await bulletins.get(session, bulletin_id=bulletin_id)
+        if current.status == BulletinStatus.PUBLISHED:
+            return None
+        return (await actions.publish(session, caller, bulletin_id)).deliveries
+
+    def done(deliveries: int | None) -> tuple[str, str]:
+        if deliveries is None:
+            return "info", "Ce communiqué était déjà publié."
+        return "success", f"Communiqué publié : {deliveries} envois créés."
+
+    to = f"/communiques/{bulletin_id}/suivi"
+    return await _step(request, db, caller, bulletin_id, step, done, to)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from channels.registry import check_all
 from crisis.actors import Role
 from crisis.app.auth import CurrentActor, SettingsDep
+from crisis.app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,9 +24,5 @@ async def channels_page(
         check_all(settings.channels, timeout=5.0),
         check_all(settings.exercise_channels, timeout=5.0),
     )
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request,
-        "channels.html",
-        {"sets": [("Canaux réels", real), ("Canaux d'exercice (bac à sable)", exercise)]},
-    )
-    return response
+    sets = [("Canaux réels", real), ("Canaux d'exercice (bac à sable)", exercise)]
+    return render(request, "channels.html", sets=sets)

@@ -12,30 +12,28 @@ from starlette.datastructures import UploadFile
 
 from contacts import geography, listing, roster
 from contacts.addresses import masked
-from contacts.directory import AUDIENCE_LABELS, CHANNEL_LABELS, FUNCTION_LABELS, Contact
+from contacts.directory import FUNCTION_LABELS, Contact, ContactAudience
 from contacts.importer import ImportFormat
 from crisis import directory
 from crisis.actors import Role
 from crisis.app.api.contacts import run_import
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
-from crisis.app.web.templating import flash
+from crisis.app.web.templating import flash, render
 from crisis.errors import NotFound
+from crisis.labels import AUDIENCE_LABELS, CHANNEL_LABELS
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 100
 LABELS = {
-    "audiences": AUDIENCE_LABELS,
+    "audiences": {a.value: AUDIENCE_LABELS[a.value] for a in ContactAudience},
     "functions": FUNCTION_LABELS,
     "channel_labels": CHANNEL_LABELS,
     "duties": roster.DUTY_LABELS,
 }
 
 
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, name, {**LABELS, **context}, status_code=status
-    )
-    return response
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return render(request, name, status, **(LABELS | context))
 
 
 @router.get("/annuaire")
@@ -64,7 +62,7 @@ async def directory_page(
         channels = await listing.channels_of(session, contact_ids=[c.id for c in rows if c.id])
         places = await _places(session, rows)
         arrondissements = await geography.arrondissements(session)
-    return _render(
+    return _page(
         request,
         "directory/index.html",
         rows=rows,
@@ -87,7 +85,7 @@ async def _places(session: Any, rows: list[Contact]) -> dict[str, str]:
 @router.get("/annuaire/import")
 async def import_page(request: Request, actor: CurrentActor) -> HTMLResponse:
     actor.require(Role.ADMIN, action="importer l'annuaire")
-    return _render(request, "directory/import.html", report=None, dry_run=True, fmt="tocsin")
+    return _page(request, "directory/import.html", report=None, dry_run=True, fmt="tocsin")
 
 
 @router.post("/annuaire/import", dependencies=[CsrfChecked])
@@ -100,7 +98,7 @@ async def import_submit(
     fmt = ImportFormat(str(form.get("format") or "tocsin"))
     dry_run = form.get("dry_run") is not None
     if not isinstance(upload, UploadFile):
-        return _render(
+        return _page(
             request,
             "directory/import.html",
             422,
@@ -122,7 +120,7 @@ async def import_submit(
             dry_run=dry_run,
             filename=upload.filename or "",
         )
-    return _render(
+    return _page(
         request,
         "directory/import.html",
         200 if report.ok else 422,
@@ -145,7 +143,7 @@ async def person_page(
         places = await _places(session, [contact])
     personal = directory.sees_personal_data(actor)
     shown = [(c, c.address if personal else masked(c.kind, c.address)) for c in channels]
-    return _render(
+    return _page(
         request,
         "directory/person.html",
         contact=contact,
@@ -182,7 +180,7 @@ async def roster_page(
         duty = await roster.on_duty(session, at=now)
         gaps = await roster.roster_gaps(session, now=now)
         shifts = await roster.shifts_between(session, start=now, end=now + timedelta(days=30))
-    return _render(
+    return _page(
         request,
         "directory/roster.html",
         duty=duty,

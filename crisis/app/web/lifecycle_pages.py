@@ -5,45 +5,38 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import summary
-from crisis.app import summary_pdf
-from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
+from crisis.app import actions, summary_pdf
+from crisis.app.actions import CallerDep
+from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
 from crisis.app.clock import PARIS
 from crisis.app.errors import journal_refusal
 from crisis.app.summary_view import EXERCISE_BANNER, SummaryView, build_view
-from crisis.app.ticks import lifecycle_rules
-from crisis.app.web.templating import flash
-from crisis.cell import checklist, crises, lifecycle
+from crisis.app.web.templating import flash, render
+from crisis.cell import crises, lifecycle
 from crisis.errors import DomainError
 from crisis.summary import Summary
 
 router = APIRouter(include_in_schema=False)
 
 
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, name, context, status_code=status
-    )
-    return response
-
-
 async def _act(
     request: Request,
     db: DbDep,
     crisis_id: int,
-    action: Callable[[AsyncSession], Awaitable[object]],
+    step: Callable[[AsyncSession], Awaitable[object]],
     done: str,
 ) -> Response:
     """Run one action; a refusal is journaled and shown on the crisis page."""
     try:
         async with db.transaction() as session:
-            await action(session)
+            await step(session)
     except DomainError as error:
         if error.journaled:
             await journal_refusal(
@@ -55,25 +48,24 @@ async def _act(
     return RedirectResponse(f"/evenements/{crisis_id}", status_code=303)
 
 
-@router.post("/evenements/{crisis_id}/cellule", dependencies=[CsrfChecked])
-async def order_cell(
-    crisis_id: int,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-) -> Response:
-    async def action(session: AsyncSession) -> object:
-        return await lifecycle.order_cell(
-            session,
-            actor=actor,
-            crisis_id=crisis_id,
-            rules=lifecycle_rules(settings),
-            now=clock.now(),
-        )
+CELL_DONE = {
+    False: "Cellule ordonnée : l'astreinte est appelée.",
+    True: "Cellule déclarée opérationnelle (ES47).",
+}
 
-    return await _act(request, db, crisis_id, action, "Cellule ordonnée : l'astreinte est appelée.")
+
+@router.post("/evenements/{crisis_id}/cellule", dependencies=[CsrfChecked])
+@router.post("/evenements/{crisis_id}/cellule/operationnelle", dependencies=[CsrfChecked])
+async def cell(crisis_id: int, request: Request, caller: CallerDep, db: DbDep) -> Response:
+    """Order the cell, or (at `…/operationnelle`) declare it operational."""
+    operational = request.url.path.endswith("/operationnelle")
+    return await _act(
+        request,
+        db,
+        crisis_id,
+        lambda s: actions.cell(s, caller, crisis_id, operational=operational),
+        CELL_DONE[operational],
+    )
 
 
 @router.post("/evenements/{crisis_id}/cellule/reponse", dependencies=[CsrfChecked])
@@ -99,27 +91,6 @@ async def acknowledge_self(
     return await _act(request, db, crisis_id, action, "Votre présence est enregistrée.")
 
 
-@router.post("/evenements/{crisis_id}/cellule/operationnelle", dependencies=[CsrfChecked])
-async def cell_operational(
-    crisis_id: int,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-) -> Response:
-    async def action(session: AsyncSession) -> object:
-        return await lifecycle.declare_operational(
-            session,
-            actor=actor,
-            crisis_id=crisis_id,
-            rules=lifecycle_rules(settings),
-            now=clock.now(),
-        )
-
-    return await _act(request, db, crisis_id, action, "Cellule déclarée opérationnelle (ES47).")
-
-
 def paris_local(value: str) -> datetime | None:
     """A `datetime-local` value, read as Paris time."""
     try:
@@ -132,27 +103,22 @@ def paris_local(value: str) -> datetime | None:
 async def record_cod(
     crisis_id: int,
     request: Request,
-    actor: CurrentActor,
+    caller: CallerDep,
     db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
     activated_at: Annotated[str, Form(max_length=40)] = "",
     synergi_ref: Annotated[str, Form(max_length=200)] = "",
     decided_by: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
-    async def action(session: AsyncSession) -> object:
-        return await lifecycle.record_cod(
-            session,
-            actor=actor,
-            crisis_id=crisis_id,
-            activated_at=paris_local(activated_at),
-            synergi_ref=synergi_ref,
-            decided_by=decided_by,
-            rules=lifecycle_rules(settings),
-            now=clock.now(),
-        )
-
-    return await _act(request, db, crisis_id, action, "Activation du COD enregistrée (ES48).")
+    at = paris_local(activated_at)
+    return await _act(
+        request,
+        db,
+        crisis_id,
+        lambda s: actions.record_cod(
+            s, caller, crisis_id, activated_at=at, synergi_ref=synergi_ref, decided_by=decided_by
+        ),
+        "Activation du COD enregistrée (ES48).",
+    )
 
 
 @router.post("/evenements/{crisis_id}/liste/{position}", dependencies=[CsrfChecked])
@@ -160,40 +126,26 @@ async def mark_item(
     crisis_id: int,
     position: int,
     request: Request,
-    actor: CurrentActor,
+    caller: CallerDep,
     db: DbDep,
-    clock: ClockDep,
     done: Annotated[bool, Form()] = True,
 ) -> Response:
-    async def action(session: AsyncSession) -> object:
-        crisis = await crises.get(session, crisis_id=crisis_id)
-        return await checklist.mark(
-            session,
-            actor=actor,
-            crisis_id=crisis_id,
-            position=position,
-            done=done,
-            crisis_open=crisis.is_open,
-            now=clock.now(),
-        )
-
     text = f"Étape n° {position} cochée." if done else f"Étape n° {position} décochée."
-    return await _act(request, db, crisis_id, action, text)
+    return await _act(
+        request,
+        db,
+        crisis_id,
+        lambda s: actions.mark_item(s, caller, crisis_id, position=position, done=done),
+        text,
+    )
 
 
 @router.post("/evenements/{crisis_id}/cloture", dependencies=[CsrfChecked])
-async def close(
-    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
-) -> Response:
-    now = clock.now()
-
-    async def action(session: AsyncSession) -> object:
-        figures = await summary.figures(session, crisis_id=crisis_id, now=now)
-        return await lifecycle.close(
-            session, actor=actor, crisis_id=crisis_id, now=now, summary=figures
-        )
-
-    response = await _act(request, db, crisis_id, action, "Événement clos : le bilan est prêt.")
+async def close(crisis_id: int, request: Request, caller: CallerDep, db: DbDep) -> Response:
+    done = "Événement clos : le bilan est prêt."
+    response = await _act(
+        request, db, crisis_id, lambda s: actions.close(s, caller, crisis_id), done
+    )
     async with db.read() as session:
         if not (await crises.get(session, crisis_id=crisis_id)).is_open:
             return RedirectResponse(f"/evenements/{crisis_id}/bilan", status_code=303)
@@ -223,7 +175,7 @@ async def summary_page(
     pdf_kb = None
     if not built.crisis.is_open:
         pdf_kb = _kilobytes(len(await _pdf(built, view)))
-    return _render(request, "summary.html", view=view, exercise=view.exercise, pdf_kb=pdf_kb)
+    return render(request, "summary.html", view=view, exercise=view.exercise, pdf_kb=pdf_kb)
 
 
 @router.get("/evenements/{crisis_id}/bilan.html")
@@ -232,7 +184,7 @@ async def summary_file(
 ) -> HTMLResponse:
     """The same summary as one self-contained HTML file (no external style or script)."""
     _, view = await _summary(db, crisis_id, clock.now())
-    page = _render(request, "summary_file.html", view=view, exercise_banner=EXERCISE_BANNER)
+    page = render(request, "summary_file.html", view=view, exercise_banner=EXERCISE_BANNER)
     name = f"bilan-evenement-{crisis_id}.html"
     page.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return page
@@ -264,8 +216,8 @@ async def acknowledge_page(token: str, request: Request, db: DbDep) -> HTMLRespo
             row = await lifecycle.page_by_token(session, token=token)
             crisis = await crises.get(session, crisis_id=row.crisis_id)
     except DomainError as error:
-        return _render(request, "acknowledge.html", error.status, error=error.message)
-    return _render(request, "acknowledge.html", page=row, crisis=crisis, token=token)
+        return render(request, "acknowledge.html", error.status, error=error.message)
+    return render(request, "acknowledge.html", page=row, crisis=crisis, token=token)
 
 
 @router.post("/acquitter/{token}", dependencies=[CsrfChecked])
@@ -281,5 +233,5 @@ async def acknowledge_submit(
             await journal_refusal(
                 request, code=error.code, message=error.message, status=error.status
             )
-        return _render(request, "acknowledge.html", error.status, error=error.message)
-    return _render(request, "acknowledge.html", page=row, crisis=crisis, done=True)
+        return render(request, "acknowledge.html", error.status, error=error.message)
+    return render(request, "acknowledge.html", page=row, crisis=crisis, done=True)

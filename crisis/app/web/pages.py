@@ -15,14 +15,13 @@ from contacts import geography, roster
 from contacts.roster import DUTY_LABELS
 from crisis import journal, replies
 from crisis.actors import Actor, Role
-from crisis.app import auth
+from crisis.app import actions, auth
+from crisis.app.actions import CallerDep
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.clock import paris
-from crisis.app.library import playbook_library
 from crisis.app.live import JournalSignal
-from crisis.app.ticks import lifecycle_rules
-from crisis.app.web.templating import flash
-from crisis.cell import checklist, crises, lifecycle, overview, paging
+from crisis.app.web.templating import flash, render
+from crisis.cell import checklist, crises, overview, paging
 from crisis.cell.checklist import STAFF_ROLES
 from crisis.errors import DomainError
 from crisis.labels import KIND_LABELS
@@ -32,16 +31,9 @@ router = APIRouter(include_in_schema=False)
 _SPLIT = re.compile(r"[,;\n]+")
 
 
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, name, context, status_code=status
-    )
-    return response
-
-
 @router.get("/connexion")
 async def login_page(request: Request) -> HTMLResponse:
-    return _render(request, "login.html")
+    return render(request, "login.html")
 
 
 @router.post("/connexion", dependencies=[CsrfChecked])
@@ -55,7 +47,7 @@ async def login_submit(
 ) -> Response:
     user = await auth.login(request, db, clock, settings, login=login, password=password)
     if user is None:
-        return _render(
+        return render(
             request, "login.html", 401, error="Identifiant ou mot de passe incorrect.", login=login
         )
     auth.start_session(request, user)
@@ -84,7 +76,7 @@ async def dashboard(
     board = await _board(db, now)
     async with db.read() as session:
         gaps = await roster.roster_gaps(session, now=now)
-    return _render(
+    return render(
         request,
         "dashboard.html",
         can_declare=Role.PREFECT in actor.roles,
@@ -98,19 +90,21 @@ async def dashboard(
 async def crisis_list_fragment(
     request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
-    return _render(request, "fragments/crisis_list.html", **await _board(db, clock.now()))
+    return render(request, "fragments/crisis_list.html", **await _board(db, clock.now()))
 
 
 async def _new_crisis_form(request: Request, db: DbDep, **context: Any) -> HTMLResponse:
+    form = context.pop("form", {})
     async with db.read() as session:
         arrondissements = await geography.arrondissements(session)
-    return _render(
+    return render(
         request,
         "crisis_new.html",
         status=422 if context.get("errors") else 200,
         kinds=list(KIND_LABELS.items()),
         arrondissements=arrondissements,
-        form=context.pop("form", {}),
+        form=form,
+        form_exercise=form.get("mode") == CrisisMode.EXERCISE,
         **context,
     )
 
@@ -121,27 +115,11 @@ async def new_crisis_page(request: Request, actor: CurrentActor, db: DbDep) -> H
     return await _new_crisis_form(request, db)
 
 
-@router.post("/evenements/nouveau", dependencies=[CsrfChecked])
-async def new_crisis_submit(
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-    title: Annotated[str, Form(max_length=200)],
-    kind: Annotated[str, Form(max_length=40)],
-    mode: Annotated[CrisisMode, Form()],
-    communes: Annotated[str, Form(max_length=20_000)] = "",
-    arrondissement: Annotated[str, Form(max_length=12)] = "",
-    activate_cell: Annotated[bool, Form()] = False,
-) -> Response:
-    form = {
-        "title": title,
-        "kind": kind,
-        "mode": mode,
-        "communes": communes,
-        "arrondissement": arrondissement,
-    }
+async def _communes_of(
+    db: DbDep, communes: str, arrondissement: str
+) -> tuple[list[str], list[str]]:
+    """The INSEE codes typed or named, plus an arrondissement's or the whole département's;
+    and what was not recognised."""
     async with db.read() as session:
         codes, unknown = await geography.resolve(session, items=_SPLIT.split(communes))
         if arrondissement == "departement":  # « Tout le département » : all its communes
@@ -149,31 +127,38 @@ async def new_crisis_submit(
             codes += await geography.expand_area(session, departements=sorted(departements))
         elif arrondissement:
             codes += await geography.communes_of_arrondissement(session, code=arrondissement)
+    return list(dict.fromkeys(codes)), unknown
+
+
+@router.post("/evenements/nouveau", dependencies=[CsrfChecked])
+async def new_crisis_submit(
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    title: Annotated[str, Form(max_length=200)],
+    kind: Annotated[str, Form(max_length=40)],
+    mode: Annotated[CrisisMode, Form()],
+    communes: Annotated[str, Form(max_length=20_000)] = "",
+    arrondissement: Annotated[str, Form(max_length=12)] = "",
+    activate_cell: Annotated[bool, Form()] = False,
+) -> Response:
+    form = {"title": title, "kind": kind, "mode": mode, "communes": communes}
+    form["arrondissement"] = arrondissement
+    codes, unknown = await _communes_of(db, communes, arrondissement)
     if unknown:
-        return await _new_crisis_form(
-            request, db, form=form, errors=["Communes non reconnues : " + ", ".join(unknown)]
-        )
+        errors = ["Communes non reconnues : " + ", ".join(unknown)]
+        return await _new_crisis_form(request, db, form=form, errors=errors)
     try:
         async with db.transaction() as session:
-            crisis = await crises.declare(
+            crisis = await actions.declare(
                 session,
-                actor=actor,
+                caller,
                 title=title,
                 kind=kind,
                 mode=mode,
-                communes=list(dict.fromkeys(codes)),
-                now=clock.now(),
-                playbook=crises.playbook_for(kind, playbook_library()),
+                communes=codes,
+                activate_cell=activate_cell,
             )
-            assert crisis.id is not None
-            if activate_cell:
-                await lifecycle.order_cell(
-                    session,
-                    actor=actor,
-                    crisis_id=crisis.id,
-                    rules=lifecycle_rules(settings),
-                    now=clock.now(),
-                )
     except DomainError as error:
         if error.journaled:
             raise
@@ -217,7 +202,7 @@ async def crisis_page(
         crisis = panel["crisis"]
         communes = await geography.communes_by_code(session, codes=crisis.communes)
         entries = await journal.for_crisis(session, crisis_id=crisis_id)
-    return _render(
+    return render(
         request,
         "crisis.html",
         communes=communes,
@@ -244,7 +229,7 @@ async def crisis_panel_fragment(
     crisis_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
     panel = await _panel(db, crisis_id, clock.now())
-    return _render(request, "fragments/crisis_panel.html", can=_abilities(actor), **panel)
+    return render(request, "fragments/crisis_panel.html", can=_abilities(actor), **panel)
 
 
 @router.get("/fragments/evenements/{crisis_id}/main-courante")
@@ -253,7 +238,7 @@ async def crisis_journal_fragment(
 ) -> HTMLResponse:
     async with db.read() as session:
         entries = await journal.for_crisis(session, crisis_id=crisis_id)
-    return _render(request, "fragments/journal_table.html", entries=entries)
+    return render(request, "fragments/journal_table.html", entries=entries)
 
 
 @router.get("/evenements/{crisis_id}/main-courante")
@@ -264,7 +249,7 @@ async def crisis_journal_page(
         crisis = await crises.get(session, crisis_id=crisis_id)
         entries = await journal.for_crisis(session, crisis_id=crisis_id, limit=5000)
         report = await journal.verify(session, crisis_id=crisis_id)
-    return _render(
+    return render(
         request,
         "journal.html",
         crisis=crisis,
@@ -279,7 +264,7 @@ async def journal_page(request: Request, actor: CurrentActor, db: DbDep) -> HTML
     async with db.read() as session:
         entries = await journal.recent(session, limit=500)
         report = await journal.verify(session)
-    return _render(request, "journal.html", crisis=None, entries=entries, report=report)
+    return render(request, "journal.html", crisis=None, entries=entries, report=report)
 
 
 async def _journal_changes(request: Request, db: DbDep) -> AsyncIterator[dict[str, str]]:

@@ -15,21 +15,11 @@ from channels.kinds import ChannelKind
 from channels.rendering import Problem, render
 from crisis.app.auth import CurrentActor
 from crisis.app.library import playbook_library
+from crisis.app.web import templating
 from playbooks import Playbook, fill_templates, sample_values
 
 router = APIRouter(include_in_schema=False)
 SAMPLE_LINK = "https://www.somme.gouv.fr/alerte/1"
-AUDIENCE_LABELS = {"officials": "Élus", "media": "Médias", "public": "Public", "staff": "Cellule"}
-CHANNEL_LABELS = {
-    "email": "Courriel",
-    "sms": "SMS",
-    "telegram": "Telegram",
-    "x": "X",
-    "mastodon": "Mastodon",
-    "matrix": "Tchap / Matrix",
-    "webhook": "Site de la préfecture (webhook)",
-    "public_page": "Page publique",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +81,7 @@ def _failed(audience: str, purpose: str, channel: str, problems: list[Problem]) 
 @router.get("/fiches-reflexes")
 async def library_page(request: Request, actor: CurrentActor) -> HTMLResponse:
     playbooks = sorted(playbook_library().values(), key=lambda p: p.title)
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, "playbooks/library.html", {"playbooks": playbooks}
-    )
-    return response
+    return templating.render(request, "playbooks/library.html", playbooks=playbooks)
 
 
 @router.get("/fiches-reflexes/{key}")
@@ -102,14 +89,6 @@ async def playbook_page(key: str, request: Request, actor: CurrentActor) -> HTML
     playbook = playbook_library().get(key)
     if playbook is None:
         raise HTTPException(404, f"Aucune fiche réflexe « {key} ».")
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request,
-        "playbooks/detail.html",
-        {
-            "playbook": playbook,
-            "previews": previews(playbook),
-            "audience_labels": AUDIENCE_LABELS,
-            "channel_labels": CHANNEL_LABELS,
-        },
+    return templating.render(
+        request, "playbooks/detail.html", playbook=playbook, previews=previews(playbook)
     )
-    return response

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from crisis.app.auth import ClockDep, DbDep, SettingsDep
 from crisis.app.signing import confirmation_secret
+from crisis.app.web.templating import render
 from crisis.bulletin import confirmations
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.render import PUBLIC_PAGE, render_channel
@@ -17,13 +16,6 @@ from crisis.cell import crises
 from crisis.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
-
-
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, name, context, status_code=status
-    )
-    return response
 
 
 @router.get("/public/bulletins/{bulletin_id}")
@@ -39,7 +31,7 @@ async def public_bulletin(bulletin_id: int, request: Request, db: DbDep) -> HTML
             if b.status == BulletinStatus.PUBLISHED and bulletin_id in b.reference_ids
         ]
     page = render_channel(bulletin.content(), channel=PUBLIC_PAGE, link="", exercise=False)
-    return _render(
+    return render(
         request,
         "bulletins/public.html",
         bulletin=bulletin,
@@ -58,7 +50,7 @@ async def confirm_page(
     async with db.read() as session:
         delivery = await confirmations.delivery_for_page(session, delivery_id=delivery_id)
         bulletin = await bulletins.get(session, bulletin_id=delivery.bulletin_id or 0)
-    return _render(
+    return render(
         request,
         "bulletins/confirm.html",
         token=token,
@@ -78,7 +70,7 @@ async def confirm_submit(
             session, token=token, secret=confirmation_secret(settings), now=clock.now()
         )
         bulletin = await bulletins.get(session, bulletin_id=result.delivery.bulletin_id or 0)
-    return _render(
+    return render(
         request,
         "bulletins/confirm.html",
         token=token,

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from crisis import labels
 from crisis.actors import Actor, Role
 from crisis.app.auth import csrf_token
 from crisis.app.clock import paris
@@ -57,7 +59,23 @@ def make_templates() -> Jinja2Templates:
     env = templates.env
     env.filters["paris"] = format_paris
     env.globals.update(kind_label=kind_label, status_label=status_label, action_label=action_label)
+    env.globals.update(
+        audience_labels=labels.AUDIENCE_LABELS,
+        channel_labels=labels.CHANNEL_LABELS,
+        status_labels=labels.BULLETIN_STATUS_LABELS,
+        delivery_labels=labels.DELIVERY_STATUS_LABELS,
+        msg_type_labels=labels.MSG_TYPE_LABELS,
+        mode_labels=labels.MODE_LABELS,
+    )
     return templates
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page from the app's templates; the vocabularies' labels are always there."""
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, name, context, status_code=status
+    )
+    return response
 
 
 def flash(request: Request, level: str, text: str) -> None:

@@ -102,7 +102,7 @@ async def test_a_closed_crisis_downloads_as_an_a4_pdf_with_clocks_bulletins_and_
     assert re.search(r"ES48 28/11/2026 à 15 h 23 28/11/2026 à 16 h 23 — non tenu \(dépassé\)", text)
     for title in TITLES:
         assert title in text
-    assert "Élus : en attente : 3" in text and "Médias : en attente : 1" in text
+    assert "Élus : En attente : 3" in text and "Médias : En attente : 1" in text
     assert "Chronologie (main courante)" in text and "Événement clos" in text
 
 
@@ -131,7 +131,7 @@ async def test_an_exercise_summary_pdf_says_exercice_on_every_page(
         assert "EXERCICE" in page and f"Page {number} sur {len(pages)}" in page
         assert "Préfecture de la Somme" in page
     text = " ".join(" ".join(pages).split())
-    assert "Élus : en attente" in text  # the audience each exercise delivery played
+    assert "Élus : En attente" in text  # the audience each exercise delivery played
     assert text.count("Étape cochée") == 150
 
 

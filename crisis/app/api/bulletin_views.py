@@ -1,0 +1,69 @@
+"""The JSON views of a bulletin and of its renderings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crisis.bulletin import workflow as bulletins
+from crisis.bulletin.render import public_link
+from crisis.bulletin.workflow import Bulletin, ChannelPolicy
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def rendering_views(texts: dict[str, Any]) -> dict[str, Any]:
+    return {
+        channel: {
+            "text": t.text,
+            "subject": t.subject,
+            "length": t.length,
+            "unit": t.unit,
+            "short_form": t.short_form,
+            "parts": [
+                {"text": part, "length": length}
+                for part, length in zip(t.parts, t.part_lengths, strict=True)
+            ],
+            "problems": [{"code": p.code, "message": p.message} for p in t.problems],
+        }
+        for channel, t in texts.items()
+    }
+
+
+def bulletin_view(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, Any]:
+    return {
+        "id": bulletin.id,
+        "crisis_id": bulletin.crisis_id,
+        "title": bulletin.title,
+        "body": bulletin.body,
+        "audiences": bulletin.audiences,
+        "channels": bulletin.channels,
+        "communes": bulletin.communes,
+        "template": bulletin.template,
+        "variants": bulletin.variants,
+        "references": bulletin.reference_ids,
+        "msg_type": bulletin.msg_type,
+        "strategy": bulletin.strategy,
+        "cascade_minutes": bulletin.cascade_minutes,
+        "confirm_receipt": bulletin.confirm_receipt,
+        "x_thread": bulletin.x_thread,
+        "status": bulletin.status,
+        "exercise": bulletin.exercise,
+        "content_hash": bulletin.content_hash,
+        "approved_hash": bulletin.approved_hash,
+        "author": bulletin.author,
+        "submitted_by": bulletin.submitted_by,
+        "submitted_at": _iso(bulletin.submitted_at),
+        "approved_by": bulletin.approved_by,
+        "approved_at": _iso(bulletin.approved_at),
+        "rejected_by": bulletin.rejected_by,
+        "rejected_at": _iso(bulletin.rejected_at),
+        "reject_reason": bulletin.reject_reason,
+        "published_at": _iso(bulletin.published_at),
+        "published_by": bulletin.published_by,
+        "public_url": public_link(policy.base_url, bulletin.id),
+        "renderings": rendering_views(bulletins.renderings(bulletin, policy=policy)),
+        "created_at": _iso(bulletin.created_at),
+        "updated_at": _iso(bulletin.updated_at),
+    }

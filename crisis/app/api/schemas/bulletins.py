@@ -1,0 +1,179 @@
+"""Bulletins, their renderings and deliveries (CONTRACT §5): what the routes take, and answer."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crisis.app.api.schemas import Timestamp
+from crisis.bulletin.workflow import MAX_CASCADE_MINUTES, Draft
+
+
+class Problem(BaseModel):
+    code: str
+    message: str
+
+
+class RenderingPart(BaseModel):
+    text: str
+    length: int
+
+
+class RenderingView(BaseModel):
+    text: str
+    subject: str | None
+    length: int
+    unit: str
+    short_form: bool
+    parts: list[RenderingPart]
+    problems: list[Problem]
+
+
+class BulletinView(BaseModel):
+    id: int
+    crisis_id: int
+    title: str
+    body: str
+    audiences: list[str]
+    channels: list[str]
+    communes: list[str]
+    template: str | None
+    variants: dict[str, str]
+    references: list[int]
+    msg_type: str
+    strategy: str
+    cascade_minutes: int
+    confirm_receipt: bool
+    x_thread: bool
+    status: str
+    exercise: bool
+    content_hash: str
+    approved_hash: str | None
+    author: str
+    submitted_by: str | None
+    submitted_at: Timestamp | None
+    approved_by: str | None
+    approved_at: Timestamp | None
+    rejected_by: str | None
+    rejected_at: Timestamp | None
+    reject_reason: str | None
+    published_at: Timestamp | None
+    published_by: str | None
+    public_url: str
+    renderings: dict[str, RenderingView]
+    created_at: Timestamp | None
+    updated_at: Timestamp | None
+
+
+class PublicationView(BaseModel):
+    deliveries: int
+    to_call: int
+    public: int
+
+
+class PublishedBulletinView(BulletinView):
+    publication: PublicationView
+
+
+class BulletinList(BaseModel):
+    items: list[BulletinView]
+
+
+class PreviewView(BaseModel):
+    renderings: dict[str, RenderingView]
+    completeness: list[Problem]
+
+
+class SelfTestView(BaseModel):
+    bulletin_id: int
+    deliveries: int
+    address: str | None
+
+
+class DeliveryView(BaseModel):
+    id: int
+    bulletin_id: int | None
+    crisis_id: int | None
+    audience: str
+    played_audience: str | None
+    contact_id: int | None
+    recipient_name: str | None
+    channel: str
+    address: str | None
+    status: str
+    attempts: int
+    next_attempt_at: Timestamp | None
+    last_error: str | None
+    sent_at: Timestamp | None
+    confirmed_at: Timestamp | None
+    confirm_method: str | None
+    confirmed_by: str | None
+    cascade_group: str | None
+    cascade_rank: int | None
+    created_at: Timestamp | None
+
+
+class ConfirmedDeliveryView(DeliveryView):
+    cancelled: int
+
+
+class DeliveriesView(BaseModel):
+    counts: dict[str, int]
+    by_audience: dict[str, dict[str, int]]
+    by_played_audience: dict[str, dict[str, int]]
+    by_channel: dict[str, dict[str, int]]
+    confirmed_by: dict[str, int]
+    total: int
+    limit: int
+    offset: int
+    items: list[DeliveryView]
+
+
+class BulletinIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(max_length=300)
+    body: str = Field(max_length=20_000)
+    audiences: list[str] = Field(max_length=5)
+    channels: list[str] | None = Field(default=None, max_length=10)
+    communes: list[str] | None = Field(default=None, max_length=1000)
+    template: str | None = Field(default=None, max_length=100)
+    variants: dict[str, str] = Field(default_factory=dict)
+    references: list[int] = Field(default_factory=list, max_length=20)
+    msg_type: Literal["alert", "update", "cancel"] | None = None
+    strategy: Literal["all", "cascade"] = "all"
+    cascade_minutes: int = Field(default=0, ge=0, le=MAX_CASCADE_MINUTES)
+    confirm_receipt: bool = False
+    x_thread: bool = Field(
+        default=False,
+        description="Publier sur X en fil (plusieurs messages numérotés) si le texte "
+        "dépasse 280 caractères pondérés ; X porte alors le texte entier.",
+    )
+
+    def draft(self) -> Draft:
+        return Draft(**self.model_dump())
+
+
+class PreviewIn(BulletinIn):
+    crisis_id: int
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["phone"] = "phone"
+    note: str = Field(default="", max_length=2000)
+
+
+class SelfTestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Literal["email", "sms", "telegram", "matrix"] = "email"
+    address: str | None = Field(default=None, max_length=320)

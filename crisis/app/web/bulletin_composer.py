@@ -1,0 +1,222 @@
+"""The composer: write a bulletin (from a playbook's template, or updating another), edit it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from channels.x_thread import X_MAX_PARTS
+from contacts import geography
+from crisis.actors import Role
+from crisis.app import actions
+from crisis.app.actions import Caller, CallerDep
+from crisis.app.auth import CsrfChecked, CurrentActor, DbDep, SettingsDep
+from crisis.app.library import playbook_library
+from crisis.app.policies import channel_policy
+from crisis.app.web.bulletin_form import CASCADE_MINUTES, draft_of, form_of
+from crisis.app.web.templating import flash, render
+from crisis.bulletin import workflow as bulletins
+from crisis.bulletin.composer import offered, prefill
+from crisis.bulletin.render import BULLETIN_CHANNELS, PUBLIC_ONLY_CHANNELS
+from crisis.bulletin.workflow import Bulletin, BulletinStatus, ChannelPolicy
+from crisis.cell import crises
+from crisis.cell.crises import Crisis, playbook_for
+from crisis.errors import InvalidInput
+
+router = APIRouter(include_in_schema=False)
+FIRST_AUDIENCES = ["officials", "media", "public"]
+
+
+async def _composer(
+    request: Request,
+    db: DbDep,
+    *,
+    crisis: Crisis,
+    policy: ChannelPolicy,
+    form: dict[str, Any],
+    action: str,
+    bulletin: Bulletin | None = None,
+    problems: list[Any] | None = None,
+) -> HTMLResponse:
+    assert crisis.id is not None
+    async with db.read() as session:
+        communes = await geography.communes_by_code(session, codes=crisis.communes)
+        published = [
+            b
+            for b in await bulletins.listing(session, crisis_id=crisis.id)
+            if b.status == BulletinStatus.PUBLISHED
+        ]
+    playbook = playbook_for(crisis.kind, playbook_library())
+    return render(
+        request,
+        "bulletins/composer.html",
+        status=422 if problems else 200,
+        crisis=crisis,
+        exercise=crisis.is_exercise,
+        bulletin=bulletin,
+        form=form,
+        action=action,
+        problems=problems or [],
+        playbook=playbook,
+        templates=offered(playbook) if playbook else [],
+        channels=[c for c in BULLETIN_CHANNELS if c in policy.available],
+        public_only=PUBLIC_ONLY_CHANNELS,
+        accounts=policy.accounts(exercise=crisis.is_exercise),
+        crisis_communes=", ".join(c.name for c in communes),
+        published=published,
+        x_max_parts=X_MAX_PARTS,
+    )
+
+
+def _blank(crisis: Crisis, policy: ChannelPolicy) -> dict[str, Any]:
+    """A first alert to everyone, on the public channels that can carry it."""
+    return {
+        "audiences": FIRST_AUDIENCES,
+        "channels": list(policy.usable(audiences=("public",), exercise=crisis.is_exercise)),
+        "strategy": "all",
+        "cascade_minutes": CASCADE_MINUTES,
+        "variants": {},
+        "references": [],
+        "msg_type": "alert",
+        "communes": "",
+    }
+
+
+def _from_template(crisis: Crisis, caller: Caller, key: str, names: list[str]) -> dict[str, Any]:
+    """The playbook's template `key` filled for this crisis, or nothing."""
+    playbook = playbook_for(crisis.kind, playbook_library())
+    if not key or playbook is None:
+        return {}
+    settings, policy = caller.settings, caller.policy
+    filled = prefill(
+        playbook,
+        template_key=key,
+        commune_names=names,
+        now=caller.now,
+        link=f"{settings.base_url.rstrip('/')}/public/bulletins",
+        known={"situation": f"{crisis.title}."} | settings.contact_phones,
+    )
+    if filled is None:
+        return {}
+    usable = set(policy.usable(audiences=tuple(FIRST_AUDIENCES), exercise=crisis.is_exercise))
+    return {
+        "title": filled.title,
+        "body": filled.body,
+        "template": filled.template,
+        "variants": filled.variants,
+        "channels": [c for c in filled.channels if c in usable],
+    }
+
+
+def _following(referenced: Bulletin | None, crisis_id: int, kind: str) -> dict[str, Any]:
+    """An update or a cancellation starts from the bulletin it refers to."""
+    if referenced is None or referenced.crisis_id != crisis_id:
+        return {}
+    return form_of(referenced) | {
+        "references": [referenced.id],
+        "msg_type": "cancel" if kind == "cancel" else "update",
+        "template": "",
+    }
+
+
+@router.get("/evenements/{crisis_id}/communiques/nouveau")
+async def new_bulletin_page(
+    crisis_id: int,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    modele: str = "",
+    reference: int | None = None,
+    type: str = "update",
+) -> HTMLResponse:
+    caller.actor.require(Role.COMMUNICATOR, action="rédiger un communiqué")
+    policy = caller.policy
+    async with db.read() as session:
+        crisis = await crises.get(session, crisis_id=crisis_id)
+        communes = await geography.communes_by_code(session, codes=crisis.communes)
+        referenced = await bulletins.get(session, bulletin_id=reference) if reference else None
+    form = (
+        _blank(crisis, policy)
+        | _from_template(crisis, caller, modele, [c.name for c in communes])
+        | _following(referenced, crisis_id, type)
+    )
+    action = _action(crisis_id=crisis_id)
+    return await _composer(request, db, crisis=crisis, policy=policy, form=form, action=action)
+
+
+def _action(*, crisis_id: int = 0, bulletin_id: int = 0) -> str:
+    """Where the composer posts: a new bulletin of the crisis, or the bulletin edited."""
+    if bulletin_id:
+        return f"/communiques/{bulletin_id}/modifier"
+    return f"/evenements/{crisis_id}/communiques/nouveau"
+
+
+async def _save(
+    request: Request,
+    db: DbDep,
+    caller: Caller,
+    *,
+    done: str,
+    crisis_id: int = 0,
+    bulletin_id: int = 0,
+) -> Response:
+    """Save the draft typed; refused, the composer comes back with the problems."""
+    draft = draft_of(await request.form())
+    try:
+        async with db.transaction() as session:
+            bulletin = await actions.write(
+                session, caller, draft, crisis_id=crisis_id, bulletin_id=bulletin_id
+            )
+    except InvalidInput as error:
+        async with db.read() as session:
+            shown = await bulletins.get(session, bulletin_id=bulletin_id) if bulletin_id else None
+            crisis = await crises.get(session, crisis_id=shown.crisis_id if shown else crisis_id)
+        return await _composer(
+            request,
+            db,
+            crisis=crisis,
+            policy=caller.policy,
+            form=form_of(draft),
+            action=_action(crisis_id=crisis_id, bulletin_id=bulletin_id),
+            bulletin=shown,
+            problems=error.details or [{"message": error.message}],
+        )
+    flash(request, "success", done.format(id=bulletin.id))
+    return RedirectResponse(f"/communiques/{bulletin.id}", status_code=303)
+
+
+@router.post("/evenements/{crisis_id}/communiques/nouveau", dependencies=[CsrfChecked])
+async def new_bulletin_submit(
+    crisis_id: int, request: Request, caller: CallerDep, db: DbDep
+) -> Response:
+    done = "Brouillon n° {id} enregistré."
+    return await _save(request, db, caller, done=done, crisis_id=crisis_id)
+
+
+@router.get("/communiques/{bulletin_id}/modifier")
+async def edit_bulletin_page(
+    bulletin_id: int, request: Request, actor: CurrentActor, db: DbDep, settings: SettingsDep
+) -> HTMLResponse:
+    actor.require(Role.COMMUNICATOR, action="modifier un communiqué")
+    async with db.read() as session:
+        bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
+        crisis = await crises.get(session, crisis_id=bulletin.crisis_id)
+    return await _composer(
+        request,
+        db,
+        crisis=crisis,
+        policy=channel_policy(settings),
+        form=form_of(bulletin),
+        action=_action(bulletin_id=bulletin_id),
+        bulletin=bulletin,
+    )
+
+
+@router.post("/communiques/{bulletin_id}/modifier", dependencies=[CsrfChecked])
+async def edit_bulletin_submit(
+    bulletin_id: int, request: Request, caller: CallerDep, db: DbDep
+) -> Response:
+    done = "Communiqué modifié."
+    return await _save(request, db, caller, done=done, bulletin_id=bulletin_id)

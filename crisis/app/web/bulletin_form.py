@@ -1,0 +1,62 @@
+"""The composer's form: read into a `Draft`, and filled back from a draft or a bulletin."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from crisis.bulletin.render import BULLETIN_CHANNELS
+from crisis.bulletin.workflow import Bulletin, Draft
+
+SPLIT = re.compile(r"[\s,;]+")
+CASCADE_MINUTES = 10
+"""What the composer offers between two steps of a cascade when nothing was chosen."""
+
+
+def draft_of(form: FormData) -> Draft:
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value if isinstance(value, str) else ""
+
+    def many(name: str) -> list[str]:
+        return [v for v in form.getlist(name) if isinstance(v, str) and v]
+
+    variants = {c: text(f"variant_{c}") for c in BULLETIN_CHANNELS if text(f"variant_{c}").strip()}
+    minutes = text("cascade_minutes").strip()
+    return Draft(
+        title=text("title"),
+        body=text("body").replace("\r\n", "\n"),
+        audiences=many("audiences"),
+        channels=many("channels"),
+        communes=[c for c in SPLIT.split(text("communes")) if c] or None,
+        template=text("template") or None,
+        variants={k: v.replace("\r\n", "\n") for k, v in variants.items()},
+        references=[int(r) for r in many("references") if r.isdigit()],
+        msg_type=text("msg_type") or None,
+        strategy=text("strategy") or "all",
+        cascade_minutes=int(minutes) if minutes.isdigit() else 0,
+        confirm_receipt=bool(text("confirm_receipt")),
+        x_thread=bool(text("x_thread")),
+    )
+
+
+def form_of(source: Draft | Bulletin) -> dict[str, Any]:
+    """The form as the composer shows it again: a draft refused, or a bulletin to edit."""
+    references = source.reference_ids if isinstance(source, Bulletin) else source.references
+    return {
+        "title": source.title,
+        "body": source.body,
+        "audiences": source.audiences,
+        "channels": source.channels or [],
+        "communes": " ".join(source.communes or []),
+        "template": source.template or "",
+        "variants": source.variants,
+        "references": references,
+        "msg_type": source.msg_type or "alert",
+        "strategy": source.strategy,
+        "cascade_minutes": source.cascade_minutes or CASCADE_MINUTES,
+        "confirm_receipt": source.confirm_receipt,
+        "x_thread": source.x_thread,
+    }

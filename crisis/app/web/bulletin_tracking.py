@@ -1,0 +1,155 @@
+"""Tracking a published bulletin: live counts per audience and channel, failures, the list of
+officials to call (and the call logged), the CSV export; the crisis' bulletins fragment."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from crisis.actors import Role
+from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
+from crisis.app.web.templating import flash, render
+from crisis.bulletin import confirmations, tracking
+from crisis.bulletin import workflow as bulletins
+from crisis.cell import crises
+
+router = APIRouter(include_in_schema=False)
+
+
+async def _tracking_context(db: DbDep, bulletin_id: int) -> dict[str, Any]:
+    async with db.read() as session:
+        bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
+        counted = await tracking.counts(session, bulletin_id=bulletin_id)
+        failures = await tracking.items(
+            session, bulletin_id=bulletin_id, status="failed", limit=500
+        )
+        to_call = await tracking.items(
+            session, bulletin_id=bulletin_id, status="to_call", limit=1000
+        )
+    groups = counted.by_played_audience if bulletin.exercise else counted.by_audience
+    return {
+        "bulletin": bulletin,
+        "counted": counted,
+        "audience_rows": _rows(groups),
+        "channel_rows": _rows(counted.by_channel),
+        "failures": failures,
+        "to_call": to_call,
+    }
+
+
+TRACKED = ("sent", "confirmed", "pending", "sending", "retrying", "failed", "to_call", "cancelled")
+
+
+def _rows(groups: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    rows = []
+    for key, per in sorted(groups.items()):
+        total = sum(per.values()) or 1
+        rows.append(
+            {
+                "key": key,
+                "total": sum(per.values()),
+                "counts": per,
+                "parts": [
+                    (s, per.get(s, 0), round(100 * per.get(s, 0) / total, 1)) for s in TRACKED
+                ],
+            }
+        )
+    return rows
+
+
+@router.get("/communiques/{bulletin_id}/suivi")
+async def tracking_page(
+    bulletin_id: int, request: Request, actor: CurrentActor, db: DbDep
+) -> HTMLResponse:
+    context = await _tracking_context(db, bulletin_id)
+    async with db.read() as session:
+        crisis = await crises.get(session, crisis_id=context["bulletin"].crisis_id)
+    can_call = bool(actor.roles & {Role.COMMUNICATOR, Role.OPERATOR})
+    return render(
+        request,
+        "bulletins/tracking.html",
+        crisis=crisis,
+        exercise=crisis.is_exercise,
+        can_call=can_call,
+        **context,
+    )
+
+
+@router.get("/fragments/communiques/{bulletin_id}/suivi")
+async def tracking_fragment(
+    bulletin_id: int, request: Request, actor: CurrentActor, db: DbDep
+) -> HTMLResponse:
+    context = await _tracking_context(db, bulletin_id)
+    can_call = bool(actor.roles & {Role.COMMUNICATOR, Role.OPERATOR})
+    return render(request, "bulletins/tracking_live.html", can_call=can_call, **context)
+
+
+@router.get("/communiques/{bulletin_id}/envois.csv")
+async def deliveries_csv(bulletin_id: int, actor: CurrentActor, db: DbDep) -> StreamingResponse:
+    async with db.read() as session:
+        await bulletins.get(session, bulletin_id=bulletin_id)
+
+    async def rows() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(tracking.CSV_COLUMNS)
+        async with db.read() as session:
+            async for delivery in tracking.stream(session, bulletin_id=bulletin_id):
+                view = tracking.delivery_view(delivery)
+                writer.writerow(["" if view[c] is None else view[c] for c in tracking.CSV_COLUMNS])
+                if buffer.tell() > 64_000:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    filename = f"communique-{bulletin_id}-envois.csv"
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.post("/envois/{delivery_id}/appel", dependencies=[CsrfChecked])
+async def log_call(
+    delivery_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+) -> Response:
+    note = (await request.form()).get("note")
+    async with db.transaction() as session:
+        done = await confirmations.confirm_by_phone(
+            session,
+            actor=actor,
+            delivery_id=delivery_id,
+            note=note if isinstance(note, str) else "",
+            now=clock.now(),
+        )
+        bulletin_id = done.delivery.bulletin_id
+        name = done.delivery.recipient_name
+    flash(
+        request,
+        "success",
+        f"Appel enregistré : réception confirmée par {name or 'le destinataire'}.",
+    )
+    return RedirectResponse(f"/communiques/{bulletin_id}/suivi", status_code=303)
+
+
+@router.get("/fragments/evenements/{crisis_id}/communiques")
+async def crisis_bulletins_fragment(
+    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep
+) -> HTMLResponse:
+    async with db.read() as session:
+        crisis = await crises.get(session, crisis_id=crisis_id)
+        rows = await bulletins.listing(session, crisis_id=crisis_id)
+    return render(
+        request,
+        "bulletins/crisis_bulletins.html",
+        crisis=crisis,
+        bulletins=rows,
+        can_write=Role.COMMUNICATOR in actor.roles,
+    )
