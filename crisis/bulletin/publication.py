@@ -249,6 +249,20 @@ async def _test_address(
     return checked
 
 
+def _test_rendering(bulletin: Bulletin, *, channel: str, base_url: str) -> Rendering:
+    """The bulletin as it would go out on `channel`, marked as a test in its text and subject."""
+    assert bulletin.id is not None
+    link = public_link(base_url, bulletin.id)
+    text = _checked_text(bulletin.content(), channel=channel, link=link, exercise=bulletin.exercise)
+    rendering = _rendering(text)
+    return Rendering(
+        channel=channel,
+        text="[TEST — NE PAS DIFFUSER]\n\n" + rendering.text,
+        subject="[TEST] " + rendering.subject,
+        html=rendering.html,
+    )
+
+
 async def send_test(
     session: AsyncSession,
     *,
@@ -273,16 +287,7 @@ async def send_test(
         session, actor=actor, channel=channel, address=address, remember=remember
     )
     assert bulletin.id is not None
-    content = bulletin.content()
-    link = public_link(policy.base_url, bulletin.id)
-    text = _checked_text(content, channel=channel, link=link, exercise=bulletin.exercise)
-    rendering = _rendering(text)
-    rendering = Rendering(
-        channel=channel,
-        text="[TEST — NE PAS DIFFUSER]\n\n" + rendering.text,
-        subject="[TEST] " + rendering.subject,
-        html=rendering.html,
-    )
+    rendering = _test_rendering(bulletin, channel=channel, base_url=policy.base_url)
     audience, played_as = _audience("staff", exercise=bulletin.exercise)
     enqueued = await outbox.enqueue(
         session,
