@@ -1,28 +1,10 @@
-// Bulletins: live per-channel previews in the composer, and fragments that load at once or
-// refresh on a timer (delivery outcomes are not journal entries, so the stream alone is
-// not enough on the tracking page). No build step, no dependency.
+// Bulletins: live per-channel previews in the composer. No build step, no dependency.
 (function () {
-  async function refresh(region) {
-    region.setAttribute("aria-busy", "true");
-    try {
-      const response = await fetch(region.dataset.liveSrc, { credentials: "same-origin" });
-      if (response.ok) region.innerHTML = await response.text();
-    } finally {
-      region.removeAttribute("aria-busy");
-    }
-  }
-  for (const region of document.querySelectorAll("[data-live-src][data-load-now]")) refresh(region);
-  for (const region of document.querySelectorAll("[data-live-src][data-refresh-seconds]")) {
-    const seconds = Math.max(2, Number(region.dataset.refreshSeconds) || 5);
-    setInterval(() => { if (!document.hidden) refresh(region); }, seconds * 1000);
-  }
-
   const form = document.getElementById("composer");
   const preview = document.getElementById("preview");
   if (!form || !preview) return;
   const csrf = form.querySelector("input[name=csrf_token]").value;
-  const labels = { email: "Courriel", sms: "SMS", telegram: "Telegram", matrix: "Matrix / Tchap", x: "X",
-    mastodon: "Mastodon", webhook: "Webhook", public_page: "Page publique" };
+  const labels = JSON.parse(form.dataset.channelLabels || "{}");
   let timer = null;
 
   function payload() {
