@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crisis.app.api.schemas import Timestamp
 from crisis.bulletin.workflow import MAX_CASCADE_MINUTES, Draft
+from crisis.vocabulary import MsgType, Strategy
 
 
 class Problem(BaseModel):
@@ -141,8 +142,8 @@ class BulletinIn(BaseModel):
     template: str | None = Field(default=None, max_length=100)
     variants: dict[str, str] = Field(default_factory=dict)
     references: list[int] = Field(default_factory=list, max_length=20)
-    msg_type: Literal["alert", "update", "cancel"] | None = None
-    strategy: Literal["all", "cascade"] = "all"
+    msg_type: MsgType | None = None
+    strategy: Strategy = Strategy.ALL
     cascade_minutes: int = Field(default=0, ge=0, le=MAX_CASCADE_MINUTES)
     confirm_receipt: bool = False
     x_thread: bool = Field(
