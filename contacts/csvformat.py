@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 
 from contacts.addresses import AddressError, normalise
-from contacts.csvsource import CsvSource, header_key
+from contacts.csvsource import CsvSource, header_key, spreadsheet_cell
 from contacts.directory import (
     AUDIENCE_LABELS,
     FUNCTION_LABELS,
@@ -313,5 +313,5 @@ def export_rows(contact: Contact, channels: list[ContactChannel]) -> Iterator[li
 
 def csv_line(fields: list[str]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\n").writerow(fields)
+    csv.writer(buffer, delimiter=";", lineterminator="\n").writerow(map(spreadsheet_cell, fields))
     return buffer.getvalue()

@@ -67,7 +67,17 @@ class CsvSource:
         names = [header_key(h) for h in self.header]
         reader = csv.reader(self._lines_iter, delimiter=self.delimiter)
         consumed = 1
-        for fields in reader:
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                limit = f"{csv.field_size_limit():,}".replace(",", "\u202f")
+                self.errors.append(
+                    LineError(consumed + 1, f"champ illisible ou de plus de {limit} caractères")
+                )
+                return
             line = consumed + 1
             consumed = reader.line_num + 1
             if not "".join(fields).strip():
@@ -77,7 +87,7 @@ class CsvSource:
                     LineError(line, f"{len(fields)} colonnes au lieu des {len(names)} de l'en-tête")
                 )
                 continue
-            yield line, dict(zip(names, map(str.strip, fields), strict=True))
+            yield line, dict(zip(names, (read_cell(f.strip()) for f in fields), strict=True))
 
     def resolve_columns(
         self, aliases: dict[str, tuple[str, ...]], required: Iterable[str]
@@ -92,3 +102,19 @@ class CsvSource:
                     break
         missing = [name for name in required if name not in mapping]
         return mapping, missing
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (CSV injection)."""
+
+
+def spreadsheet_cell(value: str) -> str:
+    """A cell every spreadsheet shows as text: one that starts like a formula gets a « ' »."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def read_cell(value: str) -> str:
+    """The value a `spreadsheet_cell` was made from (our own exports re-import unchanged)."""
+    if value.startswith("'") and value[1:2] and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value

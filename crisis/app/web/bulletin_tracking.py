@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from contacts.csvsource import spreadsheet_cell
 from crisis.actors import Role
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
 from crisis.app.web.templating import flash, render
@@ -101,7 +102,8 @@ async def deliveries_csv(bulletin_id: int, actor: CurrentActor, db: DbDep) -> St
         async with db.read() as session:
             async for delivery in tracking.stream(session, bulletin_id=bulletin_id):
                 view = tracking.delivery_view(delivery)
-                writer.writerow(["" if view[c] is None else view[c] for c in tracking.CSV_COLUMNS])
+                cells = ("" if view[c] is None else str(view[c]) for c in tracking.CSV_COLUMNS)
+                writer.writerow(map(spreadsheet_cell, cells))
                 if buffer.tell() > 64_000:
                     yield buffer.getvalue()
                     buffer.seek(0)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from crisis import journal
 from crisis.app.db import Database
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
+from crisis.dispatch.outbox import Delivery
 from tests.crisis.app.web_session import csrf_of, log_in
 from tests.crisis.bulletin_support import ABBEVILLE, BODY, TITLE, load_directory
 from tests.support import FrozenClock, TestUser, make_user
@@ -268,3 +272,20 @@ async def test_the_public_page_shows_a_published_bulletin_without_login(
     await client.post(f"/api/v1/bulletins/{bulletin_id}/publish", headers=com.headers)
     page = await client.get(f"/public/bulletins/{bulletin_id}")
     assert page.status_code == 200 and TITLE in page.text and "Consignes" in page.text
+
+
+async def test_a_recipient_named_like_a_formula_comes_out_of_the_deliveries_csv_as_text(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    bulletin_id, com = await _approved(client, db, clock)
+    published = await client.post(f"/api/v1/bulletins/{bulletin_id}/publish", headers=com.headers)
+    assert published.status_code == 200, published.text
+    attack = '=HYPERLINK("https://evil.test";"Cliquez")'
+    async with db.transaction() as session:
+        await session.execute(sa.update(Delivery).values(recipient_name=attack))
+    exported = await client.get(f"/communiques/{bulletin_id}/envois.csv", headers=com.headers)
+    assert exported.status_code == 200
+    rows = list(csv.reader(io.StringIO(exported.text)))
+    names = {row[rows[0].index("recipient_name")] for row in rows[1:]}
+    assert names == {"'" + attack}
+    assert not [c for row in rows[1:] for c in row if c.startswith(("=", "+", "-", "@"))]
