@@ -28,6 +28,7 @@ from crisis.app.api.schemas.bulletins import (
     SelfTestView,
 )
 from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
+from crisis.app.paths import RowId
 from crisis.app.policies import channel_policy
 from crisis.bulletin import confirmations, tracking
 from crisis.bulletin import workflow as bulletins
@@ -55,7 +56,7 @@ async def _answer(db: DbDep, caller: Caller, step: Step) -> dict[str, Any]:
     **returns(BulletinView, 404, 409),
 )
 async def create_bulletin(
-    crisis_id: int, body: BulletinIn, request: Request, caller: CallerDep, db: DbDep
+    crisis_id: RowId, body: BulletinIn, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         bulletin = await actions.write(session, caller, body.draft(), crisis_id=crisis_id)
@@ -70,7 +71,7 @@ async def create_bulletin(
     **returns(BulletinList, 404),
 )
 async def list_bulletins(
-    crisis_id: int, actor: CurrentActor, db: DbDep, settings: SettingsDep
+    crisis_id: RowId, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
     policy = channel_policy(settings)
     async with db.read() as session:
@@ -116,7 +117,7 @@ async def preview(
     **returns(BulletinView, 404),
 )
 async def read_bulletin(
-    bulletin_id: int, actor: CurrentActor, db: DbDep, settings: SettingsDep
+    bulletin_id: RowId, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
     async with db.read() as session:
         bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
@@ -129,7 +130,7 @@ async def read_bulletin(
     **returns(BulletinView, 404, 409),
 )
 async def edit_bulletin(
-    bulletin_id: int, body: BulletinIn, caller: CallerDep, db: DbDep
+    bulletin_id: RowId, body: BulletinIn, caller: CallerDep, db: DbDep
 ) -> dict[str, Any]:
     return await _answer(
         db, caller, lambda s: actions.write(s, caller, body.draft(), bulletin_id=bulletin_id)
@@ -141,7 +142,7 @@ async def edit_bulletin(
     summary="Soumettre à validation",
     **returns(BulletinView, 404, 409),
 )
-async def submit_bulletin(bulletin_id: int, caller: CallerDep, db: DbDep) -> dict[str, Any]:
+async def submit_bulletin(bulletin_id: RowId, caller: CallerDep, db: DbDep) -> dict[str, Any]:
     return await _answer(db, caller, lambda s: actions.submit(s, caller, bulletin_id))
 
 
@@ -150,7 +151,7 @@ async def submit_bulletin(bulletin_id: int, caller: CallerDep, db: DbDep) -> dic
     summary="Valider (quatre yeux)",
     **returns(BulletinView, 404, 409),
 )
-async def approve_bulletin(bulletin_id: int, caller: CallerDep, db: DbDep) -> dict[str, Any]:
+async def approve_bulletin(bulletin_id: RowId, caller: CallerDep, db: DbDep) -> dict[str, Any]:
     return await _answer(db, caller, lambda s: actions.review(s, caller, bulletin_id))
 
 
@@ -160,7 +161,7 @@ async def approve_bulletin(bulletin_id: int, caller: CallerDep, db: DbDep) -> di
     **returns(BulletinView, 404, 409),
 )
 async def reject_bulletin(
-    bulletin_id: int, body: RejectIn, caller: CallerDep, db: DbDep
+    bulletin_id: RowId, body: RejectIn, caller: CallerDep, db: DbDep
 ) -> dict[str, Any]:
     return await _answer(
         db, caller, lambda s: actions.review(s, caller, bulletin_id, reject=body.reason)
@@ -173,7 +174,7 @@ async def reject_bulletin(
     **returns(PublishedBulletinView, 404, 409),
 )
 async def publish_bulletin(
-    bulletin_id: int, request: Request, caller: CallerDep, db: DbDep
+    bulletin_id: RowId, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         published = await actions.publish(session, caller, bulletin_id)
@@ -195,7 +196,7 @@ async def publish_bulletin(
     **returns(SelfTestView, 404, 409),
 )
 async def test_bulletin(
-    bulletin_id: int, body: SelfTestIn, caller: CallerDep, db: DbDep
+    bulletin_id: RowId, body: SelfTestIn, caller: CallerDep, db: DbDep
 ) -> dict[str, Any]:
     async with db.transaction() as session:
         sent = await actions.send_test(
@@ -210,7 +211,7 @@ async def test_bulletin(
     **returns(DeliveriesView, 404),
 )
 async def bulletin_deliveries(
-    bulletin_id: int,
+    bulletin_id: RowId,
     actor: CurrentActor,
     db: DbDep,
     status: Annotated[DeliveryStatus | None, Query()] = None,
@@ -251,7 +252,7 @@ async def bulletin_deliveries(
     **returns(ConfirmedDeliveryView, 404, 409),
 )
 async def confirm_delivery(
-    delivery_id: int, body: ConfirmIn, actor: CurrentActor, db: DbDep, clock: ClockDep
+    delivery_id: RowId, body: ConfirmIn, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> dict[str, Any]:
     async with db.transaction() as session:
         done = await confirmations.confirm_by_phone(

@@ -45,6 +45,7 @@ from crisis.app.api.schemas.contacts import (
     ShiftView,
 )
 from crisis.app.auth import ClockDep, CurrentActor, DbDep
+from crisis.app.paths import RowId
 from crisis.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["annuaire"])
@@ -220,7 +221,7 @@ async def _get(session: AsyncSession, contact_id: int) -> Contact:
 
 
 @router.get("/contacts/{contact_id}", summary="Lire un contact", **returns(ContactView, 404))
-async def read_contact(contact_id: int, actor: CurrentActor, db: DbDep) -> dict[str, Any]:
+async def read_contact(contact_id: RowId, actor: CurrentActor, db: DbDep) -> dict[str, Any]:
     async with db.read() as session:
         contact = await _get(session, contact_id)
         channels = await listing.channels_of(session, contact_ids=[contact_id])
@@ -232,7 +233,7 @@ async def read_contact(contact_id: int, actor: CurrentActor, db: DbDep) -> dict[
     summary="Tout ce qui est détenu sur une personne",
     **returns(ContactExport, 404),
 )
-async def export_contact(contact_id: int, caller: CallerDep, db: DbDep) -> dict[str, Any]:
+async def export_contact(contact_id: RowId, caller: CallerDep, db: DbDep) -> dict[str, Any]:
     return await _about(db, caller, contact_id, directory.export_contact)
 
 
@@ -246,7 +247,7 @@ async def export_contact(contact_id: int, caller: CallerDep, db: DbDep) -> dict[
     summary="Effacer une personne (pseudonymisation)",
     **returns(ErasureView, 404),
 )
-async def erase_contact(contact_id: int, caller: CallerDep, db: DbDep) -> dict[str, Any]:
+async def erase_contact(contact_id: RowId, caller: CallerDep, db: DbDep) -> dict[str, Any]:
     return await _about(db, caller, contact_id, directory.erase_contact)
 
 

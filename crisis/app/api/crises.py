@@ -17,6 +17,7 @@ from crisis.app.actions import CallerDep
 from crisis.app.api.schemas import returns
 from crisis.app.api.schemas.crises import CrisisDetail, CrisisList, CrisisView, JournalView
 from crisis.app.auth import ClockDep, CurrentActor, DbDep
+from crisis.app.paths import RowId
 from crisis.cell import checklist, crises, overview
 from crisis.cell.clocks import ClockState, state_view
 from crisis.cell.crises import Crisis
@@ -107,7 +108,7 @@ async def list_crises(
 
 @router.get("/crises/{crisis_id}", summary="Lire un événement", **returns(CrisisDetail, 404))
 async def read_crisis(
-    crisis_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
+    crisis_id: RowId, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> dict[str, Any]:
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
@@ -122,7 +123,7 @@ async def read_crisis(
     **returns(JournalView, 404),
 )
 async def crisis_journal(
-    crisis_id: int,
+    crisis_id: RowId,
     actor: CurrentActor,
     db: DbDep,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,

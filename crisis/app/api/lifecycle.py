@@ -24,6 +24,7 @@ from crisis.app.api.schemas.crises import (
     CrisisView,
 )
 from crisis.app.auth import ClockDep, CurrentActor, DbDep
+from crisis.app.paths import RowId, RowRef
 from crisis.cell import checklist, crises, lifecycle, overview
 from crisis.cell.clocks import state_view
 from crisis.cell.crises import Crisis
@@ -34,8 +35,8 @@ router = APIRouter(prefix="/api/v1", tags=["événements"])
 class AcknowledgementIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user: int | None = Field(default=None, description="Utilisateur qui répond (défaut : soi).")
-    contact: int | None = Field(default=None, description="Contact d'astreinte qui répond.")
+    user: RowRef | None = Field(default=None, description="Utilisateur qui répond (défaut : soi).")
+    contact: RowRef | None = Field(default=None, description="Contact d'astreinte qui répond.")
     role: str = Field(description="Rôle d'astreinte : communication, validator, prefect.")
 
 
@@ -70,7 +71,7 @@ async def _answer_crisis(
     **returns(CrisisView, 404, 409),
 )
 async def activate_cell(
-    crisis_id: int, request: Request, caller: CallerDep, db: DbDep
+    crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
     return await _answer_crisis(
         request, db, caller, lambda s: actions.cell(s, caller, crisis_id, operational=False)
@@ -84,7 +85,7 @@ async def activate_cell(
     **returns(AcknowledgementView, 404, 409),
 )
 async def acknowledge(
-    crisis_id: int,
+    crisis_id: RowId,
     body: AcknowledgementIn,
     request: Request,
     actor: CurrentActor,
@@ -128,7 +129,7 @@ async def acknowledge(
     **returns(CrisisView, 404, 409),
 )
 async def cell_operational(
-    crisis_id: int, request: Request, caller: CallerDep, db: DbDep
+    crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
     return await _answer_crisis(
         request, db, caller, lambda s: actions.cell(s, caller, crisis_id, operational=True)
@@ -141,7 +142,7 @@ async def cell_operational(
     **returns(CrisisView, 404, 409),
 )
 async def record_cod(
-    crisis_id: int, body: CodIn, request: Request, caller: CallerDep, db: DbDep
+    crisis_id: RowId, body: CodIn, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
     return await _answer_crisis(
         request,
@@ -157,7 +158,7 @@ async def record_cod(
     **returns(list[ClockView], 404),
 )
 async def crisis_clocks(
-    crisis_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
+    crisis_id: RowId, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> list[dict[str, Any]]:
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
@@ -171,7 +172,7 @@ async def crisis_clocks(
     **returns(ClosedCrisisView, 404, 409),
 )
 async def close_crisis(
-    crisis_id: int, request: Request, caller: CallerDep, db: DbDep
+    crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         crisis, figures = await actions.close(session, caller, crisis_id)
@@ -192,7 +193,7 @@ async def close_crisis(
     **returns(ChecklistEntryView, 404, 409),
 )
 async def mark_item(
-    crisis_id: int, item: int, request: Request, caller: CallerDep, db: DbDep
+    crisis_id: RowId, item: RowId, request: Request, caller: CallerDep, db: DbDep
 ) -> JSONResponse:
     done = request.method == "POST"
 

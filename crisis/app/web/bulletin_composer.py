@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from channels.x_thread import X_MAX_PARTS
@@ -14,6 +14,7 @@ from crisis.app import actions
 from crisis.app.actions import Caller, CallerDep
 from crisis.app.auth import CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.library import playbook_library
+from crisis.app.paths import RowId, RowRef
 from crisis.app.policies import channel_policy
 from crisis.app.web.bulletin_form import CASCADE_MINUTES, draft_of, form_of
 from crisis.app.web.templating import flash, render
@@ -123,12 +124,12 @@ def _following(referenced: Bulletin | None, crisis_id: int, kind: str) -> dict[s
 
 @router.get("/evenements/{crisis_id}/communiques/nouveau")
 async def new_bulletin_page(
-    crisis_id: int,
+    crisis_id: RowId,
     request: Request,
     caller: CallerDep,
     db: DbDep,
     modele: str = "",
-    reference: int | None = None,
+    reference: Annotated[RowRef | None, Query()] = None,
     type: str = "update",
 ) -> HTMLResponse:
     caller.actor.require(Role.COMMUNICATOR, action="rédiger un communiqué")
@@ -189,7 +190,7 @@ async def _save(
 
 @router.post("/evenements/{crisis_id}/communiques/nouveau", dependencies=[CsrfChecked])
 async def new_bulletin_submit(
-    crisis_id: int, request: Request, caller: CallerDep, db: DbDep
+    crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep
 ) -> Response:
     done = "Brouillon n° {id} enregistré."
     return await _save(request, db, caller, done=done, crisis_id=crisis_id)
@@ -197,7 +198,7 @@ async def new_bulletin_submit(
 
 @router.get("/communiques/{bulletin_id}/modifier")
 async def edit_bulletin_page(
-    bulletin_id: int, request: Request, actor: CurrentActor, db: DbDep, settings: SettingsDep
+    bulletin_id: RowId, request: Request, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> HTMLResponse:
     actor.require(Role.COMMUNICATOR, action="modifier un communiqué")
     async with db.read() as session:
@@ -216,7 +217,7 @@ async def edit_bulletin_page(
 
 @router.post("/communiques/{bulletin_id}/modifier", dependencies=[CsrfChecked])
 async def edit_bulletin_submit(
-    bulletin_id: int, request: Request, caller: CallerDep, db: DbDep
+    bulletin_id: RowId, request: Request, caller: CallerDep, db: DbDep
 ) -> Response:
     done = "Communiqué modifié."
     return await _save(request, db, caller, done=done, bulletin_id=bulletin_id)

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from contacts.csvsource import spreadsheet_cell
 from crisis.actors import Role
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
+from crisis.app.paths import RowId
 from crisis.app.web.templating import flash, render
 from crisis.bulletin import confirmations, tracking
 from crisis.bulletin import workflow as bulletins
@@ -65,7 +66,7 @@ def _rows(groups: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
 
 @router.get("/communiques/{bulletin_id}/suivi")
 async def tracking_page(
-    bulletin_id: int, request: Request, actor: CurrentActor, db: DbDep
+    bulletin_id: RowId, request: Request, actor: CurrentActor, db: DbDep
 ) -> HTMLResponse:
     context = await _tracking_context(db, bulletin_id)
     async with db.read() as session:
@@ -83,7 +84,7 @@ async def tracking_page(
 
 @router.get("/fragments/communiques/{bulletin_id}/suivi")
 async def tracking_fragment(
-    bulletin_id: int, request: Request, actor: CurrentActor, db: DbDep
+    bulletin_id: RowId, request: Request, actor: CurrentActor, db: DbDep
 ) -> HTMLResponse:
     context = await _tracking_context(db, bulletin_id)
     can_call = bool(actor.roles & {Role.COMMUNICATOR, Role.OPERATOR})
@@ -91,7 +92,7 @@ async def tracking_fragment(
 
 
 @router.get("/communiques/{bulletin_id}/envois.csv")
-async def deliveries_csv(bulletin_id: int, actor: CurrentActor, db: DbDep) -> StreamingResponse:
+async def deliveries_csv(bulletin_id: RowId, actor: CurrentActor, db: DbDep) -> StreamingResponse:
     async with db.read() as session:
         await bulletins.get(session, bulletin_id=bulletin_id)
 
@@ -120,7 +121,7 @@ async def deliveries_csv(bulletin_id: int, actor: CurrentActor, db: DbDep) -> St
 
 @router.post("/envois/{delivery_id}/appel", dependencies=[CsrfChecked])
 async def log_call(
-    delivery_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+    delivery_id: RowId, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> Response:
     note = (await request.form()).get("note")
     async with db.transaction() as session:
@@ -143,7 +144,7 @@ async def log_call(
 
 @router.get("/fragments/evenements/{crisis_id}/communiques")
 async def crisis_bulletins_fragment(
-    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep
+    crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep
 ) -> HTMLResponse:
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)

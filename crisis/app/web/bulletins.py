@@ -17,6 +17,7 @@ from crisis.actors import Actor
 from crisis.app import actions
 from crisis.app.actions import Caller, CallerDep
 from crisis.app.auth import CsrfChecked, CurrentActor, DbDep, SettingsDep
+from crisis.app.paths import RowId
 from crisis.app.policies import channel_policy
 from crisis.app.settings import Settings
 from crisis.app.web.templating import flash, render
@@ -64,7 +65,7 @@ async def _bulletin_page(
 
 @router.get("/communiques/{bulletin_id}")
 async def bulletin_page(
-    bulletin_id: int, request: Request, actor: CurrentActor, db: DbDep, settings: SettingsDep
+    bulletin_id: RowId, request: Request, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> HTMLResponse:
     return await _bulletin_page(request, db, actor, settings, bulletin_id)
 
@@ -95,13 +96,13 @@ async def _step(
 
 
 @router.post("/communiques/{bulletin_id}/soumettre", dependencies=[CsrfChecked])
-async def submit(bulletin_id: int, request: Request, caller: CallerDep, db: DbDep) -> Response:
+async def submit(bulletin_id: RowId, request: Request, caller: CallerDep, db: DbDep) -> Response:
     step: Step = lambda s: actions.submit(s, caller, bulletin_id)  # noqa: E731
     return await _step(request, db, caller, bulletin_id, step, "Communiqué soumis à validation.")
 
 
 @router.post("/communiques/{bulletin_id}/valider", dependencies=[CsrfChecked])
-async def approve(bulletin_id: int, request: Request, caller: CallerDep, db: DbDep) -> Response:
+async def approve(bulletin_id: RowId, request: Request, caller: CallerDep, db: DbDep) -> Response:
     step: Step = lambda s: actions.review(s, caller, bulletin_id)  # noqa: E731
     done = "Communiqué validé : il peut être publié."
     return await _step(request, db, caller, bulletin_id, step, done)
@@ -109,7 +110,7 @@ async def approve(bulletin_id: int, request: Request, caller: CallerDep, db: DbD
 
 @router.post("/communiques/{bulletin_id}/rejeter", dependencies=[CsrfChecked])
 async def reject(
-    bulletin_id: int,
+    bulletin_id: RowId,
     request: Request,
     caller: CallerDep,
     db: DbDep,
@@ -122,7 +123,7 @@ async def reject(
 
 @router.post("/communiques/{bulletin_id}/test", dependencies=[CsrfChecked])
 async def send_test(
-    bulletin_id: int,
+    bulletin_id: RowId,
     request: Request,
     caller: CallerDep,
     db: DbDep,
@@ -138,7 +139,7 @@ async def send_test(
 
 
 @router.post("/communiques/{bulletin_id}/publier", dependencies=[CsrfChecked])
-async def publish(bulletin_id: int, request: Request, caller: CallerDep, db: DbDep) -> Response:
+async def publish(bulletin_id: RowId, request: Request, caller: CallerDep, db: DbDep) -> Response:
     """Publish, then follow the deliveries; a second click finds it already published."""
 
     async def step(session: AsyncSession) -> int | None:

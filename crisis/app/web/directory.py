@@ -18,6 +18,7 @@ from crisis import directory
 from crisis.actors import Role
 from crisis.app.api.contacts import run_import
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
+from crisis.app.paths import RowId
 from crisis.app.web.templating import flash, render
 from crisis.errors import NotFound
 from crisis.labels import AUDIENCE_LABELS, CHANNEL_LABELS
@@ -133,7 +134,7 @@ async def import_submit(
 
 @router.get("/annuaire/{contact_id}")
 async def person_page(
-    contact_id: int, request: Request, actor: CurrentActor, db: DbDep
+    contact_id: RowId, request: Request, actor: CurrentActor, db: DbDep
 ) -> HTMLResponse:
     async with db.read() as session:
         contact = await session.get(Contact, contact_id)
@@ -156,7 +157,7 @@ async def person_page(
 
 @router.post("/annuaire/{contact_id}/effacer", dependencies=[CsrfChecked])
 async def erase_submit(
-    contact_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+    contact_id: RowId, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> Response:
     async with db.transaction() as session:
         result = await directory.erase_contact(

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +17,7 @@ from crisis.app.actions import CallerDep
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
 from crisis.app.clock import PARIS
 from crisis.app.errors import journal_refusal
+from crisis.app.paths import MAX_ROW_ID, RowId
 from crisis.app.summary_view import EXERCISE_BANNER, SummaryView, build_view
 from crisis.app.web.templating import flash, render
 from crisis.cell import crises, lifecycle
@@ -56,7 +57,7 @@ CELL_DONE = {
 
 @router.post("/evenements/{crisis_id}/cellule", dependencies=[CsrfChecked])
 @router.post("/evenements/{crisis_id}/cellule/operationnelle", dependencies=[CsrfChecked])
-async def cell(crisis_id: int, request: Request, caller: CallerDep, db: DbDep) -> Response:
+async def cell(crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep) -> Response:
     """Order the cell, or (at `…/operationnelle`) declare it operational."""
     operational = request.url.path.endswith("/operationnelle")
     return await _act(
@@ -70,7 +71,7 @@ async def cell(crisis_id: int, request: Request, caller: CallerDep, db: DbDep) -
 
 @router.post("/evenements/{crisis_id}/cellule/reponse", dependencies=[CsrfChecked])
 async def acknowledge_self(
-    crisis_id: int,
+    crisis_id: RowId,
     request: Request,
     actor: CurrentActor,
     db: DbDep,
@@ -101,7 +102,7 @@ def paris_local(value: str) -> datetime | None:
 
 @router.post("/evenements/{crisis_id}/cod", dependencies=[CsrfChecked])
 async def record_cod(
-    crisis_id: int,
+    crisis_id: RowId,
     request: Request,
     caller: CallerDep,
     db: DbDep,
@@ -123,8 +124,8 @@ async def record_cod(
 
 @router.post("/evenements/{crisis_id}/liste/{position}", dependencies=[CsrfChecked])
 async def mark_item(
-    crisis_id: int,
-    position: int,
+    crisis_id: RowId,
+    position: Annotated[int, Path(ge=0, le=MAX_ROW_ID)],
     request: Request,
     caller: CallerDep,
     db: DbDep,
@@ -141,7 +142,7 @@ async def mark_item(
 
 
 @router.post("/evenements/{crisis_id}/cloture", dependencies=[CsrfChecked])
-async def close(crisis_id: int, request: Request, caller: CallerDep, db: DbDep) -> Response:
+async def close(crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep) -> Response:
     done = "Événement clos : le bilan est prêt."
     response = await _act(
         request, db, crisis_id, lambda s: actions.close(s, caller, crisis_id), done
@@ -169,7 +170,7 @@ def _kilobytes(size: int) -> int:
 
 @router.get("/evenements/{crisis_id}/bilan")
 async def summary_page(
-    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+    crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
     built, view = await _summary(db, crisis_id, clock.now())
     pdf_kb = None
@@ -180,7 +181,7 @@ async def summary_page(
 
 @router.get("/evenements/{crisis_id}/bilan.html")
 async def summary_file(
-    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+    crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
     """The same summary as one self-contained HTML file (no external style or script)."""
     _, view = await _summary(db, crisis_id, clock.now())
@@ -192,7 +193,7 @@ async def summary_file(
 
 @router.get("/evenements/{crisis_id}/synthese.pdf")
 async def summary_pdf_file(
-    crisis_id: int, actor: CurrentActor, db: DbDep, clock: ClockDep
+    crisis_id: RowId, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> Response:
     """The summary of a closed crisis as an A4 PDF (409 while the crisis is open)."""
     async with db.read() as session:

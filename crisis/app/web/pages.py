@@ -20,6 +20,7 @@ from crisis.app.actions import CallerDep
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.clock import paris
 from crisis.app.live import JournalSignal
+from crisis.app.paths import RowId
 from crisis.app.web.templating import flash, render
 from crisis.cell import checklist, crises, overview, paging
 from crisis.cell.checklist import STAFF_ROLES
@@ -190,7 +191,7 @@ async def _panel(db: DbDep, crisis_id: int, now: datetime) -> dict[str, Any]:
 
 @router.get("/evenements/{crisis_id}")
 async def crisis_page(
-    crisis_id: int,
+    crisis_id: RowId,
     request: Request,
     actor: CurrentActor,
     db: DbDep,
@@ -226,7 +227,7 @@ def _abilities(actor: Actor) -> dict[str, bool]:
 
 @router.get("/fragments/evenements/{crisis_id}/tableau")
 async def crisis_panel_fragment(
-    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+    crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
     panel = await _panel(db, crisis_id, clock.now())
     return render(request, "fragments/crisis_panel.html", can=_abilities(actor), **panel)
@@ -234,7 +235,7 @@ async def crisis_panel_fragment(
 
 @router.get("/fragments/evenements/{crisis_id}/main-courante")
 async def crisis_journal_fragment(
-    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep
+    crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep
 ) -> HTMLResponse:
     async with db.read() as session:
         entries = await journal.for_crisis(session, crisis_id=crisis_id)
@@ -243,7 +244,7 @@ async def crisis_journal_fragment(
 
 @router.get("/evenements/{crisis_id}/main-courante")
 async def crisis_journal_page(
-    crisis_id: int, request: Request, actor: CurrentActor, db: DbDep
+    crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep
 ) -> HTMLResponse:
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)

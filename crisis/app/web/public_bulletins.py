@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from crisis.app.auth import ClockDep, DbDep, SettingsDep
+from crisis.app.paths import RowId
 from crisis.app.signing import confirmation_secret
 from crisis.app.web.templating import render
 from crisis.bulletin import confirmations
@@ -19,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/public/bulletins/{bulletin_id}")
-async def public_bulletin(bulletin_id: int, request: Request, db: DbDep) -> HTMLResponse:
+async def public_bulletin(bulletin_id: RowId, request: Request, db: DbDep) -> HTMLResponse:
     async with db.read() as session:
         bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
         if bulletin.status != BulletinStatus.PUBLISHED:

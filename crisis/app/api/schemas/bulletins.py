@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from crisis.app.api.schemas import Timestamp
+from crisis.app.paths import RowRef
 from crisis.bulletin.workflow import MAX_CASCADE_MINUTES, Draft
 from crisis.vocabulary import MsgType, Strategy
 
@@ -141,7 +142,7 @@ class BulletinIn(BaseModel):
     communes: list[str] | None = Field(default=None, max_length=1000)
     template: str | None = Field(default=None, max_length=100)
     variants: dict[str, str] = Field(default_factory=dict)
-    references: list[int] = Field(default_factory=list, max_length=20)
+    references: list[RowRef] = Field(default_factory=list, max_length=20)
     msg_type: MsgType | None = None
     strategy: Strategy = Strategy.ALL
     cascade_minutes: int = Field(default=0, ge=0, le=MAX_CASCADE_MINUTES)
@@ -157,7 +158,7 @@ class BulletinIn(BaseModel):
 
 
 class PreviewIn(BulletinIn):
-    crisis_id: int
+    crisis_id: RowRef
 
 
 class RejectIn(BaseModel):

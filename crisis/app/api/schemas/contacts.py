@@ -8,6 +8,7 @@ from contacts.directory import AddressKind, AreaLevel, ContactAudience, ContactK
 from contacts.roster import DutyRole
 from crisis.app.api.schemas import Timestamp
 from crisis.app.api.schemas.crises import JournalEntryView
+from crisis.app.paths import RowRef
 
 
 class ContactChannelView(BaseModel):
@@ -144,6 +145,6 @@ class ShiftIn(BaseModel):
     level: int = Field(default=1, ge=1, le=3)
     starts_at: AwareDatetime
     ends_at: AwareDatetime
-    contact_id: int | None = None
-    user_id: int | None = None
+    contact_id: RowRef | None = None
+    user_id: RowRef | None = None
     name: str = Field(default="", max_length=200)
