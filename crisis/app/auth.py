@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from prometheus_client import CollectorRegistry, Counter
 from sqlmodel import col, delete, func, select
 
 from crisis import accounts, journal
@@ -20,6 +22,8 @@ from crisis.app.settings import Settings
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+
+logger = logging.getLogger(__name__)
 
 
 def get_db(request: Request) -> Database:
@@ -68,6 +72,23 @@ async def _journal_auth_refusal(request: Request, action: str, **payload: object
         )
 
 
+def auth_refusals(registry: CollectorRegistry) -> Counter:
+    """Refused credentials, counted: a loop of bad tokens must not grow the chained journal."""
+    return Counter(
+        "tocsin_auth_refusals_total",
+        "Authentifications refusées, par motif",
+        ["reason"],
+        registry=registry,
+    )
+
+
+def _count_token_refusal(request: Request) -> None:
+    request.app.state.auth_refusals.labels(reason="token").inc()
+    logger.warning(
+        "Jeton d'API refusé", extra={"path": request.url.path, "client": _client(request)}
+    )
+
+
 def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -94,7 +115,7 @@ async def current_actor(request: Request, db: DbDep) -> Actor:
             async with db.read() as session:
                 user = await accounts.user_for_token(session, token=token.strip())
         if user is None:
-            await _journal_auth_refusal(request, "auth.token_refused")
+            _count_token_refusal(request)
             raise HTTPException(401, "Jeton d'API invalide, révoqué ou expiré.")
     else:
         user = await _session_user(request, db)

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 
-from crisis.app import errors, live
+from crisis.app import auth, errors, live
 from crisis.app.api import bulletins as bulletins_api
 from crisis.app.api import contacts as contacts_api
 from crisis.app.api import crises as crises_api
@@ -144,6 +144,7 @@ def create_app(
     app.state.live = live.JournalSignal(tick_seconds=settings.tick_seconds)
     app.state.templates = make_templates()
     app.state.metrics_registry = registry
+    app.state.auth_refusals = auth.auth_refusals(registry)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -66,8 +66,20 @@ async def test_every_api_endpoint_refuses_a_missing_or_wrong_token(
     wrong = await client.get("/api/v1/crises", headers={"Authorization": "Bearer tcs_faux"})
     assert wrong.status_code == 401
     assert wrong.json()["error"]["code"] == "unauthenticated"
+
+
+async def test_a_loop_of_bad_tokens_adds_nothing_to_the_journal_and_is_counted(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
     async with db.read() as session:
-        assert (await journal.recent(session, limit=1))[0].action == "auth.token_refused"
+        before = len(await journal.recent(session, limit=1000))
+    for attempt in range(50):
+        headers = {"Authorization": f"Bearer tcs_faux{attempt}"}
+        assert (await client.get("/api/v1/crises", headers=headers)).status_code == 401
+    async with db.read() as session:
+        assert len(await journal.recent(session, limit=1000)) == before
+    metrics = (await client.get("/metrics")).text
+    assert 'tocsin_auth_refusals_total{reason="token"} 50.0' in metrics
 
 
 async def test_a_revoked_token_no_longer_works(
