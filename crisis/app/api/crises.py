@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import journal
@@ -16,6 +16,7 @@ from crisis.app import actions, idempotency
 from crisis.app.actions import CallerDep
 from crisis.app.api.schemas import returns
 from crisis.app.api.schemas.crises import CrisisDetail, CrisisList, CrisisView, JournalView
+from crisis.app.api.schemas.requests import RequestModel, VisibleText
 from crisis.app.auth import ClockDep, CurrentActor, DbDep
 from crisis.app.paths import RowId
 from crisis.cell import checklist, crises, overview
@@ -26,10 +27,8 @@ from crisis.vocabulary import CrisisMode
 router = APIRouter(prefix="/api/v1", tags=["événements"])
 
 
-class CrisisIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    title: str = Field(min_length=3, max_length=200)
+class CrisisIn(RequestModel):
+    title: VisibleText = Field(min_length=3, max_length=200)
     kind: str = Field(min_length=2, max_length=40)
     mode: CrisisMode
     communes: list[str] = Field(min_length=1, max_length=1000)

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.accounts import User
@@ -23,6 +23,7 @@ from crisis.app.api.schemas.crises import (
     ClosedCrisisView,
     CrisisView,
 )
+from crisis.app.api.schemas.requests import RequestModel
 from crisis.app.auth import ClockDep, CurrentActor, DbDep
 from crisis.app.paths import RowId, RowRef
 from crisis.cell import checklist, crises, lifecycle, overview
@@ -32,17 +33,13 @@ from crisis.cell.crises import Crisis
 router = APIRouter(prefix="/api/v1", tags=["événements"])
 
 
-class AcknowledgementIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AcknowledgementIn(RequestModel):
     user: RowRef | None = Field(default=None, description="Utilisateur qui répond (défaut : soi).")
     contact: RowRef | None = Field(default=None, description="Contact d'astreinte qui répond.")
     role: str = Field(description="Rôle d'astreinte : communication, validator, prefect.")
 
 
-class CodIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CodIn(RequestModel):
     activated_at: datetime | None = Field(
         default=None, description="Heure de la décision (ISO 8601 avec fuseau), passée."
     )

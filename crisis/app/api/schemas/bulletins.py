@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from crisis.app.api.schemas import Timestamp
+from crisis.app.api.schemas.requests import RequestModel, VisibleText
 from crisis.app.paths import RowRef
 from crisis.bulletin.workflow import MAX_CASCADE_MINUTES, Draft
 from crisis.vocabulary import MsgType, Strategy
@@ -132,16 +133,16 @@ class DeliveriesView(BaseModel):
     items: list[DeliveryView]
 
 
-class BulletinIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    title: str = Field(max_length=300)
+class BulletinIn(RequestModel):
+    title: VisibleText = Field(max_length=300)
     body: str = Field(max_length=20_000)
     audiences: list[str] = Field(max_length=5)
     channels: list[str] | None = Field(default=None, max_length=10)
     communes: list[str] | None = Field(default=None, max_length=1000)
     template: str | None = Field(default=None, max_length=100)
-    variants: dict[str, str] = Field(default_factory=dict)
+    variants: dict[str, Annotated[str, Field(max_length=20_000)]] = Field(
+        default_factory=dict, max_length=10
+    )
     references: list[RowRef] = Field(default_factory=list, max_length=20)
     msg_type: MsgType | None = None
     strategy: Strategy = Strategy.ALL
@@ -161,21 +162,15 @@ class PreviewIn(BulletinIn):
     crisis_id: RowRef
 
 
-class RejectIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RejectIn(RequestModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class ConfirmIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConfirmIn(RequestModel):
     method: Literal["phone"] = "phone"
     note: str = Field(default="", max_length=2000)
 
 
-class SelfTestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SelfTestIn(RequestModel):
     channel: Literal["email", "sms", "telegram", "matrix"] = "email"
     address: str | None = Field(default=None, max_length=320)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from contacts.directory import AddressKind, AreaLevel, ContactAudience, ContactKind
 from contacts.roster import DutyRole
 from crisis.app.api.schemas import Timestamp
 from crisis.app.api.schemas.crises import JournalEntryView
+from crisis.app.api.schemas.requests import RequestModel
 from crisis.app.paths import RowRef
 
 
@@ -114,18 +115,14 @@ class GapsView(BaseModel):
     items: list[GapView]
 
 
-class ChannelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ChannelIn(RequestModel):
     kind: AddressKind
     address: str = Field(min_length=1, max_length=320)
     verified: bool = False
     active: bool = True
 
 
-class ContactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ContactIn(RequestModel):
     key: str | None = Field(default=None, max_length=200)
     kind: ContactKind = ContactKind.PERSON
     audience: ContactAudience
@@ -138,9 +135,7 @@ class ContactIn(BaseModel):
     channels: list[ChannelIn] = Field(default_factory=list, max_length=20)
 
 
-class ShiftIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ShiftIn(RequestModel):
     role: DutyRole
     level: int = Field(default=1, ge=1, le=3)
     starts_at: AwareDatetime
