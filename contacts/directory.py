@@ -94,7 +94,6 @@ ADDRESS_KIND_LABELS: dict[str, str] = {
     AddressKind.PHONE: "Téléphone (appel)",
 }
 
-CHANNEL_LABELS = ADDRESS_KIND_LABELS  # the name the directory page imports
 
 SENDING_KINDS = frozenset(
     {AddressKind.EMAIL, AddressKind.SMS, AddressKind.TELEGRAM, AddressKind.MATRIX}

@@ -37,9 +37,10 @@ from crisis.bulletin import confirmations
 from crisis.bulletin.render import REPLY_CHANNELS
 from crisis.bulletin.workflow import Bulletin
 from crisis.cell import lifecycle, paging
-from crisis.cell.crises import Crisis, CrisisStatus
+from crisis.cell.crises import Crisis
 from crisis.dispatch.outbox import Delivery, DeliveryStatus, OutboxMessage, Purpose
 from crisis.errors import Conflict
+from crisis.vocabulary import CrisisStatus
 
 KEYWORDS = frozenset({"ok", "oui"})
 COURTESY = frozenset({"merci"})

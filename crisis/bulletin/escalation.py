@@ -23,9 +23,9 @@ from crisis import journal
 from crisis.actors import SYSTEM
 from crisis.bulletin import fanout
 from crisis.bulletin.render import PHONE, phone_script
-from crisis.bulletin.workflow import Bulletin, BulletinStatus
+from crisis.bulletin.workflow import Bulletin
 from crisis.dispatch.outbox import Delivery, DeliveryStatus, Purpose, Rendering
-from crisis.vocabulary import Audience, Strategy
+from crisis.vocabulary import Audience, BulletinStatus, Strategy
 
 LOOKBACK = timedelta(hours=48)
 DELIVERED = [DeliveryStatus.SENT.value, DeliveryStatus.CONFIRMED.value]

@@ -38,13 +38,12 @@ from crisis.bulletin.render import (
     public_link,
     with_confirmation,
 )
-from crisis.bulletin.workflow import Bulletin, BulletinStatus, ChannelPolicy, get
+from crisis.bulletin.workflow import Bulletin, ChannelPolicy, get
 from crisis.cell import crises
-from crisis.cell.crises import CrisisStatus
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import Delivery, DeliveryRequest, DeliveryStatus, Purpose, Rendering
 from crisis.errors import Conflict, InvalidInput
-from crisis.vocabulary import Audience, CrisisMode
+from crisis.vocabulary import Audience, BulletinStatus, CrisisMode, CrisisStatus
 
 __all__ = ["Published", "played_audiences", "publish", "send_test"]
 

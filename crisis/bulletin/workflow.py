@@ -25,14 +25,13 @@ from crisis.bulletin.checks import (
 from crisis.bulletin.record import Bulletin, get, journaled, listing
 from crisis.bulletin.render import Content, content_hash
 from crisis.cell import crises
-from crisis.cell.crises import Crisis, CrisisStatus
+from crisis.cell.crises import Crisis
 from crisis.errors import Conflict, Forbidden, InvalidInput
-from crisis.vocabulary import BulletinStatus
+from crisis.vocabulary import BulletinStatus, CrisisStatus
 
 __all__ = [
     "MAX_CASCADE_MINUTES",
     "Bulletin",
-    "BulletinStatus",
     "ChannelPolicy",
     "Draft",
     "approve",

@@ -13,9 +13,10 @@ from crisis import journal
 from crisis.actors import Actor
 from crisis.cell import crises, paging
 from crisis.cell.checklist import STAFF_ROLES
-from crisis.cell.crises import Crisis, CrisisStatus, RefusedInput
+from crisis.cell.crises import Crisis, RefusedInput
 from crisis.cell.paging import CellAcknowledgement, CellPage
 from crisis.errors import Conflict, NotFound
+from crisis.vocabulary import CrisisStatus
 
 
 async def _locked(session: AsyncSession, crisis_id: int) -> Crisis:

@@ -26,10 +26,10 @@ from crisis import journal_batch
 from crisis.actors import SYSTEM
 from crisis.cell import paging
 from crisis.cell.clocks import CLOCK_LABELS, Clock, ClockAlert
-from crisis.cell.crises import Crisis, CrisisStatus
+from crisis.cell.crises import Crisis
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
-from crisis.vocabulary import CrisisMode
+from crisis.vocabulary import CrisisMode, CrisisStatus
 from storage.backend import id_among, skip_locked
 from storage.rawsql import collector_paused
 

@@ -21,7 +21,6 @@ from storage.types import UTCDateTime
 __all__ = [
     "KIND_PATTERN",
     "Crisis",
-    "CrisisStatus",
     "RefusedInput",
     "declare",
     "get",

@@ -28,10 +28,10 @@ from crisis.cell.acknowledgements import (
     page_by_token,
 )
 from crisis.cell.clocks import ClockCode, ClockRules
-from crisis.cell.crises import Crisis, CrisisStatus, RefusedInput
+from crisis.cell.crises import Crisis, RefusedInput
 from crisis.cell.paging import PageTarget
 from crisis.errors import Conflict
-from crisis.vocabulary import CrisisMode
+from crisis.vocabulary import CrisisMode, CrisisStatus
 
 SYNERGI_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{2,59}$")
 ORDER = list(CrisisStatus)

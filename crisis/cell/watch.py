@@ -17,10 +17,11 @@ from crisis import journal
 from crisis.actors import SYSTEM
 from crisis.cell import clocks, coverage, crises, lifecycle, paging
 from crisis.cell.clocks import Clock, ClockCode, MetCheck
-from crisis.cell.crises import Crisis, CrisisStatus
+from crisis.cell.crises import Crisis
 from crisis.cell.lifecycle import LifecycleRules
 from crisis.cell.paging import CellAcknowledgement, CellPage
 from crisis.dispatch.outbox import Delivery, Purpose
+from crisis.vocabulary import CrisisStatus
 
 CRISES = Crisis.__table__  # type: ignore[attr-defined]
 PAGES = CellPage.__table__  # type: ignore[attr-defined]

@@ -21,10 +21,11 @@ from crisis.app.web.templating import flash, render
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.composer import offered, prefill
 from crisis.bulletin.render import BULLETIN_CHANNELS, PUBLIC_ONLY_CHANNELS
-from crisis.bulletin.workflow import Bulletin, BulletinStatus, ChannelPolicy
+from crisis.bulletin.workflow import Bulletin, ChannelPolicy
 from crisis.cell import crises
 from crisis.cell.crises import Crisis, playbook_for
 from crisis.errors import InvalidInput
+from crisis.vocabulary import BulletinStatus
 
 router = APIRouter(include_in_schema=False)
 FIRST_AUDIENCES = ["officials", "media", "public"]

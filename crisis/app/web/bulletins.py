@@ -24,9 +24,9 @@ from crisis.app.web.templating import flash, render
 from crisis.bulletin import tracking
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.render import public_link
-from crisis.bulletin.workflow import BulletinStatus
 from crisis.cell import crises
 from crisis.errors import InvalidInput
+from crisis.vocabulary import BulletinStatus
 
 router = APIRouter(include_in_schema=False)
 Step = Callable[[AsyncSession], Awaitable[object]]

@@ -12,9 +12,9 @@ from crisis.app.web.templating import render
 from crisis.bulletin import confirmations
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.render import PUBLIC_PAGE, render_channel
-from crisis.bulletin.workflow import BulletinStatus
 from crisis.cell import crises
 from crisis.errors import NotFound
+from crisis.vocabulary import BulletinStatus
 
 router = APIRouter(include_in_schema=False)
 

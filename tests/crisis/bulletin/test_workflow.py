@@ -8,9 +8,8 @@ from crisis import journal
 from crisis.app.db import Database
 from crisis.bulletin import publication
 from crisis.bulletin import workflow as bulletins
-from crisis.bulletin.workflow import BulletinStatus
 from crisis.errors import Conflict, Forbidden, InvalidInput
-from crisis.vocabulary import CrisisMode
+from crisis.vocabulary import BulletinStatus, CrisisMode
 from tests.crisis.bulletin_support import (
     AUTHOR_AND_VALIDATOR,
     COMMUNICATOR,

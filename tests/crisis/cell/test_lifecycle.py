@@ -9,11 +9,10 @@ from crisis import journal
 from crisis.cell import clocks, crises, lifecycle, paging, watch
 from crisis.cell.checklist import ChecklistEntry
 from crisis.cell.clocks import ClockCode
-from crisis.cell.crises import CrisisStatus
 from crisis.cell.paging import CellPage
 from crisis.dispatch.outbox import Delivery
 from crisis.errors import Conflict, DomainError, Forbidden, InvalidInput
-from crisis.vocabulary import CrisisMode
+from crisis.vocabulary import CrisisMode, CrisisStatus
 from tests.crisis.lifecycle_support import (
     COMMUNICATOR,
     PREFECT,
