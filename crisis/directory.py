@@ -251,7 +251,7 @@ async def erase_contact(
     for entry in entries:
         assert entry.id is not None
         payload = _scrub(json.loads(entry.payload), erasure.terms, erasure.pseudonym)
-        await journal.redact(session, entry_id=entry.id, payload=payload)
+        await journal.redact(session, actor=actor, entry_id=entry.id, payload=payload, now=now)
     await journal.append(
         session,
         actor=actor,

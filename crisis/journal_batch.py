@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,11 +19,13 @@ from crisis.actors import Actor
 from crisis.journal import (
     GENESIS,
     GLOBAL_CHAIN,
+    REDACTION_ACTION,
     JournalEntry,
     JournalHead,
     canonical_json,
     crisis_chain,
     digest,
+    link_hash,
 )
 from storage.backend import insert_or_ignore, on_postgres
 
@@ -149,13 +151,14 @@ async def append_many(session: AsyncSession, *, entries: list[Pending], now: dat
     """
     if not entries:
         return
+    if any(e.action == REDACTION_ACTION for e in entries):
+        raise ValueError("a redaction goes through journal.redact, which rewrites the entry")
     await session.flush()  # model objects added before go in first, as with `append`
     crisis_chains = sorted({crisis_chain(e.crisis_id) for e in entries if e.crisis_id})
     heads = await _locked_head_rows(session, [GLOBAL_CHAIN])  # always first, as `append` does
     for start in range(0, len(crisis_chains), 500):
         heads |= await _locked_head_rows(session, crisis_chains[start : start + 500])
     global_head = heads[GLOBAL_CHAIN]
-    at = now.astimezone(UTC).isoformat(timespec="microseconds")
     rows: list[dict[str, Any]] = []
     for pending in entries:
         crisis_head = heads[crisis_chain(pending.crisis_id)] if pending.crisis_id else None
@@ -163,17 +166,16 @@ async def append_many(session: AsyncSession, *, entries: list[Pending], now: dat
         payload_digest = digest(text)
         prev_hash = global_head[1]
         crisis_prev_hash = crisis_head[1] if crisis_head else None
-        material = [
-            at,
-            pending.actor.user_id,
-            pending.actor.login,
-            pending.action,
-            pending.crisis_id,
-            payload_digest,
-            prev_hash,
-            crisis_prev_hash,
-        ]
-        link = digest(canonical_json(material))  # the material of `entry_hash`
+        link = link_hash(
+            at=now,
+            actor_id=pending.actor.user_id,
+            actor=pending.actor.login,
+            action=pending.action,
+            crisis_id=pending.crisis_id,
+            payload_digest=payload_digest,
+            prev_hash=prev_hash,
+            crisis_prev_hash=crisis_prev_hash,
+        )
         rows.append(
             {
                 "at": now,

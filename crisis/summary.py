@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts import geography
-from crisis import journal
+from crisis import checkpoints, journal
 from crisis.cell import crises, overview
 from crisis.cell.clocks import ClockState
 from crisis.cell.crises import Crisis
+from crisis.checkpoints import CheckpointRecord
 from crisis.dispatch.outbox import Delivery, OutboxMessage, Purpose
 from crisis.errors import Conflict
 from crisis.journal import JournalEntry
@@ -52,6 +53,7 @@ class Summary:
     by_audience: dict[str, dict[str, int]]
     by_purpose: dict[str, int]
     generated_at: datetime
+    checkpoint: CheckpointRecord | None = None  # the latest signed checkpoint of its chain
 
 
 def _audience(crisis: Crisis) -> sa.ColumnElement[str]:
@@ -127,6 +129,7 @@ async def build(session: AsyncSession, *, crisis_id: int, now: datetime) -> Summ
         by_audience=by_audience,
         by_purpose=by_purpose,
         generated_at=now,
+        checkpoint=await checkpoints.latest(session, chain=journal.crisis_chain(crisis_id)),
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crisis.app import ticks
+from crisis.app.checkpointing import Checkpointer, checkpoint_tick
 from crisis.app.clock import Clock
 from crisis.app.db import Database
 from crisis.app.escalation_tick import TICK_SECONDS, escalation_tick
@@ -157,6 +158,12 @@ def build_background(
             escalation_tick(db, settings),
             leader_only=True,
         )
+        checkpointer = Checkpointer.from_settings(settings)
+        if checkpointer is not None:  # at start too: a closure missed while down is caught up
+            tick = checkpoint_tick(db, checkpointer)
+            background.at_start(tick)
+            seconds = settings.checkpoint_tick_seconds
+            background.every("checkpoints", seconds, tick, leader_only=True)
     if dispatcher is not None:  # every instance dispatches; claims skip each other's rows
         seconds = dispatcher.tuning.interval_seconds
         background.every("dispatch", seconds, dispatcher.tick, leader_only=False)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from crisis import accounts, journal
+from crisis import accounts, checkpoints, journal
 from crisis.actors import SYSTEM
-from crisis.app import bootstrap, demo_scenario, migrate
+from crisis.app import bootstrap, checkpointing, demo_scenario, migrate
 from crisis.app.background import build_background
 from crisis.app.clock import SystemClock, clock_from_environment
 from crisis.app.db import Database
@@ -23,6 +25,7 @@ from crisis.app.factory import create_app
 from crisis.app.library import playbook_library
 from crisis.app.logs import configure as configure_logs
 from crisis.app.settings import Settings
+from crisis.checkpoints import CheckpointError
 from crisis.errors import DomainError
 
 app = typer.Typer(help="Tocsin — communication d'urgence de la préfecture.", no_args_is_help=True)
@@ -91,6 +94,7 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         crisis_id = await demo_scenario.play_once(database, settings, now=clock.now())
         typer.echo(f"Événement de démonstration : http://{host}:{port}/evenements/{crisis_id}")
         typer.echo("")
+    settings = _with_checkpoints(settings)
     await asyncio.to_thread(playbook_library)  # checked once, before the first declaration
     registry = CollectorRegistry()
     dispatcher = build_dispatcher(settings, database, clock, registry=registry)
@@ -117,6 +121,20 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         if sandbox is not None:
             await sandbox.stop()
         await database.dispose()
+
+
+def _with_checkpoints(settings: Settings) -> Settings:
+    """Demo: a signing key and a checkpoint directory beside the database. Otherwise, a
+    service without checkpoints starts, but says so loudly (and `/readyz` shows it)."""
+    if settings.demo:
+        data_directory = checkpointing.data_directory(settings.database_url)
+        settings = checkpointing.demo_settings(settings, data_directory)
+        typer.echo(f"Points de contrôle signés de la main courante : {settings.checkpoint_dir}/")
+    warning = checkpointing.startup_warning(settings)
+    if warning:
+        typer.echo(warning, err=True)
+        logging.getLogger("tocsin.checkpoints").warning(warning)
+    return settings
 
 
 @db_app.command("upgrade")
@@ -212,26 +230,89 @@ def users_token(
 def journal_verify(
     db: DbOption = None,
     crisis: Annotated[int | None, typer.Option("--crisis", help="N° d'événement.")] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="Point de contrôle signé : la chaîne doit le contenir."),
+    ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key",
+            help="Clé publique de confiance (fichier ou base64) ; défaut : la clé configurée.",
+        ),
+    ] = None,
 ) -> None:
     """Recalcule la chaîne d'empreintes ; échoue au premier maillon rompu."""
     settings = _settings(db)
+    chain = journal.GLOBAL_CHAIN if crisis is None else journal.crisis_chain(crisis)
+    anchor = None
+    if checkpoint is not None:
+        anchor = _trusted_anchor(settings, checkpoint, public_key, chain)
 
     async def run() -> journal.VerifyReport:
         database = Database.from_url(settings.database_url)
         try:
             async with database.read() as session:
-                return await journal.verify(session, crisis_id=crisis)
+                return await journal.verify(session, crisis_id=crisis, anchor=anchor)
         finally:
             await database.dispose()
 
     report = asyncio.run(run())
     if report.broken is None:
+        anchored = f" ; point de contrôle de {anchor.length} entrée(s) retrouvé" if anchor else ""
         typer.echo(
-            f"Main courante intègre : {report.checked} entrée(s) vérifiée(s) ({report.chain})."
+            f"Main courante intègre : {report.checked} entrée(s) vérifiée(s) "
+            f"({report.chain}){anchored}."
         )
         return
     where = f"entrée n° {report.broken.entry_id}" if report.broken.entry_id else "fin de chaîne"
     _fail(f"Main courante altérée ({report.chain}) : {where} — {report.broken.reason}.", 1)
+
+
+def _checkpoint_refused(path: Path, reason: str) -> typer.Exit:
+    typer.echo(f"Point de contrôle refusé : {path} — {reason}.", err=True)
+    return typer.Exit(2)
+
+
+def _trusted_anchor(
+    settings: Settings, path: Path, public_key: str | None, chain: str
+) -> journal.Anchor:
+    """The checkpoint's anchor once its file reads and its signature verifies with a trusted
+    key (exit 2 otherwise, naming the file)."""
+    try:
+        trusted = checkpointing.trusted_key(settings, public_key)
+        if trusted is None:
+            raise CheckpointError(
+                "aucune clé de confiance : donnez --public-key ou réglez TOCSIN_CHECKPOINT_KEY_FILE"
+            )
+        read = checkpoints.parse(path.read_text("utf-8"))
+        checkpoints.check_signature(read, trusted)
+    except (CheckpointError, OSError, UnicodeDecodeError) as error:
+        raise _checkpoint_refused(path, str(error)) from error
+    if read.chain != chain:
+        usage = f"--crisis {read.chain.split(':')[1]}" if ":" in read.chain else "sans --crisis"
+        reason = f"il porte sur la chaîne {read.chain}, pas sur {chain} (vérifiez avec {usage})"
+        raise _checkpoint_refused(path, reason)
+    return read.anchor
+
+
+@journal_app.command("keygen")
+def journal_keygen(
+    file: Annotated[Path, typer.Argument(help="Fichier de la clé privée à créer (mode 0600).")],
+) -> None:
+    """Crée la clé Ed25519 qui signe les points de contrôle ; affiche la clé publique."""
+    try:
+        public = checkpointing.write_private_key(file)
+    except FileExistsError:
+        _fail(f"Erreur : {file} existe déjà ; il n'est pas remplacé.", 2)
+        return
+    except OSError as error:
+        _fail(f"Erreur : {file} — {error.strerror}.", 2)
+        return
+    typer.echo(f"Clé privée écrite dans {file} (lisible par son seul propriétaire).")
+    typer.echo(f"Empreinte : {checkpoints.fingerprint(public)}")
+    typer.echo("Clé publique (à garder hors de la base, pour tocsin journal verify --public-key) :")
+    typer.echo(checkpoints.public_text(public))
 
 
 def _register_extensions() -> None:

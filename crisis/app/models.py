@@ -12,6 +12,7 @@ import crisis.cell.checklist
 import crisis.cell.clocks
 import crisis.cell.crises
 import crisis.cell.paging
+import crisis.checkpoints
 import crisis.dispatch.outbox
 import crisis.inbound_updates
 import crisis.journal

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     dsfr_dir: Path | None = None
     demo: bool = False
+    # Signed checkpoints of the journal (README « Main courante »): the Ed25519 key (PEM or
+    # base64, or a file holding it), the directory they go to, the hourly round.
+    checkpoint_key: SecretStr | None = None
+    checkpoint_key_file: Path | None = None
+    checkpoint_dir: Path | None = None
+    checkpoint_interval_minutes: int = Field(default=60, ge=1, le=60)
+    checkpoint_tick_seconds: float = Field(default=30.0, gt=0)
     # Dispatch: the real channel set, the exercise set (configured apart, never a fallback of
     # each other), and the dispatcher's pace, lease and retry budget.
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)

@@ -249,6 +249,11 @@ def _body(pdf: _Document, view: SummaryView) -> None:
     )
     pdf.ln(2)
     pdf.put(WIDTH, f"Empreinte de la dernière entrée : {view.last_hash}", size=7)
+    pdf.heading("Point de contrôle signé de la main courante")
+    if len(view.checkpoint) == 1:
+        pdf.put(WIDTH, view.checkpoint[0][1])
+    else:
+        pdf.grid([40, 140], ["Rubrique", "Détail"], [list(line) for line in view.checkpoint])
 
 
 def render(view: SummaryView, *, generated_at: datetime) -> bytes:

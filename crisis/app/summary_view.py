@@ -62,6 +62,25 @@ class SummaryView:
     others: str
     timeline: list[TimelineRow]
     last_hash: str
+    checkpoint: list[tuple[str, str]]  # the latest signed checkpoint, or one line saying none
+
+
+NO_CHECKPOINT = (
+    "Aucun point de contrôle signé n'a été écrit pour cet événement : la main courante "
+    "n'est pas ancrée hors de la base."
+)
+
+
+def _checkpoint(summary: Summary) -> list[tuple[str, str]]:
+    record = summary.checkpoint
+    if record is None:
+        return [("Point de contrôle", NO_CHECKPOINT)]
+    return [
+        ("Point de contrôle", f"{format_paris(record.at)} — fichier {record.file_name}"),
+        ("Entrées couvertes", str(record.length)),
+        ("Dernière empreinte", record.last_hash),
+        ("Clé de signature", record.key_fingerprint),
+    ]
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -156,4 +175,5 @@ def build_view(summary: Summary) -> SummaryView:
             for e in summary.timeline
         ],
         last_hash=summary.timeline[-1].hash if summary.timeline else "—",
+        checkpoint=_checkpoint(summary),
     )

@@ -12,7 +12,7 @@ from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.accounts import User
-from crisis.app import actions, idempotency
+from crisis.app import actions, checkpointing, idempotency
 from crisis.app.actions import Caller, CallerDep
 from crisis.app.api.crises import crisis_with_clocks
 from crisis.app.api.schemas import returns
@@ -176,7 +176,9 @@ async def close_crisis(
         view = await crisis_with_clocks(session, crisis, caller.now)
         return 200, view | {"summary_url": f"/evenements/{crisis_id}/bilan", "summary": figures}
 
-    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+    response = await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+    await checkpointing.after_close(db, caller.settings, now=caller.now)
+    return response
 
 
 @router.post(

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from crisis.app import migrate
+from crisis.app import checkpointing, migrate
 from crisis.app.auth import DbDep, SettingsDep
 
 router = APIRouter(tags=["exploitation"])
@@ -20,7 +20,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Base joignable et schéma à jour")
-async def readyz(db: DbDep) -> JSONResponse:
+async def readyz(db: DbDep, settings: SettingsDep) -> JSONResponse:
     try:
         async with db.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
@@ -29,7 +29,9 @@ async def readyz(db: DbDep) -> JSONResponse:
         return JSONResponse({"status": "unavailable", "database": "injoignable"}, status_code=503)
     if not current:
         return JSONResponse({"status": "unavailable", "database": "migrations en retard"}, 503)
-    return JSONResponse({"status": "ready", "database": db.dialect})
+    # Ready without checkpoints, but saying so: the journal is then not anchored outside.
+    anchored = "actifs" if checkpointing.configured(settings) else "désactivés"
+    return JSONResponse({"status": "ready", "database": db.dialect, "checkpoints": anchored})
 
 
 @router.get("/metrics", summary="Métriques Prometheus")

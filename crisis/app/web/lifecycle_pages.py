@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import summary
-from crisis.app import actions, summary_pdf
+from crisis.app import actions, checkpointing, summary_pdf
 from crisis.app.actions import CallerDep
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
 from crisis.app.clock import PARIS
@@ -147,6 +147,7 @@ async def close(crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep
     response = await _act(
         request, db, crisis_id, lambda s: actions.close(s, caller, crisis_id), done
     )
+    await checkpointing.after_close(db, caller.settings, now=caller.now)
     async with db.read() as session:
         if not (await crises.get(session, crisis_id=crisis_id)).is_open:
             return RedirectResponse(f"/evenements/{crisis_id}/bilan", status_code=303)

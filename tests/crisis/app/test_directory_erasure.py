@@ -72,3 +72,44 @@ async def test_erasing_a_contact_pseudonymises_its_deliveries_and_cancels_those_
     assert rows[kept].address == "autre@sandbox.tocsin.test"
     assert rows[kept].recipient_name == other.display_name
     assert report.ok, report
+
+
+async def test_the_erasure_of_personal_data_still_verifies_and_each_redaction_is_chained(
+    db: Database, clock: FrozenClock
+) -> None:
+    async with db.transaction() as session:
+        await load_demo_directory(session, now=clock.now())
+        mayor = (await session.exec(select(Contact).where(Contact.key == "demo:maire:80021"))).one()
+    name = mayor.display_name
+    assert mayor.id is not None
+    async with db.transaction() as session:  # an entry of crisis 3 that names the mayor
+        await journal.append(
+            session,
+            actor=SYSTEM,
+            action="test.called",
+            now=clock.now(),
+            crisis_id=3,
+            payload={"appelé": name},
+        )
+    async with db.transaction() as session:
+        result = await directory.erase_contact(
+            session, actor=SYSTEM, contact_id=mayor.id, now=clock.now()
+        )
+    assert result["redacted_entries"] >= 1
+    async with db.read() as session:
+        redactions = (
+            await session.exec(
+                select(journal.JournalEntry).where(
+                    journal.JournalEntry.action == journal.REDACTION_ACTION
+                )
+            )
+        ).all()
+        redacted = (
+            await session.exec(
+                select(journal.JournalEntry).where(journal.JournalEntry.redacted == True)  # noqa: E712
+            )
+        ).all()
+        assert (await journal.verify(session)).ok
+        assert (await journal.verify(session, crisis_id=3)).ok
+    assert len(redactions) == len(redacted) == result["redacted_entries"]
+    assert all(name not in entry.payload for entry in [*redacted, *redactions])

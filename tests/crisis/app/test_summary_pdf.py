@@ -16,7 +16,7 @@ from crisis import journal
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
 from crisis.app.summary_pdf import french_spacing, render
-from crisis.app.summary_view import SummaryView
+from crisis.app.summary_view import NO_CHECKPOINT, SummaryView
 from tests.crisis.app.web_session import log_in
 from tests.crisis.bulletin_support import ABBEVILLE, load_directory, published
 from tests.crisis.lifecycle_support import roster
@@ -209,6 +209,7 @@ def _view(**changes: object) -> SummaryView:
         "others": "",
         "timeline": [],
         "last_hash": "—",
+        "checkpoint": [("Point de contrôle", NO_CHECKPOINT)],
     }
     return SummaryView(**(values | changes))  # type: ignore[arg-type]
 
