@@ -24,8 +24,8 @@ from crisis.dispatch.outbox import (
     Rendering,
 )
 from crisis.vocabulary import CrisisMode
+from tests.crisis.journal_support import write_entries
 from tests.crisis.lifecycle_support import new_crisis
-from tests.crisis.test_journal import _write_entries
 from tests.support import FrozenClock
 
 pytestmark = pytest.mark.asyncio
@@ -157,11 +157,11 @@ async def _chains_verify(db: Database, crisis_ids: list[int | None]) -> dict[int
 async def test_bursts_and_single_entries_interleave_into_verifiable_chains(
     db: Database, clock: FrozenClock
 ) -> None:
-    await _write_entries(db, clock, 1, 1)
+    await write_entries(db, clock, 1, 1)
     await _burst(db, clock, [1, 2, None, 1, 3, 1])  # a chain advanced thrice in one burst
-    await _write_entries(db, clock, 2, 1)
+    await write_entries(db, clock, 2, 1)
     await _burst(db, clock, [3, None, 4])  # a new chain next to existing ones
-    await _write_entries(db, clock, None, 1)
+    await write_entries(db, clock, None, 1)
     assert await _chains_verify(db, [None, 1, 2, 3, 4]) == {None: 12, 1: 4, 2: 2, 3: 2, 4: 1}
     async with db.read() as session:
         actions = (
@@ -181,7 +181,7 @@ async def test_concurrent_bursts_and_single_entries_neither_deadlock_nor_fork_a_
             asyncio.gather(
                 *(_burst(d, clock, [1, 2, 3, None, 2]) for d in [db, *others] for _ in range(3)),
                 *(
-                    _write_entries(d, clock, crisis, 1)
+                    write_entries(d, clock, crisis, 1)
                     for d in [db, *others]
                     for crisis in (3, 2, 1)
                 ),
