@@ -130,6 +130,10 @@ def _with_checkpoints(settings: Settings) -> Settings:
         data_directory = checkpointing.data_directory(settings.database_url)
         settings = checkpointing.demo_settings(settings, data_directory)
         typer.echo(f"Points de contrôle signés de la main courante : {settings.checkpoint_dir}/")
+    try:
+        checkpointing.Checkpointer.from_settings(settings)  # a bad key stops the start, clearly
+    except CheckpointError as error:
+        _fail(f"Erreur : {error}.", 2)
     warning = checkpointing.startup_warning(settings)
     if warning:
         typer.echo(warning, err=True)
