@@ -21,8 +21,6 @@ API_DOCS_POLICY = (
 """FastAPI's Swagger page only: its fixed inline start-up script and the CDN it loads from."""
 
 API_DOCS = ("/api/docs", "/docs/oauth2-redirect")
-PUBLIC_CACHE = "public, max-age=60"
-"""Public pages may sit one minute in a cache; a correction shows within that minute."""
 
 HSTS = "max-age=31536000; includeSubDomains"
 
@@ -34,8 +32,10 @@ ALWAYS = {
 }
 
 
-def headers_for(path: str, status: int, *, https: bool) -> dict[str, str]:
-    """What a response to `path` carries (a header the route set itself is kept)."""
+def headers_for(path: str, *, https: bool) -> dict[str, str]:
+    """What a response to `path` carries (a header the route set itself is kept). Nothing but
+    the static files is cached: every page, public ones included, sets the session cookie
+    that holds its CSRF token, and a shared cache must never keep a `Set-Cookie`."""
     headers = dict(ALWAYS)
     headers["Content-Security-Policy"] = (
         API_DOCS_POLICY if path in API_DOCS else CONTENT_SECURITY_POLICY
@@ -43,8 +43,7 @@ def headers_for(path: str, status: int, *, https: bool) -> dict[str, str]:
     if https:
         headers["Strict-Transport-Security"] = HSTS
     if not path.startswith("/static/"):  # static files keep their own caching
-        public = path.startswith("/public/") and status == 200
-        headers["Cache-Control"] = PUBLIC_CACHE if public else "no-store"
+        headers["Cache-Control"] = "no-store"
     return headers
 
 
@@ -66,9 +65,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 headers = MutableHeaders(scope=message)
-                for name, value in headers_for(
-                    scope["path"], message["status"], https=https
-                ).items():
+                for name, value in headers_for(scope["path"], https=https).items():
                     headers.setdefault(name, value)
             await send(message)
 

@@ -83,9 +83,10 @@ async def test_no_answer_can_be_framed_sniffed_or_run_an_inline_script(
 async def test_no_cache_keeps_an_authenticated_page_an_api_answer_or_the_login_page(
     answers: dict[str, httpx.Response],
 ) -> None:
+    assert "tocsin_session" in answers["public page"].headers["Set-Cookie"]  # so never public
     stored = {k: answers[k].headers.get("Cache-Control") for k in KINDS}
     assert stored == {
-        "public page": "public, max-age=60",
+        "public page": "no-store",
         "login page": "no-store",
         "static asset": "max-age=300",
         "API JSON": "no-store",
