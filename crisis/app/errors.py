@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from crisis import journal
 from crisis.actors import Actor
@@ -31,6 +33,12 @@ _HTTP_MESSAGES = {
     413: "Requête trop volumineuse.",
     422: "Données invalides.",
     429: "Trop de tentatives : réessayez plus tard.",
+}
+_HTTP_CODES = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
 }
 
 
@@ -107,16 +115,39 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     return envelope(422, "validation_error", "Données invalides.", details)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path answers (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    routes = list(request.app.router.routes)
+    while routes:
+        route = routes.pop()
+        included = getattr(route, "original_router", None)  # FastAPI's included router
+        if included is not None:
+            routes += included.routes
+            continue
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    message = exc.detail if isinstance(exc.detail, str) else _HTTP_MESSAGES.get(exc.status_code, "")
-    if exc.status_code == 401 and _wants_html(request):
+    status = exc.status_code
+    given = isinstance(exc.detail, str) and exc.detail != HTTPStatus(status).phrase
+    message = exc.detail if given else _HTTP_MESSAGES.get(status, HTTPStatus(status).phrase)
+    headers = dict(exc.headers or {})
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        message = f"Méthode {request.method} non autorisée ici : {headers['Allow']}."
+    if status == 401 and _wants_html(request):
         return Response(status_code=303, headers={"Location": "/connexion"})
     if _wants_html(request):
-        return _render_error(request, exc.status_code, message)
-    code = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-    response = envelope(exc.status_code, code.get(exc.status_code, "http_error"), message)
-    if exc.status_code == 401:
+        response = _render_error(request, status, message)
+    else:
+        response = envelope(status, _HTTP_CODES.get(status, "http_error"), message)
+    response.headers.update(headers)
+    if status == 401 and not _wants_html(request):
         response.headers["WWW-Authenticate"] = "Bearer"
     return response
 

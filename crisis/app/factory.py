@@ -7,7 +7,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -22,8 +22,10 @@ from crisis.app.api import lifecycle as lifecycle_api
 from crisis.app.api import ops
 from crisis.app.clock import Clock, SystemClock
 from crisis.app.db import Database
+from crisis.app.hostile_input import refuse_control_characters
 from crisis.app.logs import register_secret
 from crisis.app.middleware import BodyLimit, HttpMetrics, RequestContext
+from crisis.app.security_headers import SecurityHeaders
 from crisis.app.settings import Settings
 from crisis.app.web import (
     assets,
@@ -105,6 +107,7 @@ def _middleware(settings: Settings, registry: CollectorRegistry) -> list[Middlew
         )
 
     return [
+        Middleware(SecurityHeaders),
         Middleware(RequestContext, metrics=HttpMetrics(registry)),
         Middleware(BodyLimit, limit_for=limit_for),
         Middleware(
@@ -137,6 +140,7 @@ def create_app(
         docs_url="/api/docs",
         redoc_url=None,
         middleware=_middleware(settings, registry),
+        dependencies=[Depends(refuse_control_characters)],
     )
     app.state.settings = settings
     app.state.db = db

@@ -26,6 +26,7 @@ from crisis.bulletin.render import (
 )
 from crisis.cell.crises import Crisis
 from crisis.errors import InvalidInput
+from crisis.text import visible_length
 from crisis.vocabulary import CHOSEN_AUDIENCES, Audience, BulletinStatus, MsgType, Strategy
 from playbooks import check_completeness
 
@@ -214,7 +215,7 @@ async def checked(
     msg_type = draft.msg_type or (MsgType.UPDATE if references else MsgType.ALERT)
     cascade = draft.cascade_minutes if draft.strategy == Strategy.CASCADE else 0
     problems: Problems = []
-    if len(title) < 3:
+    if visible_length(title) < 3:
         problems.append(problem("invalid_title", "Le titre doit compter au moins 3 caractères."))
     problems += _audience_problems(audiences)
     problems += _channel_problems(channels, audiences=audiences, policy=policy, exercise=exercise)

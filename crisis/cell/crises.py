@@ -14,6 +14,7 @@ from crisis import journal
 from crisis.actors import Actor, Role
 from crisis.cell import checklist
 from crisis.errors import InvalidInput, NotFound
+from crisis.text import visible_length
 from crisis.vocabulary import CrisisMode, CrisisStatus
 from playbooks import Playbook
 from storage.types import UTCDateTime
@@ -79,7 +80,7 @@ async def _checked_declaration(
     session: AsyncSession, *, title: str, kind: str, communes: list[str]
 ) -> list[str]:
     """The affected communes' codes, once title, kind and communes are valid."""
-    if len(title) < 3:
+    if visible_length(title) < 3:
         raise InvalidInput("invalid_title", "Le titre doit compter au moins 3 caractères.")
     if not KIND_PATTERN.match(kind):
         raise InvalidInput("invalid_kind", f"Type d'événement invalide : « {kind} ».")

@@ -38,3 +38,10 @@
   render();
   setInterval(render, 1000);
 })();
+
+// Confirmations: a form with data-confirm asks before it is sent (no inline handler: the CSP
+// allows no script in attributes).
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset && event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});

@@ -24,3 +24,11 @@ async def log_in(client: httpx.AsyncClient, login: str, password: str) -> str:
     )
     assert answer.status_code == 303, answer.text
     return csrf_of((await client.get("/")).text)
+
+
+async def declare_from_form(
+    client: httpx.AsyncClient, csrf: str, title: str, **fields: str
+) -> httpx.Response:
+    """Post the declaration form for Abbeville, as a prefect would fill it in."""
+    form = {"title": title, "kind": "crue", "mode": "real", "communes": "80001"}
+    return await client.post("/evenements/nouveau", data=form | fields | {"csrf_token": csrf})

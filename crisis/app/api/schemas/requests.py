@@ -2,34 +2,36 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
-INVISIBLE = re.compile(r"[\s\u200b-\u200f\u2060-\u2064\ufeff\u00ad]+")
+from crisis.text import INVISIBLE, control_character_problem
 
 
-def _contains_nul(value: Any) -> bool:
+def _control_problem(value: Any) -> str | None:
     if isinstance(value, str):
-        return "\x00" in value
+        return control_character_problem(value)
     if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+        items = (p for k, v in value.items() for p in (_control_problem(k), _control_problem(v)))
+        return next((p for p in items if p), None)
     if isinstance(value, list | tuple):
-        return any(_contains_nul(item) for item in value)
-    return False
+        return next((p for p in map(_control_problem, value) if p), None)
+    return None
 
 
 class RequestModel(BaseModel):
-    """Unknown fields refused, and no NUL character anywhere (no database stores it in text)."""
+    """Unknown fields refused, and no NUL or other control character anywhere (no database
+    stores a NUL in text; XML, as in CAP, cannot carry the others)."""
 
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul_character(cls, data: Any) -> Any:
-        if _contains_nul(data):
-            raise ValueError("le caractère nul (U+0000) n'est pas accepté dans un texte")
+    def _no_control_character(cls, data: Any) -> Any:
+        problem = _control_problem(data)
+        if problem:
+            raise ValueError(problem)
         return data
 
 
