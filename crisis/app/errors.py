@@ -109,6 +109,8 @@ async def validation_error(request: Request, exc: Exception) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 303 and exc.headers:  # a page that must be seen first
+        return Response(status_code=303, headers=exc.headers)
     message = exc.detail if isinstance(exc.detail, str) else _HTTP_MESSAGES.get(exc.status_code, "")
     if exc.status_code == 401 and _wants_html(request):
         return Response(status_code=303, headers={"Location": "/connexion"})

@@ -26,6 +26,7 @@ from crisis.app.logs import register_secret
 from crisis.app.middleware import BodyLimit, HttpMetrics, RequestContext
 from crisis.app.settings import Settings
 from crisis.app.web import (
+    account,
     assets,
     bulletin_composer,
     bulletin_tracking,
@@ -51,6 +52,7 @@ ROUTERS = (
     lifecycle_api.router,
     inbound_api.router,
     pages.router,
+    account.router,
     lifecycle_pages.router,
     playbook_pages.router,
     channels_page.router,
