@@ -1,4 +1,8 @@
-"""Users, their roles, passwords (argon2) and API tokens (stored as SHA-256 digests)."""
+"""Users, their roles, passwords (argon2) and API tokens (stored as SHA-256 digests).
+
+A password an administrator hands out (`tocsin users add`) is a one-time password: the first
+login with it consumes it, and the user must choose their own before anything else.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import journal
+from crisis import journal, sessions
 from crisis.actors import Actor, Role
-from crisis.errors import Conflict, InvalidInput
+from crisis.errors import Conflict, InvalidInput, NotFound
 from storage.types import UTCDateTime
 
 TOKEN_PREFIX = "tcs_"  # noqa: S105 - a public prefix, not a secret
@@ -23,6 +27,9 @@ LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 _hasher = PasswordHasher()
 # A real hash to compare against when the login does not exist, so timing leaks nothing.
 _DUMMY_HASH = _hasher.hash("tocsin-dummy-password")
+# What a consumed one-time password leaves: no password verifies against it.
+CONSUMED = "!consumed"
+MIN_PASSWORD_LENGTH = 12
 
 
 class User(SQLModel, table=True):
@@ -35,6 +42,9 @@ class User(SQLModel, table=True):
     password_hash: str
     roles: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     active: bool = True
+    must_change_password: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}
+    )
     created_at: datetime = Field(sa_type=UTCDateTime)
 
     def actor(self) -> Actor:
@@ -54,12 +64,14 @@ class ApiToken(SQLModel, table=True):
 
 
 class LoginFailure(SQLModel, table=True):
-    """Recent failed logins, for throttling across every instance."""
+    """Recent failed logins per (login, source address), for throttling across instances."""
 
     __tablename__ = "login_failure"
+    __table_args__ = (sa.Index("ix_login_failure_pair", "login", "client", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     login: str = Field(index=True, max_length=64)
+    client: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
@@ -90,8 +102,12 @@ async def create_user(
     now: datetime,
     password: str | None = None,
     display_name: str = "",
+    one_time: bool = True,
 ) -> tuple[User, str]:
-    """Create a user; returns it with its password (generated when not given)."""
+    """Create a user; returns it with its password (generated when not given).
+
+    The password is a one-time password unless `one_time` is false (demo users, tests).
+    """
     actor.require(Role.ADMIN, action="créer un utilisateur")
     if not LOGIN_PATTERN.match(login):
         raise InvalidInput(
@@ -107,6 +123,7 @@ async def create_user(
         display_name=display_name or login,
         password_hash=_hasher.hash(password),
         roles=[r.value for r in checked],
+        must_change_password=one_time,
         created_at=now,
     )
     session.add(user)
@@ -146,10 +163,12 @@ async def revoke_token(
     session: AsyncSession, *, actor: Actor, token_id: int, now: datetime
 ) -> None:
     record = await session.get(ApiToken, token_id)
-    if record is None or record.revoked_at is not None:
-        return
+    if record is None:
+        raise NotFound("token_not_found", "Jeton d'API introuvable.")
     if actor.user_id != record.user_id:
         actor.require(Role.ADMIN, action="révoquer un jeton d'API")
+    if record.revoked_at is not None:
+        return
     record.revoked_at = now
     session.add(record)
     await journal.append(
@@ -185,3 +204,115 @@ def password_matches(user: User | None, password: str) -> bool:
 
 def set_password(user: User, password: str) -> None:
     user.password_hash = _hasher.hash(password)
+
+
+def consume_one_time_password(user: User) -> None:
+    """After the first login with a one-time password: it never verifies again."""
+    if user.must_change_password:
+        user.password_hash = CONSUMED
+
+
+def _password_problems(user: User, *, current: str, new: str, confirm: str) -> list[str]:
+    problems = []
+    if not user.must_change_password and not password_matches(user, current):
+        problems.append("Le mot de passe actuel est incorrect.")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        problems.append(
+            f"Le nouveau mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères."
+        )
+    if new != confirm:
+        problems.append("Les deux saisies du nouveau mot de passe diffèrent.")
+    elif new == current:
+        problems.append("Le nouveau mot de passe doit différer de l'actuel.")
+    return problems
+
+
+async def change_password(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    current: str,
+    new: str,
+    confirm: str,
+    now: datetime,
+    keep_session: int | None,
+) -> None:
+    """A user sets their own password; every other session of theirs ends.
+
+    The current password is asked, except right after a one-time password (already consumed).
+    """
+    user = await session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None or not user.active:
+        raise NotFound("user_not_found", "Utilisateur introuvable.")
+    problems = _password_problems(user, current=current, new=new, confirm=confirm)
+    if problems:
+        raise InvalidInput("invalid_password", " ".join(problems), problems)
+    was_one_time = user.must_change_password
+    set_password(user, new)
+    user.must_change_password = False
+    session.add(user)
+    ended = await sessions.revoke_all(session, user_id=user.id or 0, now=now, keep=keep_session)
+    await journal.append(
+        session,
+        actor=actor,
+        action="user.password_changed",
+        now=now,
+        payload={"user_id": user.id, "one_time": was_one_time, "sessions_ended": ended},
+    )
+
+
+async def _user_named(session: AsyncSession, *, login: str) -> User:
+    user = await user_by_login(session, login=login)
+    if user is None or user.id is None:
+        raise NotFound("user_not_found", f"Aucun utilisateur « {login} ».")
+    return user
+
+
+async def reset_password(session: AsyncSession, *, actor: Actor, login: str, now: datetime) -> str:
+    """An administrator hands out a new one-time password; the user's sessions end."""
+    actor.require(Role.ADMIN, action="réinitialiser un mot de passe")
+    user = await _user_named(session, login=login)
+    password = new_password()
+    set_password(user, password)
+    user.must_change_password = True
+    session.add(user)
+    ended = await sessions.revoke_all(session, user_id=user.id or 0, now=now)
+    await journal.append(
+        session,
+        actor=actor,
+        action="user.password_reset",
+        now=now,
+        payload={"user_id": user.id, "login": login, "sessions_ended": ended},
+    )
+    return password
+
+
+async def deactivate(session: AsyncSession, *, actor: Actor, login: str, now: datetime) -> None:
+    """An administrator closes an account: its sessions and API tokens end with it."""
+    actor.require(Role.ADMIN, action="désactiver un utilisateur")
+    user = await _user_named(session, login=login)
+    user.active = False
+    session.add(user)
+    ended = await sessions.revoke_all(session, user_id=user.id or 0, now=now)
+    await session.exec(
+        update(ApiToken)
+        .where(col(ApiToken.user_id) == user.id, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+    await journal.append(
+        session,
+        actor=actor,
+        action="user.deactivated",
+        now=now,
+        payload={"user_id": user.id, "login": login, "sessions_ended": ended},
+    )
+
+
+async def tokens_of(session: AsyncSession, *, user_id: int) -> list[ApiToken]:
+    """A user's API tokens still valid, newest first."""
+    rows = await session.exec(
+        select(ApiToken)
+        .where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
+        .order_by(col(ApiToken.created_at).desc(), col(ApiToken.id).desc())
+    )
+    return list(rows)

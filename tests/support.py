@@ -40,7 +40,7 @@ class TestUser:
 async def make_user(db: Database, clock: FrozenClock, login: str, *roles: str) -> TestUser:
     async with db.transaction() as session:
         user, password = await accounts.create_user(
-            session, actor=SYSTEM, login=login, roles=list(roles), now=clock.now()
+            session, actor=SYSTEM, login=login, roles=list(roles), now=clock.now(), one_time=False
         )
         token = await accounts.issue_token(session, actor=SYSTEM, user=user, now=clock.now())
         assert user.id is not None

@@ -1,4 +1,4 @@
-"""Who is calling: a bearer token (API) or the signed session cookie (web), and CSRF."""
+"""Who is calling: a bearer token (API) or a server-side session (web), and CSRF."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from prometheus_client import CollectorRegistry, Counter
-from sqlmodel import col, delete, func, select
 
-from crisis import accounts, journal
-from crisis.accounts import LoginFailure, User
+from crisis import accounts, journal, logins, sessions
+from crisis.accounts import User
 from crisis.actors import Actor
 from crisis.app.clock import Clock
 from crisis.app.db import Database
@@ -93,20 +92,46 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def session_policy(settings: Settings) -> sessions.SessionPolicy:
+    return sessions.SessionPolicy(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        lifetime=timedelta(seconds=settings.session_max_age_seconds),
+    )
+
+
+def throttle_policy(settings: Settings) -> logins.ThrottlePolicy:
+    return logins.ThrottlePolicy(
+        free_attempts=settings.login_max_failures,
+        first_delay=timedelta(seconds=settings.login_first_delay_seconds),
+        max_delay=timedelta(seconds=settings.login_max_delay_seconds),
+        window=timedelta(seconds=settings.login_window_seconds),
+    )
+
+
 async def _session_user(request: Request, db: Database) -> User | None:
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
+    """The user of the server-side session the cookie names, if it is still alive."""
+    token = request.session.get("sid")
+    if not isinstance(token, str):
         return None
+    now = get_clock(request).now()
+    policy = session_policy(get_settings(request))
     async with db.read() as session:
-        user = await session.get(User, uid)
-    if user is None or not user.active:
+        row = await sessions.find(session, token=token, now=now, policy=policy)
+        user = await session.get(User, row.user_id) if row is not None else None
+    if row is None or row.id is None or user is None or not user.active:
         request.session.clear()
         return None
+    if sessions.needs_touch(row, now=now, policy=policy):
+        async with db.transaction() as session:
+            await sessions.touch(session, session_id=row.id, now=now)
+    request.state.session_id = row.id
     return user
 
 
-async def current_actor(request: Request, db: DbDep) -> Actor:
-    """Authenticate by bearer token, else by session (with CSRF on unsafe methods)."""
+PASSWORD_PAGE = "/mon-compte/mot-de-passe"  # noqa: S105 - a path, not a secret
+
+
+async def _authenticate(request: Request, db: Database, *, pending_ok: bool) -> Actor:
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -121,16 +146,37 @@ async def current_actor(request: Request, db: DbDep) -> Actor:
         user = await _session_user(request, db)
         if user is None:
             raise HTTPException(401, "Authentification requise.")
+        request.state.actor = user.actor()
         api_write = request.method in UNSAFE_METHODS and request.url.path.startswith("/api/")
         if api_write and not _csrf_ok(request, request.headers.get(CSRF_HEADER)):
             await _journal_auth_refusal(request, "auth.csrf_refused", login=user.login)
             raise HTTPException(403, "Jeton CSRF absent ou invalide.")
+        if user.must_change_password and not pending_ok:
+            if request.url.path.startswith("/api/"):
+                raise HTTPException(
+                    403, "Choisissez d'abord votre mot de passe : celui reçu était à usage unique."
+                )
+            raise HTTPException(303, headers={"Location": PASSWORD_PAGE})
     actor = user.actor()
     request.state.actor = actor
     return actor
 
 
+async def current_actor(request: Request, db: DbDep) -> Actor:
+    """Authenticate by bearer token, else by session (with CSRF on unsafe methods).
+
+    A session opened with a one-time password reaches nothing but the password page.
+    """
+    return await _authenticate(request, db, pending_ok=False)
+
+
+async def pending_actor(request: Request, db: DbDep) -> Actor:
+    """As `current_actor`, also while a one-time password awaits its replacement."""
+    return await _authenticate(request, db, pending_ok=True)
+
+
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+PendingActor = Annotated[Actor, Depends(pending_actor)]
 
 
 async def require_csrf_form(request: Request) -> None:
@@ -147,50 +193,64 @@ CsrfChecked = Depends(require_csrf_form)
 
 async def login(
     request: Request, db: Database, clock: Clock, settings: Settings, *, login: str, password: str
-) -> User | None:
-    """Check a login, with throttling across instances; journal every failure."""
-    now = clock.now()
-    window_start = now - timedelta(seconds=settings.login_window_seconds)
+) -> logins.Outcome:
+    """Check a password (throttled per login and address); open a session on success.
+
+    Each failure is logged and counted, not chained in the journal.
+    """
+    client = _client(request)
     async with db.transaction() as session:
-        failures = (
-            await session.exec(
-                select(func.count())
-                .select_from(LoginFailure)
-                .where(LoginFailure.login == login, col(LoginFailure.at) >= window_start)
-            )
-        ).one()
-        if failures >= settings.login_max_failures:
-            await journal.append(
+        outcome = await logins.attempt(
+            session,
+            login=login,
+            password=password,
+            client=client,
+            now=clock.now(),
+            policy=throttle_policy(settings),
+        )
+        if outcome.user is not None and outcome.user.id is not None:
+            _, token = await sessions.open_session(
                 session,
-                actor=Actor(None, "anonyme", frozenset()),
-                action="auth.login_throttled",
-                now=now,
-                payload={"login": login, "client": _client(request)},
+                user_id=outcome.user.id,
+                now=clock.now(),
+                client=client,
+                user_agent=request.headers.get("user-agent", ""),
             )
-            raise HTTPException(429, "Trop de tentatives : réessayez dans quelques minutes.")
-        user = await accounts.user_by_login(session, login=login)
-        if accounts.password_matches(user, password) and user is not None and user.active:
-            await session.exec(delete(LoginFailure).where(col(LoginFailure.login) == login))
+            _start_session(request, token)
+    if outcome.user is None:
+        reason = "throttled" if outcome.throttled else "password"
+        request.app.state.auth_refusals.labels(reason=reason).inc()
+        logger.warning(
+            "Connexion refusée",
+            extra={"login": login, "client": client, "reason": reason},
+        )
+    return outcome
+
+
+def _start_session(request: Request, token: str) -> None:
+    request.session.clear()
+    request.session["sid"] = token
+    request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+async def logout(request: Request, db: Database, clock: Clock) -> None:
+    """End the server-side session: its cookie, even replayed, opens nothing any more."""
+    token = request.session.get("sid")
+    request.session.clear()
+    if not isinstance(token, str):
+        return
+    policy = session_policy(get_settings(request))
+    async with db.transaction() as session:
+        row = await sessions.find(session, token=token, now=clock.now(), policy=policy)
+        if row is None or row.id is None:
+            return
+        await sessions.end(session, session_id=row.id, now=clock.now())
+        user = await session.get(User, row.user_id)
+        if user is not None:
             await journal.append(
                 session,
                 actor=user.actor(),
-                action="auth.login",
-                now=now,
-                payload={"client": _client(request)},
+                action="auth.logout",
+                now=clock.now(),
+                payload={"session_id": row.id},
             )
-            return user
-        session.add(LoginFailure(login=login, at=now))
-        await journal.append(
-            session,
-            actor=Actor(None, "anonyme", frozenset()),
-            action="auth.login_failed",
-            now=now,
-            payload={"login": login, "client": _client(request)},
-        )
-    return None
-
-
-def start_session(request: Request, user: User) -> None:
-    request.session.clear()
-    request.session["uid"] = user.id
-    request.session["csrf"] = secrets.token_urlsafe(32)

@@ -57,9 +57,11 @@ async def demo_users(db: Database, clock: Clock) -> list[DemoLogin]:
                     now=clock.now(),
                     password=password,
                     display_name=name,
+                    one_time=False,  # the demo stays two clicks away: no forced change
                 )
             else:
                 accounts.set_password(user, password)
+                user.must_change_password = False
                 session.add(user)
             created.append(DemoLogin(login, password, roles))
     return created

@@ -6,12 +6,14 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from prometheus_client import CollectorRegistry
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import accounts, checkpoints, journal
 from crisis.actors import SYSTEM
@@ -157,6 +159,26 @@ def db_upgrade(db: DbOption = None) -> None:
     typer.echo(f"Base à jour (révision {migrate.head_revision()}).")
 
 
+def _as_admin(db: str | None, change: Callable[[AsyncSession], Awaitable[str]]) -> str:
+    """Run one administrator's change on the users, with the usual exit codes on refusal."""
+    settings = _settings(db)
+
+    async def run() -> str:
+        database = Database.from_url(settings.database_url)
+        try:
+            await bootstrap.prepare(database, settings.database_url)
+            async with database.transaction() as session:
+                return await change(session)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as error:
+        _fail(f"Erreur : {error.message}", 2 if error.status in (400, 404, 422) else 1)
+        raise  # unreachable: _fail exits
+
+
 @users_app.command("add")
 def users_add(
     login: str,
@@ -171,32 +193,46 @@ def users_add(
     name: Annotated[str, typer.Option(help="Nom affiché.")] = "",
 ) -> None:
     """Crée un utilisateur et affiche son mot de passe à usage unique."""
-    settings = _settings(db)
 
-    async def run() -> str:
-        database = Database.from_url(settings.database_url)
-        try:
-            await bootstrap.prepare(database, settings.database_url)
-            async with database.transaction() as session:
-                _, password = await accounts.create_user(
-                    session,
-                    actor=SYSTEM,
-                    login=login,
-                    roles=role,
-                    now=SystemClock().now(),
-                    display_name=name,
-                )
-            return password
-        finally:
-            await database.dispose()
+    async def create(session: AsyncSession) -> str:
+        _, password = await accounts.create_user(
+            session,
+            actor=SYSTEM,
+            login=login,
+            roles=role,
+            now=SystemClock().now(),
+            display_name=name,
+        )
+        return password
 
-    try:
-        password = asyncio.run(run())
-    except DomainError as error:
-        _fail(f"Erreur : {error.message}", 2 if error.status in (400, 422) else 1)
-        return
+    password = _as_admin(db, create)
     typer.echo(f"Utilisateur « {login} » créé. Mot de passe à usage unique :")
     typer.echo(password)
+
+
+@users_app.command("reset")
+def users_reset(login: str, db: DbOption = None) -> None:
+    """Émet un nouveau mot de passe à usage unique ; les sessions de l'utilisateur sont fermées."""
+    password = _as_admin(
+        db,
+        lambda session: accounts.reset_password(
+            session, actor=SYSTEM, login=login, now=SystemClock().now()
+        ),
+    )
+    typer.echo(f"Nouveau mot de passe à usage unique pour « {login} » :")
+    typer.echo(password)
+
+
+@users_app.command("disable")
+def users_disable(login: str, db: DbOption = None) -> None:
+    """Désactive un utilisateur : ses sessions et ses jetons d'API cessent aussitôt."""
+
+    async def change(session: AsyncSession) -> str:
+        await accounts.deactivate(session, actor=SYSTEM, login=login, now=SystemClock().now())
+        return login
+
+    _as_admin(db, change)
+    typer.echo(f"Utilisateur « {login} » désactivé ; ses sessions et jetons sont révoqués.")
 
 
 @users_app.command("token")

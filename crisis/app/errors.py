@@ -134,6 +134,8 @@ def _allowed_methods(request: Request) -> str:
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if status == 303 and exc.headers:  # a page that must be seen first
+        return Response(status_code=303, headers=exc.headers)
     given = isinstance(exc.detail, str) and exc.detail != HTTPStatus(status).phrase
     message = exc.detail if given else _HTTP_MESSAGES.get(status, HTTPStatus(status).phrase)
     headers = dict(exc.headers or {})

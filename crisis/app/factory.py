@@ -28,6 +28,7 @@ from crisis.app.middleware import BodyLimit, HttpMetrics, RequestContext
 from crisis.app.security_headers import SecurityHeaders
 from crisis.app.settings import Settings
 from crisis.app.web import (
+    account,
     assets,
     bulletin_composer,
     bulletin_tracking,
@@ -53,6 +54,7 @@ ROUTERS = (
     lifecycle_api.router,
     inbound_api.router,
     pages.router,
+    account.router,
     lifecycle_pages.router,
     playbook_pages.router,
     channels_page.router,

@@ -64,9 +64,17 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=100_000_000, ge=1_000)
     metrics_public: bool = True
     cookie_secure: bool = False
-    session_max_age_seconds: int = 12 * 3600
-    login_max_failures: int = 5
-    login_window_seconds: int = 15 * 60
+    # Web sessions (server-side, docs/utilisateurs.md): an absolute lifetime of one watch,
+    # and an idle timeout long enough for a quiet night between two events, short enough that
+    # a workstation left open in the COD does not stay logged in until morning.
+    session_max_age_seconds: int = Field(default=12 * 3600, ge=60)
+    session_idle_minutes: int = Field(default=120, ge=1)
+    # Logins: free attempts per (login, address), then a delay from the first one, doubling
+    # per failure up to the ceiling; failures older than the window are forgotten.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_first_delay_seconds: int = Field(default=30, ge=1)
+    login_max_delay_seconds: int = Field(default=15 * 60, ge=1)
+    login_window_seconds: int = Field(default=3600, ge=60)
     # Background work
     scheduler_enabled: bool = True
     tick_seconds: float = Field(default=1.0, gt=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -85,10 +86,32 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     else:
         process.kill()
         raise RuntimeError("Tocsin did not start; see live-server.log")
+    for login, one_time in list(server.users.items()):
+        server.users[login] = choose_password(server, login, one_time)
     yield server
     process.terminate()
     process.wait(timeout=10)
     log.close()
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def choose_password(server: LiveServer, login: str, one_time: str) -> str:
+    """What every new user does first: log in with the one-time password, choose their own."""
+    chosen = f"{login}-mot-de-passe-de-test"
+    with httpx.Client(base_url=server.url) as http:
+        csrf = _CSRF.search(http.get("/connexion").text)
+        assert csrf is not None
+        data = {"login": login, "password": one_time, "csrf_token": csrf.group(1)}
+        assert http.post("/connexion", data=data).status_code == 303
+        form = http.get("/mon-compte/mot-de-passe")
+        csrf = _CSRF.search(form.text)
+        assert csrf is not None
+        data = {"new_password": chosen, "confirm_password": chosen, "csrf_token": csrf.group(1)}
+        answer = http.post("/mon-compte/mot-de-passe", data=data)
+        assert answer.status_code == 303 and answer.headers["location"] == "/", answer.text
+    return chosen
 
 
 @pytest.fixture(scope="session")

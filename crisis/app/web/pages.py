@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -46,18 +47,39 @@ async def login_submit(
     login: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
 ) -> Response:
-    user = await auth.login(request, db, clock, settings, login=login, password=password)
-    if user is None:
-        return render(
-            request, "login.html", 401, error="Identifiant ou mot de passe incorrect.", login=login
+    outcome = await auth.login(request, db, clock, settings, login=login, password=password)
+    if outcome.user is not None:
+        return RedirectResponse("/", status_code=303)
+    wait = outcome.retry_after
+    if outcome.throttled:
+        error = (
+            "Trop de tentatives pour cet identifiant depuis votre adresse : "
+            f"réessayez {_retry_when(clock.now() + wait, wait)}. "
+            "Même le bon mot de passe est refusé avant."
         )
-    auth.start_session(request, user)
-    return RedirectResponse("/", status_code=303)
+    else:
+        error = "Identifiant ou mot de passe incorrect."
+        if wait:
+            error += f" Prochain essai possible {_retry_when(clock.now() + wait, wait)}."
+    response = render(
+        request, "login.html", 429 if outcome.throttled else 401, error=error, login=login
+    )
+    if wait:
+        response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+    return response
+
+
+def _retry_when(at: datetime, wait: timedelta) -> str:
+    """« dans 2 min (à 15 h 07) » — or seconds under a minute."""
+    seconds = math.ceil(wait.total_seconds())
+    local = paris(at)
+    span = f"{seconds} s" if seconds < 60 else f"{math.ceil(seconds / 60)} min"
+    return f"dans {span} (à {local.hour} h {local.minute:02d})"
 
 
 @router.post("/deconnexion", dependencies=[CsrfChecked])
-async def logout(request: Request) -> Response:
-    request.session.clear()
+async def logout(request: Request, db: DbDep, clock: ClockDep) -> Response:
+    await auth.logout(request, db, clock)
     return RedirectResponse("/connexion", status_code=303)
 
 

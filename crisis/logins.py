@@ -1,0 +1,114 @@
+"""Password logins, throttled per (login, source address) with growing delays.
+
+No account is ever locked: failures from one address slow that address down for that login,
+and the right password from any other address still opens a session. During a delay even the
+right password is refused, unchecked, until the delay ends (else throttling would be moot).
+Failures are not chained in the journal one by one (a loop would grow it without bound): the
+journal records when throttling begins for a pair, once per run of failures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crisis import accounts, journal
+from crisis.accounts import LoginFailure, User
+from crisis.actors import Actor
+
+ANONYMOUS = Actor(None, "anonyme", frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottlePolicy:
+    free_attempts: int = 5
+    first_delay: timedelta = timedelta(seconds=30)
+    max_delay: timedelta = timedelta(minutes=15)
+    window: timedelta = timedelta(hours=1)
+
+    def delay(self, failures: int) -> timedelta:
+        """The wait after `failures` recent failures: none, then doubling up to the ceiling."""
+        if failures < self.free_attempts:
+            return timedelta(0)
+        doublings = min(failures - self.free_attempts, 20)
+        delay: timedelta = min(self.first_delay * (1 << doublings), self.max_delay)
+        return delay
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A login attempt's result: `user` on success; else `retry_after` when a delay runs,
+    and `throttled` when the attempt was refused unchecked because one already ran."""
+
+    user: User | None = None
+    retry_after: timedelta = timedelta(0)
+    throttled: bool = False
+
+
+async def _recent_failures(
+    session: AsyncSession, *, login: str, client: str, since: datetime
+) -> list[datetime]:
+    rows = await session.exec(
+        select(LoginFailure.at).where(
+            LoginFailure.login == login,
+            LoginFailure.client == client,
+            col(LoginFailure.at) >= since,
+        )
+    )
+    return list(rows)
+
+
+async def attempt(
+    session: AsyncSession,
+    *,
+    login: str,
+    password: str,
+    client: str | None,
+    now: datetime,
+    policy: ThrottlePolicy,
+) -> Outcome:
+    """Check a password unless a delay runs for (login, client); journal what matters."""
+    client = (client or "")[:64]
+    await session.exec(delete(LoginFailure).where(col(LoginFailure.at) < now - policy.window))
+    failures = await _recent_failures(
+        session, login=login, client=client, since=now - policy.window
+    )
+    if failures:
+        until = max(failures) + policy.delay(len(failures))
+        if now < until:
+            return Outcome(retry_after=until - now, throttled=True)
+    user = await accounts.user_by_login(session, login=login)
+    if accounts.password_matches(user, password) and user is not None and user.active:
+        await session.exec(
+            delete(LoginFailure).where(
+                col(LoginFailure.login) == login, col(LoginFailure.client) == client
+            )
+        )
+        one_time = user.must_change_password
+        accounts.consume_one_time_password(user)
+        session.add(user)
+        payload = {"client": client or None, "one_time_password": one_time}
+        await journal.append(
+            session, actor=user.actor(), action="auth.login", now=now, payload=payload
+        )
+        return Outcome(user=user)
+    session.add(LoginFailure(login=login, client=client, at=now))
+    count = len(failures) + 1
+    delay = policy.delay(count)
+    if count == policy.free_attempts:  # throttling begins for this pair: once per run
+        await journal.append(
+            session,
+            actor=ANONYMOUS,
+            action="auth.login_throttled",
+            now=now,
+            payload={
+                "login": login,
+                "client": client or None,
+                "failures": count,
+                "delay_seconds": int(delay.total_seconds()),
+            },
+        )
+    return Outcome(retry_after=delay)
