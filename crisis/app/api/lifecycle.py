@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.accounts import User
 from crisis.app import actions, idempotency
 from crisis.app.actions import Caller, CallerDep
 from crisis.app.api.crises import crisis_with_clocks
@@ -26,7 +25,7 @@ from crisis.app.api.schemas.crises import (
 from crisis.app.api.schemas.requests import RequestModel
 from crisis.app.auth import ClockDep, CurrentActor, DbDep
 from crisis.app.paths import RowId, RowRef
-from crisis.cell import checklist, crises, lifecycle, overview
+from crisis.cell import acknowledgements, checklist, crises, overview
 from crisis.cell.clocks import state_view
 from crisis.cell.crises import Crisis
 
@@ -34,8 +33,13 @@ router = APIRouter(prefix="/api/v1", tags=["événements"])
 
 
 class AcknowledgementIn(RequestModel):
-    user: RowRef | None = Field(default=None, description="Utilisateur qui répond (défaut : soi).")
-    contact: RowRef | None = Field(default=None, description="Contact d'astreinte qui répond.")
+    user: RowRef | None = Field(
+        default=None,
+        description="Utilisateur qui répond (défaut : soi ; un autre : cabinet seulement).",
+    )
+    contact: RowRef | None = Field(
+        default=None, description="Contact d'astreinte joint par téléphone (cabinet seulement)."
+    )
     role: str = Field(description="Rôle d'astreinte : communication, validator, prefect.")
 
 
@@ -89,15 +93,12 @@ async def acknowledge(
     db: DbDep,
     clock: ClockDep,
 ) -> JSONResponse:
+    """For oneself by default; the cabinet may record a call answered by phone for someone."""
     now = clock.now()
     user_id = body.user if body.user is not None or body.contact is not None else actor.user_id
 
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        name = ""
-        if user_id is not None:
-            user = await session.get(User, user_id)
-            name = (user.display_name or user.login) if user else ""
-        ack = await lifecycle.acknowledge(
+        ack = await acknowledgements.acknowledge(
             session,
             actor=actor,
             crisis_id=crisis_id,
@@ -105,7 +106,6 @@ async def acknowledge(
             now=now,
             contact_id=body.contact,
             user_id=user_id,
-            user_name=name,
         )
         return 201, {
             "id": ack.id,
@@ -115,6 +115,9 @@ async def acknowledge(
             "name": ack.name,
             "at": ack.at.isoformat(),
             "via": ack.via,
+            "recorded_by": ack.recorded_by,
+            "on_behalf": ack.on_behalf,
+            "note": acknowledgements.recorded_note(ack),
         }
 
     return await idempotency.run(request, db, actor=actor, now=now, action=action)
