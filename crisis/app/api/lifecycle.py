@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crisis import privacy
 from crisis.app import actions, idempotency
 from crisis.app.actions import Caller, CallerDep
 from crisis.app.api.crises import crisis_with_clocks
@@ -61,7 +62,7 @@ async def _answer_crisis(
 
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         crisis = await step(session)
-        return 200, await crisis_with_clocks(session, crisis, caller.now)
+        return 200, await crisis_with_clocks(session, crisis, caller.now, viewer=caller.actor)
 
     return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 
@@ -163,7 +164,8 @@ async def crisis_clocks(
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
         states = await overview.clock_states(session, crises=[crisis], now=clock.now())
-    return [state_view(s) for s in states.get(crisis_id, [])]
+    personal = privacy.sees_personal_data(actor)
+    return [state_view(s, personal=personal) for s in states.get(crisis_id, [])]
 
 
 @router.post(
@@ -176,7 +178,7 @@ async def close_crisis(
 ) -> JSONResponse:
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         crisis, figures = await actions.close(session, caller, crisis_id)
-        view = await crisis_with_clocks(session, crisis, caller.now)
+        view = await crisis_with_clocks(session, crisis, caller.now, viewer=caller.actor)
         return 200, view | {"summary_url": f"/evenements/{crisis_id}/bilan", "summary": figures}
 
     return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
