@@ -30,11 +30,8 @@ from crisis.errors import InvalidInput, NotFound
 from crisis.journal import JournalEntry
 
 _UNSENT = (DeliveryStatus.PENDING.value, DeliveryStatus.RETRYING.value)
-PERSONAL_DATA_ROLES = frozenset({Role.ADMIN, Role.PREFECT, Role.VALIDATOR, Role.COMMUNICATOR})
-"""Roles that see contacts' channel addresses; the others see names, functions and flags."""
 
 __all__ = [
-    "PERSONAL_DATA_ROLES",
     "DemoReport",
     "Gap",
     "Targeting",
@@ -45,13 +42,8 @@ __all__ = [
     "import_directory",
     "load_demo",
     "roster_gaps",
-    "sees_personal_data",
     "targeting",
 ]
-
-
-def sees_personal_data(actor: Actor) -> bool:
-    return actor.is_system or bool(actor.roles & PERSONAL_DATA_ROLES)
 
 
 _NOT_JOURNALED = frozenset({"dry_run", "errors", "errors_total", "written"})

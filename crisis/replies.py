@@ -36,7 +36,7 @@ from crisis.actors import Actor
 from crisis.bulletin import confirmations
 from crisis.bulletin.render import REPLY_CHANNELS
 from crisis.bulletin.workflow import Bulletin
-from crisis.cell import lifecycle, paging
+from crisis.cell import acknowledgements, paging
 from crisis.cell.crises import Crisis
 from crisis.dispatch.outbox import Delivery, DeliveryStatus, OutboxMessage, Purpose
 from crisis.errors import Conflict
@@ -263,7 +263,7 @@ async def record(
         return ReplyResult(Outcome.ALREADY, "", chosen.delivery_id, chosen.crisis_id)
     if chosen.page_id is not None:
         try:
-            await lifecycle.acknowledge_reply(session, page_id=chosen.page_id, now=now)
+            await acknowledgements.acknowledge_reply(session, page_id=chosen.page_id, now=now)
         except Conflict:  # answered meanwhile (link, API, another reply)
             return ReplyResult(Outcome.ALREADY, "", chosen.delivery_id, chosen.crisis_id)
         return ReplyResult(Outcome.ACKNOWLEDGED, "", chosen.delivery_id, chosen.crisis_id)

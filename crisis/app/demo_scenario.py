@@ -24,7 +24,7 @@ from crisis.app.db import Database
 from crisis.app.settings import Settings
 from crisis.bulletin import confirmations
 from crisis.bulletin.workflow import Draft
-from crisis.cell import lifecycle, paging
+from crisis.cell import acknowledgements, paging
 from crisis.cell.crises import Crisis
 from crisis.dispatch.outbox import Delivery, DeliveryStatus
 from crisis.vocabulary import CrisisMode
@@ -105,7 +105,7 @@ async def _cell_and_cod(
             if page.duty_role in answered:
                 continue
             answered.add(page.duty_role)
-            await lifecycle.acknowledge(
+            await acknowledgements.acknowledge(
                 session, actor=prefect, crisis_id=crisis_id, duty_role=page.duty_role,
                 contact_id=page.contact_id, now=at(prefect, 6 + minute).now,
             )  # fmt: skip

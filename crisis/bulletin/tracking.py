@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crisis import privacy
 from crisis.dispatch.outbox import Delivery, DeliveryStatus, Purpose
 
 STATUSES = tuple(s.value for s in DeliveryStatus)
@@ -97,11 +98,14 @@ async def stream(session: AsyncSession, *, bulletin_id: int) -> AsyncIterator[De
         yield row
 
 
-def delivery_view(delivery: Delivery) -> dict[str, Any]:
+def delivery_view(delivery: Delivery, *, personal: bool) -> dict[str, Any]:
+    """One delivery as the API, the pages and the CSV show it; `personal` from
+    `crisis.privacy.sees_personal_data`: without it, no name and a masked address."""
+
     def iso(value: Any) -> str | None:
         return value.isoformat() if value is not None else None
 
-    return {
+    view = {
         "id": delivery.id,
         "bulletin_id": delivery.bulletin_id,
         "crisis_id": delivery.crisis_id,
@@ -123,6 +127,7 @@ def delivery_view(delivery: Delivery) -> dict[str, Any]:
         "cascade_rank": delivery.cascade_rank,
         "created_at": iso(delivery.created_at),
     }
+    return privacy.delivery(view, personal=personal)
 
 
 CSV_COLUMNS = (

@@ -10,7 +10,7 @@ nothing of a clock's meaning: a capability starts its clock with `start` and sto
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crisis import privacy
 from crisis.errors import Conflict
 from storage.types import UTCDateTime
 
@@ -205,8 +206,14 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def state_view(state: ClockState) -> dict[str, Any]:
+def seen_by(state: ClockState, *, personal: bool) -> ClockState:
+    """The state as a viewer sees it: ES48's missing officials and media per `crisis.privacy`."""
+    return replace(state, coverage=privacy.coverage(state.coverage, personal=personal))
+
+
+def state_view(state: ClockState, *, personal: bool) -> dict[str, Any]:
     """The contract's shape (§4)."""
+    state = seen_by(state, personal=personal)
     view: dict[str, Any] = {
         "code": state.code,
         "label": CLOCK_LABELS.get(state.code, state.code),

@@ -21,12 +21,6 @@ from contacts.roster import DUTY_LABELS, DutyRole
 from crisis import journal
 from crisis.actors import Actor, Role
 from crisis.cell import clocks, crises, paging
-from crisis.cell.acknowledgements import (
-    acknowledge,
-    acknowledge_link,
-    acknowledge_reply,
-    page_by_token,
-)
 from crisis.cell.clocks import ClockCode, ClockRules
 from crisis.cell.crises import Crisis, RefusedInput
 from crisis.cell.paging import PageTarget
@@ -39,14 +33,10 @@ ORDER = list(CrisisStatus)
 __all__ = [
     "LifecycleRules",
     "RefusedInput",
-    "acknowledge",
-    "acknowledge_link",
-    "acknowledge_reply",
     "close",
     "declare_operational",
     "escalate",
     "order_cell",
-    "page_by_token",
     "record_cod",
 ]
 

@@ -48,6 +48,11 @@ class CellPage(SQLModel, table=True):
     paged_at: datetime = Field(sa_type=UTCDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
+    @property
+    def person(self) -> str:
+        """The paged person as an acknowledgement names them: "contact:12" or "user:3"."""
+        return f"contact:{self.contact_id}" if self.contact_id else f"user:{self.user_id}"
+
 
 class CellAcknowledgement(SQLModel, table=True):
     __tablename__ = "cell_acknowledgement"
@@ -61,8 +66,9 @@ class CellAcknowledgement(SQLModel, table=True):
     user_id: int | None = None
     name: str = Field(max_length=200)
     at: datetime = Field(sa_type=UTCDateTime)
-    via: str = Field(max_length=10)  # link, api, reply
+    via: str = Field(max_length=10)  # link, api, reply, phone
     recorded_by: str = Field(max_length=64)
+    on_behalf: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 def token_digest(token: str) -> str:

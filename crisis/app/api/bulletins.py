@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crisis import privacy
 from crisis.app import actions, idempotency
 from crisis.app.actions import Caller, CallerDep
 from crisis.app.api.bulletin_views import bulletin_view, rendering_views
@@ -220,6 +221,7 @@ async def bulletin_deliveries(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     wanted = status.value if status else None
+    personal = privacy.sees_personal_data(actor)
     async with db.read() as session:
         await bulletins.get(session, bulletin_id=bulletin_id)
         counted = await tracking.counts(
@@ -242,7 +244,7 @@ async def bulletin_deliveries(
         "total": counted.total,
         "limit": limit,
         "offset": offset,
-        "items": [tracking.delivery_view(d) for d in rows],
+        "items": [tracking.delivery_view(d, personal=personal) for d in rows],
     }
 
 
@@ -263,5 +265,5 @@ async def confirm_delivery(
             now=clock.now(),
             method=body.method,
         )
-        view = tracking.delivery_view(done.delivery)
+        view = tracking.delivery_view(done.delivery, personal=privacy.sees_personal_data(actor))
     return view | {"cancelled": done.cancelled}

@@ -1,7 +1,8 @@
 """`/api/v1/contacts` and `/api/v1/roster`: the directory, its imports, personal data, on-call.
 
-Any role reads the directory; channel addresses are shown to the roles of
-`crisis.directory.PERSONAL_DATA_ROLES` and masked for the others. Writing, importing, the CSV
+Any role reads the directory; names, keys and channel addresses of persons are shown to the
+roles of `crisis.privacy.PERSONAL_DATA_ROLES`, withheld or masked for the others. Writing,
+importing, the CSV
 export, the per-person export and erasure are for administrators.
 """
 
@@ -18,7 +19,6 @@ from pydantic import AwareDatetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts import geography, listing, roster
-from contacts.addresses import masked
 from contacts.directory import (
     Contact,
     ContactAudience,
@@ -27,7 +27,7 @@ from contacts.directory import (
 from contacts.importer import ImportFormat, ImportReport
 from contacts.manual import manual_record
 from contacts.privacy import contact_data
-from crisis import directory
+from crisis import directory, privacy
 from crisis.actors import Actor, Role
 from crisis.app import idempotency
 from crisis.app.actions import Caller, CallerDep
@@ -54,13 +54,7 @@ router = APIRouter(prefix="/api/v1", tags=["annuaire"])
 def contact_view(
     contact: Contact, channels: list[ContactChannel], *, personal: bool
 ) -> dict[str, Any]:
-    data = contact_data(contact, channels)
-    if not personal:
-        data.pop("key")
-        data.pop("function_since")
-        for channel in data["channels"]:
-            channel["address"] = masked(channel["kind"], channel["address"])
-    return data
+    return privacy.contact(contact_data(contact, channels), personal=personal)
 
 
 def report_view(report: ImportReport) -> dict[str, Any]:
@@ -97,7 +91,7 @@ async def list_contacts(
     async with db.read() as session:
         total, page = await listing.search(session, filters=filters, limit=limit, offset=offset)
         channels = await listing.channels_of(session, contact_ids=[c.id for c in page if c.id])
-    personal = directory.sees_personal_data(actor)
+    personal = privacy.sees_personal_data(actor)
     items = [contact_view(c, channels[c.id or 0], personal=personal) for c in page]
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
@@ -225,7 +219,7 @@ async def read_contact(contact_id: RowId, actor: CurrentActor, db: DbDep) -> dic
     async with db.read() as session:
         contact = await _get(session, contact_id)
         channels = await listing.channels_of(session, contact_ids=[contact_id])
-    return contact_view(contact, channels[contact_id], personal=directory.sees_personal_data(actor))
+    return contact_view(contact, channels[contact_id], personal=privacy.sees_personal_data(actor))
 
 
 @router.get(

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import journal
+from crisis import journal, privacy
+from crisis.actors import Actor
 from crisis.app import actions, idempotency
 from crisis.app.actions import CallerDep
 from crisis.app.api.schemas import returns
@@ -39,7 +40,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def crisis_view(crisis: Crisis, states: Sequence[ClockState] = ()) -> dict[str, Any]:
+def crisis_view(
+    crisis: Crisis, states: Sequence[ClockState] = (), *, personal: bool
+) -> dict[str, Any]:
     return {
         "id": crisis.id,
         "title": crisis.title,
@@ -65,15 +68,16 @@ def crisis_view(crisis: Crisis, states: Sequence[ClockState] = ()) -> dict[str, 
         },
         "closed_at": _iso(crisis.closed_at),
         "closed_by": crisis.closed_by,
-        "clocks": [state_view(s) for s in states],
+        "clocks": [state_view(s, personal=personal) for s in states],
     }
 
 
 async def crisis_with_clocks(
-    session: AsyncSession, crisis: Crisis, now: datetime
+    session: AsyncSession, crisis: Crisis, now: datetime, *, viewer: Actor
 ) -> dict[str, Any]:
     states = await overview.clock_states(session, crises=[crisis], now=now)
-    return crisis_view(crisis, states.get(crisis.id or 0, []))
+    personal = privacy.sees_personal_data(viewer)
+    return crisis_view(crisis, states.get(crisis.id or 0, []), personal=personal)
 
 
 @router.post(
@@ -89,7 +93,7 @@ async def declare_crisis(
 
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         crisis = await actions.declare(session, caller, **body.model_dump())
-        return 201, await crisis_with_clocks(session, crisis, caller.now)
+        return 201, await crisis_with_clocks(session, crisis, caller.now, viewer=caller.actor)
 
     return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 
@@ -102,7 +106,8 @@ async def list_crises(
     async with db.read() as session:
         rows = await crises.listing(session, include_closed=include_closed)
         states = await overview.clock_states(session, crises=rows, now=now)
-    return {"items": [crisis_view(c, states.get(c.id or 0, [])) for c in rows]}
+    personal = privacy.sees_personal_data(actor)
+    return {"items": [crisis_view(c, states.get(c.id or 0, []), personal=personal) for c in rows]}
 
 
 @router.get("/crises/{crisis_id}", summary="Lire un événement", **returns(CrisisDetail, 404))
@@ -111,7 +116,7 @@ async def read_crisis(
 ) -> dict[str, Any]:
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
-        view = await crisis_with_clocks(session, crisis, clock.now())
+        view = await crisis_with_clocks(session, crisis, clock.now(), viewer=actor)
         items = await checklist.for_crisis(session, crisis_id=crisis_id)
     return view | {"checklist": [checklist.entry_view(i) for i in items]}
 
@@ -130,4 +135,5 @@ async def crisis_journal(
     async with db.read() as session:
         await crises.get(session, crisis_id=crisis_id)
         entries = await journal.for_crisis(session, crisis_id=crisis_id, limit=limit)
-    return {"crisis_id": crisis_id, "items": [journal.entry_view(e) for e in entries]}
+    shown = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
+    return {"crisis_id": crisis_id, "items": [journal.entry_view(e) for e in shown]}

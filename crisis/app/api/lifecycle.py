@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.accounts import User
+from crisis import privacy
 from crisis.app import actions, checkpointing, idempotency
 from crisis.app.actions import Caller, CallerDep
 from crisis.app.api.crises import crisis_with_clocks
@@ -26,7 +26,7 @@ from crisis.app.api.schemas.crises import (
 from crisis.app.api.schemas.requests import RequestModel
 from crisis.app.auth import ClockDep, CurrentActor, DbDep
 from crisis.app.paths import RowId, RowRef
-from crisis.cell import checklist, crises, lifecycle, overview
+from crisis.cell import acknowledgements, checklist, crises, overview
 from crisis.cell.clocks import state_view
 from crisis.cell.crises import Crisis
 
@@ -34,8 +34,13 @@ router = APIRouter(prefix="/api/v1", tags=["événements"])
 
 
 class AcknowledgementIn(RequestModel):
-    user: RowRef | None = Field(default=None, description="Utilisateur qui répond (défaut : soi).")
-    contact: RowRef | None = Field(default=None, description="Contact d'astreinte qui répond.")
+    user: RowRef | None = Field(
+        default=None,
+        description="Utilisateur qui répond (défaut : soi ; un autre : cabinet seulement).",
+    )
+    contact: RowRef | None = Field(
+        default=None, description="Contact d'astreinte joint par téléphone (cabinet seulement)."
+    )
     role: str = Field(description="Rôle d'astreinte : communication, validator, prefect.")
 
 
@@ -57,7 +62,7 @@ async def _answer_crisis(
 
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         crisis = await step(session)
-        return 200, await crisis_with_clocks(session, crisis, caller.now)
+        return 200, await crisis_with_clocks(session, crisis, caller.now, viewer=caller.actor)
 
     return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 
@@ -89,15 +94,12 @@ async def acknowledge(
     db: DbDep,
     clock: ClockDep,
 ) -> JSONResponse:
+    """For oneself by default; the cabinet may record a call answered by phone for someone."""
     now = clock.now()
     user_id = body.user if body.user is not None or body.contact is not None else actor.user_id
 
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        name = ""
-        if user_id is not None:
-            user = await session.get(User, user_id)
-            name = (user.display_name or user.login) if user else ""
-        ack = await lifecycle.acknowledge(
+        ack = await acknowledgements.acknowledge(
             session,
             actor=actor,
             crisis_id=crisis_id,
@@ -105,7 +107,6 @@ async def acknowledge(
             now=now,
             contact_id=body.contact,
             user_id=user_id,
-            user_name=name,
         )
         return 201, {
             "id": ack.id,
@@ -115,6 +116,9 @@ async def acknowledge(
             "name": ack.name,
             "at": ack.at.isoformat(),
             "via": ack.via,
+            "recorded_by": ack.recorded_by,
+            "on_behalf": ack.on_behalf,
+            "note": acknowledgements.recorded_note(ack),
         }
 
     return await idempotency.run(request, db, actor=actor, now=now, action=action)
@@ -160,7 +164,8 @@ async def crisis_clocks(
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
         states = await overview.clock_states(session, crises=[crisis], now=clock.now())
-    return [state_view(s) for s in states.get(crisis_id, [])]
+    personal = privacy.sees_personal_data(actor)
+    return [state_view(s, personal=personal) for s in states.get(crisis_id, [])]
 
 
 @router.post(
@@ -173,7 +178,7 @@ async def close_crisis(
 ) -> JSONResponse:
     async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         crisis, figures = await actions.close(session, caller, crisis_id)
-        view = await crisis_with_clocks(session, crisis, caller.now)
+        view = await crisis_with_clocks(session, crisis, caller.now, viewer=caller.actor)
         return 200, view | {"summary_url": f"/evenements/{crisis_id}/bilan", "summary": figures}
 
     response = await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from contacts.csvsource import spreadsheet_cell
-from crisis.actors import Role
+from crisis import privacy
+from crisis.actors import Actor, Role
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
 from crisis.app.paths import RowId
 from crisis.app.web.templating import flash, render
@@ -23,7 +24,9 @@ from crisis.cell import crises
 router = APIRouter(include_in_schema=False)
 
 
-async def _tracking_context(db: DbDep, bulletin_id: int) -> dict[str, Any]:
+async def _tracking_context(db: DbDep, bulletin_id: int, actor: Actor) -> dict[str, Any]:
+    """Counts for everyone; the lists' names and addresses per `crisis.privacy`."""
+    personal = privacy.sees_personal_data(actor)
     async with db.read() as session:
         bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
         counted = await tracking.counts(session, bulletin_id=bulletin_id)
@@ -39,8 +42,9 @@ async def _tracking_context(db: DbDep, bulletin_id: int) -> dict[str, Any]:
         "counted": counted,
         "audience_rows": _rows(groups),
         "channel_rows": _rows(counted.by_channel),
-        "failures": failures,
-        "to_call": to_call,
+        "personal": personal,
+        "failures": [tracking.delivery_view(d, personal=personal) for d in failures],
+        "to_call": [tracking.delivery_view(d, personal=personal) for d in to_call],
     }
 
 
@@ -68,7 +72,7 @@ def _rows(groups: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
 async def tracking_page(
     bulletin_id: RowId, request: Request, actor: CurrentActor, db: DbDep
 ) -> HTMLResponse:
-    context = await _tracking_context(db, bulletin_id)
+    context = await _tracking_context(db, bulletin_id, actor)
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=context["bulletin"].crisis_id)
     can_call = bool(actor.roles & {Role.COMMUNICATOR, Role.OPERATOR})
@@ -86,7 +90,7 @@ async def tracking_page(
 async def tracking_fragment(
     bulletin_id: RowId, request: Request, actor: CurrentActor, db: DbDep
 ) -> HTMLResponse:
-    context = await _tracking_context(db, bulletin_id)
+    context = await _tracking_context(db, bulletin_id, actor)
     can_call = bool(actor.roles & {Role.COMMUNICATOR, Role.OPERATOR})
     return render(request, "bulletins/tracking_live.html", can_call=can_call, **context)
 
@@ -95,6 +99,7 @@ async def tracking_fragment(
 async def deliveries_csv(bulletin_id: RowId, actor: CurrentActor, db: DbDep) -> StreamingResponse:
     async with db.read() as session:
         await bulletins.get(session, bulletin_id=bulletin_id)
+    personal = privacy.sees_personal_data(actor)
 
     async def rows() -> AsyncIterator[str]:
         buffer = io.StringIO()
@@ -102,7 +107,7 @@ async def deliveries_csv(bulletin_id: RowId, actor: CurrentActor, db: DbDep) -> 
         writer.writerow(tracking.CSV_COLUMNS)
         async with db.read() as session:
             async for delivery in tracking.stream(session, bulletin_id=bulletin_id):
-                view = tracking.delivery_view(delivery)
+                view = tracking.delivery_view(delivery, personal=personal)
                 cells = ("" if view[c] is None else str(view[c]) for c in tracking.CSV_COLUMNS)
                 writer.writerow(map(spreadsheet_cell, cells))
                 if buffer.tell() > 64_000:
@@ -133,7 +138,8 @@ async def log_call(
             now=clock.now(),
         )
         bulletin_id = done.delivery.bulletin_id
-        name = done.delivery.recipient_name
+        view = tracking.delivery_view(done.delivery, personal=privacy.sees_personal_data(actor))
+        name = view["recipient_name"] if view["recipient_name"] != privacy.WITHHELD else None
     flash(
         request,
         "success",

@@ -11,10 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from contacts import geography, listing, roster
-from contacts.addresses import masked
 from contacts.directory import FUNCTION_LABELS, Contact, ContactAudience
 from contacts.importer import ImportFormat
-from crisis import directory
+from crisis import directory, privacy
 from crisis.actors import Role
 from crisis.app.api.contacts import run_import
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
@@ -63,10 +62,12 @@ async def directory_page(
         channels = await listing.channels_of(session, contact_ids=[c.id for c in rows if c.id])
         places = await _places(session, rows)
         arrondissements = await geography.arrondissements(session)
+    personal = privacy.sees_personal_data(actor)
     return _page(
         request,
         "directory/index.html",
         rows=rows,
+        names={c.id: privacy.contact_name(c.kind, c.display_name, personal=personal) for c in rows},
         channels=channels,
         places=places,
         total=total,
@@ -142,12 +143,16 @@ async def person_page(
             raise NotFound("contact_not_found", f"Aucun contact n° {contact_id}.")
         channels = (await listing.channels_of(session, contact_ids=[contact_id]))[contact_id]
         places = await _places(session, [contact])
-    personal = directory.sees_personal_data(actor)
-    shown = [(c, c.address if personal else masked(c.kind, c.address)) for c in channels]
+    personal = privacy.sees_personal_data(actor)
+    shown = [
+        (c, privacy.masked_address(c.kind, c.address) if not personal else c.address)
+        for c in channels
+    ]
     return _page(
         request,
         "directory/person.html",
         contact=contact,
+        shown_name=privacy.contact_name(contact.kind, contact.display_name, personal=personal),
         channels=shown,
         places=places,
         personal=personal,

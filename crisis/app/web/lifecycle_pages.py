@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,7 +20,8 @@ from crisis.app.errors import journal_refusal
 from crisis.app.paths import MAX_ROW_ID, RowId
 from crisis.app.summary_view import EXERCISE_BANNER, SummaryView, build_view
 from crisis.app.web.templating import flash, render
-from crisis.cell import crises, lifecycle
+from crisis.cell import acknowledgements, crises
+from crisis.cell.paging import CellAcknowledgement
 from crisis.errors import DomainError
 from crisis.summary import Summary
 
@@ -32,12 +33,12 @@ async def _act(
     db: DbDep,
     crisis_id: int,
     step: Callable[[AsyncSession], Awaitable[object]],
-    done: str,
+    done: str | Callable[[Any], str],
 ) -> Response:
     """Run one action; a refusal is journaled and shown on the crisis page."""
     try:
         async with db.transaction() as session:
-            await step(session)
+            result = await step(session)
     except DomainError as error:
         if error.journaled:
             await journal_refusal(
@@ -45,7 +46,7 @@ async def _act(
             )
         flash(request, "error", error.message)
     else:
-        flash(request, "success", done)
+        flash(request, "success", done if isinstance(done, str) else done(result))
     return RedirectResponse(f"/evenements/{crisis_id}", status_code=303)
 
 
@@ -69,27 +70,38 @@ async def cell(crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep)
     )
 
 
+def _acknowledged(ack: CellAcknowledgement) -> str:
+    note = acknowledgements.recorded_note(ack)
+    if note is None:
+        return "Votre présence est enregistrée."
+    return f"Réponse par téléphone {note.replace('enregistré', 'enregistrée', 1)}."
+
+
 @router.post("/evenements/{crisis_id}/cellule/reponse", dependencies=[CsrfChecked])
-async def acknowledge_self(
+async def acknowledge(
     crisis_id: RowId,
     request: Request,
     actor: CurrentActor,
     db: DbDep,
     clock: ClockDep,
     role: Annotated[str, Form(max_length=20)],
+    person: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    async def action(session: AsyncSession) -> object:
-        return await lifecycle.acknowledge(
+    """For oneself by default; the cabinet may record « pour le compte de » a paged person."""
+
+    async def action(session: AsyncSession) -> CellAcknowledgement:
+        contact_id, user_id = acknowledgements.parse_person(person, default_user=actor.user_id)
+        return await acknowledgements.acknowledge(
             session,
             actor=actor,
             crisis_id=crisis_id,
             duty_role=role,
-            user_id=actor.user_id,
-            user_name=actor.login,
+            contact_id=contact_id,
+            user_id=user_id,
             now=clock.now(),
         )
 
-    return await _act(request, db, crisis_id, action, "Votre présence est enregistrée.")
+    return await _act(request, db, crisis_id, action, _acknowledged)
 
 
 def paris_local(value: str) -> datetime | None:
@@ -215,7 +227,7 @@ async def acknowledge_page(token: str, request: Request, db: DbDep) -> HTMLRespo
     """The page behind a paging link: one button, so that link scanners acknowledge nothing."""
     try:
         async with db.read() as session:
-            row = await lifecycle.page_by_token(session, token=token)
+            row = await acknowledgements.page_by_token(session, token=token)
             crisis = await crises.get(session, crisis_id=row.crisis_id)
     except DomainError as error:
         return render(request, "acknowledge.html", error.status, error=error.message)
@@ -228,7 +240,7 @@ async def acknowledge_submit(
 ) -> HTMLResponse:
     try:
         async with db.transaction() as session:
-            row = await lifecycle.acknowledge_link(session, token=token, now=clock.now())
+            row = await acknowledgements.acknowledge_link(session, token=token, now=clock.now())
             crisis = await crises.get(session, crisis_id=row.crisis_id)
     except DomainError as error:
         if error.journaled:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from contacts import geography, roster
 from contacts.roster import DUTY_LABELS
-from crisis import journal, replies
+from crisis import journal, privacy, replies
 from crisis.actors import Actor, Role
 from crisis.app import actions, auth
 from crisis.app.actions import CallerDep
@@ -23,7 +24,7 @@ from crisis.app.clock import paris
 from crisis.app.live import JournalSignal
 from crisis.app.paths import RowId
 from crisis.app.web.templating import flash, render
-from crisis.cell import checklist, crises, overview, paging
+from crisis.cell import checklist, clocks, crises, overview, paging
 from crisis.cell.checklist import STAFF_ROLES
 from crisis.errors import DomainError
 from crisis.labels import KIND_LABELS
@@ -190,8 +191,11 @@ async def new_crisis_submit(
     return RedirectResponse(f"/evenements/{crisis.id}", status_code=303)
 
 
-async def _panel(db: DbDep, crisis_id: int, now: datetime) -> dict[str, Any]:
-    """What the crisis page shows and refreshes live: clocks, cell, checklist."""
+async def _panel(db: DbDep, crisis_id: int, now: datetime, actor: Actor) -> dict[str, Any]:
+    """What the crisis page shows and refreshes live: clocks, cell, checklist.
+
+    Recipients' names (ES48 coverage) and reply senders per `crisis.privacy`."""
+    personal = privacy.sees_personal_data(actor)
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
         states = await overview.clock_states(session, crises=[crisis], now=now)
@@ -201,11 +205,14 @@ async def _panel(db: DbDep, crisis_id: int, now: datetime) -> dict[str, Any]:
         unmatched = await replies.unrecognised(session, crisis=crisis)
     return {
         "crisis": crisis,
-        "clock_states": states.get(crisis_id, []),
+        "clock_states": [clocks.seen_by(s, personal=personal) for s in states.get(crisis_id, [])],
         "items": items,
         "acks": acks,
         "pages": pages,
-        "unrecognised_replies": unmatched,
+        "unrecognised_replies": [
+            replace(r, sender=privacy.sender(r.channel, r.sender, personal=personal))
+            for r in unmatched
+        ],
         "now": now,
         "duty_labels": DUTY_LABELS,
     }
@@ -220,11 +227,12 @@ async def crisis_page(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> HTMLResponse:
-    panel = await _panel(db, crisis_id, clock.now())
+    panel = await _panel(db, crisis_id, clock.now(), actor)
     async with db.read() as session:
         crisis = panel["crisis"]
         communes = await geography.communes_by_code(session, codes=crisis.communes)
         entries = await journal.for_crisis(session, crisis_id=crisis_id)
+    entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
     return render(
         request,
         "crisis.html",
@@ -251,7 +259,7 @@ def _abilities(actor: Actor) -> dict[str, bool]:
 async def crisis_panel_fragment(
     crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
-    panel = await _panel(db, crisis_id, clock.now())
+    panel = await _panel(db, crisis_id, clock.now(), actor)
     return render(request, "fragments/crisis_panel.html", can=_abilities(actor), **panel)
 
 
@@ -261,6 +269,7 @@ async def crisis_journal_fragment(
 ) -> HTMLResponse:
     async with db.read() as session:
         entries = await journal.for_crisis(session, crisis_id=crisis_id)
+    entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
     return render(request, "fragments/journal_table.html", entries=entries)
 
 
@@ -272,6 +281,7 @@ async def crisis_journal_page(
         crisis = await crises.get(session, crisis_id=crisis_id)
         entries = await journal.for_crisis(session, crisis_id=crisis_id, limit=5000)
         report = await journal.verify(session, crisis_id=crisis_id)
+    entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
     return render(
         request,
         "journal.html",
@@ -287,6 +297,7 @@ async def journal_page(request: Request, actor: CurrentActor, db: DbDep) -> HTML
     async with db.read() as session:
         entries = await journal.recent(session, limit=500)
         report = await journal.verify(session)
+    entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
     return render(request, "journal.html", crisis=None, entries=entries, report=report)
 
 

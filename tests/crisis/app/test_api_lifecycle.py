@@ -54,7 +54,7 @@ async def test_a_scripted_crisis_walks_through_every_step_and_meets_es47_and_es4
         ack = await client.post(
             f"/api/v1/crises/{cid}/cell/acknowledgements",
             json={"contact": people[name], "role": role},
-            headers=com.headers,
+            headers=prefect.headers,
         )
         assert ack.status_code == 201 and ack.json()["id"]
     clock.advance(minutes=20)
@@ -186,15 +186,17 @@ async def test_a_cod_in_the_future_or_without_synergi_reference_is_refused_and_j
     client: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
     prefect, com, _ = await _setup(db, clock)
+    validator = await make_user(db, clock, "valideur", "validator")
     cid = (await client.post("/api/v1/crises", json=CRUE, headers=prefect.headers)).json()["id"]
-    for role in ("communication", "validator"):
-        await client.post(
-            f"/api/v1/crises/{cid}/cell/acknowledgements", json={"role": role}, headers=com.headers
+    for role, user in (("communication", com), ("validator", validator)):
+        answer = await client.post(
+            f"/api/v1/crises/{cid}/cell/acknowledgements", json={"role": role}, headers=user.headers
         )
+        assert answer.status_code == 201
     dup = await client.post(
         f"/api/v1/crises/{cid}/cell/acknowledgements",
         json={"role": "validator"},
-        headers=com.headers,
+        headers=validator.headers,
     )
     assert dup.status_code == 409 and dup.json()["error"]["code"] == "already_acknowledged"
     assert (

@@ -265,7 +265,8 @@ async def test_an_unknown_sender_is_journaled_as_unrecognised_and_changes_nothin
         async with httpx.AsyncClient(base_url=url) as browser:
             await log_in(browser, operator.login, operator.password)
             page = (await browser.get(f"/evenements/{crisis_id}")).text
-    assert "Réponses non reconnues" in page and "SMS de +33600000042 : « OK 1234 »" in page
+    assert "Réponses non reconnues" in page and "SMS de +336…42 : « OK 1234 »" in page
+    assert "+33600000042" not in page  # an operator has no need of the number (issue 15 item 5)
     assert result["answer"]["outcome"] == "unrecognised"
     [entry] = await _entries(db, "reply.unrecognised")
     assert entry.crisis_id is None and '"sender":"+33600000042"' in entry.payload

@@ -50,7 +50,7 @@ async def _crisis(
         await client.post(
             f"/api/v1/crises/{cid}/cell/acknowledgements",
             json={"contact": people[name], "role": role},
-            headers=com.headers,
+            headers=prefect.headers,
         )
     clock.advance(minutes=20)
     assert (

@@ -10,7 +10,7 @@ from crisis import journal
 from crisis.app.db import Database
 from crisis.app.settings import Settings
 from crisis.app.ticks import catch_up, clock_tick, send_alerts
-from crisis.cell import clock_alerts, clocks, coverage, lifecycle, watch
+from crisis.cell import acknowledgements, clock_alerts, clocks, coverage, lifecycle, watch
 from crisis.cell.clocks import Clock, ClockAlert, ClockCode, ClockRules, ClockStatus
 from crisis.cell.paging import CellPage
 from crisis.dispatch.outbox import Delivery, OutboxMessage
@@ -90,7 +90,7 @@ async def test_alerts_go_to_the_members_who_answered_once_someone_did(
     async with db.transaction() as session:
         people = await roster(session, now=clock.now())
         crisis_id = await ordered_crisis(session, now=clock.now())
-        await lifecycle.acknowledge(
+        await acknowledgements.acknowledge(
             session,
             actor=PREFECT,
             crisis_id=crisis_id,
@@ -436,7 +436,7 @@ async def test_only_cells_unanswered_past_the_delay_page_their_next_level(
         early = await ordered_crisis(session, now=clock.now())
         answered = await ordered_crisis(session, now=clock.now())
         for role, name in (("communication", "Camille Com1"), ("validator", "Valérie Val1")):
-            await lifecycle.acknowledge(
+            await acknowledgements.acknowledge(
                 session,
                 actor=PREFECT,
                 crisis_id=answered,

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import col, func, select
 
 from crisis import journal
-from crisis.cell import clocks, crises, lifecycle, paging, watch
+from crisis.cell import acknowledgements, clocks, crises, lifecycle, paging, watch
 from crisis.cell.checklist import ChecklistEntry
 from crisis.cell.clocks import ClockCode
 from crisis.cell.paging import CellPage
@@ -87,9 +87,9 @@ async def test_no_answer_from_level_one_pages_level_two_after_the_configured_del
     async with db.transaction() as session:
         people = await roster(session, now=clock.now())
         crisis_id = await ordered_crisis(session, now=clock.now())
-        await lifecycle.acknowledge(
+        await acknowledgements.acknowledge(
             session,
-            actor=COMMUNICATOR,
+            actor=PREFECT,
             crisis_id=crisis_id,
             duty_role="communication",
             contact_id=people["Camille Com1"],
@@ -126,9 +126,9 @@ async def test_the_cell_is_operational_only_once_minimum_staffing_answered(
     clock.advance(minutes=12)
     async with db.transaction() as session:
         for name, role in (("Camille Com1", "communication"), ("Valérie Val1", "validator")):
-            await lifecycle.acknowledge(
+            await acknowledgements.acknowledge(
                 session,
-                actor=COMMUNICATOR,
+                actor=PREFECT,
                 crisis_id=crisis_id,
                 duty_role=role,
                 contact_id=people[name],
@@ -159,10 +159,10 @@ async def test_a_paged_person_acknowledges_once_with_the_link(db, clock: FrozenC
     token = message.link.rsplit("/", 1)[1]
     assert "Confirmez votre venue" in message.text
     async with db.transaction() as session:
-        row = await lifecycle.acknowledge_link(session, token=token, now=clock.now())
+        row = await acknowledgements.acknowledge_link(session, token=token, now=clock.now())
     with pytest.raises(Conflict):
         async with db.transaction() as session:
-            await lifecycle.acknowledge_link(session, token=token, now=clock.now())
+            await acknowledgements.acknowledge_link(session, token=token, now=clock.now())
     async with db.read() as session:
         acks = await paging.acknowledgements(session, crisis_ids=[crisis_id])
     assert [(a.duty_role, a.name, a.via) for a in acks] == [(row.duty_role, row.name, "link")]
@@ -173,16 +173,16 @@ async def test_a_duplicate_acknowledgement_is_refused(db, clock: FrozenClock) ->
         people = await roster(session, now=clock.now())
         crisis_id = await ordered_crisis(session, now=clock.now())
     kwargs = {
-        "actor": COMMUNICATOR,
+        "actor": PREFECT,
         "crisis_id": crisis_id,
         "duty_role": "communication",
         "contact_id": people["Camille Com1"],
     }
     async with db.transaction() as session:
-        await lifecycle.acknowledge(session, now=clock.now(), **kwargs)  # type: ignore[arg-type]
+        await acknowledgements.acknowledge(session, now=clock.now(), **kwargs)  # type: ignore[arg-type]
     with pytest.raises(Conflict) as refused:
         async with db.transaction() as session:
-            await lifecycle.acknowledge(session, now=clock.now(), **kwargs)  # type: ignore[arg-type]
+            await acknowledgements.acknowledge(session, now=clock.now(), **kwargs)  # type: ignore[arg-type]
     assert refused.value.code == "already_acknowledged"
 
 
@@ -191,9 +191,9 @@ async def _operational(db, clock: FrozenClock) -> int:  # type: ignore[no-untype
         people = await roster(session, now=clock.now())
         crisis_id = await ordered_crisis(session, now=clock.now())
         for name, role in (("Camille Com1", "communication"), ("Valérie Val1", "validator")):
-            await lifecycle.acknowledge(
+            await acknowledgements.acknowledge(
                 session,
-                actor=COMMUNICATOR,
+                actor=PREFECT,
                 crisis_id=crisis_id,
                 duty_role=role,
                 contact_id=people[name],

@@ -91,6 +91,9 @@ class AcknowledgementView(BaseModel):
     name: str | None
     at: Timestamp
     via: str | None
+    recorded_by: str | None = None
+    on_behalf: bool = False
+    note: str | None = None
 
 
 class JournalEntryView(BaseModel):
