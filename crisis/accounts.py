@@ -13,6 +13,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contacts.addresses import AddressError, masked, normalise
+from contacts.directory import AddressKind
 from crisis import journal
 from crisis.actors import Actor, Role
 from crisis.errors import Conflict, InvalidInput
@@ -181,6 +183,34 @@ def password_matches(user: User | None, password: str) -> bool:
         return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(user)
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def set_email(
+    session: AsyncSession, *, actor: Actor, user: User, email: str | None, now: datetime
+) -> User:
+    """Set (or clear, with None) the e-mail of `user`'s account: an administrator's act, never
+    the user's own, since a bulletin's test may go there (`crisis.bulletin.self_test`)."""
+    actor.require(Role.ADMIN, action="renseigner le courriel d'un compte")
+    checked = None
+    if email is not None and email.strip():
+        try:
+            checked = normalise(AddressKind.EMAIL, email)
+        except AddressError as error:
+            raise InvalidInput("invalid_email", f"Courriel invalide : {error}.") from error
+    user.email = checked
+    session.add(user)
+    await journal.append(
+        session,
+        actor=actor,
+        action="user.email_set",
+        now=now,
+        payload={
+            "user_id": user.id,
+            "login": user.login,
+            "email": masked(AddressKind.EMAIL, checked) if checked else None,
+        },
+    )
+    return user
 
 
 def set_password(user: User, password: str) -> None:

@@ -147,6 +147,9 @@ def users_add(
     ],
     db: DbOption = None,
     name: Annotated[str, typer.Option(help="Nom affiché.")] = "",
+    email: Annotated[
+        str, typer.Option(help="Courriel du compte (où ses tests de communiqué peuvent aller).")
+    ] = "",
 ) -> None:
     """Crée un utilisateur et affiche son mot de passe à usage unique."""
     settings = _settings(db)
@@ -156,7 +159,7 @@ def users_add(
         try:
             await bootstrap.prepare(database, settings.database_url)
             async with database.transaction() as session:
-                _, password = await accounts.create_user(
+                user, password = await accounts.create_user(
                     session,
                     actor=SYSTEM,
                     login=login,
@@ -164,6 +167,10 @@ def users_add(
                     now=SystemClock().now(),
                     display_name=name,
                 )
+                if email:
+                    await accounts.set_email(
+                        session, actor=SYSTEM, user=user, email=email, now=SystemClock().now()
+                    )
             return password
         finally:
             await database.dispose()
@@ -175,6 +182,42 @@ def users_add(
         return
     typer.echo(f"Utilisateur « {login} » créé. Mot de passe à usage unique :")
     typer.echo(password)
+
+
+@users_app.command("email")
+def users_email(
+    login: str,
+    address: Annotated[str, typer.Argument(help="Le courriel ; vide pour l'effacer.")],
+    db: DbOption = None,
+) -> None:
+    """Renseigne le courriel d'un compte : ses tests de communiqué ne vont que là (et vers sa
+    fiche « Services de l'État » de l'annuaire qui porte ce courriel)."""
+    settings = _settings(db)
+
+    async def run() -> bool:
+        database = Database.from_url(settings.database_url)
+        try:
+            await bootstrap.prepare(database, settings.database_url)
+            async with database.transaction() as session:
+                user = await accounts.user_by_login(session, login=login)
+                if user is None:
+                    return False
+                await accounts.set_email(
+                    session, actor=SYSTEM, user=user, email=address, now=SystemClock().now()
+                )
+                return True
+        finally:
+            await database.dispose()
+
+    try:
+        found = asyncio.run(run())
+    except DomainError as error:
+        _fail(f"Erreur : {error.message}", 2)
+        return
+    if not found:
+        _fail(f"Erreur : aucun utilisateur « {login} ».", 2)
+        return
+    typer.echo(f"Courriel du compte « {login} » : {address.strip() or 'effacé'}.")
 
 
 @users_app.command("token")
