@@ -17,6 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Field, SQLModel, col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contacts.addresses import AddressError, masked, normalise
+from contacts.directory import AddressKind
 from crisis import journal, sessions
 from crisis.actors import Actor, Role
 from crisis.errors import Conflict, InvalidInput, NotFound
@@ -202,6 +204,34 @@ def password_matches(user: User | None, password: str) -> bool:
         return False
 
 
+async def set_email(
+    session: AsyncSession, *, actor: Actor, user: User, email: str | None, now: datetime
+) -> User:
+    """Set (or clear, with None) the e-mail of `user`'s account: an administrator's act, never
+    the user's own, since a bulletin's test may go there (`crisis.bulletin.self_test`)."""
+    actor.require(Role.ADMIN, action="renseigner le courriel d'un compte")
+    checked = None
+    if email is not None and email.strip():
+        try:
+            checked = normalise(AddressKind.EMAIL, email)
+        except AddressError as error:
+            raise InvalidInput("invalid_email", f"Courriel invalide : {error}.") from error
+    user.email = checked
+    session.add(user)
+    await journal.append(
+        session,
+        actor=actor,
+        action="user.email_set",
+        now=now,
+        payload={
+            "user_id": user.id,
+            "login": user.login,
+            "email": masked(AddressKind.EMAIL, checked) if checked else None,
+        },
+    )
+    return user
+
+
 def set_password(user: User, password: str) -> None:
     user.password_hash = _hasher.hash(password)
 
@@ -261,7 +291,7 @@ async def change_password(
     )
 
 
-async def _user_named(session: AsyncSession, *, login: str) -> User:
+async def user_named(session: AsyncSession, *, login: str) -> User:
     user = await user_by_login(session, login=login)
     if user is None or user.id is None:
         raise NotFound("user_not_found", f"Aucun utilisateur « {login} ».")
@@ -271,7 +301,7 @@ async def _user_named(session: AsyncSession, *, login: str) -> User:
 async def reset_password(session: AsyncSession, *, actor: Actor, login: str, now: datetime) -> str:
     """An administrator hands out a new one-time password; the user's sessions end."""
     actor.require(Role.ADMIN, action="réinitialiser un mot de passe")
-    user = await _user_named(session, login=login)
+    user = await user_named(session, login=login)
     password = new_password()
     set_password(user, password)
     user.must_change_password = True
@@ -290,7 +320,7 @@ async def reset_password(session: AsyncSession, *, actor: Actor, login: str, now
 async def deactivate(session: AsyncSession, *, actor: Actor, login: str, now: datetime) -> None:
     """An administrator closes an account: its sessions and API tokens end with it."""
     actor.require(Role.ADMIN, action="désactiver un utilisateur")
-    user = await _user_named(session, login=login)
+    user = await user_named(session, login=login)
     user.active = False
     session.add(user)
     ended = await sessions.revoke_all(session, user_id=user.id or 0, now=now)

@@ -52,6 +52,7 @@ ACTION_LABELS: dict[str, str] = {
     "checklist.ticked": "Étape cochée",
     "checklist.unticked": "Étape décochée",
     "user.created": "Utilisateur créé",
+    "user.email_set": "Courriel d'un compte renseigné",
     "token.issued": "Jeton d'API créé",
     "token.revoked": "Jeton d'API révoqué",
     "auth.login": "Connexion",

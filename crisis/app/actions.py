@@ -16,7 +16,7 @@ from crisis.app.auth import ClockDep, CurrentActor, SettingsDep
 from crisis.app.library import playbook_library
 from crisis.app.policies import channel_policy, lifecycle_rules
 from crisis.app.settings import Settings
-from crisis.bulletin import publication
+from crisis.bulletin import publication, self_test
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.workflow import Bulletin, ChannelPolicy, Draft
 from crisis.cell import checklist, crises, lifecycle
@@ -165,16 +165,15 @@ async def send_test(
     *,
     channel: str,
     address: str | None,
-    remember: bool = False,
-) -> publication.SelfTest:
-    return await publication.send_test(
+) -> self_test.SelfTest:
+    """A test of the bulletin to one of the caller's own channels (any other is refused)."""
+    return await self_test.send_test(
         session,
         **caller.acting,
         bulletin_id=bulletin_id,
         channel=channel,
         address=address,
         policy=caller.policy,
-        remember=remember,
     )
 
 

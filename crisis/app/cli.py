@@ -191,11 +191,14 @@ def users_add(
     ],
     db: DbOption = None,
     name: Annotated[str, typer.Option(help="Nom affiché.")] = "",
+    email: Annotated[
+        str, typer.Option(help="Courriel du compte (où ses tests de communiqué peuvent aller).")
+    ] = "",
 ) -> None:
     """Crée un utilisateur et affiche son mot de passe à usage unique."""
 
     async def create(session: AsyncSession) -> str:
-        _, password = await accounts.create_user(
+        user, password = await accounts.create_user(
             session,
             actor=SYSTEM,
             login=login,
@@ -203,6 +206,10 @@ def users_add(
             now=SystemClock().now(),
             display_name=name,
         )
+        if email:
+            await accounts.set_email(
+                session, actor=SYSTEM, user=user, email=email, now=SystemClock().now()
+            )
         return password
 
     password = _as_admin(db, create)
@@ -233,6 +240,26 @@ def users_disable(login: str, db: DbOption = None) -> None:
 
     _as_admin(db, change)
     typer.echo(f"Utilisateur « {login} » désactivé ; ses sessions et jetons sont révoqués.")
+
+
+@users_app.command("email")
+def users_email(
+    login: str,
+    address: Annotated[str, typer.Argument(help="Le courriel ; vide pour l'effacer.")],
+    db: DbOption = None,
+) -> None:
+    """Renseigne le courriel d'un compte : ses tests de communiqué ne vont que là (et vers sa
+    fiche « Services de l'État » de l'annuaire qui porte ce courriel)."""
+
+    async def change(session: AsyncSession) -> str:
+        user = await accounts.user_named(session, login=login)
+        await accounts.set_email(
+            session, actor=SYSTEM, user=user, email=address, now=SystemClock().now()
+        )
+        return login
+
+    _as_admin(db, change)
+    typer.echo(f"Courriel du compte « {login} » : {address.strip() or 'effacé'}.")
 
 
 @users_app.command("token")

@@ -18,10 +18,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contacts.addresses import AddressError, normalise
 from contacts.targeting import target
 from crisis import journal
-from crisis.accounts import User
 from crisis.actors import Actor, Role
 from crisis.bulletin import fanout
 from crisis.bulletin.fanout import checked_text as _checked_text
@@ -40,12 +38,11 @@ from crisis.bulletin.render import (
 )
 from crisis.bulletin.workflow import Bulletin, ChannelPolicy, get
 from crisis.cell import crises
-from crisis.dispatch import outbox
-from crisis.dispatch.outbox import Delivery, DeliveryRequest, DeliveryStatus, Purpose, Rendering
-from crisis.errors import Conflict, InvalidInput
+from crisis.dispatch.outbox import Delivery, DeliveryRequest, DeliveryStatus, Rendering
+from crisis.errors import Conflict
 from crisis.vocabulary import Audience, BulletinStatus, CrisisMode, CrisisStatus
 
-__all__ = ["Published", "played_audiences", "publish", "send_test"]
+__all__ = ["Published", "played_audiences", "publish"]
 
 DIRECTORY_AUDIENCES = (Audience.OFFICIALS, Audience.MEDIA, Audience.STAFF)
 
@@ -161,6 +158,8 @@ async def publish(
             "msg_type": bulletin.msg_type,
             "references": bulletin.reference_ids,
             "content_hash": bulletin.content_hash,
+            "author": bulletin.author,
+            "editors": bulletin.editor_logins,
             "approved_by": bulletin.approved_by,
             "deliveries": written + public,
             "to_call": to_call,
@@ -219,103 +218,3 @@ async def _publish_public(
         .values(sent_at=now, attempts=1)
     )
     return written
-
-
-@dataclass(frozen=True)
-class SelfTest:
-    deliveries: int
-    address: str
-
-
-async def _test_address(
-    session: AsyncSession, *, actor: Actor, channel: str, address: str | None, remember: bool
-) -> str:
-    """The address typed, else the actor's e-mail; checked for its channel. With `remember`,
-    an e-mail typed becomes the actor's own (the page offers it next time)."""
-    typed = (address or "").strip()
-    user = await session.get(User, actor.user_id) if actor.user_id is not None else None
-    if not typed and user is not None and channel == "email":
-        typed = (user.email or "").strip()
-    if not typed:
-        raise InvalidInput("address_required", "Indiquez votre adresse pour recevoir le test.")
-    try:
-        checked = normalise(channel, typed)
-    except AddressError as error:
-        raise InvalidInput("invalid_address", f"Adresse invalide : {error}.") from error
-    if remember and user is not None and channel == "email" and user.email != checked:
-        user.email = checked
-        session.add(user)
-    return checked
-
-
-def _test_rendering(bulletin: Bulletin, *, channel: str, base_url: str) -> Rendering:
-    """The bulletin as it would go out on `channel`, marked as a test in its text and subject."""
-    assert bulletin.id is not None
-    link = public_link(base_url, bulletin.id)
-    text = _checked_text(bulletin.content(), channel=channel, link=link, exercise=bulletin.exercise)
-    rendering = _rendering(text)
-    return Rendering(
-        channel=channel,
-        text="[TEST — NE PAS DIFFUSER]\n\n" + rendering.text,
-        subject="[TEST] " + rendering.subject,
-        html=rendering.html,
-    )
-
-
-async def send_test(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    bulletin_id: int,
-    channel: str,
-    address: str | None,
-    policy: ChannelPolicy,
-    now: datetime,
-    remember: bool = False,
-) -> SelfTest:
-    """Send the bulletin as it would go out to the actor's own address (before publication)."""
-    actor.require(
-        Role.COMMUNICATOR, Role.VALIDATOR, Role.PREFECT, action="s'envoyer un test du communiqué"
-    )
-    bulletin = await get(session, bulletin_id=bulletin_id)
-    if bulletin.status == BulletinStatus.PUBLISHED:
-        raise Conflict("already_published", "Ce communiqué est déjà publié.")
-    if channel not in ("email", "sms", "telegram", "matrix"):
-        raise InvalidInput("invalid_test_channel", "Test possible par courriel, SMS, Telegram.")
-    address = await _test_address(
-        session, actor=actor, channel=channel, address=address, remember=remember
-    )
-    assert bulletin.id is not None
-    rendering = _test_rendering(bulletin, channel=channel, base_url=policy.base_url)
-    audience, played_as = _audience("staff", exercise=bulletin.exercise)
-    enqueued = await outbox.enqueue(
-        session,
-        purpose=Purpose.TEST,
-        renderings=[rendering],
-        requests=[
-            DeliveryRequest(
-                channel=channel,
-                address=address,
-                audience=audience,
-                played_audience=played_as,
-                recipient_name=actor.login,
-            )
-        ],
-        now=now,
-        exercise=bulletin.exercise,
-        crisis_id=bulletin.crisis_id,
-        bulletin_id=bulletin.id,
-    )
-    await journal.append(
-        session,
-        actor=actor,
-        action="bulletin.test_sent",
-        now=now,
-        crisis_id=bulletin.crisis_id,
-        payload={
-            "bulletin_id": bulletin.id,
-            "channel": channel,
-            "content_hash": bulletin.content_hash,
-        },
-    )
-    return SelfTest(deliveries=enqueued.deliveries, address=address)

@@ -1,8 +1,12 @@
-"""The bulletin as a row: what a communicator wrote, where it stands, who approved which text."""
+"""The bulletin as a row: what a communicator wrote, where it stands, who approved which text.
+
+Who wrote its text is its `author` and every later editor (`editors`, in the order of their
+first edit): none of them may approve or reject it (`crisis.bulletin.workflow`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, col, select
@@ -38,6 +42,9 @@ class Bulletin(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     author: str = Field(max_length=64)
     author_id: int | None = None
+    # [{"user_id": int | None, "login": str}] of each person who changed the text after the
+    # author, once each, kept for good (their words may still be in it).
+    editors: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     submitted_by: str | None = Field(default=None, max_length=64)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     approved_by: str | None = Field(default=None, max_length=64)
@@ -51,6 +58,31 @@ class Bulletin(SQLModel, table=True):
     exercise: bool = False
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+    @property
+    def editor_logins(self) -> list[str]:
+        return [str(e["login"]) for e in self.editors]
+
+    def wrote(self, actor: Actor) -> bool:
+        """Whether `actor` wrote any part of the text: its author or one of its editors."""
+        if actor.is_system:
+            return False
+        return self.is_author(actor) or any(_same(actor, e) for e in self.editors)
+
+    def is_author(self, actor: Actor) -> bool:
+        if actor.is_system:
+            return False
+        if self.author_id is not None:
+            return actor.user_id == self.author_id
+        return actor.login == self.author
+
+    def add_editor(self, actor: Actor) -> bool:
+        """Record `actor` among the editors (unless the system or already a writer); whether
+        they were added."""
+        if actor.is_system or self.wrote(actor):
+            return False
+        self.editors = [*self.editors, {"user_id": actor.user_id, "login": actor.login}]
+        return True
 
     def content(self) -> Content:
         assert self.id is None or self.crisis_id is not None
@@ -69,6 +101,12 @@ class Bulletin(SQLModel, table=True):
             confirm_receipt=self.confirm_receipt,
             x_thread=self.x_thread,
         )
+
+
+def _same(actor: Actor, editor: dict[str, Any]) -> bool:
+    if editor.get("user_id") is not None:
+        return bool(actor.user_id == editor["user_id"])
+    return actor.login == editor.get("login")
 
 
 async def get(session: AsyncSession, *, bulletin_id: int, lock: bool = False) -> Bulletin:
@@ -105,6 +143,8 @@ async def journaled(
         "msg_type": bulletin.msg_type,
         "references": bulletin.reference_ids,
         "content_hash": bulletin.content_hash,
+        "author": bulletin.author,
+        "editors": bulletin.editor_logins,
         **extra,
     }
     await journal.append(

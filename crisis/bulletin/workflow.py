@@ -1,9 +1,12 @@
 """The bulletin (communiqué) and its four-eyes workflow: draft → submitted → approved.
 
-Publishing is `crisis.bulletin.publication`. Approval binds the content hash: any change afterwards
-sends the bulletin back to draft, and a published bulletin is never edited (an update or a
-cancellation is a new bulletin whose `references` name it). The row is `crisis.bulletin.record`,
-what a draft and a submission must satisfy `crisis.bulletin.checks`.
+Publishing is `crisis.bulletin.publication`. Four eyes: whoever wrote any part of the text (its
+author or any later editor, recorded on the bulletin) neither approves nor rejects it. Approval
+binds the content hash: a change after submission clears any approval and sends the bulletin
+back to review (to draft when the changed text no longer passes the submission checks), and a
+published bulletin is never edited (an update or a cancellation is a new bulletin whose
+`references` name it). The row is `crisis.bulletin.record`, what a draft and a submission must
+satisfy `crisis.bulletin.checks`.
 """
 
 from __future__ import annotations
@@ -109,7 +112,8 @@ async def edit(
     policy: ChannelPolicy,
     now: datetime,
 ) -> Bulletin:
-    """Change a bulletin not yet published; a change sends a submitted or approved one back."""
+    """Change a bulletin not yet published; its editor is recorded, and a change sends a
+    submitted or approved one back to review with its approval cleared."""
     actor.require(Role.COMMUNICATOR, action="modifier un communiqué")
     bulletin = await get(session, bulletin_id=bulletin_id, lock=True)
     if bulletin.status == BulletinStatus.PUBLISHED:
@@ -121,16 +125,36 @@ async def edit(
     content = await checked(session, crisis=crisis, draft=draft, policy=policy)
     if content_hash(content) == bulletin.content_hash and draft.template == bulletin.template:
         return bulletin
-    previous = bulletin.status
+    previous, approver = bulletin.status, bulletin.approved_by
     _apply(bulletin, content, draft.template)
+    bulletin.add_editor(actor)
     bulletin.updated_at = now
     if previous != BulletinStatus.DRAFT:
-        bulletin.status = BulletinStatus.DRAFT
-        bulletin.approved_by = bulletin.approved_at = bulletin.approved_hash = None
+        _back_to_review(bulletin, actor=actor, policy=policy, now=now)
     session.add(bulletin)
     return await journaled(
-        session, bulletin, actor=actor, action="bulletin.edited", now=now, previous_status=previous
+        session,
+        bulletin,
+        actor=actor,
+        action="bulletin.edited",
+        now=now,
+        editor=actor.login,
+        previous_status=previous,
+        approval_cleared=approver,
     )
+
+
+def _back_to_review(
+    bulletin: Bulletin, *, actor: Actor, policy: ChannelPolicy, now: datetime
+) -> None:
+    """A submitted or approved text changed: its approval goes, and it awaits a new review
+    (the edit resubmits it), or goes back to draft when it no longer passes the checks."""
+    bulletin.approved_by = bulletin.approved_at = bulletin.approved_hash = None
+    if submit_problems(bulletin, policy=policy):
+        bulletin.status = BulletinStatus.DRAFT
+        return
+    bulletin.status = BulletinStatus.SUBMITTED
+    bulletin.submitted_by, bulletin.submitted_at = actor.login, now
 
 
 async def submit(
@@ -157,21 +181,21 @@ async def submit(
 REVIEWERS = frozenset({Role.VALIDATOR, Role.PREFECT})
 
 
-def _is_author(actor: Actor, bulletin: Bulletin) -> bool:
-    if actor.is_system:
-        return False
-    if bulletin.author_id is not None:
-        return actor.user_id == bulletin.author_id
-    return actor.login == bulletin.author
-
-
 def _four_eyes(actor: Actor, bulletin: Bulletin, action: str) -> None:
+    """A reviewer who wrote none of the text: neither its author nor any of its editors."""
     actor.require(*REVIEWERS, action=action)
-    if _is_author(actor, bulletin):
+    if bulletin.is_author(actor):
         raise Forbidden(
             "own_bulletin",
             "Vous êtes l'auteur de ce communiqué : une autre personne doit le relire.",
             {"action": action},
+        )
+    if bulletin.wrote(actor):
+        raise Forbidden(
+            "edited_bulletin",
+            "Vous avez modifié ce communiqué : une personne qui n'en a écrit aucune partie "
+            "doit le relire.",
+            {"action": action, "editors": bulletin.editor_logins},
         )
 
 
@@ -188,12 +212,13 @@ class Permissions:
     test: bool
     follow_up: bool
     own: bool
+    edited: bool
 
 
 def permissions(actor: Actor, bulletin: Bulletin) -> Permissions:
     status, roles = bulletin.status, actor.roles
     writes = actor.is_system or Role.COMMUNICATOR in roles
-    reviews = (actor.is_system or bool(roles & REVIEWERS)) and not _is_author(actor, bulletin)
+    reviews = (actor.is_system or bool(roles & REVIEWERS)) and not bulletin.wrote(actor)
     return Permissions(
         edit=writes and status != BulletinStatus.PUBLISHED,
         submit=writes and status == BulletinStatus.DRAFT,
@@ -202,7 +227,8 @@ def permissions(actor: Actor, bulletin: Bulletin) -> Permissions:
         publish=writes and status == BulletinStatus.APPROVED,
         test=(writes or bool(roles & REVIEWERS)) and status != BulletinStatus.PUBLISHED,
         follow_up=writes and status == BulletinStatus.PUBLISHED,
-        own=_is_author(actor, bulletin),
+        own=bulletin.is_author(actor),
+        edited=bulletin.wrote(actor) and not bulletin.is_author(actor),
     )
 
 

@@ -56,3 +56,85 @@ def test_a_communicator_composes_from_the_playbook_a_validator_approves_and_it_i
     public = page.context.new_page()
     public.goto(f"{live_server.url}/public/bulletins/{bulletin_url.rsplit('/', 1)[-1]}")
     expect(public.get_by_text("la Somme déborde dans la basse ville.")).to_be_visible()
+
+
+def _user(server: LiveServer, login: str, *roles: str, email: str = "") -> str:
+    """A new user of the live server (logged in by `log_in`); their API token."""
+    args = [a for r in roles for a in ("--role", r)] + (["--email", email] if email else [])
+    server.users[login] = server.cli("users", "add", login, *args).stdout.strip().splitlines()[-1]
+    return server.cli("users", "token", login).stdout.strip().splitlines()[-1]
+
+
+def _draft(server: LiveServer, author_token: str, title: str) -> int:
+    prefect = server.cli("users", "token", "prefet").stdout.strip().splitlines()[-1]
+    crisis = httpx.post(
+        f"{server.url}/api/v1/crises",
+        json={"title": title, "kind": "crue", "mode": "real", "communes": ["80001"]},
+        headers={"Authorization": f"Bearer {prefect}"},
+    )
+    crisis.raise_for_status()
+    body = (
+        "Situation (14 h) : la Somme déborde à Abbeville.\nCommunes concernées : Abbeville.\n"
+        "Consignes : ne vous engagez pas sur les routes inondées.\n"
+        "Pour en savoir plus : https://www.somme.gouv.fr\nProchain point : 18 h."
+    )
+    created = httpx.post(
+        f"{server.url}/api/v1/crises/{crisis.json()['id']}/bulletins",
+        json={"title": title, "body": body, "audiences": ["officials"], "channels": ["email"]},
+        headers={"Authorization": f"Bearer {author_token}"},
+    )
+    created.raise_for_status()
+    bulletin_id: int = created.json()["id"]
+    return bulletin_id
+
+
+def test_a_cabinet_member_who_edits_a_colleagues_bulletin_is_offered_no_validation(
+    page: Page, live_server: LiveServer
+) -> None:
+    author = _user(live_server, "auteur", "communicator")
+    _user(live_server, "cabinet", "communicator", "validator")
+    bulletin_id = _draft(live_server, author, "Crue : texte d'un collègue")
+
+    log_in(page, live_server, "cabinet")
+    page.goto(f"{live_server.url}/communiques/{bulletin_id}")
+    expect(page.locator("#bulletin-author")).to_contain_text("auteur")
+    page.get_by_role("link", name="Modifier").click()
+    body = page.get_by_role("textbox", name="Texte")
+    body.fill(body.input_value().replace("la Somme déborde", "la Somme déborde fortement"))
+    page.get_by_role("button", name="Enregistrer les modifications").click()
+    expect(page.locator("#bulletin-editors")).to_have_text("cabinet")
+    page.get_by_role("button", name="Soumettre à validation").click()
+    expect(page.locator("#bulletin-status")).to_have_text("Soumis à validation")
+    expect(page.get_by_role("button", name="Valider le communiqué")).to_have_count(0)
+    expect(page.get_by_role("button", name="Rejeter")).to_have_count(0)
+    expect(page.locator("#four-eyes-hint")).to_contain_text("Vous avez modifié ce texte")
+
+
+def test_a_communicator_sends_a_test_to_their_own_address_chosen_among_their_channels(
+    page: Page, live_server: LiveServer
+) -> None:
+    token = _user(live_server, "redacteur", "communicator", email="redacteur@prefecture.test")
+    bulletin_id = _draft(live_server, token, "Crue : essai avant validation")
+
+    log_in(page, live_server, "redacteur")
+    page.goto(f"{live_server.url}/communiques/{bulletin_id}")
+    own = page.get_by_role("radio", name="Courriel : redacteur@prefecture.test")
+    expect(own).to_be_checked()
+    expect(page.get_by_role("textbox", name="M'envoyer un test")).to_have_count(0)
+    page.get_by_role("button", name="Envoyer le test").click()
+    expect(page.get_by_text("Test envoyé à redacteur@prefecture.test")).to_be_visible()
+    journal = httpx.get(
+        f"{live_server.url}/api/v1/crises/{_crisis_of(live_server, token, bulletin_id)}/journal",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    [sent] = [e for e in journal.json()["items"] if e["action"] == "bulletin.test_sent"]
+    assert sent["payload"]["address"] == "r…@prefecture.test"
+
+
+def _crisis_of(server: LiveServer, token: str, bulletin_id: int) -> int:
+    bulletin = httpx.get(
+        f"{server.url}/api/v1/bulletins/{bulletin_id}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    crisis_id: int = bulletin.json()["crisis_id"]
+    return crisis_id

@@ -53,6 +53,7 @@ def bulletin_view(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, Any
         "content_hash": bulletin.content_hash,
         "approved_hash": bulletin.approved_hash,
         "author": bulletin.author,
+        "editors": bulletin.editor_logins,
         "submitted_by": bulletin.submitted_by,
         "submitted_at": _iso(bulletin.submitted_at),
         "approved_by": bulletin.approved_by,

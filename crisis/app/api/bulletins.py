@@ -193,8 +193,8 @@ async def publish_bulletin(
 @router.post(
     "/bulletins/{bulletin_id}/test",
     status_code=201,
-    summary="S'envoyer un test",
-    **returns(SelfTestView, 404, 409),
+    summary="S'envoyer un test (à ses propres canaux seulement)",
+    **returns(SelfTestView, 403, 404, 409),
 )
 async def test_bulletin(
     bulletin_id: RowId, body: SelfTestIn, caller: CallerDep, db: DbDep
@@ -203,7 +203,12 @@ async def test_bulletin(
         sent = await actions.send_test(
             session, caller, bulletin_id, channel=body.channel, address=body.address
         )
-    return {"bulletin_id": bulletin_id, "deliveries": sent.deliveries, "address": sent.address}
+    return {
+        "bulletin_id": bulletin_id,
+        "deliveries": sent.deliveries,
+        "address": sent.address,
+        "channel": sent.channel,
+    }
 
 
 @router.get(

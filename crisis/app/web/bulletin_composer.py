@@ -185,6 +185,8 @@ async def _save(
             bulletin=shown,
             problems=error.details or [{"message": error.message}],
         )
+    if bulletin_id and bulletin.status == BulletinStatus.SUBMITTED:
+        done += " Il repart en validation : une personne qui n'en a rien écrit doit le valider."
     flash(request, "success", done.format(id=bulletin.id))
     return RedirectResponse(f"/communiques/{bulletin.id}", status_code=303)
 

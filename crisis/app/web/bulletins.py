@@ -12,7 +12,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.accounts import User
 from crisis.actors import Actor
 from crisis.app import actions
 from crisis.app.actions import Caller, CallerDep
@@ -21,7 +20,7 @@ from crisis.app.paths import RowId
 from crisis.app.policies import channel_policy
 from crisis.app.settings import Settings
 from crisis.app.web.templating import flash, render
-from crisis.bulletin import tracking
+from crisis.bulletin import self_test, tracking
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.render import public_link
 from crisis.cell import crises
@@ -45,7 +44,7 @@ async def _bulletin_page(
     async with db.read() as session:
         bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
         crisis = await crises.get(session, crisis_id=bulletin.crisis_id)
-        user = await session.get(User, actor.user_id) if actor.user_id else None
+        own = await self_test.own_channels(session, actor=actor, policy=policy)
         counted = await tracking.counts(session, bulletin_id=bulletin_id)
     return render(
         request,
@@ -57,7 +56,8 @@ async def _bulletin_page(
         renderings=bulletins.renderings(bulletin, policy=policy),
         may=bulletins.permissions(actor, bulletin),
         problems=problems or [],
-        my_email=user.email if user and user.email else "",
+        own_channels=own,
+        own_sources=self_test.SOURCE_LABELS,
         public_url=public_link(policy.base_url, bulletin.id),
         counted=counted,
     )
@@ -127,15 +127,19 @@ async def send_test(
     request: Request,
     caller: CallerDep,
     db: DbDep,
-    address: Annotated[str, Form(max_length=320)] = "",
+    target: Annotated[str, Form(max_length=340)] = "",
 ) -> Response:
+    """A test to one of the sender's own channels, named `channel:address` by the form."""
+    channel, _, address = target.partition(":")
+
     async def step(session: AsyncSession) -> str:
         sent = await actions.send_test(
-            session, caller, bulletin_id, channel="email", address=address, remember=True
+            session, caller, bulletin_id, channel=channel or "email", address=address or None
         )
         return sent.address
 
-    return await _step(request, db, caller, bulletin_id, step, "Test envoyé à {outcome}.")
+    done = "Test envoyé à {outcome}, marqué « TEST — non validé »."
+    return await _step(request, db, caller, bulletin_id, step, done)
 
 
 @router.post("/communiques/{bulletin_id}/publier", dependencies=[CsrfChecked])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from crisis import accounts
+from crisis.actors import SYSTEM
 from crisis.app.db import Database
-from crisis.bulletin import publication
+from crisis.bulletin import self_test
 from crisis.bulletin import workflow as bulletins
 from crisis.errors import Forbidden, InvalidInput
 from tests.crisis.bulletin_support import (
@@ -16,7 +18,7 @@ from tests.crisis.bulletin_support import (
     declare,
     submitted,
 )
-from tests.support import FrozenClock
+from tests.support import FrozenClock, make_user
 
 
 async def _submitted_by_a_validating_author(db: Database, clock: FrozenClock) -> int:
@@ -46,15 +48,26 @@ async def test_an_author_who_validates_is_offered_no_review_and_refused_one(
         assert bulletins.permissions(COMMUNICATOR, approved).publish
 
 
-async def test_a_test_address_is_checked_by_the_service(db: Database, clock: FrozenClock) -> None:
+async def test_a_test_address_is_checked_by_the_service_and_must_be_the_senders_own(
+    db: Database, clock: FrozenClock
+) -> None:
     bulletin_id = await _submitted_by_a_validating_author(db, clock)
+    made = await make_user(db, clock, "com2", "communicator")
+    async with db.transaction() as session:
+        user = await accounts.user_by_login(session, login="com2")
+        assert user is not None
+        await accounts.set_email(
+            session, actor=SYSTEM, user=user, email="moi@prefecture.test", now=clock.now()
+        )
+        actor = user.actor()
+    assert actor.user_id == made.id
     outcomes: list[object] = []
-    for address in ("pas une adresse", "  moi@Prefecture.TEST "):
+    for address in ("pas une adresse", "  moi@Prefecture.TEST ", "autre@prefecture.test"):
         async with db.transaction() as session:
             try:
-                sent = await publication.send_test(
+                sent = await self_test.send_test(
                     session,
-                    actor=COMMUNICATOR,
+                    actor=actor,
                     bulletin_id=bulletin_id,
                     channel="email",
                     address=address,
@@ -62,6 +75,6 @@ async def test_a_test_address_is_checked_by_the_service(db: Database, clock: Fro
                     now=clock.now(),
                 )
                 outcomes.append((sent.deliveries, sent.address))
-            except InvalidInput as refused:
+            except (InvalidInput, Forbidden) as refused:
                 outcomes.append(refused.code)
-    assert outcomes == ["invalid_address", (1, "moi@prefecture.test")]
+    assert outcomes == ["invalid_address", (1, "moi@prefecture.test"), "foreign_test_address"]

@@ -14,7 +14,6 @@ from sqlmodel import col, select
 from contacts.directory import Contact
 from crisis.app.db import Database
 from crisis.bulletin import confirmations, escalation, publication
-from crisis.bulletin import workflow as bulletins
 from crisis.dispatch.outbox import Delivery, OutboxMessage, Purpose
 from crisis.errors import NotFound
 from crisis.vocabulary import CrisisMode
@@ -27,7 +26,6 @@ from tests.crisis.bulletin_support import (
     POLICY,
     approved,
     declare,
-    draft,
     load_directory,
 )
 from tests.support import FrozenClock
@@ -227,35 +225,6 @@ async def test_an_operator_logs_a_call_which_confirms_the_to_call_delivery(
         )
     assert done.delivery.status == "confirmed" and done.delivery.confirm_method == "phone"
     assert done.delivery.confirmed_by == "operateur"
-
-
-async def test_a_test_to_oneself_is_a_test_delivery_not_a_publication(
-    db: Database, clock: FrozenClock
-) -> None:
-    crisis_id = await declare(db, clock.now())
-    async with db.transaction() as session:
-        bulletin = await bulletins.create(
-            session,
-            actor=COMMUNICATOR,
-            crisis_id=crisis_id,
-            draft=draft(),
-            policy=POLICY,
-            now=clock.now(),
-        )
-        assert bulletin.id is not None
-        await publication.send_test(
-            session,
-            actor=COMMUNICATOR,
-            bulletin_id=bulletin.id,
-            channel="email",
-            address="moi@prefecture.test",
-            policy=POLICY,
-            now=clock.now(),
-        )
-    rows = await _deliveries(db, bulletin.id)
-    assert [(d.purpose, d.address, d.status) for d in rows] == [
-        ("test", "moi@prefecture.test", "pending")
-    ]
 
 
 async def test_an_exercise_reaches_only_exercise_contacts_and_sandbox_accounts(

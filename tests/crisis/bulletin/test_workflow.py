@@ -83,7 +83,7 @@ async def test_a_communicator_cannot_approve_and_a_validator_cannot_write(
             )
 
 
-async def test_a_change_after_approval_sends_the_bulletin_back_to_draft_and_publish_is_refused(
+async def test_a_change_after_approval_sends_the_bulletin_back_to_review_and_publish_is_refused(
     db: Database, clock: FrozenClock
 ) -> None:
     bulletin_id = await _submitted(db, clock)
@@ -97,7 +97,7 @@ async def test_a_change_after_approval_sends_the_bulletin_back_to_draft_and_publ
             policy=POLICY,
             now=clock.now(),
         )
-        assert edited.status == BulletinStatus.DRAFT and edited.approved_hash is None
+        assert edited.status == BulletinStatus.SUBMITTED and edited.approved_hash is None
     async with db.transaction() as session:
         with pytest.raises(Conflict) as refused:
             await publication.publish(

@@ -58,7 +58,7 @@ async def test_the_thread_option_is_kept_and_the_x_rendering_is_numbered_parts(
     assert all(length <= 280 for length in x.part_lengths)
 
 
-async def test_changing_the_thread_option_after_approval_sends_the_bulletin_back_to_draft(
+async def test_changing_the_thread_option_after_approval_sends_the_bulletin_back_to_review(
     db: Database, clock: FrozenClock
 ) -> None:
     crisis_id = await declare(db, clock.now())
@@ -74,7 +74,7 @@ async def test_changing_the_thread_option_after_approval_sends_the_bulletin_back
             policy=POLICY,
             now=clock.now(),
         )
-        assert (edited.status, edited.approved_hash, edited.x_thread) == ("draft", None, False)
+        assert (edited.status, edited.approved_hash, edited.x_thread) == ("submitted", None, False)
         assert edited.content_hash != before.content_hash
 
 

@@ -54,6 +54,10 @@ class BulletinView(BaseModel):
     content_hash: str
     approved_hash: str | None
     author: str
+    editors: list[str] = Field(
+        default_factory=list,
+        description="Qui a modifié le texte après son auteur : ni l'auteur ni eux ne le valident.",
+    )
     submitted_by: str | None
     submitted_at: Timestamp | None
     approved_by: str | None
@@ -92,6 +96,7 @@ class SelfTestView(BaseModel):
     bulletin_id: int
     deliveries: int
     address: str | None
+    channel: str | None = None
 
 
 class DeliveryView(BaseModel):
@@ -172,5 +177,8 @@ class ConfirmIn(RequestModel):
 
 
 class SelfTestIn(RequestModel):
+    """The test goes to one of the caller's own channels; `address`, when given, must be one of
+    them (403 otherwise, nothing sent); without it, the first of the channel."""
+
     channel: Literal["email", "sms", "telegram", "matrix"] = "email"
     address: str | None = Field(default=None, max_length=320)
