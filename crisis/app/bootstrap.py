@@ -6,6 +6,7 @@ import gc
 from dataclasses import dataclass
 
 from contacts import geography
+from contacts.demo import DOMAIN
 from crisis import accounts
 from crisis.actors import SYSTEM
 from crisis.app import migrate
@@ -49,7 +50,7 @@ async def demo_users(db: Database, clock: Clock) -> list[DemoLogin]:
             password = accounts.new_password()
             user = await accounts.user_by_login(session, login=login)
             if user is None:
-                await accounts.create_user(
+                user, _ = await accounts.create_user(
                     session,
                     actor=SYSTEM,
                     login=login,
@@ -63,5 +64,9 @@ async def demo_users(db: Database, clock: Clock) -> list[DemoLogin]:
                 accounts.set_password(user, password)
                 user.must_change_password = False
                 session.add(user)
+            if user.email is None:  # « Envoyer un test » has somewhere to go (the sandbox)
+                await accounts.set_email(
+                    session, actor=SYSTEM, user=user, email=f"{login}@{DOMAIN}", now=clock.now()
+                )
             created.append(DemoLogin(login, password, roles))
     return created

@@ -212,6 +212,8 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/": "tableau de bord : intitulés, horloges, chiffres",
     "/flux": "flux d'événements : la longueur de la main courante, rien d'autre",
     "/connexion": "formulaire de connexion",
+    "/mon-compte": "ses propres sessions et jetons : rien d'autrui",
+    "/mon-compte/mot-de-passe": "formulaire de son propre mot de passe",
     "/healthz": "exploitation",
     "/readyz": "exploitation",
     "/metrics": "exploitation : compteurs",

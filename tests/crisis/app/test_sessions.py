@@ -274,3 +274,16 @@ async def test_the_demo_users_are_not_asked_to_change_their_password(
     logins = {entry.login: entry.password for entry in await bootstrap.demo_users(db, clock)}
     await log_in(client, "prefet", logins["prefet"])
     assert (await client.get("/")).status_code == 200
+
+
+async def test_each_demo_user_has_an_account_e_mail_for_their_own_test_sends(
+    db: Database, clock: FrozenClock
+) -> None:
+    from crisis import accounts
+    from crisis.app import bootstrap
+
+    demo = await bootstrap.demo_users(db, clock)
+    await bootstrap.demo_users(db, clock)  # a restart keeps the address, journals nothing twice
+    async with db.read() as session:
+        emails = [(await accounts.user_named(session, login=entry.login)).email for entry in demo]
+    assert emails == [f"{entry.login}@sandbox.tocsin.test" for entry in demo]
