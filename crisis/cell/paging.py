@@ -274,15 +274,35 @@ async def acknowledgements(
 def staffing_gaps(
     acks: Sequence[CellAcknowledgement], *, minimum: Mapping[str, int]
 ) -> dict[str, int]:
-    """How many more acknowledgements each duty role needs (empty: staffing reached)."""
-    counts: dict[str, int] = {}
+    """How many more people each duty role needs (empty: staffing reached).
+
+    One person fills one seat: someone who holds two duty roles and answered for both still
+    counts once, so a lone person never makes the minimum staffing (ES47). Seats are given by
+    a maximum matching of people to roles, so the order of the answers does not matter.
+    """
+    seats = [role for role, wanted in minimum.items() for _ in range(wanted)]
+    roles_of: dict[str, set[str]] = {}
     for ack in acks:
-        counts[ack.duty_role] = counts.get(ack.duty_role, 0) + 1
-    return {
-        role: wanted - counts.get(role, 0)
-        for role, wanted in minimum.items()
-        if counts.get(role, 0) < wanted
-    }
+        roles_of.setdefault(ack.person, set()).add(ack.duty_role)
+    holder: list[str | None] = [None] * len(seats)
+
+    def seat(person: str, tried: set[int]) -> bool:
+        for index, role in enumerate(seats):
+            if role in roles_of[person] and index not in tried:
+                tried.add(index)
+                current = holder[index]
+                if current is None or seat(current, tried):
+                    holder[index] = person
+                    return True
+        return False
+
+    for person in roles_of:
+        seat(person, set())
+    gaps: dict[str, int] = {}
+    for role, current in zip(seats, holder, strict=True):
+        if current is None:
+            gaps[role] = gaps.get(role, 0) + 1
+    return gaps
 
 
 async def escalation_due(
