@@ -89,3 +89,24 @@ def test_a_user_changes_password_revokes_a_session_and_a_token_from_mon_compte(
     ).to_be_visible()
     _log_in(page, live_server, "agent-compte", "second-mot-de-passe")
     page.wait_for_url(f"{live_server.url}/")
+
+
+def test_on_a_phone_the_account_page_and_logout_are_reachable_from_the_menu(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    live_server.cli("users", "add", "agent-mobile", "--role", "trainer")
+    phone = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
+    page = phone.new_page()
+    reset = live_server.cli("users", "reset", "agent-mobile")
+    _log_in(page, live_server, "agent-mobile", reset.stdout.strip().splitlines()[-1])
+    _choose(page, "Nouveau mot de passe Au moins 12 caractères.", "mobile-mot-de-passe")
+    _choose(page, "Nouveau mot de passe (confirmation)", "mobile-mot-de-passe")
+    page.get_by_role("button", name="Enregistrer mon mot de passe").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+    page.get_by_role("link", name="Mon compte (agent-mobile)").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mon compte")
+    expect(page.get_by_text("rôles : Formateur")).to_be_visible()
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.wait_for_url(f"{live_server.url}/connexion")
+    phone.close()

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from crisis import labels
-from crisis.actors import Actor, Role
+from crisis.actors import ROLE_LABELS, Actor, Role
 from crisis.app.auth import csrf_token
 from crisis.app.clock import paris
 from crisis.labels import action_label, kind_label, status_label
@@ -66,6 +66,7 @@ def make_templates() -> Jinja2Templates:
         delivery_labels=labels.DELIVERY_STATUS_LABELS,
         msg_type_labels=labels.MSG_TYPE_LABELS,
         mode_labels=labels.MODE_LABELS,
+        role_labels=ROLE_LABELS,
     )
     return templates
 
