@@ -4,7 +4,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LiveServer, log_in
+from tests.browser.conftest import LiveServer, choose_password, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +61,8 @@ def test_a_communicator_composes_from_the_playbook_a_validator_approves_and_it_i
 def _user(server: LiveServer, login: str, *roles: str, email: str = "") -> str:
     """A new user of the live server (logged in by `log_in`); their API token."""
     args = [a for r in roles for a in ("--role", r)] + (["--email", email] if email else [])
-    server.users[login] = server.cli("users", "add", login, *args).stdout.strip().splitlines()[-1]
+    one_time = server.cli("users", "add", login, *args).stdout.strip().splitlines()[-1]
+    server.users[login] = choose_password(server, login, one_time)
     return server.cli("users", "token", login).stdout.strip().splitlines()[-1]
 
 
