@@ -50,6 +50,8 @@ def envelope(status: int, code: str, message: str, details: Any = None) -> JSONR
 
 def _wants_html(request: Request) -> bool:
     path = request.url.path
+    if path == "/public/bulletins" or path.startswith("/public/bulletins/"):
+        return True  # the public pages are pages; the feed and the CAP files are not
     return not path.startswith(("/api/", "/public/", "/healthz", "/readyz", "/metrics"))
 
 

@@ -13,19 +13,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.kinds import ChannelKind
 from contacts import geography
+from crisis.bulletin.public import link_of
 from crisis.bulletin.record import Bulletin
 from crisis.bulletin.render import (
     BULLETIN_CHANNELS,
+    PUBLIC_AUDIENCE_CHANNELS,
     PUBLIC_ONLY_CHANNELS,
     PUBLIC_PAGE,
     TO_FILL_MARK,
     ChannelText,
     Content,
-    public_link,
     render_all,
 )
 from crisis.cell.crises import Crisis
 from crisis.errors import InvalidInput
+from crisis.labels import CHANNEL_LABELS
 from crisis.text import visible_length
 from crisis.vocabulary import CHOSEN_AUDIENCES, Audience, BulletinStatus, MsgType, Strategy
 from playbooks import check_completeness
@@ -48,12 +50,15 @@ class ChannelPolicy:
         return self.exercise_public_accounts if exercise else self.public_accounts
 
     def usable(self, *, audiences: tuple[str, ...], exercise: bool) -> tuple[str, ...]:
-        """The channels a bulletin to `audiences` can use, when it names none."""
+        """The channels a bulletin to `audiences` can use, when it names none: those that
+        serve the public alone only with the public (and, for an account, one configured)."""
         accounts = self.accounts(exercise=exercise)
+        public = Audience.PUBLIC in audiences
         return tuple(
             c
             for c in self.available
-            if c not in PUBLIC_ONLY_CHANNELS or (Audience.PUBLIC in audiences and c in accounts)
+            if c not in PUBLIC_AUDIENCE_CHANNELS
+            or (public and (c in accounts or c not in PUBLIC_ONLY_CHANNELS))
         )
 
 
@@ -103,11 +108,11 @@ def _channel_problem(
             f"Le canal « {channel} » n'est pas configuré sur ce déploiement.",
             channel=channel,
         )
-    if channel in PUBLIC_ONLY_CHANNELS and Audience.PUBLIC not in audiences:
+    if channel in PUBLIC_AUDIENCE_CHANNELS and Audience.PUBLIC not in audiences:
         return problem(
             "public_channel_without_public",
-            f"Le canal « {channel} » ne sert qu'à informer le public : "
-            "ajoutez le public visé ou retirez ce canal.",
+            f"Le canal « {CHANNEL_LABELS.get(channel, channel)} » ne sert qu'à informer le "
+            "public : ajoutez le public visé ou retirez ce canal.",
             channel=channel,
         )
     if channel in PUBLIC_ONLY_CHANNELS and channel not in policy.accounts(exercise=exercise):
@@ -253,7 +258,7 @@ async def checked(
 def renderings(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, ChannelText]:
     return render_all(
         bulletin.content(),
-        link=public_link(policy.base_url, bulletin.id),
+        link=link_of(bulletin, base_url=policy.base_url),
         exercise=bulletin.exercise,
     )
 

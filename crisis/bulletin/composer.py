@@ -4,6 +4,10 @@ What the crisis knows is filled in (communes, time, public link, next update in 
 what only a person can write (the situation, a phone line) is left as a visible
 « [à compléter : …] » mark, which submission refuses until it is replaced. A sample value
 from the library is never carried into a message.
+
+A template brings its own audience and the playbook's channels that serve it: a template for
+the mayors or the media has neither the public page nor the public accounts, and no link to
+the public page (a placeholder that asks for one is left to fill).
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from channels.kinds import ChannelKind
-from crisis.bulletin.render import TO_FILL_MARK
+from crisis.bulletin.render import PUBLIC_AUDIENCE_CHANNELS, TO_FILL_MARK
 from crisis.labels import AUDIENCE_LABELS
+from crisis.vocabulary import Audience
 from playbooks import FilledMessage, Playbook, fill_templates
 
 FILLED_TYPES = frozenset({"communes", "time", "next_update", "url"})
@@ -82,7 +87,7 @@ def crisis_values(
                 values[name] = now
             case "next_update":
                 values[name] = next_update(now)
-            case "url":
+            case "url" if link:
                 values[name] = link
             case _ if placeholder.default is not None:
                 continue
@@ -114,8 +119,10 @@ def prefill(
     )
     if chosen is None:
         return None
+    audiences: list[str] = [str(chosen.audience)]
+    public = Audience.PUBLIC in audiences
     values, marks = crisis_values(
-        playbook, commune_names=commune_names, now=now, link=link, known=known
+        playbook, commune_names=commune_names, now=now, link=link if public else "", known=known
     )
     result = fill_templates(playbook, values=values, purpose=chosen.purpose)
     if not result.ok:
@@ -129,15 +136,20 @@ def prefill(
         for m in related
         if m.channel is not None and m.channel in VARIANT_CHANNELS
     }
-    audiences: list[str] = [str(chosen.audience)]
     return Prefill(
         template=template_key,
         title=_unmark(full.title, marks),
         body=_unmark(full.body, marks),
         audiences=audiences,
-        channels=list(playbook.channels),
+        channels=serving(playbook.channels, audiences=audiences),
         variants=variants,
     )
+
+
+def serving(channels: Sequence[str], *, audiences: Sequence[str]) -> list[str]:
+    """The `channels` that serve one of `audiences`: those of the public alone go with it."""
+    public = Audience.PUBLIC in audiences
+    return [str(c) for c in channels if public or c not in PUBLIC_AUDIENCE_CHANNELS]
 
 
 def _audience_in_sentence(audience: str) -> str:

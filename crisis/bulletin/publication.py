@@ -26,6 +26,7 @@ from crisis.bulletin.fanout import checked_text as _checked_text
 from crisis.bulletin.fanout import delivery_audience as _audience
 from crisis.bulletin.fanout import people_requests, played_audiences
 from crisis.bulletin.fanout import rendering as _rendering
+from crisis.bulletin.public import link_of
 from crisis.bulletin.render import (
     CONFIRM_PLACEHOLDER,
     PHONE,
@@ -33,7 +34,6 @@ from crisis.bulletin.render import (
     Content,
     content_hash,
     phone_script,
-    public_link,
     with_confirmation,
 )
 from crisis.bulletin.workflow import Bulletin, ChannelPolicy, get
@@ -136,7 +136,7 @@ async def publish(
         raise Conflict("crisis_closed", "L'événement est clos : plus aucune publication.")
     assert bulletin.id is not None
     exercise = crisis.is_exercise
-    link = public_link(policy.base_url, bulletin.id)
+    link = link_of(bulletin, base_url=policy.base_url)  # "" unless the public is aimed at
     written, to_call = await _publish_people(
         session, content=content, bulletin=bulletin, link=link, exercise=exercise, now=now
     )

@@ -5,6 +5,7 @@ first edit): none of them may approve or reject it (`crisis.bulletin.workflow`).
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -20,10 +21,20 @@ from crisis.vocabulary import BulletinStatus, MsgType, Strategy
 from storage.types import UTCDateTime
 
 
+def new_public_id() -> str:
+    """An unguessable identifier for the public pages: 128 random bits, URL-safe."""
+    return secrets.token_urlsafe(16)
+
+
 class Bulletin(SQLModel, table=True):
     __tablename__ = "bulletin"
 
     id: int | None = Field(default=None, primary_key=True)
+    # The bulletin's name on the public pages: 128 random bits, never the sequential id
+    # (`crisis.bulletin.public` serves it only once published to the public).
+    public_id: str = Field(
+        default_factory=lambda: new_public_id(), max_length=32, unique=True, index=True
+    )
     crisis_id: int = Field(foreign_key="crisis.id", index=True)
     title: str = Field(max_length=300)
     body: str = Field(sa_type=sa.Text)

@@ -30,6 +30,8 @@ BULLETIN_CHANNELS: tuple[str, ...] = (
 )
 PUBLIC_ONLY_CHANNELS = frozenset({ChannelKind.X, ChannelKind.MASTODON, ChannelKind.WEBHOOK})
 """Channels that only ever carry a bulletin to a public account, never to a person."""
+PUBLIC_AUDIENCE_CHANNELS = PUBLIC_ONLY_CHANNELS | {PUBLIC_PAGE}
+"""Channels that serve the public audience alone: a bulletin without the public has none."""
 CONFIRMABLE_CHANNELS = frozenset(
     {ChannelKind.EMAIL, ChannelKind.SMS, ChannelKind.TELEGRAM, ChannelKind.MATRIX}
 )
@@ -119,8 +121,16 @@ def content_hash(content: Content) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def public_link(base_url: str, bulletin_id: int | None) -> str:
-    return f"{base_url.rstrip('/')}/public/bulletins/{bulletin_id or 0}"
+SAMPLE_PUBLIC_ID = "exemple-de-lien-public"
+"""As long as a real public id: what a preview shows before the bulletin exists."""
+
+
+def public_link(base_url: str, public_id: str, *, exercise: bool = False) -> str:
+    """The public page named by a bulletin's unguessable `public_id` (never its row id); only
+    a bulletin to the public has one (`crisis.bulletin.public.link_of`). An exercise one is
+    shown in exercise mode only."""
+    mode = "?mode=exercise" if exercise else ""
+    return f"{base_url.rstrip('/')}/public/bulletins/{public_id}{mode}"
 
 
 def _unit(channel: str) -> str:

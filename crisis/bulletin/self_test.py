@@ -31,8 +31,8 @@ from crisis import journal
 from crisis.accounts import User
 from crisis.actors import Actor, Role
 from crisis.bulletin.fanout import checked_text, delivery_audience, rendering
+from crisis.bulletin.public import link_of
 from crisis.bulletin.record import Bulletin, get
-from crisis.bulletin.render import public_link
 from crisis.bulletin.workflow import ChannelPolicy
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
@@ -191,7 +191,7 @@ def marked_rendering(bulletin: Bulletin, *, channel: str, base_url: str) -> Rend
     """The bulletin as it would go out on `channel`, marked as a test (and an exercise) in its
     subject, text and HTML."""
     assert bulletin.id is not None
-    link = public_link(base_url, bulletin.id)
+    link = link_of(bulletin, base_url=base_url)
     text = checked_text(bulletin.content(), channel=channel, link=link, exercise=bulletin.exercise)
     rendered = rendering(text)
     marks = _marks(bulletin.exercise)

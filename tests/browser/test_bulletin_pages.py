@@ -9,17 +9,23 @@ from tests.browser.conftest import LiveServer, choose_password, log_in
 pytestmark = pytest.mark.browser
 
 
-def test_a_communicator_composes_from_the_playbook_a_validator_approves_and_it_is_published(
-    page: Page, browser: Browser, live_server: LiveServer
-) -> None:
-    token = live_server.cli("users", "token", "prefet").stdout.strip().splitlines()[-1]
+def _declared(server: LiveServer) -> int:
+    """A flood at Abbeville declared by the prefect; its id."""
+    token = server.cli("users", "token", "prefet").stdout.strip().splitlines()[-1]
     crisis = httpx.post(
-        f"{live_server.url}/api/v1/crises",
+        f"{server.url}/api/v1/crises",
         json={"title": "Crue à Abbeville", "kind": "crue", "mode": "real", "communes": ["80001"]},
         headers={"Authorization": f"Bearer {token}"},
     )
     crisis.raise_for_status()
-    crisis_id = crisis.json()["id"]
+    crisis_id: int = crisis.json()["id"]
+    return crisis_id
+
+
+def test_a_communicator_composes_from_the_playbook_a_validator_approves_and_it_is_published(
+    page: Page, browser: Browser, live_server: LiveServer
+) -> None:
+    crisis_id = _declared(live_server)
 
     log_in(page, live_server, "communicant")
     page.goto(f"{live_server.url}/evenements/{crisis_id}")
@@ -53,9 +59,41 @@ def test_a_communicator_composes_from_the_playbook_a_validator_approves_and_it_i
     expect(page.get_by_role("heading", level=1)).to_contain_text("Suivi des envois")
     expect(page.get_by_role("row", name="Page publique")).to_be_visible()
     expect(page.locator("#tracking-total")).to_contain_text("envoyé 1")
+    # Anyone reaches it from the public list, under its unguessable name, not its number.
     public = page.context.new_page()
-    public.goto(f"{live_server.url}/public/bulletins/{bulletin_url.rsplit('/', 1)[-1]}")
+    public.goto(f"{live_server.url}/public/bulletins")
+    public.get_by_role("link", name="Crue de la Somme : consignes de sécurité").first.click()
     expect(public.get_by_text("la Somme déborde dans la basse ville.")).to_be_visible()
+    assert public.url.rsplit("/", 1)[-1] != bulletin_url.rsplit("/", 1)[-1]
+    public.goto(f"{live_server.url}/public/bulletins/{bulletin_url.rsplit('/', 1)[-1]}")
+    expect(public.get_by_role("heading", level=1)).to_have_text("Erreur 404")
+
+
+def test_the_mayors_template_leaves_the_public_out_and_unticking_the_public_unticks_its_page(
+    page: Page, live_server: LiveServer
+) -> None:
+    crisis_id = _declared(live_server)
+    log_in(page, live_server, "communicant")
+    page.goto(f"{live_server.url}/evenements/{crisis_id}/communiques/nouveau")
+    page.get_by_label("Partir d'un modèle").select_option("premiere-information-elus")
+    page.get_by_role("button", name="Utiliser ce modèle").click()
+    audiences = page.locator("#audiences-fieldset")
+    expect(audiences.get_by_label("Élus")).to_be_checked()
+    expect(audiences.get_by_label("Public", exact=True)).not_to_be_checked()
+    public_page = page.get_by_label("Page publique", exact=True)
+    expect(public_page).not_to_be_checked()
+    body = page.get_by_role("textbox", name="Texte")
+    assert "/public/" not in body.input_value()
+    # Ticking the public then unticking it takes its page away with it.
+    page.locator("label[for=audience-public]").click()  # the DSFR label covers the box
+    page.locator("label[for=channel-public_page]").click()
+    expect(public_page).to_be_checked()
+    page.locator("label[for=audience-public]").click()
+    expect(public_page).not_to_be_checked()
+    expect(page.locator("#preview")).not_to_contain_text("Page publique")
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+    expect(page.get_by_text("Brouillon n°")).to_be_visible()
+    expect(page.get_by_role("link", name="Page publique")).to_have_count(0)
 
 
 def _user(server: LiveServer, login: str, *roles: str, email: str = "") -> str:

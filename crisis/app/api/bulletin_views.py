@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from crisis.bulletin import public
 from crisis.bulletin import workflow as bulletins
-from crisis.bulletin.render import public_link
 from crisis.bulletin.workflow import Bulletin, ChannelPolicy
 
 
@@ -63,7 +63,10 @@ def bulletin_view(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, Any
         "reject_reason": bulletin.reject_reason,
         "published_at": _iso(bulletin.published_at),
         "published_by": bulletin.published_by,
-        "public_url": public_link(policy.base_url, bulletin.id),
+        # Only a bulletin to the public has a public name, and a page once published.
+        "public_id": bulletin.public_id if public.aims_at_public(bulletin.audiences) else None,
+        "public_url": public.url_of(bulletin, base_url=policy.base_url),
+        "cap_url": None,  # the CAP file of a public bulletin comes with issue 21
         "renderings": rendering_views(bulletins.renderings(bulletin, policy=policy)),
         "created_at": _iso(bulletin.created_at),
         "updated_at": _iso(bulletin.updated_at),

@@ -33,7 +33,8 @@ from crisis.app.paths import RowId
 from crisis.app.policies import channel_policy
 from crisis.bulletin import confirmations, tracking
 from crisis.bulletin import workflow as bulletins
-from crisis.bulletin.render import Content, public_link, render_all
+from crisis.bulletin.public import aims_at_public
+from crisis.bulletin.render import SAMPLE_PUBLIC_ID, Content, public_link, render_all
 from crisis.bulletin.workflow import Bulletin
 from crisis.cell import crises
 from crisis.dispatch.outbox import DeliveryStatus
@@ -104,7 +105,12 @@ async def preview(
         confirm_receipt=body.confirm_receipt,
         x_thread=body.x_thread and "x" in (body.channels or ()),
     )
-    texts = render_all(content, link=public_link(policy.base_url, 0), exercise=crisis.is_exercise)
+    link = (
+        public_link(policy.base_url, SAMPLE_PUBLIC_ID, exercise=crisis.is_exercise)
+        if aims_at_public(content.audiences)
+        else ""
+    )
+    texts = render_all(content, link=link, exercise=crisis.is_exercise)
     missing = check_completeness(title=content.title, body=content.body)
     return {
         "renderings": rendering_views(texts),

@@ -1,4 +1,18 @@
 // Bulletins: live per-channel previews in the composer. No build step, no dependency.
+
+// Unticking the public audience unticks the channels that serve the public alone (the save
+// refuses them without it, so without this script the same rule comes back as a message).
+(function () {
+  const publicAudience = document.getElementById("audience-public");
+  if (!publicAudience) return;
+  publicAudience.addEventListener("change", () => {
+    if (publicAudience.checked) return;
+    for (const box of document.querySelectorAll("input[name=channels][data-serves=public]")) {
+      box.checked = false;
+    }
+  });
+})();
+
 (function () {
   const form = document.getElementById("composer");
   const preview = document.getElementById("preview");

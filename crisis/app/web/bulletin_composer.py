@@ -20,7 +20,11 @@ from crisis.app.web.bulletin_form import CASCADE_MINUTES, draft_of, form_of
 from crisis.app.web.templating import flash, render
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.composer import offered, prefill
-from crisis.bulletin.render import BULLETIN_CHANNELS, PUBLIC_ONLY_CHANNELS
+from crisis.bulletin.render import (
+    BULLETIN_CHANNELS,
+    PUBLIC_AUDIENCE_CHANNELS,
+    PUBLIC_ONLY_CHANNELS,
+)
 from crisis.bulletin.workflow import Bulletin, ChannelPolicy
 from crisis.cell import crises
 from crisis.cell.crises import Crisis, playbook_for
@@ -64,7 +68,8 @@ async def _composer(
         playbook=playbook,
         templates=offered(playbook) if playbook else [],
         channels=[c for c in BULLETIN_CHANNELS if c in policy.available],
-        public_only=PUBLIC_ONLY_CHANNELS,
+        public_only=PUBLIC_AUDIENCE_CHANNELS,
+        account_channels=PUBLIC_ONLY_CHANNELS,
         accounts=policy.accounts(exercise=crisis.is_exercise),
         crisis_communes=", ".join(c.name for c in communes),
         published=published,
@@ -97,17 +102,19 @@ def _from_template(crisis: Crisis, caller: Caller, key: str, names: list[str]) -
         template_key=key,
         commune_names=names,
         now=caller.now,
-        link=f"{settings.base_url.rstrip('/')}/public/bulletins",
+        link=f"{settings.base_url.rstrip('/')}/public/bulletins",  # the public list page
         known={"situation": f"{crisis.title}."} | settings.contact_phones,
     )
     if filled is None:
         return {}
-    usable = set(policy.usable(audiences=tuple(FIRST_AUDIENCES), exercise=crisis.is_exercise))
+    # The template's audiences, and the playbook's channels that serve them and can be used.
+    usable = set(policy.usable(audiences=tuple(filled.audiences), exercise=crisis.is_exercise))
     return {
         "title": filled.title,
         "body": filled.body,
         "template": filled.template,
         "variants": filled.variants,
+        "audiences": filled.audiences,
         "channels": [c for c in filled.channels if c in usable],
     }
 

@@ -20,9 +20,8 @@ from crisis.app.paths import RowId
 from crisis.app.policies import channel_policy
 from crisis.app.settings import Settings
 from crisis.app.web.templating import flash, render
-from crisis.bulletin import self_test, tracking
+from crisis.bulletin import public, self_test, tracking
 from crisis.bulletin import workflow as bulletins
-from crisis.bulletin.render import public_link
 from crisis.cell import crises
 from crisis.errors import InvalidInput
 from crisis.vocabulary import BulletinStatus
@@ -58,7 +57,7 @@ async def _bulletin_page(
         problems=problems or [],
         own_channels=own,
         own_sources=self_test.SOURCE_LABELS,
-        public_url=public_link(policy.base_url, bulletin.id),
+        public_url=public.url_of(bulletin, base_url=policy.base_url),
         counted=counted,
     )
 

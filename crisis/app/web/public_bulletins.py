@@ -1,45 +1,71 @@
-"""Pages readable without logging in: a published bulletin, and the receipt confirmation."""
+"""Pages readable without logging in: the bulletins published to the public (their list and
+each one under its unguessable public id, `crisis.bulletin.public`), and the receipt
+confirmation."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from crisis.app.auth import ClockDep, DbDep, SettingsDep
-from crisis.app.paths import RowId
 from crisis.app.signing import confirmation_secret
 from crisis.app.web.templating import render
-from crisis.bulletin import confirmations
+from crisis.bulletin import confirmations, public
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.render import PUBLIC_PAGE, render_channel
-from crisis.cell import crises
-from crisis.errors import NotFound
-from crisis.vocabulary import BulletinStatus
+from crisis.errors import DomainError
+from crisis.vocabulary import CrisisMode
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/public/bulletins/{bulletin_id}")
-async def public_bulletin(bulletin_id: RowId, request: Request, db: DbDep) -> HTMLResponse:
+def _exercise(mode: str) -> bool:
+    """`?mode=exercise` shows the exercise bulletins, and only them; no mode, the real ones."""
+    if mode not in ("", CrisisMode.REAL, CrisisMode.EXERCISE):
+        raise DomainError("invalid_mode", "Mode inconnu : « real » ou « exercise ».")
+    return mode == CrisisMode.EXERCISE
+
+
+ModeQuery = Annotated[str, Query(max_length=20)]
+
+
+@router.get("/public/bulletins")
+async def public_list(request: Request, db: DbDep, mode: ModeQuery = "") -> HTMLResponse:
+    exercise = _exercise(mode)
     async with db.read() as session:
-        bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
-        if bulletin.status != BulletinStatus.PUBLISHED:
-            raise NotFound("bulletin_not_found", f"Aucun communiqué publié n° {bulletin_id}.")
-        crisis = await crises.get(session, crisis_id=bulletin.crisis_id)
-        later = [
-            b
-            for b in await bulletins.listing(session, crisis_id=bulletin.crisis_id)
-            if b.status == BulletinStatus.PUBLISHED and bulletin_id in b.reference_ids
-        ]
+        shown = await public.listing(session, exercise=exercise)
+    return render(
+        request,
+        "bulletins/public_list.html",
+        bulletins=shown,
+        exercise=exercise,
+        suffix="?mode=exercise" if exercise else "",
+    )
+
+
+@router.get("/public/bulletins/{public_id}")
+async def public_bulletin(
+    public_id: Annotated[str, Path(max_length=64)],
+    request: Request,
+    db: DbDep,
+    mode: ModeQuery = "",
+) -> HTMLResponse:
+    exercise = _exercise(mode)
+    async with db.read() as session:
+        bulletin = await public.get(session, public_id=public_id, exercise=exercise)
+        earlier, later = await public.related(session, bulletin)
     page = render_channel(bulletin.content(), channel=PUBLIC_PAGE, link="", exercise=False)
     return render(
         request,
         "bulletins/public.html",
         bulletin=bulletin,
-        crisis=crisis,
         exercise=bulletin.exercise,
         headline=page.text.split("\n\n", 1)[0],
+        earlier=earlier,
         later=later,
+        suffix="?mode=exercise" if exercise else "",
     )
 
 

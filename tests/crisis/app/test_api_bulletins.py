@@ -89,7 +89,7 @@ async def test_creating_a_bulletin_answers_201_with_its_id_renderings_and_conten
     assert body["id"] and body["status"] == "draft" and len(body["content_hash"]) == 64
     assert body["communes"] == [ABBEVILLE]
     assert set(body["renderings"]) == {"email", "sms", "x", "public_page"}
-    assert body["renderings"]["x"]["text"].endswith(f"/public/bulletins/{body['id']}")
+    assert body["renderings"]["x"]["text"].endswith(f"/public/bulletins/{body['public_id']}")
     again = await client.post(
         f"/api/v1/crises/{crisis_id}/bulletins",
         json=NEW,
@@ -268,9 +268,14 @@ async def test_the_public_page_shows_a_published_bulletin_without_login(
     client: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
     bulletin_id, com = await _approved(client, db, clock)
-    assert (await client.get(f"/public/bulletins/{bulletin_id}")).status_code == 404
+    before = await client.get(f"/api/v1/bulletins/{bulletin_id}", headers=com.headers)
+    public_id = before.json()["public_id"]
+    assert before.json()["public_url"] is None
+    assert (await client.get(f"/public/bulletins/{public_id}")).status_code == 404
     await client.post(f"/api/v1/bulletins/{bulletin_id}/publish", headers=com.headers)
-    page = await client.get(f"/public/bulletins/{bulletin_id}")
+    after = await client.get(f"/api/v1/bulletins/{bulletin_id}", headers=com.headers)
+    assert after.json()["public_url"].endswith(f"/public/bulletins/{public_id}")
+    page = await client.get(f"/public/bulletins/{public_id}")
     assert page.status_code == 200 and TITLE in page.text and "Consignes" in page.text
 
 

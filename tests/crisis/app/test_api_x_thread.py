@@ -56,7 +56,7 @@ async def test_the_api_keeps_the_option_and_shows_the_parts_with_their_counters(
     parts = body["renderings"]["x"]["parts"]
     assert len(parts) == 3
     assert all(0 < p["length"] <= 280 for p in parts)
-    assert parts[2]["text"].endswith(f"/public/bulletins/{body['id']} 3/3")
+    assert parts[2]["text"].endswith(f"/public/bulletins/{body['public_id']} 3/3")
     submitted = await client.post(f"/api/v1/bulletins/{body['id']}/submit", headers=com.headers)
     assert submitted.status_code == 200, submitted.text
 

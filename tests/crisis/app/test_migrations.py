@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,46 @@ async def test_upgrading_clears_the_next_attempt_of_settled_deliveries_and_downg
         status: status in unsettled for status in STATUSES
     }
     assert all(downgraded.values()) and len(downgraded) == len(STATUSES)
+
+
+BEFORE_PUBLIC_ID = "a7d3e9f1c2b4"
+
+
+async def test_upgrading_gives_every_existing_bulletin_its_own_unguessable_public_id(
+    empty_database_url: str,
+) -> None:
+    url = empty_database_url
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_migrate, url, "upgrade", BEFORE_PUBLIC_ID)
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO crisis (title, kind, mode, status, communes, declared_at,"
+                    f" declared_by) VALUES ('Crue', 'crue', 'real', 'declared', '[]', {AT}, 'p')"
+                )
+            )
+            for n in range(3):
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO bulletin (crisis_id, title, body, audiences, channels,"
+                        " communes, variants, reference_ids, msg_type, strategy, cascade_minutes,"
+                        " confirm_receipt, x_thread, status, content_hash, author, exercise,"
+                        " created_at, updated_at) VALUES (1, :title, 'Texte', '[\"officials\"]',"
+                        " '[]', '[]', '{}', '[]', 'alert', 'all', 0, false, false, 'published',"
+                        f" 'h', 'com', false, {AT}, {AT})"
+                    ),
+                    {"title": f"Communiqué {n}"},
+                )
+        async with engine.begin() as connection:
+            await connection.run_sync(_migrate, url, "upgrade", "head")
+            names = (await connection.execute(sa.text("SELECT public_id FROM bulletin"))).scalars()
+            public_ids = list(names)
+        async with engine.begin() as connection:
+            await connection.run_sync(_migrate, url, "downgrade", BEFORE_PUBLIC_ID)
+            kept = (await connection.execute(sa.text("SELECT count(*) FROM bulletin"))).scalar()
+    finally:
+        await engine.dispose()
+    assert len(set(public_ids)) == 3
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", name) for name in public_ids)
+    assert kept == 3

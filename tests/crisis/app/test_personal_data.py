@@ -234,7 +234,8 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/fiches-reflexes/{key}": "une fiche réflexe",
     "/canaux": "état des canaux",
     "/annuaire/import": "formulaire d'import (administrateur)",
-    "/public/bulletins/{bulletin_id}": "communiqué public",
+    "/public/bulletins": "liste des communiqués publiés au public",
+    "/public/bulletins/{public_id}": "communiqué publié au public",
     "/acquitter/{token}": "la personne appelée elle-même, par son lien personnel",
     "/confirmer/{token}": "le destinataire lui-même, par son lien personnel",
 }

@@ -307,7 +307,7 @@ async def test_short_channels_get_the_title_and_the_public_link_never_a_cut_body
     async with db.read() as session:
         bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
     texts = bulletins.renderings(bulletin, policy=POLICY)
-    link = f"https://tocsin.test/public/bulletins/{bulletin_id}"
+    link = f"https://tocsin.test/public/bulletins/{bulletin.public_id}"
     assert texts["x"].text == f"Crue de la Somme à Abbeville\n{link}"
     assert texts["sms"].short_form and link in texts["sms"].text
     assert "Consignes" in texts["email"].text

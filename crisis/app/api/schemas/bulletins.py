@@ -67,7 +67,18 @@ class BulletinView(BaseModel):
     reject_reason: str | None
     published_at: Timestamp | None
     published_by: str | None
-    public_url: str
+    public_id: str | None = Field(
+        default=None,
+        description="Nom imprévisible du communiqué sur les pages publiques ; "
+        "seulement pour un communiqué destiné au public.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Sa page publique, une fois publié au public ; aucune sinon.",
+    )
+    cap_url: str | None = Field(
+        default=None, description="Son alerte CAP 1.2, une fois publié au public ; aucune sinon."
+    )
     renderings: dict[str, RenderingView]
     created_at: Timestamp | None
     updated_at: Timestamp | None
