@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from channels.kinds import ChannelKind
+from contacts.directory import AreaLevel
+from crisis.cell.clocks import ClockStatus
 from crisis.dispatch.outbox import DeliveryStatus
 from crisis.vocabulary import (
     PHONE,
     PUBLIC_PAGE,
     Audience,
     BulletinStatus,
+    CabinetEntryKind,
     CrisisMode,
     CrisisStatus,
     MsgType,
@@ -84,6 +90,10 @@ ACTION_LABELS: dict[str, str] = {
     "contacts.erased": "Données d'une personne effacées",
     "contacts.demo_loaded": "Annuaire de démonstration chargé",
     "roster.shift_added": "Astreinte ajoutée",
+    "journal.redacted": "Entrée pseudonymisée (effacement)",
+    "cabinet.decision": "Décision",
+    "cabinet.information": "Information reçue",
+    "cabinet.action": "Action menée",
 }
 
 
@@ -104,7 +114,7 @@ CHANNEL_LABELS: dict[str, str] = {
     ChannelKind.MATRIX: "Matrix / Tchap",
     ChannelKind.X: "X",
     ChannelKind.MASTODON: "Mastodon",
-    ChannelKind.WEBHOOK: "Site de la préfecture (webhook)",
+    ChannelKind.WEBHOOK: "Site de la préfecture",
     ChannelKind.APPRISE: "Apprise",
     PUBLIC_PAGE: "Page publique",
     PHONE: "Téléphone",
@@ -132,6 +142,97 @@ MSG_TYPE_LABELS: dict[str, str] = {
     MsgType.CANCEL: "Annulation",
 }
 MODE_LABELS: dict[str, str] = {CrisisMode.REAL: "Événement réel", CrisisMode.EXERCISE: "Exercice"}
+AREA_LEVEL_LABELS: dict[str, str] = {
+    AreaLevel.COMMUNE: "Commune",
+    AreaLevel.EPCI: "Intercommunalité (EPCI)",
+    AreaLevel.ARRONDISSEMENT: "Arrondissement",
+    AreaLevel.DEPARTEMENT: "Département",
+}
+"""A contact's area of competence (« Département 80 », « Arrondissement 802 »)."""
+CLOCK_STATUS_LABELS: dict[str, str] = {
+    ClockStatus.RUNNING: "en cours",
+    ClockStatus.MET: "tenu",
+    ClockStatus.LATE: "tenu en retard",
+    ClockStatus.OVERDUE: "non tenu (dépassé)",
+    ClockStatus.NOT_STARTED: "non démarré",
+}
+CONFIRMATION_METHOD_LABELS: dict[str, str] = {
+    "link": "confirmé par le lien reçu",
+    "reply": "confirmé par une réponse",
+    PHONE: "confirmé par téléphone",
+}
+CABINET_KIND_LABELS: dict[str, str] = {
+    CabinetEntryKind.DECISION: "Décision",
+    CabinetEntryKind.INFORMATION: "Information reçue",
+    CabinetEntryKind.ACTION: "Action menée",
+}
+# CAP 1.2 values (OASIS; `playbooks.model`), as the French public alert vocabulary names them.
+CAP_CATEGORY_LABELS: dict[str, str] = {
+    "Geo": "géophysique",
+    "Met": "météorologique",
+    "Safety": "sécurité générale",
+    "Security": "sûreté",
+    "Rescue": "secours",
+    "Fire": "incendie",
+    "Health": "santé",
+    "Env": "environnement",
+    "Transport": "transports",
+    "Infra": "infrastructures",
+    "CBRNE": "NRBC",
+    "Other": "autre",
+}
+CAP_URGENCY_LABELS: dict[str, str] = {
+    "Immediate": "immédiate",
+    "Expected": "attendue (dans l'heure)",
+    "Future": "à venir",
+    "Past": "passée",
+    "Unknown": "inconnue",
+}
+CAP_SEVERITY_LABELS: dict[str, str] = {
+    "Extreme": "extrême",
+    "Severe": "sévère",
+    "Moderate": "modérée",
+    "Minor": "mineure",
+    "Unknown": "inconnue",
+}
+CAP_CERTAINTY_LABELS: dict[str, str] = {
+    "Observed": "observée",
+    "Likely": "probable",
+    "Possible": "possible",
+    "Unlikely": "peu probable",
+    "Unknown": "inconnue",
+}
+SYSTEM_LOGIN = "tocsin"
+ANONYMOUS_LOGIN = "anonyme"
+_ACTOR_PREFIXES: dict[str, str] = {"astreinte": "astreinte", **CHANNEL_LABELS}
+"""The journal's actors who are not users: a paged person (`astreinte:NAME`), the sender of a
+reply (`sms:+336…`)."""
+
+
+def label_of(table: Mapping[Any, str], code: str) -> str:
+    """A code's French label; an unknown code is shown as « code inconnu » rather than raw."""
+    return table.get(code, f"code inconnu ({code})" if code else "—")
+
+
+def count(n: int, singular: str, plural: str) -> str:
+    """« 1 segment », « 2 segments », « 0 segment » (French: 0 and 1 take the singular)."""
+    return f"{n} {singular if abs(n) < 2 else plural}"
+
+
+def actor_label(actor: str | None) -> str:
+    """Who acted, as a person reads it: « Tocsin (automatique) », « Anne BONNET (astreinte) »."""
+    if not actor:
+        return "—"
+    if actor == SYSTEM_LOGIN:
+        return "Tocsin (automatique)"
+    if actor == ANONYMOUS_LOGIN:
+        return "Anonyme"
+    if actor == "destinataire":
+        return "Destinataire"
+    prefix, sep, rest = actor.partition(":")
+    if sep and prefix in _ACTOR_PREFIXES and rest:
+        return f"{rest} ({_ACTOR_PREFIXES[prefix]})"
+    return actor
 
 
 def kind_label(kind: str) -> str:

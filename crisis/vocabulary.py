@@ -16,6 +16,7 @@ __all__ = [
     "PUBLIC_PAGE",
     "Audience",
     "BulletinStatus",
+    "CabinetEntryKind",
     "CrisisMode",
     "CrisisStatus",
     "MsgType",
@@ -85,3 +86,11 @@ class Strategy(StrEnum):
 
     ALL = "all"
     CASCADE = "cascade"
+
+
+class CabinetEntryKind(StrEnum):
+    """What the cabinet writes in the main courante itself (`crisis.cell.cabinet`)."""
+
+    DECISION = "decision"
+    INFORMATION = "information"
+    ACTION = "action"

@@ -241,11 +241,20 @@ def _body(pdf: _Document, view: SummaryView) -> None:
         pdf.put(WIDTH, "Aucun envoi.")
     pdf.ln(1)
     pdf.put(WIDTH, view.others)
+    pdf.heading("Décisions, informations et actions du cabinet")
+    if view.cabinet:
+        pdf.grid(
+            [30, 25, 65, 30, 30],
+            ["Heure du fait", "Nature", "Texte", "Source", "Auteur"],
+            [[c.occurred, c.kind, c.text, c.source, c.author] for c in view.cabinet],
+        )
+    else:
+        pdf.put(WIDTH, "Aucune entrée du cabinet dans la main courante.")
     pdf.heading("Chronologie (main courante)")
     pdf.grid(
-        [35, 45, 100],
-        ["Heure (Paris)", "Qui", "Action"],
-        [[e.at, e.actor, e.action] for e in view.timeline],
+        [30, 35, 45, 70],
+        ["Heure (Paris)", "Qui", "Action", "Détail"],
+        [[e.at, e.actor, e.action, e.detail] for e in view.timeline],
     )
     pdf.ln(2)
     pdf.put(WIDTH, f"Empreinte de la dernière entrée : {view.last_hash}", size=7)

@@ -3,20 +3,25 @@ the PDF, built once from `crisis.summary.Summary` so that the three always say t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
+from crisis import privacy
 from crisis.app.web.templating import format_paris
+from crisis.cell.cabinet import CABINET_ACTIONS
 from crisis.cell.clocks import ClockState
-from crisis.labels import AUDIENCE_LABELS, DELIVERY_STATUS_LABELS, action_label, kind_label
+from crisis.journal import JournalEntry
+from crisis.journal_details import describe, when
+from crisis.labels import (
+    AUDIENCE_LABELS,
+    CLOCK_STATUS_LABELS,
+    DELIVERY_STATUS_LABELS,
+    action_label,
+    actor_label,
+    kind_label,
+)
 from crisis.summary import BulletinLine, Summary
 
-CLOCK_RESULTS = {
-    "running": "en cours",
-    "met": "tenu",
-    "late": "tenu en retard",
-    "overdue": "non tenu (dépassé)",
-    "not_started": "non démarré",
-}
 EXERCISE_BANNER = "EXERCICE — EXERCICE — EXERCICE"
 
 
@@ -45,6 +50,19 @@ class TimelineRow:
     at: str
     actor: str
     action: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CabinetRow:
+    """One of the cabinet's own entries: a decision, an information, an action."""
+
+    occurred: str
+    kind: str
+    text: str
+    source: str
+    author: str
+    written: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +78,7 @@ class SummaryView:
     totals: str
     audiences: list[tuple[str, list[int]]]
     others: str
+    cabinet: list[CabinetRow]
     timeline: list[TimelineRow]
     last_hash: str
     checkpoint: list[tuple[str, str]]  # the latest signed checkpoint, or one line saying none
@@ -104,7 +123,7 @@ def _clock(state: ClockState) -> ClockRow:
         started=format_paris(clock.started_at if clock else None),
         deadline=format_paris(clock.deadline if clock else None),
         reached=reached,
-        result=CLOCK_RESULTS[state.status.value],
+        result=CLOCK_STATUS_LABELS[state.status],
         alerts=alerts or "—",
     )
 
@@ -149,7 +168,39 @@ def _facts(summary: Summary) -> list[tuple[str, str]]:
     ]
 
 
-def build_view(summary: Summary) -> SummaryView:
+def _timeline_row(entry: JournalEntry) -> TimelineRow:
+    detail = describe(entry.action, json.loads(entry.payload))
+    shown = [detail.sentence, *(f"{label} : {value}" for label, value in detail.fields)]
+    return TimelineRow(
+        format_paris(entry.at),
+        actor_label(entry.actor),
+        action_label(entry.action),
+        " — ".join(part for part in shown if part),
+    )
+
+
+def _cabinet_row(entry: JournalEntry) -> CabinetRow:
+    payload = json.loads(entry.payload)
+    return CabinetRow(
+        occurred=when(payload.get("occurred_at")),
+        kind=action_label(entry.action),
+        text=str(payload.get("text", "")),
+        source=str(payload.get("source") or "—"),
+        author=actor_label(entry.actor),
+        written=format_paris(entry.at),
+    )
+
+
+def _cabinet(timeline: list[JournalEntry]) -> list[CabinetRow]:
+    """The cabinet's entries in the order of the facts (a fact may be written later)."""
+    entries = [e for e in timeline if e.action in CABINET_ACTIONS]
+    entries.sort(key=lambda e: (json.loads(e.payload).get("occurred_at", ""), e.id or 0))
+    return [_cabinet_row(e) for e in entries]
+
+
+def build_view(summary: Summary, *, personal: bool) -> SummaryView:
+    """The summary's texts; the journal's details as `crisis.privacy` lets the reader see them."""
+    timeline = privacy.journal_entries(summary.timeline, personal=personal)
     statuses = sorted(summary.by_status)
     assert summary.crisis.id is not None
     return SummaryView(
@@ -170,10 +221,8 @@ def build_view(summary: Summary) -> SummaryView:
             f"Autres messages : {summary.by_purpose.get('page', 0)} appel(s) d'astreinte, "
             f"{summary.by_purpose.get('clock_alert', 0)} alerte(s) d'horloge."
         ),
-        timeline=[
-            TimelineRow(format_paris(e.at), e.actor, action_label(e.action))
-            for e in summary.timeline
-        ],
+        cabinet=_cabinet(timeline),
+        timeline=[_timeline_row(e) for e in timeline],
         last_hash=summary.timeline[-1].hash if summary.timeline else "—",
         checkpoint=_checkpoint(summary),
     )

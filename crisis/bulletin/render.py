@@ -133,9 +133,14 @@ def public_link(base_url: str, public_id: str, *, exercise: bool = False) -> str
     return f"{base_url.rstrip('/')}/public/bulletins/{public_id}{mode}"
 
 
-def _unit(channel: str) -> str:
-    units: dict[str, str] = {ChannelKind.X: "caractères pondérés", ChannelKind.SMS: "segments"}
-    return units.get(channel, "caractères")
+def _unit(channel: str, length: int) -> str:
+    """The unit of `length`, agreeing with it: « 1 segment », « 2 segments »."""
+    units: dict[str, tuple[str, str]] = {
+        ChannelKind.X: ("caractère pondéré", "caractères pondérés"),
+        ChannelKind.SMS: ("segment", "segments"),
+    }
+    singular, plural = units.get(channel, ("caractère", "caractères"))
+    return singular if length < 2 else plural
 
 
 def _confirm_line(channel: str, link: str) -> str:
@@ -166,7 +171,7 @@ def render_channel(content: Content, *, channel: str, link: str, exercise: bool)
         subject=result.subject,
         html=result.html,
         length=result.length,
-        unit=_unit(channel),
+        unit=_unit(channel, result.length),
         short_form=result.short_form,
         parts=result.parts,
     )

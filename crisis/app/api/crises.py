@@ -16,14 +16,20 @@ from crisis.actors import Actor
 from crisis.app import actions, idempotency
 from crisis.app.actions import CallerDep
 from crisis.app.api.schemas import returns
-from crisis.app.api.schemas.crises import CrisisDetail, CrisisList, CrisisView, JournalView
+from crisis.app.api.schemas.crises import (
+    CrisisDetail,
+    CrisisList,
+    CrisisView,
+    JournalEntryView,
+    JournalView,
+)
 from crisis.app.api.schemas.requests import RequestModel, VisibleText
 from crisis.app.auth import ClockDep, CurrentActor, DbDep
 from crisis.app.paths import RowId
-from crisis.cell import checklist, crises, overview
+from crisis.cell import cabinet, checklist, crises, overview
 from crisis.cell.clocks import ClockState, state_view
 from crisis.cell.crises import Crisis
-from crisis.vocabulary import CrisisMode
+from crisis.vocabulary import CabinetEntryKind, CrisisMode
 
 router = APIRouter(prefix="/api/v1", tags=["événements"])
 
@@ -34,6 +40,18 @@ class CrisisIn(RequestModel):
     mode: CrisisMode
     communes: list[str] = Field(min_length=1, max_length=1000)
     activate_cell: bool = True
+
+
+class CabinetEntryIn(RequestModel):
+    kind: CabinetEntryKind = Field(description="decision, information ou action.")
+    text: str = Field(max_length=20_000, description="Le fait, en 4 000 caractères au plus.")
+    occurred_at: datetime | None = Field(
+        default=None,
+        description="Heure du fait (ISO 8601 avec fuseau), passée ; défaut : maintenant.",
+    )
+    source: str | None = Field(
+        default=None, max_length=1000, description="D'où vient le fait (« appel du maire »)."
+    )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -131,9 +149,41 @@ async def crisis_journal(
     actor: CurrentActor,
     db: DbDep,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    kind: Annotated[
+        str | None, Query(max_length=20, description="decision, information, action ou cabinet")
+    ] = None,
+    author: Annotated[
+        str | None, Query(max_length=64, description="identifiant de l'auteur")
+    ] = None,
+    q: Annotated[str | None, Query(max_length=200, description="mots cherchés")] = None,
 ) -> dict[str, Any]:
+    wanted = cabinet.parse_filter(kind, author, q)
     async with db.read() as session:
         await crises.get(session, crisis_id=crisis_id)
         entries = await journal.for_crisis(session, crisis_id=crisis_id, limit=limit)
     shown = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
+    shown = cabinet.narrowed(shown, wanted)
     return {"crisis_id": crisis_id, "items": [journal.entry_view(e) for e in shown]}
+
+
+@router.post(
+    "/crises/{crisis_id}/journal",
+    status_code=201,
+    summary="Écrire dans la main courante (décision, information, action du cabinet)",
+    **returns(JournalEntryView, 404, 409),
+)
+async def write_journal(
+    crisis_id: RowId, body: CabinetEntryIn, request: Request, caller: CallerDep, db: DbDep
+) -> JSONResponse:
+    """The cabinet's own entry, chained like every other; refused on a closed crisis."""
+    note = cabinet.CabinetNote(
+        kind=body.kind, text=body.text, source=body.source, occurred_at=body.occurred_at
+    )
+
+    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        entry = await cabinet.record(
+            session, actor=caller.actor, crisis_id=crisis_id, note=note, now=caller.now
+        )
+        return 201, journal.entry_view(entry)
+
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import summary
+from crisis import privacy, summary
+from crisis.actors import Actor
 from crisis.app import actions, checkpointing, summary_pdf
 from crisis.app.actions import CallerDep
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
@@ -166,10 +167,12 @@ async def close(crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep
     return response
 
 
-async def _summary(db: DbDep, crisis_id: int, now: datetime) -> tuple[Summary, SummaryView]:
+async def _summary(
+    db: DbDep, crisis_id: int, now: datetime, actor: Actor
+) -> tuple[Summary, SummaryView]:
     async with db.read() as session:
         built = await summary.build(session, crisis_id=crisis_id, now=now)
-    return built, build_view(built)
+    return built, build_view(built, personal=privacy.sees_personal_data(actor))
 
 
 async def _pdf(built: Summary, view: SummaryView) -> bytes:
@@ -185,7 +188,7 @@ def _kilobytes(size: int) -> int:
 async def summary_page(
     crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
-    built, view = await _summary(db, crisis_id, clock.now())
+    built, view = await _summary(db, crisis_id, clock.now(), actor)
     pdf_kb = None
     if not built.crisis.is_open:
         pdf_kb = _kilobytes(len(await _pdf(built, view)))
@@ -197,7 +200,7 @@ async def summary_file(
     crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
     """The same summary as one self-contained HTML file (no external style or script)."""
-    _, view = await _summary(db, crisis_id, clock.now())
+    _, view = await _summary(db, crisis_id, clock.now(), actor)
     page = render(request, "summary_file.html", view=view, exercise_banner=EXERCISE_BANNER)
     name = f"bilan-evenement-{crisis_id}.html"
     page.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -211,7 +214,7 @@ async def summary_pdf_file(
     """The summary of a closed crisis as an A4 PDF (409 while the crisis is open)."""
     async with db.read() as session:
         summary.require_closed(await crises.get(session, crisis_id=crisis_id))
-    built, view = await _summary(db, crisis_id, clock.now())
+    built, view = await _summary(db, crisis_id, clock.now(), actor)
     return Response(
         await _pdf(built, view),
         media_type="application/pdf",

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sse_starlette.sse import EventSourceResponse
 
@@ -21,14 +21,16 @@ from crisis.app import actions, auth
 from crisis.app.actions import CallerDep
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.clock import paris
+from crisis.app.errors import journal_refusal
 from crisis.app.live import JournalSignal
 from crisis.app.paths import RowId
+from crisis.app.web.lifecycle_pages import paris_local
 from crisis.app.web.templating import flash, render
-from crisis.cell import checklist, clocks, crises, overview, paging
+from crisis.cell import cabinet, checklist, clocks, crises, overview, paging
 from crisis.cell.checklist import STAFF_ROLES
-from crisis.errors import DomainError
+from crisis.errors import DomainError, InvalidInput
 from crisis.labels import KIND_LABELS
-from crisis.vocabulary import CrisisMode
+from crisis.vocabulary import CabinetEntryKind, CrisisMode
 
 router = APIRouter(include_in_schema=False)
 _SPLIT = re.compile(r"[,;\n]+")
@@ -273,10 +275,11 @@ async def crisis_journal_fragment(
     return render(request, "fragments/journal_table.html", entries=entries)
 
 
-@router.get("/evenements/{crisis_id}/main-courante")
-async def crisis_journal_page(
-    crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep
+async def _crisis_journal(
+    request: Request, actor: Actor, db: DbDep, crisis_id: int, **context: Any
 ) -> HTMLResponse:
+    """The crisis' main courante, narrowed by the page's filter, with the cabinet's form."""
+    wanted = context.pop("wanted", cabinet.JournalFilter())
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
         entries = await journal.for_crisis(session, crisis_id=crisis_id, limit=5000)
@@ -285,11 +288,81 @@ async def crisis_journal_page(
     return render(
         request,
         "journal.html",
+        status=context.pop("status", 200),
         crisis=crisis,
-        entries=entries,
+        entries=cabinet.narrowed(entries, wanted),
+        total=len(entries),
+        wanted=wanted,
+        authors=cabinet.authors(entries),
+        can_write=crisis.is_open and cabinet.may_write(actor, exercise=crisis.is_exercise),
         report=report,
         exercise=crisis.is_exercise,
+        **context,
     )
+
+
+@router.get("/evenements/{crisis_id}/main-courante")
+async def crisis_journal_page(
+    crisis_id: RowId,
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    clock: ClockDep,
+    kind: Annotated[str | None, Query(max_length=20)] = None,
+    author: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    try:
+        wanted = cabinet.parse_filter(kind, author, q)
+    except DomainError as error:
+        wanted, errors = cabinet.JournalFilter(), [error.message]
+    else:
+        errors = []
+    now_local = paris(clock.now()).strftime("%Y-%m-%dT%H:%M")
+    return await _crisis_journal(
+        request, actor, db, crisis_id, wanted=wanted, filter_errors=errors, now_local=now_local
+    )
+
+
+@router.post("/evenements/{crisis_id}/main-courante", dependencies=[CsrfChecked])
+async def crisis_journal_write(
+    crisis_id: RowId,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    kind: Annotated[CabinetEntryKind, Form()],
+    text: Annotated[str, Form(max_length=20_000)] = "",
+    occurred_at: Annotated[str, Form(max_length=40)] = "",
+    source: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """« Ajouter à la main courante »: refused, the page comes back with what was typed."""
+    try:
+        when = paris_local(occurred_at) if occurred_at else None
+        if occurred_at and when is None:
+            raise InvalidInput("occurred_at_invalid", "Heure du fait illisible.")
+        note = cabinet.CabinetNote(kind=kind, text=text, source=source, occurred_at=when)
+        async with db.transaction() as session:
+            await cabinet.record(
+                session, actor=caller.actor, crisis_id=crisis_id, note=note, now=caller.now
+            )
+    except DomainError as refused:
+        if refused.journaled:
+            await journal_refusal(
+                request, code=refused.code, message=refused.message, status=refused.status
+            )
+        form = {"kind": kind, "text": text, "occurred_at": occurred_at, "source": source}
+        return await _crisis_journal(
+            request,
+            caller.actor,
+            db,
+            crisis_id,
+            status=refused.status,
+            errors=[refused.message],
+            form=form,
+            now_local=paris(caller.now).strftime("%Y-%m-%dT%H:%M"),
+        )
+    flash(request, "success", "Entrée ajoutée à la main courante.")
+    return RedirectResponse(f"/evenements/{crisis_id}/main-courante", status_code=303)
 
 
 @router.get("/main-courante")

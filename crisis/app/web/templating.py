@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from crisis import labels
 from crisis.actors import ROLE_LABELS, Actor, Role
 from crisis.app.auth import csrf_token
 from crisis.app.clock import paris
-from crisis.labels import action_label, kind_label, status_label
+from crisis.journal import JournalEntry
+from crisis.journal_details import Detail, describe
+from crisis.labels import action_label, actor_label, count, kind_label, label_of, status_label
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -39,6 +42,11 @@ def format_paris(value: datetime | None) -> str:
     return f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
 
 
+def journal_detail(entry: JournalEntry) -> Detail:
+    """An entry's « Détail » in French (never its raw payload)."""
+    return describe(entry.action, json.loads(entry.payload))
+
+
 def _nav_links(actor: Actor | None) -> list[tuple[str, str]]:
     roles = actor.roles if actor else frozenset()
     return NAV_LINKS + [(href, label) for href, label, role in ROLE_NAV_LINKS if role in roles]
@@ -58,7 +66,23 @@ def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES), context_processors=[_page_context])
     env = templates.env
     env.filters["paris"] = format_paris
+    env.filters["channel_label"] = lambda kind: labels.label_of(labels.CHANNEL_LABELS, kind)
     env.globals.update(kind_label=kind_label, status_label=status_label, action_label=action_label)
+    env.globals.update(
+        actor_label=actor_label,
+        journal_detail=journal_detail,
+        count=count,
+        label_of=label_of,
+        role_label=lambda role: label_of(ROLE_LABELS, role),
+        channel_label=lambda kind: label_of(labels.CHANNEL_LABELS, kind),
+        audience_label=lambda audience: label_of(labels.AUDIENCE_LABELS, audience),
+        area_label=lambda level: label_of(labels.AREA_LEVEL_LABELS, level),
+        cabinet_kind_labels=labels.CABINET_KIND_LABELS,
+        cap_category_labels=labels.CAP_CATEGORY_LABELS,
+        cap_urgency_labels=labels.CAP_URGENCY_LABELS,
+        cap_severity_labels=labels.CAP_SEVERITY_LABELS,
+        cap_certainty_labels=labels.CAP_CERTAINTY_LABELS,
+    )
     env.globals.update(
         audience_labels=labels.AUDIENCE_LABELS,
         channel_labels=labels.CHANNEL_LABELS,

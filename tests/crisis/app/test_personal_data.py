@@ -58,8 +58,16 @@ class World:
     contact_id: int
 
 
-async def _world(client: httpx.AsyncClient, db: Database, clock: FrozenClock) -> World:
-    """A real crisis (cell, COD), a published bulletin to officials, an unknown SMS reply."""
+async def _world(
+    client: httpx.AsyncClient,
+    db: Database,
+    clock: FrozenClock,
+    *,
+    logins: dict[str, str] | None = None,
+) -> World:
+    """A real crisis (cell, COD), a published bulletin to officials, an unknown SMS reply.
+
+    `logins` renames users (keyed as here: `prefet`, `admin`…) whose login reads as a code."""
     roles = {
         "prefet": "prefect",
         "com": "communicator",
@@ -68,7 +76,10 @@ async def _world(client: httpx.AsyncClient, db: Database, clock: FrozenClock) ->
         "operateur": "operator",
         "admin": "admin",
     }
-    users = {login: await make_user(db, clock, login, role) for login, role in roles.items()}
+    renamed = logins or {}
+    users = {
+        key: await make_user(db, clock, renamed.get(key, key), role) for key, role in roles.items()
+    }
     await load_directory(db, clock.now(), SEEDED)
     prefect, com = users["prefet"].headers, users["com"].headers
     body = {"title": "Crue", "kind": "crue", "mode": "real", "communes": [ABBEVILLE]}
@@ -125,6 +136,8 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     "/api/v1/crises/{crisis_id}": (NAME,),
     "/api/v1/crises/{crisis_id}/clocks": (NAME,),
     "/api/v1/crises/{crisis_id}/journal": (),
+    # a search runs on the entries as the reader sees them: a withheld name finds nothing
+    "/api/v1/crises/{crisis_id}/journal?q=Quasimodo": (),
     "/api/v1/roster/on-duty": (),  # on-call staff: names of the cell, channels never shown
     "/communiques/{bulletin_id}/suivi": (NAME, TO_CALL_NAME, LANDLINE),
     "/fragments/communiques/{bulletin_id}/suivi": (NAME, TO_CALL_NAME, LANDLINE),

@@ -207,6 +207,7 @@ def _view(**changes: object) -> SummaryView:
         "totals": "",
         "audiences": [],
         "others": "",
+        "cabinet": [],
         "timeline": [],
         "last_hash": "—",
         "checkpoint": [("Point de contrôle", NO_CHECKPOINT)],
@@ -231,3 +232,44 @@ def test_a_row_longer_than_a_page_continues_on_the_next_one_without_losing_a_wor
     text = "".join(pages)
     assert all(name in text for name in names)
     assert "".join(text.split()).count("x" * 300) == 1  # a word wider than its column is cut
+
+
+async def test_the_summary_lists_the_cabinets_entries_in_the_order_of_the_facts(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    cid, prefect = await _crisis(client, db, clock, mode="real", close=False)
+    notes = [
+        ("action", "Point presse en mairie", "2026-11-28T15:30:00+00:00", None),
+        ("decision", "Évacuation du camping", "2026-11-28T15:10:00+00:00", "SYNERGI"),
+    ]
+    for kind, text, at, source in notes:
+        body = {"kind": kind, "text": text, "occurred_at": at, "source": source}
+        written = await client.post(
+            f"/api/v1/crises/{cid}/journal", json=body, headers=prefect.headers
+        )
+        assert written.status_code == 201, written.text
+    assert (
+        await client.post(f"/api/v1/crises/{cid}/close", headers=prefect.headers)
+    ).status_code == 200
+    page = html.unescape(
+        (await client.get(f"/evenements/{cid}/bilan", headers=prefect.headers)).text
+    )
+    section = page.split("Décisions, informations et actions du cabinet</h2>")[1].split("<h2>")[0]
+    rows = re.findall(
+        r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", section
+    )
+    assert rows == [
+        ("28/11/2026 à 16 h 10", "Décision", "Évacuation du camping", "SYNERGI", "prefet"),
+        ("28/11/2026 à 16 h 30", "Action menée", "Point presse en mairie", "—", "prefet"),
+    ]
+    pdf = " ".join(
+        " ".join(
+            _pages(
+                (
+                    await client.get(f"/evenements/{cid}/synthese.pdf", headers=prefect.headers)
+                ).content
+            )
+        ).split()
+    )
+    assert "Décisions, informations et actions du cabinet" in pdf
+    assert pdf.index("Évacuation du camping") < pdf.index("Point presse en mairie")
