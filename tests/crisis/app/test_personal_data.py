@@ -24,6 +24,7 @@ from crisis import replies
 from crisis.app.db import Database
 from crisis.app.factory import ROUTERS, create_app
 from crisis.app.settings import Settings
+from crisis.bulletin.record import Bulletin
 from crisis.dispatch.outbox import Delivery
 from tests.crisis.bulletin_support import ABBEVILLE, load_directory, person, published
 from tests.support import FrozenClock, TestUser, make_user
@@ -56,6 +57,7 @@ class World:
     crisis_id: int
     bulletin_id: int
     contact_id: int
+    public_id: str = ""  # an officials-only bulletin: its public pages answer 404
 
 
 async def _world(
@@ -121,7 +123,10 @@ async def _world(
             now=clock.now(),
         )
     contacts = (await client.get("/api/v1/contacts?q=Quasimodo", headers=com)).json()["items"]
-    return World(users, cid, bulletin_id, contacts[0]["id"])
+    async with db.read() as session:
+        record = await session.get(Bulletin, bulletin_id)
+    assert record is not None
+    return World(users, cid, bulletin_id, contacts[0]["id"], record.public_id or "")
 
 
 # path → what the communicator (need-to-know) must see there; None: refused to them too
@@ -157,7 +162,10 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
 
 def _path(template: str, world: World) -> str:
     return template.format(
-        bulletin_id=world.bulletin_id, crisis_id=world.crisis_id, contact_id=world.contact_id
+        bulletin_id=world.bulletin_id,
+        crisis_id=world.crisis_id,
+        contact_id=world.contact_id,
+        public_id=world.public_id,
     )
 
 
