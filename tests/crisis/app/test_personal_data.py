@@ -237,6 +237,9 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/public/bulletins/{bulletin_id}": "communiqué public",
     "/acquitter/{token}": "la personne appelée elle-même, par son lien personnel",
     "/confirmer/{token}": "le destinataire lui-même, par son lien personnel",
+    "/accessibilite": "page publique : déclaration d'accessibilité",
+    "/mentions-legales": "page publique : mentions légales",
+    "/donnees-personnelles": "page publique : ce que Tocsin traite, sans nommer personne",
 }
 
 
