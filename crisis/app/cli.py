@@ -69,9 +69,21 @@ def serve(
     ] = False,
 ) -> None:
     """API, interface web, horloges et envois dans un seul processus."""
-    settings = _settings(db, demo=demo or None)
+    settings = served_on(_settings(db, demo=demo or None), host=host, port=port)
     configure_logs(json_logs=settings.json_logs, level=settings.log_level)
     asyncio.run(_serve(settings, host, port))
+
+
+def served_on(settings: Settings, *, host: str, port: int) -> Settings:
+    """Without `TOCSIN_BASE_URL` (or `base_url` in the file), the links Tocsin writes (public
+    pages, receipt confirmations) point at the address it serves; a wildcard address is
+    reached on loopback."""
+    if "base_url" in settings.model_fields_set:
+        return settings
+    reachable = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host)  # noqa: S104 - a mapping
+    if reachable is None:
+        reachable = f"[{host}]" if ":" in host else host
+    return settings.model_copy(update={"base_url": f"http://{reachable}:{port}"})
 
 
 async def _serve(settings: Settings, host: str, port: int) -> None:

@@ -33,6 +33,7 @@ from crisis.app.web import (
     bulletin_composer,
     bulletin_tracking,
     channels_page,
+    legal_pages,
     lifecycle_pages,
     pages,
     playbook_pages,
@@ -66,6 +67,7 @@ ROUTERS = (
     bulletin_pages.router,
     bulletin_tracking.router,
     public_bulletins.router,
+    legal_pages.router,
 )
 
 

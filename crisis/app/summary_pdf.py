@@ -35,6 +35,8 @@ BLUE = (0, 0, 145)
 RED = (206, 5, 0)
 YELLOW = (255, 229, 82)
 GREY = (240, 240, 240)
+HEADER_BOTTOM = 28.0  # under the bloc-marque
+TOP_MARGIN = 32.0
 
 # French spacing: a narrow no-break space before ; ! ? » and after «, a no-break space
 # before : and between a number and its unit (« 15 h 05 », « 30 min »); « à 15 h 05 » stays
@@ -61,7 +63,7 @@ class _Document(FPDF):
         self.replaced = 0
         self.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
         self.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-        self.set_margins(15, 24, 15)
+        self.set_margins(15, TOP_MARGIN, 15)
         self.set_auto_page_break(True, margin=16)
         self.set_lang("fr")
         font = self.fonts[FAMILY.lower()]
@@ -83,24 +85,40 @@ class _Document(FPDF):
         self.multi_cell(width, size * 0.5, self.text_of(text), align="L")
 
     def header(self) -> None:
-        self.set_xy(15, 9)
-        self.set_font(FAMILY, "B", 9)
-        self.set_text_color(*BLUE)
-        self.cell(90, 5, "Préfecture de la Somme")
+        self._bloc_marque()
         self.set_font(FAMILY, "", 8)
-        self.set_text_color(0)
+        self.set_xy(105, 9)
         self.cell(90, 5, self.text_of(f"Synthèse établie le {self.view.generated}"), align="R")
-        self.set_xy(15, 14)
-        self.cell(90, 5, self.text_of(f"Tocsin · bilan de l'événement n° {self.view.crisis_id}"))
+        self.set_xy(105, 14)
+        self.cell(
+            90,
+            5,
+            self.text_of(f"Tocsin · bilan de l'événement n° {self.view.crisis_id}"),
+            align="R",
+        )
         if self.view.exercise:
+            self.set_xy(105, 19)
             self.set_font(FAMILY, "B", 9)
             self.set_text_color(*RED)
             self.cell(90, 5, "EXERCICE", align="R")
             self.set_text_color(0)
         self.set_draw_color(*BLUE)
-        self.line(15, 20, 195, 20)
+        self.line(15, HEADER_BOTTOM, 195, HEADER_BOTTOM)
         self.set_draw_color(0)
-        self.set_y(24)
+        self.set_y(TOP_MARGIN)
+
+    def _bloc_marque(self) -> None:
+        """The State's bloc-marque in the DSFR manner, as text (no Marianne file): the
+        institution in bold capitals on two lines, the motto on three lines below it."""
+        self.set_text_color(0)
+        self.set_font(FAMILY, "B", 10)
+        for y, line in ((8, "PRÉFET"), (12.5, "DE LA SOMME")):
+            self.set_xy(15, y)
+            self.cell(60, 4.5, line)
+        self.set_font(FAMILY, "", 6.5)
+        for y, line in ((18, "Liberté"), (21, "Égalité"), (24, "Fraternité")):
+            self.set_xy(15, y)
+            self.cell(60, 3, line)
 
     def footer(self) -> None:
         self.set_y(-12)

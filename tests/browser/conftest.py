@@ -69,7 +69,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         out = server.cli("users", "add", login, *role_args)
         server.users[login] = out.stdout.strip().splitlines()[-1]
     log = (Path(str(tmp_path_factory.getbasetemp())) / "live-server.log").open("w")
-    env = os.environ | {"TOCSIN_SECRET_KEY": "browser-tests-secret", "TOCSIN_TICK_SECONDS": "0.3"}
+    # No TOCSIN_BASE_URL: the server writes its links on the port it serves.
+    env = {k: v for k, v in os.environ.items() if k != "TOCSIN_BASE_URL"} | {
+        "TOCSIN_SECRET_KEY": "browser-tests-secret",
+        "TOCSIN_TICK_SECONDS": "0.3",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "crisis", "serve", "--db", db_url, "--port", str(port)],
         stdout=log,

@@ -104,9 +104,11 @@ def test_on_a_phone_the_account_page_and_logout_are_reachable_from_the_menu(
     page.get_by_role("button", name="Enregistrer mon mot de passe").click()
     page.wait_for_url(f"{live_server.url}/")
 
+    page.get_by_role("button", name="Menu").click()  # DSFR hides the header tools on a phone
     page.get_by_role("link", name="Mon compte (agent-mobile)").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mon compte")
     expect(page.get_by_text("rôles : Formateur")).to_be_visible()
+    page.get_by_role("button", name="Menu").click()
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_url(f"{live_server.url}/connexion")
     phone.close()

@@ -32,6 +32,12 @@ NAV_LINKS: list[tuple[str, str]] = [
 ROLE_NAV_LINKS: list[tuple[str, str, Role]] = [
     ("/canaux", "Canaux", Role.ADMIN),
 ]
+# The DSFR footer's mandatory links: public pages of `crisis.app.web.legal_pages`.
+FOOTER_LINKS: list[tuple[str, str]] = [
+    ("/accessibilite", "Accessibilité : non conforme"),
+    ("/mentions-legales", "Mentions légales"),
+    ("/donnees-personnelles", "Données personnelles"),
+]
 
 
 def format_paris(value: datetime | None) -> str:
@@ -91,6 +97,7 @@ def make_templates() -> Jinja2Templates:
         msg_type_labels=labels.MSG_TYPE_LABELS,
         mode_labels=labels.MODE_LABELS,
         role_labels=ROLE_LABELS,
+        footer_links=FOOTER_LINKS,
     )
     return templates
 

@@ -10,6 +10,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from crisis.app import cli
+from crisis.app.settings import Settings
 
 
 def tocsin(*args: str, db: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -74,3 +75,35 @@ def test_journal_verify_passes_then_detects_a_tampered_row(cli_db: Path) -> None
     broken = tocsin("journal", "verify", db=cli_db)
     assert broken.returncode == 1
     assert "altérée" in broken.stderr and "entrée n° 1" in broken.stderr
+
+
+def test_serve_on_a_port_without_a_base_url_writes_its_links_on_that_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TOCSIN_BASE_URL", raising=False)
+    monkeypatch.delenv("TOCSIN_CONFIG", raising=False)
+    assert (
+        cli.served_on(Settings(), host="127.0.0.1", port=8123).base_url == "http://127.0.0.1:8123"
+    )
+    everywhere = cli.served_on(Settings(), host="0.0.0.0", port=9000)
+    assert everywhere.base_url == "http://127.0.0.1:9000"
+    assert cli.served_on(Settings(), host="::1", port=9001).base_url == "http://[::1]:9001"
+
+
+def test_serve_keeps_the_base_url_the_operator_configured(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TOCSIN_BASE_URL", "https://tocsin.somme.gouv.fr")
+    assert cli.served_on(Settings(), host="0.0.0.0", port=8123).base_url == (
+        "https://tocsin.somme.gouv.fr"
+    )
+    monkeypatch.delenv("TOCSIN_BASE_URL")
+    config = tmp_path / "tocsin.toml"
+    config.write_text('base_url = "https://alerte.somme.gouv.fr"\n')
+    monkeypatch.setenv("TOCSIN_CONFIG", str(config))
+    served = cli.served_on(Settings(), host="127.0.0.1", port=8123)
+    assert served.base_url == "https://alerte.somme.gouv.fr"
+    monkeypatch.setenv("TOCSIN_BASE_URL", "http://127.0.0.1:8000")  # the default, set on purpose
+    assert cli.served_on(Settings(), host="127.0.0.1", port=8123).base_url == (
+        "http://127.0.0.1:8000"
+    )

@@ -259,6 +259,9 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/public/bulletins/{public_id}": "communiqué publié au public",
     "/acquitter/{token}": "la personne appelée elle-même, par son lien personnel",
     "/confirmer/{token}": "le destinataire lui-même, par son lien personnel",
+    "/accessibilite": "page publique : déclaration d'accessibilité",
+    "/mentions-legales": "page publique : mentions légales",
+    "/donnees-personnelles": "page publique : ce que Tocsin traite, sans nommer personne",
 }
 
 

@@ -16,12 +16,13 @@ from crisis import journal
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
 from crisis.app.summary_pdf import french_spacing, render
-from crisis.app.summary_view import NO_CHECKPOINT, SummaryView
+from crisis.app.summary_view import NO_CHECKPOINT, SummaryView, TimelineRow
 from tests.crisis.app.web_session import log_in
 from tests.crisis.bulletin_support import ABBEVILLE, load_directory, published
 from tests.crisis.lifecycle_support import roster
 from tests.support import FrozenClock, TestUser, make_user
 
+BLOC_MARQUE = "PRÉFET DE LA SOMME Liberté Égalité Fraternité"
 TITLES = ("Crue de la Somme à Abbeville", "Décrue amorcée : routes rouvertes")
 
 
@@ -90,7 +91,7 @@ async def test_a_closed_crisis_downloads_as_an_a4_pdf_with_clocks_bulletins_and_
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
     first = _pages(answer.content)[0]
-    assert "Préfecture de la Somme" in first
+    assert BLOC_MARQUE in " ".join(first.split())
     assert "Synthèse établie le 28/11/2026 à 16 h 38" in first
     assert f"Page 1 sur {len(reader.pages)}" in first
     assert "Bilan : Crue de la Somme" in first and "Crue / inondation" in first
@@ -129,7 +130,7 @@ async def test_an_exercise_summary_pdf_says_exercice_on_every_page(
     assert "EXERCICE — EXERCICE — EXERCICE" in pages[0] and "Mode EXERCICE" in pages[0]
     for number, page in enumerate(pages, start=1):
         assert "EXERCICE" in page and f"Page {number} sur {len(pages)}" in page
-        assert "Préfecture de la Somme" in page
+        assert BLOC_MARQUE in " ".join(page.split())
     text = " ".join(" ".join(pages).split())
     assert "Élus : En attente" in text  # the audience each exercise delivery played
     assert text.count("Étape cochée") == 150
@@ -215,6 +216,16 @@ def _view(**changes: object) -> SummaryView:
     return SummaryView(**(values | changes))  # type: ignore[arg-type]
 
 
+def test_every_page_carries_the_prefectures_bloc_marque_above_the_generation_time() -> None:
+    timeline = [TimelineRow("28/11/2026 à 15 h 00", "Système", "Étape cochée")] * 300
+    pages = _pages(render(_view(timeline=timeline), generated_at=FrozenClock().now()))
+    assert len(pages) >= 2
+    for page in pages:
+        words = " ".join(page.split())
+        assert words.startswith(BLOC_MARQUE)
+        assert "Synthèse établie le 28/11/2026 à 15 h 00" in words
+
+
 def test_a_character_outside_the_font_prints_as_a_visible_mark_and_is_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -228,7 +239,10 @@ def test_a_row_longer_than_a_page_continues_on_the_next_one_without_losing_a_wor
     names = [f"Commune{n:03d}" for n in range(900)]
     facts = [("Communes (900)", ", ".join(names)), ("Lien", "https://" + "x" * 300)]
     pages = _pages(render(_view(facts=facts), generated_at=FrozenClock().now()))
-    assert len(pages) >= 2 and pages[1].split("\n")[2].startswith("Rubrique Détail")
+    assert len(pages) >= 2
+    second = pages[1].split("\n")
+    header_end = next(n for n, line in enumerate(second) if line.startswith("Tocsin · bilan"))
+    assert second[header_end + 1].startswith("Rubrique Détail")  # the header row, repeated
     text = "".join(pages)
     assert all(name in text for name in names)
     assert "".join(text.split()).count("x" * 300) == 1  # a word wider than its column is cut

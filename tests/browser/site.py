@@ -1,0 +1,157 @@
+"""Every page of the site, by role, over one published bulletin: the list the browser sweeps
+(CSP, phone width, skip links) visit, kept once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from playwright.sync_api import Browser, BrowserContext, Page, Response, ViewportSize
+
+from tests.browser.conftest import LiveServer, log_in
+from tests.crisis.bulletin_support import BODY, TITLE
+
+LIVE_REGIONS_SETTLED = "() => !document.querySelector('[aria-busy=true]')"
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 900}
+PUBLIC_PAGES = ["/accessibilite", "/mentions-legales", "/donnees-personnelles"]
+
+
+@dataclass(frozen=True)
+class Site:
+    crisis_id: int
+    bulletin_id: int
+    contact_id: int
+    public_id: str
+
+    def pages_by_role(self) -> dict[str, list[str]]:
+        """Login ("" for nobody) → the pages that role opens."""
+        crisis_id, bulletin_id = self.crisis_id, self.bulletin_id
+        shared = [
+            "/",
+            f"/evenements/{crisis_id}",
+            f"/evenements/{crisis_id}/main-courante",
+            "/main-courante",
+            f"/evenements/{crisis_id}/bilan",
+            f"/communiques/{bulletin_id}",
+            f"/communiques/{bulletin_id}/suivi",
+            "/fiches-reflexes",
+            "/fiches-reflexes/crue",
+            "/canaux",
+            "/astreinte",
+            "/mon-compte",
+            "/page-inexistante",
+        ]
+        return {
+            "": [
+                "/connexion",
+                "/public/bulletins",
+                f"/public/bulletins/{self.public_id}",
+                "/confirmer/jeton-inconnu",
+                *PUBLIC_PAGES,
+            ],
+            "prefet": [*shared, "/evenements/nouveau"],
+            "communicant": [
+                *shared,
+                f"/evenements/{crisis_id}/communiques/nouveau",
+                f"/communiques/{bulletin_id}/modifier",
+            ],
+            "operateur": shared,
+            "admin": [
+                "/annuaire",
+                f"/annuaire/{self.contact_id}",
+                "/annuaire/import",
+                "/canaux",
+                "/mon-compte/mot-de-passe",
+            ],
+        }
+
+
+def api(server: LiveServer, login: str) -> httpx.Client:
+    token = server.cli("users", "token", login).stdout.strip().splitlines()[-1]
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+
+
+def published_site(server: LiveServer) -> Site:
+    """A crisis, a bulletin published in it, a contact: the ids every page needs."""
+    with (
+        api(server, "prefet") as prefect,
+        api(server, "communicant") as communicator,
+        api(server, "valideur") as validator,
+    ):
+        crisis = prefect.post(
+            "/api/v1/crises",
+            json={"title": "Crue sous CSP", "kind": "crue", "mode": "real", "communes": ["80001"]},
+        )
+        crisis.raise_for_status()
+        crisis_id = crisis.json()["id"]
+        draft = communicator.post(
+            f"/api/v1/crises/{crisis_id}/bulletins",
+            json={"title": TITLE, "body": BODY, "audiences": ["public"]},
+        )
+        draft.raise_for_status()
+        bulletin_id = draft.json()["id"]
+        communicator.post(f"/api/v1/bulletins/{bulletin_id}/submit").raise_for_status()
+        validator.post(f"/api/v1/bulletins/{bulletin_id}/approve").raise_for_status()
+        communicator.post(f"/api/v1/bulletins/{bulletin_id}/publish").raise_for_status()
+        public_id = communicator.get(f"/api/v1/bulletins/{bulletin_id}").json()["public_id"]
+    with api(server, "admin") as admin:
+        contact = admin.post(
+            "/api/v1/contacts",
+            json={
+                "audience": "media",
+                "function": "journaliste",
+                "last_name": "DURAND",
+                "area_level": "departement",
+                "area_code": "80",
+                "channels": [{"kind": "email", "address": "lise@sandbox.tocsin.test"}],
+            },
+        )
+        contact.raise_for_status()
+    return Site(crisis_id, bulletin_id, contact.json()["id"], public_id)
+
+
+def context_as(
+    browser: Browser,
+    server: LiveServer,
+    login: str,
+    *,
+    viewport: ViewportSize | None = None,
+    init_script: str | None = None,
+) -> tuple[BrowserContext, Page]:
+    """A fresh browser context, logged in as `login` (or nobody)."""
+    context = browser.new_context(
+        locale="fr-FR", timezone_id="Europe/Paris", viewport=viewport or DESKTOP
+    )
+    if init_script:
+        context.add_init_script(init_script)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    if login:
+        log_in(page, server, login)
+    return context, page
+
+
+def sweep(
+    browser: Browser,
+    server: LiveServer,
+    check: Callable[[Page, Response], list[str]],
+    *,
+    viewport: ViewportSize | None = None,
+    init_script: str | None = None,
+) -> list[str]:
+    """Every page as each role, once its live regions settled: what `check` finds on each,
+    prefixed with the role and the path."""
+    found = []
+    for login, paths in published_site(server).pages_by_role().items():
+        context, page = context_as(
+            browser, server, login, viewport=viewport, init_script=init_script
+        )
+        for path in paths:
+            response = page.goto(f"{server.url}{path}")
+            assert response is not None
+            page.wait_for_function(LIVE_REGIONS_SETTLED)
+            found += [f"{login or 'anonyme'} {path}: {p}" for p in check(page, response)]
+        context.close()
+    return found

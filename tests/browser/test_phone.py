@@ -1,0 +1,109 @@
+"""Issue 18 items 9 and 13: every page fits a 390 px phone, its skip links lead somewhere, and
+the DSFR « Menu » button opens the navigation, account and logout included."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.browser.conftest import LiveServer
+from tests.browser.site import PHONE, context_as, published_site, sweep
+from tests.browser.test_content_security_policy import COLLECT_VIOLATIONS
+
+pytestmark = pytest.mark.browser
+
+# What sticks out past the edges of the viewport, and skip links without a target. What a box
+# that fits clips or scrolls (a DSFR table scrolls inside its own container) does not count:
+# it neither widens the page nor shows; neither does what is not rendered (a closed
+# <details>, display: none).
+LAYOUT_PROBLEMS = """() => {
+  const width = window.innerWidth;
+  const fits = (box) => box.left >= -0.5 && box.right <= width + 0.5;
+  const clippedInside = (el) => {
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (getComputedStyle(up).overflowX !== "visible") return fits(up.getBoundingClientRect());
+    }
+    return false;
+  };
+  const problems = [];
+  const page = document.documentElement.scrollWidth;
+  if (page > width) problems.push(`page ${page} px wide`);
+  for (const el of document.querySelectorAll("body *")) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0 || fits(box) || !el.checkVisibility()) continue;
+    if (clippedInside(el)) continue;
+    const classes = String(el.className || "").trim().replace(/\\s+/g, ".");
+    const name = el.tagName.toLowerCase() + (classes ? "." + classes : "");
+    problems.push(`${name} from ${Math.round(box.left)} to ${Math.round(box.right)} px`);
+  }
+  for (const link of document.querySelectorAll(".fr-skiplinks a")) {
+    const target = link.getAttribute("href").slice(1);
+    if (!document.getElementById(target)) problems.push(`skip link to #${target}: no target`);
+  }
+  return problems;
+}"""
+
+
+def test_no_page_is_wider_than_a_phone_and_every_skip_link_has_its_target(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    problems = sweep(
+        browser, live_server, lambda page, _: page.evaluate(LAYOUT_PROBLEMS), viewport=PHONE
+    )
+    assert problems == [], "\n".join(problems)
+
+
+def test_on_a_phone_the_menu_button_opens_the_navigation_and_logout_is_reachable(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    context, page = context_as(
+        browser, live_server, "communicant", viewport=PHONE, init_script=COLLECT_VIOLATIONS
+    )
+    navigation = page.get_by_role("navigation", name="Menu principal")
+    logout = page.get_by_role("button", name="Se déconnecter")
+    expect(navigation).to_be_hidden()
+    expect(logout).to_be_hidden()
+    page.get_by_role("button", name="Menu").click()
+    expect(navigation.get_by_role("link", name="Main courante")).to_be_visible()
+    expect(page.get_by_role("link", name="Mon compte (communicant)")).to_be_visible()
+    page.get_by_role("button", name="Fermer").click()
+    expect(navigation).to_be_hidden()
+    page.get_by_role("button", name="Menu").click()
+    logout.click()
+    page.wait_for_url(f"{live_server.url}/connexion")
+    assert page.evaluate("window.__violations") == []
+    context.close()
+
+
+def test_on_a_desktop_the_navigation_shows_without_a_menu_button(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    context, page = context_as(browser, live_server, "communicant")
+    expect(page.get_by_role("navigation", name="Menu principal")).to_be_visible()
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    context.close()
+
+
+def test_the_journal_table_scrolls_with_the_keyboard(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    site = published_site(live_server)
+    context, page = context_as(browser, live_server, "prefet", viewport=PHONE)
+    page.goto(f"{live_server.url}/evenements/{site.crisis_id}/main-courante")
+    table = page.get_by_role("region", name="Main courante (tableau défilant)")
+    table.focus()
+    expect(table).to_be_focused()
+    before = table.evaluate("el => el.scrollLeft")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("before => document.activeElement.scrollLeft > before", arg=before)
+    context.close()
+
+
+def test_serve_on_a_port_without_a_base_url_writes_its_links_on_that_port(
+    live_server: LiveServer,
+) -> None:
+    """The live server runs `tocsin serve --port P` with no TOCSIN_BASE_URL."""
+    notice = httpx.get(f"{live_server.url}/mentions-legales").text
+    assert f"{live_server.url}</span>" in notice
