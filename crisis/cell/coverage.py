@@ -143,31 +143,7 @@ async def es48(
     ).group_by(people.c.audience)
     statement: sa.Select[Any] | sa.CompoundSelect[Any] = sums
     if missing_shown:
-        first = _D.alias("first_delivery")
-        ranked = (
-            sa.select(
-                people.c.audience,
-                sa.func.row_number()
-                .over(
-                    partition_by=people.c.audience,
-                    order_by=(_by_name(first.c.recipient_name, conn), people.c.contact_id),
-                )
-                .label("rank"),
-                first.c.recipient_name.label("name"),
-            )
-            .join(people, first.c.id == people.c.first_id)
-            .where(people.c.reached_at.is_(None))
-            .subquery("ranked")
-        )
-        names = sa.select(
-            ranked.c.audience,
-            sa.null(),
-            sa.null(),
-            sa.null(),
-            ranked.c.rank,
-            ranked.c.name,
-        ).where(ranked.c.rank <= missing_shown)
-        statement = sa.union_all(sums, names)
+        statement = sa.union_all(sums, _first_missing(people, conn, missing_shown))
     totals: dict[str, tuple[int, int, datetime | None]] = {}
     missing: dict[str, list[tuple[int, str]]] = {name: [] for name in PEOPLE}
     for audience, total, reached, last, rank, name in (await conn.execute(statement)).tuples():
@@ -186,6 +162,30 @@ async def es48(
         media=found.get(Audience.MEDIA, nobody),
         public=await _public(session, crisis_id=crisis_id, since=since, exercise=exercise),
     )
+
+
+def _first_missing(people: sa.CTE, conn: Any, shown: int) -> sa.Select[Any]:
+    """The first `shown` names of each audience's people not reached, with their rank, in the
+    columns of the sums beside which they come."""
+    first = _D.alias("first_delivery")
+    ranked = (
+        sa.select(
+            people.c.audience,
+            sa.func.row_number()
+            .over(
+                partition_by=people.c.audience,
+                order_by=(_by_name(first.c.recipient_name, conn), people.c.contact_id),
+            )
+            .label("rank"),
+            first.c.recipient_name.label("name"),
+        )
+        .join(people, first.c.id == people.c.first_id)
+        .where(people.c.reached_at.is_(None))
+        .subquery("ranked")
+    )
+    return sa.select(
+        ranked.c.audience, sa.null(), sa.null(), sa.null(), ranked.c.rank, ranked.c.name
+    ).where(ranked.c.rank <= shown)
 
 
 def _by_name(name: sa.ColumnElement[str], conn: Any) -> sa.ColumnElement[str]:
