@@ -61,7 +61,11 @@ def coverage(view: Mapping[str, Any] | None, *, personal: bool) -> Mapping[str, 
         return view
     return {
         key: (
-            dict(value) | {"missing": [], "missing_count": len(value.get("missing", []))}
+            dict(value)
+            | {
+                "missing": [],
+                "missing_count": value.get("missing_count", len(value.get("missing", []))),
+            }
             if key in ("officials", "media") and isinstance(value, Mapping)
             else value
         )

@@ -21,22 +21,18 @@ import asyncio
 import cProfile
 import os
 import statistics
-import tempfile
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bench.databases import throwaway
 from crisis import journal_batch
 from crisis.app import bootstrap
-from crisis.app.db import Database, make_engine
+from crisis.app.db import Database
 from crisis.app.settings import Settings
 from crisis.app.ticks import catch_up, clock_tick
 from crisis.cell import clock_alerts, watch
@@ -186,30 +182,10 @@ async def _due_at_once(db: Database, settings: Settings) -> list[float]:
     return [settings.clock_tick_seconds + delay for delay in times.delays]
 
 
-@asynccontextmanager
-async def _database(postgres: str | None) -> AsyncIterator[tuple[Database, str]]:
-    if postgres is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{tmp}/bench.db"
-            yield Database.from_url(url), url
-        return
-    name = f"tocsin_bench_clocks_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(postgres, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield Database.from_url(url), url
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
-
-
 async def run(
     count: int, postgres: str | None, profile: str | None, phases: bool, *, analyze: bool = True
 ) -> None:
-    async with _database(postgres) as (db, url):
+    async with throwaway(postgres, name="clocks") as (db, url):
         await bootstrap.prepare(db, url)
         settings = Settings(database_url=url)
         await _seed(db, count)

@@ -33,6 +33,7 @@ from crisis.app.web import (
     bulletin_composer,
     bulletin_tracking,
     channels_page,
+    coverage_pages,
     legal_pages,
     lifecycle_pages,
     pages,
@@ -66,6 +67,7 @@ ROUTERS = (
     bulletin_composer.router,
     bulletin_pages.router,
     bulletin_tracking.router,
+    coverage_pages.router,
     public_bulletins.router,
     legal_pages.router,
 )

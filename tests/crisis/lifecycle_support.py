@@ -120,6 +120,27 @@ async def ordered_crisis(
     return crisis.id
 
 
+async def cod_crisis(
+    session: AsyncSession, *, now: datetime, mode: CrisisMode = CrisisMode.REAL
+) -> int:
+    """A crisis whose cell is operational and whose COD was activated `now` (ES48 running)."""
+    crisis = await new_crisis(session, now=now, mode=mode)
+    assert crisis.id is not None
+    crisis.status = "cell_operational"
+    session.add(crisis)
+    await lifecycle.record_cod(
+        session,
+        actor=PREFECT,
+        crisis_id=crisis.id,
+        activated_at=now,
+        synergi_ref="SYN-80-1",
+        decided_by="Préfète",
+        rules=RULES,
+        now=now,
+    )
+    return crisis.id
+
+
 async def delivery(
     session: AsyncSession,
     *,

@@ -6,9 +6,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from contacts.csvsource import spreadsheet_cell
@@ -20,21 +21,54 @@ from crisis.app.web.templating import flash, render
 from crisis.bulletin import confirmations, tracking
 from crisis.bulletin import workflow as bulletins
 from crisis.cell import crises
+from crisis.dispatch.outbox import DeliveryStatus
 
 router = APIRouter(include_in_schema=False)
 
 
-async def _tracking_context(db: DbDep, bulletin_id: int, actor: Actor) -> dict[str, Any]:
-    """Counts for everyone; the lists' names and addresses per `crisis.privacy`."""
+LIST_PAGE = 50
+"""Rows of the « à appeler » and « échecs » lists per page: a page costs the same with ten
+people to call or ten thousand; the counts say how many there are."""
+PageNumber = Annotated[int, Query(ge=1, le=100_000)]
+
+
+@dataclass(frozen=True, slots=True)
+class Pages:
+    """The page shown of each list: `?appeler=2&echecs=1`."""
+
+    to_call: int = 1
+    failures: int = 1
+
+
+def _pages(appeler: PageNumber = 1, echecs: PageNumber = 1) -> Pages:
+    return Pages(to_call=appeler, failures=echecs)
+
+
+ListPages = Annotated[Pages, Depends(_pages)]
+
+
+async def _tracking_context(
+    db: DbDep, bulletin_id: int, actor: Actor, pages: Pages = Pages()
+) -> dict[str, Any]:
+    """Counts for everyone; the lists' names and addresses per `crisis.privacy`, a page each."""
+    to_call_page, failures_page = pages.to_call, pages.failures
     personal = privacy.sees_personal_data(actor)
     async with db.read() as session:
         bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
         counted = await tracking.counts(session, bulletin_id=bulletin_id)
         failures = await tracking.items(
-            session, bulletin_id=bulletin_id, status="failed", limit=500
+            session,
+            bulletin_id=bulletin_id,
+            status=DeliveryStatus.FAILED,
+            limit=LIST_PAGE,
+            offset=(failures_page - 1) * LIST_PAGE,
         )
         to_call = await tracking.items(
-            session, bulletin_id=bulletin_id, status="to_call", limit=1000
+            session,
+            bulletin_id=bulletin_id,
+            status=DeliveryStatus.TO_CALL,
+            limit=LIST_PAGE,
+            offset=(to_call_page - 1) * LIST_PAGE,
         )
     groups = counted.by_played_audience if bulletin.exercise else counted.by_audience
     return {
@@ -45,7 +79,17 @@ async def _tracking_context(db: DbDep, bulletin_id: int, actor: Actor) -> dict[s
         "personal": personal,
         "failures": [tracking.delivery_view(d, personal=personal) for d in failures],
         "to_call": [tracking.delivery_view(d, personal=personal) for d in to_call],
+        "lists": {
+            "to_call": _paging(counted.counts.get(DeliveryStatus.TO_CALL, 0), to_call_page),
+            "failures": _paging(counted.counts.get(DeliveryStatus.FAILED, 0), failures_page),
+        },
+        "list_pages": {"appeler": to_call_page, "echecs": failures_page},
     }
+
+
+def _paging(count: int, page: int) -> dict[str, int]:
+    pages = max(1, -(-count // LIST_PAGE))
+    return {"count": count, "page": page, "pages": pages, "first": (page - 1) * LIST_PAGE + 1}
 
 
 TRACKED = ("sent", "confirmed", "pending", "sending", "retrying", "failed", "to_call", "cancelled")
@@ -70,9 +114,13 @@ def _rows(groups: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
 
 @router.get("/communiques/{bulletin_id}/suivi")
 async def tracking_page(
-    bulletin_id: RowId, request: Request, actor: CurrentActor, db: DbDep
+    bulletin_id: RowId,
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    pages: ListPages,
 ) -> HTMLResponse:
-    context = await _tracking_context(db, bulletin_id, actor)
+    context = await _tracking_context(db, bulletin_id, actor, pages)
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=context["bulletin"].crisis_id)
     can_call = bool(actor.roles & {Role.COMMUNICATOR, Role.OPERATOR})
@@ -88,9 +136,13 @@ async def tracking_page(
 
 @router.get("/fragments/communiques/{bulletin_id}/suivi")
 async def tracking_fragment(
-    bulletin_id: RowId, request: Request, actor: CurrentActor, db: DbDep
+    bulletin_id: RowId,
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    pages: ListPages,
 ) -> HTMLResponse:
-    context = await _tracking_context(db, bulletin_id, actor)
+    context = await _tracking_context(db, bulletin_id, actor, pages)
     can_call = bool(actor.roles & {Role.COMMUNICATOR, Role.OPERATOR})
     return render(request, "bulletins/tracking_live.html", can_call=can_call, **context)
 

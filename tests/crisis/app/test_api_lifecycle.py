@@ -104,6 +104,7 @@ async def test_a_scripted_crisis_walks_through_every_step_and_meets_es47_and_es4
         "reached": 1,
         "total": 1,
         "missing": [],
+        "missing_count": 0,
     }
     closed = await client.post(f"/api/v1/crises/{cid}/close", headers=prefect.headers)
     assert closed.status_code == 200 and closed.json()["status"] == "closed"

@@ -149,6 +149,7 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     "/communiques/{bulletin_id}/envois.csv": (NAME, PHONE, EMAIL, TO_CALL_NAME),
     "/evenements/{crisis_id}": (NAME, SENDER),
     "/fragments/evenements/{crisis_id}/tableau": (NAME, SENDER),
+    "/evenements/{crisis_id}/es48-manquants": (NAME,),  # the officials ES48 waits for
     "/fragments/evenements/{crisis_id}/main-courante": (),
     "/evenements/{crisis_id}/main-courante": (),
     "/main-courante": (SENDER,),  # the unrecognised reply: its sender is unknown to any crisis

@@ -10,7 +10,7 @@ from crisis import journal
 from crisis.app.db import Database
 from crisis.app.settings import Settings
 from crisis.app.ticks import catch_up, clock_tick, send_alerts
-from crisis.cell import acknowledgements, clock_alerts, clocks, coverage, lifecycle, watch
+from crisis.cell import acknowledgements, clock_alerts, clocks, coverage, watch
 from crisis.cell.clocks import Clock, ClockAlert, ClockCode, ClockRules, ClockStatus
 from crisis.cell.paging import CellPage
 from crisis.dispatch.outbox import Delivery, OutboxMessage
@@ -19,6 +19,7 @@ from tests.crisis.lifecycle_support import (
     PREFECT,
     RULES,
     add_contact,
+    cod_crisis,
     delivery,
     new_crisis,
     ordered_crisis,
@@ -207,21 +208,7 @@ async def test_the_clock_thresholds_and_deadline_are_configurable(
 
 async def _cod_crisis(db: Database, clock: FrozenClock, mode: CrisisMode = CrisisMode.REAL) -> int:
     async with db.transaction() as session:
-        crisis = await new_crisis(session, now=clock.now(), mode=mode)
-        assert crisis.id is not None
-        crisis.status = "cell_operational"
-        session.add(crisis)
-        await lifecycle.record_cod(
-            session,
-            actor=PREFECT,
-            crisis_id=crisis.id,
-            activated_at=clock.now(),
-            synergi_ref="SYN-80-1",
-            decided_by="Préfète",
-            rules=RULES,
-            now=clock.now(),
-        )
-        return crisis.id
+        return await cod_crisis(session, now=clock.now(), mode=mode)
 
 
 async def test_es48_coverage_is_computed_from_deliveries_after_the_cod(
@@ -285,6 +272,7 @@ async def test_es48_coverage_is_computed_from_deliveries_after_the_cod(
         "reached": 1,
         "total": 2,
         "missing": ["Maire de Péronne"],
+        "missing_count": 1,
     }
     assert found.media.covered_at == t(12) and found.public.covered_at is None
     assert found.public.missing == ("mastodon",) and found.met_at is None
