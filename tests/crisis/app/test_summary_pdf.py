@@ -217,7 +217,7 @@ def _view(**changes: object) -> SummaryView:
 
 
 def test_every_page_carries_the_prefectures_bloc_marque_above_the_generation_time() -> None:
-    timeline = [TimelineRow("28/11/2026 à 15 h 00", "Système", "Étape cochée")] * 300
+    timeline = [TimelineRow("28/11/2026 à 15 h 00", "Système", "Étape cochée", "")] * 300
     pages = _pages(render(_view(timeline=timeline), generated_at=FrozenClock().now()))
     assert len(pages) >= 2
     for page in pages:
