@@ -63,6 +63,7 @@ ACTION_LABELS: dict[str, str] = {
     "user.password_changed": "Mot de passe changé",
     "user.deactivated": "Utilisateur désactivé",
     "user.password_reset": "Mot de passe à usage unique réémis",
+    "user.roles_changed": "Rôles d'un utilisateur changés",
     "auth.token_refused": "Jeton d'API refusé",
     "auth.csrf_refused": "Formulaire refusé (jeton CSRF)",
     "refused": "Action refusée",
@@ -84,6 +85,11 @@ ACTION_LABELS: dict[str, str] = {
     "contacts.erased": "Données d'une personne effacées",
     "contacts.demo_loaded": "Annuaire de démonstration chargé",
     "roster.shift_added": "Astreinte ajoutée",
+    "roster.shift_changed": "Tour d'astreinte modifié",
+    "roster.shifts_swapped": "Deux tours d'astreinte échangés",
+    "roster.shift_deleted": "Tour d'astreinte supprimé",
+    "roster.imported": "Tours d'astreinte importés",
+    "roster.import_refused": "Import de tours d'astreinte refusé",
 }
 
 

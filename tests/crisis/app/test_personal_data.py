@@ -234,6 +234,12 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/fiches-reflexes/{key}": "une fiche réflexe",
     "/canaux": "état des canaux",
     "/annuaire/import": "formulaire d'import (administrateur)",
+    "/astreinte/import": "formulaire d'import des tours (administrateur, préfet)",
+    "/astreinte/tours/{shift_id}/modifier": "un tour : le nom d'un agent, comme /astreinte",
+    # Restricted: administrators only (403 to every other role); agents' accounts, with the
+    # account e-mail an administrator manages — no recipient's personal data.
+    "/utilisateurs": "comptes des agents (administrateur seulement : page restreinte)",
+    "/utilisateurs/{user_id}": "un compte d'agent (administrateur seulement : page restreinte)",
     "/public/bulletins/{bulletin_id}": "communiqué public",
     "/acquitter/{token}": "la personne appelée elle-même, par son lien personnel",
     "/confirmer/{token}": "le destinataire lui-même, par son lien personnel",
