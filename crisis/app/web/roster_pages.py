@@ -23,6 +23,7 @@ from crisis import accounts, directory, pending_imports, roster_edits
 from crisis.actors import Actor
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
 from crisis.app.clock import paris
+from crisis.app.errors import journal_refusal
 from crisis.app.paths import RowId
 from crisis.app.web import kept_imports
 from crisis.app.web.lifecycle_pages import paris_local
@@ -153,6 +154,8 @@ async def _user_names(session: AsyncSession) -> dict[str, str]:
 async def _refused(request: Request, error: DomainError, back: str) -> Response:
     if isinstance(error, Forbidden):
         raise error
+    if error.journaled:
+        await journal_refusal(request, code=error.code, message=error.message, status=error.status)
     flash(request, "error", error.message)
     return RedirectResponse(back, status_code=303)
 

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from crisis import accounts
 from crisis.actors import ROLE_LABELS, Actor, Role
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
+from crisis.app.errors import journal_refusal
 from crisis.app.paths import RowId
 from crisis.app.web.templating import flash, render
 from crisis.errors import DomainError, Forbidden, NotFound
@@ -26,6 +27,15 @@ RolesField = Annotated[list[str], Form(max_length=len(Role))]
 
 def _require(actor: Actor) -> None:
     actor.require(Role.ADMIN, action=ACTION)
+
+
+async def _refusal(request: Request, error: DomainError) -> str:
+    """A refusal to show on the page, journaled like any (a 403 goes to the error page)."""
+    if isinstance(error, Forbidden):
+        raise error
+    if error.journaled:
+        await journal_refusal(request, code=error.code, message=error.message, status=error.status)
+    return error.message
 
 
 async def _list_page(
@@ -71,9 +81,8 @@ async def create_user(
                     session, actor=actor, user=user, email=email, now=clock.now()
                 )
     except DomainError as error:
-        if isinstance(error, Forbidden):
-            raise
-        return await _list_page(request, db, error.status, error=error.message, form=form)
+        message = await _refusal(request, error)
+        return await _list_page(request, db, error.status, error=message, form=form)
     # Shown once, in this answer only: never stored in the cookie like a flash message.
     return await _list_page(request, db, created=login, one_time=password, form={"roles": []})
 
@@ -111,9 +120,8 @@ async def _change(request: Request, db: DbDep, user_id: int, done: str, change: 
         async with db.transaction() as session:
             await change(session)
     except DomainError as error:
-        if isinstance(error, Forbidden):
-            raise
-        return await _user_page(request, db, user_id, error.status, error=error.message)
+        message = await _refusal(request, error)
+        return await _user_page(request, db, user_id, error.status, error=message)
     flash(request, "success", done)
     return RedirectResponse(f"/utilisateurs/{user_id}", status_code=303)
 

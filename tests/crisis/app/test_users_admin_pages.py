@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
+from sqlmodel import select
 
 from crisis.app.db import Database
+from crisis.journal import JournalEntry
 from tests.crisis.app.web_session import log_in
 from tests.support import FrozenClock, make_user
 
@@ -95,6 +98,9 @@ async def test_the_last_administrator_cannot_disable_their_own_account_from_the_
     answer = await client.post(f"/utilisateurs/{admin.id}/desactivation", data={"csrf_token": csrf})
     assert answer.status_code == 409 and "dernier administrateur actif" in answer.text
     assert (await client.get("/utilisateurs")).status_code == 200
+    async with db.read() as session:
+        refusals = await session.exec(select(JournalEntry).where(JournalEntry.action == "refused"))
+        assert [json.loads(r.payload)["code"] for r in refusals] == ["last_admin"]
 
 
 async def test_nobody_but_an_administrator_opens_the_accounts_pages(
