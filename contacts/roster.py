@@ -155,19 +155,18 @@ class ShiftFields(_ShiftSpan, total=False):
     name: str
 
 
-async def add_shift(
+async def _checked_name(
     session: AsyncSession,
     *,
     role: str,
     level: int,
     starts_at: datetime,
     ends_at: datetime,
-    contact_id: int | None = None,
-    user_id: int | None = None,
-    name: str = "",
-    source: str = "manual",
-) -> Shift:
-    """Add a shift; ValueError (French) when it makes no sense."""
+    contact_id: int | None,
+    user_id: int | None,
+    name: str,
+) -> str:
+    """The shift's person's name once every field makes sense; ValueError (French) otherwise."""
     if role not in REQUIRED_ROLES:
         raise ValueError(f"rôle d'astreinte inconnu « {role} »")
     if not 1 <= level <= 3:
@@ -181,6 +180,32 @@ async def add_shift(
         if contact is None:
             raise ValueError(f"aucun contact n° {contact_id}")
         name = name or contact.display_name
+    return name
+
+
+async def add_shift(
+    session: AsyncSession,
+    *,
+    role: str,
+    level: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    contact_id: int | None = None,
+    user_id: int | None = None,
+    name: str = "",
+    source: str = "manual",
+) -> Shift:
+    """Add a shift; ValueError (French) when it makes no sense."""
+    name = await _checked_name(
+        session,
+        role=role,
+        level=level,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        contact_id=contact_id,
+        user_id=user_id,
+        name=name,
+    )
     shift = Shift(
         role=role,
         level=level,
@@ -192,5 +217,68 @@ async def add_shift(
         source=source,
     )
     session.add(shift)
+    await session.flush()
+    return shift
+
+
+async def shift_by_id(session: AsyncSession, *, shift_id: int) -> Shift:
+    """The shift; LookupError (French) when there is none."""
+    shift = await session.get(Shift, shift_id)
+    if shift is None:
+        raise LookupError(f"aucun tour d'astreinte n° {shift_id}")
+    return shift
+
+
+async def change_shift(
+    session: AsyncSession,
+    *,
+    shift_id: int,
+    role: str,
+    level: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    contact_id: int | None = None,
+    user_id: int | None = None,
+    name: str = "",
+) -> Shift:
+    """Replace every field of a shift (the same checks as `add_shift`)."""
+    shift = await shift_by_id(session, shift_id=shift_id)
+    name = await _checked_name(
+        session,
+        role=role,
+        level=level,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        contact_id=contact_id,
+        user_id=user_id,
+        name=name,
+    )
+    shift.role, shift.level, shift.starts_at, shift.ends_at = role, level, starts_at, ends_at
+    shift.contact_id, shift.user_id, shift.name = contact_id, user_id, name
+    session.add(shift)
+    await session.flush()
+    return shift
+
+
+async def swap_people(
+    session: AsyncSession, *, first_id: int, second_id: int
+) -> tuple[Shift, Shift]:
+    """The two shifts exchange their people; roles, levels and times stay in place."""
+    if first_id == second_id:
+        raise ValueError("choisissez deux tours différents")
+    first = await shift_by_id(session, shift_id=first_id)
+    second = await shift_by_id(session, shift_id=second_id)
+    first.contact_id, second.contact_id = second.contact_id, first.contact_id
+    first.user_id, second.user_id = second.user_id, first.user_id
+    first.name, second.name = second.name, first.name
+    session.add_all([first, second])
+    await session.flush()
+    return first, second
+
+
+async def delete_shift(session: AsyncSession, *, shift_id: int) -> Shift:
+    """Remove a shift; returns it as it was."""
+    shift = await shift_by_id(session, shift_id=shift_id)
+    await session.delete(shift)
     await session.flush()
     return shift

@@ -321,6 +321,7 @@ async def deactivate(session: AsyncSession, *, actor: Actor, login: str, now: da
     """An administrator closes an account: its sessions and API tokens end with it."""
     actor.require(Role.ADMIN, action="désactiver un utilisateur")
     user = await user_named(session, login=login)
+    await _keep_an_admin(session, user, action="le désactiver")
     user.active = False
     session.add(user)
     ended = await sessions.revoke_all(session, user_id=user.id or 0, now=now)
@@ -346,3 +347,49 @@ async def tokens_of(session: AsyncSession, *, user_id: int) -> list[ApiToken]:
         .order_by(col(ApiToken.created_at).desc(), col(ApiToken.id).desc())
     )
     return list(rows)
+
+
+async def all_users(session: AsyncSession) -> list[User]:
+    """Every account, active first, then by login (the administrator's list)."""
+    rows = await session.exec(select(User).order_by(col(User.active).desc(), col(User.login)))
+    return list(rows)
+
+
+async def _other_active_admins(session: AsyncSession, *, user_id: int | None) -> int:
+    rows = await session.exec(select(User).where(col(User.active).is_(True), User.id != user_id))
+    return sum(1 for u in rows if Role.ADMIN.value in u.roles)
+
+
+async def _keep_an_admin(session: AsyncSession, user: User, *, action: str) -> None:
+    """Refuse an act that leaves no active administrator (nobody could manage accounts)."""
+    if not (Role.ADMIN.value in user.roles and user.active):
+        return
+    if await _other_active_admins(session, user_id=user.id) == 0:
+        raise Conflict(
+            "last_admin",
+            f"Impossible de {action} : « {user.login} » est le dernier administrateur actif.",
+        )
+
+
+async def set_roles(
+    session: AsyncSession, *, actor: Actor, login: str, roles: list[str], now: datetime
+) -> User:
+    """An administrator changes a user's roles; the last active administrator keeps theirs."""
+    actor.require(Role.ADMIN, action="changer les rôles d'un utilisateur")
+    user = await user_named(session, login=login)
+    checked = [r.value for r in _check_roles(roles)]
+    if Role.ADMIN.value not in checked:
+        await _keep_an_admin(session, user, action="lui retirer le rôle d'administrateur")
+    before = list(user.roles)
+    if before == checked:
+        return user
+    user.roles = checked
+    session.add(user)
+    await journal.append(
+        session,
+        actor=actor,
+        action="user.roles_changed",
+        now=now,
+        payload={"user_id": user.id, "login": login, "before": before, "after": checked},
+    )
+    return user

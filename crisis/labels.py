@@ -69,6 +69,7 @@ ACTION_LABELS: dict[str, str] = {
     "user.password_changed": "Mot de passe changé",
     "user.deactivated": "Utilisateur désactivé",
     "user.password_reset": "Mot de passe à usage unique réémis",
+    "user.roles_changed": "Rôles d'un utilisateur changés",
     "auth.token_refused": "Jeton d'API refusé",
     "auth.csrf_refused": "Formulaire refusé (jeton CSRF)",
     "refused": "Action refusée",
@@ -94,6 +95,11 @@ ACTION_LABELS: dict[str, str] = {
     "cabinet.decision": "Décision",
     "cabinet.information": "Information reçue",
     "cabinet.action": "Action menée",
+    "roster.shift_changed": "Tour d'astreinte modifié",
+    "roster.shifts_swapped": "Deux tours d'astreinte échangés",
+    "roster.shift_deleted": "Tour d'astreinte supprimé",
+    "roster.imported": "Tours d'astreinte importés",
+    "roster.import_refused": "Import de tours d'astreinte refusé",
 }
 
 

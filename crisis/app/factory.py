@@ -39,6 +39,8 @@ from crisis.app.web import (
     pages,
     playbook_pages,
     public_bulletins,
+    roster_pages,
+    users_admin,
 )
 from crisis.app.web import bulletins as bulletin_pages
 from crisis.app.web import directory as directory_pages
@@ -63,6 +65,8 @@ ROUTERS = (
     contacts_api.router,
     geo_api.router,
     directory_pages.router,
+    roster_pages.router,
+    users_admin.router,
     bulletins_api.router,
     bulletin_composer.router,
     bulletin_pages.router,

@@ -16,6 +16,7 @@ import crisis.checkpoints
 import crisis.dispatch.outbox
 import crisis.inbound_updates
 import crisis.journal
+import crisis.pending_imports
 
 metadata = SQLModel.metadata
 

@@ -64,6 +64,10 @@ class Site:
                 "/annuaire/import",
                 "/canaux",
                 "/mon-compte/mot-de-passe",
+                "/astreinte",
+                "/astreinte/import",
+                "/utilisateurs",
+                "/utilisateurs/1",
             ],
         }
 

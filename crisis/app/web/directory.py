@@ -1,29 +1,33 @@
-"""Directory pages: search, a person, the import with its report, the on-call roster."""
+"""Directory pages: search, a person, the import with its report (the roster: `roster_pages`)."""
 
 from __future__ import annotations
 
+import io
 import tempfile
-from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import UploadFile
 
 from contacts import geography, listing, roster
 from contacts.directory import FUNCTION_LABELS, Contact, ContactAudience
-from contacts.importer import ImportFormat
-from crisis import directory, privacy
+from contacts.importer import ImportFormat, ImportReport
+from crisis import directory, pending_imports, privacy
 from crisis.actors import Role
 from crisis.app.api.contacts import run_import
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
 from crisis.app.paths import RowId
+from crisis.app.web import kept_imports
 from crisis.app.web.templating import flash, render
 from crisis.errors import NotFound
 from crisis.labels import AUDIENCE_LABELS, CHANNEL_LABELS
+from crisis.pending_imports import PendingImport
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 100
+IMPORT_KIND = "directory"
 LABELS = {
     "audiences": {a.value: AUDIENCE_LABELS[a.value] for a in ContactAudience},
     "functions": FUNCTION_LABELS,
@@ -109,19 +113,26 @@ async def import_submit(
             fmt=fmt.value,
             error="Choisissez un fichier à importer.",
         )
+    now, filename = clock.now(), upload.filename or ""
+    kept = None
     with tempfile.SpooledTemporaryFile(max_size=8_000_000) as spool:
         while chunk := await upload.read(1 << 20):
             spool.write(chunk)
         spool.seek(0)
         report = await run_import(
-            db,
-            actor=actor,
-            stream=spool,
-            fmt=fmt,
-            now=clock.now(),
-            dry_run=dry_run,
-            filename=upload.filename or "",
+            db, actor=actor, stream=spool, fmt=fmt, now=now, dry_run=dry_run, filename=filename
         )
+        if report.ok and dry_run:
+            spool.seek(0)
+            kept = await kept_imports.keep_checked(
+                request,
+                db,
+                kind=IMPORT_KIND,
+                fmt=fmt.value,
+                filename=filename,
+                content=spool.read(),
+                now=now,
+            )
     return _page(
         request,
         "directory/import.html",
@@ -129,7 +140,54 @@ async def import_submit(
         report=report,
         dry_run=dry_run,
         fmt=fmt.value,
-        filename=upload.filename or "",
+        filename=filename,
+        kept=kept,
+    )
+
+
+@router.post("/annuaire/import/confirmation", dependencies=[CsrfChecked])
+async def import_confirm(
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    clock: ClockDep,
+    sha256: Annotated[str, Form(pattern=kept_imports.DIGEST_PATTERN)],
+) -> HTMLResponse:
+    """« Importer ce fichier »: the file the dry run checked, kept server-side, now applied."""
+    actor.require(Role.ADMIN, action="importer l'annuaire")
+
+    async def run(session: AsyncSession, kept: PendingImport) -> ImportReport:
+        return await directory.import_directory(
+            session,
+            actor=actor,
+            stream=io.BytesIO(kept.content),
+            fmt=ImportFormat(kept.fmt),
+            now=clock.now(),
+            filename=kept.filename,
+        )
+
+    applied = await kept_imports.apply_kept(
+        request, db, kind=IMPORT_KIND, sha256=sha256, now=clock.now(), run=run
+    )
+    if applied is None:
+        return _page(
+            request,
+            "directory/import.html",
+            409,
+            report=None,
+            dry_run=True,
+            fmt="tocsin",
+            error=pending_imports.GONE,
+        )
+    kept, report = applied
+    return _page(
+        request,
+        "directory/import.html",
+        200 if report.ok else 422,
+        report=report,
+        dry_run=False,
+        fmt=kept.fmt,
+        filename=kept.filename,
     )
 
 
@@ -175,23 +233,3 @@ async def erase_submit(
         "courante pseudonymisée(s).",
     )
     return RedirectResponse(f"/annuaire/{contact_id}", status_code=303)
-
-
-@router.get("/astreinte")
-async def roster_page(
-    request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
-) -> HTMLResponse:
-    now = clock.now()
-    async with db.read() as session:
-        duty = await roster.on_duty(session, at=now)
-        gaps = await roster.roster_gaps(session, now=now)
-        shifts = await roster.shifts_between(session, start=now, end=now + timedelta(days=30))
-    return _page(
-        request,
-        "directory/roster.html",
-        duty=duty,
-        gaps=gaps,
-        uncovered=roster.uncovered_hours(gaps),
-        shifts=shifts,
-        now=now,
-    )

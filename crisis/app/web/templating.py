@@ -31,6 +31,7 @@ NAV_LINKS: list[tuple[str, str]] = [
 # Links shown only to the roles that may open them.
 ROLE_NAV_LINKS: list[tuple[str, str, Role]] = [
     ("/canaux", "Canaux", Role.ADMIN),
+    ("/utilisateurs", "Utilisateurs", Role.ADMIN),
 ]
 # The DSFR footer's mandatory links: public pages of `crisis.app.web.legal_pages`.
 FOOTER_LINKS: list[tuple[str, str]] = [

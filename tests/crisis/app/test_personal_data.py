@@ -167,6 +167,8 @@ def _path(template: str, world: World) -> str:
         crisis_id=world.crisis_id,
         contact_id=world.contact_id,
         public_id=world.public_id,
+        user_id=world.users["admin"].id,
+        shift_id=1,  # no shift in this world: the page answers 404, in French
     )
 
 
@@ -258,6 +260,12 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/annuaire/import": "formulaire d'import (administrateur)",
     "/public/bulletins": "liste des communiqués publiés au public",
     "/public/bulletins/{public_id}": "communiqué publié au public",
+    "/astreinte/import": "formulaire d'import des tours (administrateur, préfet)",
+    "/astreinte/tours/{shift_id}/modifier": "un tour : le nom d'un agent, comme /astreinte",
+    # Restricted: administrators only (403 to every other role); agents' accounts, with the
+    # account e-mail an administrator manages — no recipient's personal data.
+    "/utilisateurs": "comptes des agents (administrateur seulement : page restreinte)",
+    "/utilisateurs/{user_id}": "un compte d'agent (administrateur seulement : page restreinte)",
     "/acquitter/{token}": "la personne appelée elle-même, par son lien personnel",
     "/confirmer/{token}": "le destinataire lui-même, par son lien personnel",
     "/accessibilite": "page publique : déclaration d'accessibilité",
