@@ -7,6 +7,7 @@ labels each key in French and translates the vocabularies' codes (`crisis.labels
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,8 @@ from crisis.labels import (
 )
 from crisis.vocabulary import CrisisMode
 from playbooks.formatting import paris
+
+logger = logging.getLogger(__name__)
 
 Fields = list[tuple[str, str]]
 
@@ -280,7 +283,9 @@ def _acknowledged(p: Mapping[str, Any]) -> Detail:
 
 def _clock_alert(p: Mapping[str, Any]) -> Detail:
     late = ", envoyée en retard" if p.get("late") else ""
-    people = count(len(p.get("recipients") or []), "destinataire", "destinataires")
+    recipients = p.get("recipients") or 0  # a count (crisis.cell.clock_alerts), a list before
+    number = recipients if isinstance(recipients, int) else len(recipients)
+    people = count(number, "destinataire", "destinataires")
     return Detail(
         f"{p.get('clock')} : alerte du seuil {p.get('threshold_min')} min{late} ({people}).",
         [("Échéance", when(p.get("due_at")))],
@@ -361,11 +366,16 @@ def describe(action: str, payload: Mapping[str, Any]) -> Detail:
     """The French detail of one journal entry."""
     if action.startswith("cabinet."):
         return _cabinet(payload)
-    if action in RENDERERS:
-        return RENDERERS[action](payload)
-    if action.startswith("bulletin."):
-        return _bulletin(payload)
-    return Detail("", generic(payload))
+    render = RENDERERS.get(action) or (_bulletin if action.startswith("bulletin.") else None)
+    if render is None:
+        return Detail("", generic(payload))
+    try:
+        return render(payload)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        # An entry written by an older version, in a shape this renderer no longer expects:
+        # the journal stays readable, field by field, rather than failing the whole page.
+        logger.warning("journal detail in an unexpected shape", extra={"action": action})
+        return Detail("", generic(payload))
 
 
 def searchable_text(action: str, actor: str, payload: Mapping[str, Any]) -> str:

@@ -154,3 +154,9 @@ def test_a_search_looks_into_the_entry_as_shown() -> None:
     text = searchable_text("cell.acknowledged", "astreinte:Anne BONNET", {"role": "validator"})
     assert "Réponse d'astreinte" in text and "Anne BONNET (astreinte)" in text
     assert "Valideur d'astreinte" in text
+
+
+def test_an_entry_in_a_shape_its_renderer_does_not_expect_still_reads_field_by_field() -> None:
+    detail = describe("clock.alert_sent", {"clock": "ES47", "recipients": 2.5})
+    assert detail.sentence == ""
+    assert [label for label, _ in detail.fields] == ["Horloge", "Destinataires"]

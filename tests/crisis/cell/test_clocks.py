@@ -14,6 +14,7 @@ from crisis.cell import acknowledgements, clock_alerts, clocks, coverage, watch
 from crisis.cell.clocks import Clock, ClockAlert, ClockCode, ClockRules, ClockStatus
 from crisis.cell.paging import CellPage
 from crisis.dispatch.outbox import Delivery, OutboxMessage
+from crisis.journal_details import describe
 from crisis.vocabulary import CrisisMode
 from tests.crisis.lifecycle_support import (
     PREFECT,
@@ -445,3 +446,16 @@ async def test_only_cells_unanswered_past_the_delay_page_their_next_level(
         (early, "validator"),
     ]
     assert late not in {p.crisis_id for p in pages}
+
+
+async def test_a_clock_alert_reads_in_the_journal_as_a_french_sentence_with_its_recipients(
+    db: Database, clock: FrozenClock, settings: Settings
+) -> None:
+    async with db.transaction() as session:
+        await roster(session, now=clock.now())
+        await ordered_crisis(session, now=clock.now())
+    clock.advance(minutes=30)
+    await clock_tick(db, settings)(clock.now())
+    [payload] = await _alert_journal(db)
+    detail = describe("clock.alert_sent", payload)
+    assert detail.sentence == "ES47 : alerte du seuil 30 min (3 destinataires)."
