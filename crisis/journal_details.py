@@ -15,11 +15,13 @@ from typing import Any
 
 from contacts.roster import DUTY_LABELS
 from crisis.actors import ROLE_LABELS
+from crisis.cell.clocks import ClockStatus
 from crisis.labels import (
     AUDIENCE_LABELS,
     BULLETIN_STATUS_LABELS,
     CHANNEL_LABELS,
     CLOCK_STATUS_LABELS,
+    CLOSED_BEFORE_MET,
     CONFIRMATION_METHOD_LABELS,
     DELIVERY_STATUS_LABELS,
     MODE_LABELS,
@@ -311,8 +313,10 @@ def _declared(p: Mapping[str, Any]) -> Detail:
 
 
 def _closed(p: Mapping[str, Any]) -> Detail:
+    # The statuses at the close: a clock still running then was not kept.
+    closing = CLOCK_STATUS_LABELS | {ClockStatus.RUNNING: CLOSED_BEFORE_MET}
     clocks = [
-        f"{c.get('code')} {label_of(CLOCK_STATUS_LABELS, str(c.get('status')))}"
+        f"{c.get('code')} {label_of(closing, str(c.get('status')))}"
         for c in p.get("clocks") or []
         if isinstance(c, Mapping)
     ]

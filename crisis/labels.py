@@ -162,6 +162,8 @@ CLOCK_STATUS_LABELS: dict[str, str] = {
     ClockStatus.OVERDUE: "non tenu (dépassé)",
     ClockStatus.NOT_STARTED: "non démarré",
 }
+CLOSED_BEFORE_MET = "non tenu (clos avant d'être tenu)"
+"""A clock still running when its crisis closed: the summary never says « en cours »."""
 CONFIRMATION_METHOD_LABELS: dict[str, str] = {
     "link": "confirmé par le lien reçu",
     "reply": "confirmé par une réponse",

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from crisis import privacy
 from crisis.app.web.templating import format_paris
 from crisis.cell.cabinet import CABINET_ACTIONS
-from crisis.cell.clocks import ClockState
+from crisis.cell.clocks import ClockState, ClockStatus
 from crisis.journal import JournalEntry
 from crisis.journal_details import describe, when
 from crisis.labels import (
     AUDIENCE_LABELS,
     CLOCK_STATUS_LABELS,
+    CLOSED_BEFORE_MET,
     DELIVERY_STATUS_LABELS,
     action_label,
     actor_label,
@@ -123,7 +124,12 @@ def _clock(state: ClockState) -> ClockRow:
         started=format_paris(clock.started_at if clock else None),
         deadline=format_paris(clock.deadline if clock else None),
         reached=reached,
-        result=CLOCK_STATUS_LABELS[state.status],
+        # The summary is made at the close: a clock still running then was not kept.
+        result=(
+            CLOSED_BEFORE_MET
+            if state.status == ClockStatus.RUNNING
+            else CLOCK_STATUS_LABELS[state.status]
+        ),
         alerts=alerts or "—",
     )
 

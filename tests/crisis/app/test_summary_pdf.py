@@ -35,7 +35,13 @@ def _pages(content: bytes) -> list[str]:
 
 
 async def _crisis(
-    client: httpx.AsyncClient, db: Database, clock: FrozenClock, *, mode: str, close: bool = True
+    client: httpx.AsyncClient,
+    db: Database,
+    clock: FrozenClock,
+    *,
+    mode: str,
+    close: bool = True,
+    minutes_to_close: int = 70,
 ) -> tuple[int, TestUser]:
     """Declared at 15 h 00 (Paris), ES47 met at 15 h 28, COD at 15 h 23, two bulletins,
     closed at 16 h 38 with ES48 missed."""
@@ -69,7 +75,7 @@ async def _crisis(
         await published(
             db, clock.now(), crisis_id=cid, title=title, audiences=["officials", "media"]
         )
-    clock.advance(minutes=70)
+    clock.advance(minutes=minutes_to_close)
     if close:
         closed = await client.post(f"/api/v1/crises/{cid}/close", headers=prefect.headers)
         assert closed.status_code == 200
@@ -105,6 +111,18 @@ async def test_a_closed_crisis_downloads_as_an_a4_pdf_with_clocks_bulletins_and_
         assert title in text
     assert "Élus : En attente : 3" in text and "Médias : En attente : 1" in text
     assert "Chronologie (main courante)" in text and "Événement clos" in text
+
+
+async def test_a_crisis_closed_before_es48_was_met_reads_not_met_never_in_progress(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    cid, prefect = await _crisis(client, db, clock, mode="real", minutes_to_close=10)
+    answer = await client.get(f"/evenements/{cid}/synthese.pdf", headers=prefect.headers)
+    text = " ".join(" ".join(_pages(answer.content)).split())
+    assert re.search(r"ES48 28/11/2026 à 15 h 23 28/11/2026 à 16 h 23 — non tenu \(clos ", text)
+    page = await client.get(f"/evenements/{cid}/bilan", headers=prefect.headers)
+    assert "non tenu (clos avant d'être tenu)" in html.unescape(page.text)
+    assert "en cours" not in text
 
 
 async def test_an_exercise_summary_pdf_says_exercice_on_every_page(
