@@ -6,20 +6,18 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from prometheus_client import CollectorRegistry
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import accounts, checkpoints, journal
-from crisis.actors import SYSTEM
-from crisis.app import bootstrap, checkpointing, demo_scenario, migrate
+from crisis import checkpoints, journal
+from crisis.app import bootstrap, checkpointing, cli_users, demo_scenario, migrate
 from crisis.app.background import build_background
-from crisis.app.clock import SystemClock, clock_from_environment
+from crisis.app.cli_common import DbOption, fail, settings_for
+from crisis.app.clock import clock_from_environment
 from crisis.app.db import Database
 from crisis.app.demo_channels import start_sandbox, with_sandbox
 from crisis.app.dispatch import build_dispatcher
@@ -28,35 +26,13 @@ from crisis.app.library import playbook_library
 from crisis.app.logs import configure as configure_logs
 from crisis.app.settings import Settings
 from crisis.checkpoints import CheckpointError
-from crisis.errors import DomainError
 
 app = typer.Typer(help="Tocsin — communication d'urgence de la préfecture.", no_args_is_help=True)
 db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
-users_app = typer.Typer(help="Utilisateurs et jetons d'API.", no_args_is_help=True)
 journal_app = typer.Typer(help="Main courante.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(users_app, name="users")
+app.add_typer(cli_users.app, name="users")
 app.add_typer(journal_app, name="journal")
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db", help="URL de la base (défaut : TOCSIN_DATABASE_URL, sinon sqlite:///./tocsin.db)."
-    ),
-]
-
-
-def _settings(db: str | None, **overrides: object) -> Settings:
-    settings = Settings()
-    updates = {k: v for k, v in overrides.items() if v is not None}
-    if db:
-        updates["database_url"] = db
-    return settings.model_copy(update=updates)
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -69,7 +45,7 @@ def serve(
     ] = False,
 ) -> None:
     """API, interface web, horloges et envois dans un seul processus."""
-    settings = served_on(_settings(db, demo=demo or None), host=host, port=port)
+    settings = served_on(settings_for(db, demo=demo or None), host=host, port=port)
     configure_logs(json_logs=settings.json_logs, level=settings.log_level)
     asyncio.run(_serve(settings, host, port))
 
@@ -147,7 +123,7 @@ def _with_checkpoints(settings: Settings) -> Settings:
     try:
         checkpointing.Checkpointer.from_settings(settings)  # a bad key stops the start, clearly
     except CheckpointError as error:
-        _fail(f"Erreur : {error}.", 2)
+        fail(f"Erreur : {error}.", 2)
     warning = checkpointing.startup_warning(settings)
     if warning:
         typer.echo(warning, err=True)
@@ -158,7 +134,7 @@ def _with_checkpoints(settings: Settings) -> Settings:
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Applique les migrations et charge la géographie de la Somme si la base est vide."""
-    settings = _settings(db)
+    settings = settings_for(db)
 
     async def run() -> None:
         database = Database.from_url(settings.database_url)
@@ -169,140 +145,6 @@ def db_upgrade(db: DbOption = None) -> None:
 
     asyncio.run(run())
     typer.echo(f"Base à jour (révision {migrate.head_revision()}).")
-
-
-def _as_admin(db: str | None, change: Callable[[AsyncSession], Awaitable[str]]) -> str:
-    """Run one administrator's change on the users, with the usual exit codes on refusal."""
-    settings = _settings(db)
-
-    async def run() -> str:
-        database = Database.from_url(settings.database_url)
-        try:
-            await bootstrap.prepare(database, settings.database_url)
-            async with database.transaction() as session:
-                return await change(session)
-        finally:
-            await database.dispose()
-
-    try:
-        return asyncio.run(run())
-    except DomainError as error:
-        _fail(f"Erreur : {error.message}", 2 if error.status in (400, 404, 422) else 1)
-        raise  # unreachable: _fail exits
-
-
-@users_app.command("add")
-def users_add(
-    login: str,
-    role: Annotated[
-        list[str],
-        typer.Option(
-            "--role",
-            help="Rôle (répétable) : prefect, validator, communicator, trainer, operator, admin.",
-        ),
-    ],
-    db: DbOption = None,
-    name: Annotated[str, typer.Option(help="Nom affiché.")] = "",
-    email: Annotated[
-        str, typer.Option(help="Courriel du compte (où ses tests de communiqué peuvent aller).")
-    ] = "",
-) -> None:
-    """Crée un utilisateur et affiche son mot de passe à usage unique."""
-
-    async def create(session: AsyncSession) -> str:
-        user, password = await accounts.create_user(
-            session,
-            actor=SYSTEM,
-            login=login,
-            roles=role,
-            now=SystemClock().now(),
-            display_name=name,
-        )
-        if email:
-            await accounts.set_email(
-                session, actor=SYSTEM, user=user, email=email, now=SystemClock().now()
-            )
-        return password
-
-    password = _as_admin(db, create)
-    typer.echo(f"Utilisateur « {login} » créé. Mot de passe à usage unique :")
-    typer.echo(password)
-
-
-@users_app.command("reset")
-def users_reset(login: str, db: DbOption = None) -> None:
-    """Émet un nouveau mot de passe à usage unique ; les sessions de l'utilisateur sont fermées."""
-    password = _as_admin(
-        db,
-        lambda session: accounts.reset_password(
-            session, actor=SYSTEM, login=login, now=SystemClock().now()
-        ),
-    )
-    typer.echo(f"Nouveau mot de passe à usage unique pour « {login} » :")
-    typer.echo(password)
-
-
-@users_app.command("disable")
-def users_disable(login: str, db: DbOption = None) -> None:
-    """Désactive un utilisateur : ses sessions et ses jetons d'API cessent aussitôt."""
-
-    async def change(session: AsyncSession) -> str:
-        await accounts.deactivate(session, actor=SYSTEM, login=login, now=SystemClock().now())
-        return login
-
-    _as_admin(db, change)
-    typer.echo(f"Utilisateur « {login} » désactivé ; ses sessions et jetons sont révoqués.")
-
-
-@users_app.command("email")
-def users_email(
-    login: str,
-    address: Annotated[str, typer.Argument(help="Le courriel ; vide pour l'effacer.")],
-    db: DbOption = None,
-) -> None:
-    """Renseigne le courriel d'un compte : ses tests de communiqué ne vont que là (et vers sa
-    fiche « Services de l'État » de l'annuaire qui porte ce courriel)."""
-
-    async def change(session: AsyncSession) -> str:
-        user = await accounts.user_named(session, login=login)
-        await accounts.set_email(
-            session, actor=SYSTEM, user=user, email=address, now=SystemClock().now()
-        )
-        return login
-
-    _as_admin(db, change)
-    typer.echo(f"Courriel du compte « {login} » : {address.strip() or 'effacé'}.")
-
-
-@users_app.command("token")
-def users_token(
-    login: str,
-    db: DbOption = None,
-    label: Annotated[str, typer.Option(help="Usage du jeton.")] = "cli",
-) -> None:
-    """Crée un jeton d'API pour l'utilisateur ; le jeton est seul sur la dernière ligne."""
-    settings = _settings(db)
-
-    async def run() -> str | None:
-        database = Database.from_url(settings.database_url)
-        try:
-            await bootstrap.prepare(database, settings.database_url)
-            async with database.transaction() as session:
-                user = await accounts.user_by_login(session, login=login)
-                if user is None:
-                    return None
-                return await accounts.issue_token(
-                    session, actor=SYSTEM, user=user, now=SystemClock().now(), label=label
-                )
-        finally:
-            await database.dispose()
-
-    token = asyncio.run(run())
-    if token is None:
-        _fail(f"Erreur : aucun utilisateur « {login} ».", 2)
-        return
-    typer.echo(f"Jeton d'API pour « {login} » (il ne sera plus affiché) :")
-    typer.echo(token)
 
 
 @journal_app.command("verify")
@@ -322,7 +164,7 @@ def journal_verify(
     ] = None,
 ) -> None:
     """Recalcule la chaîne d'empreintes ; échoue au premier maillon rompu."""
-    settings = _settings(db)
+    settings = settings_for(db)
     chain = journal.GLOBAL_CHAIN if crisis is None else journal.crisis_chain(crisis)
     anchor = None
     if checkpoint is not None:
@@ -345,7 +187,7 @@ def journal_verify(
         )
         return
     where = f"entrée n° {report.broken.entry_id}" if report.broken.entry_id else "fin de chaîne"
-    _fail(f"Main courante altérée ({report.chain}) : {where} — {report.broken.reason}.", 1)
+    fail(f"Main courante altérée ({report.chain}) : {where} — {report.broken.reason}.", 1)
 
 
 def _checkpoint_refused(path: Path, reason: str) -> typer.Exit:
@@ -383,10 +225,10 @@ def journal_keygen(
     try:
         public = checkpointing.write_private_key(file)
     except FileExistsError:
-        _fail(f"Erreur : {file} existe déjà ; il n'est pas remplacé.", 2)
+        fail(f"Erreur : {file} existe déjà ; il n'est pas remplacé.", 2)
         return
     except OSError as error:
-        _fail(f"Erreur : {file} — {error.strerror}.", 2)
+        fail(f"Erreur : {file} — {error.strerror}.", 2)
         return
     typer.echo(f"Clé privée écrite dans {file} (lisible par son seul propriétaire).")
     typer.echo(f"Empreinte : {checkpoints.fingerprint(public)}")
