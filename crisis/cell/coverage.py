@@ -124,10 +124,11 @@ async def es48(
     crisis_id: int,
     since: datetime,
     exercise: bool,
-    missing_shown: int = MISSING_SHOWN,
+    missing_shown: int | None = MISSING_SHOWN,
 ) -> Coverage:
     """The three audiences' coverage, with the first `missing_shown` names of the people not
-    reached yet in each audience (0: no name read, for a tick that only wants `met_at`).
+    reached yet in each audience (0: no name read, for a tick that only wants `met_at`;
+    None: every name, as the API's contract gives them).
 
     One statement for the officials and the media: the people grouped once (a CTE), then
     summed per audience and, beside those sums, the first names of the people missing."""
@@ -142,7 +143,7 @@ async def es48(
         sa.null().label("name"),
     ).group_by(people.c.audience)
     statement: sa.Select[Any] | sa.CompoundSelect[Any] = sums
-    if missing_shown:
+    if missing_shown != 0:
         statement = sa.union_all(sums, _first_missing(people, conn, missing_shown))
     totals: dict[str, tuple[int, int, datetime | None]] = {}
     missing: dict[str, list[tuple[int, str]]] = {name: [] for name in PEOPLE}
@@ -164,9 +165,9 @@ async def es48(
     )
 
 
-def _first_missing(people: sa.CTE, conn: Any, shown: int) -> sa.Select[Any]:
-    """The first `shown` names of each audience's people not reached, with their rank, in the
-    columns of the sums beside which they come."""
+def _first_missing(people: sa.CTE, conn: Any, shown: int | None) -> sa.Select[Any]:
+    """The first `shown` names (None: all) of each audience's people not reached, with their
+    rank, in the columns of the sums beside which they come."""
     first = _D.alias("first_delivery")
     ranked = (
         sa.select(
@@ -183,9 +184,10 @@ def _first_missing(people: sa.CTE, conn: Any, shown: int) -> sa.Select[Any]:
         .where(people.c.reached_at.is_(None))
         .subquery("ranked")
     )
-    return sa.select(
+    names = sa.select(
         ranked.c.audience, sa.null(), sa.null(), sa.null(), ranked.c.rank, ranked.c.name
-    ).where(ranked.c.rank <= shown)
+    )
+    return names if shown is None else names.where(ranked.c.rank <= shown)
 
 
 def _by_name(name: sa.ColumnElement[str], conn: Any) -> sa.ColumnElement[str]:

@@ -17,16 +17,25 @@ from crisis.cell.crises import Crisis
 
 
 async def clock_states(
-    session: AsyncSession, *, crises: Sequence[Crisis], now: datetime
+    session: AsyncSession,
+    *,
+    crises: Sequence[Crisis],
+    now: datetime,
+    missing_shown: int | None = coverage.MISSING_SHOWN,
 ) -> dict[int, list[ClockState]]:
-    """Every crisis' clocks; ES48's coverage (and met time) is recomputed from deliveries."""
+    """Every crisis' clocks; ES48's coverage (and met time) is recomputed from deliveries.
+    Pages show the first `missing_shown` names missing; the API gives them all (None)."""
     coverages: dict[tuple[int, str], dict[str, Any]] = {}
     computed: dict[tuple[int, str], datetime | None] = {}
     for crisis in crises:
         if crisis.id is None or crisis.cod_activated_at is None:
             continue
         found = await coverage.es48(
-            session, crisis_id=crisis.id, since=crisis.cod_activated_at, exercise=crisis.is_exercise
+            session,
+            crisis_id=crisis.id,
+            since=crisis.cod_activated_at,
+            exercise=crisis.is_exercise,
+            missing_shown=missing_shown,
         )
         coverages[(crisis.id, ClockCode.ES48)] = found.view()
         computed[(crisis.id, ClockCode.ES48)] = found.met_at

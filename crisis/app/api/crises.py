@@ -93,7 +93,9 @@ def crisis_view(
 async def crisis_with_clocks(
     session: AsyncSession, crisis: Crisis, now: datetime, *, viewer: Actor
 ) -> dict[str, Any]:
-    states = await overview.clock_states(session, crises=[crisis], now=now)
+    states = await overview.clock_states(  # the API: every missing name
+        session, crises=[crisis], now=now, missing_shown=None
+    )
     personal = privacy.sees_personal_data(viewer)
     return crisis_view(crisis, states.get(crisis.id or 0, []), personal=personal)
 
@@ -123,7 +125,9 @@ async def list_crises(
     now = clock.now()
     async with db.read() as session:
         rows = await crises.listing(session, include_closed=include_closed)
-        states = await overview.clock_states(session, crises=rows, now=now)
+        states = await overview.clock_states(  # the API: every missing name
+            session, crises=rows, now=now, missing_shown=None
+        )
     personal = privacy.sees_personal_data(actor)
     return {"items": [crisis_view(c, states.get(c.id or 0, []), personal=personal) for c in rows]}
 

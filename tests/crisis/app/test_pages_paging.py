@@ -93,3 +93,17 @@ async def test_the_tracking_page_lists_the_people_to_call_fifty_at_a_time_and_co
     assert len(re.findall(r"Note d'appel pour Élu", second)) == 20
     live = (await client.get(f"/fragments/communiques/{bulletin_id}/suivi?appeler=2")).text
     assert "Personnes 51 à 70 sur 70." in live
+
+
+async def test_the_api_lists_every_official_es48_still_waits_for_as_the_contract_says(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    crisis_id = await _cod_crisis(db, clock)
+    await _officials(db, clock, crisis_id=crisis_id, bulletin_id=1, count=130, status="failed")
+    await _logged_in(client, db, clock)
+    for path in (f"/api/v1/crises/{crisis_id}", f"/api/v1/crises/{crisis_id}/clocks"):
+        body = (await client.get(path)).json()
+        clocks = body["clocks"] if isinstance(body, dict) else body
+        es48 = next(c for c in clocks if c["code"] == "ES48")
+        missing = es48["coverage"]["officials"]["missing"]
+        assert missing == [f"Élu {n:03d}" for n in range(130)], path
