@@ -9,7 +9,7 @@ from contacts import geography
 from contacts.demo import DOMAIN
 from crisis import accounts
 from crisis.actors import SYSTEM
-from crisis.app import migrate
+from crisis.app import instance_locks, migrate
 from crisis.app.clock import Clock
 from crisis.app.db import Database
 
@@ -25,11 +25,13 @@ DEMO_USERS: list[tuple[str, str, list[str]]] = [
 
 
 async def prepare(db: Database, url: str) -> None:
-    """Apply migrations, then load the Somme when no geography is there yet."""
-    await migrate.upgrade(db.engine, url)
-    async with db.transaction() as session:
-        if not await geography.has_geography(session):
-            await geography.load_departement(session, data=geography.somme_dataset())
+    """Apply migrations, then load the Somme when no geography is there yet; one instance at
+    a time (several may start at once on one database)."""
+    async with instance_locks.preparing(db, url):
+        await migrate.upgrade(db.engine, url)
+        async with db.transaction() as session:
+            if not await geography.has_geography(session):
+                await geography.load_departement(session, data=geography.somme_dataset())
     # What start-up loaded (modules, the app, the geography) lives as long as the process: out
     # of the collector's reach, a full collection during a clock tick walks only new objects.
     gc.freeze()

@@ -27,3 +27,20 @@ def settings_for(db: str | None, **overrides: object) -> Settings:
 def fail(message: str, code: int = 1) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(code)
+
+
+NO_KEY_MESSAGE = (
+    "Erreur : TOCSIN_SECRET_KEY n'est pas définie. Chaque instance de Tocsin (web et envois) "
+    "doit signer les sessions et les liens de confirmation avec la même clé, sinon une session "
+    "ouverte sur l'une est refusée par l'autre et les liens meurent au redémarrage. Créez-en "
+    "une une fois, gardez-la dans le coffre de l'exploitation et donnez-la à chaque instance :\n"
+    '  export TOCSIN_SECRET_KEY="$(python3 -c '
+    "'import secrets; print(secrets.token_urlsafe(48))')\"\n"
+    "(La démonstration, --demo, s'en passe.)"
+)
+
+
+def require_secret_key(settings: Settings) -> None:
+    """Outside the demo, no start without the key every instance shares (exit 2)."""
+    if settings.secret_key is None and not settings.demo:
+        fail(NO_KEY_MESSAGE, 2)
