@@ -1,4 +1,5 @@
-"""Every page renders under the strict CSP: no inline script, no handler, no style attribute."""
+"""Every page renders under the strict CSP (no inline script, no handler, no style attribute)
+and passes axe-core's accessibility rules, for every role."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Response
 
 from crisis.app.security_headers import CONTENT_SECURITY_POLICY
+from tests.browser.accessibility import axe_violations
 from tests.browser.conftest import LiveServer, log_in
 from tests.browser.site import published_site, sweep
 
@@ -24,10 +26,10 @@ def _violations(page: Page, response: Response) -> list[str]:
     found = []
     if response.headers.get("content-security-policy") != CONTENT_SECURITY_POLICY:
         found.append("no Content-Security-Policy header")
-    return found + page.evaluate("window.__violations")
+    return found + page.evaluate("window.__violations") + axe_violations(page)
 
 
-def test_no_page_breaks_the_content_security_policy_for_any_role(
+def test_no_page_breaks_the_content_security_policy_or_an_accessibility_rule_for_any_role(
     browser: Browser, live_server: LiveServer
 ) -> None:
     assert sweep(browser, live_server, _violations, init_script=COLLECT_VIOLATIONS) == []

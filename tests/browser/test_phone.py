@@ -1,12 +1,14 @@
-"""Issue 18 items 9 and 13: every page fits a 390 px phone, its skip links lead somewhere, and
-the DSFR « Menu » button opens the navigation, account and logout included."""
+"""Issue 18 items 9 and 13: every page fits a 390 px phone, its skip links lead somewhere, it
+passes axe-core's accessibility rules at that width, and the DSFR « Menu » button opens the
+navigation, account and logout included."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, Response, expect
 
+from tests.browser.accessibility import axe_violations
 from tests.browser.conftest import LiveServer
 from tests.browser.site import PHONE, context_as, published_site, sweep
 from tests.browser.test_content_security_policy import COLLECT_VIOLATIONS
@@ -45,12 +47,13 @@ LAYOUT_PROBLEMS = """() => {
 }"""
 
 
-def test_no_page_is_wider_than_a_phone_and_every_skip_link_has_its_target(
+def test_no_page_is_wider_than_a_phone_breaks_an_accessibility_rule_or_skips_nowhere(
     browser: Browser, live_server: LiveServer
 ) -> None:
-    problems = sweep(
-        browser, live_server, lambda page, _: page.evaluate(LAYOUT_PROBLEMS), viewport=PHONE
-    )
+    def problems_on(page: Page, _response: Response) -> list[str]:
+        return list(page.evaluate(LAYOUT_PROBLEMS)) + axe_violations(page)
+
+    problems = sweep(browser, live_server, problems_on, viewport=PHONE)
     assert problems == [], "\n".join(problems)
 
 
