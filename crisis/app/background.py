@@ -151,8 +151,9 @@ class Background:
         try:
             yield
         finally:
-            scheduler.shutdown(wait=False)
+            scheduler.pause()  # no new tick; the ones under way end (shutdown cancels them)
             await self._finish_ticks()
+            scheduler.shutdown(wait=False)
             for close in self.shutdown:
                 await close()
             if self._lock_connection is not None:
