@@ -7,6 +7,7 @@ import asyncio
 import logging
 import smtplib
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Literal
@@ -17,14 +18,18 @@ from argon2 import PasswordHasher
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
+from channels.config import ChannelsConfig, SmtpConfig
 from channels.sandbox.smtp import SmtpFake
 from crisis import accounts
-from crisis.app.background import Background
+from crisis.app.background import Background, build_background
 from crisis.app.db import Database
+from crisis.app.dispatch import build_dispatcher
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
 from crisis.app.worker import free_loopback_port
-from tests.support import FrozenClock
+from tests.crisis.app.test_live import Stream
+from tests.crisis.dispatch_support import emails, enqueue
+from tests.support import FrozenClock, make_user
 
 
 async def test_a_stop_lets_the_tick_under_way_finish_before_the_channels_close(
@@ -140,3 +145,52 @@ async def test_passwords_are_checked_off_the_event_loop(monkeypatch: pytest.Monk
     monkeypatch.setattr(accounts, "_hasher", Recording())
     assert not await accounts.password_verified(None, "n'importe lequel")
     assert seen and loop_thread not in seen
+
+
+@dataclass(slots=True, kw_only=True)
+class SlowSmtp(SmtpFake):
+    """A relay that takes its time over each message, as a real one does."""
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(0.03)
+        return await SmtpFake.handle_DATA(self, server, session, envelope)
+
+
+HELD_IN_TRANSACTION = sa.text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND pid <> pg_backend_pid() AND state = 'idle in transaction'"
+    " AND clock_timestamp() - state_change > interval '500 milliseconds'"
+)
+
+
+async def test_no_connection_waits_idle_in_transaction_during_a_fan_out_and_a_live_stream(
+    settings: Settings, db: Database, clock: FrozenClock, database_url: str
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("pg_stat_activity is PostgreSQL's")
+    smtp = SlowSmtp()
+    await smtp.start()
+    smtp_config = SmtpConfig(
+        sandbox=True, host="127.0.0.1", port=smtp.port, security="none", rate_per_second=1000
+    )
+    configured = settings.model_copy(update={"channels": ChannelsConfig(smtp=smtp_config)})
+    background = build_background(
+        db, clock, tick_seconds=0.2, dispatcher=build_dispatcher(configured, db, clock)
+    )
+    user = await make_user(db, clock, "veilleur", "operator")
+    app = create_app(configured, clock=clock, database=db, background=background.running)
+    await enqueue(db, now=clock.now(), addresses=emails(400))
+    observer = Database.from_url(database_url)
+    held: list[int] = []
+    try:
+        async with app.router.lifespan_context(app), Stream(app, user.token).open() as stream:
+            assert (await stream.next()).startswith(": prêt")
+            async with asyncio.timeout(120):
+                while len(smtp.state.received) < 400:
+                    async with observer.engine.connect() as connection:
+                        held.append(await connection.scalar(HELD_IN_TRANSACTION) or 0)
+                    await asyncio.sleep(0.05)
+    finally:
+        await observer.dispose()
+        await smtp.stop()
+    assert len(held) > 10 and max(held) == 0
