@@ -14,8 +14,9 @@ from typing import Literal
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 import sqlalchemy as sa
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from argon2 import PasswordHasher
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from channels.config import ChannelsConfig, SmtpConfig
@@ -68,7 +69,7 @@ def test_the_pool_is_sized_by_the_settings(database_url: str) -> None:
     database = Database.from_settings(settings)
     pool = database.engine.pool
     assert pool.size() == 3  # type: ignore[attr-defined]
-    assert pool._max_overflow == 2  # type: ignore[attr-defined]  # noqa: SLF001
+    assert pool._max_overflow == 2  # type: ignore[attr-defined]
 
 
 async def test_on_postgresql_a_read_cannot_write(db: Database) -> None:
@@ -88,7 +89,8 @@ async def test_the_web_metrics_include_the_worker_ones(
     exporter, _ = start_http_server(port, addr="127.0.0.1", registry=registry)
     try:
         worker_url = f"http://127.0.0.1:{port}/metrics"
-        app = create_app(settings.model_copy(update={"worker_metrics_url": worker_url}), database=db)
+        with_worker = settings.model_copy(update={"worker_metrics_url": worker_url})
+        app = create_app(with_worker, database=db)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://tocsin.test"
         ) as client:
