@@ -8,6 +8,7 @@ users, directory, sandbox and scenario, the checkpoint settings.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -34,6 +35,7 @@ from crisis.app.worker import Metrics, WorkerChild, free_loopback_port, start_ch
 from crisis.checkpoints import CheckpointError
 
 log = logging.getLogger("tocsin.serve")
+WEB_PROCESS_START_SECONDS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ def serve(settings: Settings, layout: Layout) -> None:
     finally:
         if sandbox is not None:
             sandbox.stop()
+    gc.freeze()  # everything is closed: exit without a last full collection
 
 
 async def _prepared(
@@ -199,6 +202,9 @@ def _serve_many(settings: Settings, layout: Layout) -> None:
             workers=layout.web_processes,
             log_config=None,
             access_log=False,
+            # A process importing the app on a busy machine answers its supervisor late:
+            # uvicorn's 5 s would kill it and start another, again and again.
+            timeout_worker_healthcheck=WEB_PROCESS_START_SECONDS,
         )
         socket = config.bind_socket()
         try:
