@@ -54,7 +54,6 @@ def serve(
     layout = serving.Layout(
         host=host, port=port, web_processes=web_processes, with_worker=not web_only
     )
-    serving.check_layout(settings, layout)
     configure_logs(json_logs=settings.json_logs, level=settings.log_level)
     serving.serve(settings, layout)
 

@@ -47,6 +47,13 @@ class Layout:
 
 
 def check_layout(settings: Settings, layout: Layout) -> None:
+    """Refuse, before anything starts, a layout that cannot work (exit 2)."""
+    if settings.demo and not layout.with_worker:
+        fail(
+            "Erreur : --web-only ne va pas avec --demo : les envois de la démonstration partent "
+            "du worker que « tocsin serve » démarre, vers le bac à sable de ce processus.",
+            2,
+        )
     backend = make_url(settings.database_url).get_backend_name()
     if layout.web_processes > 1 and backend not in ("postgresql", "postgres"):
         fail(

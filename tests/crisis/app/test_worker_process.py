@@ -156,3 +156,11 @@ def test_several_web_processes_on_sqlite_are_refused_with_exit_2(tmp_path: Path)
     assert refused.exit_code == 2
     assert "PostgreSQL" in refused.output
     assert not (tmp_path / "tocsin.db").exists()  # refused before anything is prepared
+
+
+def test_the_demo_without_its_worker_is_refused_with_exit_2(tmp_path: Path) -> None:
+    refused = CliRunner().invoke(
+        cli.app, ["serve", "--demo", "--web-only", "--db", f"sqlite:///{tmp_path / 'tocsin.db'}"]
+    )
+    assert refused.exit_code == 2 and "--web-only" in refused.output
+    assert not (tmp_path / "tocsin.db").exists()
