@@ -160,13 +160,18 @@ def _worker_beside(settings: Settings, layout: Layout) -> Iterator[Settings]:
 
 
 @contextmanager
-def _signals_end_the_server() -> Iterator[None]:
+def _signals_end_the_server() -> Iterator[list[int]]:
     """uvicorn re-raises the SIGTERM or SIGINT that stopped it once it has shut down; with
-    these handlers that second delivery does nothing, so the worker child is stopped and the
-    command exits 0 instead of dying on the spot."""
-    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
+    these handlers that second delivery is only noted, so the worker child is stopped and the
+    command exits 0 instead of dying on the spot. A signal noted before uvicorn took over
+    means: do not start serving."""
+    received: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda number, _frame: received.append(number))
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
-        yield
+        yield received
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -177,12 +182,13 @@ async def _serve_here(settings: Settings, layout: Layout, sandbox: SandboxThread
     database = Database.from_settings(settings)
     try:
         settings = await _prepared(settings, layout, sandbox, database=database, clock=clock)
-        with _signals_end_the_server(), _worker_beside(settings, layout) as running:
+        with _signals_end_the_server() as stopped, _worker_beside(settings, layout) as running:
             web = create_app(running, clock=clock, database=database)
             config = uvicorn.Config(
                 web, host=layout.host, port=layout.port, log_config=None, access_log=False
             )
-            await uvicorn.Server(config).serve()
+            if not stopped:
+                await uvicorn.Server(config).serve()
     finally:
         await database.dispose()
 
