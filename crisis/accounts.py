@@ -6,6 +6,7 @@ login with it consumes it, and the user must choose their own before anything el
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -123,7 +124,7 @@ async def create_user(
     user = User(
         login=login,
         display_name=display_name or login,
-        password_hash=_hasher.hash(password),
+        password_hash=await hashed(password),
         roles=[r.value for r in checked],
         must_change_password=one_time,
         created_at=now,
@@ -204,6 +205,18 @@ def password_matches(user: User | None, password: str) -> bool:
         return False
 
 
+# Argon2 costs tens of milliseconds of CPU by design: on a worker thread, never on the event
+# loop, where it would stall every page and stream of the process meanwhile.
+
+
+async def password_verified(user: User | None, password: str) -> bool:
+    return await asyncio.to_thread(password_matches, user, password)
+
+
+async def hashed(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
 async def set_email(
     session: AsyncSession, *, actor: Actor, user: User, email: str | None, now: datetime
 ) -> User:
@@ -242,9 +255,9 @@ def consume_one_time_password(user: User) -> None:
         user.password_hash = CONSUMED
 
 
-def _password_problems(user: User, *, current: str, new: str, confirm: str) -> list[str]:
+async def _password_problems(user: User, *, current: str, new: str, confirm: str) -> list[str]:
     problems = []
-    if not user.must_change_password and not password_matches(user, current):
+    if not user.must_change_password and not await password_verified(user, current):
         problems.append("Le mot de passe actuel est incorrect.")
     if len(new) < MIN_PASSWORD_LENGTH:
         problems.append(
@@ -274,11 +287,11 @@ async def change_password(
     user = await session.get(User, actor.user_id) if actor.user_id is not None else None
     if user is None or not user.active:
         raise NotFound("user_not_found", "Utilisateur introuvable.")
-    problems = _password_problems(user, current=current, new=new, confirm=confirm)
+    problems = await _password_problems(user, current=current, new=new, confirm=confirm)
     if problems:
         raise InvalidInput("invalid_password", " ".join(problems), problems)
     was_one_time = user.must_change_password
-    set_password(user, new)
+    user.password_hash = await hashed(new)
     user.must_change_password = False
     session.add(user)
     ended = await sessions.revoke_all(session, user_id=user.id or 0, now=now, keep=keep_session)
@@ -303,7 +316,7 @@ async def reset_password(session: AsyncSession, *, actor: Actor, login: str, now
     actor.require(Role.ADMIN, action="réinitialiser un mot de passe")
     user = await user_named(session, login=login)
     password = new_password()
-    set_password(user, password)
+    user.password_hash = await hashed(password)
     user.must_change_password = True
     session.add(user)
     ended = await sessions.revoke_all(session, user_id=user.id or 0, now=now)

@@ -81,7 +81,7 @@ async def attempt(
         if now < until:
             return Outcome(retry_after=until - now, throttled=True)
     user = await accounts.user_by_login(session, login=login)
-    if accounts.password_matches(user, password) and user is not None and user.active:
+    if await accounts.password_verified(user, password) and user is not None and user.active:
         await session.exec(
             delete(LoginFailure).where(
                 col(LoginFailure.login) == login, col(LoginFailure.client) == client

@@ -9,6 +9,7 @@ On SQLite there is a single process, which leads.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -53,6 +54,8 @@ class Background:
     _lock_connection: AsyncConnection | None = None
     startup: list[Tick] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    stop_grace_seconds: float = 30.0
+    _in_flight: set[asyncio.Task[object]] = field(default_factory=set)
 
     def every(self, name: str, seconds: float, tick: Tick, *, leader_only: bool) -> None:
         self.jobs.append(_Job(name, seconds, tick, leader_only))
@@ -96,10 +99,28 @@ class Background:
     async def _run(self, job: _Job) -> None:
         if job.leader_only and not self.is_leader:
             return
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
         try:
             await job.tick(self.clock.now())
         except Exception:  # a tick that fails must not stop the next one
             log.exception("tick %s failed", job.name)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def _finish_ticks(self) -> None:
+        """At stop, the ticks under way end (a batch being sent is recorded), within a grace
+        period after which they are cancelled (their leases expire and another takes them)."""
+        if not self._in_flight:
+            return
+        _, late = await asyncio.wait(set(self._in_flight), timeout=self.stop_grace_seconds)
+        for task in late:
+            log.warning("tick still running at stop: cancelled")
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
 
     @asynccontextmanager
     async def running(self, _app: FastAPI | None = None) -> AsyncIterator[None]:
@@ -130,6 +151,8 @@ class Background:
         try:
             yield
         finally:
+            scheduler.pause()  # no new tick; the ones under way end (shutdown cancels them)
+            await self._finish_ticks()
             scheduler.shutdown(wait=False)
             for close in self.shutdown:
                 await close()

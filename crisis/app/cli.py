@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
+import gc
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
-from prometheus_client import CollectorRegistry
 
 from crisis import checkpoints, journal
-from crisis.app import bootstrap, checkpointing, cli_users, demo_scenario, migrate
-from crisis.app.background import build_background
+from crisis.app import bootstrap, checkpointing, cli_users, migrate, serving
 from crisis.app.cli_common import DbOption, fail, settings_for
-from crisis.app.clock import clock_from_environment
 from crisis.app.db import Database
-from crisis.app.demo_channels import start_sandbox, with_sandbox
-from crisis.app.dispatch import build_dispatcher
-from crisis.app.factory import create_app
-from crisis.app.library import playbook_library
 from crisis.app.logs import configure as configure_logs
 from crisis.app.settings import Settings
+from crisis.app.worker import Metrics, work
 from crisis.checkpoints import CheckpointError
 
 app = typer.Typer(help="Tocsin — communication d'urgence de la préfecture.", no_args_is_help=True)
@@ -43,11 +35,56 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Bac à sable, annuaire fictif, comptes de démo.")
     ] = False,
+    web_only: Annotated[
+        bool,
+        typer.Option(
+            "--web-only",
+            help="Le web seul, sans processus d'envoi : lancez alors « tocsin worker » à part.",
+        ),
+    ] = False,
+    web_processes: Annotated[
+        int,
+        typer.Option(
+            "--web-processes", min=1, help="Processus web (plus d'un : PostgreSQL seulement)."
+        ),
+    ] = 1,
 ) -> None:
-    """API, interface web, horloges et envois dans un seul processus."""
+    """API et interface web ; les envois et les horloges dans un processus « worker » à côté."""
     settings = served_on(settings_for(db, demo=demo or None), host=host, port=port)
+    layout = serving.Layout(
+        host=host, port=port, web_processes=web_processes, with_worker=not web_only
+    )
     configure_logs(json_logs=settings.json_logs, level=settings.log_level)
-    asyncio.run(_serve(settings, host, port))
+    serving.serve(settings, layout)
+
+
+@app.command()
+def worker(
+    db: DbOption = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", help="Port où servir les métriques Prometheus des envois."),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Adresse d'écoute des métriques.")
+    ] = "127.0.0.1",
+) -> None:
+    """Envois, horloges, relances et points de contrôle, sans le web (arrêt propre : SIGTERM)."""
+    settings = settings_for(db)
+    configure_logs(json_logs=settings.json_logs, level=settings.log_level)
+
+    async def current() -> bool:
+        database = Database.from_url(settings.database_url)
+        try:
+            return await migrate.is_current(database.engine)
+        finally:
+            await database.dispose()
+
+    if not asyncio.run(current()):
+        fail("Erreur : la base n'est pas à jour ; lancez « tocsin db upgrade » d'abord.", 2)
+    metrics = None if metrics_port is None else Metrics(port=metrics_port, host=metrics_host)
+    asyncio.run(work(settings, metrics=metrics))
+    gc.freeze()  # everything is closed: exit without a last full collection (seconds of CPU)
 
 
 def served_on(settings: Settings, *, host: str, port: int) -> Settings:
@@ -60,75 +97,6 @@ def served_on(settings: Settings, *, host: str, port: int) -> Settings:
     if reachable is None:
         reachable = f"[{host}]" if ":" in host else host
     return settings.model_copy(update={"base_url": f"http://{reachable}:{port}"})
-
-
-async def _serve(settings: Settings, host: str, port: int) -> None:
-    clock = clock_from_environment(dict(os.environ))
-    database = Database.from_url(settings.database_url)
-    await bootstrap.prepare(database, settings.database_url)
-    if settings.demo:
-        logins = await bootstrap.demo_users(database, clock)
-        from crisis import directory  # the synthetic Somme directory and roster
-
-        async with database.transaction() as session:
-            await directory.load_demo(session, now=clock.now())
-        typer.echo(f"\nTocsin — démonstration sur http://{host}:{port}")
-        typer.echo("Comptes de démonstration :")
-        for entry in logins:
-            typer.echo(f"  {entry.login:<12} {entry.password:<20} {', '.join(entry.roles)}")
-        typer.echo("")
-    sandbox = await start_sandbox() if settings.demo else None
-    if sandbox is not None:
-        settings = with_sandbox(settings, sandbox)
-        typer.echo(f"Messages envoyés (bac à sable des canaux) : {sandbox.urls['dashboard']}/")
-        crisis_id = await demo_scenario.play_once(database, settings, now=clock.now())
-        typer.echo(f"Événement de démonstration : http://{host}:{port}/evenements/{crisis_id}")
-        typer.echo("")
-    settings = _with_checkpoints(settings)
-    await asyncio.to_thread(playbook_library)  # checked once, before the first declaration
-    registry = CollectorRegistry()
-    dispatcher = build_dispatcher(settings, database, clock, registry=registry)
-    background = build_background(
-        database,
-        clock,
-        tick_seconds=settings.tick_seconds,
-        settings=settings,
-        dispatcher=dispatcher,
-    )
-    web = create_app(
-        settings,
-        clock=clock,
-        database=database,
-        background=background.running,
-        metrics_registry=registry,
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False)
-    )
-    try:
-        await server.serve()
-    finally:
-        if sandbox is not None:
-            await sandbox.stop()
-        await database.dispose()
-
-
-def _with_checkpoints(settings: Settings) -> Settings:
-    """Demo: a signing key and a checkpoint directory beside the database. Otherwise, a
-    service without checkpoints starts, but says so loudly (and `/readyz` shows it)."""
-    if settings.demo:
-        data_directory = checkpointing.data_directory(settings.database_url)
-        settings = checkpointing.demo_settings(settings, data_directory)
-        typer.echo(f"Points de contrôle signés de la main courante : {settings.checkpoint_dir}/")
-    try:
-        checkpointing.Checkpointer.from_settings(settings)  # a bad key stops the start, clearly
-    except CheckpointError as error:
-        fail(f"Erreur : {error}.", 2)
-    warning = checkpointing.startup_warning(settings)
-    if warning:
-        typer.echo(warning, err=True)
-        logging.getLogger("tocsin.checkpoints").warning(warning)
-    return settings
 
 
 @db_app.command("upgrade")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -12,6 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 WRITE_OPTION = "tocsin_write"
+
+
+class DatabaseSettings(Protocol):
+    database_url: str
+    db_pool_size: int
+    db_max_overflow: int
 
 
 def async_url(url: str) -> str:
@@ -63,7 +69,11 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._reader = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        # On PostgreSQL a read is a READ ONLY transaction, ended with its block.
+        readonly = {"postgresql_readonly": True} if engine.dialect.name == "postgresql" else {}
+        self._reader = async_sessionmaker(
+            engine.execution_options(**readonly), class_=AsyncSession, expire_on_commit=False
+        )
         self._writer = async_sessionmaker(
             engine.execution_options(**{WRITE_OPTION: True}),
             class_=AsyncSession,
@@ -74,12 +84,25 @@ class Database:
     def from_url(cls, url: str, **kwargs: Any) -> Database:
         return cls(make_engine(url, **kwargs))
 
+    @classmethod
+    def from_settings(cls, settings: DatabaseSettings) -> Database:
+        """The service's database, its pool sized by the settings (docs/operations.md)."""
+        if make_url(settings.database_url).database in (None, "", ":memory:"):
+            return cls.from_url(settings.database_url)  # one static connection, no pool to size
+        return cls.from_url(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
+        """Reads for one page or one step: the connection goes back to the pool when the block
+        ends; never hold the block across an await on something else (a channel, a sleep)."""
         async with self._reader() as session:
             yield session
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+from concurrent.futures import Future
 
 from pydantic import SecretStr
 
@@ -25,10 +28,43 @@ async def start_sandbox() -> Sandbox:
     return sandbox
 
 
+class SandboxThread:
+    """The demo's sandbox on its own thread and event loop, in the `serve` process: the fakes
+    receiving thousands of messages do not take turns with page rendering, and they run the
+    same whether the web is one process or several. The worker sends to them over loopback."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="sandbox", daemon=True)
+        self.sandbox: Sandbox | None = None
+
+    def start(self) -> Sandbox:
+        self._thread.start()
+        started: Future[Sandbox] = asyncio.run_coroutine_threadsafe(start_sandbox(), self._loop)
+        self.sandbox = started.result(timeout=30)
+        return self.sandbox
+
+    def stop(self) -> None:
+        if self.sandbox is not None:
+            stopped = asyncio.run_coroutine_threadsafe(self.sandbox.stop(), self._loop)
+            stopped.result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+
 def with_sandbox(settings: Settings, sandbox: Sandbox) -> Settings:
     """A demo has no real recipient: the real and the exercise sets both point at the fakes,
-    and the replies simulated on the sandbox page come back to this Tocsin (both sets)."""
+    and the replies simulated on the sandbox page come back to this Tocsin (both sets).
+
+    E-mail is paced as configured (`TOCSIN_CHANNELS__SMTP__RATE_PER_SECOND`, 50 messages/s by
+    default): the demo's fan-out speed is that setting, not the fake's."""
     config = sandbox.config()
+    if settings.channels.smtp is not None and config.smtp is not None:
+        rate = settings.channels.smtp.rate_per_second
+        config = config.model_copy(
+            update={"smtp": config.smtp.model_copy(update={"rate_per_second": rate})}
+        )
     accounts = demo_public_accounts(sandbox)
     sandbox.answer_to(settings.base_url)
     telegram, sms = SecretStr(TELEGRAM_REPLY_SECRET), SecretStr(SMS_REPLY_SECRET)

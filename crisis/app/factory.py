@@ -140,7 +140,7 @@ def create_app(
     metrics_registry: CollectorRegistry | None = None,
 ) -> FastAPI:
     """Build the app. `background` runs beside it (scheduler, dispatcher) when given."""
-    db = database or Database.from_url(settings.database_url)
+    db = database or Database.from_settings(settings)
     registry = metrics_registry or CollectorRegistry()
     app = FastAPI(
         title="Tocsin",

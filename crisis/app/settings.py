@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     login_first_delay_seconds: int = Field(default=30, ge=1)
     login_max_delay_seconds: int = Field(default=15 * 60, ge=1)
     login_window_seconds: int = Field(default=3600, ge=60)
+    # Database connections, per process (docs/operations.md): SQLAlchemy's own defaults, 5
+    # kept open and 10 more under a burst. Every web process and every worker has its own pool,
+    # so on PostgreSQL (processes x (size + overflow)) + 2 per process (live listener,
+    # scheduler leadership) must stay under the server's max_connections (100 by default).
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_max_overflow: int = Field(default=10, ge=0, le=100)
     # Background work
     scheduler_enabled: bool = True
     tick_seconds: float = Field(default=1.0, gt=0)
@@ -94,6 +100,9 @@ class Settings(BaseSettings):
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     exercise_channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     dispatch: DispatchTuning = Field(default_factory=DispatchTuning)
+    # The worker's own metrics (`tocsin worker --metrics-port`): when set, the web's
+    # `/metrics` appends them, so one scrape sees the dispatcher too (`tocsin serve` sets it).
+    worker_metrics_url: str | None = None
 
     @field_validator("clock_alert_thresholds")
     @classmethod

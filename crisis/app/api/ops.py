@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -39,4 +40,20 @@ async def metrics(request: Request, settings: SettingsDep) -> Response:
     if not settings.metrics_public:
         raise HTTPException(404)
     registry = request.app.state.metrics_registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(registry) + await _worker_metrics(settings.worker_metrics_url)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+async def _worker_metrics(url: str | None) -> bytes:
+    """The worker's metrics (the dispatcher's), appended: one scrape sees web and sending
+    (docs/operations.md). Their names differ from the web's, so the text stays one valid
+    exposition; a worker that does not answer leaves a comment, not an error."""
+    if url is None:
+        return b""
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            answer = await client.get(url)
+            answer.raise_for_status()
+    except httpx.HTTPError:
+        return b"# worker metrics unavailable\n"
+    return answer.content

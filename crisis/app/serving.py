@@ -1,0 +1,226 @@
+"""`tocsin serve`: the web in this process (or several, on PostgreSQL) and, unless told
+otherwise, one worker child process for the dispatcher and the ticks (crisis/app/worker.py).
+
+Whatever prepares the service runs here first, before any child starts: migrations, the demo's
+users, directory, sandbox and scenario, the checkpoint settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import typer
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+from uvicorn.supervisors import Multiprocess
+
+from crisis.app import bootstrap, checkpointing, demo_scenario
+from crisis.app.cli_common import fail
+from crisis.app.clock import Clock, clock_from_environment
+from crisis.app.db import Database
+from crisis.app.demo_channels import SandboxThread, with_sandbox
+from crisis.app.factory import create_app
+from crisis.app.library import playbook_library
+from crisis.app.logs import configure as configure_logs
+from crisis.app.settings import Settings
+from crisis.app.worker import Metrics, WorkerChild, free_loopback_port, start_child
+from crisis.checkpoints import CheckpointError
+
+log = logging.getLogger("tocsin.serve")
+WEB_PROCESS_START_SECONDS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    host: str
+    port: int
+    web_processes: int = 1
+    with_worker: bool = True
+
+
+def check_layout(settings: Settings, layout: Layout) -> None:
+    """Refuse, before anything starts, a layout that cannot work (exit 2)."""
+    if settings.demo and not layout.with_worker:
+        fail(
+            "Erreur : --web-only ne va pas avec --demo : les envois de la démonstration partent "
+            "du worker que « tocsin serve » démarre, vers le bac à sable de ce processus.",
+            2,
+        )
+    backend = make_url(settings.database_url).get_backend_name()
+    if layout.web_processes > 1 and backend not in ("postgresql", "postgres"):
+        fail(
+            "Erreur : plusieurs processus web demandent PostgreSQL ; SQLite n'admet qu'un "
+            "processus web (--web-processes 1).",
+            2,
+        )
+
+
+def serve(settings: Settings, layout: Layout) -> None:
+    check_layout(settings, layout)
+    sandbox = SandboxThread() if settings.demo else None
+    try:
+        if layout.web_processes == 1:
+            asyncio.run(_serve_here(settings, layout, sandbox))
+        else:
+            settings = asyncio.run(_prepared(settings, layout, sandbox))
+            _serve_many(settings, layout)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+    gc.freeze()  # everything is closed: exit without a last full collection
+
+
+async def _prepared(
+    settings: Settings,
+    layout: Layout,
+    sandbox: SandboxThread | None,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
+) -> Settings:
+    """Migrate, set up the demo, the checkpoints; the settings every process then runs with."""
+    clock = clock or clock_from_environment(dict(os.environ))
+    owned = database is None
+    database = database or Database.from_settings(settings)
+    try:
+        await bootstrap.prepare(database, settings.database_url)
+        if sandbox is not None:
+            settings = await _demo(settings, layout, sandbox, database, clock)
+        settings = _with_checkpoints(settings)
+        await asyncio.to_thread(playbook_library)  # checked once, before the first declaration
+    finally:
+        if owned:
+            await database.dispose()
+    return settings
+
+
+async def _demo(
+    settings: Settings, layout: Layout, sandbox: SandboxThread, database: Database, clock: Clock
+) -> Settings:
+    logins = await bootstrap.demo_users(database, clock)
+    from crisis import directory  # the synthetic Somme directory and roster
+
+    async with database.transaction() as session:
+        await directory.load_demo(session, now=clock.now())
+    typer.echo(f"\nTocsin — démonstration sur http://{layout.host}:{layout.port}")
+    typer.echo("Comptes de démonstration :")
+    for entry in logins:
+        typer.echo(f"  {entry.login:<12} {entry.password:<20} {', '.join(entry.roles)}")
+    typer.echo("")
+    running = await asyncio.to_thread(sandbox.start)
+    settings = with_sandbox(settings, running)
+    typer.echo(f"Messages envoyés (bac à sable des canaux) : {running.urls['dashboard']}/")
+    crisis_id = await demo_scenario.play_once(database, settings, now=clock.now())
+    typer.echo(
+        f"Événement de démonstration : http://{layout.host}:{layout.port}/evenements/{crisis_id}"
+    )
+    typer.echo("")
+    return settings
+
+
+def _with_checkpoints(settings: Settings) -> Settings:
+    """Demo: a signing key and a checkpoint directory beside the database. Otherwise, a
+    service without checkpoints starts, but says so loudly (and `/readyz` shows it)."""
+    if settings.demo:
+        data_directory = checkpointing.data_directory(settings.database_url)
+        settings = checkpointing.demo_settings(settings, data_directory)
+        typer.echo(f"Points de contrôle signés de la main courante : {settings.checkpoint_dir}/")
+    try:
+        checkpointing.Checkpointer.from_settings(settings)  # a bad key stops the start, clearly
+    except CheckpointError as error:
+        fail(f"Erreur : {error}.", 2)
+    warning = checkpointing.startup_warning(settings)
+    if warning:
+        typer.echo(warning, err=True)
+        logging.getLogger("tocsin.checkpoints").warning(warning)
+    return settings
+
+
+@contextmanager
+def _worker_beside(settings: Settings, layout: Layout) -> Iterator[Settings]:
+    """The worker child for the time of the block; the web's `/metrics` shows its metrics."""
+    if not layout.with_worker:
+        yield settings
+        return
+    metrics = Metrics(port=free_loopback_port())
+    child: WorkerChild = start_child(settings, metrics=metrics)
+    try:
+        yield settings.model_copy(update={"worker_metrics_url": metrics.url})
+    finally:
+        code = child.stop()
+        log.info("worker child stopped", extra={"exit_code": code})
+
+
+@contextmanager
+def _signals_end_the_server() -> Iterator[list[int]]:
+    """uvicorn re-raises the SIGTERM or SIGINT that stopped it once it has shut down; with
+    these handlers that second delivery is only noted, so the worker child is stopped and the
+    command exits 0 instead of dying on the spot. A signal noted before uvicorn took over
+    means: do not start serving."""
+    received: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda number, _frame: received.append(number))
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+async def _serve_here(settings: Settings, layout: Layout, sandbox: SandboxThread | None) -> None:
+    clock = clock_from_environment(dict(os.environ))
+    database = Database.from_settings(settings)
+    try:
+        settings = await _prepared(settings, layout, sandbox, database=database, clock=clock)
+        with _signals_end_the_server() as stopped, _worker_beside(settings, layout) as running:
+            web = create_app(running, clock=clock, database=database)
+            config = uvicorn.Config(
+                web, host=layout.host, port=layout.port, log_config=None, access_log=False
+            )
+            if not stopped:
+                await uvicorn.Server(config).serve()
+    finally:
+        await database.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class WebFactory:
+    """Builds the app in each web process (pickled to it with the settings)."""
+
+    settings: Settings
+
+    def __call__(self) -> FastAPI:
+        configure_logs(json_logs=self.settings.json_logs, level=self.settings.log_level)
+        return create_app(self.settings, clock=clock_from_environment(dict(os.environ)))
+
+
+def _serve_many(settings: Settings, layout: Layout) -> None:
+    """Several web processes on one socket (uvicorn's supervisor restarts one that dies)."""
+    with _worker_beside(settings, layout) as running:
+        config = uvicorn.Config(
+            WebFactory(running),
+            factory=True,
+            host=layout.host,
+            port=layout.port,
+            workers=layout.web_processes,
+            log_config=None,
+            access_log=False,
+            # A process importing the app on a busy machine answers its supervisor late:
+            # uvicorn's 5 s would kill it and start another, again and again.
+            timeout_worker_healthcheck=WEB_PROCESS_START_SECONDS,
+        )
+        socket = config.bind_socket()
+        try:
+            Multiprocess(config, sockets=[socket]).run()
+        finally:
+            socket.close()
