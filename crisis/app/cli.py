@@ -12,8 +12,9 @@ import typer
 
 from crisis import checkpoints, journal
 from crisis.app import bootstrap, checkpointing, cli_users, migrate, serving
-from crisis.app.cli_common import DbOption, fail, settings_for
+from crisis.app.cli_common import DbOption, fail, require_secret_key, settings_for
 from crisis.app.db import Database
+from crisis.app.instance_locks import AlreadyRunning
 from crisis.app.logs import configure as configure_logs
 from crisis.app.settings import Settings
 from crisis.app.worker import Metrics, work
@@ -71,6 +72,7 @@ def worker(
 ) -> None:
     """Envois, horloges, relances et points de contrôle, sans le web (arrêt propre : SIGTERM)."""
     settings = settings_for(db)
+    require_secret_key(settings)
     configure_logs(json_logs=settings.json_logs, level=settings.log_level)
 
     async def current() -> bool:
@@ -83,7 +85,10 @@ def worker(
     if not asyncio.run(current()):
         fail("Erreur : la base n'est pas à jour ; lancez « tocsin db upgrade » d'abord.", 2)
     metrics = None if metrics_port is None else Metrics(port=metrics_port, host=metrics_host)
-    asyncio.run(work(settings, metrics=metrics))
+    try:
+        asyncio.run(work(settings, metrics=metrics))
+    except AlreadyRunning as running:
+        fail(f"Erreur : {running}.", 2)
     gc.freeze()  # everything is closed: exit without a last full collection (seconds of CPU)
 
 

@@ -11,23 +11,27 @@ import asyncio
 import gc
 import logging
 import os
+import secrets
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import IO
 
 import typer
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from uvicorn.supervisors import Multiprocess
 
 from crisis.app import bootstrap, checkpointing, demo_scenario
-from crisis.app.cli_common import fail
+from crisis.app.cli_common import fail, require_secret_key
 from crisis.app.clock import Clock, clock_from_environment
 from crisis.app.db import Database
 from crisis.app.demo_channels import SandboxThread, with_sandbox
 from crisis.app.factory import create_app
+from crisis.app.instance_locks import AlreadyRunning, hold_single_instance
 from crisis.app.library import playbook_library
 from crisis.app.logs import configure as configure_logs
 from crisis.app.settings import Settings
@@ -65,6 +69,8 @@ def check_layout(settings: Settings, layout: Layout) -> None:
 
 def serve(settings: Settings, layout: Layout) -> None:
     check_layout(settings, layout)
+    settings = shared_secret(settings)
+    web_lock = _single_instance(settings, layout)
     sandbox = SandboxThread() if settings.demo else None
     try:
         if layout.web_processes == 1:
@@ -75,7 +81,33 @@ def serve(settings: Settings, layout: Layout) -> None:
     finally:
         if sandbox is not None:
             sandbox.stop()
+        if web_lock is not None:
+            web_lock.close()
     gc.freeze()  # everything is closed: exit without a last full collection
+
+
+def shared_secret(settings: Settings) -> Settings:
+    """Every process (the web ones, the worker child) signs sessions and receipt links with one
+    key: outside the demo, `TOCSIN_SECRET_KEY` or no start (exit 2); the demo draws one per run."""
+    if settings.secret_key is not None:
+        return settings
+    require_secret_key(settings)
+    return settings.model_copy(update={"secret_key": SecretStr(secrets.token_urlsafe(48))})
+
+
+def _single_instance(settings: Settings, layout: Layout) -> IO[str] | None:
+    """On SQLite, this web's lock for as long as it serves; a worker already running beside
+    the file (`tocsin worker`) is refused now, not after the start."""
+    try:
+        lock = hold_single_instance(settings.database_url, "web")
+        if layout.with_worker:
+            probe = hold_single_instance(settings.database_url, "worker")
+            if probe is not None:
+                probe.close()  # the child takes it
+    except AlreadyRunning as running:
+        fail(f"Erreur : {running}.", 2)
+        raise  # fail() exits; this line only tells the type checker
+    return lock
 
 
 async def _prepared(

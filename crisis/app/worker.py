@@ -28,6 +28,7 @@ from crisis.app.background import build_background
 from crisis.app.clock import clock_from_environment
 from crisis.app.db import Database
 from crisis.app.dispatch import build_dispatcher
+from crisis.app.instance_locks import hold_single_instance
 from crisis.app.logs import configure as configure_logs
 from crisis.app.settings import Settings
 
@@ -50,7 +51,9 @@ class Metrics:
 async def work(
     settings: Settings, *, metrics: Metrics | None = None, parent: Connection | None = None
 ) -> None:
-    """Run the background until SIGTERM, SIGINT, or the end of `parent`'s pipe."""
+    """Run the background until SIGTERM, SIGINT, or the end of `parent`'s pipe. On SQLite, one
+    worker per file (`AlreadyRunning` otherwise)."""
+    single = hold_single_instance(settings.database_url, "worker")
     clock = clock_from_environment(dict(os.environ))
     database = Database.from_settings(settings)
     registry = CollectorRegistry()
@@ -80,6 +83,8 @@ async def work(
         if exporter is not None:
             exporter.shutdown()
         await database.dispose()
+        if single is not None:
+            single.close()
     log.info("worker stopped")
 
 

@@ -10,8 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
+from typer.testing import CliRunner, Result
 
+from crisis.app import cli
 from crisis.app.instance_locks import AlreadyRunning, hold_single_instance
+from crisis.app.serving import shared_secret
+from crisis.app.settings import Settings
 from tests.conftest import _create_postgres_database, _drop_postgres_database
 
 _PREPARE_AT = """
@@ -99,3 +104,40 @@ def test_one_web_and_one_worker_share_a_sqlite_file_but_not_two_workers(tmp_path
 def test_postgresql_and_in_memory_databases_take_no_instance_lock() -> None:
     assert hold_single_instance("postgresql://tocsin@db/tocsin", "web") is None
     assert hold_single_instance("sqlite://", "web") is None
+
+
+def _tocsin(*args: str) -> Result:
+    return CliRunner().invoke(cli.app, list(args))
+
+
+def test_outside_the_demo_serve_and_worker_refuse_to_start_without_the_shared_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TOCSIN_SECRET_KEY", raising=False)
+    db = f"sqlite:///{tmp_path / 'tocsin.db'}"
+    for refused in (_tocsin("serve", "--db", db), _tocsin("worker", "--db", db)):
+        assert refused.exit_code == 2
+        assert "TOCSIN_SECRET_KEY" in refused.output and "token_urlsafe" in refused.output
+    assert not (tmp_path / "tocsin.db").exists()  # refused before anything is prepared
+
+
+def test_the_demo_draws_one_key_that_the_web_and_its_worker_child_share() -> None:
+    demo = shared_secret(Settings(demo=True, secret_key=None))
+    assert demo.secret_key is not None and len(demo.secret_key.get_secret_value()) >= 48
+    given = Settings(secret_key=SecretStr("gardée-au-coffre"))
+    assert shared_secret(given) is given
+
+
+def test_a_second_serve_or_worker_on_a_sqlite_file_in_use_is_refused_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOCSIN_SECRET_KEY", "clé-de-test")
+    db = f"sqlite:///{tmp_path / 'tocsin.db'}"
+    assert _tocsin("db", "upgrade", "--db", db).exit_code == 0
+    for role, command in (("web", "serve"), ("worker", "serve"), ("worker", "worker")):
+        held = hold_single_instance(db, role)
+        assert held is not None
+        refused = _tocsin(command, "--db", db)
+        held.close()
+        assert refused.exit_code == 2, (role, command, refused.output)
+        assert "une autre instance de Tocsin" in refused.output and "PostgreSQL" in refused.output
