@@ -52,6 +52,7 @@ def next_step(
             key="order_cell",
             title="Ordonner la cellule de communication",
             detail="L'astreinte est appelée dès l'ordre ; l'ES47 démarre.",
+            href="#action-cellule",
         )
     if tracks.cod == CodTrack.ACTIVATED and "ES48" in deadlines:
         for audience, words in FIRST_AUDIENCES:
@@ -75,6 +76,7 @@ def next_step(
             title="Compléter la cellule",
             detail="Enregistrez les présences puis déclarez la cellule opérationnelle dès "
             "l'effectif minimal atteint.",
+            href="#action-presence",
             clock="ES47" if "ES47" in deadlines else None,
             deadline=deadlines.get("ES47"),
         )
@@ -83,9 +85,11 @@ def next_step(
             key="record_cod",
             title="Enregistrer l'activation du COD dès la décision du préfet",
             detail="Avec sa référence SYNERGI : l'ES48 démarre à l'heure de la décision.",
+            href="#action-cod",
         )
     return NextStep(
         key="follow_up",
         title="Suivre les envois et préparer le prochain point",
         detail="Appelez les élus non joints et publiez le point de situation annoncé.",
+        href=f"/evenements/{crisis_id}/communiques/nouveau",
     )

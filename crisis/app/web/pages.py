@@ -24,6 +24,7 @@ from crisis.app.clock import paris
 from crisis.app.errors import journal_refusal
 from crisis.app.live import JournalSignal
 from crisis.app.paths import RowId
+from crisis.app.web import first_hour
 from crisis.app.web.lifecycle_pages import paris_local
 from crisis.app.web.templating import flash, render
 from crisis.cell import cabinet, checklist, clocks, crises, overview, paging
@@ -234,10 +235,14 @@ async def crisis_page(
         crisis = panel["crisis"]
         communes = await geography.communes_by_code(session, codes=crisis.communes)
         entries = await journal.for_crisis(session, crisis_id=crisis_id)
+        first = await first_hour.context(
+            session, crisis=crisis, states=panel["clock_states"], now=clock.now()
+        )
     entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
     return render(
         request,
         "crisis.html",
+        **first,
         communes=communes,
         entries=entries,
         exercise=crisis.is_exercise,
