@@ -27,6 +27,8 @@ from crisis.app.paths import RowId
 from crisis.app.web import first_hour
 from crisis.app.web.lifecycle_pages import paris_local
 from crisis.app.web.templating import flash, render
+from crisis.bulletin import review_queue
+from crisis.bulletin.workflow import REVIEWERS
 from crisis.cell import cabinet, checklist, clocks, crises, overview, paging
 from crisis.cell.checklist import STAFF_ROLES
 from crisis.errors import DomainError, InvalidInput
@@ -103,10 +105,13 @@ async def dashboard(
     board = await _board(db, now)
     async with db.read() as session:
         gaps = await roster.roster_gaps(session, now=now)
+        to_review = await review_queue.awaiting(session, actor=actor)
     return render(
         request,
         "dashboard.html",
         can_declare=Role.PREFECT in actor.roles,
+        reviews=bool(actor.roles & REVIEWERS),
+        to_review=to_review,
         roster_gap_hours=roster.uncovered_hours(gaps),
         first_gap=min(gaps, key=lambda g: g.starts_at) if gaps else None,
         **board,
