@@ -122,9 +122,6 @@ async def order_cell(
     await journal.append(
         session, actor=actor, action="cell.ordered", now=now, crisis_id=crisis.id, payload={}
     )
-    await checklist.system_saw(
-        session, actor=actor, crisis_id=crisis.id, action="order_cell", at=now, now=now
-    )
     found = await paging.targets(session, at=now, exercise=crisis.is_exercise)
     if found:
         await _page(session, crisis=crisis, found=found, rules=rules, now=now)
@@ -137,6 +134,9 @@ async def order_cell(
             crisis_id=crisis.id,
             payload={CrisisMode.EXERCISE: crisis.is_exercise},
         )
+    await checklist.system_saw(
+        session, actor=actor, crisis_id=crisis.id, action="order_cell", at=now, now=now
+    )
     return crisis
 
 

@@ -29,15 +29,6 @@ class CipTrack(StrEnum):
     NOT_ORDERED = "not_ordered"
 
 
-TRACK_LABELS: dict[str, str] = {
-    CellTrack.NOT_ORDERED: "Cellule non ordonnée",
-    CellTrack.ORDERED: "Cellule ordonnée",
-    CellTrack.OPERATIONAL: "Cellule opérationnelle",
-    CodTrack.NOT_ACTIVATED: "COD non activé",
-    CodTrack.ACTIVATED: "COD activé",
-}
-
-
 class Recorded(Protocol):
     """What a crisis row records of its tracks (`Crisis` has these fields)."""
 
