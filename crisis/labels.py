@@ -78,6 +78,8 @@ ACTION_LABELS: dict[str, str] = {
     "bulletin.submitted": "Communiqué soumis à validation",
     "bulletin.approved": "Communiqué validé",
     "bulletin.rejected": "Communiqué refusé",
+    "bulletin.reviewers_notified": "Valideurs de permanence prévenus",
+    "bulletin.author_notified": "Auteur prévenu de la décision",
     "bulletin.test_sent": "Envoi d'essai du communiqué",
     "bulletin.published": "Communiqué publié",
     "bulletin.to_call": "Élus à appeler",

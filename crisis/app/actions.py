@@ -127,11 +127,17 @@ async def mark_item(
 
 
 async def close(
-    session: AsyncSession, caller: Caller, crisis_id: int
+    session: AsyncSession, caller: Caller, crisis_id: int, *, unmet_confirmed: bool = True
 ) -> tuple[Crisis, dict[str, Any]]:
     """Close the crisis; its summary figures go into the closing journal entry."""
     figures = await summary.figures(session, crisis_id=crisis_id, now=caller.now)
-    crisis = await lifecycle.close(session, crisis_id=crisis_id, summary=figures, **caller.acting)
+    crisis = await lifecycle.close(
+        session,
+        crisis_id=crisis_id,
+        summary=figures,
+        unmet_confirmed=unmet_confirmed,
+        **caller.acting,
+    )
     return crisis, figures
 
 

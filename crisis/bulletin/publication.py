@@ -37,7 +37,7 @@ from crisis.bulletin.render import (
     with_confirmation,
 )
 from crisis.bulletin.workflow import Bulletin, ChannelPolicy, get
-from crisis.cell import crises
+from crisis.cell import checklist, crises
 from crisis.dispatch.outbox import Delivery, DeliveryRequest, DeliveryStatus, Rendering
 from crisis.errors import Conflict
 from crisis.vocabulary import Audience, BulletinStatus, CrisisMode, CrisisStatus
@@ -167,6 +167,7 @@ async def publish(
             CrisisMode.EXERCISE: exercise,
         },
     )
+    await checklist.saw_publication(session, actor=actor, crisis_id=bulletin.crisis_id, now=now)
     return Published(bulletin, written + public, to_call, public)
 
 

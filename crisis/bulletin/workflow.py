@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.actors import Actor, Role
+from crisis.bulletin import review_notices
 from crisis.bulletin.checks import (
     MAX_CASCADE_MINUTES,
     ChannelPolicy,
@@ -175,7 +176,9 @@ async def submit(
     bulletin.status = BulletinStatus.SUBMITTED
     bulletin.submitted_by, bulletin.submitted_at, bulletin.updated_at = actor.login, now, now
     session.add(bulletin)
-    return await journaled(session, bulletin, actor=actor, action="bulletin.submitted", now=now)
+    await journaled(session, bulletin, actor=actor, action="bulletin.submitted", now=now)
+    await review_notices.reviewers(session, bulletin=bulletin, now=now)
+    return bulletin
 
 
 REVIEWERS = frozenset({Role.VALIDATOR, Role.PREFECT})
@@ -245,7 +248,9 @@ async def approve(
     bulletin.approved_hash = content_hash(bulletin.content())
     bulletin.updated_at = now
     session.add(bulletin)
-    return await journaled(session, bulletin, actor=actor, action="bulletin.approved", now=now)
+    await journaled(session, bulletin, actor=actor, action="bulletin.approved", now=now)
+    await review_notices.author(session, bulletin=bulletin, reviewer=actor, now=now)
+    return bulletin
 
 
 async def reject(
@@ -264,6 +269,8 @@ async def reject(
     bulletin.approved_by = bulletin.approved_at = bulletin.approved_hash = None
     bulletin.updated_at = now
     session.add(bulletin)
-    return await journaled(
+    await journaled(
         session, bulletin, actor=actor, action="bulletin.rejected", now=now, reason=reason
     )
+    await review_notices.author(session, bulletin=bulletin, reviewer=actor, now=now)
+    return bulletin

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -103,6 +103,84 @@ async def mark(
         payload={"position": position, "title": entry.title},
     )
     return entry
+
+
+# Steps whose deadline counts from their own trigger, not from the declaration: the cell is
+# declared operational within its offset of being ordered (ES47), the first bulletin is
+# published within its offset of the COD (ES48).
+REBASED_ON = {
+    "order_cell": ("declare_cell_operational",),
+    "activate_cod": ("publish_first_bulletin",),
+}
+FIRST_AUDIENCES = frozenset({"officials", "media", "public"})
+# The bulletin rows this wing reads (crisis.bulletin imports the cell wing, not the reverse).
+BULLETIN = sa.table(
+    "bulletin",
+    sa.column("crisis_id", sa.Integer),
+    sa.column("audiences", sa.JSON),
+    sa.column("published_at", sa.DateTime),
+)
+
+
+async def system_saw(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    crisis_id: int,
+    action: str,
+    at: datetime,
+    now: datetime,
+) -> list[int]:
+    """Tocsin saw `action` happen at `at`: tick its steps, and count the deadlines of the
+    steps it triggers from `at`. Returns the positions ticked; each tick is journaled."""
+    rebased = REBASED_ON.get(action, ())
+    query = select(ChecklistEntry).where(
+        ChecklistEntry.crisis_id == crisis_id,
+        col(ChecklistEntry.action).in_([action, *rebased]),
+    )
+    ticked: list[int] = []
+    for entry in (await session.exec(query.with_for_update())).all():
+        if entry.action in rebased and entry.done_at is None:
+            entry.due_at = at + timedelta(minutes=entry.due_offset_min)
+            session.add(entry)
+        if entry.action != action or entry.done_at is not None:
+            continue
+        entry.done_at, entry.done_by = at, actor.login
+        session.add(entry)
+        ticked.append(entry.position)
+        await journal.append(
+            session,
+            actor=actor,
+            action="checklist.ticked",
+            now=now,
+            crisis_id=crisis_id,
+            payload={"position": entry.position, "title": entry.title},
+        )
+    return ticked
+
+
+async def saw_publication(
+    session: AsyncSession, *, actor: Actor, crisis_id: int, now: datetime
+) -> list[int]:
+    """After a publication: the first-information step ticks itself once élus, médias and
+    public have each had a published bulletin."""
+    audiences = BULLETIN.c.audiences
+    published = sa.select(audiences).where(
+        BULLETIN.c.crisis_id == crisis_id, BULLETIN.c.published_at.is_not(None)
+    )
+    await session.flush()
+    conn = await session.connection()
+    informed = {a for (row,) in (await conn.execute(published)).tuples() for a in row or ()}
+    if not informed >= FIRST_AUDIENCES:
+        return []
+    return await system_saw(
+        session,
+        actor=actor,
+        crisis_id=crisis_id,
+        action="publish_first_bulletin",
+        at=now,
+        now=now,
+    )
 
 
 def entry_view(entry: ChecklistEntry) -> dict[str, Any]:

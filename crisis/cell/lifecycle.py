@@ -1,5 +1,8 @@
-"""The crisis state machine: declared → cell ordered → cell operational → COD activated
-(→ CIP, later) → closed.
+"""The crisis decisions: an open crisis runs three independent tracks (`crisis.cell.tracks`).
+
+The cell goes declared → ordered → operational, and `Crisis.status` follows that track until
+the crisis is closed; the COD is recorded whenever the prefect decides it, whatever the cell's
+state (it never moves `status`); the CIP comes later. Only a closed crisis refuses them all.
 
 Each step checks the actor's roles and the crisis' state, changes the rows and appends to
 the journal in the caller's transaction. A refusal raises `Conflict` (409) or
@@ -20,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contacts.roster import DUTY_LABELS, DutyRole
 from crisis import journal
 from crisis.actors import Actor, Role
-from crisis.cell import clocks, crises, paging
+from crisis.cell import checklist, clocks, crises, paging
 from crisis.cell.clocks import ClockCode, ClockRules
 from crisis.cell.crises import Crisis, RefusedInput
 from crisis.cell.paging import PageTarget
@@ -35,6 +38,7 @@ __all__ = [
     "RefusedInput",
     "close",
     "declare_operational",
+    "es48_unmet",
     "escalate",
     "order_cell",
     "record_cod",
@@ -52,11 +56,16 @@ class LifecycleRules:
     base_url: str = "http://127.0.0.1:8000"
 
 
+def _require_open(crisis: Crisis) -> None:
+    if not crisis.is_open:
+        raise Conflict("crisis_closed", "L'événement est clos.", {"status": crisis.status})
+
+
 def _require_status(crisis: Crisis, expected: CrisisStatus, *, step: str) -> None:
+    """The cell track's order (declared → ordered → operational), on an open crisis."""
+    _require_open(crisis)
     if crisis.status == expected:
         return
-    if crisis.status == CrisisStatus.CLOSED:
-        raise Conflict("crisis_closed", "L'événement est clos.", {"status": crisis.status})
     current, wanted = ORDER.index(CrisisStatus(crisis.status)), ORDER.index(expected)
     if current > wanted:
         raise Conflict(
@@ -125,6 +134,9 @@ async def order_cell(
             crisis_id=crisis.id,
             payload={CrisisMode.EXERCISE: crisis.is_exercise},
         )
+    await checklist.system_saw(
+        session, actor=actor, crisis_id=crisis.id, action="order_cell", at=now, now=now
+    )
     return crisis
 
 
@@ -180,6 +192,14 @@ async def declare_operational(
         crisis_id=crisis_id,
         payload={"members": [{"role": a.duty_role, "name": a.name} for a in acks]},
     )
+    await checklist.system_saw(
+        session,
+        actor=actor,
+        crisis_id=crisis_id,
+        action="declare_cell_operational",
+        at=now,
+        now=now,
+    )
     return crisis
 
 
@@ -228,10 +248,18 @@ async def record_cod(
     rules: LifecycleRules,
     now: datetime,
 ) -> Crisis:
-    """Record the COD activation (decided at `activated_at`, maybe before); starts ES48."""
+    """Record the COD activation (decided at `activated_at`, maybe before); starts ES48.
+
+    Independent of the cell: recorded before the cell is ordered or operational alike."""
     actor.require(Role.PREFECT, action="enregistrer l'activation du COD")
     crisis = await _locked(session, crisis_id)
-    _require_status(crisis, CrisisStatus.CELL_OPERATIONAL, step="enregistrer le COD")
+    _require_open(crisis)
+    if crisis.cod_activated_at is not None:
+        raise Conflict(
+            "already_done",
+            f"L'activation du COD est déjà enregistrée (SYNERGI {crisis.cod_synergi_ref}).",
+            {"activated_at": crisis.cod_activated_at.isoformat()},
+        )
     ref, who, activated_at = _cod_decision(
         activated_at=activated_at,
         synergi_ref=synergi_ref,
@@ -239,7 +267,6 @@ async def record_cod(
         rules=rules,
         now=now,
     )
-    crisis.status = CrisisStatus.COD_ACTIVATED
     crisis.cod_activated_at = activated_at
     crisis.cod_synergi_ref = ref
     crisis.cod_decided_by = who[:200]
@@ -261,7 +288,19 @@ async def record_cod(
         crisis_id=crisis_id,
         payload={"activated_at": activated_at.isoformat(), "synergi_ref": ref, "decided_by": who},
     )
+    await checklist.system_saw(
+        session, actor=actor, crisis_id=crisis_id, action="activate_cod", at=activated_at, now=now
+    )
     return crisis
+
+
+def es48_unmet(summary: Mapping[str, Any] | None) -> bool:
+    """Whether the summary figures show ES48 started (a COD) and not met yet."""
+    clocks_seen = (summary or {}).get("clocks") or []
+    return any(
+        c.get("code") == ClockCode.ES48 and c.get("started_at") and not c.get("met_at")
+        for c in clocks_seen
+    )
 
 
 async def close(
@@ -271,12 +310,22 @@ async def close(
     crisis_id: int,
     now: datetime,
     summary: Mapping[str, Any] | None = None,
+    unmet_confirmed: bool = True,
 ) -> Crisis:
-    """Close the crisis; running clocks stop alerting. `summary` figures go to the journal."""
+    """Close the crisis; running clocks stop alerting. `summary` figures go to the journal.
+
+    With ES48 started and not met, closing needs `unmet_confirmed` (the pages ask for it; an
+    API call is taken as deliberate, as the contract has it)."""
     actor.require(Role.PREFECT, action="clore l'événement")
     crisis = await _locked(session, crisis_id)
     if crisis.status == CrisisStatus.CLOSED:
         raise Conflict("crisis_already_closed", "L'événement est déjà clos.")
+    if not unmet_confirmed and es48_unmet(summary):
+        raise RefusedInput(
+            "es48_unmet_not_confirmed",
+            "L'ES48 n'est pas tenu : tous les publics ne sont pas encore informés. "
+            "Cochez la confirmation pour clore quand même.",
+        )
     crisis.status = CrisisStatus.CLOSED
     crisis.closed_at = now
     crisis.closed_by = actor.login

@@ -35,6 +35,7 @@ class Purpose(StrEnum):
     BULLETIN = "bulletin"
     CLOCK_ALERT = "clock_alert"
     PAGE = "page"
+    REVIEW = "review"  # a bulletin awaits validation, or its author hears the verdict
     TEST = "test"
 
 

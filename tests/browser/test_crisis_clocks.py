@@ -47,8 +47,8 @@ def test_closing_an_exercise_leads_to_its_summary_and_the_pdf_downloads(
 ) -> None:
     _declare(page, live_server, "Exercice crue de la Somme", "crue", "Abbeville", exercise=True)
     crisis_id = page.url.rstrip("/").rsplit("/", 1)[1]
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Clore l'événement").click()
+    page.get_by_role("button", name="Clore l'événement").click()  # a DSFR modal, no confirm()
+    page.get_by_role("dialog").get_by_role("button", name="Confirmer la clôture").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Bilan : Exercice crue de la Somme")
     expect(page.get_by_text("EXERCICE — EXERCICE — EXERCICE").first).to_be_visible()
     link = page.get_by_role("link", name=re.compile(r"^Télécharger la synthèse \(PDF, \d+ ko\)$"))

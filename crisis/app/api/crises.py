@@ -26,7 +26,7 @@ from crisis.app.api.schemas.crises import (
 from crisis.app.api.schemas.requests import RequestModel, VisibleText
 from crisis.app.auth import ClockDep, CurrentActor, DbDep
 from crisis.app.paths import RowId
-from crisis.cell import cabinet, checklist, crises, overview
+from crisis.cell import cabinet, checklist, crises, overview, tracks
 from crisis.cell.clocks import ClockState, state_view
 from crisis.cell.crises import Crisis
 from crisis.vocabulary import CabinetEntryKind, CrisisMode
@@ -67,6 +67,7 @@ def crisis_view(
         "kind": crisis.kind,
         "mode": crisis.mode,
         "status": crisis.status,
+        "tracks": tracks.of(crisis).view(),
         "communes": crisis.communes,
         "playbook": crisis.playbook_key,
         "declared_at": crisis.declared_at.isoformat(),

@@ -155,10 +155,21 @@ async def mark_item(
 
 
 @router.post("/evenements/{crisis_id}/cloture", dependencies=[CsrfChecked])
-async def close(crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep) -> Response:
+async def close(
+    crisis_id: RowId,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    confirm_es48_unmet: Annotated[bool, Form()] = False,
+) -> Response:
+    """Closing with ES48 unmet needs the modal's confirmation box ticked."""
     done = "Événement clos : le bilan est prêt."
     response = await _act(
-        request, db, crisis_id, lambda s: actions.close(s, caller, crisis_id), done
+        request,
+        db,
+        crisis_id,
+        lambda s: actions.close(s, caller, crisis_id, unmet_confirmed=confirm_es48_unmet),
+        done,
     )
     await checkpointing.after_close(db, caller.settings, now=caller.now)
     async with db.read() as session:

@@ -24,8 +24,11 @@ from crisis.app.clock import paris
 from crisis.app.errors import journal_refusal
 from crisis.app.live import JournalSignal
 from crisis.app.paths import RowId
+from crisis.app.web import first_hour
 from crisis.app.web.lifecycle_pages import paris_local
 from crisis.app.web.templating import flash, render
+from crisis.bulletin import review_queue
+from crisis.bulletin.workflow import REVIEWERS
 from crisis.cell import cabinet, checklist, clocks, crises, overview, paging
 from crisis.cell.checklist import STAFF_ROLES
 from crisis.errors import DomainError, InvalidInput
@@ -102,10 +105,13 @@ async def dashboard(
     board = await _board(db, now)
     async with db.read() as session:
         gaps = await roster.roster_gaps(session, now=now)
+        to_review = await review_queue.awaiting(session, actor=actor)
     return render(
         request,
         "dashboard.html",
         can_declare=Role.PREFECT in actor.roles,
+        reviews=bool(actor.roles & REVIEWERS),
+        to_review=to_review,
         roster_gap_hours=roster.uncovered_hours(gaps),
         first_gap=min(gaps, key=lambda g: g.starts_at) if gaps else None,
         **board,
@@ -234,10 +240,14 @@ async def crisis_page(
         crisis = panel["crisis"]
         communes = await geography.communes_by_code(session, codes=crisis.communes)
         entries = await journal.for_crisis(session, crisis_id=crisis_id)
+        first = await first_hour.context(
+            session, crisis=crisis, states=panel["clock_states"], now=clock.now()
+        )
     entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
     return render(
         request,
         "crisis.html",
+        **first,
         communes=communes,
         entries=entries,
         exercise=crisis.is_exercise,

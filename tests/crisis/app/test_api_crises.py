@@ -34,11 +34,13 @@ async def test_the_declaration_is_in_the_crisis_journal_with_its_hashes(
     entries = (
         await client.get(f"/api/v1/crises/{crisis_id}/journal", headers=prefect.headers)
     ).json()
-    # declaring orders the cell by default (activate_cell): nobody is on duty in this test
+    # declaring orders the cell by default (activate_cell): nobody is on duty in this test;
+    # the checklist's « order the cell » step ticks itself
     assert [e["action"] for e in entries["items"]] == [
         "crisis.declared",
         "cell.ordered",
         "cell.nobody_on_duty",
+        "checklist.ticked",
     ]
     entry = entries["items"][0]
     assert entry["prev_hash"] == journal.GENESIS and len(entry["hash"]) == 64

@@ -72,7 +72,7 @@ async def test_a_scripted_crisis_walks_through_every_step_and_meets_es47_and_es4
         },
         headers=prefect.headers,
     )
-    assert cod.status_code == 200 and cod.json()["status"] == "cod_activated"
+    assert cod.status_code == 200 and cod.json()["tracks"]["cod"] == "activated"
     async with db.transaction() as session:
         for aud, cid_, channel in (("officials", 11, "email"), ("media", 12, "email")):
             await delivery(
@@ -115,14 +115,17 @@ async def test_a_scripted_crisis_walks_through_every_step_and_meets_es47_and_es4
             "items"
         ]
     ]
-    assert actions == [
+    assert actions == [  # each step the system saw also ticks its checklist line
         "crisis.declared",
         "cell.ordered",
         "cell.paged",
+        "checklist.ticked",
         "cell.acknowledged",
         "cell.acknowledged",
         "cell.operational",
+        "checklist.ticked",
         "cod.activated",
+        "checklist.ticked",
         "crisis.closed",
     ]
 
@@ -143,14 +146,6 @@ async def test_refused_transitions_are_409_journaled_and_change_nothing(
             "post",
             f"/api/v1/crises/{cid}/cell/operational",
             None,
-            prefect,
-            409,
-            "transition_out_of_order",
-        ),
-        (
-            "post",
-            f"/api/v1/crises/{cid}/cod",
-            {"activated_at": clock.now().isoformat(), "synergi_ref": "S-1", "decided_by": "P"},
             prefect,
             409,
             "transition_out_of_order",
@@ -181,6 +176,35 @@ async def test_refused_transitions_are_409_journaled_and_change_nothing(
     assert early.json()["error"]["code"] == "minimum_staffing_not_met"
     assert "Effectif minimal non atteint" in early.json()["error"]["message"]
     assert await _last_action(db) == "refused"
+
+
+async def test_the_cod_is_recorded_before_the_cell_is_operational(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    prefect, _, _ = await _setup(db, clock)
+    cid = (await client.post("/api/v1/crises", json=CRUE, headers=prefect.headers)).json()["id"]
+    clock.advance(minutes=6)
+    decided = clock.now() - timedelta(minutes=1)
+    cod = await client.post(
+        f"/api/v1/crises/{cid}/cod",
+        json={"activated_at": decided.isoformat(), "synergi_ref": "S-7", "decided_by": "Préfète"},
+        headers=prefect.headers,
+    )
+    assert cod.status_code == 200, cod.text
+    crisis = cod.json()
+    assert crisis["status"] == "cell_ordered"
+    assert crisis["tracks"] == {
+        "open": True,
+        "cell": "ordered",
+        "cod": "activated",
+        "cip": "not_ordered",
+    }
+    es48 = next(c for c in crisis["clocks"] if c["code"] == "ES48")
+    assert es48["status"] == "running" and es48["started_at"] == decided.isoformat()
+    closed = await client.post(f"/api/v1/crises/{cid}/close", headers=prefect.headers)
+    assert closed.status_code == 200  # the API closes with ES48 unmet, as the contract says
+    late = await client.post(f"/api/v1/crises/{cid}/cod", json={}, headers=prefect.headers)
+    assert late.status_code == 409 and late.json()["error"]["code"] == "crisis_closed"
 
 
 async def test_a_cod_in_the_future_or_without_synergi_reference_is_refused_and_journaled(
@@ -260,7 +284,9 @@ async def test_the_checklist_is_ticked_and_unticked_with_who_and_when(
     prefect, com, _ = await _setup(db, clock)
     cid = (await client.post("/api/v1/crises", json=CRUE, headers=prefect.headers)).json()["id"]
     items = (await client.get(f"/api/v1/crises/{cid}", headers=com.headers)).json()["checklist"]
-    assert items[0]["due_at"] == "2026-11-28T14:00:00+00:00" and items[0]["done_at"] is None
+    assert items[0]["due_at"] == "2026-11-28T14:00:00+00:00"
+    assert items[0]["action"] == "order_cell"  # ticked by Tocsin when the cell was ordered
+    assert items[0]["done_at"] == "2026-11-28T14:00:00+00:00"
     clock.advance(minutes=3)
     done = await client.post(f"/api/v1/crises/{cid}/checklist/3/done", headers=com.headers)
     assert done.status_code == 200

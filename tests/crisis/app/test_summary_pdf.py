@@ -151,7 +151,8 @@ async def test_an_exercise_summary_pdf_says_exercice_on_every_page(
         assert BLOC_MARQUE in " ".join(page.split())
     text = " ".join(" ".join(pages).split())
     assert "Élus : En attente" in text  # the audience each exercise delivery played
-    assert text.count("Étape cochée") == 150
+    # the 150 above, and the 3 steps Tocsin ticked itself (cell ordered, operational, COD)
+    assert text.count("Étape cochée") == 153
 
 
 async def test_the_pdf_of_a_crisis_still_open_is_refused_with_a_clear_409(

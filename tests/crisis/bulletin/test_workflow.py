@@ -43,10 +43,12 @@ async def test_a_draft_goes_through_submit_approve_and_publish_with_each_step_jo
     assert done.bulletin.status == BulletinStatus.PUBLISHED
     async with db.read() as session:
         actions = [e.action for e in await journal.for_crisis(session, crisis_id=1)]
-    assert actions[-4:] == [
+    assert actions[-6:] == [  # the validators on duty, then the author, are told
         "bulletin.created",
         "bulletin.submitted",
+        "bulletin.reviewers_notified",
         "bulletin.approved",
+        "bulletin.author_notified",
         "bulletin.published",
     ]
 

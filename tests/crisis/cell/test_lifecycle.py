@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import col, func, select
 
 from crisis import journal
-from crisis.cell import acknowledgements, clocks, crises, lifecycle, paging, watch
+from crisis.app.db import Database
+from crisis.cell import acknowledgements, clocks, crises, lifecycle, paging, tracks, watch
 from crisis.cell.checklist import ChecklistEntry
 from crisis.cell.clocks import ClockCode
+from crisis.cell.crises import Crisis
 from crisis.cell.paging import CellPage
+from crisis.cell.tracks import CellTrack, CodTrack
 from crisis.dispatch.outbox import Delivery
 from crisis.errors import Conflict, DomainError, Forbidden, InvalidInput
 from crisis.vocabulary import CrisisMode, CrisisStatus
@@ -221,7 +224,8 @@ async def test_the_cod_is_recorded_with_a_decision_time_in_the_past_and_starts_e
             rules=RULES,
             now=clock.now(),
         )
-    assert crisis.status == CrisisStatus.COD_ACTIVATED
+    assert crisis.status == CrisisStatus.CELL_OPERATIONAL  # the cell's track, untouched
+    assert tracks.of(crisis).cod == CodTrack.ACTIVATED
     async with db.read() as session:
         es48 = await clocks.find(session, crisis_id=crisis_id, code=ClockCode.ES48)
     assert es48 is not None and es48.started_at == decided
@@ -263,24 +267,12 @@ async def test_transitions_out_of_order_or_twice_are_refused(db, clock: FrozenCl
     async with db.transaction() as session:
         crisis = await new_crisis(session, now=clock.now())
     assert crisis.id is not None
-    cases = [
-        (lifecycle.declare_operational, "transition_out_of_order", {"rules": RULES}),
-        (
-            lifecycle.record_cod,
-            "transition_out_of_order",
-            {
-                "rules": RULES,
-                "activated_at": clock.now(),
-                "synergi_ref": "SYN-1",
-                "decided_by": "Préfète",
-            },
-        ),
-    ]
-    for step, code, extra in cases:
-        with pytest.raises(Conflict) as refused:
-            async with db.transaction() as session:
-                await step(session, actor=PREFECT, crisis_id=crisis.id, now=clock.now(), **extra)  # type: ignore[operator]
-        assert refused.value.code == code
+    with pytest.raises(Conflict) as refused:
+        async with db.transaction() as session:
+            await lifecycle.declare_operational(
+                session, actor=PREFECT, crisis_id=crisis.id, rules=RULES, now=clock.now()
+            )
+    assert refused.value.code == "transition_out_of_order"
     async with db.transaction() as session:
         await lifecycle.order_cell(
             session, actor=PREFECT, crisis_id=crisis.id, rules=RULES, now=clock.now()
@@ -291,6 +283,61 @@ async def test_transitions_out_of_order_or_twice_are_refused(db, clock: FrozenCl
                 session, actor=PREFECT, crisis_id=crisis.id, rules=RULES, now=clock.now()
             )
     assert twice.value.code == "already_done"
+
+
+async def _cod(db: Database, crisis_id: int, *, at: datetime, now: datetime) -> Crisis:
+    async with db.transaction() as session:
+        return await lifecycle.record_cod(
+            session,
+            actor=PREFECT,
+            crisis_id=crisis_id,
+            activated_at=at,
+            synergi_ref="SYN-80-2026-0412",
+            decided_by="Mme la préfète",
+            rules=RULES,
+            now=now,
+        )
+
+
+async def test_the_cod_is_recorded_before_the_cell_is_operational(
+    db: Database, clock: FrozenClock
+) -> None:
+    async with db.transaction() as session:
+        crisis = await new_crisis(session, now=clock.now())
+    assert crisis.id is not None
+    clock.advance(minutes=4)
+    decided = clock.now() - timedelta(minutes=2)
+    recorded = await _cod(db, crisis.id, at=decided, now=clock.now())
+    assert tracks.of(recorded) == tracks.Tracks(
+        open=True, cell=CellTrack.NOT_ORDERED, cod=CodTrack.ACTIVATED
+    )
+    async with db.transaction() as session:  # the cell follows its own track afterwards
+        ordered = await lifecycle.order_cell(
+            session, actor=PREFECT, crisis_id=crisis.id, rules=RULES, now=clock.now()
+        )
+    assert tracks.of(ordered).cell == CellTrack.ORDERED
+    assert tracks.of(ordered).cod == CodTrack.ACTIVATED
+    async with db.read() as session:
+        es48 = await clocks.find(session, crisis_id=crisis.id, code=ClockCode.ES48)
+    assert es48 is not None and es48.started_at == decided
+
+
+async def test_the_cod_is_recorded_once_and_never_on_a_closed_crisis(
+    db: Database, clock: FrozenClock
+) -> None:
+    async with db.transaction() as session:
+        crisis = await new_crisis(session, now=clock.now())
+        other = await new_crisis(session, now=clock.now())
+    assert crisis.id is not None and other.id is not None
+    await _cod(db, crisis.id, at=clock.now(), now=clock.now())
+    with pytest.raises(Conflict) as twice:
+        await _cod(db, crisis.id, at=clock.now(), now=clock.now())
+    assert twice.value.code == "already_done"
+    async with db.transaction() as session:
+        await lifecycle.close(session, actor=PREFECT, crisis_id=other.id, now=clock.now())
+    with pytest.raises(Conflict) as closed:
+        await _cod(db, other.id, at=clock.now(), now=clock.now())
+    assert closed.value.code == "crisis_closed"
 
 
 async def test_only_the_prefect_orders_the_cell_and_closes(db, clock: FrozenClock) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from crisis.app.api.schemas import Timestamp
+from crisis.cell.tracks import CellTrack, CipTrack, CodTrack
 
 
 class CellView(BaseModel):
@@ -53,12 +54,25 @@ class ChecklistEntryView(BaseModel):
     done_by: str | None
 
 
+class TracksView(BaseModel):
+    """The three independent tracks of the crisis (the cell, the COD, the CIP)."""
+
+    open: bool
+    cell: CellTrack
+    cod: CodTrack
+    cip: CipTrack
+
+
 class CrisisView(BaseModel):
     id: int
     title: str
     kind: str
     mode: str
-    status: str
+    status: str = Field(
+        description="closed, or else the cell's step (declared, cell_ordered, "
+        "cell_operational): the COD never waits for it, see tracks."
+    )
+    tracks: TracksView
     communes: list[str]
     playbook: str | None
     declared_at: Timestamp
