@@ -29,6 +29,10 @@ NOUNS: dict[str, tuple[str, str]] = {
     Audience.EXERCISE: ("participant à l'exercice", "participants à l'exercice"),
 }
 """How each audience is counted in a sentence (singular, plural)."""
+ACCOUNTS = {
+    False: ("compte public", "comptes publics"),
+    True: ("compte de bac à sable", "comptes de bac à sable"),
+}
 
 
 def counted(number: int, audience: str) -> str:
@@ -61,8 +65,9 @@ class Recipients:
                 counted(found.targeted, audience) + (f" ({' ; '.join(notes)})" if notes else "")
             )
         if self.public_accounts or self.public_page:
-            noun = "compte de bac à sable" if self.exercise else "compte public"
-            accounts = f"{self.public_accounts} {noun}{'s' if self.public_accounts > 1 else ''}"
+            nouns = ACCOUNTS[self.exercise]
+            n = self.public_accounts
+            accounts = f"{n} {nouns[0] if n <= 1 else nouns[1]}"
             parts.append(accounts + (" et la page publique" if self.public_page else ""))
         return ", ".join(parts) if parts else "personne"
 
