@@ -1,6 +1,6 @@
-"""What a bulletin must be before it is saved (`draft_problems`) and before it is submitted
-(`content_problems`); `crisis.bulletin.verdict` runs both for the composer, the save and the
-submission, so that all three say the same thing.
+"""What a bulletin must be before it is saved (`draft_problems`): `crisis.bulletin.verdict`
+adds what it must be before it is submitted, and judges a draft for the composer, the save and
+the submission alike, so that all three say the same thing.
 
 Each check returns its problems, so that a refusal (422) lists every one of them at once; each
 problem names, in `field`, the composer's field it concerns.
@@ -16,24 +16,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.kinds import ChannelKind
 from contacts import geography
-from crisis.bulletin.public import link_of
 from crisis.bulletin.record import Bulletin
 from crisis.bulletin.render import (
     BULLETIN_CHANNELS,
     PUBLIC_AUDIENCE_CHANNELS,
     PUBLIC_ONLY_CHANNELS,
     PUBLIC_PAGE,
-    TO_FILL_MARK,
-    ChannelText,
     Content,
-    render_all,
 )
 from crisis.cell.crises import Crisis
 from crisis.errors import InvalidInput
 from crisis.labels import CHANNEL_LABELS
 from crisis.text import visible_length
 from crisis.vocabulary import CHOSEN_AUDIENCES, Audience, BulletinStatus, MsgType, Strategy
-from playbooks import check_completeness
 
 MAX_CASCADE_MINUTES = 240
 
@@ -289,41 +284,3 @@ def refused(problems: Problems) -> InvalidInput:
     return InvalidInput(
         "invalid_bulletin", f"{len(problems)} problème(s) dans le communiqué.", problems
     )
-
-
-def renderings(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, ChannelText]:
-    return render_all(
-        bulletin.content(),
-        link=link_of(bulletin, base_url=policy.base_url),
-        exercise=bulletin.exercise,
-    )
-
-
-def content_problems(content: Content, texts: Mapping[str, ChannelText]) -> Problems:
-    """Everything that prevents submission: one entry per channel problem and per element."""
-    problems: Problems = []
-    for channel, rendered in texts.items():
-        where = f"variant_{channel}" if channel in content.variants else "body"
-        for p in rendered.problems:
-            if all(p.message != known["message"] for known in problems):  # one « titre requis »
-                problems.append(problem(p.code, p.message, field=where, channel=channel))
-    if content.msg_type != MsgType.CANCEL:
-        for missing in check_completeness(title=content.title, body=content.body):
-            problems.append(
-                problem(missing.code, missing.message, field="body", element=missing.element)
-            )
-    texts_typed = [content.title, content.body, *content.variants.values()]
-    if any(TO_FILL_MARK in text for text in texts_typed):
-        problems.append(
-            problem(
-                "unfilled_placeholder",
-                "Le texte contient encore « [à compléter : …] » : remplacez chaque mention.",
-                field="body",
-            )
-        )
-    return problems
-
-
-def submit_problems(bulletin: Bulletin, *, policy: ChannelPolicy) -> Problems:
-    """What prevents submitting the bulletin as it is stored."""
-    return content_problems(bulletin.content(), renderings(bulletin, policy=policy))

@@ -9,28 +9,26 @@ what the save and the submission would answer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.bulletin.checks import (
-    ChannelPolicy,
-    Draft,
-    Problems,
-    content_problems,
-    draft_problems,
-)
-from crisis.bulletin.public import aims_at_public
+from crisis.bulletin.checks import ChannelPolicy, Draft, Problems, draft_problems, problem
+from crisis.bulletin.public import aims_at_public, link_of
 from crisis.bulletin.record import Bulletin
 from crisis.bulletin.render import (
     BULLETIN_CHANNELS,
     SAMPLE_PUBLIC_ID,
+    TO_FILL_MARK,
     ChannelText,
     Content,
     public_link,
     render_all,
 )
 from crisis.cell.crises import Crisis
+from crisis.vocabulary import MsgType
+from playbooks import check_completeness
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +83,41 @@ def draft_of_bulletin(bulletin: Bulletin) -> Draft:
         confirm_receipt=bulletin.confirm_receipt,
         x_thread=bulletin.x_thread,
     )
+
+
+def renderings(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, ChannelText]:
+    return render_all(
+        bulletin.content(),
+        link=link_of(bulletin, base_url=policy.base_url),
+        exercise=bulletin.exercise,
+    )
+
+
+def content_problems(content: Content, texts: Mapping[str, ChannelText]) -> Problems:
+    """Everything that prevents submission: one entry per channel problem and per element."""
+    problems: Problems = []
+    for channel, rendered in texts.items():
+        where = f"variant_{channel}" if channel in content.variants else "body"
+        for p in rendered.problems:
+            if all(p.message != known["message"] for known in problems):  # one « titre requis »
+                problems.append(problem(p.code, p.message, field=where, channel=channel))
+    if content.msg_type != MsgType.CANCEL:
+        for missing in check_completeness(title=content.title, body=content.body):
+            problems.append(
+                problem(missing.code, missing.message, field="body", element=missing.element)
+            )
+    texts_typed = [content.title, content.body, *content.variants.values()]
+    if any(TO_FILL_MARK in text for text in texts_typed):
+        problems.append(
+            problem(
+                "unfilled_placeholder",
+                "Le texte contient encore « [à compléter : …] » : remplacez chaque mention.",
+                field="body",
+            )
+        )
+    return problems
+
+
+def submit_problems(bulletin: Bulletin, *, policy: ChannelPolicy) -> Problems:
+    """What prevents submitting the bulletin as it is stored."""
+    return content_problems(bulletin.content(), renderings(bulletin, policy=policy))

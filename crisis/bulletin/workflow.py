@@ -22,12 +22,10 @@ from crisis.bulletin.checks import (
     ChannelPolicy,
     Draft,
     refused,
-    renderings,
-    submit_problems,
 )
 from crisis.bulletin.record import Bulletin, get, journaled, listing
 from crisis.bulletin.render import Content, content_hash
-from crisis.bulletin.verdict import draft_of_bulletin, verdict
+from crisis.bulletin.verdict import draft_of_bulletin, renderings, submit_problems, verdict
 from crisis.cell import crises
 from crisis.cell.crises import Crisis
 from crisis.errors import Conflict, Forbidden, InvalidInput
