@@ -225,3 +225,37 @@ async def _target(
         return Targeting(
             tuple(communes), tuple(wanted), exercise, tuple(recipients), tuple(to_call)
         )
+
+
+class Reach(NamedTuple):
+    """How many contacts of one audience a bulletin targets, and how many must be phoned."""
+
+    targeted: int
+    to_call: int
+
+
+async def reach(
+    session: AsyncSession,
+    *,
+    communes: list[str],
+    audiences: list[str],
+    exercise: bool,
+    channels: Sequence[str],
+) -> dict[str, Reach]:
+    """`target`'s selection counted by the database, per contact audience: a contact is to
+    call when none of its usable channels is among `channels` (as the fan-out decides)."""
+    wanted = _audiences(audiences)
+    area = await _area(session, communes)
+    if not exercise and (not wanted or not area[AreaLevel.COMMUNE]):
+        return {}
+    conn = await session.connection()
+    bind = Params(conn)
+    kinds = bind.many(sorted(_SENDING & set(channels)))  # bound first: it comes first
+    in_scope = _condition(wanted, exercise, area, bind)
+    sql = (
+        "SELECT c.audience, COUNT(*), SUM(CASE WHEN EXISTS (SELECT 1 FROM contact_channel ch"  # noqa: S608 (values are bound)
+        f" WHERE ch.contact_id = c.id AND ch.active AND ch.kind IN {kinds}) THEN 0 ELSE 1 END)"
+        f" FROM contact c WHERE {in_scope} GROUP BY c.audience"
+    )
+    rows = await fetch_all(conn, sql, bind.values)
+    return {audience: Reach(int(n), int(calls or 0)) for audience, n, calls in rows}

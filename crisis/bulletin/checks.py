@@ -1,6 +1,9 @@
-"""What a bulletin must be before it is saved (`checked`) and before it is submitted.
+"""What a bulletin must be before it is saved (`draft_problems`): `crisis.bulletin.verdict`
+adds what it must be before it is submitted, and judges a draft for the composer, the save and
+the submission alike, so that all three say the same thing.
 
-Each check returns its problems, so that a refusal (422) lists every one of them at once.
+Each check returns its problems, so that a refusal (422) lists every one of them at once; each
+problem names, in `field`, the composer's field it concerns.
 """
 
 from __future__ import annotations
@@ -13,24 +16,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.kinds import ChannelKind
 from contacts import geography
-from crisis.bulletin.public import link_of
 from crisis.bulletin.record import Bulletin
 from crisis.bulletin.render import (
     BULLETIN_CHANNELS,
     PUBLIC_AUDIENCE_CHANNELS,
     PUBLIC_ONLY_CHANNELS,
     PUBLIC_PAGE,
-    TO_FILL_MARK,
-    ChannelText,
     Content,
-    render_all,
 )
 from crisis.cell.crises import Crisis
 from crisis.errors import InvalidInput
 from crisis.labels import CHANNEL_LABELS
 from crisis.text import visible_length
 from crisis.vocabulary import CHOSEN_AUDIENCES, Audience, BulletinStatus, MsgType, Strategy
-from playbooks import check_completeness
 
 MAX_CASCADE_MINUTES = 240
 
@@ -81,18 +79,28 @@ class Draft:
     x_thread: bool = False
 
 
-def problem(code: str, message: str, **extra: object) -> dict[str, object]:
-    return {"code": code, "message": message, **extra}
+def problem(code: str, message: str, *, field: str, **extra: object) -> dict[str, object]:
+    return {"code": code, "message": message, "field": field, **extra}
+
+
+def _label(channel: str) -> str:
+    return CHANNEL_LABELS.get(channel, channel)
 
 
 def _audience_problems(audiences: list[str]) -> Problems:
     problems: Problems = []
     if not audiences:
-        problems.append(problem("no_audience", "Choisissez au moins un public visé."))
+        problems.append(
+            problem("no_audience", "Choisissez au moins un public visé.", field="audiences")
+        )
     unknown = [a for a in audiences if a not in CHOSEN_AUDIENCES]
     if unknown:
         problems.append(
-            problem("unknown_audience", "Publics inconnus : " + ", ".join(unknown) + ".")
+            problem(
+                "unknown_audience",
+                "Publics inconnus : " + ", ".join(unknown) + ".",
+                field="audiences",
+            )
         )
     return problems
 
@@ -101,25 +109,30 @@ def _channel_problem(
     channel: str, *, audiences: list[str], policy: ChannelPolicy, exercise: bool
 ) -> dict[str, object] | None:
     if channel not in BULLETIN_CHANNELS:
-        return problem("unknown_channel", f"Canal inconnu : « {channel} ».", channel=channel)
+        return problem(
+            "unknown_channel", f"Canal inconnu : « {channel} ».", field="channels", channel=channel
+        )
     if channel not in policy.available:
         return problem(
             "channel_not_configured",
-            f"Le canal « {channel} » n'est pas configuré sur ce déploiement.",
+            f"Le canal « {_label(channel)} » n'est pas configuré sur ce déploiement.",
+            field="channels",
             channel=channel,
         )
     if channel in PUBLIC_AUDIENCE_CHANNELS and Audience.PUBLIC not in audiences:
         return problem(
             "public_channel_without_public",
-            f"Le canal « {CHANNEL_LABELS.get(channel, channel)} » ne sert qu'à informer le "
-            "public : ajoutez le public visé ou retirez ce canal.",
+            f"Le canal « {_label(channel)} » ne sert qu'à informer le public : ajoutez le "
+            "public visé ou retirez ce canal.",
+            field="channels",
             channel=channel,
         )
     if channel in PUBLIC_ONLY_CHANNELS and channel not in policy.accounts(exercise=exercise):
         which = "de bac à sable (exercice)" if exercise else "public"
         return problem(
             "channel_not_configured",
-            f"Aucun compte {which} n'est configuré pour le canal « {channel} ».",
+            f"Aucun compte {which} n'est configuré pour le canal « {_label(channel)} ».",
+            field="channels",
             channel=channel,
         )
     return None
@@ -133,26 +146,30 @@ def _channel_problems(
     ]
     problems = [p for p in found if p is not None]
     if not channels:
-        problems.insert(0, problem("no_channel", "Choisissez au moins un canal."))
+        problems.insert(0, problem("no_channel", "Choisissez au moins un canal.", field="channels"))
     return problems
 
 
-async def _commune_problems(session: AsyncSession, communes: list[str]) -> Problems:
-    unknown = await geography.unknown_communes(session, codes=communes)
+async def _communes(session: AsyncSession, communes: list[str]) -> tuple[list[str], Problems]:
+    """(INSEE codes of the communes named by code or by name, the problem of those unknown)."""
+    codes, unknown = await geography.resolve(session, items=communes)
     if not unknown:
-        return []
-    message = "Codes INSEE inconnus : " + ", ".join(unknown) + "."
-    return [problem("unknown_communes", message, communes=unknown)]
+        return codes, []
+    message = "Communes inconnues (ni nom ni code INSEE) : " + ", ".join(unknown) + "."
+    return codes, [problem("unknown_communes", message, field="communes", communes=unknown)]
 
 
 def _msg_type_problems(msg_type: str, references: list[int]) -> Problems:
     if msg_type not in tuple(MsgType):
-        return [problem("invalid_msg_type", f"Type de message inconnu : {msg_type}.")]
+        return [
+            problem("invalid_msg_type", f"Type de message inconnu : {msg_type}.", field="msg_type")
+        ]
     if msg_type == MsgType.ALERT and references:
         return [
             problem(
                 "references_need_update",
                 "Un communiqué qui en référence d'autres est une mise à jour ou une annulation.",
+                field="msg_type",
             )
         ]
     if msg_type in (MsgType.UPDATE, MsgType.CANCEL) and not references:
@@ -160,6 +177,7 @@ def _msg_type_problems(msg_type: str, references: list[int]) -> Problems:
             problem(
                 "references_required",
                 "Une mise à jour ou une annulation doit désigner le communiqué publié visé.",
+                field="msg_type",
             )
         ]
     return []
@@ -185,6 +203,7 @@ async def _reference_problems(
             "Communiqués de référence inconnus ou non publiés pour cet événement : "
             + ", ".join(f"n° {m}" for m in missing)
             + ".",
+            field="msg_type",
             references=missing,
         )
     ]
@@ -192,21 +211,28 @@ async def _reference_problems(
 
 def _strategy_problems(strategy: str, cascade: int) -> Problems:
     if strategy not in tuple(Strategy):
-        return [problem("invalid_strategy", "Stratégie « all » ou « cascade ».")]
+        return [
+            problem(
+                "invalid_strategy",
+                "Choisissez l'envoi à tous les canaux à la fois ou en cascade.",
+                field="strategy",
+            )
+        ]
     if strategy == Strategy.CASCADE and not 1 <= cascade <= MAX_CASCADE_MINUTES:
         return [
             problem(
                 "invalid_cascade_minutes",
                 f"En cascade, le délai entre deux canaux va de 1 à {MAX_CASCADE_MINUTES} minutes.",
+                field="cascade_minutes",
             )
         ]
     return []
 
 
-async def checked(
+async def draft_problems(
     session: AsyncSession, *, crisis: Crisis, draft: Draft, policy: ChannelPolicy
-) -> Content:
-    """The draft as content, or 422 with one entry per problem."""
+) -> tuple[Content, Problems]:
+    """The draft as content, and what prevents saving it (the content is then only shown)."""
     exercise = crisis.is_exercise
     title, body = " ".join(draft.title.split()), draft.body.strip()
     audiences = list(dict.fromkeys(draft.audiences))
@@ -215,25 +241,22 @@ async def checked(
         if draft.channels is not None
         else policy.usable(audiences=tuple(audiences), exercise=exercise)
     )
-    communes = list(dict.fromkeys(draft.communes if draft.communes else crisis.communes))
+    communes, problems = await _communes(session, list(draft.communes or crisis.communes))
     references = list(dict.fromkeys(draft.references))
     msg_type = draft.msg_type or (MsgType.UPDATE if references else MsgType.ALERT)
     cascade = draft.cascade_minutes if draft.strategy == Strategy.CASCADE else 0
-    problems: Problems = []
     if visible_length(title) < 3:
-        problems.append(problem("invalid_title", "Le titre doit compter au moins 3 caractères."))
+        problems.insert(
+            0,
+            problem("invalid_title", "Le titre doit compter au moins 3 caractères.", field="title"),
+        )
     problems += _audience_problems(audiences)
     problems += _channel_problems(channels, audiences=audiences, policy=policy, exercise=exercise)
-    problems += await _commune_problems(session, communes)
     problems += _msg_type_problems(msg_type, references)
     problems += await _reference_problems(session, crisis_id=crisis.id, references=references)
     problems += _strategy_problems(draft.strategy, cascade)
-    if problems:
-        raise InvalidInput(
-            "invalid_bulletin", f"{len(problems)} problème(s) dans le communiqué.", problems
-        )
     assert crisis.id is not None
-    return Content(
+    content = Content(
         crisis_id=crisis.id,
         title=title,
         body=body,
@@ -253,31 +276,11 @@ async def checked(
         confirm_receipt=draft.confirm_receipt,
         x_thread=draft.x_thread and ChannelKind.X in channels,  # dropped with X, like its variant
     )
+    return content, problems
 
 
-def renderings(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, ChannelText]:
-    return render_all(
-        bulletin.content(),
-        link=link_of(bulletin, base_url=policy.base_url),
-        exercise=bulletin.exercise,
+def refused(problems: Problems) -> InvalidInput:
+    """A save refused: 422 with one entry per problem."""
+    return InvalidInput(
+        "invalid_bulletin", f"{len(problems)} problème(s) dans le communiqué.", problems
     )
-
-
-def submit_problems(bulletin: Bulletin, *, policy: ChannelPolicy) -> Problems:
-    """Everything that prevents submission: one entry per channel problem and per element."""
-    problems: Problems = []
-    for channel, rendered in renderings(bulletin, policy=policy).items():
-        for p in rendered.problems:
-            problems.append(problem(p.code, p.message, channel=channel))
-    if bulletin.msg_type != MsgType.CANCEL:
-        for missing in check_completeness(title=bulletin.title, body=bulletin.body):
-            problems.append(problem(missing.code, missing.message, element=missing.element))
-    texts = [bulletin.title, bulletin.body, *bulletin.variants.values()]
-    if any(TO_FILL_MARK in text for text in texts):
-        problems.append(
-            problem(
-                "unfilled_placeholder",
-                "Le texte contient encore « [à compléter : …] » : remplacez chaque mention.",
-            )
-        )
-    return problems

@@ -6,7 +6,7 @@ binds the content hash: a change after submission clears any approval and sends 
 back to review (to draft when the changed text no longer passes the submission checks), and a
 published bulletin is never edited (an update or a cancellation is a new bulletin whose
 `references` name it). The row is `crisis.bulletin.record`, what a draft and a submission must
-satisfy `crisis.bulletin.checks`.
+satisfy `crisis.bulletin.checks`, judged by `crisis.bulletin.verdict` as the composer shows it.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ from crisis.bulletin.checks import (
     MAX_CASCADE_MINUTES,
     ChannelPolicy,
     Draft,
-    checked,
-    renderings,
-    submit_problems,
+    refused,
 )
 from crisis.bulletin.record import Bulletin, get, journaled, listing
 from crisis.bulletin.render import Content, content_hash
+from crisis.bulletin.verdict import draft_of_bulletin, renderings, submit_problems, verdict
 from crisis.cell import crises
 from crisis.cell.crises import Crisis
 from crisis.errors import Conflict, Forbidden, InvalidInput
@@ -74,6 +73,21 @@ def _apply(bulletin: Bulletin, content: Content, template: str | None) -> None:
     bulletin.content_hash = content_hash(content)
 
 
+async def _saved(
+    session: AsyncSession,
+    *,
+    crisis: Crisis,
+    draft: Draft,
+    policy: ChannelPolicy,
+    public_id: str | None = None,
+) -> Content:
+    """The draft's content, or 422 with what the composer's preview lists as blocking."""
+    judged = await verdict(session, crisis=crisis, draft=draft, policy=policy, public_id=public_id)
+    if judged.to_save:
+        raise refused(judged.to_save)
+    return judged.content
+
+
 async def create(
     session: AsyncSession,
     *,
@@ -86,7 +100,7 @@ async def create(
     """A new draft; its area defaults to the crisis' communes, its channels to all usable."""
     actor.require(Role.COMMUNICATOR, action="rédiger un communiqué")
     crisis = await _open_crisis(session, crisis_id)
-    content = await checked(session, crisis=crisis, draft=draft, policy=policy)
+    content = await _saved(session, crisis=crisis, draft=draft, policy=policy)
     bulletin = Bulletin(
         crisis_id=crisis_id,
         title="",
@@ -123,7 +137,9 @@ async def edit(
             "Un communiqué publié n'est jamais modifié : rédigez une mise à jour.",
         )
     crisis = await _open_crisis(session, bulletin.crisis_id)
-    content = await checked(session, crisis=crisis, draft=draft, policy=policy)
+    content = await _saved(
+        session, crisis=crisis, draft=draft, policy=policy, public_id=bulletin.public_id
+    )
     if content_hash(content) == bulletin.content_hash and draft.template == bulletin.template:
         return bulletin
     previous, approver = bulletin.status, bulletin.approved_by
@@ -165,8 +181,12 @@ async def submit(
     bulletin = await get(session, bulletin_id=bulletin_id, lock=True)
     if bulletin.status != BulletinStatus.DRAFT:
         raise Conflict("not_a_draft", "Seul un brouillon peut être soumis à validation.")
-    await _open_crisis(session, bulletin.crisis_id)
-    problems = submit_problems(bulletin, policy=policy)
+    crisis = await _open_crisis(session, bulletin.crisis_id)
+    draft = draft_of_bulletin(bulletin)
+    judged = await verdict(
+        session, crisis=crisis, draft=draft, policy=policy, public_id=bulletin.public_id
+    )
+    problems = judged.problems
     if problems:
         raise InvalidInput(
             "bulletin_not_ready",

@@ -55,7 +55,8 @@ def test_a_communicator_composes_from_the_playbook_a_validator_approves_and_it_i
     validator_context.close()
 
     page.reload()
-    page.get_by_role("button", name="Publier maintenant").click()
+    page.get_by_role("link", name="Publier…").click()
+    page.get_by_role("button", name="Confirmer et publier").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Suivi des envois")
     expect(page.get_by_role("row", name="Page publique")).to_be_visible()
     expect(page.locator("#tracking-total")).to_contain_text("envoyé 1")

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import privacy
@@ -33,9 +34,9 @@ from crisis.app.paths import RowId
 from crisis.app.policies import channel_policy
 from crisis.bulletin import confirmations, tracking
 from crisis.bulletin import workflow as bulletins
-from crisis.bulletin.public import aims_at_public
-from crisis.bulletin.render import SAMPLE_PUBLIC_ID, Content, public_link, render_all
-from crisis.bulletin.workflow import Bulletin
+from crisis.bulletin.recipients import recipients
+from crisis.bulletin.verdict import verdict
+from crisis.bulletin.workflow import Bulletin, Draft
 from crisis.cell import crises
 from crisis.dispatch.outbox import DeliveryStatus
 from playbooks import check_completeness
@@ -91,30 +92,19 @@ async def preview(
     body: PreviewIn, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
     policy = channel_policy(settings)
+    draft = Draft(**body.model_dump(exclude={"crisis_id"}))
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=body.crisis_id)
-    content = Content(
-        crisis_id=body.crisis_id,
-        title=" ".join(body.title.split()),
-        body=body.body.strip(),
-        audiences=tuple(body.audiences),
-        channels=tuple(c for c in body.channels or () if c in policy.available),
-        communes=(),
-        variants={k: v for k, v in body.variants.items() if v.strip()},
-        msg_type=body.msg_type or ("update" if body.references else "alert"),
-        confirm_receipt=body.confirm_receipt,
-        x_thread=body.x_thread and "x" in (body.channels or ()),
-    )
-    link = (
-        public_link(policy.base_url, SAMPLE_PUBLIC_ID, exercise=crisis.is_exercise)
-        if aims_at_public(content.audiences)
-        else ""
-    )
-    texts = render_all(content, link=link, exercise=crisis.is_exercise)
-    missing = check_completeness(title=content.title, body=content.body)
+        judged = await verdict(session, crisis=crisis, draft=draft, policy=policy)
+    content = judged.content
     return {
-        "renderings": rendering_views(texts),
-        "completeness": [{"code": m.code, "message": m.message} for m in missing],
+        "renderings": rendering_views(judged.texts),
+        "completeness": [
+            {"code": m.code, "message": m.message}
+            for m in check_completeness(title=content.title, body=content.body)
+        ],
+        "to_save": judged.to_save,
+        "to_submit": judged.to_submit,
     }
 
 
@@ -194,6 +184,45 @@ async def publish_bulletin(
         return 200, view
 
     return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
+class ReachView(BaseModel):
+    targeted: int
+    to_call: int
+
+
+class RecipientsView(BaseModel):
+    """Who the bulletin would reach if published now, counted as the fan-out selects."""
+
+    bulletin_id: int
+    exercise: bool
+    people: dict[str, ReachView]
+    played: dict[str, int]
+    public_accounts: int
+    public_page: bool
+    sentence: str
+
+
+@router.get(
+    "/bulletins/{bulletin_id}/recipients",
+    summary="Destinataires d'une publication (nombres, sans rien publier)",
+    **returns(RecipientsView, 404),
+)
+async def bulletin_recipients(
+    bulletin_id: RowId, actor: CurrentActor, db: DbDep, settings: SettingsDep
+) -> dict[str, Any]:
+    async with db.read() as session:
+        bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
+        found = await recipients(session, bulletin=bulletin, policy=channel_policy(settings))
+    return {
+        "bulletin_id": bulletin_id,
+        "exercise": found.exercise,
+        "people": {a: r._asdict() for a, r in found.people.items()},
+        "played": found.played,
+        "public_accounts": found.public_accounts,
+        "public_page": found.public_page,
+        "sentence": found.sentence(),
+    }
 
 
 @router.post(

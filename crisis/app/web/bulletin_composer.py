@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.x_thread import X_MAX_PARTS
 from contacts import geography
@@ -19,17 +20,20 @@ from crisis.app.policies import channel_policy
 from crisis.app.web.bulletin_form import CASCADE_MINUTES, draft_of, form_of
 from crisis.app.web.templating import flash, render
 from crisis.bulletin import workflow as bulletins
-from crisis.bulletin.composer import offered, prefill
+from crisis.bulletin.composer import named_communes, offered, prefill
 from crisis.bulletin.render import (
     BULLETIN_CHANNELS,
     PUBLIC_AUDIENCE_CHANNELS,
     PUBLIC_ONLY_CHANNELS,
 )
+from crisis.bulletin.verdict import verdict
 from crisis.bulletin.workflow import Bulletin, ChannelPolicy
 from crisis.cell import crises
 from crisis.cell.crises import Crisis, playbook_for
 from crisis.errors import InvalidInput
 from crisis.vocabulary import BulletinStatus
+from playbooks import check_completeness
+from playbooks.formatting import french_list
 
 router = APIRouter(include_in_schema=False)
 FIRST_AUDIENCES = ["officials", "media", "public"]
@@ -49,6 +53,8 @@ async def _composer(
     assert crisis.id is not None
     async with db.read() as session:
         communes = await geography.communes_by_code(session, codes=crisis.communes)
+        typed = await _typed_communes(session, form.get("communes") or [])
+        chosen = await _communes_text(session, form.get("communes") or crisis.communes)
         published = [
             b
             for b in await bulletins.listing(session, crisis_id=crisis.id)
@@ -72,9 +78,26 @@ async def _composer(
         account_channels=PUBLIC_ONLY_CHANNELS,
         accounts=policy.accounts(exercise=crisis.is_exercise),
         crisis_communes=", ".join(c.name for c in communes),
+        communes_field=typed,
+        communes_text=chosen,
+        preview_url=f"/evenements/{crisis.id}/communiques/apercu",
         published=published,
         x_max_parts=X_MAX_PARTS,
     )
+
+
+async def _typed_communes(session: AsyncSession, items: list[str]) -> str:
+    """The communes field as typed: « Abbeville (80001) » for a code, the rest as it is."""
+    names = {c.code: c.name for c in await geography.communes_by_code(session, codes=items)}
+    return ", ".join(f"{names[i]} ({i})" if i in names else i for i in items)
+
+
+async def _communes_text(session: AsyncSession, items: list[str]) -> str:
+    """The communes as a template writes them (« Abbeville, Amiens et Rue »): what the body
+    says of them, replaced when they change."""
+    codes, _ = await geography.resolve(session, items=items)
+    names = [c.name for c in await geography.communes_by_code(session, codes=codes)]
+    return french_list(named_communes(names))
 
 
 def _blank(crisis: Crisis, policy: ChannelPolicy) -> dict[str, Any]:
@@ -87,7 +110,7 @@ def _blank(crisis: Crisis, policy: ChannelPolicy) -> dict[str, Any]:
         "variants": {},
         "references": [],
         "msg_type": "alert",
-        "communes": "",
+        "communes": [],
     }
 
 
@@ -231,3 +254,24 @@ async def edit_bulletin_submit(
 ) -> Response:
     done = "Communiqué modifié."
     return await _save(request, db, caller, done=done, bulletin_id=bulletin_id)
+
+
+@router.post("/evenements/{crisis_id}/communiques/apercu", dependencies=[CsrfChecked])
+async def preview_fragment(
+    crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> HTMLResponse:
+    """The composer's preview: the form as the save reads it, judged as the save and the
+    submission judge it, with the renderings per channel."""
+    draft = draft_of(await request.form())
+    async with db.read() as session:
+        crisis = await crises.get(session, crisis_id=crisis_id)
+        judged = await verdict(session, crisis=crisis, draft=draft, policy=caller.policy)
+        chosen = await _communes_text(session, list(judged.content.communes))
+    return render(
+        request,
+        "bulletins/preview.html",
+        judged=judged,
+        communes_ok=not any(p["field"] == "communes" for p in judged.to_save),
+        communes_text=chosen,
+        complete=not check_completeness(title=judged.content.title, body=judged.content.body),
+    )

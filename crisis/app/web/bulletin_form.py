@@ -10,9 +10,27 @@ from starlette.datastructures import FormData
 from crisis.bulletin.render import BULLETIN_CHANNELS
 from crisis.bulletin.workflow import Bulletin, Draft
 
-SPLIT = re.compile(r"[\s,;]+")
+SPLIT = re.compile(r"[,;\n]+")
+CODE_CHOSEN = re.compile(r"\((\w{5})\)\s*$")
+"""« Abbeville (80001) », as the autocomplete writes a commune."""
+CODES = re.compile(r"^(?:\s*\d[\dAB]\d{3}\s*)+$")
+"""INSEE codes separated by spaces (« 80001 80021 »)."""
 CASCADE_MINUTES = 10
 """What the composer offers between two steps of a cascade when nothing was chosen."""
+
+
+def communes_of(text: str) -> list[str]:
+    """The communes typed, by name or INSEE code, separated by commas or lines."""
+    items: list[str] = []
+    for piece in (p.strip() for p in SPLIT.split(text)):
+        chosen = CODE_CHOSEN.search(piece)
+        if chosen:
+            items.append(chosen.group(1))
+        elif CODES.match(piece):
+            items += piece.split()
+        elif piece:
+            items.append(piece)
+    return items
 
 
 def draft_of(form: FormData) -> Draft:
@@ -30,7 +48,7 @@ def draft_of(form: FormData) -> Draft:
         body=text("body").replace("\r\n", "\n"),
         audiences=many("audiences"),
         channels=many("channels"),
-        communes=[c for c in SPLIT.split(text("communes")) if c] or None,
+        communes=communes_of(text("communes")) or None,
         template=text("template") or None,
         variants={k: v.replace("\r\n", "\n") for k, v in variants.items()},
         references=[int(r) for r in many("references") if r.isdigit()],
@@ -50,7 +68,7 @@ def form_of(source: Draft | Bulletin) -> dict[str, Any]:
         "body": source.body,
         "audiences": source.audiences,
         "channels": source.channels or [],
-        "communes": " ".join(source.communes or []),
+        "communes": list(source.communes or []),
         "template": source.template or "",
         "variants": source.variants,
         "references": references,

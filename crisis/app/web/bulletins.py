@@ -22,6 +22,7 @@ from crisis.app.settings import Settings
 from crisis.app.web.templating import flash, render
 from crisis.bulletin import public, self_test, tracking
 from crisis.bulletin import workflow as bulletins
+from crisis.bulletin.recipients import Recipients, recipients
 from crisis.cell import crises
 from crisis.errors import InvalidInput
 from crisis.vocabulary import BulletinStatus
@@ -45,6 +46,10 @@ async def _bulletin_page(
         crisis = await crises.get(session, crisis_id=bulletin.crisis_id)
         own = await self_test.own_channels(session, actor=actor, policy=policy)
         counted = await tracking.counts(session, bulletin_id=bulletin_id)
+        may = bulletins.permissions(actor, bulletin)
+        reached = (
+            await recipients(session, bulletin=bulletin, policy=policy) if may.publish else None
+        )
     return render(
         request,
         "bulletins/bulletin.html",
@@ -53,7 +58,8 @@ async def _bulletin_page(
         crisis=crisis,
         exercise=crisis.is_exercise,
         renderings=bulletins.renderings(bulletin, policy=policy),
-        may=bulletins.permissions(actor, bulletin),
+        may=may,
+        recipients=reached,
         problems=problems or [],
         own_channels=own,
         own_sources=self_test.SOURCE_LABELS,
@@ -141,9 +147,44 @@ async def send_test(
     return await _step(request, db, caller, bulletin_id, step, done)
 
 
+async def _recipients(db: DbDep, settings: Settings, bulletin: bulletins.Bulletin) -> Recipients:
+    async with db.read() as session:
+        return await recipients(session, bulletin=bulletin, policy=channel_policy(settings))
+
+
+@router.get("/communiques/{bulletin_id}/publier")
+async def publish_page(
+    bulletin_id: RowId, request: Request, actor: CurrentActor, db: DbDep, settings: SettingsDep
+) -> Response:
+    """The confirmation before publishing: who will receive it, counted as the fan-out will."""
+    async with db.read() as session:
+        bulletin = await bulletins.get(session, bulletin_id=bulletin_id)
+        crisis = await crises.get(session, crisis_id=bulletin.crisis_id)
+    if not bulletins.permissions(actor, bulletin).publish:
+        flash(request, "info", "Ce communiqué ne peut pas être publié par vous maintenant.")
+        return RedirectResponse(f"/communiques/{bulletin_id}", status_code=303)
+    return render(
+        request,
+        "bulletins/publish_confirm.html",
+        bulletin=bulletin,
+        crisis=crisis,
+        exercise=crisis.is_exercise,
+        recipients=await _recipients(db, settings, bulletin),
+    )
+
+
 @router.post("/communiques/{bulletin_id}/publier", dependencies=[CsrfChecked])
-async def publish(bulletin_id: RowId, request: Request, caller: CallerDep, db: DbDep) -> Response:
-    """Publish, then follow the deliveries; a second click finds it already published."""
+async def publish(
+    bulletin_id: RowId,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    confirmed: Annotated[str, Form(alias="confirme", max_length=1)] = "",
+) -> Response:
+    """Publish once confirmed on the page that counts the recipients (without it, that page),
+    then follow the deliveries; a second click finds it already published."""
+    if not confirmed:
+        return RedirectResponse(f"/communiques/{bulletin_id}/publier", status_code=303)
 
     async def step(session: AsyncSession) -> int | None:
         current = await bulletins.get(session, bulletin_id=bulletin_id)

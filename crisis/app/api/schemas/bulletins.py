@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -101,6 +101,12 @@ class BulletinList(BaseModel):
 class PreviewView(BaseModel):
     renderings: dict[str, RenderingView]
     completeness: list[Problem]
+    to_save: list[dict[str, Any]] = Field(
+        default_factory=list, description="Ce qui empêche l'enregistrement (champ : `field`)."
+    )
+    to_submit: list[dict[str, Any]] = Field(
+        default_factory=list, description="Ce qui empêche la soumission (champ : `field`)."
+    )
 
 
 class SelfTestView(BaseModel):

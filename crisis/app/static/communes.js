@@ -1,0 +1,59 @@
+// Communes by name or INSEE code: suggestions from /api/v1/geo/communes for the name being
+// typed after the last comma; choosing one writes « Nom (code) ». No build step, no dependency.
+(function () {
+  for (const input of document.querySelectorAll("input[data-commune-search]")) {
+    const box = document.getElementById(input.id + "-suggestions");
+    const status = document.getElementById(input.id + "-status");
+    if (!box) continue;
+    let timer = null;
+    let asked = "";
+
+    function current() {
+      const text = input.value;
+      const cut = Math.max(text.lastIndexOf(","), text.lastIndexOf(";"));
+      return { head: text.slice(0, cut + 1), typed: text.slice(cut + 1).trim() };
+    }
+
+    function choose(commune) {
+      const head = current().head;
+      input.value = (head ? head.trimEnd() + " " : "") + `${commune.name} (${commune.code}), `;
+      box.replaceChildren();
+      if (status) status.textContent = `${commune.name} ajoutée.`;
+      input.focus();
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+
+    async function suggest() {
+      const typed = current().typed;
+      if (typed.length < 2 || /\(\w{5}\)$/.test(typed)) { box.replaceChildren(); asked = ""; return; }
+      if (typed === asked) return;
+      asked = typed;
+      const url = "/api/v1/geo/communes?limit=8&q=" + encodeURIComponent(typed);
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok || asked !== typed) return;
+      const items = (await response.json()).items;
+      box.replaceChildren();
+      for (const commune of items) {
+        const tag = document.createElement("button");
+        tag.type = "button";
+        tag.className = "fr-tag";
+        tag.textContent = `${commune.name} (${commune.code})`;
+        tag.addEventListener("click", () => choose(commune));
+        box.append(tag);
+      }
+      if (status) {
+        status.textContent = items.length
+          ? `${items.length} commune${items.length > 1 ? "s" : ""} proposée${items.length > 1 ? "s" : ""} : Tab pour les parcourir.`
+          : "Aucune commune de ce nom ou de ce code.";
+      }
+    }
+
+    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(suggest, 200); });
+    input.addEventListener("keydown", (event) => {
+      const first = box.querySelector("button");
+      if (event.key === "Enter" && first && current().typed) { event.preventDefault(); first.click(); }
+      if (event.key === "ArrowDown" && first) { event.preventDefault(); first.focus(); }
+      if (event.key === "Escape") box.replaceChildren();
+    });
+  }
+})();
