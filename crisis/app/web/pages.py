@@ -1,17 +1,15 @@
-"""Server-rendered pages: login, dashboard, crisis, journal, and the live stream."""
+"""Server-rendered pages: login, dashboard, crisis, journal; the live stream is `live_stream`."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sse_starlette.sse import EventSourceResponse
 
 from contacts import geography, roster
 from contacts.roster import DUTY_LABELS
@@ -22,8 +20,8 @@ from crisis.app.actions import CallerDep
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.clock import paris
 from crisis.app.errors import journal_refusal
-from crisis.app.live import JournalSignal
 from crisis.app.paths import RowId
+from crisis.app.web import live_stream
 from crisis.app.web.lifecycle_pages import paris_local
 from crisis.app.web.templating import flash, render
 from crisis.cell import cabinet, checklist, clocks, crises, overview, paging
@@ -33,6 +31,7 @@ from crisis.labels import KIND_LABELS
 from crisis.vocabulary import CabinetEntryKind, CrisisMode
 
 router = APIRouter(include_in_schema=False)
+router.include_router(live_stream.router)
 _SPLIT = re.compile(r"[,;\n]+")
 
 
@@ -372,26 +371,3 @@ async def journal_page(request: Request, actor: CurrentActor, db: DbDep) -> HTML
         report = await journal.verify(session)
     entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
     return render(request, "journal.html", crisis=None, entries=entries, report=report)
-
-
-async def _journal_changes(request: Request, db: DbDep) -> AsyncIterator[dict[str, str]]:
-    """One `change` event whenever the journal grows, whichever instance wrote it.
-
-    Woken by PostgreSQL's NOTIFY (`crisis.app.live`), polling as the safety net and on SQLite.
-    The first message, a comment, tells that the stream has its starting point.
-    """
-    signal: JournalSignal = request.app.state.live
-    last = -1
-    while not await request.is_disconnected():
-        seen = signal.generation  # before reading: a wake-up during the read is not lost
-        async with db.read() as session:
-            length = await journal.length(session)
-        if length != last:
-            yield {"event": "change", "data": str(length)} if last >= 0 else {"comment": "prêt"}
-            last = length
-        await signal.wait(since=seen)
-
-
-@router.get("/flux")
-async def live_stream(request: Request, actor: CurrentActor, db: DbDep) -> EventSourceResponse:
-    return EventSourceResponse(_journal_changes(request, db), ping=15)
