@@ -264,6 +264,11 @@ class LiveHub:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    def version(self, topic: str) -> int | None:
+        """The version of a topic's figures, if someone in this process listens to it."""
+        state = self._topics.get(topic)
+        return state.message.version if state and state.message else None
+
     def subscribers(self, topic: str) -> int:
         state = self._topics.get(topic)
         return state.subscribers if state else 0

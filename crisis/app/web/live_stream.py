@@ -11,17 +11,19 @@ The first bytes, the `prêt` comment, go out before any database work.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
 from sqlmodel import col, func, select
 from sse_starlette.sse import EventSourceResponse
 
 from crisis import journal
-from crisis.app.auth import CurrentActor
+from crisis.app.auth import CurrentActor, csrf_token
 from crisis.app.clock import Clock
 from crisis.app.db import Database
 from crisis.app.live import Figures, LiveHub
@@ -29,8 +31,6 @@ from crisis.bulletin import tracking
 from crisis.cell import crises, overview
 from crisis.cell.clocks import ClockState
 from crisis.errors import DomainError
-
-router = APIRouter(include_in_schema=False)
 
 BOARD = "tableau"
 CLOCK_WORDS = {
@@ -59,6 +59,71 @@ def hub_of(app: FastAPI) -> LiveHub:
         hub = LiveHub(app.state.live, compute, announce=announcements)
         app.state.live_hub = hub
     return hub
+
+
+Visibility = tuple[Any, ...]
+"""What a fragment shows that depends on the viewer: `crisis.privacy`'s personal data, abilities."""
+Render = Callable[[], Awaitable[HTMLResponse]]
+CSRF_MARK = "\x00csrf\x00"
+
+
+class SharedFragments:
+    """Fragments rendered once per version of their topic and visibility class, for everyone.
+
+    The first request after a change renders (the others wait for it); the session's CSRF token
+    in the forms is swapped for each viewer's own. Without subscribers in this process, the
+    topic has no version and each request renders for itself."""
+
+    def __init__(self) -> None:
+        self._renders: dict[tuple[str, str, Visibility], tuple[int, asyncio.Task[str]]] = {}
+        self.renders = 0
+
+    async def get(
+        self,
+        request: Request,
+        hub: LiveHub,
+        topic: str,
+        visibility: Visibility,
+        render: Render,
+    ) -> HTMLResponse:
+        version = hub.version(topic)
+        if version is None:
+            return await render()
+        key = (topic, f"{request.url.path}?{request.url.query}", visibility)
+        known = self._renders.get(key)
+        if known is None or known[0] != version or _failed(known[1]):
+            self._renders = {
+                k: v for k, v in self._renders.items() if k[0] != topic or v[0] == version
+            }
+            known = (version, asyncio.create_task(self._render(request, render)))
+            self._renders[key] = known
+        body = (await asyncio.shield(known[1])).replace(CSRF_MARK, csrf_token(request))
+        return HTMLResponse(body)
+
+    async def _render(self, request: Request, render: Render) -> str:
+        self.renders += 1
+        body = bytes((await render()).body).decode()
+        return body.replace(csrf_token(request), CSRF_MARK)
+
+
+def shared_fragments(app: FastAPI) -> SharedFragments:
+    cache: SharedFragments | None = getattr(app.state, "live_fragments", None)
+    if cache is None:
+        cache = app.state.live_fragments = SharedFragments()
+    return cache
+
+
+def _failed(task: asyncio.Task[str]) -> bool:
+    return task.done() and (task.cancelled() or task.exception() is not None)
+
+
+async def shared_fragment(
+    request: Request, topic: str, visibility: Visibility, render: Render
+) -> HTMLResponse:
+    """`render()`'s page, rendered once per change of `topic` for each visibility class."""
+    return await shared_fragments(request.app).get(
+        request, hub_of(request.app), topic, visibility, render
+    )
 
 
 def _clocks(states: list[ClockState]) -> dict[str, Any]:
@@ -180,8 +245,7 @@ async def _events(request: Request, hub: LiveHub, topic: str) -> AsyncIterator[d
 RowParam = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 
 
-@router.get("/flux")
-async def live_stream(
+async def live_stream(  # GET /flux, routed by `pages`
     request: Request,
     actor: CurrentActor,
     evenement: RowParam = None,

@@ -31,7 +31,7 @@ from crisis.labels import KIND_LABELS
 from crisis.vocabulary import CabinetEntryKind, CrisisMode
 
 router = APIRouter(include_in_schema=False)
-router.include_router(live_stream.router)
+router.add_api_route("/flux", live_stream.live_stream, methods=["GET"])
 _SPLIT = re.compile(r"[,;\n]+")
 
 
@@ -115,7 +115,10 @@ async def dashboard(
 async def crisis_list_fragment(
     request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
-    return render(request, "fragments/crisis_list.html", **await _board(db, clock.now()))
+    async def fresh() -> HTMLResponse:
+        return render(request, "fragments/crisis_list.html", **await _board(db, clock.now()))
+
+    return await live_stream.shared_fragment(request, live_stream.BOARD, (), fresh)
 
 
 async def _new_crisis_form(request: Request, db: DbDep, **context: Any) -> HTMLResponse:
@@ -260,18 +263,31 @@ def _abilities(actor: Actor) -> dict[str, bool]:
 async def crisis_panel_fragment(
     crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
-    panel = await _panel(db, crisis_id, clock.now(), actor)
-    return render(request, "fragments/crisis_panel.html", can=_abilities(actor), **panel)
+    can = _abilities(actor)
+
+    async def fresh() -> HTMLResponse:
+        panel = await _panel(db, crisis_id, clock.now(), actor)
+        return render(request, "fragments/crisis_panel.html", can=can, **panel)
+
+    visibility = (privacy.sees_personal_data(actor), *sorted(can.items()))
+    topic = f"evenement:{crisis_id}"
+    return await live_stream.shared_fragment(request, topic, visibility, fresh)
 
 
 @router.get("/fragments/evenements/{crisis_id}/main-courante")
 async def crisis_journal_fragment(
     crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep
 ) -> HTMLResponse:
-    async with db.read() as session:
-        entries = await journal.for_crisis(session, crisis_id=crisis_id)
-    entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
-    return render(request, "fragments/journal_table.html", entries=entries)
+    personal = privacy.sees_personal_data(actor)
+
+    async def fresh() -> HTMLResponse:
+        async with db.read() as session:
+            entries = await journal.for_crisis(session, crisis_id=crisis_id)
+        entries = privacy.journal_entries(entries, personal=personal)
+        return render(request, "fragments/journal_table.html", entries=entries)
+
+    topic = f"evenement:{crisis_id}"
+    return await live_stream.shared_fragment(request, topic, (personal,), fresh)
 
 
 async def _crisis_journal(
