@@ -22,7 +22,8 @@
   }
   function morph(old, fresh) {
     if (old.nodeType !== Node.ELEMENT_NODE) {
-      if (old.nodeValue !== fresh.nodeValue) old.nodeValue = fresh.nodeValue;
+      const blank = !old.nodeValue.trim() && !fresh.nodeValue.trim();  // layout whitespace
+      if (!blank && old.nodeValue !== fresh.nodeValue) old.nodeValue = fresh.nodeValue;
       return;
     }
     const field = FIELDS.has(old.nodeName);
@@ -31,7 +32,9 @@
       if (old.getAttribute(attr.name) !== attr.value) old.setAttribute(attr.name, attr.value);
     }
     for (const attr of Array.from(old.attributes)) {
-      if (!fresh.hasAttribute(attr.name) && !(field && attr.name === "value")) old.removeAttribute(attr.name);
+      if (fresh.hasAttribute(attr.name) || (field && attr.name === "value")) continue;
+      if (attr.name.startsWith("data-fr-") || (attr.name === "class" && !attr.value.trim())) continue;  // DSFR's own marks
+      old.removeAttribute(attr.name);
     }
     if (!field) morphChildren(old, fresh);
   }
@@ -53,11 +56,16 @@
     }
   }
   async function refresh(region) {
-    const response = await fetch(region.dataset.liveSrc, { credentials: "same-origin" });
-    if (!response.ok) return;
-    const template = document.createElement("template");
-    template.innerHTML = await response.text();
-    morphChildren(region, template.content);
+    region.setAttribute("aria-busy", "true");
+    try {
+      const response = await fetch(region.dataset.liveSrc, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const template = document.createElement("template");
+      template.innerHTML = await response.text();
+      morphChildren(region, template.content);
+    } finally {
+      region.removeAttribute("aria-busy");
+    }
   }
   const status = document.createElement("p");
   status.className = "fr-sr-only";
