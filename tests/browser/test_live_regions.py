@@ -15,11 +15,13 @@ pytestmark = pytest.mark.browser
 NOTE = "Rappeler la mairie à 15 h, le maire est sur le terrain"
 WATCH = """(selector) => {
   window.seen = [];
+  const say = (r) => [r.type, r.attributeName, r.oldValue, r.target.nodeName].join(" ");
   const observer = new MutationObserver((records) => {
-    for (const r of records) if (r.attributeName !== "aria-busy") window.seen.push(r.type + " " + (r.attributeName || "") + " " + (r.oldValue || "").slice(0, 40) + " -> " + (r.target.nodeValue || (r.target.getAttribute && r.target.getAttribute(r.attributeName)) || r.target.nodeName).slice(0, 40));
+    for (const r of records) if (r.attributeName !== "aria-busy") window.seen.push(say(r));
   });
+  const what = { subtree: true, childList: true, characterData: true, attributes: true };
   for (const node of document.querySelectorAll(selector))
-    observer.observe(node, { subtree: true, childList: true, characterData: true, attributes: true, characterDataOldValue: true, attributeOldValue: true });
+    observer.observe(node, { ...what, characterDataOldValue: true, attributeOldValue: true });
 }"""
 
 
