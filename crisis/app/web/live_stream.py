@@ -63,6 +63,8 @@ def hub_of(app: FastAPI) -> LiveHub:
 
 Visibility = tuple[Any, ...]
 """What a fragment shows that depends on the viewer: `crisis.privacy`'s personal data, abilities."""
+KEPT_RENDERS = 500
+"""Past that many renderings kept (topics no one watches any more), the cache starts afresh."""
 Render = Callable[[], Awaitable[HTMLResponse]]
 CSRF_MARK = "\x00csrf\x00"
 
@@ -93,7 +95,9 @@ class SharedFragments:
         known = self._renders.get(key)
         if known is None or known[0] != version or _failed(known[1]):
             self._renders = {
-                k: v for k, v in self._renders.items() if k[0] != topic or v[0] == version
+                k: v
+                for k, v in self._renders.items()
+                if (k[0] != topic or v[0] == version) and len(self._renders) < KEPT_RENDERS
             }
             known = (version, asyncio.create_task(self._render(request, render)))
             self._renders[key] = known
