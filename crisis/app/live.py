@@ -16,14 +16,21 @@ connection that died without a word (half-open TCP).
 On SQLite there is no listener (nothing like NOTIFY): streams poll every `tick_seconds`, as
 they always did. With a listener up they still poll, as a safety net, every
 `max(FALLBACK_SECONDS, tick_seconds)`.
+
+What streams send comes from one `LiveHub` per process: whatever the number of open pages, a
+topic (the dashboard, a crisis, a bulletin's tracking) has its figures computed once per round,
+at most one round per `min_interval` (1 s), and every subscriber of the topic gets the same small
+JSON — counts and clock states, never a name or an address, so one message serves every role.
+Nothing is sent when the figures did not move. The hub's task runs only while someone listens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -178,3 +185,153 @@ async def listening(
         yield listener
     finally:
         await listener.stop()
+
+
+Figures = dict[str, Any]
+"""A topic's figures: JSON-ready counts and states, without personal data."""
+Compute = Callable[[str], Awaitable[Figures]]
+Announce = Callable[[str, Figures, Figures], list[str]]
+
+
+@dataclass(slots=True)
+class Message:
+    """What a stream sends for one change of its topic."""
+
+    version: int
+    figures: Figures
+    changed: list[str]
+    announce: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "figures": self.figures,
+            "changed": self.changed,
+            "announce": self.announce,
+        }
+
+
+@dataclass(slots=True)
+class _Topic:
+    subscribers: int = 0
+    message: Message | None = None
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Subscription:
+    """One stream's view of its topic: the messages it has not sent yet, the latest only."""
+
+    def __init__(self, topic: _Topic) -> None:
+        self._topic = topic
+        self._version = 0
+
+    @property
+    def pending(self) -> bool:
+        """A message not sent yet."""
+        message = self._topic.message
+        return message is not None and message.version > self._version
+
+    async def next(self) -> Message:
+        while True:
+            message, event = self._topic.message, self._topic.event
+            if message is not None and message.version > self._version:
+                self._version = message.version
+                return message
+            await event.wait()
+
+
+class LiveHub:
+    """Every live stream of the process, fed by one computation per topic and round."""
+
+    def __init__(
+        self,
+        signal: JournalSignal,
+        compute: Compute,
+        *,
+        announce: Announce | None = None,
+        min_interval: float = 1.0,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self._signal, self._compute = signal, compute
+        self._announce = announce or (lambda _topic, _old, _new: [])
+        self.min_interval, self.poll_seconds = min_interval, poll_seconds
+        self._topics: dict[str, _Topic] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.rounds = 0
+        self.computations = 0
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def version(self, topic: str) -> int | None:
+        """The version of a topic's figures, if someone in this process listens to it."""
+        state = self._topics.get(topic)
+        return state.message.version if state and state.message else None
+
+    def subscribers(self, topic: str) -> int:
+        state = self._topics.get(topic)
+        return state.subscribers if state else 0
+
+    @asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
+        state = self._topics.setdefault(topic, _Topic())
+        state.subscribers += 1
+        if not self.running:
+            self._task = asyncio.create_task(self._run(), name="tocsin-live-hub")
+        else:
+            self._signal.wake()  # a new topic is computed at the next round, not a poll later
+        try:
+            yield Subscription(state)
+        finally:
+            state.subscribers -= 1
+            if not state.subscribers:
+                del self._topics[topic]
+            if not self._topics:
+                await self.stop()
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    async def refresh(self) -> None:
+        """One round: each topic listened to is computed once; moved figures are published."""
+        self.rounds += 1
+        for name, state in list(self._topics.items()):
+            try:
+                figures = await self._compute(name)
+            except Exception:  # a failing topic must not stop the others' updates
+                log.exception("live figures of %s failed", name)
+                continue
+            self.computations += 1
+            old = state.message
+            if old is not None and old.figures == figures:
+                continue
+            changed = _changed_keys(old.figures if old else {}, figures)
+            announce = self._announce(name, old.figures, figures) if old else []
+            state.message = Message((old.version if old else 0) + 1, figures, changed, announce)
+            event, state.event = state.event, asyncio.Event()
+            event.set()
+
+    async def _run(self) -> None:
+        while self._topics:
+            seen = self._signal.generation
+            await self.refresh()
+            await asyncio.sleep(self.min_interval)  # the bound: one round a second at most
+            if self._signal.generation == seen:
+                with suppress(TimeoutError):
+                    async with asyncio.timeout(self._wait_seconds()):
+                        await self._signal.wait(since=seen)
+
+    def _wait_seconds(self) -> float:
+        """Delivery outcomes are not journal entries: a tracked bulletin is polled."""
+        if any(name.startswith("communique:") for name in self._topics):
+            return min(self.poll_seconds, self._signal.fallback_seconds)
+        return self._signal.fallback_seconds
+
+
+def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    return sorted(key for key in new.keys() | old.keys() if old.get(key) != new.get(key))

@@ -1,26 +1,97 @@
-// Live regions: an element with data-live-src is re-fetched when the server-sent event stream
-// says something changed (a journal entry anywhere, on any instance); with data-load-now it is
-// also fetched at once, with data-refresh-seconds on a timer (delivery outcomes are not journal
-// entries, so the stream alone is not enough on the tracking page).
+// Live regions. One event stream per page (/flux, with the page's topic from data-live-topic,
+// e.g. "evenement=3") brings the topic's figures when they move, at most once a second; a region
+// ([data-live-src]) is re-fetched only when a group it shows (data-live-on, e.g. "clocks journal")
+// changed, and the new HTML is merged into the old in place: text that did not change is left
+// alone, rows are matched by id, and a form field, the focused element and what was typed are
+// never replaced. Screen readers hear only what the server announces (a step crossed, an alert)
+// through one polite status element; the regions themselves are not live regions.
 (function () {
+  const regions = Array.from(document.querySelectorAll("[data-live-src]"));
+  if (!regions.length) return;
+  const FIELDS = new Set(["INPUT", "TEXTAREA", "SELECT"]);
+
+  function holdsWork(node) {
+    if (node.nodeType !== Node.ELEMENT_NODE) return false;
+    if (node.contains(document.activeElement) && document.activeElement !== document.body) return true;
+    return Array.from(node.querySelectorAll("input, textarea")).concat(FIELDS.has(node.nodeName) ? [node] : [])
+      .some((field) => field.value !== field.defaultValue);
+  }
+  function compatible(old, fresh) {
+    return old.nodeType === fresh.nodeType && old.nodeName === fresh.nodeName &&
+      (old.nodeType !== Node.ELEMENT_NODE || old.id === fresh.id);
+  }
+  function morph(old, fresh) {
+    if (old.nodeType !== Node.ELEMENT_NODE) {
+      const blank = !old.nodeValue.trim() && !fresh.nodeValue.trim();  // layout whitespace
+      if (!blank && old.nodeValue !== fresh.nodeValue) old.nodeValue = fresh.nodeValue;
+      return;
+    }
+    const field = FIELDS.has(old.nodeName);
+    for (const attr of Array.from(fresh.attributes)) {
+      if (field && attr.name === "value") continue;
+      if (old.getAttribute(attr.name) !== attr.value) old.setAttribute(attr.name, attr.value);
+    }
+    for (const attr of Array.from(old.attributes)) {
+      if (fresh.hasAttribute(attr.name) || (field && attr.name === "value")) continue;
+      if (attr.name.startsWith("data-fr-") || (attr.name === "class" && !attr.value.trim())) continue;  // DSFR's own marks
+      old.removeAttribute(attr.name);
+    }
+    if (!field) morphChildren(old, fresh);
+  }
+  function morphChildren(parent, freshParent) {
+    const byId = new Map();
+    for (const node of parent.childNodes) if (node.id) byId.set(node.id, node);
+    let index = 0;
+    for (const fresh of Array.from(freshParent.childNodes)) {
+      let current = parent.childNodes[index] || null;
+      const keyed = fresh.id ? byId.get(fresh.id) : null;
+      if (keyed && keyed !== current) { parent.insertBefore(keyed, current); current = keyed; }
+      if (current && compatible(current, fresh)) morph(current, fresh);
+      else parent.insertBefore(fresh, current);
+      index += 1;
+    }
+    while (parent.childNodes.length > index) {
+      const extra = parent.childNodes[index];
+      if (holdsWork(extra)) index += 1; else extra.remove();
+    }
+  }
   async function refresh(region) {
     region.setAttribute("aria-busy", "true");
     try {
       const response = await fetch(region.dataset.liveSrc, { credentials: "same-origin" });
-      if (response.ok) region.innerHTML = await response.text();
+      if (!response.ok) return;
+      const template = document.createElement("template");
+      template.innerHTML = await response.text();
+      morphChildren(region, template.content);
     } finally {
       region.removeAttribute("aria-busy");
     }
   }
-  for (const region of document.querySelectorAll("[data-live-src][data-load-now]")) refresh(region);
-  for (const region of document.querySelectorAll("[data-live-src][data-refresh-seconds]")) {
-    const seconds = Math.max(2, Number(region.dataset.refreshSeconds) || 5);
-    setInterval(() => { if (!document.hidden) refresh(region); }, seconds * 1000);
-  }
-  const regions = document.querySelectorAll("[data-live-src]");
-  if (!regions.length || !window.EventSource) return;
-  const source = new EventSource("/flux");
-  source.addEventListener("change", () => { for (const region of regions) refresh(region); });
+  const status = document.createElement("p");
+  status.className = "fr-sr-only";
+  status.id = "tocsin-annonces";
+  status.setAttribute("role", "status");
+  status.setAttribute("aria-live", "polite");
+  (document.querySelector("main") || document.body).appendChild(status);
+
+  window.tocsinLive = { refresh: () => Promise.all(regions.map(refresh)) };
+  for (const region of regions) if (region.hasAttribute("data-load-now")) refresh(region);
+  if (!window.EventSource) return;
+  const holder = document.querySelector("[data-live-topic]");
+  const topic = holder ? holder.dataset.liveTopic : "";
+  const source = new EventSource("/flux" + (topic ? "?" + topic : ""));
+  let known = null;
+  source.addEventListener("change", (event) => {
+    const message = JSON.parse(event.data);
+    const first = known === null;
+    known = message.version;
+    if (first) return;  // the figures the page was rendered with
+    if (message.announce.length) status.textContent = message.announce.join(" ");
+    for (const region of regions) {
+      const groups = (region.dataset.liveOn || "").split(" ").filter(Boolean);
+      if (!groups.length || groups.some((g) => message.changed.includes(g))) refresh(region);
+    }
+  });
 })();
 
 // Countdowns: every [data-deadline] shows the time left (or past) to its deadline, each second.

@@ -17,6 +17,8 @@ from crisis import privacy
 from crisis.actors import Actor, Role
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
 from crisis.app.paths import RowId
+from crisis.app.web import live_stream
+from crisis.app.web import to_call as to_call_rows
 from crisis.app.web.templating import flash, render
 from crisis.bulletin import confirmations, tracking
 from crisis.bulletin import workflow as bulletins
@@ -70,6 +72,9 @@ async def _tracking_context(
             limit=LIST_PAGE,
             offset=(to_call_page - 1) * LIST_PAGE,
         )
+        to_call_details = await to_call_rows.details(
+            session, (d.contact_id for d in to_call), personal=personal
+        )
     groups = counted.by_played_audience if bulletin.exercise else counted.by_audience
     return {
         "bulletin": bulletin,
@@ -79,6 +84,7 @@ async def _tracking_context(
         "personal": personal,
         "failures": [tracking.delivery_view(d, personal=personal) for d in failures],
         "to_call": [tracking.delivery_view(d, personal=personal) for d in to_call],
+        "to_call_details": to_call_details,
         "lists": {
             "to_call": _paging(counted.counts.get(DeliveryStatus.TO_CALL, 0), to_call_page),
             "failures": _paging(counted.counts.get(DeliveryStatus.FAILED, 0), failures_page),
@@ -142,9 +148,15 @@ async def tracking_fragment(
     db: DbDep,
     pages: ListPages,
 ) -> HTMLResponse:
-    context = await _tracking_context(db, bulletin_id, actor, pages)
     can_call = bool(actor.roles & {Role.COMMUNICATOR, Role.OPERATOR})
-    return render(request, "bulletins/tracking_live.html", can_call=can_call, **context)
+
+    async def fresh() -> HTMLResponse:
+        context = await _tracking_context(db, bulletin_id, actor, pages)
+        return render(request, "bulletins/tracking_live.html", can_call=can_call, **context)
+
+    visibility = (privacy.sees_personal_data(actor), can_call)
+    topic = f"communique:{bulletin_id}"
+    return await live_stream.shared_fragment(request, topic, visibility, fresh)
 
 
 @router.get("/communiques/{bulletin_id}/envois.csv")

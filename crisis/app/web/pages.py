@@ -1,17 +1,15 @@
-"""Server-rendered pages: login, dashboard, crisis, journal, and the live stream."""
+"""Server-rendered pages: login, dashboard, crisis, journal; the live stream is `live_stream`."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sse_starlette.sse import EventSourceResponse
 
 from contacts import geography, roster
 from contacts.roster import DUTY_LABELS
@@ -22,9 +20,8 @@ from crisis.app.actions import CallerDep
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.clock import paris
 from crisis.app.errors import journal_refusal
-from crisis.app.live import JournalSignal
 from crisis.app.paths import RowId
-from crisis.app.web import first_hour
+from crisis.app.web import first_hour, live_stream
 from crisis.app.web.lifecycle_pages import paris_local
 from crisis.app.web.templating import flash, render
 from crisis.bulletin import review_queue
@@ -36,6 +33,7 @@ from crisis.labels import KIND_LABELS
 from crisis.vocabulary import CabinetEntryKind, CrisisMode
 
 router = APIRouter(include_in_schema=False)
+router.add_api_route("/flux", live_stream.live_stream, methods=["GET"])
 _SPLIT = re.compile(r"[,;\n]+")
 
 
@@ -122,7 +120,10 @@ async def dashboard(
 async def crisis_list_fragment(
     request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
-    return render(request, "fragments/crisis_list.html", **await _board(db, clock.now()))
+    async def fresh() -> HTMLResponse:
+        return render(request, "fragments/crisis_list.html", **await _board(db, clock.now()))
+
+    return await live_stream.shared_fragment(request, live_stream.BOARD, (), fresh)
 
 
 async def _new_crisis_form(request: Request, db: DbDep, **context: Any) -> HTMLResponse:
@@ -271,18 +272,31 @@ def _abilities(actor: Actor) -> dict[str, bool]:
 async def crisis_panel_fragment(
     crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
-    panel = await _panel(db, crisis_id, clock.now(), actor)
-    return render(request, "fragments/crisis_panel.html", can=_abilities(actor), **panel)
+    can = _abilities(actor)
+
+    async def fresh() -> HTMLResponse:
+        panel = await _panel(db, crisis_id, clock.now(), actor)
+        return render(request, "fragments/crisis_panel.html", can=can, **panel)
+
+    visibility = (privacy.sees_personal_data(actor), *sorted(can.items()))
+    topic = f"evenement:{crisis_id}"
+    return await live_stream.shared_fragment(request, topic, visibility, fresh)
 
 
 @router.get("/fragments/evenements/{crisis_id}/main-courante")
 async def crisis_journal_fragment(
     crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep
 ) -> HTMLResponse:
-    async with db.read() as session:
-        entries = await journal.for_crisis(session, crisis_id=crisis_id)
-    entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
-    return render(request, "fragments/journal_table.html", entries=entries)
+    personal = privacy.sees_personal_data(actor)
+
+    async def fresh() -> HTMLResponse:
+        async with db.read() as session:
+            entries = await journal.for_crisis(session, crisis_id=crisis_id)
+        entries = privacy.journal_entries(entries, personal=personal)
+        return render(request, "fragments/journal_table.html", entries=entries)
+
+    topic = f"evenement:{crisis_id}"
+    return await live_stream.shared_fragment(request, topic, (personal,), fresh)
 
 
 async def _crisis_journal(
@@ -382,26 +396,3 @@ async def journal_page(request: Request, actor: CurrentActor, db: DbDep) -> HTML
         report = await journal.verify(session)
     entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
     return render(request, "journal.html", crisis=None, entries=entries, report=report)
-
-
-async def _journal_changes(request: Request, db: DbDep) -> AsyncIterator[dict[str, str]]:
-    """One `change` event whenever the journal grows, whichever instance wrote it.
-
-    Woken by PostgreSQL's NOTIFY (`crisis.app.live`), polling as the safety net and on SQLite.
-    The first message, a comment, tells that the stream has its starting point.
-    """
-    signal: JournalSignal = request.app.state.live
-    last = -1
-    while not await request.is_disconnected():
-        seen = signal.generation  # before reading: a wake-up during the read is not lost
-        async with db.read() as session:
-            length = await journal.length(session)
-        if length != last:
-            yield {"event": "change", "data": str(length)} if last >= 0 else {"comment": "prêt"}
-            last = length
-        await signal.wait(since=seen)
-
-
-@router.get("/flux")
-async def live_stream(request: Request, actor: CurrentActor, db: DbDep) -> EventSourceResponse:
-    return EventSourceResponse(_journal_changes(request, db), ping=15)

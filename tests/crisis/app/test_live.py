@@ -23,6 +23,9 @@ from crisis.app import live
 from crisis.app.db import Database
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
+from crisis.cell import crises
+from crisis.vocabulary import CrisisMode
+from tests.crisis.bulletin_support import ABBEVILLE
 from tests.support import FrozenClock, make_user
 
 postgres_only = pytest.mark.skipif(
@@ -34,8 +37,8 @@ BOUND = 5.0  # seconds: far below the 60 s fallback these tests set
 class Stream:
     """`GET /flux` straight through the ASGI app, each chunk read as soon as it is sent."""
 
-    def __init__(self, app: FastAPI, token: str) -> None:
-        self.app, self.token = app, token
+    def __init__(self, app: FastAPI, token: str, query: str = "") -> None:
+        self.app, self.token, self.query = app, token, query
         self.chunks: asyncio.Queue[bytes] = asyncio.Queue()
         self.status = 0
         self._gone = asyncio.Event()
@@ -63,7 +66,7 @@ class Stream:
             "scheme": "http",
             "path": "/flux",
             "raw_path": b"/flux",
-            "query_string": b"",
+            "query_string": self.query.encode(),
             "root_path": "",
             "headers": [
                 (b"host", b"tocsin.test"),
@@ -87,16 +90,47 @@ async def _until(signal: live.JournalSignal, ready: Callable[[], bool]) -> None:
             await signal.wait(since=signal.generation)
 
 
-async def _write_entry(database_url: str, action: str = "checklist.ticked") -> None:
+async def _write_entry(
+    database_url: str, action: str = "checklist.ticked", crisis_id: int | None = None
+) -> None:
     """A journal entry committed by another instance: its own engine, its own connection."""
     other = Database.from_url(database_url)
     try:
         async with other.transaction() as session:
             await journal.append(
-                session, actor=SYSTEM, action=action, now=FrozenClock().now(), payload={}
+                session,
+                actor=SYSTEM,
+                action=action,
+                now=FrozenClock().now(),
+                crisis_id=crisis_id,
+                payload={},
             )
     finally:
         await other.dispose()
+
+
+async def _crisis(db: Database) -> int:
+    async with db.transaction() as session:
+        crisis = await crises.declare(
+            session,
+            actor=SYSTEM,
+            title="Crue",
+            kind="crue",
+            mode=CrisisMode.REAL,
+            communes=[ABBEVILLE],
+            now=FrozenClock().now(),
+        )
+    assert crisis.id is not None
+    return crisis.id
+
+
+async def _baseline_then_change(stream: Stream, database_url: str, crisis_id: int) -> None:
+    """The topic's first figures, then an entry of its crisis written elsewhere: a change."""
+    assert (await stream.next()).startswith(": prêt")
+    assert (await stream.next()).startswith("event: change")  # the figures to start from
+    await _write_entry(database_url, crisis_id=crisis_id)
+    change = await stream.next()
+    assert change.startswith("event: change") and '"changed": ["journal"]' in change
 
 
 def _slow_polling(settings: Settings) -> Settings:
@@ -113,12 +147,11 @@ async def test_an_entry_committed_by_another_instance_wakes_a_waiting_stream_at_
     async with app.router.lifespan_context(app):
         await _until(signal, lambda: signal.listening)
         assert signal.fallback_seconds == 60.0
-        async with Stream(app, user.token).open() as stream:
-            assert (await stream.next()).startswith(": prêt")
+        crisis_id = await _crisis(db)
+        async with Stream(app, user.token, f"evenement={crisis_id}").open() as stream:
+            # within BOUND seconds, not the 60 s of the poll
+            await _baseline_then_change(stream, database_url, crisis_id)
             assert stream.status == 200
-            await _write_entry(database_url)
-            change = await stream.next()  # within BOUND seconds, not the 60 s of the poll
-            assert change.startswith("event: change")
 
 
 @postgres_only
@@ -163,10 +196,9 @@ async def test_without_a_listener_the_stream_still_sends_a_change_by_polling(
     user = await make_user(db, clock, "veilleur", "operator")
     app = create_app(settings.model_copy(update={"tick_seconds": 0.05}), clock=clock, database=db)
     assert not app.state.live.listening  # no lifespan here: nothing listens, on any database
-    async with Stream(app, user.token).open() as stream:
-        assert (await stream.next()).startswith(": prêt")
-        await _write_entry(database_url)
-        assert (await stream.next()).startswith("event: change")
+    crisis_id = await _crisis(db)
+    async with Stream(app, user.token, f"evenement={crisis_id}").open() as stream:
+        await _baseline_then_change(stream, database_url, crisis_id)
 
 
 async def test_the_stream_refuses_a_client_without_session_or_token(

@@ -234,7 +234,7 @@ async def test_an_operator_confirming_a_call_reads_no_personal_data_in_the_answe
 # Every other GET route, and why it shows no person (a new route must be classified).
 NO_PERSON_ROUTES: dict[str, str] = {
     "/": "tableau de bord : intitulés, horloges, chiffres",
-    "/flux": "flux d'événements : la longueur de la main courante, rien d'autre",
+    "/flux": "flux d'événements : décomptes et états des horloges d'une page, aucun nom",
     "/connexion": "formulaire de connexion",
     "/mon-compte": "ses propres sessions et jetons : rien d'autrui",
     "/mon-compte/mot-de-passe": "formulaire de son propre mot de passe",

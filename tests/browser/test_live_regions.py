@@ -1,0 +1,93 @@
+"""Live regions in a real browser: a call note being typed and the focus survive a refresh
+brought by another user's action, and a refresh with nothing changed touches nothing."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import LiveServer, log_in
+from tests.browser.site import api
+from tests.crisis.bulletin_support import BODY, TITLE
+
+pytestmark = pytest.mark.browser
+
+NOTE = "Rappeler la mairie à 15 h, le maire est sur le terrain"
+WATCH = """(selector) => {
+  window.seen = [];
+  const say = (r) => [r.type, r.attributeName, r.oldValue, r.target.nodeName].join(" ");
+  const observer = new MutationObserver((records) => {
+    for (const r of records) if (r.attributeName !== "aria-busy") window.seen.push(say(r));
+  });
+  const what = { subtree: true, childList: true, characterData: true, attributes: true };
+  for (const node of document.querySelectorAll(selector))
+    observer.observe(node, { ...what, characterDataOldValue: true, attributeOldValue: true });
+}"""
+
+
+def _to_call_bulletin(server: LiveServer) -> tuple[int, dict[str, int]]:
+    """A bulletin to the mayors of a commune, two of whom can only be called."""
+    with api(server, "admin") as admin:
+        for name, number in (("APPELLE", "+33322000001"), ("AUTRE", "+33322000002")):
+            contact = {
+                "audience": "officials",
+                "function": "maire",
+                "last_name": name,
+                "area_level": "commune",
+                "area_code": "80002",
+                "channels": [{"kind": "phone", "address": number}],
+            }
+            admin.post("/api/v1/contacts", json=contact).raise_for_status()
+    with (
+        api(server, "prefet") as prefect,
+        api(server, "communicant") as communicator,
+        api(server, "valideur") as validator,
+    ):
+        crisis = {"title": "Crue à appeler", "kind": "crue", "mode": "real", "communes": ["80002"]}
+        crisis_id = prefect.post("/api/v1/crises", json=crisis).json()["id"]
+        draft = communicator.post(
+            f"/api/v1/crises/{crisis_id}/bulletins",
+            json={"title": TITLE, "body": BODY, "audiences": ["officials"]},
+        )
+        draft.raise_for_status()
+        bulletin_id = draft.json()["id"]
+        communicator.post(f"/api/v1/bulletins/{bulletin_id}/submit").raise_for_status()
+        validator.post(f"/api/v1/bulletins/{bulletin_id}/approve").raise_for_status()
+        communicator.post(f"/api/v1/bulletins/{bulletin_id}/publish").raise_for_status()
+        rows = communicator.get(f"/api/v1/bulletins/{bulletin_id}/deliveries?status=to_call")
+        ids = {d["recipient_name"].split()[-1]: d["id"] for d in rows.json()["items"]}
+    return bulletin_id, ids
+
+
+def test_a_call_note_being_typed_and_the_focus_survive_a_colleagues_call(
+    page: Page, live_server: LiveServer
+) -> None:
+    bulletin_id, deliveries = _to_call_bulletin(live_server)
+    log_in(page, live_server, "communicant")
+    page.goto(f"{live_server.url}/communiques/{bulletin_id}/suivi")
+    note = page.locator(f"#note-{deliveries['APPELLE']}")
+    note.click()
+    note.press_sequentially(NOTE[:20])
+    with api(live_server, "operateur") as operator:
+        confirm = f"/api/v1/deliveries/{deliveries['AUTRE']}/confirm"
+        operator.post(confirm, json={"note": "joint"}).raise_for_status()
+    # the colleague's call reaches the page through the stream: the row called is gone
+    expect(page.locator(f"#a-appeler-{deliveries['AUTRE']}")).to_have_count(0)
+    note.press_sequentially(NOTE[20:])
+    assert note.input_value() == NOTE
+    assert page.evaluate("document.activeElement.id") == f"note-{deliveries['APPELLE']}"
+    expect(page.locator("#tocsin-annonces")).to_have_text("Envois : 1 sur 2 délivrés.")
+
+
+def test_a_refresh_with_nothing_changed_mutates_and_announces_nothing(
+    page: Page, live_server: LiveServer
+) -> None:
+    bulletin_id, _ = _to_call_bulletin(live_server)
+    log_in(page, live_server, "communicant")
+    page.goto(f"{live_server.url}/communiques/{bulletin_id}/suivi")
+    page.evaluate(WATCH, "[data-live-src], #tocsin-annonces")
+    page.evaluate("window.tocsinLive.refresh()")
+    page.evaluate("window.tocsinLive.refresh()")
+    seen = page.evaluate("window.seen")
+    assert seen == [], "\n".join(seen)
+    assert page.locator("[data-live-src][aria-live]").count() == 0
