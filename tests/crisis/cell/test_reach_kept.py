@@ -196,7 +196,7 @@ async def _check(url: str, ops: list[object], first_cod: int, exercise: bool) ->
     finally:
         async with db.engine.begin() as conn:
             for table in ("reach_person", "reach_tally", "delivery", "outbox_message"):
-                await conn.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608
+                await conn.execute(sa.text(f"DELETE FROM {table}"))
         await db.dispose()
 
 
