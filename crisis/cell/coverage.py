@@ -174,6 +174,17 @@ def _aiming(found: AudienceCoverage, aimed: int) -> AudienceCoverage:
     return replace(found, total=aimed, missing_count=aimed - found.reached)
 
 
+def _missing_names(conn: Any) -> sa.Select[Any]:
+    """The names of the people kept as not reached, sorted: their first delivery's."""
+    p, first = reach.PERSON.c, _D.alias("first_delivery")
+    return (
+        sa.select(first.c.recipient_name)
+        .join_from(reach.PERSON, first, first.c.id == p.first_id)
+        .where(p.reached_at.is_(None))
+        .order_by(_by_name(first.c.recipient_name, conn), p.contact_id)
+    )
+
+
 async def _kept(conn: Any, crisis_id: int, shown: int | None) -> dict[str, AudienceCoverage]:
     """The coverage from the rows kept as deliveries change (`crisis.dispatch.reach`): the
     tallies, the last person reached once all are, the first names missing. A few index
@@ -195,11 +206,7 @@ async def _kept(conn: Any, crisis_id: int, shown: int | None) -> dict[str, Audie
             )
         names: list[str] = []
         if shown != 0 and reached < total:
-            query = (
-                sa.select(p.name)
-                .where(*mine, p.reached_at.is_(None))
-                .order_by(_by_name(p.name, conn), p.contact_id)
-            )
+            query = _missing_names(conn).where(*mine)
             names = list((await conn.execute(query.limit(shown))).scalars())
         found[audience] = AudienceCoverage(
             covered_at, reached, total, tuple(names), total - reached
@@ -278,11 +285,7 @@ async def missing_page(
     conn = await session.connection()
     if kept and await reach.basis(conn, crisis_id=crisis_id) == (since, exercise):
         p = reach.PERSON.c
-        names = (
-            sa.select(p.name)
-            .where(p.crisis_id == crisis_id, p.audience == audience, p.reached_at.is_(None))
-            .order_by(_by_name(p.name, conn), p.contact_id)
-        )
+        names = _missing_names(conn).where(p.crisis_id == crisis_id, p.audience == audience)
         return list((await conn.execute(names.limit(limit).offset(offset))).scalars())
     people = _people(crisis_id, since, exercise).subquery("people")
     first = _D.alias("first_delivery")

@@ -1,11 +1,12 @@
 """Who each crisis' bulletins have reached, kept as deliveries change: the figures ES48 reads.
 
 `reach_person` holds one row per crisis × audience (officials, media) × contact: the person's
-first delivery (its name) and when the person was first reached (NULL: not yet), over the
-deliveries ES48 counts (bulletins, not cancelled, written at or after `since`). `reach_tally`
-holds per crisis × audience the people targeted and reached, and the `since` (the COD's
-activation) and exercise flag the rows were computed for. A page then reads a few rows
-whatever the number of deliveries.
+first delivery (whose name is read there, never copied: an erased contact's pseudonym shows)
+and when the person was first reached (NULL: not yet), over the deliveries ES48 counts
+(bulletins, not cancelled, written at or after `since`). `reach_tally` holds per crisis ×
+audience the people targeted and reached, and the `since` (the COD's activation) and exercise
+flag the rows were computed for. A page then reads a few rows whatever the number of
+deliveries.
 
 Kept in the same transaction as every write that can change them: delivery inserts, a delivery
 sent, confirmed or cancelled (`refresh`: the people touched are recomputed from their own
@@ -43,7 +44,7 @@ class ReachPerson(SQLModel, table=True):
             "ix_reach_person_missing",
             "crisis_id",
             "audience",
-            "name",
+            "contact_id",
             postgresql_where=sa.text("reached_at IS NULL"),
             sqlite_where=sa.text("reached_at IS NULL"),
         ),
@@ -53,7 +54,6 @@ class ReachPerson(SQLModel, table=True):
     audience: str = Field(primary_key=True, max_length=20)
     contact_id: int = Field(primary_key=True)
     first_id: int
-    name: str = Field(max_length=200)
     reached_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -135,21 +135,19 @@ def people(crisis_id: int, since: datetime, exercise: bool) -> sa.Select[Any]:
     )
 
 
-def _with_names(found: sa.Select[Any], crisis_id: int) -> sa.Select[Any]:
-    """The people of `found` as `reach_person` rows: the name of their first delivery."""
+def _as_rows(found: sa.Select[Any], crisis_id: int) -> sa.Select[Any]:
+    """The people of `found` as `reach_person` rows."""
     grouped = found.subquery("grouped")
-    first = _D.alias("first_delivery")
     return sa.select(
         sa.literal(crisis_id).label("crisis_id"),
         grouped.c.audience,
         grouped.c.contact_id,
         grouped.c.first_id,
-        first.c.recipient_name,
         grouped.c.reached_at,
-    ).join(first, first.c.id == grouped.c.first_id)
+    )
 
 
-_COLUMNS = ("crisis_id", "audience", "contact_id", "first_id", "name", "reached_at")
+_COLUMNS = ("crisis_id", "audience", "contact_id", "first_id", "reached_at")
 
 
 async def _sums(conn: Any, statement: Any) -> dict[str, tuple[int, int]]:
@@ -186,7 +184,7 @@ async def refresh(conn: Any, *, crisis_id: int, contact_ids: Iterable[int]) -> N
         new = await _sums(
             conn,
             sa.insert(PERSON)
-            .from_select(_COLUMNS, _with_names(found, crisis_id))
+            .from_select(_COLUMNS, _as_rows(found, crisis_id))
             .returning(p.audience, p.reached_at),
         )
         for audience in PEOPLE:
@@ -254,7 +252,7 @@ def rebuild_statements(crisis_id: int, since: datetime, exercise: bool) -> list[
         sa.delete(PERSON).where(p.crisis_id == crisis_id),
         sa.delete(TALLY).where(TALLY.c.crisis_id == crisis_id),
         sa.insert(PERSON).from_select(
-            _COLUMNS, _with_names(people(crisis_id, since, exercise), crisis_id)
+            _COLUMNS, _as_rows(people(crisis_id, since, exercise), crisis_id)
         ),
     ]
     for audience in PEOPLE:

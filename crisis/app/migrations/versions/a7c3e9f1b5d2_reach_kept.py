@@ -1,6 +1,6 @@
 """reach kept: ES48's people and tallies kept as deliveries change (issue 16 item 1)
 
-`reach_person` (crisis × audience × contact: first delivery, name, first reached) and
+`reach_person` (crisis × audience × contact: first delivery, first reached) and
 `reach_tally` (crisis × audience: since, exercise, targeted, reached), kept in the transactions
 that write deliveries (`crisis/dispatch/reach.py`); two small partial indexes for the public
 channels' deliveries of a crisis. Backfilled for every crisis whose COD is recorded, from its
@@ -32,7 +32,6 @@ def upgrade() -> None:
         sa.Column("audience", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("contact_id", sa.Integer(), nullable=False),
         sa.Column("first_id", sa.Integer(), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("reached_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["crisis_id"], ["crisis.id"]),
         sa.PrimaryKeyConstraint("crisis_id", "audience", "contact_id"),
@@ -43,7 +42,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_reach_person_missing",
         "reach_person",
-        ["crisis_id", "audience", "name"],
+        ["crisis_id", "audience", "contact_id"],
         postgresql_where=sa.text("reached_at IS NULL"),
         sqlite_where=sa.text("reached_at IS NULL"),
     )
