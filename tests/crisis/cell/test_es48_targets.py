@@ -42,12 +42,12 @@ async def test_right_after_the_cod_the_coverage_counts_the_officials_and_media_o
         "missing": [],
         "missing_count": 4,
     }
-    assert (found["media"]["reached"], found["media"]["total"]) == (0, 1)  # type: ignore[index]
+    assert (found["media"]["reached"], found["media"]["total"]) == (0, 1)
 
 
 async def test_in_an_exercise_the_players_are_shared_between_the_audiences_they_play(
     db: Database,
 ) -> None:
     found = await _es48(db, CrisisMode.EXERCISE)
-    totals = {a: found[a]["total"] for a in ("officials", "media")}  # type: ignore[index]
+    totals = {a: found[a]["total"] for a in ("officials", "media")}
     assert totals == {"officials": 2, "media": 1}

@@ -137,13 +137,13 @@ async def _apply(db: Database, op: object, *, crisis_id: int, message: int, exer
             attempts = claimed.scalar()
             if attempts is None:
                 return
-            status = DeliveryStatus.SENT if op.ok else DeliveryStatus.FAILED
+            outcome = DeliveryStatus.SENT if op.ok else DeliveryStatus.FAILED
             sent_at = now if op.ok else None
-            update = store.Update(delivery_id, attempts, status, sent_at=sent_at)
+            update = store.Update(delivery_id, attempts, outcome, sent_at=sent_at)
             await store.record(session, updates=[update])
             return
-        status = (await conn.execute(sa.select(d.status).where(d.id == delivery_id))).scalar()
-        if status in confirmations.PHONE_CONFIRMABLE:
+        current = (await conn.execute(sa.select(d.status).where(d.id == delivery_id))).scalar()
+        if current in confirmations.PHONE_CONFIRMABLE:
             await confirmations.confirm_by_phone(
                 session, actor=OPERATOR, delivery_id=delivery_id, note="appelé", now=now
             )
