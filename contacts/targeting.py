@@ -259,3 +259,24 @@ async def reach(
     )
     rows = await fetch_all(conn, sql, bind.values)
     return {audience: Reach(int(n), int(calls or 0)) for audience, n, calls in rows}
+
+
+async def count(
+    session: AsyncSession, *, communes: list[str], audiences: list[str], exercise: bool
+) -> dict[str, int]:
+    """How many contacts `target` picks for an area, per audience it counts them in: the same
+    selection, one aggregate (no rows). In exercise mode the `exercise` contacts are shared
+    between the audiences asked, in turn, as their deliveries play them."""
+    wanted = _audiences(audiences)
+    area = await _area(session, communes)
+    if not wanted or (not exercise and not area[AreaLevel.COMMUNE]):
+        return {}
+    conn = await session.connection()
+    bind = Params(conn)
+    in_scope = _condition(wanted, exercise, area, bind)
+    query = f"SELECT c.audience, count(*) FROM contact c WHERE {in_scope} GROUP BY c.audience"  # noqa: S608 (values are bound)
+    found = {audience: n for audience, n in await fetch_all(conn, query, bind.values)}
+    if exercise:
+        people = found.get(ContactAudience.EXERCISE.value, 0)
+        return {a: len(range(i, people, len(wanted))) for i, a in enumerate(wanted)}
+    return found

@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from crisis.app import auth, errors, live
 from crisis.app.api import bulletins as bulletins_api
 from crisis.app.api import contacts as contacts_api
+from crisis.app.api import coverage as coverage_api
 from crisis.app.api import crises as crises_api
 from crisis.app.api import geo as geo_api
 from crisis.app.api import inbound as inbound_api
@@ -72,6 +73,7 @@ ROUTERS = (
     bulletin_pages.router,
     bulletin_tracking.router,
     coverage_pages.router,
+    coverage_api.router,
     public_bulletins.router,
     legal_pages.router,
 )

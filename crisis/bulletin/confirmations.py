@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crisis import journal
 from crisis.actors import Actor, Role
 from crisis.bulletin.render import CONFIRM_PLACEHOLDER, REPLY_CODE_PLACEHOLDER
+from crisis.dispatch import reach
 from crisis.dispatch.outbox import Delivery, DeliveryStatus
 from crisis.errors import Conflict, InvalidInput, NotFound
 
@@ -146,6 +147,12 @@ async def _confirm(
     session.add(delivery)
     await session.flush()
     cancelled = await cancel_remaining(session, delivery=delivery)
+    if delivery.crisis_id is not None and delivery.contact_id is not None:
+        await reach.refresh(
+            await session.connection(),
+            crisis_id=delivery.crisis_id,
+            contact_ids=[delivery.contact_id],
+        )
     await journal.append(
         session,
         actor=actor,

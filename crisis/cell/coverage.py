@@ -15,14 +15,17 @@ the name of the person's first delivery); the coverage carries the first page an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.dispatch.outbox import Delivery, DeliveryStatus, Purpose
+from contacts import targeting
+from crisis.dispatch import reach
+from crisis.dispatch.outbox import Delivery, DeliveryStatus
 from crisis.vocabulary import Audience
 
 AUDIENCES: tuple[str, ...] = (Audience.OFFICIALS, Audience.MEDIA, Audience.PUBLIC)
@@ -71,51 +74,18 @@ class Coverage:
         return {name: getattr(self, name).view() for name in AUDIENCES}
 
 
-def _audience(exercise: bool) -> sa.ColumnElement[str]:
-    return _D.c.played_audience if exercise else _D.c.audience  # type: ignore[no-any-return]
+_audience = reach.audience_of
+_counted = reach.counted
+_people = reach.people
 
 
-def _counted(crisis_id: int, since: datetime, exercise: bool) -> list[sa.ColumnElement[bool]]:
-    """The deliveries ES48 counts: the crisis' bulletins since the COD, not cancelled."""
-    c = _D.c
-    return [
-        c.crisis_id == crisis_id,
-        c.purpose == Purpose.BULLETIN.value,
-        c.created_at >= since,
-        c.status != DeliveryStatus.CANCELLED.value,
-        _audience(exercise).in_(AUDIENCES),
-    ]
-
-
-def _reached_at() -> sa.ColumnElement[datetime]:
-    """When a delivery reached its person: confirmed, else sent, else written; NULL if not."""
-    c = _D.c
-    return sa.case(
-        (
-            c.status == DeliveryStatus.CONFIRMED.value,
-            sa.func.coalesce(c.confirmed_at, c.sent_at, c.created_at),
-        ),
-        (c.status == DeliveryStatus.SENT.value, sa.func.coalesce(c.sent_at, c.created_at)),
-        else_=sa.null(),
-    )
-
-
-def _people(crisis_id: int, since: datetime, exercise: bool) -> sa.Select[Any]:
-    """One row per audience and person: when first reached (NULL: not yet), first delivery."""
-    c = _D.c
-    audience = _audience(exercise)
-    return (
-        sa.select(
-            audience.label("audience"),
-            c.contact_id.label("contact_id"),
-            sa.func.min(_reached_at()).label("reached_at"),
-            sa.func.min(c.id).label("first_id"),
-        )
-        .where(
-            *_counted(crisis_id, since, exercise), audience.in_(PEOPLE), c.contact_id.is_not(None)
-        )
-        .group_by(audience, c.contact_id)
-    )
+async def keep(session: AsyncSession, *, crisis_id: int, since: datetime, exercise: bool) -> None:
+    """Have the figures of `crisis.dispatch.reach` kept for this COD: rebuilt from the
+    deliveries when they were kept for another instant, or not yet (a writing transaction:
+    the clock tick's)."""
+    conn = await session.connection()
+    if await reach.basis(conn, crisis_id=crisis_id) != (since, exercise):
+        await reach.rebuild(conn, crisis_id=crisis_id, since=since, exercise=exercise)
 
 
 async def es48(
@@ -125,14 +95,31 @@ async def es48(
     since: datetime,
     exercise: bool,
     missing_shown: int | None = MISSING_SHOWN,
+    kept: bool = True,
+    communes: Sequence[str] = (),
 ) -> Coverage:
     """The three audiences' coverage, with the first `missing_shown` names of the people not
     reached yet in each audience (0: no name read, for a tick that only wants `met_at`;
     None: every name, as the API's contract gives them).
 
-    One statement for the officials and the media: the people grouped once (a CTE), then
-    summed per audience and, beside those sums, the first names of the people missing."""
+    With `communes` (the crisis'), each audience's total is at least the officials or media
+    the directory targets there (`targets`): « 0 / 312 » from the COD on, before any
+    delivery; the people with deliveries but no longer in the directory still count.
+
+    From the figures kept as deliveries change (`_kept`) when they are kept for this COD
+    (and `kept`); otherwise from the deliveries: one statement for the officials and the
+    media, the people grouped once (a CTE), then summed per audience and, beside those sums,
+    the first names of the people missing."""
     conn = await session.connection()
+    public = await _public(session, crisis_id=crisis_id, since=since, exercise=exercise)
+    aimed = await targets(session, communes=communes, exercise=exercise)
+    if kept and await reach.basis(conn, crisis_id=crisis_id) == (since, exercise):
+        rows = await _kept(conn, crisis_id, missing_shown)
+        return Coverage(
+            officials=_aiming(rows[Audience.OFFICIALS], aimed.get(Audience.OFFICIALS, 0)),
+            media=_aiming(rows[Audience.MEDIA], aimed.get(Audience.MEDIA, 0)),
+            public=public,
+        )
     people = _people(crisis_id, since, exercise).cte("people")
     sums = sa.select(
         people.c.audience,
@@ -159,10 +146,73 @@ async def es48(
         found[audience] = AudienceCoverage(covered_at, reached, total, names_shown, total - reached)
     nobody = AudienceCoverage(None, 0, 0, (), 0)
     return Coverage(
-        officials=found.get(Audience.OFFICIALS, nobody),
-        media=found.get(Audience.MEDIA, nobody),
-        public=await _public(session, crisis_id=crisis_id, since=since, exercise=exercise),
+        officials=_aiming(found.get(Audience.OFFICIALS, nobody), aimed.get(Audience.OFFICIALS, 0)),
+        media=_aiming(found.get(Audience.MEDIA, nobody), aimed.get(Audience.MEDIA, 0)),
+        public=public,
     )
+
+
+async def targets(
+    session: AsyncSession, *, communes: Sequence[str], exercise: bool
+) -> dict[str, int]:
+    """The officials and media the directory targets for these communes (as a bulletin's
+    fan-out picks them), counted by the database."""
+    if not communes:
+        return {}
+    return await targeting.count(
+        session, communes=list(communes), audiences=list(PEOPLE), exercise=exercise
+    )
+
+
+def _aiming(found: AudienceCoverage, aimed: int) -> AudienceCoverage:
+    """The total is the larger of the people with deliveries and those the directory aims
+    at; the missing count follows. When it is met stays the deliveries' rule (every person
+    a bulletin went to reached): a bulletin may aim at fewer communes than the crisis, and
+    the directory change after the fan-out."""
+    if aimed <= found.total:
+        return found
+    return replace(found, total=aimed, missing_count=aimed - found.reached)
+
+
+def _missing_names(conn: Any) -> sa.Select[Any]:
+    """The names of the people kept as not reached, sorted: their first delivery's."""
+    p, first = reach.PERSON.c, _D.alias("first_delivery")
+    return (
+        sa.select(first.c.recipient_name)
+        .join_from(reach.PERSON, first, first.c.id == p.first_id)
+        .where(p.reached_at.is_(None))
+        .order_by(_by_name(first.c.recipient_name, conn), p.contact_id)
+    )
+
+
+async def _kept(conn: Any, crisis_id: int, shown: int | None) -> dict[str, AudienceCoverage]:
+    """The coverage from the rows kept as deliveries change (`crisis.dispatch.reach`): the
+    tallies, the last person reached once all are, the first names missing. A few index
+    lookups, whatever the number of deliveries."""
+    t, p = reach.TALLY.c, reach.PERSON.c
+    tallies = await conn.execute(
+        sa.select(t.audience, t.targeted, t.reached).where(t.crisis_id == crisis_id)
+    )
+    found: dict[str, AudienceCoverage] = {}
+    for audience, total, reached in tallies.tuples():
+        mine = (p.crisis_id == crisis_id, p.audience == audience)
+        covered_at = None
+        if total and reached == total:
+            covered_at = await conn.scalar(
+                sa.select(p.reached_at)
+                .where(*mine, p.reached_at.is_not(None))
+                .order_by(p.reached_at.desc())
+                .limit(1)
+            )
+        names: list[str] = []
+        if shown != 0 and reached < total:
+            query = _missing_names(conn).where(*mine)
+            names = list((await conn.execute(query.limit(shown))).scalars())
+        found[audience] = AudienceCoverage(
+            covered_at, reached, total, tuple(names), total - reached
+        )
+    nobody = AudienceCoverage(None, 0, 0, (), 0)
+    return {audience: found.get(audience, nobody) for audience in PEOPLE}
 
 
 def _first_missing(people: sa.CTE, conn: Any, shown: int | None) -> sa.Select[Any]:
@@ -207,7 +257,11 @@ async def _public(
     )
     query = (
         sa.select(c.channel, sa.func.min(published))
-        .where(*_counted(crisis_id, since, exercise), _audience(exercise) == Audience.PUBLIC)
+        .where(
+            *_counted(crisis_id, since, exercise),
+            # Written in the SQL, as the partial index `ix_delivery_public` says it.
+            sa.text("played_audience = 'public'" if exercise else "audience = 'public'"),
+        )
         .group_by(c.channel)
     )
     rows = (await (await session.connection()).execute(query)).tuples().all()
@@ -225,11 +279,16 @@ async def missing_page(
     audience: str,
     limit: int,
     offset: int = 0,
+    kept: bool = True,
 ) -> list[str]:
     """The names of one audience's people not reached yet, sorted, one page of them."""
+    conn = await session.connection()
+    if kept and await reach.basis(conn, crisis_id=crisis_id) == (since, exercise):
+        p = reach.PERSON.c
+        names = _missing_names(conn).where(p.crisis_id == crisis_id, p.audience == audience)
+        return list((await conn.execute(names.limit(limit).offset(offset))).scalars())
     people = _people(crisis_id, since, exercise).subquery("people")
     first = _D.alias("first_delivery")
-    conn = await session.connection()
     query = (
         sa.select(first.c.recipient_name)
         .join(people, first.c.id == people.c.first_id)

@@ -36,6 +36,7 @@ async def clock_states(
             since=crisis.cod_activated_at,
             exercise=crisis.is_exercise,
             missing_shown=missing_shown,
+            communes=crisis.communes,
         )
         coverages[(crisis.id, ClockCode.ES48)] = found.view()
         computed[(crisis.id, ClockCode.ES48)] = found.met_at
@@ -69,6 +70,7 @@ async def es48_missing(
         since=crisis.cod_activated_at,
         exercise=crisis.is_exercise,
         missing_shown=0,
+        communes=crisis.communes,
     )
     names = await coverage.missing_page(
         session,

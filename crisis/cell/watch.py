@@ -31,6 +31,9 @@ ACKS = CellAcknowledgement.__table__  # type: ignore[attr-defined]
 async def es48_met(session: AsyncSession, clock: Clock) -> datetime | None:
     """ES48 is met when the three audiences are covered since the COD's activation."""
     crisis = await crises.get(session, crisis_id=clock.crisis_id)
+    await coverage.keep(
+        session, crisis_id=clock.crisis_id, since=clock.started_at, exercise=crisis.is_exercise
+    )
     found = await coverage.es48(
         session,
         crisis_id=clock.crisis_id,

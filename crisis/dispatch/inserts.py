@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crisis.dispatch import reach
 from crisis.dispatch.rows import Delivery, OutboxMessage
 
 __all__ = ["insert_deliveries", "insert_messages"]
@@ -98,7 +99,8 @@ async def insert_deliveries(
     if conn.dialect.name == "postgresql":
         params = _arrays(rows) | {"purpose": purpose, "now": now}
         await conn.execute(_DELIVERIES_POSTGRES, params)
-        return
-    deliveries = Delivery.__table__  # type: ignore[attr-defined]
-    for start in range(0, len(rows), 2000):
-        await conn.execute(sa.insert(deliveries), rows[start : start + 2000])
+    else:
+        deliveries = Delivery.__table__  # type: ignore[attr-defined]
+        for start in range(0, len(rows), 2000):
+            await conn.execute(sa.insert(deliveries), rows[start : start + 2000])
+    await reach.refresh_rows(conn, rows, purpose=purpose)

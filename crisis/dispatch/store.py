@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crisis.dispatch import reach
 from crisis.dispatch.outbox import Delivery, DeliveryStatus, OutboxMessage, Purpose
 from crisis.dispatch.rows import CLAIMABLE, SENDING, URGENT
 
@@ -297,7 +298,13 @@ async def record(session: AsyncSession, *, updates: Sequence[Update]) -> None:
                 "next": [u.next_attempt_at for u in updates],
             },
         )
-        return
+    else:
+        await _record_sqlite(connection, updates)
+    sent = [u.id for u in updates if u.status == DeliveryStatus.SENT]
+    await reach.refresh_deliveries(connection, sent)  # ES48's figures, same transaction
+
+
+async def _record_sqlite(connection: AsyncConnection, updates: Sequence[Update]) -> None:
     batch = [
         [
             u.id,

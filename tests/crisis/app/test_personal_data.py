@@ -140,6 +140,7 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     "/api/v1/crises": (NAME,),  # ES48 coverage: the officials still missing
     "/api/v1/crises/{crisis_id}": (NAME,),
     "/api/v1/crises/{crisis_id}/clocks": (NAME,),
+    "/api/v1/crises/{crisis_id}/es48/missing": (NAME,),  # a page of the officials missing
     "/api/v1/crises/{crisis_id}/journal": (),
     # a search runs on the entries as the reader sees them: a withheld name finds nothing
     "/api/v1/crises/{crisis_id}/journal?q=Quasimodo": (),
