@@ -60,7 +60,7 @@ from sqlalchemy.engine import make_url
 
 from bench.load import report, seed
 from crisis.app.db import Database, make_engine
-from crisis.cell.clocks import ClockAlert
+from crisis.cell.clocks import Clock, ClockAlert
 from crisis.dispatch.rows import Delivery
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,6 +72,7 @@ THRESHOLDS = list(range(30, 60))
 TOCSIN = (sys.executable, "-m", "crisis")
 DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
 ALERTS = ClockAlert.__table__  # type: ignore[attr-defined]
+CLOCKS = Clock.__table__  # type: ignore[attr-defined]
 TITLE = "Crue de la Somme dans l'Abbevillois"
 BODY = """Situation (14 h) : la Somme déborde dans l'Abbevillois.
 Communes concernées : l'arrondissement d'Abbeville.
@@ -305,12 +306,19 @@ async def wait_fanout(
     }
 
 
-async def alerts(database: Database) -> list[dict[str, Any]]:
-    """Every clock alert: due and sent instants (epoch seconds; sent None when not sent)."""
-    a = ALERTS.c
+async def alerts(database: Database, crisis_ids: list[int]) -> list[dict[str, Any]]:
+    """The clock alerts of these crises that were owed (their clock not met before they came
+    due: the demo's crisis has met clocks whose thresholds fall in the run), with their due and
+    sent instants (epoch seconds; sent None when not sent)."""
+    a, k = ALERTS.c, CLOCKS.c
+    query = (
+        sa.select(a.due_at, a.sent_at)
+        .select_from(ALERTS.join(CLOCKS, k.id == a.clock_id))
+        .where(a.crisis_id.in_(crisis_ids), sa.or_(k.met_at.is_(None), k.met_at > a.due_at))
+    )
     async with database.transaction() as session:
         conn = await session.connection()
-        rows = (await conn.execute(sa.select(a.due_at, a.sent_at))).all()
+        rows = (await conn.execute(query)).all()
     return [
         {"due": due.timestamp(), "sent": sent.timestamp() if sent else None} for due, sent in rows
     ]
@@ -467,7 +475,7 @@ async def play(
             locust.set_state(stop=True)
             locust.wait(timeout=60)
         samples = locust.samples()
-        due_alerts = await alerts(database)
+        due_alerts = await alerts(database, [crisis_id, *alert_crises])
 
         log(f"page publique : {args.public_clients} clients pendant {args.duration} s")
         reader = start_locust(
