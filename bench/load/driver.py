@@ -399,7 +399,7 @@ async def wait_logged_in(locust: Locust, users: int, *, limit_s: float = 300) ->
     started = time.monotonic()
     while time.monotonic() - started < limit_s:
         logins = [s for s in locust.samples() if s.name == "login"]
-        if len(logins) >= 2 * users:
+        if sum(1 for s in logins if s.ok) >= 2 * users:
             failed = sum(1 for s in logins if not s.ok)
             took = time.monotonic() - started
             log(f"{users} utilisateurs connectés en {took:.1f} s ({failed} échecs)")
@@ -506,6 +506,9 @@ async def play(
         "communes": len(communes),
         "pages_idle": report.summarise(samples, start=idle_start, end=fanout_start),
         "pages_fanout": report.summarise(samples, start=fanout_start, end=fanout_end),
+        "logins": report.summarise(
+            (s for s in samples if s.name == "login"), start=0, end=fanout_end
+        ),
         "flux": report.summarise(
             (s for s in samples if s.name == "flux_first_byte"), start=0, end=fanout_end
         ),

@@ -104,11 +104,20 @@ class Watcher(HttpUser):
     def on_start(self) -> None:
         accounts = json.loads(Path(os.environ["LOAD_WATCHERS"]).read_text(encoding="utf-8"))
         account = accounts[next(_accounts) % len(accounts)]
+        for _ in range(3):  # a refused login is an error in the log, then tried again
+            if self._log_in(account):
+                break
+            gevent.sleep(1)
+        else:
+            raise RuntimeError(f"connexion impossible pour {account['login']}")
+        self._stream = gevent.spawn(self._hold_stream)
+
+    def _log_in(self, account: dict[str, str]) -> bool:
         page = self.client.get("/connexion", name="login")
         found = _CSRF.search(page.text)
         if found is None:
-            raise RuntimeError("pas de jeton CSRF sur /connexion")
-        answer = self.client.post(
+            return False
+        with self.client.post(
             "/connexion",
             data={
                 "login": account["login"],
@@ -117,10 +126,13 @@ class Watcher(HttpUser):
             },
             name="login",
             allow_redirects=False,
-        )
-        if answer.status_code != 303:
-            raise RuntimeError(f"connexion refusée pour {account['login']} : {answer.status_code}")
-        self._stream = gevent.spawn(self._hold_stream)
+            catch_response=True,
+        ) as answer:
+            if answer.status_code != 303:
+                answer.failure(f"HTTP {answer.status_code}")
+                return False
+            answer.success()
+            return True
 
     def on_stop(self) -> None:
         self._stream.kill(block=False)
