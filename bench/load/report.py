@@ -170,7 +170,10 @@ ROWS: tuple[tuple[str, Any], ...] = (
         lambda r: _pages(r["pages_fanout"]),
     ),
     ("erreurs (pages et flux)", lambda r: _errors(r["pages_idle"], r["pages_fanout"])),
-    ("erreurs des connexions (`POST /connexion`)", lambda r: _errors(r.get("logins", {}))),
+    (
+        "erreurs des connexions (`/connexion`, formulaire et envoi)",
+        lambda r: _errors(r.get("logins", {})),
+    ),
     ("diffusion seule → sous la charge (rapport)", _fanout),
     ("appel de publication (API), au calme → sous la charge", _publish),
     ("alertes d'horloge sous la charge (envoi − échéance)", lambda r: _alerts(r["alerts"])),
