@@ -1,0 +1,5 @@
+import sys
+
+from bench.load.driver import main
+
+sys.exit(main())

@@ -1,0 +1,186 @@
+"""The locust users of the load benchmark (run by `bench/load/run`, not by hand).
+
+- `Watcher`: a logged-in member of the cabinet, without think time; holds one live-updates
+  stream (`/flux`) open and cycles dashboard → crisis page → the crisis' bulletins fragment →
+  the tracking page of the bulletin being watched.
+- `PublicReader`: a member of the public reading one bulletin's public page.
+
+The driver talks to them through files named by environment variables: LOAD_STATE (JSON: the
+crisis, the bulletin to track, `stop`), LOAD_WATCHERS (JSON list of logins and passwords),
+LOAD_PUBLIC_PATH (the public page), LOAD_LOG (one CSV line per request, written here: locust's
+own statistics cannot be split by phase).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+import requests
+from locust import FastHttpUser, HttpUser, events, task
+from locust.env import Environment
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_STATE = Path(os.environ.get("LOAD_STATE", "state.json"))
+_accounts = itertools.count()
+_log_file: Any = None
+_log: Any = None
+
+
+def state() -> dict[str, Any]:
+    try:
+        found: dict[str, Any] = json.loads(_STATE.read_text(encoding="utf-8"))
+        return found
+    except (OSError, ValueError):
+        return {}
+
+
+@events.init.add_listener
+def _open_log(environment: Environment, **_: Any) -> None:
+    global _log_file, _log
+    _log_file = Path(os.environ.get("LOAD_LOG", "requests.csv")).open(  # noqa: SIM115
+        "a", newline="", encoding="utf-8"
+    )
+    _log = csv.writer(_log_file)
+    _log.writerow(["start", "name", "ms", "ok"])
+
+
+@events.request.add_listener
+def _record(
+    name: str,
+    response_time: float,
+    exception: BaseException | None,
+    start_time: float | None = None,
+    **_: Any,
+) -> None:
+    begun = start_time if start_time is not None else time.time() - response_time / 1000
+    _log.writerow([f"{begun:.3f}", name, f"{response_time:.1f}", "0" if exception else "1"])
+
+
+@events.test_start.add_listener
+def _watch_for_stop(environment: Environment, **_: Any) -> None:
+    def watch() -> None:
+        while not state().get("stop"):
+            gevent.sleep(0.5)
+        if environment.runner is not None:
+            environment.runner.quit()
+
+    gevent.spawn(watch)
+
+
+@events.quitting.add_listener
+def _close_log(**_: Any) -> None:
+    if _log_file is not None:
+        _log_file.flush()
+        _log_file.close()
+
+
+def _fire(
+    environment: Environment, name: str, started: float, ms: float, error: str | None
+) -> None:
+    environment.events.request.fire(
+        request_type="GET",
+        name=name,
+        response_time=ms,
+        response_length=0,
+        exception=RuntimeError(error) if error else None,
+        context={},
+        start_time=started,
+    )
+
+
+class Watcher(HttpUser):
+    """One of the users watching the crisis while a bulletin goes out."""
+
+    weight = 1
+
+    def on_start(self) -> None:
+        accounts = json.loads(Path(os.environ["LOAD_WATCHERS"]).read_text(encoding="utf-8"))
+        account = accounts[next(_accounts) % len(accounts)]
+        for _ in range(3):  # a refused login is an error in the log, then tried again
+            if self._log_in(account):
+                break
+            gevent.sleep(1)
+        else:
+            raise RuntimeError(f"connexion impossible pour {account['login']}")
+        self._stream = gevent.spawn(self._hold_stream)
+
+    def _log_in(self, account: dict[str, str]) -> bool:
+        page = self.client.get("/connexion", name="login")
+        found = _CSRF.search(page.text)
+        if found is None:
+            return False
+        with self.client.post(
+            "/connexion",
+            data={
+                "login": account["login"],
+                "password": account["password"],
+                "csrf_token": found.group(1),
+            },
+            name="login",
+            allow_redirects=False,
+            catch_response=True,
+        ) as answer:
+            if answer.status_code != 303:
+                answer.failure(f"HTTP {answer.status_code}")
+                return False
+            answer.success()
+            return True
+
+    def on_stop(self) -> None:
+        self._stream.kill(block=False)
+
+    def _hold_stream(self) -> None:
+        """The page's EventSource: one stream, reopened when it ends; its first byte is timed."""
+        url = f"{self.host}/flux"
+        while True:
+            started, t0 = time.time(), time.perf_counter()
+            try:
+                with requests.get(
+                    url, cookies=self.client.cookies, stream=True, timeout=(60, 120)
+                ) as answer:
+                    chunks = answer.iter_content(chunk_size=None)
+                    next(chunks, b"")
+                    ms = (time.perf_counter() - t0) * 1000
+                    bad = None if answer.status_code == 200 else f"HTTP {answer.status_code}"
+                    _fire(self.environment, "flux_first_byte", started, ms, bad)
+                    for _ in chunks:
+                        pass
+            except requests.RequestException as error:
+                ms = (time.perf_counter() - t0) * 1000
+                _fire(self.environment, "flux_first_byte", started, ms, str(error))
+                gevent.sleep(1)
+
+    def _page(self, path: str, name: str) -> None:
+        with self.client.get(path, name=name, allow_redirects=False, catch_response=True) as answer:
+            if answer.status_code != 200:
+                answer.failure(f"HTTP {answer.status_code}")
+
+    @task
+    def cycle(self) -> None:
+        now = state()
+        crisis, bulletin = now["crisis"], now["bulletin"]
+        self._page("/", "dashboard")
+        self._page(f"/evenements/{crisis}", "crisis")
+        self._page(f"/fragments/evenements/{crisis}/communiques", "bulletins_fragment")
+        self._page(f"/communiques/{bulletin}/suivi", "tracking")
+
+
+class PublicReader(FastHttpUser):
+    """Someone of the public opening the bulletin's public page, again and again."""
+
+    weight = 1
+
+    @task
+    def read(self) -> None:
+        path = os.environ["LOAD_PUBLIC_PATH"]
+        with self.client.get(path, name="public_bulletin", catch_response=True) as answer:
+            if answer.status_code != 200:
+                answer.failure(f"HTTP {answer.status_code}")

@@ -1,0 +1,202 @@
+"""What the load benchmark reports: per page and per phase p50/p95/p99 from the request log the
+locust users write, the fan-out's loaded/unloaded ratio, the clock alerts' lateness, the public
+page's throughput; as JSON and as the Markdown table of issue 16."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PAGES = ("dashboard", "crisis", "bulletins_fragment", "tracking")
+PAGE_LABELS = {
+    "dashboard": "tableau de bord",
+    "crisis": "page de l'événement",
+    "bulletins_fragment": "fragment des communiqués",
+    "tracking": "page de suivi",
+    "flux_first_byte": "flux (premier octet)",
+    "public_bulletin": "page publique",
+}
+LOG_HEADER = ["start", "name", "ms", "ok"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    start: float
+    """Epoch seconds the request started."""
+    name: str
+    ms: float
+    ok: bool
+
+
+def read_log(path: Path) -> list[Sample]:
+    """The request log a locust run wrote (one CSV line per request); absent file: none."""
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as source:
+        return [
+            Sample(float(row["start"]), row["name"], float(row["ms"]), row["ok"] == "1")
+            for row in csv.DictReader(source)
+        ]
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100) of the values; None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def summarise(samples: Iterable[Sample], *, start: float, end: float) -> dict[str, Any]:
+    """Per request name, the requests that started in [start, end): count, errors, p50/p95/p99
+    and max (ms), requests per second."""
+    by_name: dict[str, list[Sample]] = {}
+    for sample in samples:
+        if start <= sample.start < end:
+            by_name.setdefault(sample.name, []).append(sample)
+    seconds = max(end - start, 1e-9)
+    result: dict[str, Any] = {}
+    for name, found in sorted(by_name.items()):
+        times = [s.ms for s in found]
+        result[name] = {
+            "count": len(found),
+            "errors": sum(1 for s in found if not s.ok),
+            "p50_ms": percentile(times, 50),
+            "p95_ms": percentile(times, 95),
+            "p99_ms": percentile(times, 99),
+            "max_ms": max(times),
+            "per_s": len(found) / seconds,
+        }
+    return result
+
+
+def alert_lateness(alerts: Iterable[dict[str, Any]], *, start: float, end: float) -> dict[str, Any]:
+    """The alerts due in [start, end) (epoch seconds): how late each was sent (sent_at − due_at),
+    p50/p99/max in seconds, and how many were not sent at all."""
+    due = [a for a in alerts if start <= a["due"] < end]
+    late = [a["sent"] - a["due"] for a in due if a["sent"] is not None]
+    return {
+        "due": len(due),
+        "unsent": sum(1 for a in due if a["sent"] is None),
+        "p50_s": percentile(late, 50),
+        "p99_s": percentile(late, 99),
+        "max_s": max(late) if late else None,
+    }
+
+
+def _n(value: float, digits: int = 2) -> str:
+    """A number as French writes it: decimal comma, thin grouping of thousands."""
+    return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def _s(ms: float | None) -> str:
+    return "–" if ms is None else _n(ms / 1000)
+
+
+def _pages(phase: dict[str, Any]) -> str:
+    parts = []
+    for page in PAGES:
+        row = phase.get(page)
+        if row:
+            parts.append(
+                f"{PAGE_LABELS[page]} {_s(row['p50_ms'])} / {_s(row['p95_ms'])} / "
+                f"{_s(row['p99_ms'])} s"
+            )
+    return ", ".join(parts) or "–"
+
+
+def _errors(*phases: dict[str, Any]) -> str:
+    count = sum(row["count"] for phase in phases for row in phase.values())
+    errors = sum(row["errors"] for phase in phases for row in phase.values())
+    return f"{errors} sur {count} requêtes"
+
+
+def _fanout(result: dict[str, Any]) -> str:
+    alone, loaded = result["fanout_unloaded"], result["fanout_loaded"]
+    text = f"{_n(alone['deliveries'], 0)} envois : {_n(alone['seconds'], 1)} s → "
+    if loaded["settled"]:
+        text += f"{_n(loaded['seconds'], 1)} s"
+    else:
+        text += (
+            f"inachevée après {_n(loaded['seconds'], 0)} s ({_n(loaded['settled_count'], 0)} "
+            f"réglés, {_n(loaded['per_s'], 1)} envois/s)"
+        )
+    ratio = result.get("fanout_ratio")
+    return text + (f" (**{_n(ratio)}**)" if ratio is not None else "")
+
+
+def _alerts(alerts: dict[str, Any]) -> str:
+    if not alerts["due"]:
+        return "aucune alerte due pendant la charge"
+    text = (
+        f"{alerts['due']} dues, retard p50 {_n(alerts['p50_s'])} s, "
+        f"p99 {_n(alerts['p99_s'])} s, max {_n(alerts['max_s'])} s"
+        if alerts["p99_s"] is not None
+        else f"{alerts['due']} dues"
+    )
+    return text + (f", {alerts['unsent']} non envoyées" if alerts["unsent"] else "")
+
+
+def _public(public: dict[str, Any]) -> str:
+    row = public.get("public_bulletin")
+    if not row:
+        return "–"
+    return (
+        f"{_n(row['per_s'], 0)} req/s, p50 {_s(row['p50_ms'])} s, p99 {_s(row['p99_ms'])} s, "
+        f"{row['errors']} erreurs"
+    )
+
+
+def _publish(result: dict[str, Any]) -> str:
+    return f"{_n(result['publish_idle_s'])} → {_n(result['publish_loaded_s'])} s"
+
+
+def _flux(result: dict[str, Any]) -> str:
+    row = result["flux"].get("flux_first_byte")
+    if not row:
+        return "–"
+    return f"p50 {_s(row['p50_ms'])} s, p95 {_s(row['p95_ms'])} s ({row['count']} ouvertures)"
+
+
+ROWS: tuple[tuple[str, Any], ...] = (
+    ("pages, {users} utilisateurs, au calme (p50 / p95 / p99)", lambda r: _pages(r["pages_idle"])),
+    (
+        "pages, {users} utilisateurs, pendant la diffusion",
+        lambda r: _pages(r["pages_fanout"]),
+    ),
+    ("erreurs (pages et flux)", lambda r: _errors(r["pages_idle"], r["pages_fanout"])),
+    (
+        "erreurs des connexions (`/connexion`, formulaire et envoi)",
+        lambda r: _errors(r.get("logins", {})),
+    ),
+    ("diffusion seule → sous la charge (rapport)", _fanout),
+    ("appel de publication (API), au calme → sous la charge", _publish),
+    ("alertes d'horloge sous la charge (envoi − échéance)", lambda r: _alerts(r["alerts"])),
+    ("flux `/flux`, premier octet", _flux),
+    ("`/public/bulletins/{{public_id}}`, {public_clients} clients", lambda r: _public(r["public"])),
+    (
+        "charge de la machine (1 min, avant → après)",
+        lambda r: f"{_n(r['load_before'][0], 1)} → {_n(r['load_after'][0], 1)}",
+    ),
+)
+
+
+def markdown(results: Sequence[dict[str, Any]]) -> str:
+    """The issue's table, one column per database run."""
+    if not results:
+        return ""
+    head = results[0]["parameters"]
+    columns = [r["database"] for r in results]
+    lines = [
+        "| | " + " | ".join(columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for label, cell in ROWS:
+        title = label.format(users=head["users"], public_clients=head["public_clients"])
+        lines.append(f"| {title} | " + " | ".join(cell(r) for r in results) + " |")
+    return "\n".join(lines) + "\n"
