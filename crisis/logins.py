@@ -61,27 +61,52 @@ async def _recent_failures(
     return list(rows)
 
 
-async def attempt(
-    session: AsyncSession,
-    *,
-    login: str,
-    password: str,
-    client: str | None,
-    now: datetime,
-    policy: ThrottlePolicy,
-) -> Outcome:
-    """Check a password unless a delay runs for (login, client); journal what matters."""
-    client = (client or "")[:64]
-    await session.exec(delete(LoginFailure).where(col(LoginFailure.at) < now - policy.window))
+@dataclass(frozen=True, slots=True)
+class Check:
+    """What an attempt reads before the password is checked: the account, or the refusal of
+    a delay that runs."""
+
+    user: User | None
+    refused: Outcome | None = None
+
+
+async def before_check(
+    session: AsyncSession, *, login: str, client: str | None, now: datetime, policy: ThrottlePolicy
+) -> Check:
+    """The reads of an attempt (a read transaction is enough)."""
     failures = await _recent_failures(
-        session, login=login, client=client, since=now - policy.window
+        session, login=login, client=_client(client), since=now - policy.window
     )
     if failures:
         until = max(failures) + policy.delay(len(failures))
         if now < until:
-            return Outcome(retry_after=until - now, throttled=True)
-    user = await accounts.user_by_login(session, login=login)
-    if await accounts.password_verified(user, password) and user is not None and user.active:
+            return Check(None, Outcome(retry_after=until - now, throttled=True))
+    return Check(await accounts.user_by_login(session, login=login))
+
+
+async def verified(check: Check, password: str) -> bool:
+    """The password check itself: a hash's worth of CPU in a thread, outside any transaction
+    (on SQLite a write transaction would hold the one writer lock meanwhile)."""
+    user = check.user
+    return await accounts.password_verified(user, password) and user is not None and user.active
+
+
+async def after_check(
+    session: AsyncSession,
+    *,
+    login: str,
+    client: str | None,
+    check: Check,
+    verified: bool,
+    now: datetime,
+    policy: ThrottlePolicy,
+) -> Outcome:
+    """The writes of an attempt, in a short write transaction: a session's opening and the
+    journal entry, or the failure counted (with those recorded meanwhile by others)."""
+    client = _client(client)
+    await session.exec(delete(LoginFailure).where(col(LoginFailure.at) < now - policy.window))
+    user = await session.get(User, check.user.id) if verified and check.user else None
+    if user is not None and user.active:
         await session.exec(
             delete(LoginFailure).where(
                 col(LoginFailure.login) == login, col(LoginFailure.client) == client
@@ -95,6 +120,9 @@ async def attempt(
             session, actor=user.actor(), action="auth.login", now=now, payload=payload
         )
         return Outcome(user=user)
+    failures = await _recent_failures(
+        session, login=login, client=client, since=now - policy.window
+    )
     session.add(LoginFailure(login=login, client=client, at=now))
     count = len(failures) + 1
     delay = policy.delay(count)
@@ -112,3 +140,27 @@ async def attempt(
             },
         )
     return Outcome(retry_after=delay)
+
+
+async def attempt(
+    session: AsyncSession,
+    *,
+    login: str,
+    password: str,
+    client: str | None,
+    now: datetime,
+    policy: ThrottlePolicy,
+) -> Outcome:
+    """Check a password unless a delay runs for (login, client); journal what matters. The
+    three steps in one session; the web runs them in a read, a thread and a short write."""
+    check = await before_check(session, login=login, client=client, now=now, policy=policy)
+    if check.refused is not None:
+        return check.refused
+    ok = await verified(check, password)
+    return await after_check(
+        session, login=login, client=client, check=check, verified=ok, now=now, policy=policy
+    )
+
+
+def _client(client: str | None) -> str:
+    return (client or "")[:64]

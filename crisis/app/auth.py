@@ -199,24 +199,33 @@ async def login(
     Each failure is logged and counted, not chained in the journal.
     """
     client = _client(request)
-    async with db.transaction() as session:
-        outcome = await logins.attempt(
-            session,
-            login=login,
-            password=password,
-            client=client,
-            now=clock.now(),
-            policy=throttle_policy(settings),
+    now, policy = clock.now(), throttle_policy(settings)
+    async with db.read() as session:  # no connection held while the password is hashed
+        check = await logins.before_check(
+            session, login=login, client=client, now=now, policy=policy
         )
-        if outcome.user is not None and outcome.user.id is not None:
-            _, token = await sessions.open_session(
+    outcome = check.refused
+    if outcome is None:
+        verified = await logins.verified(check, password)
+        async with db.transaction() as session:
+            outcome = await logins.after_check(
                 session,
-                user_id=outcome.user.id,
-                now=clock.now(),
+                login=login,
                 client=client,
-                user_agent=request.headers.get("user-agent", ""),
+                check=check,
+                verified=verified,
+                now=now,
+                policy=policy,
             )
-            _start_session(request, token)
+            if outcome.user is not None and outcome.user.id is not None:
+                _, token = await sessions.open_session(
+                    session,
+                    user_id=outcome.user.id,
+                    now=clock.now(),
+                    client=client,
+                    user_agent=request.headers.get("user-agent", ""),
+                )
+                _start_session(request, token)
     if outcome.user is None:
         reason = "throttled" if outcome.throttled else "password"
         request.app.state.auth_refusals.labels(reason=reason).inc()
