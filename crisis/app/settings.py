@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     # Background work
     scheduler_enabled: bool = True
     tick_seconds: float = Field(default=1.0, gt=0)
+    # Several instances (docs/operations.md « Plusieurs instances, redémarrages »): each worker
+    # beats every `heartbeat_seconds` (and renews the scheduler lease then); one silent for
+    # `instance_dead_after_seconds` has its deliveries put back by the others; a leader that
+    # has not renewed its lease for `leader_lease_seconds` loses the role.
+    heartbeat_seconds: float = Field(default=2.0, gt=0, le=60)
+    instance_dead_after_seconds: float = Field(default=6.0, gt=0, le=600)
+    leader_lease_seconds: float = Field(default=8.0, gt=0, le=600)
     json_logs: bool = True
     log_level: str = "INFO"
     dsfr_dir: Path | None = None
