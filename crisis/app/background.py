@@ -189,9 +189,16 @@ class Background:
             scheduler.pause()  # no new tick; the ones under way end (shutdown cancels them)
             await self._finish_ticks()
             scheduler.shutdown(wait=False)
+            await self._last_beat()  # the dispatcher's grace starts from a fresh heartbeat
             for close in self.shutdown:
                 await close()
             await self._stopped()
+
+    async def _last_beat(self) -> None:
+        try:
+            await self._beat()
+        except (SQLAlchemyError, DBAPIError, OSError):
+            log.warning("last heartbeat failed")
 
     async def _stopped(self) -> None:
         """Marked stopped (others need not wait for its heartbeat), the lease handed over."""

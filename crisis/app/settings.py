@@ -77,8 +77,8 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=3600, ge=60)
     # Database connections, per process (docs/operations.md): SQLAlchemy's own defaults, 5
     # kept open and 10 more under a burst. Every web process and every worker has its own pool,
-    # so on PostgreSQL (processes x (size + overflow)) + 2 per process (live listener,
-    # scheduler leadership) must stay under the server's max_connections (100 by default).
+    # so on PostgreSQL (processes x (size + overflow)) + 1 per web process (the live listener)
+    # must stay under the server's max_connections (100 by default).
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_max_overflow: int = Field(default=10, ge=0, le=100)
     # Background work

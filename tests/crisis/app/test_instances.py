@@ -207,9 +207,7 @@ async def test_a_frozen_leader_is_replaced_and_sends_nothing_once_resumed(
         )
     leader.signal(signal.SIGSTOP)
     frozen = time.monotonic()
-    taken_over = await _until(
-        lambda: _new_holder(db, holder, leader_name), timeout=10
-    )
+    taken_over = await _until(lambda: _new_holder(db, holder, leader_name), timeout=10)
     print(f"SIGSTOP: leadership taken over {taken_over:.1f} s after the freeze")
     assert taken_over <= 10
     sent = "SELECT count(*) FROM clock_alert WHERE threshold_min = 30 AND sent_at IS NOT NULL"

@@ -25,18 +25,15 @@ class HangingChannel(RecordingChannel):
     """Every send waits for ``gate``: sends stay under way until the test opens it."""
 
     gate: asyncio.Event = field(default_factory=asyncio.Event)
+    full: asyncio.Event = field(default_factory=asyncio.Event)  # 64 sends under way
     under_way: int = 0
 
     async def send(self, message: Message, recipient: Recipient) -> Receipt:
         self.under_way += 1
+        if self.under_way == 64:
+            self.full.set()
         await self.gate.wait()
         return await super().send(message, recipient)
-
-
-async def _until(predicate: object, *, timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
 
 
 async def _dispatch_until_under_way(
@@ -51,7 +48,7 @@ async def _dispatch_until_under_way(
     )
     dispatcher.claimant = "instance-a"
     await dispatcher.tick(clock.now())
-    await _until(lambda: channel.under_way == 64)  # the generous pacing: 64 sends in flight
+    await asyncio.wait_for(channel.full.wait(), 10)  # the generous pacing: 64 sends in flight
     return dispatcher
 
 
@@ -65,9 +62,9 @@ async def test_a_stop_records_the_sends_that_finish_and_gives_back_the_queued_on
     channel.gate.set()  # the sends under way finish within the grace
     await closing
     rows = await deliveries(db)
-    assert sorted((d.status, d.attempts) for d in rows) == [("pending", 0)] * 36 + [
-        ("sent", 1)
-    ] * 64
+    assert (
+        sorted((d.status, d.attempts) for d in rows) == [("pending", 0)] * 36 + [("sent", 1)] * 64
+    )
     assert len(channel.sent) == 64
     assert all(d.next_attempt_at is not None for d in rows if d.status == "pending")
 
@@ -87,7 +84,8 @@ async def test_sends_cut_off_after_the_grace_go_back_to_retrying_with_their_atte
 async def _silence(db: Database, instance_id: str, *, seconds: float, now: datetime) -> None:
     """Move an instance's last heartbeat ``seconds`` into the past (the database's clock)."""
     ago = timedelta(seconds=seconds)
-    value = sa.func.now() - ago if db.dialect == "postgresql" else sa.literal(now - ago, UTCDateTime)
+    postgres = db.dialect == "postgresql"
+    value = sa.func.now() - ago if postgres else sa.literal(now - ago, UTCDateTime)
     async with db.transaction() as session:
         await session.execute(
             sa.update(INSTANCE).where(INSTANCE.c.id == instance_id).values(heartbeat_at=value)
