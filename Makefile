@@ -38,7 +38,8 @@ playbooks-check:
 test-sqlite:
 	$(BIN)/pytest $(PYTEST_FLAGS)
 
-# The same suite on a throwaway PostgreSQL database (the browser tests ran above).
+# The same suite on a throwaway PostgreSQL database (the browser tests ran above), with the
+# bounded multi-instance suite (`-m instances`, real worker processes, skipped on SQLite).
 test-postgres:
 	TOCSIN_TEST_POSTGRES=$(POSTGRES_URL) $(BIN)/pytest -m "not browser" $(PYTEST_FLAGS)
 

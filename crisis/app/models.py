@@ -7,12 +7,14 @@ import contacts.geography
 import contacts.roster
 import crisis.accounts
 import crisis.app.idempotency
+import crisis.app.leadership
 import crisis.bulletin.workflow
 import crisis.cell.checklist
 import crisis.cell.clocks
 import crisis.cell.crises
 import crisis.cell.paging
 import crisis.checkpoints
+import crisis.dispatch.instances
 import crisis.dispatch.outbox
 import crisis.inbound_updates
 import crisis.journal

@@ -77,13 +77,20 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=3600, ge=60)
     # Database connections, per process (docs/operations.md): SQLAlchemy's own defaults, 5
     # kept open and 10 more under a burst. Every web process and every worker has its own pool,
-    # so on PostgreSQL (processes x (size + overflow)) + 2 per process (live listener,
-    # scheduler leadership) must stay under the server's max_connections (100 by default).
+    # so on PostgreSQL (processes x (size + overflow)) + 1 per web process (the live listener)
+    # must stay under the server's max_connections (100 by default).
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_max_overflow: int = Field(default=10, ge=0, le=100)
     # Background work
     scheduler_enabled: bool = True
     tick_seconds: float = Field(default=1.0, gt=0)
+    # Several instances (docs/operations.md « Plusieurs instances, redémarrages »): each worker
+    # beats every `heartbeat_seconds` (and renews the scheduler lease then); one silent for
+    # `instance_dead_after_seconds` has its deliveries put back by the others; a leader that
+    # has not renewed its lease for `leader_lease_seconds` loses the role.
+    heartbeat_seconds: float = Field(default=2.0, gt=0, le=60)
+    instance_dead_after_seconds: float = Field(default=6.0, gt=0, le=600)
+    leader_lease_seconds: float = Field(default=8.0, gt=0, le=600)
     json_logs: bool = True
     log_level: str = "INFO"
     dsfr_dir: Path | None = None

@@ -5,8 +5,10 @@ settings pickled through its arguments, never in argv), which stops when its par
 child holds the read end of a pipe whose only write end is the parent's, and the end of file
 the kernel gives when the parent dies, however it dies, is the child's signal to stop.
 
-A stop (SIGTERM, SIGINT, the parent gone) lets the ticks under way end, closes the channels and
-the pool, and exits 0.
+A stop (SIGTERM, SIGINT, the parent gone) lets the ticks under way end, lets the sends in flight
+finish within the dispatcher's grace and gives back the deliveries it still holds, marks the
+instance stopped and hands the scheduler lease over, closes the channels and the pool, and
+exits 0 (docs/operations.md « Plusieurs instances, redémarrages »).
 """
 
 from __future__ import annotations

@@ -12,8 +12,13 @@ nowhere else.
 - failed: a permanent failure, a refusal (isolation, unconfigured channel) or a spent budget;
   ``last_error`` says why, in French, for the tracking page.
 
-A delivery left ``sending`` by a crash goes back to ``retrying`` once its lease has expired;
-its resend carries the same idempotency key (the e-mail ``Message-ID`` derives from it).
+Claims carry the instance's id (``claimant``). At a stop the dispatcher claims no more, lets
+the sends under way finish within ``stop_grace_seconds``, and gives back what it still holds:
+deliveries only queued go back to ``pending`` with the attempt not counted, those cut off
+mid-send to ``retrying``. A delivery left ``sending`` by a crash goes back to ``retrying`` when
+its instance stops beating (``crisis.dispatch.instances``), or at the latest once its lease has
+expired; its resend carries the same idempotency key (the e-mail ``Message-ID`` derives from
+it).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from crisis.dispatch.outbox import DeliveryStatus
 from crisis.dispatch.pacing import Pacer, build_pacer
 from crisis.dispatch.recording import DispatchReport, Flight, Recorder
 from crisis.dispatch.retry import RetryPolicy
-from crisis.dispatch.sending import Job, attempt, settle
+from crisis.dispatch.sending import Job, Outcome, attempt, settle
 from crisis.dispatch.transactions import Transactions
 
 __all__ = ["DispatchReport", "DispatchTuning", "Dispatcher", "Transactions"]
@@ -54,6 +59,8 @@ class DispatchTuning(BaseModel):
 
     interval_seconds: float = Field(default=0.25, gt=0)
     lease_seconds: float = Field(default=300.0, gt=0)
+    # At a stop: how long the sends under way may take to finish before they are cut off.
+    stop_grace_seconds: float = Field(default=5.0, ge=0)
     # Larger batches than 200/100 cut the database's share of the two cores a fan-out runs
     # on (docs/benchmarks.md, « Diffusion, 2 décembre (2) »). The window stays at 1,000: a
     # claimed delivery may wait in its channel's queue, and 1,000 Matrix messages at 5 a
@@ -111,6 +118,11 @@ class Dispatcher:
         self._wanted = False
         self._latest: datetime | None = None
         self._closing = False
+        self.claimant: str | None = None  # this instance's id, written on its claims
+        # Claimed and not yet recorded (id: attempt), and those of them whose send began.
+        self._held: dict[int, int] = {}
+        self._started: set[int] = set()
+        self._flight: Flight | None = None
 
     def configured(self, *, exercise: bool) -> frozenset[str]:
         """Channel names a delivery may use (``public_page`` is always there)."""
@@ -138,9 +150,16 @@ class Dispatcher:
                 log.exception("dispatch pass failed")
                 return
 
-    async def aclose(self, *, timeout: float = 5.0) -> None:
-        """Stop claiming, let the sends in flight finish (up to ``timeout``), close channels."""
+    async def aclose(self, *, timeout: float | None = None) -> None:
+        """Stop claiming and sending what is queued, let the sends in flight finish (up to
+        ``timeout``, the tuning's grace by default), give back the rest, close channels."""
+        timeout = self.tuning.stop_grace_seconds if timeout is None else timeout
         self._closing = True
+        for queue in self._queues.values():
+            queue.pacer.clear()  # queued, never tried: given back at the pass' end
+        if self._flight is not None:  # wake the pass: it waits for outcomes that won't come
+            self._flight.started.set()
+            self._flight.ready.set()
         if self._worker is not None and not self._worker.done():
             try:
                 await asyncio.wait_for(asyncio.shield(self._worker), timeout)
@@ -159,11 +178,12 @@ class Dispatcher:
             report = DispatchReport()
             try:
                 await self._run(now, report)
-            finally:  # cancelled: the rows left ``sending`` come back when their lease expires
+            finally:  # stopped or cancelled: what is still held goes back at once
                 for queue in self._queues.values():
                     for sender in queue.senders:
                         sender.cancel()
                     queue.pacer.clear()
+                await self._release(self._now(now))
             async with self._db.transaction() as session:
                 self.metrics.due.set(await store.count_due(session, now=self._now(now)))
             return report
@@ -180,10 +200,13 @@ class Dispatcher:
         never wait for the database.
         """
         tuning = self.tuning
-        flight = Flight(record_size=tuning.record_size)
+        flight = self._flight = Flight(record_size=tuning.record_size)
         exhausted = False
         first = True
         while True:
+            if self._closing:
+                await self._drain(flight, now, report)
+                return
             while (
                 not exhausted
                 and not self._closing
@@ -204,7 +227,37 @@ class Dispatcher:
                 left = tuning.flush_seconds - (time.monotonic() - flight.oldest)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(flight.ready.wait(), max(left, 0.001))
-            await self._recorder.record(flight.take(), self._now(now), report)
+            await self._record(flight.take(), now, report)
+
+    async def _record(self, outcomes: list[Outcome], now: datetime, report: DispatchReport) -> None:
+        await self._recorder.record(outcomes, self._now(now), report)
+        for outcome in outcomes:
+            self._held.pop(outcome.item.id, None)
+            self._started.discard(outcome.item.id)
+
+    async def _drain(self, flight: Flight, now: datetime, report: DispatchReport) -> None:
+        """At a stop: the sends under way end (the senders take nothing more), their outcomes
+        are recorded; ``aclose`` cancels this after its grace."""
+        senders = {s for queue in self._queues.values() for s in queue.senders}
+        if senders:
+            await asyncio.wait(senders)
+        while flight.done:
+            await self._record(flight.take(), now, report)
+
+    async def _release(self, now: datetime) -> None:
+        """Give back every delivery claimed and not recorded (a stop, a cancelled pass)."""
+        if not self._held:
+            return
+        held = [store.Held(i, a, i in self._started) for i, a in self._held.items()]
+        self._held.clear()
+        self._started.clear()
+        try:
+            async with self._db.transaction() as session:
+                released = await store.release(session, held=held, now=now)
+        except Exception:  # the last resort: the heartbeat or the lease gives them back later
+            log.exception("could not give back %d claimed deliveries", len(held))
+            return
+        log.info("%d claimed deliveries given back at stop", released)
 
     def _queue(self, batch: list[Job], flight: Flight) -> None:
         """Settle what needs no channel at once; queue the rest and start their senders.
@@ -232,6 +285,9 @@ class Dispatcher:
         """One sender: the channel's next delivery its pacing releases, until none is left."""
         while (taken := await queue.pacer.take()) is not None:
             key, job = taken
+            if self._closing:  # taken while stopping: never tried, given back
+                return
+            self._started.add(job.item.id)
             rendered = self._renderings[job.item.message_id]
             outcome = await attempt(job, queue.channel, rendered, self._personalise)
             retry_after = outcome.retry_after if outcome.status == DeliveryStatus.RETRYING else None
@@ -247,7 +303,13 @@ class Dispatcher:
                     log.warning("%d deliveries recovered after their lease expired", recovered)
                     self.metrics.lease_recoveries.inc(recovered)
                     report.recovered += recovered
-            batch = await store.claim(session, now=now, limit=self.tuning.claim_size, lease=lease)
+            batch = await store.claim(
+                session,
+                now=now,
+                limit=self.tuning.claim_size,
+                lease=lease,
+                claimant=self.claimant,
+            )
             # The modes are read again with every claim: they decide isolation.
             modes = await store.crisis_modes(
                 session, ids=(i.crisis_id for i in batch if i.crisis_id is not None)
@@ -258,6 +320,7 @@ class Dispatcher:
                     self._renderings.clear()
                 self._renderings.update(await store.renderings(session, ids=missing))
         report.claimed += len(batch)
+        self._held.update((item.id, item.attempts) for item in batch)
         return [self._decide(item, modes) for item in batch]
 
     def _decide(self, item: store.Claimed, modes: Mapping[int, str]) -> Job:

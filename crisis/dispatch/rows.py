@@ -118,6 +118,9 @@ class Delivery(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The worker instance that claimed it (``crisis.dispatch.instances``); in no index, so
+    # that a claim stays a HOT update.
+    claimed_by: str | None = Field(default=None, max_length=36)
     idempotency_key: str = Field(max_length=64, unique=True)
     provider_id: str | None = None
     last_error: str | None = None

@@ -25,6 +25,7 @@ from crisis.dispatch.rows import CLAIMABLE, SENDING, URGENT
 __all__ = [
     "CLAIMABLE",
     "Claimed",
+    "Held",
     "Rendered",
     "Update",
     "claim",
@@ -32,7 +33,10 @@ __all__ = [
     "crisis_modes",
     "plan_claims",
     "record",
+    "recover_claims",
     "recover_expired",
+    "release",
+    "release_sending",
     "renderings",
 ]
 
@@ -115,6 +119,90 @@ async def recover_expired(session: AsyncSession, *, now: datetime, lease: timede
     return int(result.rowcount or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A delivery this instance claimed and has not recorded, at a stop: ``started`` if its
+    send began (its outcome is unknown), else it was only queued."""
+
+    id: int
+    attempts: int
+    started: bool
+
+
+def _interrupted(now: datetime) -> dict[str, object]:
+    return {
+        "status": DeliveryStatus.RETRYING,
+        "next_attempt_at": now,
+        "lease_until": None,
+        "claimed_by": None,
+        "last_error": INTERRUPTED,
+    }
+
+
+async def recover_claims(session: AsyncSession, *, claimants: Sequence[str], now: datetime) -> int:
+    """Put the deliveries that dead instances left ``sending`` back to ``retrying``, due now.
+
+    Read off the claim index (the unsettled rows only): this runs when an instance died, not
+    on every tick, and ``claimed_by`` stays out of every index so that claims stay HOT.
+    """
+    columns = DELIVERY.c
+    result = await (await session.connection()).execute(
+        sa.update(DELIVERY)
+        .where(
+            columns.next_attempt_at.is_not(None),
+            sa.text(SENDING),
+            columns.claimed_by.in_(list(claimants)),
+        )
+        .values(**_interrupted(now))
+    )
+    return int(result.rowcount or 0)
+
+
+async def release_sending(session: AsyncSession, *, now: datetime) -> int:
+    """SQLite, at a worker's start: every ``sending`` row was left by the one earlier worker."""
+    columns = DELIVERY.c
+    result = await (await session.connection()).execute(
+        sa.update(DELIVERY)
+        .where(columns.next_attempt_at.is_not(None), sa.text(SENDING))
+        .values(**_interrupted(now))
+    )
+    return int(result.rowcount or 0)
+
+
+async def release(session: AsyncSession, *, held: Sequence[Held], now: datetime) -> int:
+    """At a stop, give back what this instance still holds, each row fenced by its attempt.
+
+    A delivery only queued goes back to ``pending`` with its attempt not counted; one whose
+    send began goes to ``retrying`` (its outcome is unknown: the resend keeps the key).
+    """
+    columns = DELIVERY.c
+    released = 0
+    connection = await session.connection()
+    for started, attempts_back in ((False, 1), (True, 0)):
+        group = [h for h in held if h.started is started]
+        if not group:
+            continue
+        status = DeliveryStatus.RETRYING if started else DeliveryStatus.PENDING
+        error = INTERRUPTED if started else columns.last_error
+        for start in range(0, len(group), 500):
+            chunk = group[start : start + 500]
+            fence = sa.tuple_(columns.id, columns.attempts).in_([(h.id, h.attempts) for h in chunk])
+            result = await connection.execute(
+                sa.update(DELIVERY)
+                .where(fence, sa.text(SENDING))
+                .values(
+                    status=status,
+                    attempts=columns.attempts - attempts_back,
+                    next_attempt_at=now,
+                    lease_until=None,
+                    claimed_by=None,
+                    last_error=error,
+                )
+            )
+            released += int(result.rowcount or 0)
+    return released
+
+
 # ``ix_delivery_claim (next_attempt_at, id)`` holds the deliveries not yet settled: a claim
 # reads its batch off it in claim order instead of sorting every due row (which made a
 # fan-out quadratic in its size), passing over the few being sent (by this instance or
@@ -169,7 +257,12 @@ def _due_ids(dialect: str, *, now: datetime, limit: int, urgent: bool) -> sa.Sel
 
 
 async def claim(
-    session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    claimant: str | None = None,
 ) -> list[Claimed]:
     """Mark up to ``limit`` due deliveries ``sending`` and return them, staff alerts first.
 
@@ -179,15 +272,21 @@ async def claim(
     """
     connection = await session.connection()
     await plan_claims(connection)
-    urgent = await _claim(connection, now=now, limit=limit, lease=lease, urgent=True)
+    values: dict[str, object] = {"lease_until": now + lease, "claimed_by": claimant}
+    urgent = await _claim(connection, now=now, limit=limit, values=values, urgent=True)
     if len(urgent) == limit:
         return urgent
-    rest = await _claim(connection, now=now, limit=limit - len(urgent), lease=lease, urgent=False)
+    rest = await _claim(connection, now=now, limit=limit - len(urgent), values=values, urgent=False)
     return urgent + rest
 
 
 async def _claim(
-    connection: AsyncConnection, *, now: datetime, limit: int, lease: timedelta, urgent: bool
+    connection: AsyncConnection,
+    *,
+    now: datetime,
+    limit: int,
+    values: dict[str, object],
+    urgent: bool,
 ) -> list[Claimed]:
     columns = DELIVERY.c
     due = _due_ids(connection.dialect.name, now=now, limit=limit, urgent=urgent)
@@ -197,8 +296,8 @@ async def _claim(
             .where(columns.id.in_(due))
             .values(
                 status=DeliveryStatus.SENDING,
-                lease_until=now + lease,
                 attempts=columns.attempts + 1,
+                **values,
             )
             .returning(  # in the order of ``Claimed``'s fields
                 columns.id,

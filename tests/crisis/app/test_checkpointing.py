@@ -137,6 +137,7 @@ async def test_a_crisis_closed_while_no_checkpoint_could_be_written_gets_one_at_
     settings.checkpoint_dir = tmp_path / "points"
     assert not [p for p in _files(settings) if p.name.startswith("crisis-")]
     background = build_background(db, clock, tick_seconds=1.0, settings=settings)
+    await background._refresh_leadership()  # as at start: the lease first, then the catch-up
     for startup in background.startup:  # what the service runs when it starts again
         await startup(clock.advance(minutes=5))
     names = {p.name.split("-0")[0] for p in _files(settings)}

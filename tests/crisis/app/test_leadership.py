@@ -1,45 +1,132 @@
-"""One scheduler leader at a time on PostgreSQL; another takes over when it dies."""
+"""One scheduler leader at a time, proving it lives: a lease renewed, a token fencing its writes."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 
 import pytest
+import sqlalchemy as sa
+from sqlmodel import col, func, select
 
-from crisis.app.background import Background
+from crisis.app.background import Background, build_background
 from crisis.app.db import Database
+from crisis.app.leadership import Fenced, Lease, LostLeadership
+from crisis.app.settings import Settings
+from crisis.cell.clocks import ClockAlert
+from tests.crisis.lifecycle_support import ordered_crisis, roster
 from tests.support import FrozenClock
 
 postgres_only = pytest.mark.skipif(
-    not os.environ.get("TOCSIN_TEST_POSTGRES"),
-    reason="leadership is an advisory lock on PostgreSQL",
+    not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="the lease is a PostgreSQL row"
 )
 
 
+class Monotonic:
+    """An instance's own monotonic clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.value = 1000.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+@pytest.fixture
+async def two(database_url: str, db: Database) -> AsyncIterator[tuple[Database, Database]]:
+    """Two instances' databases (``db`` empties the tables afterwards)."""
+    first, second = Database.from_url(database_url), Database.from_url(database_url)
+    yield first, second
+    await first.dispose()
+    await second.dispose()
+
+
+async def _expire(db: Database) -> None:
+    """The lease runs out on the database's clock (its holder froze)."""
+    async with db.transaction() as session:
+        await session.execute(
+            sa.text("UPDATE scheduler_lease SET expires_at = now() - interval '1 second'")
+        )
+
+
 @postgres_only
-async def test_only_one_instance_leads_and_another_takes_over_when_it_dies(
-    database_url: str, clock: FrozenClock
+async def test_one_instance_takes_the_lease_renews_it_and_another_takes_over_once_it_expired(
+    two: tuple[Database, Database],
 ) -> None:
-    first_db, second_db = Database.from_url(database_url), Database.from_url(database_url)
-    first = Background(db=first_db, clock=clock)
-    second = Background(db=second_db, clock=clock)
-    try:
-        await first._refresh_leadership()
-        await second._refresh_leadership()
-        assert (first.is_leader, second.is_leader) == (True, False)
-        await second._refresh_leadership()
-        assert not second.is_leader
-        # The leader's process dies: its connection, and with it the advisory lock, is gone.
-        assert first._lock_connection is not None
-        await first._lock_connection.invalidate()
-        await first_db.dispose()
-        await second._refresh_leadership()
-        assert second.is_leader
-    finally:
-        if second._lock_connection is not None:
-            await second._lock_connection.close()
-        await second_db.dispose()
-        await first_db.dispose()
+    first = Lease(db=two[0], holder="a")
+    second = Lease(db=two[1], holder="b")
+    assert await first.refresh()
+    assert not await second.refresh()
+    assert await first.refresh()  # renewed: the same token
+    assert (first.token, second.token) == (1, None)
+    await _expire(two[0])
+    assert await second.refresh()
+    assert second.token == 2  # a new holder, a new token
+    assert not await first.refresh()
+    assert not first.held
+
+
+@postgres_only
+async def test_a_leader_that_could_not_renew_in_time_stops_acting_by_its_own_clock(
+    two: tuple[Database, Database],
+) -> None:
+    monotonic = Monotonic()
+    lease = Lease(db=two[0], holder="a", ttl_seconds=8, monotonic=monotonic)
+    assert await lease.refresh() and lease.held
+    monotonic.value += 7.9
+    assert lease.held
+    monotonic.value += 0.2  # frozen past its lease: no renewal came
+    assert not lease.held
+    with pytest.raises(LostLeadership):
+        async with Fenced(two[0], lease).transaction():
+            pass
+
+
+@postgres_only
+async def test_a_resumed_old_leader_cannot_write_with_its_stale_token(
+    two: tuple[Database, Database],
+) -> None:
+    old = Lease(db=two[0], holder="a")
+    new = Lease(db=two[1], holder="b")
+    await old.refresh()
+    await _expire(two[0])
+    await new.refresh()
+    assert old.held  # by its own clock, it believes it still leads
+    with pytest.raises(LostLeadership):
+        async with Fenced(two[0], old).transaction() as session:
+            await session.execute(sa.text("CREATE TABLE written_by_the_old_leader (id int)"))
+    async with two[0].read() as session:
+        found = await session.scalar(sa.text("SELECT to_regclass('written_by_the_old_leader')"))
+    assert found is None
+    async with Fenced(two[1], new).transaction():
+        pass  # the new holder writes
+
+
+@postgres_only
+async def test_a_stale_leaders_clock_tick_sends_no_alert_while_the_new_ones_does(
+    db: Database, clock: FrozenClock, settings: Settings, two: tuple[Database, Database]
+) -> None:
+    async with db.transaction() as session:
+        await roster(session, now=clock.now())
+        await ordered_crisis(session, now=clock.now())
+    clock.advance(minutes=31)
+    old, new = (build_background(d, clock, tick_seconds=1, settings=settings) for d in two)
+    await old._refresh_leadership()
+    await _expire(db)
+    await new._refresh_leadership()
+    assert old.is_leader and new.is_leader  # both believe it: the token decides
+    ticks = {id(b): next(j.tick for j in b.jobs if j.name == "clocks") for b in (old, new)}
+    with pytest.raises(LostLeadership):
+        await ticks[id(old)](clock.now())
+    assert await _sent_alerts(db) == 0
+    await ticks[id(new)](clock.now())
+    assert await _sent_alerts(db) > 0
+
+
+async def _sent_alerts(db: Database) -> int:
+    sent = select(func.count()).select_from(ClockAlert).where(col(ClockAlert.sent_at).is_not(None))
+    async with db.read() as session:
+        return (await session.exec(sent)).one()
 
 
 async def test_on_sqlite_the_single_process_always_leads(clock: FrozenClock) -> None:

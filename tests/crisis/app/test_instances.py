@@ -1,0 +1,237 @@
+"""Several `tocsin worker` processes on one PostgreSQL database, killed, stopped and frozen.
+
+The bounded suite of issue 17 (items 1 and 3), run by `.ci/run` on PostgreSQL (`-m instances`
+selects it alone): intervals are shortened through `TOCSIN_*` settings so that it stays well
+under a minute; docs/operations.md gives the figures with the default settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from channels.sandbox.smtp import SmtpFake
+from crisis.app.db import Database
+from tests.crisis.dispatch_support import emails, enqueue
+from tests.crisis.lifecycle_support import ordered_crisis, roster
+from tests.support import FrozenClock
+
+pytestmark = [
+    pytest.mark.instances,
+    pytest.mark.skipif(
+        not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="several instances need PostgreSQL"
+    ),
+]
+FAN_OUT = 300
+# Shortened for CI; TOCSIN_INSTANCES_DEFAULT_TIMINGS=1 measures with the defaults (2, 6, 8 s).
+DEFAULTS = bool(os.environ.get("TOCSIN_INSTANCES_DEFAULT_TIMINGS"))
+HEARTBEAT, DEAD_AFTER, LEASE = (2.0, 6.0, 8.0) if DEFAULTS else (0.5, 2.0, 3.0)
+UNSETTLED = "SELECT count(*) FROM delivery WHERE status IN ('pending', 'retrying', 'sending')"
+
+
+@dataclass
+class Worker:
+    process: asyncio.subprocess.Process
+
+    @property
+    def name(self) -> str:
+        return f"{socket.gethostname()}:{self.process.pid}"
+
+    def signal(self, sig: signal.Signals) -> None:
+        self.process.send_signal(sig)
+
+
+@pytest.fixture(autouse=True)
+def wall_clock(clock: FrozenClock) -> None:
+    """The workers run on the wall clock: rows are written at its time too."""
+    clock.current = datetime.now(UTC)
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpFake]:
+    fake = SmtpFake()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def start(
+    database_url: str, smtp: SmtpFake, project_root: Path
+) -> AsyncIterator[Callable[[], asyncio.Future[Worker]]]:
+    started: list[Worker] = []
+    env = os.environ | {
+        "TOCSIN_SECRET_KEY": "instances-test",
+        "TOCSIN_JSON_LOGS": "false",
+        "TOCSIN_LOG_LEVEL": "WARNING",
+        "TOCSIN_CHANNELS__SMTP__HOST": "127.0.0.1",
+        "TOCSIN_CHANNELS__SMTP__PORT": str(smtp.port),
+        "TOCSIN_CHANNELS__SMTP__SECURITY": "none",
+        "TOCSIN_CHANNELS__SMTP__RATE_PER_SECOND": "100",
+        # Small claims, so that both instances hold part of the fan-out.
+        "TOCSIN_DISPATCH__CLAIM_SIZE": "25",
+        "TOCSIN_DISPATCH__WINDOW": "50",
+        "TOCSIN_HEARTBEAT_SECONDS": str(HEARTBEAT),  # the figures printed with -s
+        "TOCSIN_INSTANCE_DEAD_AFTER_SECONDS": str(DEAD_AFTER),
+        "TOCSIN_LEADER_LEASE_SECONDS": str(LEASE),
+    }
+
+    async def one() -> Worker:
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "crisis", "worker", "--db", database_url),
+            cwd=project_root,
+            env=env,
+        )
+        worker = Worker(process)
+        started.append(worker)
+        return worker
+
+    yield lambda: asyncio.ensure_future(one())
+    for worker in started:
+        if worker.process.returncode is None:
+            worker.signal(signal.SIGCONT)
+            worker.process.kill()
+            await worker.process.wait()
+
+
+async def _until(predicate: Callable[[], object], *, timeout: float) -> float:
+    """Wait until ``predicate`` holds (awaited if it is a coroutine); the seconds it took."""
+    began = time.monotonic()
+    while True:
+        found = predicate()
+        if asyncio.iscoroutine(found):
+            found = await found
+        if found:
+            return time.monotonic() - began
+        assert time.monotonic() - began < timeout, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def _scalar(db: Database, query: str, **params: object) -> object:
+    async with db.read() as session:
+        return await session.scalar(sa.text(query), params)
+
+
+async def _settled(db: Database) -> bool:
+    return await _scalar(db, UNSETTLED) == 0
+
+
+async def _alive(db: Database, count: int) -> bool:
+    live = "SELECT count(*) FROM dispatch_instance WHERE stopped_at IS NULL"
+    return await _scalar(db, live) == count
+
+
+async def _fan_out(db: Database, clock: FrozenClock, prefix: str) -> list[str]:
+    addresses = emails(FAN_OUT, prefix=prefix)
+    await enqueue(db, now=clock.now(), addresses=addresses)
+    return addresses
+
+
+async def test_a_worker_killed_mid_fan_out_delays_it_by_seconds_and_loses_nothing(
+    db: Database, clock: FrozenClock, smtp: SmtpFake, start: Callable[[], asyncio.Future[Worker]]
+) -> None:
+    first, second = await start(), await start()
+    await _until(lambda: _alive(db, 2), timeout=30)
+    await _fan_out(db, clock, "calme")
+    undisturbed = await _until(lambda: _settled(db), timeout=30)
+    sent_before = len(smtp.state.received)
+    addresses = await _fan_out(db, clock, "coupe")
+    began = time.monotonic()
+    await _until(lambda: len(smtp.state.received) >= sent_before + FAN_OUT // 5, timeout=30)
+    first.signal(signal.SIGKILL)
+    await _until(lambda: _settled(db), timeout=undisturbed + 10 + 20)
+    disturbed = time.monotonic() - began
+    print(f"SIGKILL: undisturbed {undisturbed:.1f} s, with the kill {disturbed:.1f} s")
+    assert disturbed <= undisturbed + 10, (undisturbed, disturbed)
+    received = {m.recipient for m in smtp.state.received}
+    assert set(addresses) <= received  # none lost
+    assert await _scalar(db, "SELECT count(*) FROM delivery WHERE status <> 'sent'") == 0
+    assert second.process.returncode is None
+
+
+async def test_a_worker_stopped_mid_fan_out_gives_back_its_claims_before_it_exits(
+    db: Database, clock: FrozenClock, smtp: SmtpFake, start: Callable[[], asyncio.Future[Worker]]
+) -> None:
+    first, _second = await start(), await start()
+    await _until(lambda: _alive(db, 2), timeout=30)
+    addresses = await _fan_out(db, clock, "arret")
+    await _until(lambda: len(smtp.state.received) >= FAN_OUT // 5, timeout=30)
+    held = (
+        "SELECT count(*) FROM delivery d JOIN dispatch_instance i ON i.id = d.claimed_by"
+        " WHERE d.status = 'sending' AND i.name = :name"
+    )
+    first.signal(signal.SIGTERM)
+    began = time.monotonic()
+    assert await asyncio.wait_for(first.process.wait(), 15) == 0
+    print(f"SIGTERM: exited in {time.monotonic() - began:.1f} s")
+    assert await _scalar(db, held, name=first.name) == 0  # nothing waits for a lease
+    stopped = "SELECT stopped_at IS NOT NULL FROM dispatch_instance WHERE name = :name"
+    assert await _scalar(db, stopped, name=first.name)
+    settled = await _until(lambda: _settled(db), timeout=10)
+    print(f"SIGTERM: settled {settled:.1f} s after the exit")
+    assert set(addresses) <= {m.recipient for m in smtp.state.received}
+
+
+async def test_a_frozen_leader_is_replaced_and_sends_nothing_once_resumed(
+    db: Database, clock: FrozenClock, start: Callable[[], asyncio.Future[Worker]]
+) -> None:
+    workers = [await start(), await start()]
+    await _until(lambda: _alive(db, 2), timeout=30)
+    holder = (
+        "SELECT i.name FROM scheduler_lease l JOIN dispatch_instance i ON i.id = l.holder"
+        " WHERE l.expires_at > now()"
+    )
+    await _until(lambda: _scalar(db, holder), timeout=10)
+    leader_name = await _scalar(db, holder)
+    leader = next(w for w in workers if w.name == leader_name)
+    async with db.transaction() as session:
+        await roster(session, now=clock.now())
+        await ordered_crisis(session, now=clock.now())
+        # The 30-minute alert of every clock comes due 2 s after the leader froze.
+        await session.execute(
+            sa.text(
+                "UPDATE clock_alert SET due_at = now() + interval '2 seconds'"
+                " WHERE threshold_min = 30"
+            )
+        )
+    leader.signal(signal.SIGSTOP)
+    frozen = time.monotonic()
+    taken_over = await _until(lambda: _new_holder(db, holder, leader_name), timeout=10)
+    print(f"SIGSTOP: leadership taken over {taken_over:.1f} s after the freeze")
+    assert taken_over <= 10
+    sent = "SELECT count(*) FROM clock_alert WHERE threshold_min = 30 AND sent_at IS NOT NULL"
+    expected = await _scalar(db, "SELECT count(*) FROM clock_alert WHERE threshold_min = 30")
+    await _until(lambda: _count_is(db, sent, expected), timeout=10)
+    await asyncio.sleep(max(0.0, (12 if DEFAULTS else 2 * LEASE) - (time.monotonic() - frozen)))
+    leader.signal(signal.SIGCONT)
+    await asyncio.sleep(2 * HEARTBEAT + 1)  # the old leader runs its ticks again, if it may
+    assert leader.process.returncode is None
+    duplicates = (
+        "SELECT count(*) FROM (SELECT address, channel FROM delivery WHERE purpose ="
+        " 'clock_alert' GROUP BY address, channel, message_id HAVING count(*) > 1) AS d"
+    )
+    assert await _scalar(db, duplicates) == 0
+    late = "SELECT max(sent_at - due_at) FROM clock_alert WHERE threshold_min = 30"
+    lateness = await _scalar(db, late)
+    assert isinstance(lateness, timedelta) and lateness < timedelta(seconds=10)
+    print(f"SIGSTOP: the alert left {lateness.total_seconds():.1f} s after its due time")
+
+
+async def _new_holder(db: Database, query: str, old: object) -> bool:
+    name = await _scalar(db, query)
+    return name is not None and name != old
+
+
+async def _count_is(db: Database, query: str, expected: object) -> bool:
+    return await _scalar(db, query) == expected
