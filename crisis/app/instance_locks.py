@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from crisis.app.db import Database
 
-PREPARE_LOCK_KEY = 80_4747_49  # beside the scheduler's leadership key (80_4747_48)
+PREPARE_LOCK_KEY = 80_4747_49  # any constant shared by every instance of one deployment
 
 
 class AlreadyRunning(Exception):

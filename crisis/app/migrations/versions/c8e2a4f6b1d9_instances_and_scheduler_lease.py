@@ -6,7 +6,7 @@ dies; `scheduler_lease` replaces the advisory lock with a renewed lease and a fe
 (issue 17 items 1 and 3).
 
 Revision ID: c8e2a4f6b1d9
-Revises: e5b1c9d3a7f2
+Revises: a7c3e9f1b5d2
 Create Date: 2026-12-04 19:00:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import storage.types
 
 revision: str = "c8e2a4f6b1d9"
-down_revision: str | None = "e5b1c9d3a7f2"
+down_revision: str | None = "a7c3e9f1b5d2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
