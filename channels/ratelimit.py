@@ -5,21 +5,40 @@ the one machine that paces sends. Defaults: Telegram 29.5/s per bot (under its 3
 more than 30 requests in any second, one message per 1.05 s per chat and one per 3.15 s per
 group or channel (Telegram allows 20 a minute); SMTP 50/s per relay, X per API tier
 (``config.X_TIER_LIMITS``), Mastodon 1/s, Matrix 5/s, SMS and webhooks 20/s.
+
+A limit is the account's, not the process': with several instances on one database, a
+``Budget`` (``crisis.dispatch.budget`` on PostgreSQL) holds each account's schedule of sends,
+one slot every ``1/rate`` seconds, and each process reserves a few consecutive slots at a time
+(``SharedSlots``) and spends them in its own pacing. Without a budget (SQLite: one instance)
+the buckets of the process are the whole story.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from channels.base import provider_key
 from channels.config import X_TIER_LIMITS
 from channels.kinds import ChannelKind
 
-__all__ = ["Clock", "ProviderLimits", "RateLimiters", "Sleep", "TokenBucket", "provider_limits"]
+__all__ = [
+    "Budget",
+    "Clock",
+    "MemoryBudget",
+    "ProviderLimits",
+    "RateLimiters",
+    "SharedSlots",
+    "Sleep",
+    "TokenBucket",
+    "provider_limits",
+    "reserve_slots",
+]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -69,17 +88,130 @@ def _wait(seconds: float) -> float:
     return seconds if seconds > 1e-9 else 0.0  # float noise is no reason to wait
 
 
+class Budget(Protocol):
+    """An account's schedule of sends, shared by every process that uses the account."""
+
+    async def reserve(self, key: str, *, rate: float, capacity: float, count: int) -> float:
+        """Take the next ``count`` slots of ``key``'s schedule, one every ``1 / rate`` s;
+        seconds from now until the first (negative: the burst allowed that much ahead)."""
+        ...
+
+
+def reserve_slots(
+    tat: float | None, now: float, *, rate: float, capacity: float, count: int
+) -> tuple[float, float]:
+    """GCRA over ``count`` slots: ``(the new theoretical arrival time, the delay of the first
+    slot)``. ``tat`` is None for an account never used. The SQL of ``crisis.dispatch.budget``
+    computes the same, on the database's clock."""
+    span = count / rate
+    tolerance = (capacity - 1.0) / rate
+    start = now if tat is None else max(tat, now)
+    return start + span, start - now - tolerance
+
+
+class MemoryBudget:
+    """The ``Budget`` of processes that share one memory (tests, and what SQL mirrors)."""
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._tat: dict[str, float] = {}
+
+    async def reserve(self, key: str, *, rate: float, capacity: float, count: int) -> float:
+        self._tat[key], delay = reserve_slots(
+            self._tat.get(key), self._clock(), rate=rate, capacity=capacity, count=count
+        )
+        return delay
+
+
+class SharedSlots:
+    """One process' share of an account's ``Budget``: slots reserved ``chunk`` at a time.
+
+    ``acquire()`` waits for the next slot. A slot not used within ``grace`` of its instant
+    is dropped rather than spent late (spent late, it would crowd the slots other processes
+    spend on time, and the provider counts them all in one window).
+    """
+
+    def __init__(
+        self,
+        budget: Budget,
+        key: str,
+        *,
+        rate: float,
+        capacity: float = 1.0,
+        chunk: int | None = None,
+        grace: float | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.key = key
+        self.rate = rate
+        self.capacity = capacity
+        # a quarter of a second of sends per reservation: few queries, little left unused
+        self.chunk = chunk or max(1, math.ceil(rate / 4))
+        self.grace = (0.5 / rate) if grace is None else grace
+        self.reservations = 0
+        self.dropped = 0  # slots reserved and left unused
+        self._budget = budget
+        self._clock = clock
+        self._sleep = sleep
+        self._slots: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, wanted: int = 1) -> None:
+        """Wait for a slot; ``wanted``: how many sends this process has in view (the next
+        reservation takes no more, within ``chunk``)."""
+        async with self._lock:
+            now = self._clock()
+            while self._slots and self._slots[0] < now - self.grace:
+                self._slots.popleft()
+                self.dropped += 1
+            if not self._slots:
+                count = max(1, min(self.chunk, wanted))
+                delay = await self._budget.reserve(
+                    self.key, rate=self.rate, capacity=self.capacity, count=count
+                )
+                self.reservations += 1
+                start = self._clock() + delay
+                now = self._clock()
+                self._slots.extend(max(now, start + i / self.rate) for i in range(count))
+            slot = self._slots.popleft()
+        wait = _wait(slot - self._clock())
+        if wait > 0:
+            await self._sleep(wait)
+
+
 class RateLimiters:
     """The process-wide set of buckets: the same key always gives the same bucket.
 
     ``clock`` and ``sleep`` are the time every pacer of the process waits on (a test moves
-    both by hand).
+    both by hand). With a ``budget``, each account's sends also take slots of its schedule
+    shared with the other processes (``shared``).
     """
 
-    def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        budget: Budget | None = None,
+    ) -> None:
         self.clock = clock
         self.sleep = sleep
+        self.budget = budget
         self._buckets: dict[str, TokenBucket] = {}
+        self._shared: dict[str, SharedSlots] = {}
+
+    def shared(self, key: str, *, rate: float, capacity: float = 1.0) -> SharedSlots | None:
+        """The process' share of ``key``'s budget; None without a budget."""
+        if self.budget is None:
+            return None
+        slots = self._shared.get(key)
+        if slots is None:
+            slots = SharedSlots(
+                self.budget, key, rate=rate, capacity=capacity, clock=self.clock, sleep=self.sleep
+            )
+            self._shared[key] = slots
+        return slots
 
     def bucket(self, key: str, *, rate: float, capacity: float = 1.0) -> TokenBucket:
         bucket = self._buckets.get(key)

@@ -13,6 +13,7 @@ import crisis.cell.clocks
 import crisis.cell.crises
 import crisis.cell.paging
 import crisis.checkpoints
+import crisis.dispatch.budget
 import crisis.dispatch.outbox
 import crisis.inbound_updates
 import crisis.journal
