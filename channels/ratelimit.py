@@ -160,6 +160,16 @@ class SharedSlots:
     async def acquire(self, wanted: int = 1) -> None:
         """Wait for a slot; ``wanted``: how many sends this process has in view (the next
         reservation takes no more, within ``chunk``)."""
+        while True:
+            slot = await self._next(wanted)
+            wait = _wait(slot - self._clock())
+            if wait > 0:
+                await self._sleep(wait)
+            if self._clock() - slot <= self.grace:
+                return
+            self.dropped += 1  # woken too late (a busy process): this slot has gone by
+
+    async def _next(self, wanted: int) -> float:
         async with self._lock:
             now = self._clock()
             while self._slots and self._slots[0] < now - self.grace:
@@ -171,13 +181,11 @@ class SharedSlots:
                     self.key, rate=self.rate, capacity=self.capacity, count=count
                 )
                 self.reservations += 1
-                start = self._clock() + delay
-                now = self._clock()
-                self._slots.extend(max(now, start + i / self.rate) for i in range(count))
-            slot = self._slots.popleft()
-        wait = _wait(slot - self._clock())
-        if wait > 0:
-            await self._sleep(wait)
+                # the database read its clock between the question and the answer
+                after = self._clock()
+                start = (now + after) / 2 + delay
+                self._slots.extend(max(after, start + i / self.rate) for i in range(count))
+            return self._slots.popleft()
 
 
 class RateLimiters:
@@ -245,6 +253,16 @@ class ProviderLimits:
         if self.group_prefixes and address.startswith(self.group_prefixes):
             return self.group_interval
         return self.recipient_interval
+
+    @property
+    def shared_rate(self) -> float:
+        """The rate of the account's shared schedule: with a window, one send a period under
+        its count, so that the jitter between processes (a slot spent a few milliseconds
+        late by one, on time by another) never puts ``count + 1`` sends in one period."""
+        if self.window is None:
+            return self.rate
+        count, period = self.window
+        return min(self.rate, (count - 1) / period)
 
     @property
     def per_recipient(self) -> bool:

@@ -258,5 +258,5 @@ def build_pacer(limits: ProviderLimits | None, limiters: RateLimiters) -> Pacer[
         bucket = TokenBucket(rate=UNLIMITED.rate, capacity=UNLIMITED.capacity, clock=clock)
         return Pacer(UNLIMITED, bucket, clock=clock, sleep=limiters.sleep)
     bucket = limiters.bucket(limits.key, rate=limits.rate, capacity=limits.capacity)
-    shared = limiters.shared(limits.key, rate=limits.rate, capacity=limits.capacity)
+    shared = limiters.shared(limits.key, rate=limits.shared_rate, capacity=limits.capacity)
     return Pacer(limits, bucket, clock=clock, sleep=limiters.sleep, shared=shared)
