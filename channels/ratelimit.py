@@ -91,9 +91,12 @@ def _wait(seconds: float) -> float:
 class Budget(Protocol):
     """An account's schedule of sends, shared by every process that uses the account."""
 
-    async def reserve(self, key: str, *, rate: float, capacity: float, count: int) -> float:
-        """Take the next ``count`` slots of ``key``'s schedule, one every ``1 / rate`` s;
-        seconds from now until the first (negative: the burst allowed that much ahead)."""
+    async def reserve(
+        self, key: str, *, rate: float, capacity: float, count: int
+    ) -> tuple[float, float]:
+        """Take the next ``count`` slots of ``key``'s schedule, one every ``1 / rate`` s:
+        ``(the instant of the first, now)``, both in seconds on the budget's own clock (the
+        first is before now when the burst allows that much ahead)."""
         ...
 
 
@@ -116,11 +119,14 @@ class MemoryBudget:
         self._clock = clock
         self._tat: dict[str, float] = {}
 
-    async def reserve(self, key: str, *, rate: float, capacity: float, count: int) -> float:
+    async def reserve(
+        self, key: str, *, rate: float, capacity: float, count: int
+    ) -> tuple[float, float]:
+        now = self._clock()
         self._tat[key], delay = reserve_slots(
-            self._tat.get(key), self._clock(), rate=rate, capacity=capacity, count=count
+            self._tat.get(key), now, rate=rate, capacity=capacity, count=count
         )
-        return delay
+        return now + delay, now
 
 
 class SharedSlots:
@@ -156,6 +162,11 @@ class SharedSlots:
         self._sleep = sleep
         self._slots: deque[float] = deque()
         self._lock = asyncio.Lock()
+        # the budget's clock minus ours, read from the quickest answer so far (whose midpoint
+        # is nearest the instant the budget read its clock); a little slack each time lets a
+        # later answer correct a drift
+        self._offset = 0.0
+        self._best_rtt = math.inf
 
     async def acquire(self, wanted: int = 1) -> None:
         """Wait for a slot; ``wanted``: how many sends this process has in view (the next
@@ -177,13 +188,16 @@ class SharedSlots:
                 self.dropped += 1
             if not self._slots:
                 count = max(1, min(self.chunk, wanted))
-                delay = await self._budget.reserve(
+                first, budget_now = await self._budget.reserve(
                     self.key, rate=self.rate, capacity=self.capacity, count=count
                 )
                 self.reservations += 1
-                # the database read its clock between the question and the answer
                 after = self._clock()
-                start = (now + after) / 2 + delay
+                self._best_rtt += 0.001
+                if after - now <= self._best_rtt:
+                    self._best_rtt = after - now
+                    self._offset = budget_now - (now + after) / 2
+                start = first - self._offset
                 self._slots.extend(max(after, start + i / self.rate) for i in range(count))
             return self._slots.popleft()
 

@@ -38,8 +38,10 @@ _RESERVE = sa.text(
     VALUES (:key, clock_timestamp() + make_interval(secs => CAST(:span AS float8)))
     ON CONFLICT (account_key) DO UPDATE
     SET tat = GREATEST(b.tat, clock_timestamp()) + make_interval(secs => CAST(:span AS float8))
-    RETURNING CAST(EXTRACT(EPOCH FROM (b.tat - clock_timestamp())) AS float8)
-        - CAST(:span AS float8) - CAST(:tolerance AS float8)
+    RETURNING
+        CAST(EXTRACT(EPOCH FROM b.tat) AS float8) - CAST(:span AS float8)
+            - CAST(:tolerance AS float8),
+        CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS float8)
     """
 )
 
@@ -50,11 +52,13 @@ class DatabaseBudget:
     def __init__(self, db: Transactions) -> None:
         self._db = db
 
-    async def reserve(self, key: str, *, rate: float, capacity: float, count: int) -> float:
+    async def reserve(
+        self, key: str, *, rate: float, capacity: float, count: int
+    ) -> tuple[float, float]:
         params = {"key": key, "span": count / rate, "tolerance": (capacity - 1.0) / rate}
         async with self._db.transaction() as session:
-            delay = (await session.execute(_RESERVE, params)).scalar_one()
-        return float(delay)
+            first, now = (await session.execute(_RESERVE, params)).one()
+        return float(first), float(now)
 
 
 def shared_limiters(db: Transactions) -> RateLimiters:

@@ -103,12 +103,12 @@ async def test_the_database_budget_hands_out_consecutive_slots_on_its_own_clock(
 ) -> None:
     _needs_postgres(db)
     budget = DatabaseBudget(db)
-    first = await budget.reserve("telegram:abc", rate=10.0, capacity=1.0, count=10)
-    second = await budget.reserve("telegram:abc", rate=10.0, capacity=1.0, count=10)
-    other = await budget.reserve("smtp:relay:25", rate=10.0, capacity=1.0, count=10)
-    assert first == pytest.approx(0.0, abs=0.05)
-    assert second == pytest.approx(1.0, abs=0.05)  # after the ten slots of the first
-    assert other == pytest.approx(0.0, abs=0.05)  # another account, another schedule
+    first, now = await budget.reserve("telegram:abc", rate=10.0, capacity=1.0, count=10)
+    second, _ = await budget.reserve("telegram:abc", rate=10.0, capacity=1.0, count=10)
+    other, later = await budget.reserve("smtp:relay:25", rate=10.0, capacity=1.0, count=10)
+    assert first == pytest.approx(now, abs=0.001)
+    assert second == pytest.approx(first + 1.0, abs=0.05)  # after the ten slots of the first
+    assert other == pytest.approx(later, abs=0.001)  # another account, another schedule
 
 
 async def test_three_instances_keep_one_telegram_bot_under_its_thirty_a_second(
