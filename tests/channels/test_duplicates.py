@@ -18,8 +18,9 @@ from channels import registry
 from channels.base import Message, Recipient
 from channels.kinds import ChannelKind
 from channels.sandbox import Sandbox
-from channels.sandbox.mastodon_api import KEY_LIFETIME
 from tests.channels.conftest import ManualClock
+
+KEY_LIFETIME = 3600.0  # Mastodon keeps an Idempotency-Key an hour
 
 
 @dataclass(frozen=True)
