@@ -154,7 +154,9 @@ class SharedSlots:
         self.capacity = capacity
         # a quarter of a second of sends per reservation: few queries, little left unused
         self.chunk = chunk or max(1, math.ceil(rate / 4))
-        self.grace = (0.5 / rate) if grace is None else grace
+        # half a period, at least the burst the provider allows, and never under 10 ms (a
+        # busy event loop's jitter): lateness within it is no crowding
+        self.grace = max(0.5 / rate, (capacity - 1.0) / rate, 0.01) if grace is None else grace
         self.reservations = 0
         self.dropped = 0  # slots reserved and left unused
         self._budget = budget
@@ -174,8 +176,9 @@ class SharedSlots:
         while True:
             slot = await self._next(wanted)
             wait = _wait(slot - self._clock())
-            if wait > 0:
-                await self._sleep(wait)
+            if wait <= 0:
+                return
+            await self._sleep(wait)
             if self._clock() - slot <= self.grace:
                 return
             self.dropped += 1  # woken too late (a busy process): this slot has gone by

@@ -119,3 +119,32 @@ async def test_three_instances_keep_one_telegram_bot_under_its_thirty_a_second(
         three = await fan_out(db, sandbox, instances=3, chats=120)
     assert three.sent == 120
     assert three.refused == 0
+
+
+class TickingClock:
+    """A clock that moves a millisecond each time it is read (a slow process), and gives up
+    after many reads so that a process spinning on it fails instead of hanging."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        assert self.reads < 10_000, "the process spins on the budget"
+        self.now += 0.001
+        return self.now
+
+
+async def test_a_fast_account_never_spins_on_reservations_in_a_slow_process() -> None:
+    clock = TickingClock()
+
+    async def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    slots = SharedSlots(
+        MemoryBudget(clock), "smtp:relay:25", rate=100_000.0, clock=clock, sleep=sleep
+    )
+    for _ in range(50):
+        await slots.acquire()
+    assert slots.reservations == 50
