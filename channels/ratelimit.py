@@ -5,21 +5,40 @@ the one machine that paces sends. Defaults: Telegram 29.5/s per bot (under its 3
 more than 30 requests in any second, one message per 1.05 s per chat and one per 3.15 s per
 group or channel (Telegram allows 20 a minute); SMTP 50/s per relay, X per API tier
 (``config.X_TIER_LIMITS``), Mastodon 1/s, Matrix 5/s, SMS and webhooks 20/s.
+
+A limit is the account's, not the process': with several instances on one database, a
+``Budget`` (``crisis.dispatch.budget`` on PostgreSQL) holds each account's schedule of sends,
+one slot every ``1/rate`` seconds, and each process reserves a few consecutive slots at a time
+(``SharedSlots``) and spends them in its own pacing. Without a budget (SQLite: one instance)
+the buckets of the process are the whole story.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from channels.base import provider_key
 from channels.config import X_TIER_LIMITS
 from channels.kinds import ChannelKind
 
-__all__ = ["Clock", "ProviderLimits", "RateLimiters", "Sleep", "TokenBucket", "provider_limits"]
+__all__ = [
+    "Budget",
+    "Clock",
+    "MemoryBudget",
+    "ProviderLimits",
+    "RateLimiters",
+    "SharedSlots",
+    "Sleep",
+    "TokenBucket",
+    "provider_limits",
+    "reserve_slots",
+]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -69,17 +88,155 @@ def _wait(seconds: float) -> float:
     return seconds if seconds > 1e-9 else 0.0  # float noise is no reason to wait
 
 
+class Budget(Protocol):
+    """An account's schedule of sends, shared by every process that uses the account."""
+
+    async def reserve(
+        self, key: str, *, rate: float, capacity: float, count: int
+    ) -> tuple[float, float]:
+        """Take the next ``count`` slots of ``key``'s schedule, one every ``1 / rate`` s:
+        ``(the instant of the first, now)``, both in seconds on the budget's own clock (the
+        first is before now when the burst allows that much ahead)."""
+        ...
+
+
+def reserve_slots(
+    tat: float | None, now: float, *, rate: float, capacity: float, count: int
+) -> tuple[float, float]:
+    """GCRA over ``count`` slots: ``(the new theoretical arrival time, the delay of the first
+    slot)``. ``tat`` is None for an account never used. The SQL of ``crisis.dispatch.budget``
+    computes the same, on the database's clock."""
+    span = count / rate
+    tolerance = (capacity - 1.0) / rate
+    start = now if tat is None else max(tat, now)
+    return start + span, start - now - tolerance
+
+
+class MemoryBudget:
+    """The ``Budget`` of processes that share one memory (tests, and what SQL mirrors)."""
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._tat: dict[str, float] = {}
+
+    async def reserve(
+        self, key: str, *, rate: float, capacity: float, count: int
+    ) -> tuple[float, float]:
+        now = self._clock()
+        self._tat[key], delay = reserve_slots(
+            self._tat.get(key), now, rate=rate, capacity=capacity, count=count
+        )
+        return now + delay, now
+
+
+class SharedSlots:
+    """One process' share of an account's ``Budget``: slots reserved ``chunk`` at a time.
+
+    ``acquire()`` waits for the next slot. A slot not used within ``grace`` of its instant
+    is dropped rather than spent late (spent late, it would crowd the slots other processes
+    spend on time, and the provider counts them all in one window).
+    """
+
+    def __init__(
+        self,
+        budget: Budget,
+        key: str,
+        *,
+        rate: float,
+        capacity: float = 1.0,
+        chunk: int | None = None,
+        grace: float | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.key = key
+        self.rate = rate
+        self.capacity = capacity
+        # a quarter of a second of sends per reservation: few queries, little left unused
+        self.chunk = chunk or max(1, math.ceil(rate / 4))
+        # half a period, at least the burst the provider allows, and never under 10 ms (a
+        # busy event loop's jitter): lateness within it is no crowding
+        self.grace = max(0.5 / rate, (capacity - 1.0) / rate, 0.01) if grace is None else grace
+        self.reservations = 0
+        self.dropped = 0  # slots reserved and left unused
+        self._budget = budget
+        self._clock = clock
+        self._sleep = sleep
+        self._slots: deque[float] = deque()
+        self._lock = asyncio.Lock()
+        # the budget's clock minus ours, read from the quickest answer so far (whose midpoint
+        # is nearest the instant the budget read its clock); a little slack each time lets a
+        # later answer correct a drift
+        self._offset = 0.0
+        self._best_rtt = math.inf
+
+    async def acquire(self, wanted: int = 1) -> None:
+        """Wait for a slot; ``wanted``: how many sends this process has in view (the next
+        reservation takes no more, within ``chunk``)."""
+        while True:
+            slot = await self._next(wanted)
+            wait = _wait(slot - self._clock())
+            if wait <= 0:
+                return
+            await self._sleep(wait)
+            if self._clock() - slot <= self.grace:
+                return
+            self.dropped += 1  # woken too late (a busy process): this slot has gone by
+
+    async def _next(self, wanted: int) -> float:
+        async with self._lock:
+            now = self._clock()
+            while self._slots and self._slots[0] < now - self.grace:
+                self._slots.popleft()
+                self.dropped += 1
+            if not self._slots:
+                count = max(1, min(self.chunk, wanted))
+                first, budget_now = await self._budget.reserve(
+                    self.key, rate=self.rate, capacity=self.capacity, count=count
+                )
+                self.reservations += 1
+                after = self._clock()
+                self._best_rtt += 0.001
+                if after - now <= self._best_rtt:
+                    self._best_rtt = after - now
+                    self._offset = budget_now - (now + after) / 2
+                start = first - self._offset
+                self._slots.extend(max(after, start + i / self.rate) for i in range(count))
+            return self._slots.popleft()
+
+
 class RateLimiters:
     """The process-wide set of buckets: the same key always gives the same bucket.
 
     ``clock`` and ``sleep`` are the time every pacer of the process waits on (a test moves
-    both by hand).
+    both by hand). With a ``budget``, each account's sends also take slots of its schedule
+    shared with the other processes (``shared``).
     """
 
-    def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        budget: Budget | None = None,
+    ) -> None:
         self.clock = clock
         self.sleep = sleep
+        self.budget = budget
         self._buckets: dict[str, TokenBucket] = {}
+        self._shared: dict[str, SharedSlots] = {}
+
+    def shared(self, key: str, *, rate: float, capacity: float = 1.0) -> SharedSlots | None:
+        """The process' share of ``key``'s budget; None without a budget."""
+        if self.budget is None:
+            return None
+        slots = self._shared.get(key)
+        if slots is None:
+            slots = SharedSlots(
+                self.budget, key, rate=rate, capacity=capacity, clock=self.clock, sleep=self.sleep
+            )
+            self._shared[key] = slots
+        return slots
 
     def bucket(self, key: str, *, rate: float, capacity: float = 1.0) -> TokenBucket:
         bucket = self._buckets.get(key)
@@ -113,6 +270,16 @@ class ProviderLimits:
         if self.group_prefixes and address.startswith(self.group_prefixes):
             return self.group_interval
         return self.recipient_interval
+
+    @property
+    def shared_rate(self) -> float:
+        """The rate of the account's shared schedule: with a window, one send a period under
+        its count, so that the jitter between processes (a slot spent a few milliseconds
+        late by one, on time by another) never puts ``count + 1`` sends in one period."""
+        if self.window is None:
+            return self.rate
+        count, period = self.window
+        return min(self.rate, (count - 1) / period)
 
     @property
     def per_recipient(self) -> bool:

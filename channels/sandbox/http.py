@@ -30,6 +30,9 @@ def fake_app(state: FakeState, routes: list[BaseRoute]) -> Starlette:
                 "fake": state.name,
                 "attempts": state.attempts,
                 "rate_limited": state.rate_limited,
+                "delivered_twice": state.delivered_twice,
+                "absorbed": state.absorbed,
+                "duplicates": [m.as_json() for m in state.duplicates],
                 "notes": state.notes[-100:],
                 "messages": [m.as_json() for m in state.received],
             }

@@ -1,7 +1,14 @@
-"""A fake Mastodon: ``POST /api/v1/statuses`` honouring ``Idempotency-Key``."""
+"""A fake Mastodon: ``POST /api/v1/statuses`` honouring ``Idempotency-Key``.
+
+As Mastodon does, a key seen less than an hour ago answers the status it made the first time
+and posts nothing (noted in ``state.duplicates``, absorbed); a status with a text already
+posted under another key, or none, is posted again (noted, delivered twice).
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +23,7 @@ from channels.sandbox.state import FakeState, Received
 __all__ = ["MastodonFake"]
 
 ACCOUNT = "prefecture"
+KEY_LIFETIME = 3600.0  # seconds Mastodon keeps an Idempotency-Key
 
 
 @dataclass(slots=True, kw_only=True)
@@ -23,7 +31,9 @@ class MastodonFake:
     token: str
     state: FakeState = field(default_factory=lambda: FakeState(name="mastodon"))
     base_url: str = "http://127.0.0.1"
-    _by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
+    _by_key: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    _texts: set[str] = field(default_factory=set)
     _next_id: int = 110_000_000_000_000_000
 
     def app(self) -> Starlette:
@@ -47,8 +57,14 @@ class MastodonFake:
         if fault is not None:
             return fault_response(fault, body={"error": "Throttled"})
         key = request.headers.get("idempotency-key", "")
-        if key and key in self._by_key:
-            return JSONResponse(self._by_key[key])
+        known = self._by_key.get(key) if key else None
+        if known is not None and self.clock() - known[0] < KEY_LIFETIME:
+            status = known[1]
+            self.state.duplicate(
+                Received(fake="mastodon", recipient="@" + ACCOUNT, text=status["content"], key=key),
+                absorbed=True,
+            )
+            return JSONResponse(status)
         if request.headers.get("content-type", "").startswith("application/json"):
             params = await request.json()
         else:
@@ -67,6 +83,10 @@ class MastodonFake:
             "visibility": params.get("visibility", "public"),
         }
         if key:
-            self._by_key[key] = status
-        self.state.record(Received(fake="mastodon", recipient="@" + ACCOUNT, text=text, key=key))
+            self._by_key[key] = (self.clock(), status)
+        message = Received(fake="mastodon", recipient="@" + ACCOUNT, text=text, key=key)
+        if text in self._texts:
+            self.state.duplicate(message, absorbed=False)
+        self._texts.add(text)
+        self.state.record(message)
         return JSONResponse(status)

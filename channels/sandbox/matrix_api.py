@@ -1,7 +1,8 @@
 """A fake Matrix homeserver: send, whoami and createRoom of the client-server API v3.
 
 A transaction id already used by the same access token returns the first event id and
-adds nothing, as the specification requires.
+adds nothing, as the specification requires; the resend is noted in ``state.duplicates``
+(absorbed).
 """
 
 from __future__ import annotations
@@ -70,13 +71,15 @@ class MatrixFake:
             return JSONResponse(
                 {"errcode": "M_FORBIDDEN", "error": "User not in room"}, status_code=403
             )
+        content = await request.json()
+        message = Received(
+            fake="matrix", recipient=room, text=str(content.get("body", "")), key=txn
+        )
         known = self._events.get((self.token, txn))
         if known is not None:
+            self.state.duplicate(message, absorbed=True)
             return JSONResponse({"event_id": known})
         event_id, self._next = f"$event{self._next}", self._next + 1
         self._events[(self.token, txn)] = event_id
-        content = await request.json()
-        self.state.record(
-            Received(fake="matrix", recipient=room, text=str(content.get("body", "")), key=txn)
-        )
+        self.state.record(message)
         return JSONResponse({"event_id": event_id})

@@ -43,7 +43,8 @@ def render_page(states: Mapping[str, FakeState], urls: Mapping[str, str]) -> str
             f"<section><h2>{html.escape(_LABELS.get(name, name))}</h2>"
             f"<p>Adresse : <code>{html.escape(urls.get(name, ''))}</code> — "
             f"{len(state.received)} message(s) reçu(s), {state.rate_limited} refus pour "
-            "limite de débit.</p>"
+            f"limite de débit, {state.delivered_twice} message(s) remis deux fois, "
+            f"{state.absorbed} renvoi(s) reconnu(s) et non remis.</p>"
             + (
                 "<table><thead><tr><th>Heure</th><th>Destinataire</th><th>Objet</th>"
                 f"<th>Texte</th></tr></thead><tbody>{rows}</tbody></table>"

@@ -1,5 +1,9 @@
 """A fake SMS gateway speaking the protocol documented in ``channels.sms``.
 
+A resend with a ``reference`` already used answers the first message's id with
+``"duplicate": true`` and sends nothing, as the gateway's idempotency promises; it is noted
+in ``state.duplicates`` (absorbed) so that a test sees the resend.
+
 ``POST /_sandbox/reply {to, text}`` plays the person at number ``to`` answering: the fake
 posts the gateway's inbound JSON to ``reply_target``, signed with its secret.
 """
@@ -80,17 +84,17 @@ class SmsFake:
         to, key = str(body.get("to", "")), str(body.get("reference", ""))
         if not to.startswith("+") or to in self.state.rejected:
             return JSONResponse({"error": f"numéro refusé : {to}"}, 400)
+        message = Received(
+            fake="sms",
+            recipient=to,
+            text=str(body.get("text", "")),
+            key=key,
+            meta={"from": str(body.get("from", ""))},
+        )
         if key in self._by_key:
+            self.state.duplicate(message, absorbed=True)
             return JSONResponse({"id": self._by_key[key], "duplicate": True})
         sms_id, self._next = f"sms-{self._next}", self._next + 1
         self._by_key[key] = sms_id
-        self.state.record(
-            Received(
-                fake="sms",
-                recipient=to,
-                text=str(body.get("text", "")),
-                key=key,
-                meta={"from": str(body.get("from", ""))},
-            )
-        )
+        self.state.record(message)
         return JSONResponse({"id": sms_id}, 201)

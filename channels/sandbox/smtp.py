@@ -3,6 +3,10 @@
 Scripted faults apply at DATA: a status (``451`` transient, ``554`` permanent) or a dropped
 connection. Rejected recipients get ``550 5.1.1`` at RCPT. With ``username``/``password``,
 AUTH (PLAIN/LOGIN) is required, over plain TCP since the sandbox stays on loopback.
+
+A message with a Message-ID its recipient already received is delivered again (SMTP has no
+idempotency) and noted in ``state.duplicates``: the same Message-ID lets a mail client show
+it once.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class SmtpFake:
     host: str = "127.0.0.1"
     port: int = 0
     _server: asyncio.Server | None = None
+    _ids: set[tuple[str, str]] = field(default_factory=set)  # (recipient, Message-ID)
 
     async def start(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -98,14 +103,16 @@ class SmtpFake:
         body = mail.get_body(preferencelist=("plain",))
         text = body.get_content() if body is not None else ""
         for recipient in envelope.rcpt_tos:
-            self.state.record(
-                Received(
-                    fake="smtp",
-                    recipient=recipient,
-                    text=str(text),
-                    subject=str(mail.get("Subject", "")),
-                    key=str(mail.get("Message-ID", "")),
-                    meta={"from": str(envelope.mail_from)},
-                )
+            message = Received(
+                fake="smtp",
+                recipient=recipient,
+                text=str(text),
+                subject=str(mail.get("Subject", "")),
+                key=str(mail.get("Message-ID", "")),
+                meta={"from": str(envelope.mail_from)},
             )
+            if message.key and (recipient, message.key) in self._ids:
+                self.state.duplicate(message, absorbed=False)
+            self._ids.add((recipient, message.key))
+            self.state.record(message)
         return "250 2.0.0 Accepted"

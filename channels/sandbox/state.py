@@ -1,4 +1,12 @@
-"""What every fake shares: a record of what it received and the faults to inject."""
+"""What every fake shares: a record of what it received and the faults to inject.
+
+A message arriving a second time for its recipient (after a crash, a retry whose answer was
+lost) is noted in ``duplicates``: ``delivered_twice`` when the provider delivered it again
+(Telegram: same chat and text; Mastodon, X: same status text; SMTP: same Message-ID), or
+``absorbed`` when it recognised the resend by its key and answered as the first time (SMS:
+same reference; Mastodon: same ``Idempotency-Key``; Matrix: same txnId; X refuses the same
+text).
+"""
 
 from __future__ import annotations
 
@@ -47,6 +55,7 @@ class FakeState:
     rate_limited: int = 0  # 429 answers given because a limit was exceeded or scripted
     notes: list[str] = field(default_factory=list)  # why limits refused, for benchmarks
     replies: list[Received] = field(default_factory=list)  # simulated answers sent to Tocsin
+    duplicates: list[Received] = field(default_factory=list)  # resends, meta["absorbed"]
 
     def fail_next(
         self,
@@ -75,6 +84,28 @@ class FakeState:
     def record(self, message: Received) -> None:
         self.received.append(message)
 
+    def duplicate(self, message: Received, *, absorbed: bool) -> None:
+        """``message`` came again: delivered a second time, or ``absorbed`` by its key."""
+        noted = Received(
+            fake=message.fake,
+            recipient=message.recipient,
+            text=message.text,
+            subject=message.subject,
+            key=message.key,
+            meta={**message.meta, "absorbed": "yes" if absorbed else "no"},
+        )
+        self.duplicates.append(noted)
+
+    @property
+    def delivered_twice(self) -> int:
+        """Messages the recipient got twice."""
+        return sum(1 for m in self.duplicates if m.meta["absorbed"] == "no")
+
+    @property
+    def absorbed(self) -> int:
+        """Resends the provider recognised (same key) and did not deliver again."""
+        return sum(1 for m in self.duplicates if m.meta["absorbed"] == "yes")
+
     def reset(self) -> None:
         self.received.clear()
         self.scripted.clear()
@@ -84,6 +115,7 @@ class FakeState:
         self.rate_limited = 0
         self.notes.clear()
         self.replies.clear()
+        self.duplicates.clear()
 
     def configure(self, data: dict[str, Any]) -> None:
         """Faults set over HTTP: ``{"latency": s, "reject": [...], "fail_next": [{...}]}``."""

@@ -6,6 +6,9 @@ less than ``chat_interval`` apart, or more than ``group_per_minute`` messages in
 to one group (a negative chat id) or channel (``@name``), get HTTP 429 with
 ``parameters.retry_after``.
 
+A message sent again to a chat with the same text is delivered again (Telegram has no
+idempotency key) and noted in ``state.duplicates``: nothing else tells it from a new one.
+
 Each message sent is recorded with its ``message_id`` (and the ``reply_to_message_id`` it
 was sent in reply to, if any). ``POST /_sandbox/reply {to, text, reply_to?}`` plays a person
 answering in chat ``to`` (in reply to message ``reply_to``): the fake posts the ``Update``
@@ -51,6 +54,7 @@ class TelegramFake:
     _last_by_chat: dict[str, float] = field(default_factory=dict)
     _group_minutes: dict[str, deque[float]] = field(default_factory=dict)
     _next_id: int = 1
+    _texts: set[tuple[str, str]] = field(default_factory=set)  # (chat, text) delivered
     reply_target: ReplyTarget | None = None
     # Telegram's update_ids only grow; Tocsin ignores one it has already handled, so a
     # restarted fake must not count from 1 again: it starts from the wall clock, in ms.
@@ -163,7 +167,11 @@ class TelegramFake:
         meta = {"message_id": str(message_id)}
         if params.get("reply_to_message_id"):
             meta["reply_to_message"] = str(params["reply_to_message_id"])
-        self.state.record(Received(fake="telegram", recipient=chat, text=text, meta=meta))
+        message = Received(fake="telegram", recipient=chat, text=text, meta=meta)
+        if (chat, text) in self._texts:
+            self.state.duplicate(message, absorbed=False)
+        self._texts.add((chat, text))
+        self.state.record(message)
         is_channel = chat.startswith("@")
         chat_obj: dict[str, Any] = (
             {

@@ -1,6 +1,8 @@
 """A fake X API v2: ``POST /2/tweets`` and ``GET /2/users/me`` (OAuth 1.0a user context).
 
-Identical text from the account is refused with 403 duplicate content, as X does; when
+Identical text from the account is refused with 403 duplicate content, as X does (noted in
+``state.duplicates``, absorbed: X has no idempotency key, this refusal is what stops a
+resend); when
 more than ``limit`` posts arrive in a window, 429 with ``x-rate-limit-reset``. A reply
 (``reply.in_reply_to_tweet_id``) is recorded with the id it answers (``meta["in_reply_to"]``,
 shown on the sandbox page); a reply to an id this fake never issued gets X's 403.
@@ -94,6 +96,10 @@ class XFake:
         if in_reply_to and in_reply_to not in self._ids:
             return _problem(403, _UNKNOWN_PARENT, title="Forbidden")
         if text in self._posted:
+            self.state.duplicate(
+                Received(fake="x", recipient="@" + USERNAME, text=text, key=self._posted[text]),
+                absorbed=True,
+            )
             return _problem(403, "You are not allowed to create a Tweet with duplicate content.")
         tweet_id = str(self._next_id)
         self._next_id += 1

@@ -17,6 +17,7 @@ from crisis.app.db import Database
 from crisis.app.settings import Settings
 from crisis.app.signing import confirmation_secret
 from crisis.bulletin import confirmations
+from crisis.dispatch.budget import shared_limiters
 from crisis.dispatch.dispatcher import Dispatcher, DispatchTuning, Transactions
 from crisis.dispatch.metrics import DispatchMetrics
 
@@ -55,8 +56,9 @@ def dispatcher_from_config(
     limiters: RateLimiters | None = None,
     metrics: DispatchMetrics | None = None,
 ) -> Dispatcher:
-    """Adapters built from configuration, paced at their providers' declared limits; the
-    exercise set is built on its own."""
+    """Adapters built from configuration, paced at their providers' declared limits (on
+    PostgreSQL, each account's limits shared with the other instances: ``shared_limiters``);
+    the exercise set is built on its own."""
     real = build_channels(channels)
     exercise = build_channels(exercise_channels)
     for kind, section in sections(exercise_channels).items():
@@ -72,7 +74,7 @@ def dispatcher_from_config(
         personalise=personalise,
         clock=clock,
         rng=rng,
-        limiters=limiters,
+        limiters=limiters or shared_limiters(db),
         metrics=metrics,
     )
 

@@ -14,6 +14,7 @@ import crisis.cell.clocks
 import crisis.cell.crises
 import crisis.cell.paging
 import crisis.checkpoints
+import crisis.dispatch.budget
 import crisis.dispatch.instances
 import crisis.dispatch.outbox
 import crisis.inbound_updates

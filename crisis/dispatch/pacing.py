@@ -12,6 +12,10 @@ messages for one chat never hold up the others, one recipient's messages leave i
 one at a time, and its next one waits ``interval`` after the answer to the previous one (the
 provider stamped the request in between). Urgent deliveries go ahead of the others. A
 provider's ``retry_after`` pauses the whole channel, and its recipient at least as long.
+
+With several instances on one database each send also takes a slot of the account's shared
+schedule (``RateLimiters.shared``, a budget in PostgreSQL): the bot's 30 a second are the
+bot's, however many processes send for it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from channels.ratelimit import UNLIMITED, ProviderLimits, RateLimiters, Sleep, TokenBucket
+from channels.ratelimit import (
+    UNLIMITED,
+    ProviderLimits,
+    RateLimiters,
+    SharedSlots,
+    Sleep,
+    TokenBucket,
+)
 
 __all__ = ["Pacer", "build_pacer"]
 
@@ -39,9 +50,11 @@ class Pacer(Generic[T]):
         *,
         clock: Callable[[], float],
         sleep: Sleep = asyncio.sleep,
+        shared: SharedSlots | None = None,
     ) -> None:
         self.limits = limits
         self.bucket = bucket
+        self.shared = shared
         self._clock = clock
         self._sleep = sleep
         self._fifo: deque[T] = deque()
@@ -140,6 +153,8 @@ class Pacer(Generic[T]):
         wait = self.bucket.reserve()
         if wait > 0:
             await self._sleep(wait)
+        if self.shared is not None:
+            await self.shared.acquire(len(self) + 1)
 
     async def _choose(self) -> tuple[str, T] | None:
         while True:
@@ -243,4 +258,5 @@ def build_pacer(limits: ProviderLimits | None, limiters: RateLimiters) -> Pacer[
         bucket = TokenBucket(rate=UNLIMITED.rate, capacity=UNLIMITED.capacity, clock=clock)
         return Pacer(UNLIMITED, bucket, clock=clock, sleep=limiters.sleep)
     bucket = limiters.bucket(limits.key, rate=limits.rate, capacity=limits.capacity)
-    return Pacer(limits, bucket, clock=clock, sleep=limiters.sleep)
+    shared = limiters.shared(limits.key, rate=limits.shared_rate, capacity=limits.capacity)
+    return Pacer(limits, bucket, clock=clock, sleep=limiters.sleep, shared=shared)

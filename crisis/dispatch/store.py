@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.dispatch import reach
+from crisis.dispatch.guarantees import after_crash_sql
 from crisis.dispatch.outbox import Delivery, DeliveryStatus, OutboxMessage, Purpose
 from crisis.dispatch.rows import CLAIMABLE, SENDING, URGENT
 
@@ -45,10 +46,9 @@ MESSAGE = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]
 # The one fact of the crisis record the dispatcher needs, its mode, read at send time; the
 # dispatch wing does not import the cell wing that owns the table.
 CRISIS = sa.table("crisis", sa.column("id", sa.Integer), sa.column("mode", sa.String))
-INTERRUPTED = (
-    "Envoi interrompu (service arrêté pendant l’envoi) : nouvel essai avec la même clé "
-    "d’idempotence."
-)
+# A delivery left ``sending`` by a stop or a crash says, in French, what its channel
+# guarantees about the resend (same key: recognised, or possibly received twice).
+INTERRUPTED = after_crash_sql(DELIVERY.c.channel)
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,3 +161,18 @@ async def test_recorded_instants_are_stored_like_every_other_instant_of_the_tabl
         due = await store.claim(session, now=later, limit=2, lease=LEASE)
     assert early == []
     assert [c.id for c in due] == [retried.id]
+
+
+async def test_a_delivery_recovered_after_a_crash_says_what_its_channel_guarantees(
+    db: Database, clock: FrozenClock
+) -> None:
+    await enqueue(db, now=clock.now(), addresses=emails(1))
+    await enqueue(db, now=clock.now(), channel="telegram", addresses=["-100123"])
+    async with db.transaction() as session:
+        await store.claim(session, now=clock.now(), limit=2, lease=LEASE)
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    async with db.transaction() as session:
+        assert await store.recover_expired(session, now=clock.now(), lease=LEASE) == 2
+    said = {d.channel: d.last_error or "" for d in await deliveries(db)}
+    assert "même Message-ID" in said["email"]
+    assert "a pu être reçu deux fois" in said["telegram"]
