@@ -215,7 +215,7 @@ async def _panel(db: DbDep, crisis_id: int, now: datetime, actor: Actor) -> dict
     return {
         "crisis": crisis,
         "clock_states": [clocks.seen_by(s, personal=personal) for s in states.get(crisis_id, [])],
-        "items": items,
+        "steps": checklist.steps(items, triggered_at=checklist.triggers_seen(crisis), now=now),
         "acks": acks,
         "pages": pages,
         "unrecognised_replies": [
