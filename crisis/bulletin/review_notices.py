@@ -62,8 +62,12 @@ def _not_the_writers(targets: Sequence[PageTarget], bulletin: Bulletin) -> list[
     return [t for t in targets if t.user_id is None or t.user_id not in writers]
 
 
-async def reviewers(session: AsyncSession, *, bulletin: Bulletin, now: datetime) -> list[str]:
-    """Tell the validators on duty that `bulletin` awaits them; their names (journaled)."""
+async def reviewers(
+    session: AsyncSession, *, bulletin: Bulletin, now: datetime, edited_by: str | None = None
+) -> list[str]:
+    """Tell the validators on duty that `bulletin` awaits them; their names (journaled).
+
+    `edited_by`: the text changed after its submission (or approval) and awaits them again."""
     crisis = await crises.get(session, crisis_id=bulletin.crisis_id)
     exercise = crisis.is_exercise
     found = await paging.targets(
@@ -82,12 +86,16 @@ async def reviewers(session: AsyncSession, *, bulletin: Bulletin, now: datetime)
     ]
     names = [r.recipient_name for r in requests]
     if requests:
-        text = _prefixed(
-            f"Le communiqué « {bulletin.title} » (événement « {crisis.title} ») attend votre "
-            f"validation. Auteur : {bulletin.author}.",
-            exercise=exercise,
-        )
-        subject = _prefixed("Tocsin : un communiqué attend votre validation", exercise=exercise)
+        about = f"Le communiqué « {bulletin.title} » (événement « {crisis.title} »)"
+        if edited_by:
+            said = f"{about} a été modifié par {edited_by} après sa soumission : il attend de "
+            said += f"nouveau votre validation. Auteur : {bulletin.author}."
+            subject = "Tocsin : un communiqué modifié attend de nouveau votre validation"
+        else:
+            said = f"{about} attend votre validation. Auteur : {bulletin.author}."
+            subject = "Tocsin : un communiqué attend votre validation"
+        text = _prefixed(said, exercise=exercise)
+        subject = _prefixed(subject, exercise=exercise)
         await _send(
             session,
             bulletin=bulletin,

@@ -149,7 +149,7 @@ async def edit(
     if previous != BulletinStatus.DRAFT:
         _back_to_review(bulletin, actor=actor, policy=policy, now=now)
     session.add(bulletin)
-    return await journaled(
+    edited = await journaled(
         session,
         bulletin,
         actor=actor,
@@ -159,6 +159,10 @@ async def edit(
         previous_status=previous,
         approval_cleared=approver,
     )
+    if previous != BulletinStatus.DRAFT and bulletin.status == BulletinStatus.SUBMITTED:
+        # back to review: the validators on duty are told again, as at a submission
+        await review_notices.reviewers(session, bulletin=bulletin, now=now, edited_by=actor.login)
+    return edited
 
 
 def _back_to_review(

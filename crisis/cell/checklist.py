@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, col, select
@@ -14,6 +16,9 @@ from crisis.actors import Actor, Role
 from crisis.errors import Conflict, NotFound
 from playbooks import Playbook, checklist_items
 from storage.types import UTCDateTime
+
+if TYPE_CHECKING:
+    from crisis.cell.crises import Crisis
 
 STAFF_ROLES = (Role.PREFECT, Role.VALIDATOR, Role.COMMUNICATOR, Role.OPERATOR)
 
@@ -112,6 +117,15 @@ REBASED_ON = {
     "order_cell": ("declare_cell_operational",),
     "activate_cod": ("publish_first_bulletin",),
 }
+# What each trigger is called on the checklist: « en attente de l'activation du COD », then
+# « COD + 40 min ».
+TRIGGER_LABELS = {
+    "order_cell": ("l'ordre d'activer la cellule", "ordre de cellule"),
+    "activate_cod": ("l'activation du COD", "COD"),
+}
+TRIGGER_OF = {
+    follower: trigger for trigger, followers in REBASED_ON.items() for follower in followers
+}
 FIRST_AUDIENCES = frozenset({"officials", "media", "public"})
 # The bulletin rows this wing reads (crisis.bulletin imports the cell wing, not the reverse).
 BULLETIN = sa.table(
@@ -181,6 +195,48 @@ async def saw_publication(
         at=now,
         now=now,
     )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step as the crisis page shows it: a step whose trigger has not happened yet waits
+    for it (never overdue); its deadline then counts from the trigger."""
+
+    entry: ChecklistEntry
+    due_at: datetime | None
+    counted_from: str  # « H » (the declaration) or the trigger's short name
+    waiting_for: str | None
+    overdue: bool
+
+
+def steps(
+    entries: Sequence[ChecklistEntry],
+    *,
+    triggered_at: Mapping[str, datetime | None],
+    now: datetime,
+) -> list[Step]:
+    """The checklist as shown at `now`. `triggered_at`: when Tocsin saw each trigger happen
+    (the cell ordered, the COD activated); a trigger step ticked by hand counts too."""
+    ticked = {e.action: e.done_at for e in entries if e.action and e.done_at}
+    shown = []
+    for entry in entries:
+        trigger = TRIGGER_OF.get(entry.action or "")
+        if trigger is None:
+            due: datetime | None = entry.due_at
+            counted_from, waiting_for = "H", None
+        else:
+            waiting, counted_from = TRIGGER_LABELS[trigger]
+            at = triggered_at.get(trigger) or ticked.get(trigger)
+            due = at + timedelta(minutes=entry.due_offset_min) if at else None
+            waiting_for = None if at or entry.done_at else waiting
+        overdue = entry.done_at is None and due is not None and due < now
+        shown.append(Step(entry, due, counted_from, waiting_for, overdue))
+    return shown
+
+
+def triggers_seen(crisis: Crisis) -> dict[str, datetime | None]:
+    """When Tocsin saw each trigger happen in `crisis` (None: not yet)."""
+    return {"order_cell": crisis.cell_ordered_at, "activate_cod": crisis.cod_activated_at}
 
 
 def entry_view(entry: ChecklistEntry) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 // Communes by name or INSEE code: suggestions from /api/v1/geo/communes for the name being
-// typed after the last comma; choosing one writes « Nom (code) ». No build step, no dependency.
+// typed after the last comma (or line, in a textarea); choosing one writes « Nom (code) ». The
+// composer and the declaration form share it. No build step, no dependency.
 (function () {
-  for (const input of document.querySelectorAll("input[data-commune-search]")) {
+  for (const input of document.querySelectorAll("[data-commune-search]")) {
     const box = document.getElementById(input.id + "-suggestions");
     const status = document.getElementById(input.id + "-status");
     if (!box) continue;
@@ -10,7 +11,7 @@
 
     function current() {
       const text = input.value;
-      const cut = Math.max(text.lastIndexOf(","), text.lastIndexOf(";"));
+      const cut = Math.max(text.lastIndexOf(","), text.lastIndexOf(";"), text.lastIndexOf("\n"));
       return { head: text.slice(0, cut + 1), typed: text.slice(cut + 1).trim() };
     }
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -22,6 +21,7 @@ from crisis.app.clock import paris
 from crisis.app.errors import journal_refusal
 from crisis.app.paths import RowId
 from crisis.app.web import first_hour, live_stream
+from crisis.app.web.bulletin_form import communes_of
 from crisis.app.web.lifecycle_pages import paris_local
 from crisis.app.web.templating import flash, render
 from crisis.bulletin import review_queue
@@ -34,7 +34,6 @@ from crisis.vocabulary import CabinetEntryKind, CrisisMode
 
 router = APIRouter(include_in_schema=False)
 router.add_api_route("/flux", live_stream.live_stream, methods=["GET"])
-_SPLIT = re.compile(r"[,;\n]+")
 
 
 @router.get("/connexion")
@@ -151,10 +150,11 @@ async def new_crisis_page(request: Request, actor: CurrentActor, db: DbDep) -> H
 async def _communes_of(
     db: DbDep, communes: str, arrondissement: str
 ) -> tuple[list[str], list[str]]:
-    """The INSEE codes typed or named, plus an arrondissement's or the whole département's;
+    """The INSEE codes typed or named (« Nom (code) » as the autocomplete writes them, as in
+    the composer), plus an arrondissement's or the whole département's;
     and what was not recognised."""
     async with db.read() as session:
-        codes, unknown = await geography.resolve(session, items=_SPLIT.split(communes))
+        codes, unknown = await geography.resolve(session, items=communes_of(communes))
         if arrondissement == "departement":  # « Tout le département » : all its communes
             departements = {a.departement for a in await geography.arrondissements(session)}
             codes += await geography.expand_area(session, departements=sorted(departements))
@@ -215,7 +215,7 @@ async def _panel(db: DbDep, crisis_id: int, now: datetime, actor: Actor) -> dict
     return {
         "crisis": crisis,
         "clock_states": [clocks.seen_by(s, personal=personal) for s in states.get(crisis_id, [])],
-        "items": items,
+        "steps": checklist.steps(items, triggered_at=checklist.triggers_seen(crisis), now=now),
         "acks": acks,
         "pages": pages,
         "unrecognised_replies": [

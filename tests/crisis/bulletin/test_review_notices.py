@@ -14,6 +14,7 @@ from crisis.app.db import Database
 from crisis.bulletin import review_queue
 from crisis.bulletin import workflow as bulletins
 from crisis.dispatch.outbox import Delivery
+from crisis.dispatch.rows import OutboxMessage
 from crisis.vocabulary import CrisisMode
 from tests.crisis.bulletin_support import POLICY, declare, draft
 from tests.crisis.lifecycle_support import add_on_call, roster
@@ -149,3 +150,51 @@ async def test_the_queue_shows_a_reviewer_what_they_may_validate_and_nothing_the
         ]
         assert await review_queue.awaiting(session, actor=author) == []
         assert await review_queue.awaiting(session, actor=other) == []
+
+
+async def test_an_edit_after_submission_tells_the_validators_on_duty_again_a_draft_edit_does_not(
+    db: Database, clock: FrozenClock
+) -> None:
+    async with db.transaction() as session:
+        await roster(session, now=clock.now())
+    author = await _user(db, clock, "redactrice", "communicator")
+    validator = await _user(db, clock, "valideur", "validator")
+    crisis_id = await declare(db, clock.now())
+    submitted = await _submitted(db, clock, author, crisis_id)
+    async with db.transaction() as session:
+        await bulletins.approve(session, actor=validator, bulletin_id=submitted, now=clock.now())
+        changed = draft(title="Crue de la Somme : la situation s'aggrave")
+        await bulletins.edit(
+            session,
+            actor=author,
+            bulletin_id=submitted,
+            draft=changed,
+            policy=POLICY,
+            now=clock.now(),
+        )
+        still_draft = await bulletins.create(
+            session,
+            actor=author,
+            crisis_id=crisis_id,
+            draft=draft(),
+            policy=POLICY,
+            now=clock.now(),
+        )
+        assert still_draft.id is not None
+        await bulletins.edit(
+            session,
+            actor=author,
+            bulletin_id=still_draft.id,
+            draft=changed,
+            policy=POLICY,
+            now=clock.now(),
+        )
+    to_validators = [d for d in await _notices(db, crisis_id) if d.recipient_name == "Valérie Val1"]
+    assert len(to_validators) == 2  # the submission, then the edit sending it back to review
+    async with db.read() as session:
+        sent = await session.get(OutboxMessage, to_validators[1].message_id)
+    assert sent is not None
+    assert "modifié par redactrice après sa soumission" in sent.text
+    assert "attend de nouveau votre validation" in sent.text
+    told = await _journaled(db, crisis_id, "bulletin.reviewers_notified")
+    assert [t["title"] for t in told] == [draft().title, changed.title]
