@@ -59,6 +59,10 @@ def _to_call_bulletin(server: LiveServer) -> tuple[int, dict[str, int]]:
     return bulletin_id, ids
 
 
+DSFR_TABLES_READY = """() => [...document.querySelectorAll('.fr-table')]
+  .every((table) => table.hasAttribute('data-fr-js-table'))"""
+
+
 def test_a_call_note_being_typed_and_the_focus_survive_a_colleagues_call(
     page: Page, live_server: LiveServer
 ) -> None:
@@ -85,6 +89,7 @@ def test_a_refresh_with_nothing_changed_mutates_and_announces_nothing(
     bulletin_id, _ = _to_call_bulletin(live_server)
     log_in(page, live_server, "communicant")
     page.goto(f"{live_server.url}/communiques/{bulletin_id}/suivi")
+    page.wait_for_function(DSFR_TABLES_READY)  # DSFR's own marks come first, not from a refresh
     page.evaluate(WATCH, "[data-live-src], #tocsin-annonces")
     page.evaluate("window.tocsinLive.refresh()")
     page.evaluate("window.tocsinLive.refresh()")

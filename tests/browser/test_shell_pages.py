@@ -36,7 +36,9 @@ def test_an_exercise_carries_the_exercise_banner(page: Page, live_server: LiveSe
     page.locator("label[for=mode-exercise]").click()
     page.get_by_label("Communes touchées").fill("Le Crotoy")
     page.get_by_role("button", name="Déclarer l'événement").click()
-    expect(page.get_by_role("status")).to_contain_text("EXERCICE — EXERCICE — EXERCICE")
+    banner = page.locator(".tocsin-exercise-banner")
+    expect(banner).to_have_attribute("role", "status")
+    expect(banner).to_contain_text("EXERCICE — EXERCICE — EXERCICE")
 
 
 def test_the_dashboard_updates_live_when_another_user_declares_a_crisis(
