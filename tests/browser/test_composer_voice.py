@@ -50,7 +50,8 @@ def test_the_composer_chooses_communes_previews_what_the_save_says_and_confirms_
     expect(said).to_have_text(["Le titre doit compter au moins 3 caractères."])
     preview_problems = said.all_inner_texts()
     page.get_by_role("button", name="Enregistrer le brouillon").click()
-    expect(page.locator(".fr-alert--error li")).to_have_text(preview_problems)
+    refused = page.locator(".fr-alert--error[role=alert] li")  # the save's, not the preview's
+    expect(refused).to_have_text(preview_problems)
 
     page.get_by_label("Titre").fill("Crue de la Somme")
     expect(page.locator("#preview-to-save")).to_have_count(0)
