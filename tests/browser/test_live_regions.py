@@ -4,7 +4,7 @@ brought by another user's action, and a refresh with nothing changed touches not
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import APIResponse, Page, Route, expect
 
 from tests.browser.conftest import LiveServer, log_in
 from tests.browser.site import api
@@ -96,3 +96,42 @@ def test_a_refresh_with_nothing_changed_mutates_and_announces_nothing(
     seen = page.evaluate("window.seen")
     assert seen == [], "\n".join(seen)
     assert page.locator("[data-live-src][aria-live]").count() == 0
+
+
+def test_an_older_refresh_answering_late_never_undoes_a_newer_one(
+    page: Page, live_server: LiveServer
+) -> None:
+    bulletin_id, deliveries = _to_call_bulletin(live_server)
+    log_in(page, live_server, "communicant")
+    page.goto(f"{live_server.url}/communiques/{bulletin_id}/suivi")
+    held: list[tuple[Route, APIResponse]] = []
+    released: list[bool] = []
+
+    def release_the_first_answer() -> None:
+        if not released:
+            route, stale = held[0]
+            route.fulfill(response=stale)
+            released.append(True)
+
+    def answer(route: Route) -> None:
+        if not held:  # answered now (the row still there), handed to the page only later
+            held.append((route, route.fetch()))
+        elif not released:  # a second fetch while the first is out: its answer lands first
+            route.fulfill(response=route.fetch())
+            release_the_first_answer()
+        else:
+            route.continue_()
+
+    page.route(f"**/fragments/communiques/{bulletin_id}/suivi*", answer)
+    page.evaluate("() => { window.tocsinLive.refresh(); }")
+    page.wait_for_function("() => document.querySelector('[data-live-src]').ariaBusy === 'true'")
+    with api(live_server, "operateur") as operator:
+        confirm = f"/api/v1/deliveries/{deliveries['AUTRE']}/confirm"
+        operator.post(confirm, json={"note": "joint"}).raise_for_status()
+    # the stream tells the page, which wants the region again while the first answer is out
+    expect(page.locator("#tocsin-annonces")).to_have_text("Envois : 1 sur 2 délivrés.")
+    page.wait_for_timeout(500)  # room for a second fetch to go out, were one allowed to
+    release_the_first_answer()
+    page.wait_for_function("() => document.querySelector('[data-live-src]').ariaBusy === null")
+    # read at once: a later change heard on the stream would mend a stale page, and hide it
+    assert page.locator(f"#a-appeler-{deliveries['AUTRE']}").count() == 0

@@ -55,17 +55,31 @@
       if (holdsWork(extra)) index += 1; else extra.remove();
     }
   }
-  async function refresh(region) {
-    region.setAttribute("aria-busy", "true");
-    try {
-      const response = await fetch(region.dataset.liveSrc, { credentials: "same-origin" });
-      if (!response.ok) return;
-      const template = document.createElement("template");
-      template.innerHTML = await response.text();
-      morphChildren(region, template.content);
-    } finally {
-      region.removeAttribute("aria-busy");
-    }
+  // One fetch per region at a time: a change heard meanwhile fetches once more afterwards, so
+  // a slow older answer can never land after, and undo, a newer one.
+  const inFlight = new Map();
+  function refresh(region) {
+    const running = inFlight.get(region);
+    if (running) { running.again = true; return running.done; }
+    const state = { again: false, done: null };
+    state.done = (async () => {
+      region.setAttribute("aria-busy", "true");
+      try {
+        do {
+          state.again = false;
+          const response = await fetch(region.dataset.liveSrc, { credentials: "same-origin" });
+          if (!response.ok) continue;
+          const template = document.createElement("template");
+          template.innerHTML = await response.text();
+          morphChildren(region, template.content);
+        } while (state.again);
+      } finally {
+        inFlight.delete(region);
+        region.removeAttribute("aria-busy");
+      }
+    })();
+    inFlight.set(region, state);
+    return state.done;
   }
   const status = document.createElement("p");
   status.className = "fr-sr-only";
