@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -234,6 +234,29 @@ class Reach(NamedTuple):
     to_call: int
 
 
+async def _per_audience(
+    session: AsyncSession,
+    *,
+    communes: list[str],
+    audiences: list[str],
+    exercise: bool,
+    columns: Callable[[Params], str],
+) -> tuple[list[str], list[Any]]:
+    """`target`'s selection aggregated by the database per contact audience: the audiences
+    asked, and one row per audience of `c.audience` then `columns` (none when nobody can be
+    selected: no audience, or a real bulletin without a commune)."""
+    wanted = _audiences(audiences)
+    area = await _area(session, communes)
+    if not wanted or (not exercise and not area[AreaLevel.COMMUNE]):
+        return wanted, []
+    conn = await session.connection()
+    bind = Params(conn)
+    selected = columns(bind)  # bound first: it comes first in the statement
+    in_scope = _condition(wanted, exercise, area, bind)
+    sql = f"SELECT c.audience, {selected} FROM contact c WHERE {in_scope} GROUP BY c.audience"  # noqa: S608 (values are bound)
+    return wanted, list(await fetch_all(conn, sql, bind.values))
+
+
 async def reach(
     session: AsyncSession,
     *,
@@ -244,20 +267,17 @@ async def reach(
 ) -> dict[str, Reach]:
     """`target`'s selection counted by the database, per contact audience: a contact is to
     call when none of its usable channels is among `channels` (as the fan-out decides)."""
-    wanted = _audiences(audiences)
-    area = await _area(session, communes)
-    if not exercise and (not wanted or not area[AreaLevel.COMMUNE]):
-        return {}
-    conn = await session.connection()
-    bind = Params(conn)
-    kinds = bind.many(sorted(_SENDING & set(channels)))  # bound first: it comes first
-    in_scope = _condition(wanted, exercise, area, bind)
-    sql = (
-        "SELECT c.audience, COUNT(*), SUM(CASE WHEN EXISTS (SELECT 1 FROM contact_channel ch"  # noqa: S608 (values are bound)
-        f" WHERE ch.contact_id = c.id AND ch.active AND ch.kind IN {kinds}) THEN 0 ELSE 1 END)"
-        f" FROM contact c WHERE {in_scope} GROUP BY c.audience"
+
+    def to_call(bind: Params) -> str:
+        kinds = bind.many(sorted(_SENDING & set(channels)))
+        return (
+            "COUNT(*), SUM(CASE WHEN EXISTS (SELECT 1 FROM contact_channel ch"  # noqa: S608 (values are bound)
+            f" WHERE ch.contact_id = c.id AND ch.active AND ch.kind IN {kinds}) THEN 0 ELSE 1 END)"
+        )
+
+    _, rows = await _per_audience(
+        session, communes=communes, audiences=audiences, exercise=exercise, columns=to_call
     )
-    rows = await fetch_all(conn, sql, bind.values)
     return {audience: Reach(int(n), int(calls or 0)) for audience, n, calls in rows}
 
 
@@ -267,15 +287,14 @@ async def count(
     """How many contacts `target` picks for an area, per audience it counts them in: the same
     selection, one aggregate (no rows). In exercise mode the `exercise` contacts are shared
     between the audiences asked, in turn, as their deliveries play them."""
-    wanted = _audiences(audiences)
-    area = await _area(session, communes)
-    if not wanted or (not exercise and not area[AreaLevel.COMMUNE]):
-        return {}
-    conn = await session.connection()
-    bind = Params(conn)
-    in_scope = _condition(wanted, exercise, area, bind)
-    query = f"SELECT c.audience, count(*) FROM contact c WHERE {in_scope} GROUP BY c.audience"  # noqa: S608 (values are bound)
-    found = {audience: n for audience, n in await fetch_all(conn, query, bind.values)}
+    wanted, rows = await _per_audience(
+        session,
+        communes=communes,
+        audiences=audiences,
+        exercise=exercise,
+        columns=lambda _: "count(*)",
+    )
+    found = {audience: int(n) for audience, n in rows}
     if exercise:
         people = found.get(ContactAudience.EXERCISE.value, 0)
         return {a: len(range(i, people, len(wanted))) for i, a in enumerate(wanted)}
