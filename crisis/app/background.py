@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -31,7 +32,7 @@ from crisis.app.db import Database
 from crisis.app.escalation_tick import TICK_SECONDS, escalation_tick
 from crisis.app.leadership import Fenced, Lease, LostLeadership
 from crisis.app.settings import Settings
-from crisis.dispatch import instances, store
+from crisis.dispatch import instances, interruptions, store
 from crisis.dispatch.dispatcher import Dispatcher
 
 log = logging.getLogger("tocsin.background")
@@ -94,7 +95,9 @@ class Background:
                 session, instance_id=self.instance_id, name=instances.instance_name(), now=now
             )
             if self.db.dialect != "postgresql":  # one instance: what is sending was the last one's
+                cut_off = await interruptions.sending(session, where=sa.true())
                 released = await store.release_sending(session, now=now)
+                await interruptions.journal_them(session, cut_off, now=now)
                 if released:
                     log.warning("%d deliveries left sending by the last run released", released)
         self._registered = True

@@ -39,7 +39,7 @@ from channels.config import ChannelsConfig
 from channels.kinds import ChannelKind
 from channels.ratelimit import RateLimiters, provider_limits
 from channels.registry import sections
-from crisis.dispatch import store
+from crisis.dispatch import interruptions, store
 from crisis.dispatch.isolation import Lane, decide
 from crisis.dispatch.metrics import DispatchMetrics
 from crisis.dispatch.outbox import DeliveryStatus
@@ -251,9 +251,16 @@ class Dispatcher:
         held = [store.Held(i, a, i in self._started) for i, a in self._held.items()]
         self._held.clear()
         self._started.clear()
+        started = [h.id for h in held if h.started]
         try:
             async with self._db.transaction() as session:
+                cut_off = (
+                    await interruptions.sending(session, where=store.DELIVERY.c.id.in_(started))
+                    if started
+                    else []
+                )
                 released = await store.release(session, held=held, now=now)
+                await interruptions.journal_them(session, cut_off, now=now)
         except Exception:  # the last resort: the heartbeat or the lease gives them back later
             log.exception("could not give back %d claimed deliveries", len(held))
             return
