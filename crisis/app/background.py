@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.app import ticks
 from crisis.app.checkpointing import Checkpointer, checkpoint_tick
@@ -34,6 +35,7 @@ from crisis.app.leadership import Fenced, Lease, LostLeadership
 from crisis.app.settings import Settings
 from crisis.dispatch import instances, interruptions, store
 from crisis.dispatch.dispatcher import Dispatcher
+from crisis.dispatch.transactions import write
 
 log = logging.getLogger("tocsin.background")
 
@@ -106,11 +108,14 @@ class Background:
         """This instance is alive; a dead one's claims go back; the lease is taken or renewed."""
         now = self.clock.now()
         dead_after = timedelta(seconds=self.dead_after_seconds)
-        async with self.db.transaction() as session:
+
+        async def beat(session: AsyncSession) -> int:
             await instances.beat(session, instance_id=self.instance_id, now=now)
-            recovered = await instances.recover_dead(
+            return await instances.recover_dead(
                 session, me=self.instance_id, now=now, dead_after=dead_after
             )
+
+        recovered = await write(self.db, beat)  # SQLite's lock: retried with a bound
         if recovered:
             log.warning("%d deliveries of a stopped instance put back", recovered)
 

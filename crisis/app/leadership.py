@@ -143,6 +143,8 @@ class Fenced(Database):
             await self.lease.check(session)
             yield session
 
+    brief_transaction = transaction  # no write around the fence
+
 
 def lease_for(db: Database, *, holder: str, ttl: timedelta) -> Lease:
     return Lease(db=db, holder=holder, ttl_seconds=ttl.total_seconds())
