@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 from datetime import datetime, timedelta
@@ -9,9 +10,11 @@ from datetime import datetime, timedelta
 import httpx
 import sqlalchemy as sa
 
+from channels.kinds import ChannelKind
 from crisis import journal
 from crisis.app.db import Database
 from crisis.dispatch import instances, interruptions, store
+from crisis.dispatch.dispatcher import Dispatcher, DispatchTuning
 from crisis.dispatch.guarantees import guarantee
 from crisis.dispatch.instances import INSTANCE
 from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering, enqueue
@@ -19,6 +22,7 @@ from crisis.journal_details import describe
 from storage.types import UTCDateTime
 from tests.crisis.app.web_session import log_in
 from tests.crisis.bulletin_support import published
+from tests.crisis.dispatch.test_instances import HangingChannel
 from tests.crisis.lifecycle_support import cod_crisis
 from tests.support import FrozenClock, make_user
 
@@ -122,3 +126,37 @@ async def test_the_tracking_page_states_the_at_least_once_window_of_each_interru
     assert f"Courriel (3 envois) : {guarantee('email')}" in page
     live = html.unescape((await client.get(f"/fragments/communiques/{bulletin_id}/suivi")).text)
     assert TELEGRAM_TWICE in live
+
+
+async def test_sends_cut_off_by_a_stop_after_its_grace_are_journaled_for_their_bulletin(
+    db: Database, clock: FrozenClock
+) -> None:
+    async with db.transaction() as session:
+        await enqueue(
+            session,
+            purpose=Purpose.BULLETIN,
+            renderings=[Rendering(channel="email", text="Crue : évacuation.", subject="Crue")],
+            requests=[
+                DeliveryRequest(channel="email", address=f"maire{n}@x.fr", audience="officials")
+                for n in range(100)
+            ],
+            now=clock.now(),
+            exercise=False,
+            bulletin_id=7,
+        )
+    channel = HangingChannel(ChannelKind.EMAIL, "courriel")
+    dispatcher = Dispatcher(
+        db=db,
+        real={ChannelKind.EMAIL: channel},
+        exercise={},
+        tuning=DispatchTuning(stop_grace_seconds=0.2),
+    )
+    await dispatcher.tick(clock.now())
+    await asyncio.wait_for(channel.full.wait(), 10)  # 64 sends under way
+    await dispatcher.aclose()  # none answers within the grace
+    [entry] = await _entries(db)
+    assert json.loads(entry.payload) == {
+        "bulletin_id": 7,
+        "count": 64,  # the 36 only queued were never tried: nothing to state for them
+        "channels": [{"channel": "email", "count": 64, "guarantee": guarantee("email")}],
+    }
