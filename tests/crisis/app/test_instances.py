@@ -15,6 +15,7 @@ docs/operations.md gives its figures (printed with -s).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -33,6 +34,7 @@ from channels.sandbox.http import HttpServer
 from channels.sandbox.smtp import SmtpFake
 from channels.sandbox.telegram_api import TelegramFake
 from crisis.app.db import Database
+from crisis.dispatch.guarantees import guarantee
 from tests.crisis.dispatch_support import emails, enqueue
 from tests.crisis.lifecycle_support import ordered_crisis, roster
 from tests.support import FrozenClock
@@ -160,9 +162,11 @@ async def _alive(db: Database, count: int) -> bool:
     return await _scalar(db, live) == count
 
 
-async def _fan_out(db: Database, clock: FrozenClock, prefix: str) -> list[str]:
+async def _fan_out(
+    db: Database, clock: FrozenClock, prefix: str, *, bulletin_id: int | None = None
+) -> list[str]:
     addresses = emails(FAN_OUT, prefix=prefix)
-    await enqueue(db, now=clock.now(), addresses=addresses)
+    await enqueue(db, now=clock.now(), addresses=addresses, bulletin_id=bulletin_id)
     return addresses
 
 
@@ -188,6 +192,14 @@ async def test_a_rolling_restart_and_a_crash_of_one_of_three_workers_delay_a_fan
     assert killed <= undisturbed + 10, (undisturbed, killed)
     assert await _scalar(db, "SELECT count(*) FROM delivery WHERE status <> 'sent'") == 0
     assert all(w.process.returncode is None for w in workers)
+    # The killed worker's sends in flight: the journal states the e-mail's window for the bulletin
+    journaled = (
+        "SELECT payload FROM journal_entry"
+        " WHERE action = 'bulletin.sends_interrupted' AND payload LIKE :bulletin"
+    )
+    bulletin = f'{{"bulletin_id":{signal.SIGKILL.value},%'
+    payload = json.loads(str(await _scalar(db, journaled, bulletin=bulletin)))
+    assert payload["channels"][0]["guarantee"] == guarantee("email")
 
 
 async def _disturbed(
@@ -201,7 +213,7 @@ async def _disturbed(
     """Seconds to settle a fan-out during which ``victim`` gets ``sig``; checks none is lost,
     and after a SIGTERM that the worker gave back its claims before it exited."""
     sent_before = len(smtp.state.received)
-    addresses = await _fan_out(db, clock, sig.name.lower())
+    addresses = await _fan_out(db, clock, sig.name.lower(), bulletin_id=sig.value)
     began = time.monotonic()
     await _until(lambda: len(smtp.state.received) >= sent_before + FAN_OUT // 5, timeout=60)
     victim.signal(sig)
