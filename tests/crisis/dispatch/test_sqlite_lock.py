@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -78,3 +79,14 @@ async def test_a_write_still_locked_after_its_tries_gives_up_within_its_bound(
     other_writer.rollback()
     assert await write(brief, recover) == 0  # the lock released: the next write goes through
     assert tries == 4
+
+
+async def test_the_other_writes_keep_waiting_thirty_seconds_after_a_brief_one(
+    brief: Database, other_writer: sqlite3.Connection
+) -> None:
+    async def busy(session: AsyncSession) -> int:
+        return int((await session.execute(sa.text("PRAGMA busy_timeout"))).scalar_one())
+
+    assert await write(brief, busy) == 100
+    async with brief.transaction() as session:  # the same pooled connection, a plain write
+        assert await busy(session) == 30_000
