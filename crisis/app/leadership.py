@@ -67,7 +67,8 @@ _CHECK = sa.text(
     " AND expires_at > now() FOR SHARE"
 )
 # A takeover waits at most this long for a leader's transaction, then tries at the next beat
-# (waiting longer would stop the instance's heartbeats with it).
+# (waiting longer would stop the instance's heartbeats with it). The holder's renewal waits
+# as long as its own leader-only transactions take.
 _WAIT_BRIEFLY = sa.text("SELECT set_config('lock_timeout', '1000', true)")
 
 
@@ -100,7 +101,8 @@ class Lease:
             return True
         asked = self.monotonic()  # the lease runs from before the request at the latest
         async with self.db.transaction() as session:
-            await session.execute(_WAIT_BRIEFLY)
+            if self.token is None:  # a takeover; the holder's renewal waits for its own ticks
+                await session.execute(_WAIT_BRIEFLY)
             token = await session.scalar(
                 _ACQUIRE, {"name": self.name, "me": self.holder, "ttl": self.ttl_seconds}
             )
