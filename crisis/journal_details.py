@@ -82,6 +82,7 @@ KEY_LABELS: dict[str, str] = {
     "bulletin_id": "Communiqué n°",
     "cancelled": "Envois annulés",
     "channel": "Canal",
+    "channels": "Canaux",
     "channels_added": "Canaux ajoutés",
     "channels_updated": "Canaux modifiés",
     "checklist_items": "Étapes de la liste",
@@ -115,6 +116,7 @@ KEY_LABELS: dict[str, str] = {
     "failures": "Échecs",
     "file": "Fichier",
     "format": "Format",
+    "guarantee": "Garantie après un arrêt",
     "journal_entries": "Entrées de la main courante",
     "key": "Clé",
     "kind": "Type",
@@ -350,6 +352,23 @@ def _delivery_confirmed(p: Mapping[str, Any]) -> Detail:
     return Detail(sentence, generic(p, skip=skip))
 
 
+def _interrupted(p: Mapping[str, Any]) -> Detail:
+    sends = count(int(p.get("count") or 0), "envoi interrompu", "envois interrompus")
+    sentence = (
+        f"Communiqué n° {p.get('bulletin_id')} : {sends} par l'arrêt d'une instance, "
+        "relancés avec la même clé."
+    )
+    fields: Fields = [
+        (
+            label_of(CHANNEL_LABELS, str(c.get("channel", ""))),
+            f"{count(int(c.get('count') or 0), 'envoi', 'envois')}. {c.get('guarantee') or ''}",
+        )
+        for c in p.get("channels") or []
+        if isinstance(c, Mapping)
+    ]
+    return Detail(sentence, fields)
+
+
 RENDERERS: dict[str, Callable[[Mapping[str, Any]], Detail]] = {
     "crisis.declared": _declared,
     "crisis.closed": _closed,
@@ -361,6 +380,7 @@ RENDERERS: dict[str, Callable[[Mapping[str, Any]], Detail]] = {
     "checklist.ticked": _checklist,
     "checklist.unticked": _checklist,
     "bulletin.to_call": _to_call,
+    "bulletin.sends_interrupted": _interrupted,
     "delivery.confirmed": _delivery_confirmed,
     "refused": _refused,
 }

@@ -20,9 +20,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.app import ticks
 from crisis.app.checkpointing import Checkpointer, checkpoint_tick
@@ -31,8 +33,9 @@ from crisis.app.db import Database
 from crisis.app.escalation_tick import TICK_SECONDS, escalation_tick
 from crisis.app.leadership import Fenced, Lease, LostLeadership
 from crisis.app.settings import Settings
-from crisis.dispatch import instances, store
+from crisis.dispatch import instances, interruptions, store
 from crisis.dispatch.dispatcher import Dispatcher
+from crisis.dispatch.transactions import write
 
 log = logging.getLogger("tocsin.background")
 
@@ -94,7 +97,9 @@ class Background:
                 session, instance_id=self.instance_id, name=instances.instance_name(), now=now
             )
             if self.db.dialect != "postgresql":  # one instance: what is sending was the last one's
+                cut_off = await interruptions.sending(session, where=sa.true())
                 released = await store.release_sending(session, now=now)
+                await interruptions.journal_them(session, cut_off, now=now)
                 if released:
                     log.warning("%d deliveries left sending by the last run released", released)
         self._registered = True
@@ -103,11 +108,14 @@ class Background:
         """This instance is alive; a dead one's claims go back; the lease is taken or renewed."""
         now = self.clock.now()
         dead_after = timedelta(seconds=self.dead_after_seconds)
-        async with self.db.transaction() as session:
+
+        async def beat(session: AsyncSession) -> int:
             await instances.beat(session, instance_id=self.instance_id, now=now)
-            recovered = await instances.recover_dead(
+            return await instances.recover_dead(
                 session, me=self.instance_id, now=now, dead_after=dead_after
             )
+
+        recovered = await write(self.db, beat)  # SQLite's lock: retried with a bound
         if recovered:
             log.warning("%d deliveries of a stopped instance put back", recovered)
 

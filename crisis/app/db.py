@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 WRITE_OPTION = "tocsin_write"
+BUSY_OPTION = "tocsin_busy_ms"
+BUSY_MS = 30_000  # how long a SQLite write waits for another's lock, by default
 
 
 class DatabaseSettings(Protocol):
@@ -48,12 +50,17 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
         cursor.close()
 
     @sa.event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        options = conn.get_execution_options()
+        busy = int(options.get(BUSY_OPTION, BUSY_MS))
+        if conn.info.get(BUSY_OPTION, BUSY_MS) != busy:  # a brief write, or back from one
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={busy}")
+            conn.info[BUSY_OPTION] = busy
+        immediate = options.get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -67,8 +74,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 class Database:
     """Sessions for reads, and write transactions that commit or roll back as a whole."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, brief_busy_ms: int = 1_000) -> None:
         self.engine = engine
+        # A brief write (the dispatcher's claims, the heartbeat's recoveries) waits this long
+        # for SQLite's lock before it is retried (``crisis.dispatch.transactions.write``).
+        self.brief_busy_ms = brief_busy_ms
         # On PostgreSQL a read is a READ ONLY transaction, ended with its block.
         readonly = {"postgresql_readonly": True} if engine.dialect.name == "postgresql" else {}
         self._reader = async_sessionmaker(
@@ -110,6 +120,19 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One user action: everything inside commits together, or nothing does."""
         async with self._writer() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def brief_transaction(self) -> AsyncIterator[AsyncSession]:
+        """``transaction`` that gives up on SQLite's lock after ``brief_busy_ms`` (« database
+        is locked »), for a caller that retries it with a bound rather than stall 30 s."""
+        if self.dialect != "sqlite":
+            async with self.transaction() as session:
+                yield session
+            return
+        options = {WRITE_OPTION: True, BUSY_OPTION: self.brief_busy_ms}
+        bind = self.engine.execution_options(**options)
+        async with AsyncSession(bind, expire_on_commit=False) as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

@@ -8,7 +8,9 @@ lease has run out by its own monotonic clock, and another instance takes the row
 
 Every leader-only write transaction opens with ``Lease.check``: the row must still name this
 holder with the same token and be unexpired, read ``FOR SHARE`` so that no takeover commits
-before the transaction does. A leader paused and resumed thus cannot act on its stale token.
+before the transaction does. A leader paused and resumed thus cannot act on its stale token;
+and one paused inside such a transaction does not hold the lock for ever: PostgreSQL ends its
+session after the lease's length idle, so that another instance can take over.
 
 On SQLite the single instance always leads; no row is needed.
 """
@@ -56,10 +58,18 @@ _ACQUIRE = sa.text(
     " WHERE scheduler_lease.expires_at < now() OR scheduler_lease.holder = :me"
     " RETURNING token"
 )
+# The check also bounds how long this transaction may sit idle: a leader frozen inside it
+# (SIGSTOP) would hold the FOR SHARE lock, and no takeover could commit, for ever; PostgreSQL
+# ends its session once it has been idle for the lease's length, and the lock goes with it.
 _CHECK = sa.text(
-    "SELECT 1 FROM scheduler_lease WHERE name = :name AND holder = :me AND token = :token"
+    "SELECT set_config('idle_in_transaction_session_timeout', :idle, true)"
+    " FROM scheduler_lease WHERE name = :name AND holder = :me AND token = :token"
     " AND expires_at > now() FOR SHARE"
 )
+# A takeover waits at most this long for a leader's transaction, then tries at the next beat
+# (waiting longer would stop the instance's heartbeats with it). The holder's renewal waits
+# as long as its own leader-only transactions take.
+_WAIT_BRIEFLY = sa.text("SELECT set_config('lock_timeout', '1000', true)")
 
 
 @dataclass
@@ -91,6 +101,8 @@ class Lease:
             return True
         asked = self.monotonic()  # the lease runs from before the request at the latest
         async with self.db.transaction() as session:
+            if self.token is None:  # a takeover; the holder's renewal waits for its own ticks
+                await session.execute(_WAIT_BRIEFLY)
             token = await session.scalar(
                 _ACQUIRE, {"name": self.name, "me": self.holder, "ttl": self.ttl_seconds}
             )
@@ -121,8 +133,9 @@ class Lease:
             return
         if not self.held:
             raise LostLeadership
+        idle = str(max(1, round(self.ttl_seconds * 1000)))  # milliseconds
         found = await session.scalar(
-            _CHECK, {"name": self.name, "me": self.holder, "token": self.token}
+            _CHECK, {"name": self.name, "me": self.holder, "token": self.token, "idle": idle}
         )
         if found is None:
             self.token = None
@@ -142,6 +155,8 @@ class Fenced(Database):
         async with super().transaction() as session:
             await self.lease.check(session)
             yield session
+
+    brief_transaction = transaction  # no write around the fence
 
 
 def lease_for(db: Database, *, holder: str, ttl: timedelta) -> Lease:

@@ -46,6 +46,17 @@ _RESERVE = sa.text(
 )
 
 
+# channels.ratelimit.held_schedule: the next slot after the provider's wait, for every instance.
+_HOLD = sa.text(
+    """
+    INSERT INTO rate_budget AS b (account_key, tat)
+    VALUES (:key, clock_timestamp() + make_interval(secs => CAST(:hold AS float8)))
+    ON CONFLICT (account_key) DO UPDATE
+    SET tat = GREATEST(b.tat, clock_timestamp() + make_interval(secs => CAST(:hold AS float8)))
+    """
+)
+
+
 class DatabaseBudget:
     """The ``channels.ratelimit.Budget`` of instances sharing one PostgreSQL database."""
 
@@ -59,6 +70,11 @@ class DatabaseBudget:
         async with self._db.transaction() as session:
             first, now = (await session.execute(_RESERVE, params)).one()
         return float(first), float(now)
+
+    async def hold(self, key: str, *, seconds: float, rate: float, capacity: float) -> None:
+        params = {"key": key, "hold": seconds + (capacity - 1.0) / rate}
+        async with self._db.transaction() as session:
+            await session.execute(_HOLD, params)
 
 
 def shared_limiters(db: Transactions) -> RateLimiters:

@@ -31,15 +31,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.base import Channel
 from channels.config import ChannelsConfig
 from channels.kinds import ChannelKind
 from channels.ratelimit import RateLimiters, provider_limits
 from channels.registry import sections
-from crisis.dispatch import store
+from crisis.dispatch import interruptions, store
 from crisis.dispatch.isolation import Lane, decide
 from crisis.dispatch.metrics import DispatchMetrics
 from crisis.dispatch.outbox import DeliveryStatus
@@ -47,7 +49,7 @@ from crisis.dispatch.pacing import Pacer, build_pacer
 from crisis.dispatch.recording import DispatchReport, Flight, Recorder
 from crisis.dispatch.retry import RetryPolicy
 from crisis.dispatch.sending import Job, Outcome, attempt, settle
-from crisis.dispatch.transactions import Transactions
+from crisis.dispatch.transactions import Transactions, write
 
 __all__ = ["DispatchReport", "DispatchTuning", "Dispatcher", "Transactions"]
 
@@ -70,6 +72,13 @@ class DispatchTuning(BaseModel):
     record_size: int = Field(default=250, ge=1)
     flush_seconds: float = Field(default=0.25, gt=0)
     retry: RetryPolicy = RetryPolicy()
+
+
+class _Claim(NamedTuple):
+    recovered: int
+    batch: list[store.Claimed]
+    modes: dict[int, str]
+    renderings: dict[int, store.Rendered]
 
 
 @dataclass(slots=True, eq=False)  # hashed by identity
@@ -251,9 +260,16 @@ class Dispatcher:
         held = [store.Held(i, a, i in self._started) for i, a in self._held.items()]
         self._held.clear()
         self._started.clear()
+        started = [h.id for h in held if h.started]
         try:
             async with self._db.transaction() as session:
+                cut_off = (
+                    await interruptions.sending(session, where=store.DELIVERY.c.id.in_(started))
+                    if started
+                    else []
+                )
                 released = await store.release(session, held=held, now=now)
+                await interruptions.journal_them(session, cut_off, now=now)
         except Exception:  # the last resort: the heartbeat or the lease gives them back later
             log.exception("could not give back %d claimed deliveries", len(held))
             return
@@ -296,13 +312,11 @@ class Dispatcher:
 
     async def _claim(self, now: datetime, *, recover: bool, report: DispatchReport) -> list[Job]:
         lease = timedelta(seconds=self.tuning.lease_seconds)
-        async with self._db.transaction() as session:
+
+        async def claim(session: AsyncSession) -> _Claim:
+            recovered = 0
             if recover:
                 recovered = await store.recover_expired(session, now=now, lease=lease)
-                if recovered:
-                    log.warning("%d deliveries recovered after their lease expired", recovered)
-                    self.metrics.lease_recoveries.inc(recovered)
-                    report.recovered += recovered
             batch = await store.claim(
                 session,
                 now=now,
@@ -315,10 +329,19 @@ class Dispatcher:
                 session, ids=(i.crisis_id for i in batch if i.crisis_id is not None)
             )
             missing = {i.message_id for i in batch} - self._renderings.keys()
-            if missing:
-                if len(self._renderings) > 4096:
-                    self._renderings.clear()
-                self._renderings.update(await store.renderings(session, ids=missing))
+            renderings = await store.renderings(session, ids=missing) if missing else {}
+            return _Claim(recovered, batch, modes, renderings)
+
+        # SQLite: the web may hold the lock (a publication); retried with a bound, no stall
+        recovered, batch, modes, renderings = await write(self._db, claim)
+        if recovered:
+            log.warning("%d deliveries recovered after their lease expired", recovered)
+            self.metrics.lease_recoveries.inc(recovered)
+            report.recovered += recovered
+        if renderings:
+            if len(self._renderings) > 4096:
+                self._renderings.clear()
+            self._renderings.update(renderings)
         report.claimed += len(batch)
         self._held.update((item.id, item.attempts) for item in batch)
         return [self._decide(item, modes) for item in batch]

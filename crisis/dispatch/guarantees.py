@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from channels.kinds import ChannelKind
 
-__all__ = ["AFTER_CRASH", "GENERIC", "after_crash", "after_crash_sql"]
+__all__ = ["AFTER_CRASH", "GENERIC", "after_crash", "after_crash_sql", "guarantee"]
 
 _PREFIX = "Envoi interrompu (service arrêté pendant l'envoi), relancé avec la même clé : "
 
@@ -49,6 +49,13 @@ def after_crash(channel: str) -> str:
         return AFTER_CRASH[ChannelKind(channel)]
     except ValueError:
         return GENERIC
+
+
+def guarantee(channel: str) -> str:
+    """The guarantee alone, as a sentence (« Telegram n'a pas de clé… »), for the journal and
+    the tracking page that already say the send was interrupted."""
+    text = after_crash(channel).removeprefix(_PREFIX)
+    return text[:1].upper() + text[1:]
 
 
 def after_crash_sql(channel: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:

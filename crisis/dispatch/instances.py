@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.dispatch import store
+from crisis.dispatch import interruptions, store
 from storage.types import UTCDateTime
 
 __all__ = [
@@ -119,7 +119,8 @@ async def recover_dead(
     session: AsyncSession, *, me: str, now: datetime, dead_after: timedelta = DEAD_AFTER
 ) -> int:
     """Put back the deliveries of every instance that stopped or stopped beating; returns how
-    many. Cheap when none died: one read of the (small) instance table."""
+    many. Cheap when none died: one read of the (small) instance table. Each bulletin whose
+    sends were cut off gets a journal entry with each channel's guarantee after a crash."""
     current = await _now(session, now)
     silent_since = await _now(session, now, minus=dead_after)
     dead = (
@@ -134,7 +135,9 @@ async def recover_dead(
     ids = list((await session.execute(dead)).scalars())
     if not ids:
         return 0
+    cut_off = await interruptions.sending(session, where=store.DELIVERY.c.claimed_by.in_(ids))
     recovered = await store.recover_claims(session, claimants=ids, now=now)
+    await interruptions.journal_them(session, cut_off, now=now)
     await session.execute(
         sa.update(INSTANCE).where(INSTANCE.c.id.in_(ids)).values(released_at=current)
     )

@@ -11,7 +11,8 @@ lock is taken. With one, the next delivery is that of the recipient ready first:
 messages for one chat never hold up the others, one recipient's messages leave in order and
 one at a time, and its next one waits ``interval`` after the answer to the previous one (the
 provider stamped the request in between). Urgent deliveries go ahead of the others. A
-provider's ``retry_after`` pauses the whole channel, and its recipient at least as long.
+provider's ``retry_after`` pauses the whole channel, and its recipient at least as long; with
+a shared budget it pauses every instance sending for the account.
 
 With several instances on one database each send also takes a slot of the account's shared
 schedule (``RateLimiters.shared``, a budget in PostgreSQL): the bot's 30 a second are the
@@ -130,6 +131,8 @@ class Pacer(Generic[T]):
             self._answered.append(now)
         if retry_after:
             self.bucket.pause_until(now + retry_after)
+            if self.shared is not None:  # every instance holds back, not only this one
+                self.shared.hold(retry_after)
         if self.limits.per_recipient:
             self._busy.discard(key)
             self._next_allowed[key] = now + max(self.limits.interval(key), retry_after or 0.0)

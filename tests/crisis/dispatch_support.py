@@ -41,6 +41,7 @@ async def enqueue(
     crisis_id: int | None = None,
     exercise: bool = False,
     text: str = "Crue de la Somme : évacuation préventive de la rue basse à 18 h.",
+    bulletin_id: int | None = None,
 ) -> None:
     async with db.transaction() as session:
         await outbox.enqueue(
@@ -53,6 +54,7 @@ async def enqueue(
             now=now,
             exercise=exercise,
             crisis_id=crisis_id,
+            bulletin_id=bulletin_id,
         )
 
 

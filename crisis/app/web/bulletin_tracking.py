@@ -23,6 +23,7 @@ from crisis.app.web.templating import flash, render
 from crisis.bulletin import confirmations, tracking
 from crisis.bulletin import workflow as bulletins
 from crisis.cell import crises
+from crisis.dispatch import interruptions
 from crisis.dispatch.outbox import DeliveryStatus
 
 router = APIRouter(include_in_schema=False)
@@ -75,6 +76,9 @@ async def _tracking_context(
         to_call_details = await to_call_rows.details(
             session, (d.contact_id for d in to_call), personal=personal
         )
+        interrupted = await interruptions.for_bulletin(
+            session, crisis_id=bulletin.crisis_id, bulletin_id=bulletin_id
+        )
     groups = counted.by_played_audience if bulletin.exercise else counted.by_audience
     return {
         "bulletin": bulletin,
@@ -85,6 +89,7 @@ async def _tracking_context(
         "failures": [tracking.delivery_view(d, personal=personal) for d in failures],
         "to_call": [tracking.delivery_view(d, personal=personal) for d in to_call],
         "to_call_details": to_call_details,
+        "interrupted": interrupted,
         "lists": {
             "to_call": _paging(counted.counts.get(DeliveryStatus.TO_CALL, 0), to_call_page),
             "failures": _paging(counted.counts.get(DeliveryStatus.FAILED, 0), failures_page),

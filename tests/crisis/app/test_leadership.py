@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -135,3 +137,29 @@ async def test_on_sqlite_the_single_process_always_leads(clock: FrozenClock) -> 
     await background._refresh_leadership()
     assert background.is_leader
     await sqlite.dispose()
+
+
+@postgres_only
+async def test_a_leader_frozen_inside_a_fenced_transaction_does_not_keep_the_lease_for_ever(
+    two: tuple[Database, Database],
+) -> None:
+    old = Lease(db=two[0], holder="a", ttl_seconds=2.0)
+    new = Lease(db=two[1], holder="b", ttl_seconds=2.0)
+    assert await old.refresh()
+    taken_over = False
+    with pytest.raises(sa.exc.DBAPIError) as ended:  # resumed, it finds its session ended
+        async with Fenced(two[0], old).transaction() as session:
+            # Frozen (SIGSTOP) right after its check: the lease row is held FOR SHARE.
+            began = time.monotonic()
+            with pytest.raises(sa.exc.DBAPIError, match="lock timeout"):
+                # a takeover waits 1 s at most, then tries again at the next beat
+                await asyncio.wait_for(new.refresh(), 5)
+            assert time.monotonic() - began < 3
+            await asyncio.sleep(1.5)  # idle past the lease: PostgreSQL ends the session
+            taken_over = await asyncio.wait_for(new.refresh(), 5)
+            await session.execute(sa.text("CREATE TABLE written_by_the_frozen_leader (id int)"))
+    assert taken_over and new.token == 2, ended.value
+    assert "lock timeout" not in str(ended.value)
+    async with two[1].read() as session:
+        found = await session.scalar(sa.text("SELECT to_regclass('written_by_the_frozen_leader')"))
+    assert found is None

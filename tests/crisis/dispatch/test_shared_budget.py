@@ -11,10 +11,18 @@ import asyncio
 import pytest
 
 from bench.channels.shared_budget_bench import fan_out
-from channels.ratelimit import MemoryBudget, RateLimiters, SharedSlots, reserve_slots
+from channels.ratelimit import (
+    MemoryBudget,
+    ProviderLimits,
+    RateLimiters,
+    SharedSlots,
+    Sleep,
+    reserve_slots,
+)
 from channels.sandbox import Sandbox
 from crisis.app.db import Database
 from crisis.dispatch.budget import DatabaseBudget, shared_limiters
+from crisis.dispatch.pacing import Pacer, build_pacer
 from tests.channels.conftest import ManualClock
 
 
@@ -148,3 +156,60 @@ async def test_a_fast_account_never_spins_on_reservations_in_a_slow_process() ->
     for _ in range(50):
         await slots.acquire()
     assert slots.reservations == 50
+
+
+async def test_a_providers_retry_after_holds_back_every_process_sharing_the_account() -> None:
+    clock = ManualClock()
+    budget = MemoryBudget(clock)
+    refused, other = (
+        SharedSlots(
+            budget, "telegram:abc", rate=10.0, chunk=3, clock=clock, sleep=_advancing(clock)
+        )
+        for _ in range(2)
+    )
+    await refused.acquire(wanted=3)  # three slots in hand: now, +0.1, +0.2
+    refused.hold(2.0)  # Telegram answered 429, retry after 2 s
+    await asyncio.sleep(0)  # the hold reaches the budget
+    await other.acquire()
+    assert clock() >= 2.0  # the other process waited too, though it was never refused
+    await refused.acquire()
+    assert clock() >= 2.1
+    assert refused.dropped == 2  # the slots it held within the wait were not spent
+
+
+async def test_a_retry_after_from_the_pacer_reaches_the_shared_budget() -> None:
+    clock = ManualClock()
+    limiters = manual(clock)
+    limits = ProviderLimits(key="telegram:abc", rate=10.0)
+    pacer: Pacer[str] = build_pacer(limits, limiters)
+    pacer.put([("", "a", False)])
+    assert await pacer.take() == ("", "a")
+    pacer.done("", retry_after=3.0)
+    await asyncio.sleep(0)
+    assert limiters.budget is not None
+    other = SharedSlots(
+        limiters.budget, "telegram:abc", rate=10.0, clock=clock, sleep=_advancing(clock)
+    )
+    await other.acquire()
+    assert clock() >= 3.0
+
+
+def _advancing(clock: ManualClock) -> Sleep:
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+
+    return sleep
+
+
+async def test_the_database_budget_holds_every_instance_back_for_a_providers_wait(
+    db: Database,
+) -> None:
+    _needs_postgres(db)
+    budget = DatabaseBudget(db)
+    await budget.reserve("telegram:hold", rate=10.0, capacity=1.0, count=1)
+    await budget.hold("telegram:hold", seconds=2.0, rate=10.0, capacity=1.0)
+    first, now = await budget.reserve("telegram:hold", rate=10.0, capacity=1.0, count=1)
+    assert first == pytest.approx(now + 2.0, abs=0.05)
+    await budget.hold("telegram:hold", seconds=0.5, rate=10.0, capacity=1.0)  # a shorter wait
+    second, _ = await budget.reserve("telegram:hold", rate=10.0, capacity=1.0, count=1)
+    assert second == pytest.approx(first + 0.1, abs=0.05)  # never pulls the schedule back
