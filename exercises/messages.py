@@ -1,0 +1,72 @@
+"""The messages a drill sends itself: start, end and STOP EXERCICE, to its participants.
+
+Every one is an exercise message of the run's exercise-mode crisis, audience ``exercise``:
+the dispatcher's isolation (`crisis.dispatch.isolation`) carries it over the exercise channel
+set only, whatever else happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contacts.directory import Contact, ContactAudience
+from crisis.cell import paging
+from crisis.dispatch import outbox
+from crisis.dispatch.outbox import Purpose, Rendering
+
+__all__ = ["START_TEXT", "send_to_participants"]
+
+START_TEXT = "Début d'exercice — aucune action réelle"
+END_TEXT = "Fin d'exercice — merci de votre participation"
+
+
+async def _participants(session: AsyncSession, ids: Sequence[int]) -> list[tuple[int, str]]:
+    """(contact id, name) of the participants still active exercise contacts."""
+    if not ids:
+        return []
+    query = select(Contact).where(
+        col(Contact.id).in_(sorted(set(ids))),
+        Contact.audience == ContactAudience.EXERCISE,
+        col(Contact.active),
+    )
+    return [(c.id, c.display_name) for c in (await session.exec(query)).all() if c.id is not None]
+
+
+async def send_to_participants(
+    session: AsyncSession,
+    *,
+    crisis_id: int,
+    participants: Sequence[int],
+    headline: str,
+    title: str,
+    link: str,
+    now: datetime,
+) -> int:
+    """One exercise message to each participant; the number of deliveries written."""
+    people = await _participants(session, participants)
+    if not people:
+        return 0
+    channels = await paging.first_channels(session, contact_ids=[cid for cid, _ in people])
+    requests = [
+        paging.request_for(channel=channels.get(cid), name=name, contact_id=cid, exercise=True)
+        for cid, name in people
+    ]
+    subject = f"{paging.EXERCISE_PREFIX} — {headline}"
+    text = f"{paging.EXERCISE_PREFIX} — {headline}. Exercice « {title} ». {link}"
+    await outbox.enqueue(
+        session,
+        purpose=Purpose.PAGE,
+        renderings=[
+            Rendering(channel=ch, text=text, subject=subject, link=link)
+            for ch in sorted({r.channel for r in requests})
+        ],
+        requests=requests,
+        now=now,
+        exercise=True,
+        crisis_id=crisis_id,
+    )
+    return len(requests)

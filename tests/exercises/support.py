@@ -1,0 +1,48 @@
+"""Helpers for the drill suites: a trainer, exercise participants, planned drills."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crisis.actors import Actor, Role
+from crisis.app.library import playbook_library
+from exercises import programme
+from exercises.launching import LaunchRules
+from exercises.programme import Drill, DrillKind, DrillSpec
+from tests.crisis.lifecycle_support import RULES, add_contact
+
+TRAINER = Actor(5, "formatrice", frozenset({Role.TRAINER}))
+PREFECT = Actor(1, "prefet", frozenset({Role.PREFECT}))
+LAUNCH = LaunchRules(lifecycle=RULES, playbooks=playbook_library())
+
+
+async def participants(session: AsyncSession, *, now: datetime, count: int = 2) -> list[int]:
+    return [
+        await add_contact(session, name=f"Joueur{i} Exercice", audience="exercise", now=now)
+        for i in range(count)
+    ]
+
+
+async def plan(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    kind: DrillKind = DrillKind.CRISIS,
+    people: list[int] | None = None,
+    **schedule: object,
+) -> Drill:
+    if people is None:
+        people = await participants(session, now=now)
+    spec = DrillSpec(
+        title="Exercice crue de printemps",
+        kind=kind,
+        playbook="crue" if kind == DrillKind.CRISIS else None,
+        communes=["80021"] if kind == DrillKind.CRISIS else [],
+        participants=people,
+        **schedule,  # type: ignore[arg-type]
+    )
+    return await programme.create(
+        session, actor=TRAINER, spec=spec, playbooks=playbook_library(), now=now
+    )
