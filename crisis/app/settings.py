@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     exercise_late_seconds: float = Field(default=120.0, ge=0)
     exercise_missed_after_minutes: int = Field(default=360, ge=1)
     exercise_on_call_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    # Cadence targets per kind of drill, in days (a missing kind keeps its ES49 default).
+    exercise_cadence_days: dict[str, int] = Field(default_factory=dict)
     # Bulletins: channels offered, public accounts per channel (real, and the exercise
     # sandbox ones that replace them in an exercise), officials to phone after N minutes.
     bulletin_channels: list[str] = Field(default_factory=lambda: list(BULLETIN_CHANNELS))

@@ -10,17 +10,26 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.actors import Role
+from crisis.actors import Actor, Role
 from crisis.app.actions import CallerDep
-from crisis.app.auth import CsrfChecked, CurrentActor, DbDep
+from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.paths import RowId
 from crisis.app.policies import launch_rules
+from crisis.app.settings import Settings
 from crisis.app.web.lifecycle_pages import act_then_show
 from crisis.app.web.templating import format_paris, render
-from exercises import ending, launching, views
+from exercises import compliance, ending, launching, views
 
 router = APIRouter(include_in_schema=False)
-LOCAL_KEYS = ("next_run_at", "occurrence_at", "launched_at", "ended_at", "paged_at", "answered_at")
+LOCAL_KEYS = (
+    "last_run_at",
+    "next_run_at",
+    "occurrence_at",
+    "launched_at",
+    "ended_at",
+    "paged_at",
+    "answered_at",
+)
 
 
 def _local(view: dict[str, Any]) -> dict[str, Any]:
@@ -36,11 +45,26 @@ def _local(view: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+async def compliance_panel(
+    session: AsyncSession, *, actor: Actor, now: datetime, settings: Settings
+) -> list[dict[str, Any]]:
+    """The dashboard's ES49 panel: for the trainers and the prefect only (none for others)."""
+    if not actor.roles & {Role.TRAINER, Role.PREFECT}:
+        return []
+    kinds = await compliance.status(session, now=now, cadence_days=settings.exercise_cadence_days)
+    return [_local(k.view()) for k in kinds]
+
+
 @router.get("/exercices")
-async def programme_page(request: Request, actor: CurrentActor, db: DbDep) -> HTMLResponse:
+async def programme_page(
+    request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep, settings: SettingsDep
+) -> HTMLResponse:
     async with db.read() as session:
         drills = await views.drills(session, actor=actor)
-    return render(request, "exercises/programme.html", drills=[_local(d) for d in drills])
+        kinds = await compliance_panel(session, actor=actor, now=clock.now(), settings=settings)
+    return render(
+        request, "exercises/programme.html", drills=[_local(d) for d in drills], compliance=kinds
+    )
 
 
 @router.get("/exercices/{drill_id}")
