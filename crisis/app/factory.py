@@ -36,6 +36,7 @@ from crisis.app.web import (
     bulletin_tracking,
     channels_page,
     coverage_pages,
+    exercise_agenda,
     exercise_pages,
     legal_pages,
     lifecycle_pages,
@@ -80,6 +81,7 @@ ROUTERS = (
     legal_pages.router,
     exercises_api.router,
     exercise_pages.router,
+    exercise_agenda.router,
 )
 
 

@@ -304,6 +304,7 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/api/v1/exercises": "programme d'exercices : intitulés, dates, identifiants des participants",
     "/api/v1/exercises/{drill_id}": "un exercice : intitulé, dates, séances, identifiants",
     "/exercices": "programme d'exercices : intitulés, dates et états des séances",
+    "/exercices/agenda/{token}.ics": "agenda du programme : intitulés et dates, lien signé",
 }
 
 
