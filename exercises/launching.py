@@ -18,10 +18,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.geography import Commune
-from contacts.roster import on_duty
+from contacts.roster import DutyRole, on_duty
 from crisis import journal
 from crisis.actors import SYSTEM, Actor
-from crisis.cell import crises, lifecycle
+from crisis.cell import crises, lifecycle, paging
 from crisis.cell.lifecycle import LifecycleRules
 from crisis.cell.paging import PageTarget
 from crisis.vocabulary import CrisisMode
@@ -71,6 +71,25 @@ async def _on_call_roster(session: AsyncSession, *, now: datetime) -> list[PageT
     ]
 
 
+async def _crisis_players(
+    session: AsyncSession, drill: Drill, *, now: datetime
+) -> list[PageTarget]:
+    """The drill's participants, paged: under their exercise duty role when they hold one now
+    (so that the exercise cell can reach its minimum staffing), else as communication."""
+    chosen = set(drill.participants)
+    found = [
+        t for t in await paging.targets(session, at=now, exercise=True) if t.contact_id in chosen
+    ]
+    seen = {t.contact_id for t in found}
+    people = await messages.active_participants(session, drill.participants)
+    found += [
+        PageTarget(DutyRole.COMMUNICATION.value, 1, cid, None, name)
+        for cid, name in people
+        if cid not in seen
+    ]
+    return found
+
+
 async def _default_commune(session: AsyncSession) -> list[str]:
     query = select(Commune.code).order_by(col(Commune.population).desc()).limit(1)
     return list((await session.exec(query)).all())
@@ -94,7 +113,11 @@ async def _declare(
         playbook=playbook,
     )
     assert crisis.id is not None
-    roster = None if is_crisis else await _on_call_roster(session, now=now)
+    roster = (
+        await _crisis_players(session, drill, now=now)
+        if is_crisis
+        else await _on_call_roster(session, now=now)
+    )
     await lifecycle.order_cell(
         session, actor=SYSTEM, crisis_id=crisis.id, rules=rules.lifecycle, now=now, roster=roster
     )

@@ -18,13 +18,13 @@ from crisis.cell import paging
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import Purpose, Rendering
 
-__all__ = ["START_TEXT", "send_to_participants"]
+__all__ = ["START_TEXT", "active_participants", "send_to_participants"]
 
 START_TEXT = "Début d'exercice — aucune action réelle"
 END_TEXT = "Fin d'exercice — merci de votre participation"
 
 
-async def _participants(session: AsyncSession, ids: Sequence[int]) -> list[tuple[int, str]]:
+async def active_participants(session: AsyncSession, ids: Sequence[int]) -> list[tuple[int, str]]:
     """(contact id, name) of the participants still active exercise contacts."""
     if not ids:
         return []
@@ -47,7 +47,7 @@ async def send_to_participants(
     now: datetime,
 ) -> int:
     """One exercise message to each participant; the number of deliveries written."""
-    people = await _participants(session, participants)
+    people = await active_participants(session, participants)
     if not people:
         return 0
     channels = await paging.first_channels(session, contact_ids=[cid for cid, _ in people])

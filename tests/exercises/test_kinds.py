@@ -16,7 +16,7 @@ from crisis.journal import JournalEntry
 from exercises import ending, launching, results
 from exercises.errors import DrillConflict, DrillRefused
 from exercises.programme import DrillKind, DrillRun, RunStatus
-from tests.crisis.lifecycle_support import COMMUNICATOR, add_contact, roster
+from tests.crisis.lifecycle_support import COMMUNICATOR, add_contact, add_on_call, roster
 from tests.exercises.support import LAUNCH, PREFECT, TRAINER, participants, plan
 from tests.support import FrozenClock
 
@@ -208,3 +208,35 @@ async def test_stop_needs_a_reason_a_running_run_and_the_trainer_or_prefect_role
                 rules=LAUNCH,
                 now=clock.now(),
             )
+
+
+async def test_a_crisis_drill_pages_its_participants_under_their_exercise_duty_role_only(
+    db: Database, clock: FrozenClock
+) -> None:
+    async with db.transaction() as session:
+        validator = await add_on_call(
+            session,
+            name="Valentin Joueur",
+            role="validator",
+            level=1,
+            now=clock.now(),
+            audience="exercise",
+        )
+        bystander = await add_contact(
+            session, name="Bernard Spectateur", audience="exercise", now=clock.now()
+        )
+        player = (await participants(session, now=clock.now(), count=1))[0]
+        drill = await plan(
+            session,
+            now=clock.now(),
+            people=[validator, player],
+            starts_at=clock.now() + timedelta(days=1),
+        )
+    run = await _launch(db, clock, drill.id)
+    assert run.crisis_id is not None
+    async with db.read() as session:
+        pages = await paging.pages_of(session, crisis_id=run.crisis_id)
+    assert sorted((p.contact_id, p.duty_role) for p in pages) == sorted(
+        [(validator, "validator"), (player, "communication")]
+    )
+    assert bystander not in {d.contact_id for d in await _deliveries(db, run.crisis_id)}
