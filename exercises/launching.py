@@ -106,7 +106,7 @@ async def _declare(
         session,
         actor=SYSTEM,
         title=title[:200],
-        kind=playbook.kind if playbook else ON_CALL_KIND,
+        kind=playbook.kind if playbook else (drill.playbook_key or ON_CALL_KIND),
         mode=CrisisMode.EXERCISE,
         communes=list(drill.communes) or await _default_commune(session),
         now=now,

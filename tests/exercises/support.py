@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.actors import Actor, Role
+from crisis.app.db import Database
 from crisis.app.library import playbook_library
-from exercises import programme
+from exercises import ending, programme
 from exercises.launching import LaunchRules
-from exercises.programme import Drill, DrillKind, DrillSpec
+from exercises.programme import Drill, DrillKind, DrillRun, DrillSpec
 from tests.crisis.lifecycle_support import RULES, add_contact
 
 TRAINER = Actor(5, "formatrice", frozenset({Role.TRAINER}))
@@ -46,3 +47,20 @@ async def plan(
     return await programme.create(
         session, actor=TRAINER, spec=spec, playbooks=playbook_library(), now=now
     )
+
+
+async def stop(
+    db: Database, run: DrillRun, *, actor: Actor = TRAINER, reason: str, now: datetime
+) -> DrillRun:
+    """STOP EXERCICE on `run`, in its own transaction."""
+    assert run.id is not None
+    async with db.transaction() as session:
+        return await ending.stop(
+            session,
+            actor=actor,
+            drill_id=run.drill_id,
+            run_id=run.id,
+            reason=reason,
+            rules=LAUNCH,
+            now=now,
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from icalendar import Calendar
@@ -24,7 +25,8 @@ async def test_a_trainers_agenda_holds_each_drill_the_rule_in_paris_time(
     answer = await client.get(agenda_path(settings, trainer.id))
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/calendar")
-    events = {e["uid"]: e for e in Calendar.from_ical(answer.content).walk("VEVENT")}
+    found: list[Any] = Calendar.from_ical(answer.content).walk("VEVENT")
+    events = {str(e["uid"]): e for e in found}
     recurring = events[f"exercice-{monthly.id}@tocsin"]
     assert dict(recurring["rrule"]) == {"FREQ": ["MONTHLY"], "BYDAY": ["1TU"], "BYHOUR": [9]}
     assert str(recurring["dtstart"].dt.tzinfo) == "Europe/Paris"

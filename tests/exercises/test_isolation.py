@@ -21,13 +21,13 @@ from crisis.app.factory import create_app
 from crisis.app.settings import Settings
 from crisis.dispatch.dispatcher import Dispatcher
 from crisis.dispatch.outbox import Delivery
-from exercises import ending, launching
+from exercises import launching
 from exercises.errors import DrillRefused
 from exercises.programme import Drill, DrillKind
 from tests.conftest import _empty_tables
 from tests.crisis.dispatch_support import RecordingChannel
 from tests.crisis.lifecycle_support import add_contact, add_on_call
-from tests.exercises.support import LAUNCH, TRAINER, plan
+from tests.exercises.support import LAUNCH, TRAINER, plan, stop
 from tests.support import FrozenClock, make_user
 
 AUDIENCES = ["officials", "media", "staff", "exercise"]
@@ -92,7 +92,7 @@ async def _dispatch(db: Database, clock: FrozenClock) -> tuple[list[Message], li
     )
 
 
-async def _scenario(url: str, kind: DrillKind, crowd: list[Person], stop: bool) -> None:
+async def _scenario(url: str, kind: DrillKind, crowd: list[Person], halt: bool) -> None:
     db = Database.from_url(url)
     clock = FrozenClock()
     try:
@@ -119,19 +119,9 @@ async def _scenario(url: str, kind: DrillKind, crowd: list[Person], stop: bool) 
             run = await launching.launch_now(
                 session, actor=TRAINER, drill_id=drill.id, rules=LAUNCH, now=clock.now()
             )
-        if stop:
+        if halt:
             clock.advance(minutes=1)
-            async with db.transaction() as session:
-                assert run.id is not None
-                await ending.stop(
-                    session,
-                    actor=TRAINER,
-                    drill_id=drill.id,
-                    run_id=run.id,
-                    reason="Événement réel",
-                    rules=LAUNCH,
-                    now=clock.now(),
-                )
+            await stop(db, run, actor=TRAINER, reason="Événement réel", now=clock.now())
         real_sent, exercise_sent = await _dispatch(db, clock)
         assert real_sent == []
         assert all(m.text.startswith("EXERCICE EXERCICE EXERCICE") for m in exercise_sent)
@@ -158,12 +148,12 @@ async def _scenario(url: str, kind: DrillKind, crowd: list[Person], stop: bool) 
 @given(
     kind=st.sampled_from([DrillKind.CRISIS, DrillKind.ON_CALL]),
     crowd=st.lists(people, min_size=0, max_size=8),
-    stop=st.booleans(),
+    halt=st.booleans(),
 )
 def test_no_generated_drill_ever_reaches_a_real_channel_or_a_real_audience(
-    database_url: str, kind: DrillKind, crowd: list[Person], stop: bool
+    database_url: str, kind: DrillKind, crowd: list[Person], halt: bool
 ) -> None:
-    asyncio.run(_scenario(database_url, kind, crowd, stop))
+    asyncio.run(_scenario(database_url, kind, crowd, halt))
 
 
 HOSTILE_FIELDS = {

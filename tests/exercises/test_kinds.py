@@ -17,7 +17,7 @@ from exercises import ending, launching, results
 from exercises.errors import DrillConflict, DrillRefused
 from exercises.programme import DrillKind, DrillRun, RunStatus
 from tests.crisis.lifecycle_support import COMMUNICATOR, add_contact, add_on_call, roster
-from tests.exercises.support import LAUNCH, PREFECT, TRAINER, participants, plan
+from tests.exercises.support import LAUNCH, PREFECT, TRAINER, participants, plan, stop
 from tests.support import FrozenClock
 
 pytestmark = pytest.mark.asyncio
@@ -135,17 +135,7 @@ async def test_stop_exercice_cancels_pending_deliveries_tells_everyone_and_journ
     waiting = [d.id for d in await _deliveries(db, run.crisis_id) if d.status == "pending"]
     assert waiting
     clock.advance(minutes=3)
-    async with db.transaction() as session:
-        assert drill.id is not None and run.id is not None
-        await ending.stop(
-            session,
-            actor=PREFECT,
-            drill_id=drill.id,
-            run_id=run.id,
-            reason="Crue réelle en cours",
-            rules=LAUNCH,
-            now=clock.now(),
-        )
+    await stop(db, run, actor=PREFECT, reason="Crue réelle en cours", now=clock.now())
     after = {d.id: d for d in await _deliveries(db, run.crisis_id)}
     assert {after[i].status for i in waiting} == {"cancelled"}
     told = [d for d in after.values() if d.id not in waiting]
@@ -177,37 +167,10 @@ async def test_stop_needs_a_reason_a_running_run_and_the_trainer_or_prefect_role
     ]
     for actor, reason, error in cases:
         with pytest.raises(error):
-            async with db.transaction() as session:
-                await ending.stop(
-                    session,
-                    actor=actor,
-                    drill_id=drill.id,
-                    run_id=run.id,
-                    reason=reason,
-                    rules=LAUNCH,
-                    now=clock.now(),
-                )
-    async with db.transaction() as session:
-        await ending.stop(
-            session,
-            actor=TRAINER,
-            drill_id=drill.id,
-            run_id=run.id,
-            reason="Fin anticipée",
-            rules=LAUNCH,
-            now=clock.now(),
-        )
+            await stop(db, run, actor=actor, reason=reason, now=clock.now())
+    await stop(db, run, actor=TRAINER, reason="Fin anticipée", now=clock.now())
     with pytest.raises(DrillConflict):
-        async with db.transaction() as session:
-            await ending.stop(
-                session,
-                actor=TRAINER,
-                drill_id=drill.id,
-                run_id=run.id,
-                reason="Encore",
-                rules=LAUNCH,
-                now=clock.now(),
-            )
+        await stop(db, run, actor=TRAINER, reason="Encore", now=clock.now())
 
 
 async def test_a_crisis_drill_pages_its_participants_under_their_exercise_duty_role_only(
