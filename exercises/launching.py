@@ -214,8 +214,15 @@ async def _claim(session: AsyncSession, drill: Drill, *, now: datetime) -> list[
 
 
 async def _missed(
-    session: AsyncSession, drill: Drill, occurrence: datetime, *, reason: str, now: datetime
+    session: AsyncSession,
+    drill: Drill,
+    occurrence: datetime,
+    *,
+    reason: str,
+    rules: LaunchRules,
+    now: datetime,
 ) -> DrillRun:
+    """The occurrence's run, written missed; journaled, and its planner told."""
     assert drill.id is not None
     run = DrillRun(
         drill_id=drill.id,
@@ -228,6 +235,15 @@ async def _missed(
     )
     session.add(run)
     await session.flush()
+    told = await messages.tell_planner(
+        session,
+        login=drill.created_by,
+        title=drill.title,
+        reason=reason,
+        occurrence=occurrence,
+        link=f"{rules.base_url}/exercices/{drill.id}",
+        now=now,
+    )
     await journal.append(
         session,
         actor=SYSTEM,
@@ -238,6 +254,7 @@ async def _missed(
             "run_id": run.id,
             "occurrence_at": occurrence.isoformat(),
             "reason": reason,
+            "recipients": told,
         },
     )
     return run
@@ -274,15 +291,17 @@ async def launch_due(
             continue
         *skipped, last = due
         for occurrence in skipped:  # a later occurrence came due too: this one is past
-            written.append(await _missed(session, drill, occurrence, reason="dépassé", now=now))
+            written.append(
+                await _missed(session, drill, occurrence, reason="dépassé", rules=rules, now=now)
+            )
         if now - last > rules.missed_after:
             reason = "service arrêté au-delà du délai de rattrapage"
-            written.append(await _missed(session, drill, last, reason=reason, now=now))
+            written.append(await _missed(session, drill, last, reason=reason, rules=rules, now=now))
             continue
         assert drill.id is not None
         if await _running(session, drill.id) is not None:
             reason = "la séance précédente est encore en cours"
-            written.append(await _missed(session, drill, last, reason=reason, now=now))
+            written.append(await _missed(session, drill, last, reason=reason, rules=rules, now=now))
             continue
         late = catch_up or now - last > rules.late_after
         written.append(

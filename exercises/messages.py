@@ -13,12 +13,15 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from channels.kinds import ChannelKind
 from contacts.directory import Contact, ContactAudience
+from crisis.accounts import User
 from crisis.cell import paging
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import Purpose, Rendering
+from exercises.schedule import PARIS
 
-__all__ = ["START_TEXT", "active_participants", "send_to_participants"]
+__all__ = ["START_TEXT", "active_participants", "send_to_participants", "tell_planner"]
 
 START_TEXT = "Début d'exercice — aucune action réelle"
 END_TEXT = "Fin d'exercice — merci de votre participation"
@@ -70,3 +73,45 @@ async def send_to_participants(
         crisis_id=crisis_id,
     )
     return len(requests)
+
+
+async def tell_planner(
+    session: AsyncSession,
+    *,
+    login: str,
+    title: str,
+    reason: str,
+    occurrence: datetime,
+    link: str,
+    now: datetime,
+) -> list[str]:
+    """The trainer who planned a drill hears that a run was missed (by e-mail, their account's
+    address; outside any crisis: a notice to an agent, no exercise content). Who was told."""
+    user = (await session.exec(select(User).where(User.login == login))).first()
+    if user is None or not user.active or not user.email:
+        return []
+    request = paging.request_for(
+        channel=(ChannelKind.EMAIL.value, user.email),
+        name=user.display_name or user.login,
+        contact_id=None,
+        exercise=False,
+    )
+    local = occurrence.astimezone(PARIS)
+    when = f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
+    text = f"L'exercice « {title} » prévu le {when} n'a pas été lancé : {reason}. {link}"
+    await outbox.enqueue(
+        session,
+        purpose=Purpose.PAGE,
+        renderings=[
+            Rendering(
+                channel=request.channel,
+                text=text,
+                subject="Tocsin : un exercice programmé n'a pas été lancé",
+                link=link,
+            )
+        ],
+        requests=[request],
+        now=now,
+        exercise=False,
+    )
+    return [user.login]

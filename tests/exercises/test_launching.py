@@ -8,14 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
+from crisis.accounts import User
 from crisis.app.db import Database
 from crisis.cell.crises import Crisis
+from crisis.dispatch.outbox import Delivery, OutboxMessage
 from crisis.journal import JournalEntry
 from exercises import ending, launching
 from exercises.errors import DrillConflict
 from exercises.programme import Drill, DrillKind, DrillRun, RunStatus
 from tests.exercises.support import LAUNCH, TRAINER, plan
-from tests.support import FrozenClock
+from tests.support import FrozenClock, make_user
 
 pytestmark = pytest.mark.asyncio
 
@@ -71,17 +73,30 @@ async def test_a_launch_missed_while_the_service_was_down_happens_at_start_marke
     assert run.status == RunStatus.RUNNING and run.late and run.crisis_id is not None
 
 
-async def test_a_launch_missed_past_the_window_is_marked_missed_and_journaled(
+async def test_a_launch_missed_past_the_window_is_marked_missed_journaled_and_told(
     db: Database, clock: FrozenClock
 ) -> None:
+    planner = await make_user(db, clock, "formatrice", "trainer")
     async with db.transaction() as session:
+        user = await session.get(User, planner.id)
+        assert user is not None
+        user.email = "formatrice@somme.gouv.fr"
+        session.add(user)
         await plan(session, now=clock.now(), starts_at=clock.now() + timedelta(minutes=5))
     [run] = await _tick(db, clock.advance(hours=7), catch_up=True)
     assert run.status == RunStatus.MISSED and run.crisis_id is None
     async with db.read() as session:
         actions = (await session.exec(select(JournalEntry.action))).all()
         crises = (await session.exec(select(Crisis))).all()
+        [notice] = (await session.exec(select(Delivery))).all()
+        message = await session.get(OutboxMessage, notice.message_id)
     assert "exercise.missed" in actions and crises == []
+    assert (notice.address, notice.audience, notice.crisis_id) == (
+        "formatrice@somme.gouv.fr",
+        "staff",
+        None,
+    )
+    assert message is not None and "n'a pas été lancé" in message.text
 
 
 async def test_a_trainer_launches_by_hand_and_a_second_launch_while_running_is_refused(
