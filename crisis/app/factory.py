@@ -37,6 +37,7 @@ from crisis.app.web import (
     channels_page,
     coverage_pages,
     exercise_agenda,
+    exercise_form,
     exercise_pages,
     legal_pages,
     lifecycle_pages,
@@ -80,6 +81,7 @@ ROUTERS = (
     public_bulletins.router,
     legal_pages.router,
     exercises_api.router,
+    exercise_form.router,  # before the drill page: « nouveau » is no drill number
     exercise_pages.router,
     exercise_agenda.router,
 )

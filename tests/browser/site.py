@@ -54,7 +54,7 @@ class Site:
                 *PUBLIC_PAGES,
             ],
             "prefet": [*shared, "/evenements/nouveau", "/exercices", f"/exercices/{self.drill_id}"],
-            "formateur": ["/", "/exercices", f"/exercices/{self.drill_id}"],
+            "formateur": ["/", "/exercices", "/exercices/nouveau", f"/exercices/{self.drill_id}"],
             "communicant": [
                 *shared,
                 f"/evenements/{crisis_id}/communiques/nouveau",

@@ -69,6 +69,7 @@ async def programme_page(
         "exercises/programme.html",
         drills=[_local(d) for d in drills],
         compliance=kinds,
+        can_plan=Role.TRAINER in actor.roles,
         agenda=f"{settings.base_url.rstrip('/')}{agenda}" if agenda else None,
     )
 

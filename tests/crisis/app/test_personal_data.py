@@ -184,6 +184,8 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     # drills: the on-call staff paged and their answer times (agents, as on /astreinte)
     "/api/v1/exercises/{drill_id}/runs/{run_id}/report": (),
     "/exercices/{drill_id}": (),
+    # the planning form lists the exercise participants (players), never a recipient
+    "/exercices/nouveau": (),
 }
 
 
