@@ -13,8 +13,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels.kinds import ChannelKind
-from contacts.directory import Contact, ContactAudience
+from contacts.directory import AddressKind, Contact, ContactAudience
 from crisis.accounts import User
 from crisis.cell import paging
 from crisis.dispatch import outbox
@@ -91,7 +90,7 @@ async def tell_planner(
     if user is None or not user.active or not user.email:
         return []
     request = paging.request_for(
-        channel=(ChannelKind.EMAIL.value, user.email),
+        channel=(AddressKind.EMAIL.value, user.email),
         name=user.display_name or user.login,
         contact_id=None,
         exercise=False,
