@@ -178,13 +178,30 @@ KEY_LABELS: dict[str, str] = {
     "updated_keys": "Clés modifiées",
     "user_id": "Utilisateur n°",
     "via": "Par",
+    "cancelled_deliveries": "Envois annulés",
+    "drill_id": "Exercice n°",
+    "next_run_at": "Prochain lancement",
+    "occurrence_at": "Heure prévue",
+    "participants": "Participants",
+    "rrule": "Récurrence",
+    "run_id": "Séance n°",
 }
 """Every payload key the journal writes, in French (`test_journal_details` checks the ones the
 generic renderer meets)."""
 OTHER_KEY = "Autre information"
 
 _TIMES = frozenset(
-    {"activated_at", "due_at", "ends_at", "met_at", "occurred_at", "started_at", "starts_at"}
+    {
+        "activated_at",
+        "due_at",
+        "ends_at",
+        "met_at",
+        "next_run_at",
+        "occurred_at",
+        "occurrence_at",
+        "started_at",
+        "starts_at",
+    }
 )
 _STATUSES = {**STATUS_LABELS, **BULLETIN_STATUS_LABELS, **DELIVERY_STATUS_LABELS}
 """A crisis', a bulletin's and a delivery's statuses: three sets without a common value."""

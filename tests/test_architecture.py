@@ -16,8 +16,8 @@ ALLOWED_OURS = {
     "channels": set(),
     "contacts": {"storage"},
     "playbooks": set(),
-    "exercises": {"playbooks", "storage"},
-    "crisis": {"channels", "contacts", "playbooks", "exercises", "storage"},
+    "exercises": {"crisis", "contacts", "playbooks", "storage"},
+    "crisis": {"channels", "contacts", "playbooks", "storage"},
 }
 
 

@@ -31,6 +31,7 @@ from crisis.app.checkpointing import Checkpointer, checkpoint_tick
 from crisis.app.clock import Clock
 from crisis.app.db import Database
 from crisis.app.escalation_tick import TICK_SECONDS, escalation_tick
+from crisis.app.exercise_tick import exercise_tick
 from crisis.app.leadership import Fenced, Lease, LostLeadership
 from crisis.app.settings import Settings
 from crisis.dispatch import instances, interruptions, store
@@ -248,6 +249,13 @@ def build_background(
             "bulletins",
             max(tick_seconds, TICK_SECONDS),
             escalation_tick(leader, settings),
+            leader_only=True,
+        )
+        background.at_start(exercise_tick(leader, settings, catch_up=True))
+        background.every(
+            "exercises",
+            settings.exercise_tick_seconds,
+            exercise_tick(leader, settings),
             leader_only=True,
         )
         checkpointer = Checkpointer.from_settings(settings)

@@ -17,6 +17,7 @@ from crisis.app.api import bulletins as bulletins_api
 from crisis.app.api import contacts as contacts_api
 from crisis.app.api import coverage as coverage_api
 from crisis.app.api import crises as crises_api
+from crisis.app.api import exercises as exercises_api
 from crisis.app.api import geo as geo_api
 from crisis.app.api import inbound as inbound_api
 from crisis.app.api import lifecycle as lifecycle_api
@@ -35,6 +36,9 @@ from crisis.app.web import (
     bulletin_tracking,
     channels_page,
     coverage_pages,
+    exercise_agenda,
+    exercise_form,
+    exercise_pages,
     legal_pages,
     lifecycle_pages,
     pages,
@@ -76,6 +80,10 @@ ROUTERS = (
     coverage_api.router,
     public_bulletins.router,
     legal_pages.router,
+    exercises_api.router,
+    exercise_form.router,  # before the drill page: « nouveau » is no drill number
+    exercise_pages.router,
+    exercise_agenda.router,
 )
 
 

@@ -20,7 +20,8 @@ import crisis.dispatch.outbox
 import crisis.inbound_updates
 import crisis.journal
 import crisis.pending_imports
+import exercises.programme
 
 metadata = SQLModel.metadata
 
-__all__ = ["contacts", "crisis", "metadata"]
+__all__ = ["contacts", "crisis", "exercises", "metadata"]

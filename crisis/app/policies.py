@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from crisis.app.library import playbook_library
 from crisis.app.settings import Settings
 from crisis.bulletin.workflow import ChannelPolicy
 from crisis.cell.clocks import ClockRules
 from crisis.cell.lifecycle import LifecycleRules
+from exercises.launching import LaunchRules
 
 
 def lifecycle_rules(settings: Settings) -> LifecycleRules:
@@ -43,3 +45,13 @@ def to_call_after(settings: Settings) -> timedelta:
 
 def alert_late_after(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.clock_alert_late_seconds)
+
+
+def launch_rules(settings: Settings) -> LaunchRules:
+    return LaunchRules(
+        lifecycle=lifecycle_rules(settings),
+        playbooks=playbook_library(),
+        late_after=timedelta(seconds=settings.exercise_late_seconds),
+        missed_after=timedelta(minutes=settings.exercise_missed_after_minutes),
+        on_call_duration=timedelta(minutes=settings.exercise_on_call_minutes),
+    )

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from uvicorn.supervisors import Multiprocess
 
-from crisis.app import bootstrap, checkpointing, demo_scenario
+from crisis.app import bootstrap, checkpointing, demo_exercises, demo_scenario
 from crisis.app.cli_common import fail, require_secret_key
 from crisis.app.clock import Clock, clock_from_environment
 from crisis.app.db import Database
@@ -154,6 +154,12 @@ async def _demo(
     typer.echo(
         f"Événement de démonstration : http://{layout.host}:{layout.port}/evenements/{crisis_id}"
     )
+    drill_id = await demo_exercises.plan_once(database, settings, now=clock.now())
+    if drill_id is not None:
+        typer.echo(
+            "Test d'astreinte lancé dans deux minutes : "
+            f"http://{layout.host}:{layout.port}/exercices/{drill_id}"
+        )
     typer.echo("")
     return settings
 

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     page_escalation_minutes: int = Field(default=10, ge=1, le=240)
     clock_tick_seconds: float = Field(default=0.25, gt=0)
     clock_alert_late_seconds: float = Field(default=5.0, ge=0)
+    # Exercises (ES49): a scheduled launch later than this is marked late; one missed by more
+    # than the window (the service was down) is marked missed; an on-call test lasts this long.
+    exercise_tick_seconds: float = Field(default=5.0, gt=0)
+    exercise_late_seconds: float = Field(default=120.0, ge=0)
+    exercise_missed_after_minutes: int = Field(default=360, ge=1)
+    exercise_on_call_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    # Cadence targets per kind of drill, in days (a missing kind keeps its ES49 default).
+    exercise_cadence_days: dict[str, int] = Field(default_factory=dict)
     # Bulletins: channels offered, public accounts per channel (real, and the exercise
     # sandbox ones that replace them in an exercise), officials to phone after N minutes.
     bulletin_channels: list[str] = Field(default_factory=lambda: list(BULLETIN_CHANNELS))

@@ -105,9 +105,18 @@ async def _page(
 
 
 async def order_cell(
-    session: AsyncSession, *, actor: Actor, crisis_id: int, rules: LifecycleRules, now: datetime
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    crisis_id: int,
+    rules: LifecycleRules,
+    now: datetime,
+    roster: Sequence[PageTarget] | None = None,
 ) -> Crisis:
-    """Order the emergency communication cell: pages the on-call roster, starts ES47."""
+    """Order the emergency communication cell: pages the on-call roster, starts ES47.
+
+    `roster` names who is paged in place of the on-call roster's first level (an on-call
+    test pages the real roster, its pages carried in the exercise lane)."""
     actor.require(Role.PREFECT, action="ordonner la cellule de communication")
     crisis = await _locked(session, crisis_id)
     _require_status(crisis, CrisisStatus.DECLARED, step="ordonner la cellule")
@@ -122,7 +131,11 @@ async def order_cell(
     await journal.append(
         session, actor=actor, action="cell.ordered", now=now, crisis_id=crisis.id, payload={}
     )
-    found = await paging.targets(session, at=now, exercise=crisis.is_exercise)
+    found = (
+        list(roster)
+        if roster is not None
+        else await paging.targets(session, at=now, exercise=crisis.is_exercise)
+    )
     if found:
         await _page(session, crisis=crisis, found=found, rules=rules, now=now)
     else:

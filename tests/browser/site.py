@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, Response, ViewportSize
@@ -24,6 +25,7 @@ class Site:
     bulletin_id: int
     contact_id: int
     public_id: str
+    drill_id: int
 
     def pages_by_role(self) -> dict[str, list[str]]:
         """Login ("" for nobody) → the pages that role opens."""
@@ -51,7 +53,8 @@ class Site:
                 "/confirmer/jeton-inconnu",
                 *PUBLIC_PAGES,
             ],
-            "prefet": [*shared, "/evenements/nouveau"],
+            "prefet": [*shared, "/evenements/nouveau", "/exercices", f"/exercices/{self.drill_id}"],
+            "formateur": ["/", "/exercices", "/exercices/nouveau", f"/exercices/{self.drill_id}"],
             "communicant": [
                 *shared,
                 f"/evenements/{crisis_id}/communiques/nouveau",
@@ -113,7 +116,20 @@ def published_site(server: LiveServer) -> Site:
             },
         )
         contact.raise_for_status()
-    return Site(crisis_id, bulletin_id, contact.json()["id"], public_id)
+    return Site(crisis_id, bulletin_id, contact.json()["id"], public_id, on_call_drill(server))
+
+
+def on_call_drill(server: LiveServer, *, launched: bool = True) -> int:
+    """An on-call test planned by the trainer (launched: its page shows STOP EXERCICE)."""
+    with api(server, "formateur") as trainer:
+        starts_at = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+        body = {"title": "Test d'astreinte du mois", "kind": "on_call", "starts_at": starts_at}
+        drill = trainer.post("/api/v1/exercises", json=body)
+        drill.raise_for_status()
+        drill_id: int = drill.json()["id"]
+        if launched:
+            trainer.post(f"/api/v1/exercises/{drill_id}/launch").raise_for_status()
+    return drill_id
 
 
 def context_as(

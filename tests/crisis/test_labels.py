@@ -14,7 +14,7 @@ ACTION_CODE = re.compile(r"^[a-z]+\.[a-z_]+$")
 
 def _journal_actions() -> set[str]:
     found: set[str] = set()
-    for package in ("crisis", "contacts"):
+    for package in ("crisis", "contacts", "exercises"):
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.keyword) and node.arg == "action":

@@ -37,6 +37,19 @@ async def _act(
     done: str | Callable[[Any], str],
 ) -> Response:
     """Run one action; a refusal is journaled and shown on the crisis page."""
+    return await act_then_show(request, db, step, done, location=f"/evenements/{crisis_id}")
+
+
+async def act_then_show(
+    request: Request,
+    db: DbDep,
+    step: Callable[[AsyncSession], Awaitable[object]],
+    done: str | Callable[[Any], str],
+    *,
+    location: str,
+) -> Response:
+    """Run one action in its transaction; a refusal is journaled (when it must be) and shown,
+    as the success is, on the page at `location`."""
     try:
         async with db.transaction() as session:
             result = await step(session)
@@ -48,7 +61,7 @@ async def _act(
         flash(request, "error", error.message)
     else:
         flash(request, "success", done if isinstance(done, str) else done(result))
-    return RedirectResponse(f"/evenements/{crisis_id}", status_code=303)
+    return RedirectResponse(location, status_code=303)
 
 
 CELL_DONE = {

@@ -22,6 +22,7 @@ from crisis.app.errors import journal_refusal
 from crisis.app.paths import RowId
 from crisis.app.web import first_hour, live_stream
 from crisis.app.web.bulletin_form import communes_of
+from crisis.app.web.exercise_pages import compliance_panel
 from crisis.app.web.lifecycle_pages import paris_local
 from crisis.app.web.templating import flash, render
 from crisis.bulletin import review_queue
@@ -96,13 +97,14 @@ async def _board(db: DbDep, now: datetime) -> dict[str, Any]:
 
 @router.get("/")
 async def dashboard(
-    request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
+    request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep, settings: SettingsDep
 ) -> HTMLResponse:
     now = clock.now()
     board = await _board(db, now)
     async with db.read() as session:
         gaps = await roster.roster_gaps(session, now=now)
         to_review = await review_queue.awaiting(session, actor=actor)
+        drills = await compliance_panel(session, actor=actor, now=now, settings=settings)
     return render(
         request,
         "dashboard.html",
@@ -111,6 +113,7 @@ async def dashboard(
         to_review=to_review,
         roster_gap_hours=roster.uncovered_hours(gaps),
         first_gap=min(gaps, key=lambda g: g.starts_at) if gaps else None,
+        compliance=drills,
         **board,
     )
 

@@ -30,6 +30,8 @@ NAV_LINKS: list[tuple[str, str]] = [
 ]
 # Links shown only to the roles that may open them.
 ROLE_NAV_LINKS: list[tuple[str, str, Role]] = [
+    ("/exercices", "Exercices", Role.TRAINER),
+    ("/exercices", "Exercices", Role.PREFECT),
     ("/canaux", "Canaux", Role.ADMIN),
     ("/utilisateurs", "Utilisateurs", Role.ADMIN),
 ]
@@ -56,7 +58,8 @@ def journal_detail(entry: JournalEntry) -> Detail:
 
 def _nav_links(actor: Actor | None) -> list[tuple[str, str]]:
     roles = actor.roles if actor else frozenset()
-    return NAV_LINKS + [(href, label) for href, label, role in ROLE_NAV_LINKS if role in roles]
+    shown = [(href, label) for href, label, role in ROLE_NAV_LINKS if role in roles]
+    return NAV_LINKS + list(dict.fromkeys(shown))
 
 
 def _page_context(request: Request) -> dict[str, Any]:

@@ -58,6 +58,8 @@ class World:
     bulletin_id: int
     contact_id: int
     public_id: str = ""  # an officials-only bulletin: its public pages answer 404
+    drill_id: int = 0
+    run_id: int = 0
 
 
 async def _world(
@@ -126,7 +128,27 @@ async def _world(
     async with db.read() as session:
         record = await session.get(Bulletin, bulletin_id)
     assert record is not None
-    return World(users, cid, bulletin_id, contacts[0]["id"], record.public_id or "")
+    drill_id, run_id = await _drill(client, clock, users["formateur"])
+    return World(
+        users, cid, bulletin_id, contacts[0]["id"], record.public_id or "", drill_id, run_id
+    )
+
+
+async def _drill(
+    client: httpx.AsyncClient, clock: FrozenClock, trainer: TestUser
+) -> tuple[int, int]:
+    """An on-call test, launched: its page and report name the on-call staff, no recipient."""
+    body = {
+        "title": "Test d'astreinte",
+        "kind": "on_call",
+        "starts_at": (clock.now() + timedelta(days=2)).isoformat(),
+    }
+    drill = await client.post("/api/v1/exercises", json=body, headers=trainer.headers)
+    assert drill.status_code == 201, drill.text
+    drill_id = drill.json()["id"]
+    run = await client.post(f"/api/v1/exercises/{drill_id}/launch", headers=trainer.headers)
+    assert run.status_code == 201, run.text
+    return drill_id, run.json()["run_id"]
 
 
 # path → what the communicator (need-to-know) must see there; None: refused to them too
@@ -159,6 +181,11 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     "/annuaire": (NAME,),
     "/annuaire/{contact_id}": (NAME, PHONE, EMAIL),
     "/astreinte": (),
+    # drills: the on-call staff paged and their answer times (agents, as on /astreinte)
+    "/api/v1/exercises/{drill_id}/runs/{run_id}/report": (),
+    "/exercices/{drill_id}": (),
+    # the planning form lists the exercise participants (players), never a recipient
+    "/exercices/nouveau": (),
 }
 
 
@@ -170,6 +197,8 @@ def _path(template: str, world: World) -> str:
         public_id=world.public_id,
         user_id=world.users["admin"].id,
         shift_id=1,  # no shift in this world: the page answers 404, in French
+        drill_id=world.drill_id,
+        run_id=world.run_id,
     )
 
 
@@ -274,6 +303,10 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/accessibilite": "page publique : déclaration d'accessibilité",
     "/mentions-legales": "page publique : mentions légales",
     "/donnees-personnelles": "page publique : ce que Tocsin traite, sans nommer personne",
+    "/api/v1/exercises": "programme d'exercices : intitulés, dates, identifiants des participants",
+    "/api/v1/exercises/{drill_id}": "un exercice : intitulé, dates, séances, identifiants",
+    "/exercices": "programme d'exercices : intitulés, dates et états des séances",
+    "/exercices/agenda/{token}.ics": "agenda du programme : intitulés et dates, lien signé",
 }
 
 

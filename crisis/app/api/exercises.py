@@ -1,0 +1,229 @@
+"""`/api/v1/exercises`: the trainers' programme of drills (ES49, CONTRACT §3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crisis.app import idempotency
+from crisis.app.actions import CallerDep
+from crisis.app.api.schemas import Timestamp, returns
+from crisis.app.api.schemas.requests import RequestModel, VisibleText
+from crisis.app.auth import CurrentActor, DbDep
+from crisis.app.library import playbook_library
+from crisis.app.paths import RowId
+from crisis.app.policies import launch_rules
+from crisis.errors import InvalidInput
+from exercises import ending, launching, programme, views
+from exercises.programme import DrillKind, DrillSpec
+
+router = APIRouter(prefix="/api/v1", tags=["exercices"])
+
+
+class InjectIn(RequestModel):
+    offset_min: int = Field(ge=0, le=24 * 60)
+    audience: str | None = Field(default=None, max_length=20)
+    contact: int | None = None
+    text: str = Field(max_length=2000)
+    expected_action: str | None = Field(default=None, max_length=500)
+
+
+class DrillIn(RequestModel):
+    title: VisibleText = Field(min_length=3, max_length=200)
+    kind: DrillKind
+    playbook: str | None = Field(default=None, max_length=60)
+    communes: list[str] = Field(default_factory=list, max_length=1000)
+    starts_at: datetime | None = Field(
+        default=None, description="Lancement unique (ISO 8601 avec fuseau), futur."
+    )
+    rrule: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Récurrence RFC 5545 en heure de Paris, ex. FREQ=MONTHLY;BYDAY=1TU;BYHOUR=9.",
+    )
+    first_at: datetime | None = Field(default=None, description="Début de la récurrence.")
+    participants: list[int] = Field(default_factory=list, max_length=2000)
+    injects: list[InjectIn] = Field(default_factory=list, max_length=200)
+    confirm_first: bool = False
+
+
+class StopIn(RequestModel):
+    reason: str = Field(max_length=1000, description="Pourquoi l'exercice est arrêté.")
+
+
+class RunView(BaseModel):
+    id: int
+    crisis_id: int | None
+    status: str
+    status_label: str
+    occurrence_at: Timestamp | None
+    launched_at: Timestamp | None
+    launched_by: str
+    late: bool
+    ended_at: Timestamp | None
+    ended_by: str | None
+    stop_reason: str | None
+
+
+class DrillView(BaseModel):
+    id: int
+    title: str
+    kind: str
+    kind_label: str
+    playbook: str | None
+    communes: list[str]
+    participants: list[int]
+    starts_at: Timestamp | None
+    rrule: str | None
+    first_at: Timestamp | None
+    next_run_at: Timestamp | None
+    confirm_first: bool
+    created_at: Timestamp
+    created_by: str
+    running: bool
+    runs: list[RunView]
+
+
+class DrillList(BaseModel):
+    items: list[DrillView]
+
+
+class LaunchView(BaseModel):
+    run_id: int
+    crisis_id: int | None
+    run: RunView
+
+
+class AnswerView(BaseModel):
+    duty_role: str
+    duty_role_label: str
+    level: int
+    name: str
+    paged_at: Timestamp
+    answered_at: Timestamp | None
+    answer_seconds: int | None
+
+
+class RoleFiguresView(BaseModel):
+    duty_role: str
+    duty_role_label: str
+    paged: int
+    answered: int
+    median_seconds: int | None
+    max_seconds: int | None
+
+
+class ReportView(BaseModel):
+    drill_id: int
+    title: str
+    kind: str
+    run: RunView
+    answers: list[AnswerView]
+    by_role: list[RoleFiguresView]
+
+
+@router.post(
+    "/exercises", status_code=201, summary="Programmer un exercice", **returns(DrillView, 409)
+)
+async def plan_drill(body: DrillIn, request: Request, caller: CallerDep, db: DbDep) -> JSONResponse:
+    """Plans a drill; the response carries its `id` and `next_run_at`."""
+    if body.injects:
+        raise InvalidInput(
+            "injects_not_available",
+            "Les injects de scénario ne sont pas encore disponibles dans cette version.",
+        )
+    spec = DrillSpec(
+        title=body.title,
+        kind=body.kind,
+        playbook=body.playbook,
+        communes=body.communes,
+        participants=body.participants,
+        starts_at=body.starts_at,
+        rrule=body.rrule,
+        first_at=body.first_at,
+        confirm_first=body.confirm_first,
+    )
+
+    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        drill = await programme.create(
+            session, actor=caller.actor, spec=spec, playbooks=playbook_library(), now=caller.now
+        )
+        assert drill.id is not None
+        return 201, await views.drill_detail(session, actor=caller.actor, drill_id=drill.id)
+
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
+@router.get("/exercises", summary="Programme d'exercices", **returns(DrillList))
+async def list_drills(actor: CurrentActor, db: DbDep) -> dict[str, Any]:
+    async with db.read() as session:
+        return {"items": await views.drills(session, actor=actor)}
+
+
+@router.get("/exercises/{drill_id}", summary="Lire un exercice", **returns(DrillView, 404))
+async def read_drill(drill_id: RowId, actor: CurrentActor, db: DbDep) -> dict[str, Any]:
+    async with db.read() as session:
+        return await views.drill_detail(session, actor=actor, drill_id=drill_id)
+
+
+@router.post(
+    "/exercises/{drill_id}/launch",
+    status_code=201,
+    summary="Lancer un exercice maintenant",
+    **returns(LaunchView, 404, 409),
+)
+async def launch_drill(
+    drill_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> JSONResponse:
+    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        run = await launching.launch_now(
+            session,
+            actor=caller.actor,
+            drill_id=drill_id,
+            rules=launch_rules(caller.settings),
+            now=caller.now,
+        )
+        view = views.run_view(run)
+        return 201, {"id": run.id, "run_id": run.id, "crisis_id": run.crisis_id, "run": view}
+
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
+@router.post(
+    "/exercises/{drill_id}/runs/{run_id}/stop",
+    summary="STOP EXERCICE",
+    **returns(RunView, 404, 409),
+)
+async def stop_run(
+    drill_id: RowId, run_id: RowId, body: StopIn, request: Request, caller: CallerDep, db: DbDep
+) -> JSONResponse:
+    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        run = await ending.stop(
+            session,
+            actor=caller.actor,
+            drill_id=drill_id,
+            run_id=run_id,
+            reason=body.reason,
+            rules=launch_rules(caller.settings),
+            now=caller.now,
+        )
+        return 200, views.run_view(run)
+
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
+@router.get(
+    "/exercises/{drill_id}/runs/{run_id}/report",
+    summary="Bilan d'une séance d'exercice",
+    **returns(ReportView, 404),
+)
+async def run_report(
+    drill_id: RowId, run_id: RowId, actor: CurrentActor, db: DbDep
+) -> dict[str, Any]:
+    async with db.read() as session:
+        return await views.report(session, actor=actor, drill_id=drill_id, run_id=run_id)

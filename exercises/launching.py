@@ -1,0 +1,312 @@
+"""Launching a drill, exactly once: by a trainer's hand, or by the scheduler at its instant.
+
+A launch is a run row written in the transaction that declares the drill's exercise-mode
+crisis and pages its people. The scheduler claims a due drill by a compare-and-set on its
+``next_run_at`` (read ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), and the run is unique per
+drill and occurrence: two ticks, two instances or a restart never launch one instant twice.
+An occurrence missed while the service was down launches at start, marked late, unless it is
+more than ``missed_after`` late: then its run is written ``missed`` and journaled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contacts.geography import Commune
+from contacts.roster import DutyRole, on_duty
+from crisis import journal
+from crisis.actors import SYSTEM, Actor
+from crisis.cell import crises, lifecycle, paging
+from crisis.cell.lifecycle import LifecycleRules
+from crisis.cell.paging import PageTarget
+from crisis.vocabulary import CrisisMode
+from exercises import messages
+from exercises.errors import DrillConflict
+from exercises.programme import TRAINERS, Drill, DrillKind, DrillRun, RunStatus, get
+from playbooks import Playbook
+from storage.backend import skip_locked
+
+__all__ = ["LaunchRules", "Launched", "launch_due", "launch_now"]
+
+ON_CALL_KIND = "test-astreinte"
+DRILLS = Drill.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LaunchRules:
+    lifecycle: LifecycleRules = field(default_factory=LifecycleRules)
+    playbooks: dict[str, Playbook] = field(default_factory=dict)
+    late_after: timedelta = timedelta(minutes=2)
+    missed_after: timedelta = timedelta(hours=6)
+    on_call_duration: timedelta = timedelta(hours=1)
+
+    @property
+    def base_url(self) -> str:
+        return self.lifecycle.base_url.rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class Launched:
+    drill_id: int
+    run: DrillRun
+
+
+async def _running(session: AsyncSession, drill_id: int) -> DrillRun | None:
+    query = select(DrillRun).where(
+        DrillRun.drill_id == drill_id, DrillRun.status == RunStatus.RUNNING
+    )
+    return (await session.exec(query)).first()
+
+
+async def _on_call_roster(session: AsyncSession, *, now: datetime) -> list[PageTarget]:
+    """Everyone on duty now, level by level: the on-call test pages the real roster."""
+    return [
+        PageTarget(s.role, s.level, s.contact_id, s.user_id, s.name)
+        for s in await on_duty(session, at=now)
+    ]
+
+
+async def _crisis_players(
+    session: AsyncSession, drill: Drill, *, now: datetime
+) -> list[PageTarget]:
+    """The drill's participants, paged: under their exercise duty role when they hold one now
+    (so that the exercise cell can reach its minimum staffing), else as communication."""
+    chosen = set(drill.participants)
+    found = [
+        t for t in await paging.targets(session, at=now, exercise=True) if t.contact_id in chosen
+    ]
+    seen = {t.contact_id for t in found}
+    people = await messages.active_participants(session, drill.participants)
+    found += [
+        PageTarget(DutyRole.COMMUNICATION.value, 1, cid, None, name)
+        for cid, name in people
+        if cid not in seen
+    ]
+    return found
+
+
+async def _default_commune(session: AsyncSession) -> list[str]:
+    query = select(Commune.code).order_by(col(Commune.population).desc()).limit(1)
+    return list((await session.exec(query)).all())
+
+
+async def _declare(
+    session: AsyncSession, drill: Drill, *, rules: LaunchRules, now: datetime
+) -> int:
+    """The run's exercise-mode crisis, its cell ordered (ES47 runs as in a real crisis)."""
+    is_crisis = drill.kind == DrillKind.CRISIS
+    playbook = rules.playbooks.get(drill.playbook_key or "") if is_crisis else None
+    title = drill.title if is_crisis else f"Test d'astreinte — {drill.title}"
+    crisis = await crises.declare(
+        session,
+        actor=SYSTEM,
+        title=title[:200],
+        kind=playbook.kind if playbook else (drill.playbook_key or ON_CALL_KIND),
+        mode=CrisisMode.EXERCISE,
+        communes=list(drill.communes) or await _default_commune(session),
+        now=now,
+        playbook=playbook,
+    )
+    assert crisis.id is not None
+    roster = (
+        await _crisis_players(session, drill, now=now)
+        if is_crisis
+        else await _on_call_roster(session, now=now)
+    )
+    await lifecycle.order_cell(
+        session, actor=SYSTEM, crisis_id=crisis.id, rules=rules.lifecycle, now=now, roster=roster
+    )
+    return crisis.id
+
+
+async def _launch(
+    session: AsyncSession,
+    drill: Drill,
+    *,
+    actor: Actor,
+    occurrence: datetime | None,
+    late: bool,
+    rules: LaunchRules,
+    now: datetime,
+) -> DrillRun:
+    assert drill.id is not None
+    crisis_id = await _declare(session, drill, rules=rules, now=now)
+    run = DrillRun(
+        drill_id=drill.id,
+        occurrence_at=occurrence,
+        status=RunStatus.RUNNING,
+        crisis_id=crisis_id,
+        launched_at=now,
+        launched_by=actor.login,
+        late=late,
+    )
+    session.add(run)
+    await session.flush()
+    await messages.send_to_participants(
+        session,
+        crisis_id=crisis_id,
+        participants=drill.participants,
+        headline=messages.START_TEXT,
+        title=drill.title,
+        link=f"{rules.base_url}/evenements/{crisis_id}",
+        now=now,
+    )
+    await journal.append(
+        session,
+        actor=actor,
+        action="exercise.launched",
+        now=now,
+        crisis_id=crisis_id,
+        payload={
+            "drill_id": drill.id,
+            "run_id": run.id,
+            "kind": drill.kind,
+            "occurrence_at": occurrence.isoformat() if occurrence else None,
+            "late": late,
+        },
+    )
+    return run
+
+
+async def launch_now(
+    session: AsyncSession, *, actor: Actor, drill_id: int, rules: LaunchRules, now: datetime
+) -> DrillRun:
+    """A trainer launches the drill now; 409 while one of its runs is still going."""
+    actor.require(*TRAINERS, action="lancer un exercice")
+    drill = await get(session, drill_id=drill_id, for_update=True)
+    running = await _running(session, drill_id)
+    if running is not None:
+        raise DrillConflict(
+            "drill_running",
+            "Cet exercice est déjà en cours : arrêtez-le avant de le relancer.",
+            {"run_id": running.id},
+        )
+    return await _launch(
+        session, drill, actor=actor, occurrence=None, late=False, rules=rules, now=now
+    )
+
+
+async def _claim(session: AsyncSession, drill: Drill, *, now: datetime) -> list[datetime] | None:
+    """The occurrences of `drill` due by `now`, its `next_run_at` moved past them; None when
+    another tick took them first (compare-and-set on `next_run_at`)."""
+    due: list[datetime] = []
+    cursor = drill.next_run_at
+    while cursor is not None and cursor <= now:
+        due.append(cursor)
+        cursor = drill.schedule.next_after(cursor)
+    if not due:
+        return None
+    d = DRILLS.c
+    moved = await session.exec(
+        sa.update(DRILLS)
+        .where(d.id == drill.id, d.next_run_at == drill.next_run_at)
+        .values(next_run_at=cursor)
+    )
+    if moved.rowcount != 1:
+        return None
+    drill.next_run_at = cursor
+    return due
+
+
+async def _missed(
+    session: AsyncSession,
+    drill: Drill,
+    occurrence: datetime,
+    *,
+    reason: str,
+    rules: LaunchRules,
+    now: datetime,
+) -> DrillRun:
+    """The occurrence's run, written missed; journaled, and its planner told."""
+    assert drill.id is not None
+    run = DrillRun(
+        drill_id=drill.id,
+        occurrence_at=occurrence,
+        status=RunStatus.MISSED,
+        launched_by=SYSTEM.login,
+        late=True,
+        stop_reason=reason,
+        ended_at=now,
+    )
+    session.add(run)
+    await session.flush()
+    told = await messages.tell_planner(
+        session,
+        login=drill.created_by,
+        title=drill.title,
+        reason=reason,
+        occurrence=occurrence,
+        link=f"{rules.base_url}/exercices/{drill.id}",
+        now=now,
+    )
+    await journal.append(
+        session,
+        actor=SYSTEM,
+        action="exercise.missed",
+        now=now,
+        payload={
+            "drill_id": drill.id,
+            "run_id": run.id,
+            "occurrence_at": occurrence.isoformat(),
+            "reason": reason,
+            "recipients": told,
+        },
+    )
+    return run
+
+
+async def _due_drills(session: AsyncSession, *, now: datetime, limit: int) -> list[Drill]:
+    conn = await session.connection()
+    ids_query = (
+        sa.select(DRILLS.c.id)
+        .where(DRILLS.c.next_run_at.is_not(None), DRILLS.c.next_run_at <= now)
+        .order_by(DRILLS.c.next_run_at)
+        .limit(limit)
+    )
+    ids = list((await conn.execute(skip_locked(ids_query, conn, of=DRILLS))).scalars())
+    if not ids:
+        return []
+    query = select(Drill).where(col(Drill.id).in_(ids)).execution_options(populate_existing=True)
+    return list((await session.exec(query)).all())
+
+
+async def launch_due(
+    session: AsyncSession,
+    *,
+    rules: LaunchRules,
+    now: datetime,
+    catch_up: bool = False,
+    limit: int = 50,
+) -> list[DrillRun]:
+    """The scheduler's launches (in the caller's transaction): each due occurrence once."""
+    written: list[DrillRun] = []
+    for drill in await _due_drills(session, now=now, limit=limit):
+        due = await _claim(session, drill, now=now)
+        if not due:
+            continue
+        *skipped, last = due
+        for occurrence in skipped:  # a later occurrence came due too: this one is past
+            written.append(
+                await _missed(session, drill, occurrence, reason="dépassé", rules=rules, now=now)
+            )
+        if now - last > rules.missed_after:
+            reason = "service arrêté au-delà du délai de rattrapage"
+            written.append(await _missed(session, drill, last, reason=reason, rules=rules, now=now))
+            continue
+        assert drill.id is not None
+        if await _running(session, drill.id) is not None:
+            reason = "la séance précédente est encore en cours"
+            written.append(await _missed(session, drill, last, reason=reason, rules=rules, now=now))
+            continue
+        late = catch_up or now - last > rules.late_after
+        written.append(
+            await _launch(
+                session, drill, actor=SYSTEM, occurrence=last, late=late, rules=rules, now=now
+            )
+        )
+    return written

@@ -1,0 +1,116 @@
+"""The messages a drill sends itself: start, end and STOP EXERCICE, to its participants.
+
+Every one is an exercise message of the run's exercise-mode crisis, audience ``exercise``:
+the dispatcher's isolation (`crisis.dispatch.isolation`) carries it over the exercise channel
+set only, whatever else happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contacts.directory import AddressKind, Contact, ContactAudience
+from crisis.accounts import User
+from crisis.cell import paging
+from crisis.dispatch import outbox
+from crisis.dispatch.outbox import Purpose, Rendering
+from exercises.schedule import PARIS
+
+__all__ = ["START_TEXT", "active_participants", "send_to_participants", "tell_planner"]
+
+START_TEXT = "Début d'exercice — aucune action réelle"
+END_TEXT = "Fin d'exercice — merci de votre participation"
+
+
+async def active_participants(session: AsyncSession, ids: Sequence[int]) -> list[tuple[int, str]]:
+    """(contact id, name) of the participants still active exercise contacts."""
+    if not ids:
+        return []
+    query = select(Contact).where(
+        col(Contact.id).in_(sorted(set(ids))),
+        Contact.audience == ContactAudience.EXERCISE,
+        col(Contact.active),
+    )
+    return [(c.id, c.display_name) for c in (await session.exec(query)).all() if c.id is not None]
+
+
+async def send_to_participants(
+    session: AsyncSession,
+    *,
+    crisis_id: int,
+    participants: Sequence[int],
+    headline: str,
+    title: str,
+    link: str,
+    now: datetime,
+) -> int:
+    """One exercise message to each participant; the number of deliveries written."""
+    people = await active_participants(session, participants)
+    if not people:
+        return 0
+    channels = await paging.first_channels(session, contact_ids=[cid for cid, _ in people])
+    requests = [
+        paging.request_for(channel=channels.get(cid), name=name, contact_id=cid, exercise=True)
+        for cid, name in people
+    ]
+    subject = f"{paging.EXERCISE_PREFIX} — {headline}"
+    text = f"{paging.EXERCISE_PREFIX} — {headline}. Exercice « {title} ». {link}"
+    await outbox.enqueue(
+        session,
+        purpose=Purpose.PAGE,
+        renderings=[
+            Rendering(channel=ch, text=text, subject=subject, link=link)
+            for ch in sorted({r.channel for r in requests})
+        ],
+        requests=requests,
+        now=now,
+        exercise=True,
+        crisis_id=crisis_id,
+    )
+    return len(requests)
+
+
+async def tell_planner(
+    session: AsyncSession,
+    *,
+    login: str,
+    title: str,
+    reason: str,
+    occurrence: datetime,
+    link: str,
+    now: datetime,
+) -> list[str]:
+    """The trainer who planned a drill hears that a run was missed (by e-mail, their account's
+    address; outside any crisis: a notice to an agent, no exercise content). Who was told."""
+    user = (await session.exec(select(User).where(User.login == login))).first()
+    if user is None or not user.active or not user.email:
+        return []
+    request = paging.request_for(
+        channel=(AddressKind.EMAIL.value, user.email),
+        name=user.display_name or user.login,
+        contact_id=None,
+        exercise=False,
+    )
+    local = occurrence.astimezone(PARIS)
+    when = f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
+    text = f"L'exercice « {title} » prévu le {when} n'a pas été lancé : {reason}. {link}"
+    await outbox.enqueue(
+        session,
+        purpose=Purpose.PAGE,
+        renderings=[
+            Rendering(
+                channel=request.channel,
+                text=text,
+                subject="Tocsin : un exercice programmé n'a pas été lancé",
+                link=link,
+            )
+        ],
+        requests=[request],
+        now=now,
+        exercise=False,
+    )
+    return [user.login]

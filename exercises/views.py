@@ -1,0 +1,102 @@
+"""The drills as the API and the pages show them (plain dicts, ISO 8601 instants)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crisis.actors import Actor
+from crisis.errors import NotFound
+from exercises import results
+from exercises.programme import (
+    KIND_LABELS,
+    READERS,
+    RUN_LABELS,
+    Drill,
+    DrillRun,
+    RunStatus,
+    get,
+    listing,
+    runs_of,
+)
+
+__all__ = ["drill_detail", "drill_view", "drills", "report", "run_view"]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def run_view(run: DrillRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "crisis_id": run.crisis_id,
+        "status": run.status,
+        "status_label": RUN_LABELS.get(run.status, run.status),
+        "occurrence_at": _iso(run.occurrence_at),
+        "launched_at": _iso(run.launched_at),
+        "launched_by": run.launched_by,
+        "late": run.late,
+        "ended_at": _iso(run.ended_at),
+        "ended_by": run.ended_by,
+        "stop_reason": run.stop_reason,
+    }
+
+
+def drill_view(drill: Drill, runs: Sequence[DrillRun]) -> dict[str, Any]:
+    return {
+        "id": drill.id,
+        "title": drill.title,
+        "kind": drill.kind,
+        "kind_label": KIND_LABELS.get(drill.kind, drill.kind),
+        "playbook": drill.playbook_key,
+        "communes": list(drill.communes),
+        "participants": list(drill.participants),
+        "starts_at": _iso(drill.starts_at),
+        "rrule": drill.rrule,
+        "first_at": _iso(drill.first_at),
+        "next_run_at": _iso(drill.next_run_at),
+        "confirm_first": drill.confirm_first,
+        "created_at": drill.created_at.isoformat(),
+        "created_by": drill.created_by,
+        "running": any(r.status == RunStatus.RUNNING for r in runs),
+        "runs": [run_view(r) for r in runs],
+    }
+
+
+async def drills(session: AsyncSession, *, actor: Actor) -> list[dict[str, Any]]:
+    actor.require(*READERS, action="consulter le programme d'exercices")
+    found = await listing(session)
+    runs = await runs_of(session, drill_ids=[d.id for d in found if d.id is not None])
+    return [drill_view(d, runs.get(d.id or 0, [])) for d in found]
+
+
+async def drill_detail(session: AsyncSession, *, actor: Actor, drill_id: int) -> dict[str, Any]:
+    actor.require(*READERS, action="consulter un exercice")
+    drill = await get(session, drill_id=drill_id)
+    runs = await runs_of(session, drill_ids=[drill_id])
+    return drill_view(drill, runs.get(drill_id, []))
+
+
+async def report(
+    session: AsyncSession, *, actor: Actor, drill_id: int, run_id: int
+) -> dict[str, Any]:
+    """The run's figures so far: who was paged, who answered and how fast, per duty role."""
+    actor.require(*READERS, action="consulter le bilan d'un exercice")
+    drill = await get(session, drill_id=drill_id)
+    runs = await runs_of(session, drill_ids=[drill_id])
+    found = next((r for r in runs.get(drill_id, []) if r.id == run_id), None)
+    if found is None:
+        raise NotFound("run_not_found", f"Aucune séance n° {run_id} pour cet exercice.")
+    lines = await results.answers(session, crisis_id=found.crisis_id) if found.crisis_id else []
+    return {
+        "drill_id": drill.id,
+        "title": drill.title,
+        "kind": drill.kind,
+        "run": run_view(found),
+        "answers": [line.view() for line in lines],
+        "by_role": [f.view() for f in results.by_role(lines)],
+    }

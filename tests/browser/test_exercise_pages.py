@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.accessibility import axe_violations
+from tests.browser.conftest import LiveServer, log_in
+from tests.browser.site import on_call_drill
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_trainer_launches_a_drill_from_its_page_then_stops_it_with_a_reason(
+    page: Page, live_server: LiveServer
+) -> None:
+    drill_id = on_call_drill(live_server, launched=False)
+    log_in(page, live_server, "formateur")
+    page.get_by_role("link", name="Exercices").first.click()
+    expect(page.get_by_role("heading", name="Programme d'exercices")).to_be_visible()
+    page.locator(f'a[href="/exercices/{drill_id}"]').click()
+    page.get_by_role("button", name="Lancer l'exercice maintenant").click()
+    expect(page.get_by_text("Exercice lancé")).to_be_visible()
+    expect(page.get_by_role("cell", name="En cours")).to_be_visible()
+    assert axe_violations(page) == []
+    page.get_by_label("Motif de l'arrêt").fill("Événement réel : crue en cours")
+    page.get_by_role("button", name="STOP EXERCICE").click()
+    expect(page.get_by_text("STOP EXERCICE : exercice arrêté")).to_be_visible()
+    expect(page.get_by_role("cell", name="Arrêté (STOP EXERCICE)")).to_be_visible()
+    expect(page.get_by_role("cell", name="Événement réel : crue en cours")).to_be_visible()
+    expect(page.get_by_role("button", name="Lancer l'exercice maintenant")).to_be_visible()
+
+
+def test_the_stop_button_refuses_to_stop_without_a_reason(
+    page: Page, live_server: LiveServer
+) -> None:
+    drill_id = on_call_drill(live_server)
+    log_in(page, live_server, "formateur")
+    page.goto(f"{live_server.url}/exercices/{drill_id}")
+    reason = page.get_by_label("Motif de l'arrêt")
+    expect(reason).to_have_attribute("required", "")
+    reason.fill("   ")
+    page.get_by_role("button", name="STOP EXERCICE").click()
+    expect(page.get_by_text("Indiquez pourquoi l'exercice est arrêté.")).to_be_visible()
+    expect(page.get_by_role("cell", name="En cours")).to_be_visible()

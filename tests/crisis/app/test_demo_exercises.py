@@ -1,0 +1,46 @@
+"""The demo's programme: an on-call test that launches by itself two minutes after start,
+a yearly crisis exercise, and a crisis exercise already played and finished."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from crisis import directory
+from crisis.app import demo_exercises
+from crisis.app.db import Database
+from crisis.app.exercise_tick import exercise_tick
+from crisis.app.settings import Settings
+from crisis.cell import paging
+from exercises.programme import Drill, DrillRun, RunStatus
+from tests.support import FrozenClock
+
+
+async def test_the_demo_plans_one_drill_of_each_kind_and_its_on_call_test_launches_by_itself(
+    db: Database, clock: FrozenClock, settings: Settings
+) -> None:
+    async with db.transaction() as session:
+        await directory.load_demo(session, now=clock.now())
+    drill_id = await demo_exercises.plan_once(db, settings, now=clock.now())
+    assert drill_id is not None
+    assert await demo_exercises.plan_once(db, settings, now=clock.now()) is None
+    async with db.read() as session:
+        drills = {d.title: d for d in (await session.exec(select(Drill))).all()}
+        runs = (await session.exec(select(DrillRun))).all()
+    assert {d.kind for d in drills.values()} == {"crisis", "on_call"}
+    assert [(r.drill_id, r.status) for r in runs] == [
+        (drills[demo_exercises.PLAYED_TITLE].id, RunStatus.ENDED)
+    ]
+    tick = exercise_tick(db, settings)
+    await tick(clock.advance(minutes=1, seconds=55))
+    await tick(clock.advance(seconds=5))
+    async with db.read() as session:
+        query = select(DrillRun).where(DrillRun.drill_id == drill_id)
+        [run] = (await session.exec(query)).all()
+        assert run.crisis_id is not None
+        pages = await paging.pages_of(session, crisis_id=run.crisis_id)
+    assert run.status == RunStatus.RUNNING and not run.late
+    assert run.launched_at == drills[demo_exercises.ON_CALL_TITLE].next_run_at
+    assert pages  # the demo roster is paged, in the exercise lane
+    assert clock.now() - run.launched_at < timedelta(seconds=1)

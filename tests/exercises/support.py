@@ -1,0 +1,66 @@
+"""Helpers for the drill suites: a trainer, exercise participants, planned drills."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crisis.actors import Actor, Role
+from crisis.app.db import Database
+from crisis.app.library import playbook_library
+from exercises import ending, programme
+from exercises.launching import LaunchRules
+from exercises.programme import Drill, DrillKind, DrillRun, DrillSpec
+from tests.crisis.lifecycle_support import RULES, add_contact
+
+TRAINER = Actor(5, "formatrice", frozenset({Role.TRAINER}))
+PREFECT = Actor(1, "prefet", frozenset({Role.PREFECT}))
+LAUNCH = LaunchRules(lifecycle=RULES, playbooks=playbook_library())
+
+
+async def participants(session: AsyncSession, *, now: datetime, count: int = 2) -> list[int]:
+    return [
+        await add_contact(session, name=f"Joueur{i} Exercice", audience="exercise", now=now)
+        for i in range(count)
+    ]
+
+
+async def plan(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    kind: DrillKind = DrillKind.CRISIS,
+    people: list[int] | None = None,
+    **schedule: object,
+) -> Drill:
+    if people is None:
+        people = await participants(session, now=now)
+    spec = DrillSpec(
+        title="Exercice crue de printemps",
+        kind=kind,
+        playbook="crue" if kind == DrillKind.CRISIS else None,
+        communes=["80021"] if kind == DrillKind.CRISIS else [],
+        participants=people,
+        **schedule,  # type: ignore[arg-type]
+    )
+    return await programme.create(
+        session, actor=TRAINER, spec=spec, playbooks=playbook_library(), now=now
+    )
+
+
+async def stop(
+    db: Database, run: DrillRun, *, actor: Actor = TRAINER, reason: str, now: datetime
+) -> DrillRun:
+    """STOP EXERCICE on `run`, in its own transaction."""
+    assert run.id is not None
+    async with db.transaction() as session:
+        return await ending.stop(
+            session,
+            actor=actor,
+            drill_id=run.drill_id,
+            run_id=run.id,
+            reason=reason,
+            rules=LAUNCH,
+            now=now,
+        )

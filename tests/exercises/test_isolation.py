@@ -1,0 +1,200 @@
+"""Exercise isolation extended to drills: generated programmes over generated directories, some
+trying to name real mayors, journalists or public accounts as participants, launched, stopped
+and dispatched. Nothing of a drill ever reaches a real channel or a real audience."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import select
+
+from channels.base import Channel, Message
+from channels.kinds import ChannelKind
+from crisis.app.db import Database
+from crisis.app.factory import create_app
+from crisis.app.settings import Settings
+from crisis.dispatch.dispatcher import Dispatcher
+from crisis.dispatch.outbox import Delivery
+from exercises import launching
+from exercises.errors import DrillRefused
+from exercises.programme import Drill, DrillKind
+from tests.conftest import _empty_tables
+from tests.crisis.dispatch_support import RecordingChannel
+from tests.crisis.lifecycle_support import add_contact, add_on_call
+from tests.exercises.support import LAUNCH, TRAINER, plan, stop
+from tests.support import FrozenClock, make_user
+
+AUDIENCES = ["officials", "media", "staff", "exercise"]
+CHANNELS = [("email", ""), ("sms", "+33612345678"), ("telegram", "123456789")]
+PUBLIC_ACCOUNTS = [("x", "@Prefet80"), ("mastodon", "@prefet80")]
+ALL_KINDS = frozenset(ChannelKind) - {ChannelKind.APPRISE}
+EXAMPLES = 10 if os.environ.get("TOCSIN_TEST_POSTGRES") else 25
+
+
+@dataclass(frozen=True)
+class Person:
+    audience: str
+    channel: int  # index in CHANNELS + PUBLIC_ACCOUNTS
+    on_duty: bool
+    participant: bool
+
+
+people = st.builds(
+    Person,
+    audience=st.sampled_from(AUDIENCES),
+    channel=st.integers(0, len(CHANNELS) + len(PUBLIC_ACCOUNTS) - 1),
+    on_duty=st.booleans(),
+    participant=st.booleans(),
+)
+
+
+async def _directory(db: Database, clock: FrozenClock, crowd: list[Person]) -> dict[int, Person]:
+    found: dict[int, Person] = {}
+    async with db.transaction() as session:
+        for index, person in enumerate(crowd):
+            channel = (CHANNELS + PUBLIC_ACCOUNTS)[person.channel]
+            name = f"Personne{index} Générée"
+            if person.on_duty:
+                cid = await add_on_call(
+                    session,
+                    name=name,
+                    role="communication",
+                    level=1 + index % 3,
+                    now=clock.now(),
+                    audience=person.audience,
+                    channel=channel,
+                )
+            else:
+                cid = await add_contact(
+                    session, name=name, audience=person.audience, channel=channel, now=clock.now()
+                )
+            found[cid] = person
+    return found
+
+
+async def _dispatch(db: Database, clock: FrozenClock) -> tuple[list[Message], list[Message]]:
+    real = {k: RecordingChannel(k, f"real-{k}") for k in ALL_KINDS}
+    exercise = {k: RecordingChannel(k, f"exercise-{k}") for k in ALL_KINDS}
+    worker = Dispatcher(
+        db=db, real=dict[ChannelKind, Channel](real), exercise=dict[ChannelKind, Channel](exercise)
+    )
+    await worker.run(clock.now())
+    await worker.aclose()
+    return (
+        [m for fake in real.values() for m, _ in fake.sent],
+        [m for fake in exercise.values() for m, _ in fake.sent],
+    )
+
+
+async def _scenario(url: str, kind: DrillKind, crowd: list[Person], halt: bool) -> None:
+    db = Database.from_url(url)
+    clock = FrozenClock()
+    try:
+        directory = await _directory(db, clock, crowd)
+        named = [cid for cid, p in directory.items() if p.participant]
+        try:
+            async with db.transaction() as session:
+                drill = await plan(
+                    session,
+                    now=clock.now(),
+                    kind=kind,
+                    people=named,
+                    starts_at=clock.now() + timedelta(days=1),
+                )
+        except DrillRefused as refused:
+            not_exercise = [c for c in named if directory[c].audience != "exercise"]
+            assert not_exercise or (kind == DrillKind.CRISIS and not named), refused.code
+            async with db.read() as session:
+                assert (await session.exec(select(Drill))).all() == []
+            return
+        assert all(directory[c].audience == "exercise" for c in named)
+        assert drill.id is not None
+        async with db.transaction() as session:
+            run = await launching.launch_now(
+                session, actor=TRAINER, drill_id=drill.id, rules=LAUNCH, now=clock.now()
+            )
+        if halt:
+            clock.advance(minutes=1)
+            await stop(db, run, actor=TRAINER, reason="Événement réel", now=clock.now())
+        real_sent, exercise_sent = await _dispatch(db, clock)
+        assert real_sent == []
+        assert all(m.text.startswith("EXERCICE EXERCICE EXERCICE") for m in exercise_sent)
+        async with db.read() as session:
+            rows = (await session.exec(select(Delivery))).all()
+        assert {d.audience for d in rows} <= {"exercise"}
+        assert {d.crisis_id for d in rows} <= {run.crisis_id}
+        reached = {d.contact_id for d in rows if d.contact_id is not None}
+        if kind == DrillKind.CRISIS:  # only exercise contacts play a crisis drill
+            assert all(directory[c].audience == "exercise" for c in reached)
+        else:  # an on-call test: the roster on duty and the named participants, no one else
+            allowed = {c for c, p in directory.items() if p.on_duty} | set(named)
+            assert reached <= allowed
+    finally:
+        await _empty_tables(db)
+        await db.dispose()
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    kind=st.sampled_from([DrillKind.CRISIS, DrillKind.ON_CALL]),
+    crowd=st.lists(people, min_size=0, max_size=8),
+    halt=st.booleans(),
+)
+def test_no_generated_drill_ever_reaches_a_real_channel_or_a_real_audience(
+    database_url: str, kind: DrillKind, crowd: list[Person], halt: bool
+) -> None:
+    asyncio.run(_scenario(database_url, kind, crowd, halt))
+
+
+HOSTILE_FIELDS = {
+    "mode": st.sampled_from(["real", "exercise"]),
+    "audiences": st.lists(st.sampled_from(["officials", "media", "public", "staff"]), min_size=1),
+    "channels": st.lists(st.sampled_from(["x", "mastodon", "public_page", "email"]), min_size=1),
+    "public_accounts": st.just({"x": "@Prefet80"}),
+    "recipients": st.lists(st.emails(), min_size=1, max_size=2),
+}
+
+
+async def _request(url: str, settings_: Settings, extra: dict[str, object]) -> None:
+    db = Database.from_url(url)
+    clock = FrozenClock()
+    try:
+        trainer = await make_user(db, clock, "formatrice", "trainer")
+        app = create_app(settings_, clock=clock, database=db)
+        body = {
+            "title": "Test d'astreinte",
+            "kind": "on_call",
+            "starts_at": (clock.now() + timedelta(days=1)).isoformat(),
+        } | extra
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://tocsin.test"
+        ) as client:
+            answer = await client.post("/api/v1/exercises", json=body, headers=trainer.headers)
+        assert answer.status_code == 422, answer.text
+        async with db.read() as session:
+            assert (await session.exec(select(Drill))).all() == []
+    finally:
+        await _empty_tables(db)
+        await db.dispose()
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(extra=st.fixed_dictionaries({}, optional=HOSTILE_FIELDS).filter(bool))
+def test_a_drill_request_naming_real_audiences_channels_or_modes_is_refused(
+    database_url: str, settings: Settings, extra: dict[str, object]
+) -> None:
+    asyncio.run(_request(database_url, settings, extra))
