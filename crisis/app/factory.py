@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from crisis.app import auth, errors, live
 from crisis.app.api import bulletins as bulletins_api
+from crisis.app.api import cip as cip_api
 from crisis.app.api import contacts as contacts_api
 from crisis.app.api import coverage as coverage_api
 from crisis.app.api import crises as crises_api
@@ -57,6 +58,7 @@ ROUTERS = (
     ops.router,
     crises_api.router,
     lifecycle_api.router,
+    cip_api.router,
     inbound_api.router,
     pages.router,
     account.router,
