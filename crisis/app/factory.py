@@ -35,6 +35,8 @@ from crisis.app.web import (
     bulletin_composer,
     bulletin_tracking,
     channels_page,
+    cip_console,
+    cip_forms,
     coverage_pages,
     legal_pages,
     lifecycle_pages,
@@ -78,6 +80,8 @@ ROUTERS = (
     coverage_api.router,
     public_bulletins.router,
     legal_pages.router,
+    cip_console.router,
+    cip_forms.router,
 )
 
 

@@ -1,0 +1,131 @@
+"""The CIP page: the operator console (validated facts, FAQ, call form) with the CIP's state,
+staffing and the cabinet's actions; and the CIP section of the crisis page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from contacts import geography
+from crisis.actors import Actor, Role
+from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
+from crisis.app.clock import paris
+from crisis.app.db import Database
+from crisis.app.paths import RowId
+from crisis.app.policies import cip_rules
+from crisis.app.settings import Settings
+from crisis.app.web.templating import render
+from crisis.cell import crises, overview
+from crisis.cell.clocks import ClockCode
+from crisis.cip import calls, faq, figures, numbers, privacy, record, staffing
+from crisis.cip import facts as validated
+from crisis.cip.faq import APPROVERS, WRITERS
+from crisis.cip.vocabulary import CIP_ROLE_LABELS, CIP_STATE_LABELS, TOPIC_LABELS, CipRole, CipState
+
+router = APIRouter(include_in_schema=False)
+
+
+def abilities(actor: Actor, *, present: bool, head: bool) -> dict[str, bool]:
+    """What the page offers; the services refuse the rest anyway."""
+    roles = actor.roles
+    return {
+        "prefect": Role.PREFECT in roles,
+        "operator": Role.OPERATOR in roles,
+        "present": present,
+        "log_calls": Role.OPERATOR in roles and present,
+        "open": Role.PREFECT in roles or head,
+        "write_faq": bool(roles & set(WRITERS)),
+        "approve_faq": bool(roles & set(APPROVERS)),
+        "callbacks": privacy.sees_callback_numbers(actor),
+    }
+
+
+async def console_context(
+    db: Database, *, crisis_id: int, actor: Actor, settings: Settings, now: datetime
+) -> dict[str, Any]:
+    rules = cip_rules(settings)
+    async with db.read() as session:
+        crisis = await crises.get(session, crisis_id=crisis_id)
+        cip = await record.find(session, crisis_id=crisis_id)
+        shifts = await record.shifts(session, crisis_id=crisis_id) if cip else []
+        facts = await validated.published(session, crisis_id=crisis_id)
+        entries = await faq.listing(session, crisis_id=crisis_id, approved_only=False)
+        logged = await calls.for_crisis(session, crisis_id=crisis_id)
+        states = await overview.clock_states(session, crises=[crisis], now=now)
+        names = {
+            c.code: c.name
+            for c in await geography.communes_by_code(
+                session, codes=sorted({c.commune for c in logged if c.commune})
+            )
+        }
+    present = [s for s in shifts if s.checked_out_at is None]
+    mine = next((s for s in present if s.user_id == actor.user_id), None)
+    heads = {s.user_id for s in present if s.role == CipRole.HEAD}
+    es50 = next((s for s in states.get(crisis_id, []) if s.code == ClockCode.ES50), None)
+    return {
+        "crisis": crisis,
+        "cip": cip,
+        "cip_state": cip.state.value if cip else None,
+        "number_display": numbers.shown(cip.number) if cip else None,
+        "es50": es50,
+        "present": present,
+        "my_shift": mine,
+        "handovers": [s for s in reversed(shifts) if s.handover_note][:3],
+        "missing": staffing.gaps(present, minimum=rules.min_staffing),
+        "min_staffing": rules.min_staffing,
+        "facts": facts,
+        "faq_items": [i for i in entries if i.entry.status == "approved"],
+        "faq_pending": [i for i in entries if i.entry.status != "approved"],
+        "faq_key": lambda i: geography.search_key(
+            " ".join((i.entry.question, i.entry.answer, *i.commune_names))
+        ),
+        "figures": figures.of(logged),
+        "follow_ups": [c for c in logged if c.follow_up and c.follow_up_done_at is None],
+        "commune_names": names,
+        "can": abilities(actor, present=mine is not None, head=actor.user_id in heads),
+        "server_now": now.isoformat(),
+        "now_local": paris(now).strftime("%Y-%m-%dT%H:%M"),
+        "topic_labels": TOPIC_LABELS,
+        "cip_role_labels": CIP_ROLE_LABELS,
+        "cip_state_labels": CIP_STATE_LABELS,
+        "open_state": CipState.OPEN.value,
+        "show_number": privacy.sees_callback_numbers(actor),
+        "shown_number": numbers.shown,
+    }
+
+
+@router.get("/evenements/{crisis_id}/cip")
+async def cip_console(
+    crisis_id: RowId,
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    context = await console_context(
+        db, crisis_id=crisis_id, actor=actor, settings=settings, now=clock.now()
+    )
+    saved = request.query_params.get("appel", "")
+    return render(
+        request, "cip/console.html", saved_call=saved if saved.isdigit() else "", **context
+    )
+
+
+@router.get("/fragments/evenements/{crisis_id}/cip")
+async def cip_section(
+    crisis_id: RowId,
+    request: Request,
+    actor: CurrentActor,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    """The crisis page's CIP section: state, staffing and the cabinet's figures."""
+    context = await console_context(
+        db, crisis_id=crisis_id, actor=actor, settings=settings, now=clock.now()
+    )
+    return render(request, "cip/figures.html", **context)
