@@ -15,3 +15,12 @@ async def open_cip_number(session: AsyncSession, crisis_id: int) -> str | None:
     if cip is None or cip.state != CipState.OPEN:
         return None
     return numbers.shown(cip.number)
+
+
+async def ordered_number(session: AsyncSession, crisis_id: int) -> str | None:
+    """The number of the crisis' CIP once ordered and until closed, for the bulletin
+    announcing it (a draft is prepared before the CIP opens)."""
+    cip = await record.find(session, crisis_id=crisis_id)
+    if cip is None or cip.state == CipState.CLOSED:
+        return None
+    return numbers.shown(cip.number)

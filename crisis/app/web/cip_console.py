@@ -14,12 +14,14 @@ from crisis.actors import Actor, Role
 from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
 from crisis.app.clock import paris
 from crisis.app.db import Database
+from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
 from crisis.app.policies import cip_rules
 from crisis.app.settings import Settings
 from crisis.app.web.templating import render
 from crisis.cell import crises, overview
 from crisis.cell.clocks import ClockCode
+from crisis.cell.crises import Crisis
 from crisis.cip import calls, faq, figures, numbers, privacy, record, staffing
 from crisis.cip import facts as validated
 from crisis.cip.faq import APPROVERS, WRITERS
@@ -41,6 +43,22 @@ def abilities(actor: Actor, *, present: bool, head: bool) -> dict[str, bool]:
         "approve_faq": bool(roles & set(APPROVERS)),
         "callbacks": privacy.sees_callback_numbers(actor),
     }
+
+
+def _announcement(crisis: Crisis) -> str | None:
+    """The composer on the playbook's template announcing the CIP's number (`cip_opening`)."""
+    playbook = crises.playbook_for(crisis.kind, playbook_library())
+    chosen = next(
+        (
+            t.key
+            for t in (playbook.templates if playbook else [])
+            if t.purpose == "cip_opening" and t.channel is None
+        ),
+        None,
+    )
+    if chosen is None:
+        return None
+    return f"/evenements/{crisis.id}/communiques/nouveau?modele={chosen}"
 
 
 async def console_context(
@@ -66,6 +84,7 @@ async def console_context(
     heads = {s.user_id for s in present if s.role == CipRole.HEAD}
     es50 = next((s for s in states.get(crisis_id, []) if s.code == ClockCode.ES50), None)
     return {
+        "announce_href": _announcement(crisis) if cip and cip.closed_at is None else None,
         "crisis": crisis,
         "cip": cip,
         "cip_state": cip.state.value if cip else None,

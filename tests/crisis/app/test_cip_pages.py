@@ -103,3 +103,20 @@ async def test_the_callback_number_of_a_follow_up_is_shown_to_operators_not_to_c
     await _as(client, world.com)
     as_com = await client.get(page)
     assert "Ma mère est-elle évacuée" in as_com.text and "06 12 34 56 78" not in as_com.text
+
+
+async def test_the_bulletin_announcing_the_number_is_prepared_from_the_playbook_with_it(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    world = await cip_world(client, db, clock)
+    page = f"/evenements/{world.crisis_id}/cip"
+    assert (
+        await _post(client, world.prefect, f"{page}/ordre", number="0800100200")
+    ).status_code == 303
+    await _as(client, world.com)
+    console = (await client.get(page)).text
+    href = f"/evenements/{world.crisis_id}/communiques/nouveau?modele=ouverture-cip-public"
+    assert f'href="{href}"' in console
+    composer = await client.get(href)
+    assert composer.status_code == 200
+    assert "appelez le 0 800 10 02 00" in composer.text
