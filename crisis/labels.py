@@ -59,6 +59,7 @@ ACTION_LABELS: dict[str, str] = {
     "cip.opened": "CIP ouverte",
     "cip.closed": "CIP fermée",
     "cip.call_logged": "Appel à la CIP enregistré",
+    "cip.follow_up_done": "Rappel fait par la CIP",
     "cip.faq_written": "Réponse de FAQ rédigée",
     "cip.faq_approved": "Réponse de FAQ validée",
     "clock.alert_sent": "Alerte d'horloge envoyée",

@@ -21,7 +21,7 @@ from crisis.cell.crises import RefusedInput
 from crisis.cip import faq, numbers, record, staffing
 from crisis.cip.rules import CipRules
 from crisis.cip.vocabulary import TOPIC_LABELS, FaqStatus
-from crisis.errors import Conflict
+from crisis.errors import Conflict, NotFound
 from crisis.text import visible_length
 from storage.types import UTCDateTime
 
@@ -181,3 +181,26 @@ async def log_call(
 async def for_crisis(session: AsyncSession, *, crisis_id: int) -> list[CipCall]:
     query = select(CipCall).where(CipCall.crisis_id == crisis_id)
     return list((await session.exec(query.order_by(col(CipCall.received_at)))).all())
+
+
+async def follow_up_done(
+    session: AsyncSession, *, actor: Actor, crisis_id: int, call_id: int, now: datetime
+) -> CipCall:
+    """An operator called the caller back: the follow-up is no longer open."""
+    actor.require(Role.OPERATOR, action="noter un rappel fait")
+    call = await session.get(CipCall, call_id)
+    if call is None or call.crisis_id != crisis_id:
+        raise NotFound("call_not_found", f"Aucun appel n° {call_id} à cette CIP.")
+    if not call.follow_up or call.follow_up_done_at is not None:
+        raise Conflict("no_follow_up_open", "Cet appel n'a pas de rappel en attente.")
+    call.follow_up_done_at = now
+    session.add(call)
+    await journal.append(
+        session,
+        actor=actor,
+        action="cip.follow_up_done",
+        now=now,
+        crisis_id=crisis_id,
+        payload={"call": call.id},
+    )
+    return call

@@ -161,6 +161,24 @@ async def log_call(
     return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 
 
+@router.post(
+    "/calls/{call_id}/follow-up/done",
+    summary="Noter un rappel fait",
+    **returns(CallView, 404, 409),
+)
+async def follow_up_done(
+    crisis_id: RowId, call_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> JSONResponse:
+    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        call = await calls.follow_up_done(
+            session, **caller.acting, crisis_id=crisis_id, call_id=call_id
+        )
+        shown = privacy.sees_callback_numbers(caller.actor)
+        return 200, views.call_view(call, callback_numbers=shown)
+
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
 @router.get("/faq", summary="La FAQ de la CIP (recherche)", **returns(FaqList, 404))
 async def list_faq(
     crisis_id: RowId,

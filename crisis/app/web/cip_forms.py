@@ -217,6 +217,18 @@ async def log_call(
     return await _act(request, caller, db, crisis_id, step, done=done, form=form, saved_call=True)
 
 
+@router.post("/evenements/{crisis_id}/cip/appels/{call_id}/rappel")
+async def follow_up_done(
+    crisis_id: RowId, call_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> Response:
+    async def step(session: AsyncSession) -> object:
+        return await calls.follow_up_done(
+            session, **caller.acting, crisis_id=crisis_id, call_id=call_id
+        )
+
+    return await _act(request, caller, db, crisis_id, step, done="Rappel noté comme fait.")
+
+
 @router.post("/evenements/{crisis_id}/cip/faq")
 async def write_faq(
     crisis_id: RowId,

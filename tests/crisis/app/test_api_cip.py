@@ -295,3 +295,26 @@ async def test_the_cip_report_joins_the_crisis_summary_page_and_its_pdf(
     reader = PdfReader(io.BytesIO(pdf.content))
     text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
     assert "Appels à la CIP" in text and "Rappels restés à faire" in text
+
+
+async def test_a_follow_up_done_leaves_the_open_follow_ups_and_cannot_be_done_twice(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    world = await cip_world(client, db, clock)
+    await opened(client, world)
+    op = world.operators[0]
+    body = _call(clock, follow_up=True, callback_number="03 22 97 80 80")
+    call = (await client.post(f"{world.base}/calls", json=body, headers=op.headers)).json()
+    assert (await client.get(world.base, headers=op.headers)).json()["figures"][
+        "open_follow_ups"
+    ] == 1
+    done_path = f"{world.base}/calls/{call['id']}/follow-up/done"
+    by_com = await client.post(done_path, headers=world.com.headers)
+    assert by_com.status_code == 403
+    done = await client.post(done_path, headers=op.headers)
+    assert done.status_code == 200 and done.json()["callback_number"] == "03 22 97 80 80"
+    again = await client.post(done_path, headers=op.headers)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "no_follow_up_open"
+    assert (await client.get(world.base, headers=op.headers)).json()["figures"][
+        "open_follow_ups"
+    ] == 0
