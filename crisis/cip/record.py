@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crisis.cell.tracks import CipTrack
 from crisis.cip.vocabulary import CipState
 from crisis.errors import Conflict
 from storage.types import UTCDateTime
@@ -80,3 +82,11 @@ async def shifts(
     if present_only:
         query = query.where(col(CipShift.checked_out_at).is_(None))
     return list((await session.exec(query.order_by(col(CipShift.id)))).all())
+
+
+async def tracks(session: AsyncSession, *, crisis_ids: Sequence[int]) -> dict[int, CipTrack]:
+    """Each crisis' CIP track (not ordered when absent from the result)."""
+    if not crisis_ids:
+        return {}
+    rows = (await session.exec(select(Cip).where(col(Cip.crisis_id).in_(list(crisis_ids))))).all()
+    return {c.crisis_id: CipTrack(c.state.value) for c in rows}

@@ -318,3 +318,26 @@ async def test_a_follow_up_done_leaves_the_open_follow_ups_and_cannot_be_done_tw
     assert (await client.get(world.base, headers=op.headers)).json()["figures"][
         "open_follow_ups"
     ] == 0
+
+
+async def test_the_crisis_reads_its_cip_track_as_an_independent_one(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    world = await cip_world(client, db, clock)
+    path = f"/api/v1/crises/{world.crisis_id}"
+
+    async def track() -> str:
+        return str((await client.get(path, headers=world.com.headers)).json()["tracks"]["cip"])
+
+    assert await track() == "not_ordered"
+    await opened(client, world)
+    crisis = (await client.get(path, headers=world.com.headers)).json()
+    assert crisis["tracks"] == {
+        "open": True,
+        "cell": "not_ordered",
+        "cod": "not_activated",
+        "cip": "open",
+    }
+    await client.delete(world.base, headers=world.prefect.headers)
+    listed = (await client.get("/api/v1/crises", headers=world.com.headers)).json()["items"]
+    assert listed[0]["tracks"]["cip"] == "closed"
