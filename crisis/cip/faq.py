@@ -51,6 +51,8 @@ class FaqItem:
     """A newer bulletin updates or cancels the entry's source: « à revoir »."""
     superseded_by: int | None
     commune_names: tuple[str, ...]
+    search_key: str = ""
+    """Question, answer and communes folded (`geography.search_key`), for `search`."""
 
 
 def _clean(value: str, *, code: str, what: str, longest: int) -> str:
@@ -158,15 +160,20 @@ async def listing(
     }
     codes = sorted({c for e in rows for c in e.communes})
     names = {c.code: c.name for c in await geography.communes_by_code(session, codes=codes)}
-    return [
-        FaqItem(
-            entry=e,
-            to_review=e.source_bulletin_id in superseded,
-            superseded_by=superseded.get(e.source_bulletin_id or 0),
-            commune_names=tuple(names.get(c, c) for c in e.communes),
+    items = []
+    for e in rows:
+        places = tuple(names.get(c, c) for c in e.communes)
+        key = geography.search_key(" ".join((e.question, e.answer, *places)))
+        items.append(
+            FaqItem(
+                entry=e,
+                to_review=e.source_bulletin_id in superseded,
+                superseded_by=superseded.get(e.source_bulletin_id or 0),
+                commune_names=places,
+                search_key=key,
+            )
         )
-        for e in rows
-    ]
+    return items
 
 
 def search(items: list[FaqItem], query: str) -> list[FaqItem]:
@@ -175,10 +182,4 @@ def search(items: list[FaqItem], query: str) -> list[FaqItem]:
     words = geography.search_key(query).split()
     if not words:
         return items
-    found = []
-    for item in items:
-        e = item.entry
-        haystack = geography.search_key(" ".join((e.question, e.answer, *item.commune_names)))
-        if all(w in haystack for w in words):
-            found.append(item)
-    return found
+    return [item for item in items if all(w in item.search_key for w in words)]

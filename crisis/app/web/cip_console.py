@@ -98,9 +98,6 @@ async def console_context(
         "facts": facts,
         "faq_items": [i for i in entries if i.entry.status == "approved"],
         "faq_pending": [i for i in entries if i.entry.status != "approved"],
-        "faq_key": lambda i: geography.search_key(
-            " ".join((i.entry.question, i.entry.answer, *i.commune_names))
-        ),
         "figures": figures.of(logged),
         "follow_ups": [c for c in logged if c.follow_up and c.follow_up_done_at is None],
         "commune_names": names,
