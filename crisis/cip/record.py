@@ -90,3 +90,9 @@ async def tracks(session: AsyncSession, *, crisis_ids: Sequence[int]) -> dict[in
         return {}
     rows = (await session.exec(select(Cip).where(col(Cip.crisis_id).in_(list(crisis_ids))))).all()
     return {c.crisis_id: CipTrack(c.state.value) for c in rows}
+
+
+async def not_closed(session: AsyncSession) -> list[Cip]:
+    """The CIPs ordered or open, most recently ordered first."""
+    query = select(Cip).where(col(Cip.closed_at).is_(None)).order_by(col(Cip.ordered_at).desc())
+    return list((await session.exec(query)).all())

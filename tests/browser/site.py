@@ -58,7 +58,7 @@ class Site:
                 f"/evenements/{crisis_id}/communiques/nouveau",
                 f"/communiques/{bulletin_id}/modifier",
             ],
-            "operateur": shared,
+            "operateur": [*shared, "/cip"],
             "admin": [
                 "/annuaire",
                 f"/annuaire/{self.contact_id}",

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from contacts import geography
 from crisis.actors import Actor, Role
@@ -145,3 +145,23 @@ async def cip_section(
         db, crisis_id=crisis_id, actor=actor, settings=settings, now=clock.now()
     )
     return render(request, "cip/figures.html", **context)
+
+
+@router.get("/cip")
+async def cip_home(request: Request, actor: CurrentActor, db: DbDep) -> Response:
+    """The operators' entry: the console of the one CIP running, or the list of those running."""
+    async with db.read() as session:
+        running = await record.not_closed(session)
+        titles = {
+            c.crisis_id: (await crises.get(session, crisis_id=c.crisis_id)).title for c in running
+        }
+    if len(running) == 1:
+        return RedirectResponse(f"/evenements/{running[0].crisis_id}/cip", status_code=303)
+    return render(
+        request,
+        "cip/home.html",
+        running=running,
+        titles=titles,
+        shown_number=numbers.shown,
+        cip_state_labels=CIP_STATE_LABELS,
+    )

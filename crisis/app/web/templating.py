@@ -30,6 +30,7 @@ NAV_LINKS: list[tuple[str, str]] = [
 ]
 # Links shown only to the roles that may open them.
 ROLE_NAV_LINKS: list[tuple[str, str, Role]] = [
+    ("/cip", "CIP", Role.OPERATOR),
     ("/canaux", "Canaux", Role.ADMIN),
     ("/utilisateurs", "Utilisateurs", Role.ADMIN),
 ]

@@ -120,3 +120,22 @@ async def test_the_bulletin_announcing_the_number_is_prepared_from_the_playbook_
     composer = await client.get(href)
     assert composer.status_code == 200
     assert "appelez le 0 800 10 02 00" in composer.text
+
+
+async def test_the_operators_cip_link_leads_to_the_console_of_the_cip_running(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    world = await cip_world(client, db, clock)
+    await _as(client, world.operators[0])
+    home = await client.get("/")
+    assert 'href="/cip"' in home.text
+    assert "Aucune CIP" in (await client.get("/cip")).text
+    await _post(
+        client, world.prefect, f"/evenements/{world.crisis_id}/cip/ordre", number="0800100200"
+    )
+    await _as(client, world.operators[0])
+    answer = await client.get("/cip")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/evenements/{world.crisis_id}/cip"
+    await _as(client, world.com)
+    assert 'href="/cip"' not in (await client.get("/")).text

@@ -257,6 +257,7 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/api/v1/roster/gaps": "trous de l'astreinte : rôles et heures",
     "/api/v1/crises/{crisis_id}/cip/faq": "FAQ de la CIP : questions et réponses validées",
     "/fragments/evenements/{crisis_id}/cip": "chiffres de la CIP : décomptes, thèmes, communes",
+    "/cip": "CIP en cours : intitulés d'événements et numéros uniques (publics)",
     "/communiques/{bulletin_id}": "communiqué et ses chiffres d'envoi",
     "/communiques/{bulletin_id}/modifier": "formulaire de rédaction",
     "/communiques/{bulletin_id}/publier": "confirmation : nombres de destinataires par public",
