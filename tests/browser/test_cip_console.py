@@ -31,16 +31,14 @@ def _open_cip(server: LiveServer) -> int:
         crisis_id = prefect.post("/api/v1/crises", json=body).json()["id"]
         base = f"/api/v1/crises/{crisis_id}/cip"
         prefect.post(base, json={"number": "0 800 10 02 00"}).raise_for_status()
-        entry = com.post(
-            f"{base}/faq",
-            json={
-                "question": "Les écoles d'Abbeville sont-elles fermées ?",
-                "answer": "Oui, fermées jusqu'à lundi inclus.",
-                "communes": ["80001"],
-            },
-        )
-        entry.raise_for_status()
-        prefect.post(f"{base}/faq/{entry.json()['id']}/approve").raise_for_status()
+        for question, answer in (
+            ("Les écoles d'Abbeville sont-elles fermées ?", "Oui, fermées jusqu'à lundi inclus."),
+            ("L'eau du robinet est-elle potable ?", "Oui, l'eau reste potable."),
+        ):
+            body = {"question": question, "answer": answer, "communes": ["80001"]}
+            entry = com.post(f"{base}/faq", json=body)
+            entry.raise_for_status()
+            prefect.post(f"{base}/faq/{entry.json()['id']}/approve").raise_for_status()
         staff = [("cip-cheffe", "head"), ("cip-op2", "operator"), ("operateur", "operator")]
         for login, role in staff:
             with _operator(server, login) as user:
@@ -66,6 +64,7 @@ def test_an_operator_logs_a_call_with_the_keyboard_and_the_cabinet_sees_it(
     page.locator("#faq-search").focus()
     page.keyboard.type("ECOLE abbeville")
     expect(page.locator("#faq-count")).to_have_text("1 réponse")
+    expect(page.get_by_text("L'eau du robinet est-elle potable ?")).to_be_hidden()
     page.keyboard.press("Enter")
     expect(page.locator("#call-answer")).to_have_value("Oui, fermées jusqu'à lundi inclus.")
     page.locator("#call-question").focus()
