@@ -28,8 +28,9 @@ from crisis.app.auth import CurrentActor, DbDep, SettingsDep
 from crisis.app.paths import RowId
 from crisis.app.policies import cip_rules
 from crisis.cell import crises
-from crisis.cip import calls, faq, ordering, privacy, staffing, views
+from crisis.cip import calls, faq, ordering, privacy, record, staffing, views
 from crisis.cip.faq import APPROVERS, WRITERS
+from crisis.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/crises/{crisis_id}/cip", tags=["CIP"])
 
@@ -77,12 +78,14 @@ async def close_cip(
     return await _answer_cip(request, db, caller, crisis_id, step)
 
 
-@router.get("", summary="État, opérateurs et chiffres de la CIP", **returns(CipView, 404, 409))
+@router.get("", summary="État, opérateurs et chiffres de la CIP", **returns(CipView, 404))
 async def get_cip(
     crisis_id: RowId, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
     async with db.read() as session:
         await crises.get(session, crisis_id=crisis_id)
+        if await record.find(session, crisis_id=crisis_id) is None:  # a read: not journaled
+            raise NotFound("cip_not_ordered", "La CIP n'a pas été ordonnée pour cet événement.")
         return await views.cip_of(session, crisis_id=crisis_id, rules=cip_rules(settings))
 
 

@@ -126,8 +126,13 @@ async def cip_console(
         db, crisis_id=crisis_id, actor=actor, settings=settings, now=clock.now()
     )
     saved = request.query_params.get("appel", "")
+    suggested = request.query_params.get("question", "")[:1000]  # a question to answer
     return render(
-        request, "cip/console.html", saved_call=saved if saved.isdigit() else "", **context
+        request,
+        "cip/console.html",
+        saved_call=saved if saved.isdigit() else "",
+        form={"faq_question": suggested},
+        **context,
     )
 
 

@@ -341,3 +341,12 @@ async def test_the_crisis_reads_its_cip_track_as_an_independent_one(
     await client.delete(world.base, headers=world.prefect.headers)
     listed = (await client.get("/api/v1/crises", headers=world.com.headers)).json()["items"]
     assert listed[0]["tracks"]["cip"] == "closed"
+
+
+async def test_reading_a_cip_not_ordered_answers_404_and_journals_nothing(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    world = await cip_world(client, db, clock)
+    answer = await client.get(world.base, headers=world.head.headers)
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "cip_not_ordered"
+    assert await _refusals(db) == []

@@ -139,3 +139,22 @@ async def test_the_operators_cip_link_leads_to_the_console_of_the_cip_running(
     assert answer.headers["location"] == f"/evenements/{world.crisis_id}/cip"
     await _as(client, world.com)
     assert 'href="/cip"' not in (await client.get("/")).text
+
+
+async def test_a_question_without_a_faq_answer_becomes_a_suggested_entry_for_the_communicators(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    world = await cip_world(client, db, clock)
+    page = await _open_from_the_pages(client, world)
+    csrf = await _as(client, world.operators[0])
+    call = {"received_at": "2026-11-28T14:58:10", "topic": "water", "csrf_token": csrf}
+    call["question"] = "Peut-on boire l'eau du robinet ?"
+    assert (await client.post(f"{page}/appels", data=call)).status_code == 303
+    await _as(client, world.com)
+    console = (await client.get(page)).text
+    link = "?question=Peut-on%20boire%20l%27eau%20du%20robinet%20%3F#cip-faq-write"
+    assert f'href="{link}"' in console
+    prefilled = await client.get(f"{page}?question=Peut-on boire l'eau du robinet ?")
+    assert (
+        'name="question" maxlength="1000" required value="Peut-on boire l&#39;eau' in prefilled.text
+    )
