@@ -3,7 +3,6 @@ staffing and the cabinet's actions; and the CIP section of the crisis page."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,13 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from contacts import geography
 from crisis.actors import Actor, Role
-from crisis.app.auth import ClockDep, CurrentActor, DbDep, SettingsDep
+from crisis.app.actions import Caller, CallerDep
+from crisis.app.auth import CurrentActor, DbDep
 from crisis.app.clock import paris
 from crisis.app.db import Database
 from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
 from crisis.app.policies import cip_rules
-from crisis.app.settings import Settings
 from crisis.app.web.templating import render
 from crisis.cell import crises, overview
 from crisis.cell.clocks import ClockCode
@@ -61,10 +60,10 @@ def _announcement(crisis: Crisis) -> str | None:
     return f"/evenements/{crisis.id}/communiques/nouveau?modele={chosen}"
 
 
-async def console_context(
-    db: Database, *, crisis_id: int, actor: Actor, settings: Settings, now: datetime
-) -> dict[str, Any]:
-    rules = cip_rules(settings)
+async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> dict[str, Any]:
+    """Everything the CIP page and the crisis page's CIP section show, as `caller` may see it."""
+    actor, now = caller.actor, caller.now
+    rules = cip_rules(caller.settings)
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
         cip = await record.find(session, crisis_id=crisis_id)
@@ -115,16 +114,9 @@ async def console_context(
 
 @router.get("/evenements/{crisis_id}/cip")
 async def cip_console(
-    crisis_id: RowId,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep
 ) -> HTMLResponse:
-    context = await console_context(
-        db, crisis_id=crisis_id, actor=actor, settings=settings, now=clock.now()
-    )
+    context = await console_context(db, crisis_id=crisis_id, caller=caller)
     saved = request.query_params.get("appel", "")
     suggested = request.query_params.get("question", "")[:1000]  # a question to answer
     return render(
@@ -138,17 +130,10 @@ async def cip_console(
 
 @router.get("/fragments/evenements/{crisis_id}/cip")
 async def cip_section(
-    crisis_id: RowId,
-    request: Request,
-    actor: CurrentActor,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep
 ) -> HTMLResponse:
     """The crisis page's CIP section: state, staffing and the cabinet's figures."""
-    context = await console_context(
-        db, crisis_id=crisis_id, actor=actor, settings=settings, now=clock.now()
-    )
+    context = await console_context(db, crisis_id=crisis_id, caller=caller)
     return render(request, "cip/figures.html", **context)
 
 

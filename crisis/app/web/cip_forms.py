@@ -50,9 +50,7 @@ async def _act(
             await journal_refusal(
                 request, code=refused.code, message=refused.message, status=refused.status
             )
-        context = await console_context(
-            db, crisis_id=crisis_id, actor=caller.actor, settings=caller.settings, now=caller.now
-        )
+        context = await console_context(db, crisis_id=crisis_id, caller=caller)
         return render(
             request,
             "cip/console.html",
