@@ -85,6 +85,7 @@ async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> di
     return {
         "announce_href": _announcement(crisis) if cip and cip.closed_at is None else None,
         "crisis": crisis,
+        "exercise": crisis.is_exercise,  # the banner « EXERCICE — EXERCICE — EXERCICE »
         "cip": cip,
         "cip_state": cip.state.value if cip else None,
         "number_display": numbers.shown(cip.number) if cip else None,

@@ -158,3 +158,16 @@ async def test_a_question_without_a_faq_answer_becomes_a_suggested_entry_for_the
     assert (
         'name="question" maxlength="1000" required value="Peut-on boire l&#39;eau' in prefilled.text
     )
+
+
+async def test_the_cip_page_of_an_exercise_carries_the_exercise_banner(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    world = await cip_world(client, db, clock)
+    body = {"title": "Exercice crue", "kind": "crue", "mode": "exercise", "communes": ["80001"]}
+    drill = await client.post("/api/v1/crises", json=body, headers=world.prefect.headers)
+    await _as(client, world.operators[0])
+    page = await client.get(f"/evenements/{drill.json()['id']}/cip")
+    assert "EXERCICE — EXERCICE — EXERCICE" in page.text
+    real = await client.get(f"/evenements/{world.crisis_id}/cip")
+    assert "EXERCICE — EXERCICE — EXERCICE" not in real.text
