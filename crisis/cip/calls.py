@@ -128,7 +128,7 @@ async def log_call(
 ) -> CipCall:
     actor.require(Role.OPERATOR, action="enregistrer un appel à la CIP")
     crisis = await crises.get(session, crisis_id=crisis_id)
-    cip = await record.required(session, crisis_id=crisis_id)
+    cip = await record.required(session, crisis_id=crisis_id, lock=True)  # not past a close
     record.require_not_closed(cip)
     if not crisis.is_open:
         raise Conflict("crisis_closed", "L'événement est clos.")
