@@ -19,6 +19,7 @@ from crisis.cell import crises, overview
 from crisis.cell.clocks import ClockState
 from crisis.cell.crises import Crisis
 from crisis.checkpoints import CheckpointRecord
+from crisis.cip import report as cip_report
 from crisis.dispatch.outbox import Delivery, OutboxMessage, Purpose
 from crisis.errors import Conflict
 from crisis.journal import JournalEntry
@@ -54,6 +55,7 @@ class Summary:
     by_purpose: dict[str, int]
     generated_at: datetime
     checkpoint: CheckpointRecord | None = None  # the latest signed checkpoint of its chain
+    cip_report: tuple[tuple[str, str], ...] = ()  # (heading, text) lines; none without a CIP
 
 
 def _audience(crisis: Crisis) -> sa.ColumnElement[str]:
@@ -130,6 +132,7 @@ async def build(session: AsyncSession, *, crisis_id: int, now: datetime) -> Summ
         by_purpose=by_purpose,
         generated_at=now,
         checkpoint=await checkpoints.latest(session, chain=journal.crisis_chain(crisis_id)),
+        cip_report=await cip_report.lines(session, crisis_id=crisis_id),
     )
 
 

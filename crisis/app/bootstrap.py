@@ -20,6 +20,8 @@ DEMO_USERS: list[tuple[str, str, list[str]]] = [
     ("communicant", "Chargée de communication (démo)", ["communicator"]),
     ("formateur", "Formateur SIDPC (démo)", ["trainer"]),
     ("operateur", "Opérateur CIP (démo)", ["operator"]),
+    ("cheffe-cip", "Cheffe de la CIP (démo)", ["operator"]),
+    ("operatrice", "Opératrice CIP (démo)", ["operator"]),
     ("admin", "Administrateur (démo)", ["admin"]),
 ]
 

@@ -3,8 +3,10 @@
 A flood of the Somme around Abbeville: declared 50 minutes ago, the cell ordered and paged,
 two on-call members answer, the cell is operational, the COD is recorded with its SYNERGI
 reference, and one bulletin reaches the mayors of the arrondissement, the media and the
-public channels. The dispatcher running beside it sends the deliveries through the sandbox,
-so ES47 and ES48 show as met with their times.
+public channels. The prefect orders the CIP: a head and two operators check in, it opens,
+five FAQ answers are approved and the first calls logged (`crisis.cip.demo`). The dispatcher
+running beside it sends the deliveries through the sandbox, so ES47, ES48 and ES50 show as
+met with their times.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from crisis.actors import Actor
 from crisis.app import actions
 from crisis.app.actions import Caller
 from crisis.app.db import Database
+from crisis.app.policies import cip_rules
 from crisis.app.settings import Settings
 from crisis.bulletin import confirmations
 from crisis.bulletin.workflow import Draft
 from crisis.cell import acknowledgements, paging
 from crisis.cell.crises import Crisis
+from crisis.cip import demo as cip_demo
 from crisis.dispatch.outbox import Delivery, DeliveryStatus
 from crisis.vocabulary import CrisisMode
 
@@ -72,6 +76,18 @@ async def play(db: Database, settings: Settings, *, now: datetime) -> int:
     await _cell_and_cod(db, crisis_id, prefect=prefect, at=at, communicator=communicator)
     bulletin_id = await _bulletin(db, crisis_id, at(communicator, 32), at(validator, 36))
     await _call_the_unreachable(db, bulletin_id=bulletin_id, now=start + timedelta(minutes=41))
+    cast = cip_demo.Cast(
+        prefect=prefect,
+        communicator=communicator,
+        validator=validator,
+        head=await _actor(db, "cheffe-cip"),
+        operators=(await _actor(db, "operateur"), await _actor(db, "operatrice")),
+    )
+    async with db.transaction() as session:
+        await cip_demo.play(
+            session, cast=cast, crisis_id=crisis_id, bulletin_id=bulletin_id,
+            rules=cip_rules(settings), start=start,
+        )  # fmt: skip
     return crisis_id
 
 

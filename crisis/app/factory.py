@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from crisis.app import auth, errors, live
 from crisis.app.api import bulletins as bulletins_api
+from crisis.app.api import cip as cip_api
 from crisis.app.api import contacts as contacts_api
 from crisis.app.api import coverage as coverage_api
 from crisis.app.api import crises as crises_api
@@ -35,6 +36,8 @@ from crisis.app.web import (
     bulletin_composer,
     bulletin_tracking,
     channels_page,
+    cip_console,
+    cip_forms,
     coverage_pages,
     exercise_agenda,
     exercise_form,
@@ -61,6 +64,7 @@ ROUTERS = (
     ops.router,
     crises_api.router,
     lifecycle_api.router,
+    cip_api.router,
     inbound_api.router,
     pages.router,
     account.router,
@@ -84,6 +88,8 @@ ROUTERS = (
     exercise_form.router,  # before the drill page: « nouveau » is no drill number
     exercise_pages.router,
     exercise_agenda.router,
+    cip_console.router,
+    cip_forms.router,
 )
 
 

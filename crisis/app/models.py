@@ -14,6 +14,9 @@ import crisis.cell.clocks
 import crisis.cell.crises
 import crisis.cell.paging
 import crisis.checkpoints
+import crisis.cip.calls
+import crisis.cip.faq
+import crisis.cip.record
 import crisis.dispatch.budget
 import crisis.dispatch.instances
 import crisis.dispatch.outbox

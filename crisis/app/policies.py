@@ -10,6 +10,7 @@ from crisis.app.settings import Settings
 from crisis.bulletin.workflow import ChannelPolicy
 from crisis.cell.clocks import ClockRules
 from crisis.cell.lifecycle import LifecycleRules
+from crisis.cip.rules import CipRules
 from exercises.launching import LaunchRules
 
 
@@ -23,6 +24,16 @@ def lifecycle_rules(settings: Settings) -> LifecycleRules:
         min_staffing=dict(settings.cell_min_staffing),
         page_escalation=timedelta(minutes=settings.page_escalation_minutes),
         base_url=settings.base_url,
+    )
+
+
+def cip_rules(settings: Settings) -> CipRules:
+    return CipRules(
+        clock=ClockRules(
+            deadline_minutes=settings.clock_deadline_minutes,
+            thresholds=tuple(settings.clock_alert_thresholds),
+        ),
+        min_staffing=dict(settings.cip_min_staffing),
     )
 
 

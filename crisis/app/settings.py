@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     cell_min_staffing: dict[str, int] = Field(
         default_factory=lambda: {"communication": 1, "validator": 1}
     )
+    # CIP roles (head, operator, technician, specialist) checked in before it may open (ES50).
+    cip_min_staffing: dict[str, int] = Field(default_factory=lambda: {"head": 1, "operator": 2})
     page_escalation_minutes: int = Field(default=10, ge=1, le=240)
     clock_tick_seconds: float = Field(default=0.25, gt=0)
     clock_alert_late_seconds: float = Field(default=5.0, ge=0)

@@ -170,6 +170,7 @@ def _facts(summary: Summary) -> list[tuple[str, str]]:
         ("Déclaré", f"{format_paris(c.declared_at)} par {c.declared_by}"),
         ("Cellule", cell),
         ("COD", cod),
+        *summary.cip_report,
         ("Clos", closed),
     ]
 

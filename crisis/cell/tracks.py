@@ -24,9 +24,12 @@ class CodTrack(StrEnum):
 
 
 class CipTrack(StrEnum):
-    """The CIP wing is not built yet: its track stays « non ordonnée »."""
+    """Read from the CIP wing's row (`crisis.cip.record.tracks`), which the crisis row lacks."""
 
     NOT_ORDERED = "not_ordered"
+    ORDERED = "ordered"
+    OPEN = "open"
+    CLOSED = "closed"
 
 
 class Recorded(Protocol):
@@ -53,7 +56,7 @@ class Tracks:
         return {"open": self.open, "cell": self.cell, "cod": self.cod, "cip": self.cip}
 
 
-def of(crisis: Recorded) -> Tracks:
+def of(crisis: Recorded, *, cip: CipTrack = CipTrack.NOT_ORDERED) -> Tracks:
     if crisis.cell_operational_at is not None:
         cell = CellTrack.OPERATIONAL
     elif crisis.cell_ordered_at is not None:
@@ -61,4 +64,4 @@ def of(crisis: Recorded) -> Tracks:
     else:
         cell = CellTrack.NOT_ORDERED
     cod = CodTrack.NOT_ACTIVATED if crisis.cod_activated_at is None else CodTrack.ACTIVATED
-    return Tracks(open=crisis.is_open, cell=cell, cod=cod)
+    return Tracks(open=crisis.is_open, cell=cell, cod=cod, cip=cip)

@@ -34,6 +34,7 @@ class Site:
             "/",
             f"/evenements/{crisis_id}",
             f"/evenements/{crisis_id}/main-courante",
+            f"/evenements/{crisis_id}/cip",
             "/main-courante",
             f"/evenements/{crisis_id}/bilan",
             f"/communiques/{bulletin_id}",
@@ -60,7 +61,7 @@ class Site:
                 f"/evenements/{crisis_id}/communiques/nouveau",
                 f"/communiques/{bulletin_id}/modifier",
             ],
-            "operateur": shared,
+            "operateur": [*shared, "/cip"],
             "admin": [
                 "/annuaire",
                 f"/annuaire/{self.contact_id}",
@@ -93,6 +94,8 @@ def published_site(server: LiveServer) -> Site:
         )
         crisis.raise_for_status()
         crisis_id = crisis.json()["id"]
+        cip = {"number": "0 800 10 02 00"}  # the CIP page with its staffing and forms
+        prefect.post(f"/api/v1/crises/{crisis_id}/cip", json=cip).raise_for_status()
         draft = communicator.post(
             f"/api/v1/crises/{crisis_id}/bulletins",
             json={"title": TITLE, "body": BODY, "audiences": ["public"]},

@@ -29,6 +29,8 @@ from crisis.app.paths import RowId
 from crisis.cell import cabinet, checklist, crises, overview, tracks
 from crisis.cell.clocks import ClockState, state_view
 from crisis.cell.crises import Crisis
+from crisis.cell.tracks import CipTrack
+from crisis.cip import record as cip_record
 from crisis.vocabulary import CabinetEntryKind, CrisisMode
 
 router = APIRouter(prefix="/api/v1", tags=["événements"])
@@ -59,7 +61,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def crisis_view(
-    crisis: Crisis, states: Sequence[ClockState] = (), *, personal: bool
+    crisis: Crisis,
+    states: Sequence[ClockState] = (),
+    *,
+    personal: bool,
+    cip: CipTrack = CipTrack.NOT_ORDERED,
 ) -> dict[str, Any]:
     return {
         "id": crisis.id,
@@ -67,7 +73,7 @@ def crisis_view(
         "kind": crisis.kind,
         "mode": crisis.mode,
         "status": crisis.status,
-        "tracks": tracks.of(crisis).view(),
+        "tracks": tracks.of(crisis, cip=cip).view(),
         "communes": crisis.communes,
         "playbook": crisis.playbook_key,
         "declared_at": crisis.declared_at.isoformat(),
@@ -98,7 +104,10 @@ async def crisis_with_clocks(
         session, crises=[crisis], now=now, missing_shown=None
     )
     personal = privacy.sees_personal_data(viewer)
-    return crisis_view(crisis, states.get(crisis.id or 0, []), personal=personal)
+    cip = (await cip_record.tracks(session, crisis_ids=[crisis.id or 0])).get(crisis.id or 0)
+    return crisis_view(
+        crisis, states.get(crisis.id or 0, []), personal=personal, cip=cip or CipTrack.NOT_ORDERED
+    )
 
 
 @router.post(
@@ -129,8 +138,19 @@ async def list_crises(
         states = await overview.clock_states(  # the API: every missing name
             session, crises=rows, now=now, missing_shown=None
         )
+        cips = await cip_record.tracks(session, crisis_ids=[c.id for c in rows if c.id])
     personal = privacy.sees_personal_data(actor)
-    return {"items": [crisis_view(c, states.get(c.id or 0, []), personal=personal) for c in rows]}
+    return {
+        "items": [
+            crisis_view(
+                c,
+                states.get(c.id or 0, []),
+                personal=personal,
+                cip=cips.get(c.id or 0, CipTrack.NOT_ORDERED),
+            )
+            for c in rows
+        ]
+    }
 
 
 @router.get("/crises/{crisis_id}", summary="Lire un événement", **returns(CrisisDetail, 404))

@@ -30,6 +30,7 @@ from crisis.bulletin.verdict import verdict
 from crisis.bulletin.workflow import Bulletin, ChannelPolicy
 from crisis.cell import crises
 from crisis.cell.crises import Crisis, playbook_for
+from crisis.cip import public as cip_public
 from crisis.errors import InvalidInput
 from crisis.vocabulary import BulletinStatus
 from playbooks import check_completeness
@@ -114,8 +115,11 @@ def _blank(crisis: Crisis, policy: ChannelPolicy) -> dict[str, Any]:
     }
 
 
-def _from_template(crisis: Crisis, caller: Caller, key: str, names: list[str]) -> dict[str, Any]:
-    """The playbook's template `key` filled for this crisis, or nothing."""
+def _from_template(
+    crisis: Crisis, caller: Caller, key: str, names: list[str], cip_number: str | None = None
+) -> dict[str, Any]:
+    """The playbook's template `key` filled for this crisis, or nothing (the CIP's number,
+    once ordered, fills `numero_unique`)."""
     playbook = playbook_for(crisis.kind, playbook_library())
     if not key or playbook is None:
         return {}
@@ -126,7 +130,9 @@ def _from_template(crisis: Crisis, caller: Caller, key: str, names: list[str]) -
         commune_names=names,
         now=caller.now,
         link=f"{settings.base_url.rstrip('/')}/public/bulletins",  # the public list page
-        known={"situation": f"{crisis.title}."} | settings.contact_phones,
+        known={"situation": f"{crisis.title}."}
+        | settings.contact_phones
+        | ({"numero_unique": cip_number} if cip_number else {}),
     )
     if filled is None:
         return {}
@@ -169,9 +175,10 @@ async def new_bulletin_page(
         crisis = await crises.get(session, crisis_id=crisis_id)
         communes = await geography.communes_by_code(session, codes=crisis.communes)
         referenced = await bulletins.get(session, bulletin_id=reference) if reference else None
+        cip_number = await cip_public.ordered_number(session, crisis_id)
     form = (
         _blank(crisis, policy)
-        | _from_template(crisis, caller, modele, [c.name for c in communes])
+        | _from_template(crisis, caller, modele, [c.name for c in communes], cip_number)
         | _following(referenced, crisis_id, type)
     )
     action = _action(crisis_id=crisis_id)

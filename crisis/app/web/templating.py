@@ -32,6 +32,7 @@ NAV_LINKS: list[tuple[str, str]] = [
 ROLE_NAV_LINKS: list[tuple[str, str, Role]] = [
     ("/exercices", "Exercices", Role.TRAINER),
     ("/exercices", "Exercices", Role.PREFECT),
+    ("/cip", "CIP", Role.OPERATOR),
     ("/canaux", "Canaux", Role.ADMIN),
     ("/utilisateurs", "Utilisateurs", Role.ADMIN),
 ]

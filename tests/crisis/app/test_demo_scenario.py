@@ -49,8 +49,13 @@ async def test_the_scripted_crisis_reaches_the_three_audiences_and_meets_es47_an
         clocks = (
             await client.get(f"/api/v1/crises/{crisis_id}/clocks", headers=viewer.headers)
         ).json()
+        cip = (await client.get(f"/api/v1/crises/{crisis_id}/cip", headers=viewer.headers)).json()
+        faq = (
+            await client.get(f"/api/v1/crises/{crisis_id}/cip/faq", headers=viewer.headers)
+        ).json()
     by_code = {c["code"]: c for c in clocks}
     assert by_code["ES47"]["status"] == "met" and by_code["ES47"]["met_at"]
+    assert by_code["ES50"]["status"] == "met" and by_code["ES50"]["met_at"]
     es48 = by_code["ES48"]
     assert es48["status"] == "met", es48["coverage"]
     for audience in ("officials", "media", "public"):
@@ -59,3 +64,10 @@ async def test_the_scripted_crisis_reaches_the_three_audiences_and_meets_es47_an
     assert es48["coverage"]["officials"]["total"] > 100  # the arrondissement's officials
     assert len(mayors_reached) > 100 and posted == 2
     assert len(sandbox.webhook.state.received) == 1
+    assert cip["status"] == "open" and cip["number_display"] == "0 800 80 80 80"
+    assert cip["figures"]["calls"] == 6 and cip["figures"]["open_follow_ups"] == 1
+    assert len(faq["items"]) == 5
+    assert [s["question"] for s in cip["figures"]["suggestions"]] == [
+        "Les écoles seront-elles ouvertes demain ?",
+        "Le collège ouvre-t-il demain ?",
+    ]

@@ -102,6 +102,8 @@ async def _world(
         "decided_by": "Préfète",
     }
     assert (await client.post(f"/api/v1/crises/{cid}/cod", json=cod, headers=prefect)).is_success
+    cip = {"number": "0 800 10 02 00"}  # the CIP's routes answer once it is ordered
+    assert (await client.post(f"/api/v1/crises/{cid}/cip", json=cip, headers=prefect)).is_success
     bulletin_id = await published(
         db, clock.now(), crisis_id=cid, audiences=["officials"], channels=["email", "sms"]
     )
@@ -167,6 +169,10 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     # a search runs on the entries as the reader sees them: a withheld name finds nothing
     "/api/v1/crises/{crisis_id}/journal?q=Quasimodo": (),
     "/api/v1/roster/on-duty": (),  # on-call staff: names of the cell, channels never shown
+    # the CIP's staff by name (agents, as the cell); callers' callback numbers only to the CIP
+    # operators and the prefect (`crisis.cip.privacy`), never in the API's state
+    "/api/v1/crises/{crisis_id}/cip": (),
+    "/evenements/{crisis_id}/cip": (),
     "/communiques/{bulletin_id}/suivi": (NAME, TO_CALL_NAME, LANDLINE),
     "/fragments/communiques/{bulletin_id}/suivi": (NAME, TO_CALL_NAME, LANDLINE),
     "/communiques/{bulletin_id}/envois.csv": (NAME, PHONE, EMAIL, TO_CALL_NAME),
@@ -278,6 +284,9 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/api/v1/bulletins/{bulletin_id}/recipients": "nombres de destinataires par public",
     "/api/v1/crises/{crisis_id}/bulletins": "communiqués d'un événement",
     "/api/v1/roster/gaps": "trous de l'astreinte : rôles et heures",
+    "/api/v1/crises/{crisis_id}/cip/faq": "FAQ de la CIP : questions et réponses validées",
+    "/fragments/evenements/{crisis_id}/cip": "chiffres de la CIP : décomptes, thèmes, communes",
+    "/cip": "CIP en cours : intitulés d'événements et numéros uniques (publics)",
     "/communiques/{bulletin_id}": "communiqué et ses chiffres d'envoi",
     "/communiques/{bulletin_id}/modifier": "formulaire de rédaction",
     "/communiques/{bulletin_id}/publier": "confirmation : nombres de destinataires par public",

@@ -1,0 +1,158 @@
+"""The CIP page: the operator console (validated facts, FAQ, call form) with the CIP's state,
+staffing and the cabinet's actions; and the CIP section of the crisis page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from contacts import geography
+from crisis.actors import Actor, Role
+from crisis.app.actions import Caller, CallerDep
+from crisis.app.auth import CurrentActor, DbDep
+from crisis.app.clock import paris
+from crisis.app.db import Database
+from crisis.app.library import playbook_library
+from crisis.app.paths import RowId
+from crisis.app.policies import cip_rules
+from crisis.app.web.templating import render
+from crisis.cell import crises, overview
+from crisis.cell.clocks import ClockCode
+from crisis.cell.crises import Crisis
+from crisis.cip import calls, faq, figures, numbers, privacy, record, staffing
+from crisis.cip import facts as validated
+from crisis.cip.faq import APPROVERS, WRITERS
+from crisis.cip.vocabulary import CIP_ROLE_LABELS, CIP_STATE_LABELS, TOPIC_LABELS, CipRole, CipState
+
+router = APIRouter(include_in_schema=False)
+
+
+def abilities(actor: Actor, *, present: bool, head: bool) -> dict[str, bool]:
+    """What the page offers; the services refuse the rest anyway."""
+    roles = actor.roles
+    return {
+        "prefect": Role.PREFECT in roles,
+        "operator": Role.OPERATOR in roles,
+        "present": present,
+        "log_calls": Role.OPERATOR in roles and present,
+        "open": Role.PREFECT in roles or head,
+        "write_faq": bool(roles & set(WRITERS)),
+        "approve_faq": bool(roles & set(APPROVERS)),
+        "callbacks": privacy.sees_callback_numbers(actor),
+    }
+
+
+def _announcement(crisis: Crisis) -> str | None:
+    """The composer on the playbook's template announcing the CIP's number (`cip_opening`)."""
+    playbook = crises.playbook_for(crisis.kind, playbook_library())
+    chosen = next(
+        (
+            t.key
+            for t in (playbook.templates if playbook else [])
+            if t.purpose == "cip_opening" and t.channel is None
+        ),
+        None,
+    )
+    if chosen is None:
+        return None
+    return f"/evenements/{crisis.id}/communiques/nouveau?modele={chosen}"
+
+
+async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> dict[str, Any]:
+    """Everything the CIP page and the crisis page's CIP section show, as `caller` may see it."""
+    actor, now = caller.actor, caller.now
+    rules = cip_rules(caller.settings)
+    async with db.read() as session:
+        crisis = await crises.get(session, crisis_id=crisis_id)
+        cip = await record.find(session, crisis_id=crisis_id)
+        shifts = await record.shifts(session, crisis_id=crisis_id) if cip else []
+        facts = await validated.published(session, crisis_id=crisis_id)
+        entries = await faq.listing(session, crisis_id=crisis_id, approved_only=False)
+        logged = await calls.for_crisis(session, crisis_id=crisis_id)
+        states = await overview.clock_states(session, crises=[crisis], now=now)
+        names = {
+            c.code: c.name
+            for c in await geography.communes_by_code(
+                session, codes=sorted({c.commune for c in logged if c.commune})
+            )
+        }
+    present = [s for s in shifts if s.checked_out_at is None]
+    mine = next((s for s in present if s.user_id == actor.user_id), None)
+    heads = {s.user_id for s in present if s.role == CipRole.HEAD}
+    es50 = next((s for s in states.get(crisis_id, []) if s.code == ClockCode.ES50), None)
+    return {
+        "announce_href": _announcement(crisis) if cip and cip.closed_at is None else None,
+        "crisis": crisis,
+        "exercise": crisis.is_exercise,  # the banner « EXERCICE — EXERCICE — EXERCICE »
+        "cip": cip,
+        "cip_state": cip.state.value if cip else None,
+        "number_display": numbers.shown(cip.number) if cip else None,
+        "es50": es50,
+        "present": present,
+        "my_shift": mine,
+        "handovers": [s for s in reversed(shifts) if s.handover_note][:3],
+        "missing": staffing.gaps(present, minimum=rules.min_staffing),
+        "min_staffing": rules.min_staffing,
+        "facts": facts,
+        "faq_items": [i for i in entries if i.entry.status == "approved"],
+        "faq_pending": [i for i in entries if i.entry.status != "approved"],
+        "figures": figures.of(logged),
+        "follow_ups": [c for c in logged if c.follow_up and c.follow_up_done_at is None],
+        "commune_names": names,
+        "can": abilities(actor, present=mine is not None, head=actor.user_id in heads),
+        "server_now": now.isoformat(),
+        "now_local": paris(now).strftime("%Y-%m-%dT%H:%M"),
+        "topic_labels": TOPIC_LABELS,
+        "cip_role_labels": CIP_ROLE_LABELS,
+        "cip_state_labels": CIP_STATE_LABELS,
+        "open_state": CipState.OPEN.value,
+        "show_number": privacy.sees_callback_numbers(actor),
+        "shown_number": numbers.shown,
+    }
+
+
+@router.get("/evenements/{crisis_id}/cip")
+async def cip_console(
+    crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> HTMLResponse:
+    context = await console_context(db, crisis_id=crisis_id, caller=caller)
+    saved = request.query_params.get("appel", "")
+    suggested = request.query_params.get("question", "")[:1000]  # a question to answer
+    return render(
+        request,
+        "cip/console.html",
+        saved_call=saved if saved.isdigit() else "",
+        form={"faq_question": suggested},
+        **context,
+    )
+
+
+@router.get("/fragments/evenements/{crisis_id}/cip")
+async def cip_section(
+    crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> HTMLResponse:
+    """The crisis page's CIP section: state, staffing and the cabinet's figures."""
+    context = await console_context(db, crisis_id=crisis_id, caller=caller)
+    return render(request, "cip/figures.html", **context)
+
+
+@router.get("/cip")
+async def cip_home(request: Request, actor: CurrentActor, db: DbDep) -> Response:
+    """The operators' entry: the console of the one CIP running, or the list of those running."""
+    async with db.read() as session:
+        running = await record.not_closed(session)
+        titles = {
+            c.crisis_id: (await crises.get(session, crisis_id=c.crisis_id)).title for c in running
+        }
+    if len(running) == 1:
+        return RedirectResponse(f"/evenements/{running[0].crisis_id}/cip", status_code=303)
+    return render(
+        request,
+        "cip/home.html",
+        running=running,
+        titles=titles,
+        shown_number=numbers.shown,
+        cip_state_labels=CIP_STATE_LABELS,
+    )

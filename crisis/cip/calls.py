@@ -1,0 +1,206 @@
+"""A call to the CIP, logged by the operator who answered it.
+
+Accepted from the order until the close; times in order (received ≤ answered ≤ ended, none
+after now); the answer is a validated FAQ entry of the crisis or typed text; a follow-up
+carries the caller's callback number (personal data: see `crisis.cip.privacy`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contacts import geography
+from crisis import journal
+from crisis.actors import Actor, Role
+from crisis.cell import crises
+from crisis.cell.crises import RefusedInput
+from crisis.cip import faq, numbers, record, staffing
+from crisis.cip.rules import CipRules
+from crisis.cip.vocabulary import TOPIC_LABELS, FaqStatus
+from crisis.errors import Conflict, NotFound
+from crisis.text import visible_length
+from storage.types import UTCDateTime
+
+TEXT_MAX = 4000
+
+
+class CipCall(SQLModel, table=True):
+    __tablename__ = "cip_call"
+
+    id: int | None = Field(default=None, primary_key=True)
+    crisis_id: int = Field(foreign_key="crisis.id", index=True)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    commune: str | None = Field(default=None, max_length=5)
+    topic: str = Field(max_length=20)
+    question: str = Field(sa_type=sa.Text)
+    answer: str | None = Field(default=None, sa_type=sa.Text)
+    faq_id: int | None = Field(default=None, foreign_key="cip_faq_entry.id")
+    follow_up: bool = False
+    callback_number: str | None = Field(default=None, max_length=20)
+    follow_up_done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    operator: str = Field(max_length=64)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallIn:
+    received_at: datetime | None
+    topic: str
+    question: str
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    commune: str | None = None
+    answer: str | None = None
+    faq_id: int | None = None
+    follow_up: bool = False
+    callback_number: str | None = None
+
+
+def _aware(value: datetime | None, *, code: str, what: str) -> datetime | None:
+    if value is not None and value.utcoffset() is None:
+        raise RefusedInput(code, f"{what} : indiquez l'heure avec son fuseau horaire.")
+    return value
+
+
+def _times(call: CallIn, *, rules: CipRules, now: datetime) -> None:
+    received = _aware(call.received_at, code="received_at_invalid", what="Appel reçu")
+    answered = _aware(call.answered_at, code="answered_at_invalid", what="Appel décroché")
+    ended = _aware(call.ended_at, code="ended_at_invalid", what="Fin d'appel")
+    if received is None:
+        raise RefusedInput("received_at_missing", "Indiquez l'heure de réception de l'appel.")
+    latest = now + rules.clock_skew
+    if any(t is not None and t > latest for t in (received, answered, ended)):
+        raise RefusedInput("call_in_future", "Une heure de l'appel est dans le futur.")
+    if answered is not None and answered < received:
+        raise RefusedInput(
+            "answered_before_received", "L'appel ne peut pas être décroché avant d'être reçu."
+        )
+    if ended is not None and ended < (answered or received):
+        raise RefusedInput("ended_before_answered", "La fin d'appel précède son début.")
+
+
+def _text(value: str | None, *, code: str, what: str, required: bool) -> str | None:
+    text = " ".join((value or "").split()) if value else ""
+    if required and visible_length(text) < 3:
+        raise RefusedInput(f"{code}_missing", f"{what} : au moins 3 caractères.")
+    if len(text) > TEXT_MAX:
+        raise RefusedInput(f"{code}_too_long", f"{what} : {TEXT_MAX} caractères au plus.")
+    return text or None
+
+
+async def _checked(
+    session: AsyncSession, *, crisis_id: int, call: CallIn, rules: CipRules, now: datetime
+) -> tuple[str | None, str | None, str | None]:
+    """(question, answer, callback number) once everything else is valid."""
+    _times(call, rules=rules, now=now)
+    if call.topic not in TOPIC_LABELS:
+        raise RefusedInput("unknown_topic", f"Thème inconnu : « {call.topic[:40]} ».")
+    question = _text(call.question, code="question", what="Question", required=True)
+    answer = _text(call.answer, code="answer", what="Réponse donnée", required=False)
+    if call.commune and await geography.unknown_communes(session, codes=[call.commune]):
+        raise RefusedInput("unknown_commune", f"Commune inconnue : « {call.commune[:20]} ».")
+    if call.faq_id is not None:
+        entry = await faq.entry(session, crisis_id=crisis_id, entry_id=call.faq_id)
+        if entry.status != FaqStatus.APPROVED:
+            raise Conflict("faq_not_approved", "Cette réponse de la FAQ n'est pas encore validée.")
+    callback = None
+    if call.follow_up:
+        callback = numbers.french_number(
+            call.callback_number, code="callback_number", what="le numéro de rappel"
+        )
+    return question, answer, callback
+
+
+async def log_call(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    crisis_id: int,
+    call: CallIn,
+    rules: CipRules,
+    now: datetime,
+) -> CipCall:
+    actor.require(Role.OPERATOR, action="enregistrer un appel à la CIP")
+    crisis = await crises.get(session, crisis_id=crisis_id)
+    cip = await record.required(session, crisis_id=crisis_id, lock=True)  # not past a close
+    record.require_not_closed(cip)
+    if not crisis.is_open:
+        raise Conflict("crisis_closed", "L'événement est clos.")
+    if not actor.is_system and not await staffing.present_shift(
+        session, crisis_id=crisis_id, actor=actor
+    ):
+        raise Conflict(
+            "not_checked_in", "Prenez votre poste à la CIP avant d'enregistrer un appel."
+        )
+    question, answer, callback = await _checked(
+        session, crisis_id=crisis_id, call=call, rules=rules, now=now
+    )
+    assert call.received_at is not None and question is not None
+    if call.received_at < cip.ordered_at - rules.clock_skew:
+        raise Conflict("call_before_order", "Appel reçu avant que la CIP soit ordonnée.")
+    logged = CipCall(
+        crisis_id=crisis_id,
+        received_at=call.received_at,
+        answered_at=call.answered_at,
+        ended_at=call.ended_at,
+        commune=call.commune or None,
+        topic=call.topic,
+        question=question,
+        answer=answer,
+        faq_id=call.faq_id,
+        follow_up=call.follow_up,
+        callback_number=callback,
+        operator=actor.login,
+        recorded_at=now,
+    )
+    session.add(logged)
+    await session.flush()
+    await journal.append(
+        session,
+        actor=actor,
+        action="cip.call_logged",
+        now=now,
+        crisis_id=crisis_id,
+        payload={
+            "call": logged.id,
+            "topic": logged.topic,
+            "commune": logged.commune,
+            "faq": logged.faq_id,
+            "follow_up": logged.follow_up,
+        },
+    )
+    return logged
+
+
+async def for_crisis(session: AsyncSession, *, crisis_id: int) -> list[CipCall]:
+    query = select(CipCall).where(CipCall.crisis_id == crisis_id)
+    return list((await session.exec(query.order_by(col(CipCall.received_at)))).all())
+
+
+async def follow_up_done(
+    session: AsyncSession, *, actor: Actor, crisis_id: int, call_id: int, now: datetime
+) -> CipCall:
+    """An operator called the caller back: the follow-up is no longer open."""
+    actor.require(Role.OPERATOR, action="noter un rappel fait")
+    call = await session.get(CipCall, call_id)
+    if call is None or call.crisis_id != crisis_id:
+        raise NotFound("call_not_found", f"Aucun appel n° {call_id} à cette CIP.")
+    if not call.follow_up or call.follow_up_done_at is not None:
+        raise Conflict("no_follow_up_open", "Cet appel n'a pas de rappel en attente.")
+    call.follow_up_done_at = now
+    session.add(call)
+    await journal.append(
+        session,
+        actor=actor,
+        action="cip.follow_up_done",
+        now=now,
+        crisis_id=crisis_id,
+        payload={"call": call.id},
+    )
+    return call

@@ -1,0 +1,105 @@
+"""Issue 20 in the browser: an operator answers a caller from the CIP console with the keyboard
+alone — time stamps with F2/F3/F4, the FAQ searched as typed and taken with Enter, the draft
+surviving a reload, Ctrl+Enter to save — and the call reaches the cabinet's figures."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.accessibility import axe_violations
+from tests.browser.conftest import LiveServer, choose_password, log_in
+from tests.browser.site import api, context_as
+
+pytestmark = pytest.mark.browser
+
+
+def _operator(server: LiveServer, login: str) -> httpx.Client:
+    if login not in server.users:
+        one_time = server.cli("users", "add", login, "--role", "operator").stdout
+        server.users[login] = choose_password(server, login, one_time.strip().splitlines()[-1])
+    return api(server, login)
+
+
+def _open_cip(server: LiveServer) -> int:
+    """A crisis whose CIP is ordered and open, a validated FAQ entry, `operateur` in post."""
+    with api(server, "prefet") as prefect, api(server, "communicant") as com:
+        body = {"title": "Crue CIP", "kind": "crue", "mode": "real", "communes": ["80001"]}
+        crisis_id = prefect.post("/api/v1/crises", json=body).json()["id"]
+        base = f"/api/v1/crises/{crisis_id}/cip"
+        prefect.post(base, json={"number": "0 800 10 02 00"}).raise_for_status()
+        for question, answer in (
+            ("Les écoles d'Abbeville sont-elles fermées ?", "Oui, fermées jusqu'à lundi inclus."),
+            ("L'eau du robinet est-elle potable ?", "Oui, l'eau reste potable."),
+        ):
+            body = {"question": question, "answer": answer, "communes": ["80001"]}
+            entry = com.post(f"{base}/faq", json=body)
+            entry.raise_for_status()
+            prefect.post(f"{base}/faq/{entry.json()['id']}/approve").raise_for_status()
+        staff = [("cip-cheffe", "head"), ("cip-op2", "operator"), ("operateur", "operator")]
+        for login, role in staff:
+            with _operator(server, login) as user:
+                user.post(f"{base}/operators", json={"role": role}).raise_for_status()
+        with _operator(server, "cip-cheffe") as head:
+            head.post(f"{base}/open").raise_for_status()
+    return int(crisis_id)
+
+
+def test_an_operator_logs_a_call_with_the_keyboard_and_the_cabinet_sees_it(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    crisis_id = _open_cip(live_server)
+    context, page = context_as(browser, live_server, "operateur")
+    console = f"{live_server.url}/evenements/{crisis_id}/cip"
+    page.goto(console)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("0 800 10 02 00")
+    page.keyboard.press("F2")
+    expect(page.locator("#call-received_at")).to_have_value(
+        re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
+    )
+    page.keyboard.press("F3")
+    page.locator("#faq-search").focus()
+    page.keyboard.type("ECOLE abbeville")
+    expect(page.locator("#faq-count")).to_have_text("1 réponse")
+    expect(page.get_by_text("L'eau du robinet est-elle potable ?")).to_be_hidden()
+    page.keyboard.press("Enter")
+    expect(page.locator("#call-answer")).to_have_value("Oui, fermées jusqu'à lundi inclus.")
+    page.locator("#call-question").focus()
+    page.keyboard.type("Mon fils va-t-il à l'école demain ?")
+    page.reload()  # a reload loses nothing: the draft is kept locally until saved
+    expect(page.locator("#call-question")).to_have_value("Mon fils va-t-il à l'école demain ?")
+    expect(page.locator("#call-faq")).not_to_have_value("")
+    page.keyboard.press("F4")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_url(re.compile(r"\?appel=\d+"))
+    expect(page.get_by_role("alert").first).to_contain_text("Appel enregistré")
+    expect(page.locator("#call-question")).to_have_value("")
+    page.reload()
+    expect(page.locator("#call-question")).to_have_value("")
+    assert axe_violations(page) == []
+    context.close()
+    cabinet, cabinet_page = context_as(browser, live_server, "prefet")
+    cabinet_page.goto(f"{live_server.url}/evenements/{crisis_id}")
+    expect(cabinet_page.locator('[data-figure="calls"]')).to_have_text("1")
+    assert axe_violations(cabinet_page) == []
+    cabinet.close()
+
+
+def test_the_console_fits_a_laptop_screen_and_its_form_is_reached_by_tab(
+    page: Page, live_server: LiveServer
+) -> None:
+    crisis_id = _open_cip(live_server)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    log_in(page, live_server, "operateur")
+    page.goto(f"{live_server.url}/evenements/{crisis_id}/cip")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 1366
+    page.locator("#call-commune").focus()
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == "call-topic":
+            break
+    assert page.evaluate("() => document.activeElement.id") == "call-topic"
