@@ -78,6 +78,7 @@ def make_templates() -> Jinja2Templates:
     env = templates.env
     env.filters["paris"] = format_paris
     env.filters["channel_label"] = lambda kind: labels.label_of(labels.CHANNEL_LABELS, kind)
+    env.filters["clock_status"] = lambda status: labels.label_of(labels.CLOCK_STATUS_LABELS, status)
     env.globals.update(kind_label=kind_label, status_label=status_label, action_label=action_label)
     env.globals.update(
         actor_label=actor_label,

@@ -49,6 +49,7 @@ async def test_the_cip_is_ordered_staffed_and_opened_from_its_page_and_a_call_sa
     console = await client.get(page)
     assert console.status_code == 200
     assert "0 800 10 02 00" in console.text and 'id="cip-call"' in console.text
+    assert "ES50 : tenu" in console.text  # in French, as every clock
     call = {
         "received_at": "2026-11-28T14:58:10",
         "answered_at": "2026-11-28T14:58:40",
