@@ -17,6 +17,7 @@ import crisis.checkpoints
 import crisis.dispatch.budget
 import crisis.dispatch.instances
 import crisis.dispatch.outbox
+import crisis.dispatch.tallies
 import crisis.inbound_updates
 import crisis.journal
 import crisis.pending_imports
