@@ -43,22 +43,30 @@ async def _log_in(
     await log_in(client, user.login, user.password)
 
 
+@pytest.fixture
+async def prefects(
+    browsers: list[httpx.AsyncClient], db: Database, clock: FrozenClock
+) -> list[httpx.AsyncClient]:
+    """Two browsers logged in as two prefects, « preffete » and « veilleur »."""
+    await _log_in(browsers[0], db, clock, "preffete", "prefect")
+    await _log_in(browsers[1], db, clock, "veilleur", "prefect")
+    return browsers[:2]
+
+
 def _renders(app: FastAPI) -> int:
     return int(app.state.shared_pages.renders)
 
 
 async def test_viewers_with_the_same_roles_share_one_rendering_with_their_own_login_and_token(
-    app: FastAPI, browsers: list[httpx.AsyncClient], db: Database, clock: FrozenClock
+    app: FastAPI, prefects: list[httpx.AsyncClient], clock: FrozenClock
 ) -> None:
-    first, second, _ = browsers
-    await _log_in(first, db, clock, "preffete", "prefect")
-    await _log_in(second, db, clock, "souspref", "prefect")
+    first, second = prefects
     clock.advance(seconds=2)  # what the log-ins rendered is too old now
     before = _renders(app)
     pages = [(await client.get("/")).text for client in (first, second, first)]
     assert _renders(app) == before + 1
-    assert "Mon compte (preffete)" in pages[0] and "souspref" not in pages[0]
-    assert "Mon compte (souspref)" in pages[1] and "preffete" not in pages[1]
+    assert "Mon compte (preffete)" in pages[0] and "veilleur" not in pages[0]
+    assert "Mon compte (veilleur)" in pages[1] and "preffete" not in pages[1]
     assert csrf_of(pages[0]) != csrf_of(pages[1])
     assert csrf_of(pages[0]) == csrf_of(pages[2])
     assert "\x00" not in pages[0] + pages[1]
@@ -75,11 +83,9 @@ async def test_a_viewer_never_gets_the_page_rendered_for_other_roles(
 
 
 async def test_a_journaled_action_shows_at_once_on_every_viewers_next_page(
-    browsers: list[httpx.AsyncClient], db: Database, clock: FrozenClock
+    prefects: list[httpx.AsyncClient],
 ) -> None:
-    prefect, watcher, _ = browsers
-    await _log_in(prefect, db, clock, "preffete", "prefect")
-    await _log_in(watcher, db, clock, "veilleur", "prefect")
+    prefect, watcher = prefects
     assert "Crue de la Bresle" not in (await watcher.get("/")).text
     csrf = csrf_of((await prefect.get("/")).text)
     answer = await declare_from_form(prefect, csrf, "Crue de la Bresle")
@@ -115,11 +121,9 @@ def _failed(page: str) -> int:
 
 
 async def test_a_message_flashed_to_one_viewer_is_shown_to_that_viewer_only(
-    browsers: list[httpx.AsyncClient], db: Database, clock: FrozenClock
+    prefects: list[httpx.AsyncClient],
 ) -> None:
-    prefect, watcher, _ = browsers
-    await _log_in(prefect, db, clock, "preffete", "prefect")
-    await _log_in(watcher, db, clock, "veilleur", "prefect")
+    prefect, watcher = prefects
     csrf = csrf_of((await prefect.get("/")).text)
     answer = await declare_from_form(prefect, csrf, "Crue de la Bresle")
     crisis_page = answer.headers["location"]
