@@ -35,8 +35,8 @@ from crisis.journal import JournalEntry
 
 MAX_AGE = 1.0
 """Seconds a page may show figures that moved without a journal entry."""
-KEPT = 500
-"""Past that many pages kept (paths no one asks for any more), the oldest go."""
+PRUNED_PAST = 100
+"""Past that many pages kept, the stale ones go (a page is stale a second after its rendering)."""
 CSRF_MARK = "\x00csrf\x00"
 LOGIN_MARK = "\x00login\x00"
 Render = Callable[[], Awaitable[HTMLResponse]]
@@ -83,8 +83,10 @@ class SharedPages:
         now = get_clock(request).now()
         page = self._pages.get(key)
         if page is None or not page.current(head, now, self.max_age):
-            if len(self._pages) >= KEPT:
-                self._pages = {k: v for k, v in self._pages.items() if now - v.at <= self.max_age}
+            if len(self._pages) >= PRUNED_PAST:
+                self._pages = {
+                    k: v for k, v in self._pages.items() if v.current(head, now, self.max_age)
+                }
             page = _Page(head, now, asyncio.create_task(self._render(request, render)))
             self._pages[key] = page
         status, body = await asyncio.shield(page.task)
