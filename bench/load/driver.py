@@ -2,9 +2,11 @@
 
     bench/load/run --db sqlite|postgres|both [--url postgresql://…/postgres]
                    [--officials 10000] [--users 50] [--duration 60] [--public-clients 200]
+                   [--web-processes N]
 
 For each database, on a fresh SQLite file or a throwaway PostgreSQL database (created on the
 server of `--url`, dropped afterwards), the driver starts `tocsin serve --demo` on a free port
+(with `--web-processes N` on PostgreSQL: N web processes on the one socket; SQLite keeps one)
 and stops it at the end (its process group: a worker child goes too). Then:
 
 1. Stage (not timed): `--officials` municipal councillors with an e-mail address each, imported
@@ -149,7 +151,7 @@ class Server:
             self.process.wait()
 
 
-def start_server(workdir: Path, db_url: str) -> Server:
+def start_server(workdir: Path, db_url: str, *, web_processes: int = 1) -> Server:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = workdir / "serve.log"
@@ -159,6 +161,8 @@ def start_server(workdir: Path, db_url: str) -> Server:
         "TOCSIN_CLOCK_ALERT_THRESHOLDS": json.dumps(THRESHOLDS),
     }
     args = [*TOCSIN, "serve", "--demo", "--db", db_url, "--port", str(port)]
+    if web_processes > 1 and db_url.startswith("postgresql"):
+        args += ["--web-processes", str(web_processes)]
     with log_path.open("wb") as out:
         process = subprocess.Popen(
             args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=workdir, start_new_session=True
@@ -537,7 +541,7 @@ def run_one(kind: str, args: argparse.Namespace, stamp: str) -> dict[str, Any]:
         workdir = Path(tmp)
         with throwaway(kind, args.url, workdir) as db_url:
             load_before = os.getloadavg()
-            server = start_server(workdir, db_url)
+            server = start_server(workdir, db_url, web_processes=args.web_processes)
             try:
                 played = asyncio.run(play(server, args, workdir, out))
             finally:
@@ -554,6 +558,7 @@ def run_one(kind: str, args: argparse.Namespace, stamp: str) -> dict[str, Any]:
             "duration": args.duration,
             "public_clients": args.public_clients,
             "alert_crises": args.alert_crises,
+            "web_processes": args.web_processes if kind == "postgres" else 1,
             "thresholds_min": THRESHOLDS,
         },
         **played,
@@ -573,6 +578,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--alert-crises", type=int, default=5)
     parser.add_argument("--max-fanout", type=float, default=1800.0)
     parser.add_argument("--arrondissement", default="801")
+    parser.add_argument(
+        "--web-processes", type=int, default=1, help="processus web (PostgreSQL seulement)"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results")
     return parser.parse_args(argv)
 

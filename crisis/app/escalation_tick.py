@@ -1,4 +1,5 @@
-"""The bulletins' leader-only tick, wired: cascades move on, unreached officials go to call."""
+"""The bulletins' leader-only tick, wired: cascades move on, unreached officials go to call;
+on PostgreSQL the tracking counters' deltas are folded (`crisis.dispatch.tallies`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from crisis.app.db import Database
 from crisis.app.policies import to_call_after
 from crisis.app.settings import Settings
 from crisis.bulletin import escalation
+from crisis.dispatch import tallies
 
 TICK_SECONDS = 5.0
 
@@ -19,5 +21,8 @@ def escalation_tick(db: Database, settings: Settings) -> Callable[[datetime], Aw
     async def tick(now: datetime) -> None:
         async with db.transaction() as session:
             await escalation.tick(session, now=now, to_call_after=after)
+        if db.dialect == "postgresql":
+            async with db.transaction() as session:
+                await tallies.compact(await session.connection())
 
     return tick

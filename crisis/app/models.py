@@ -20,6 +20,7 @@ import crisis.cip.record
 import crisis.dispatch.budget
 import crisis.dispatch.instances
 import crisis.dispatch.outbox
+import crisis.dispatch.tallies
 import crisis.inbound_updates
 import crisis.journal
 import crisis.pending_imports

@@ -19,6 +19,7 @@ from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
 from crisis.app.paths import RowId
 from crisis.app.web import live_stream
 from crisis.app.web import to_call as to_call_rows
+from crisis.app.web.shared_pages import shared_page
 from crisis.app.web.templating import flash, render
 from crisis.bulletin import confirmations, tracking
 from crisis.bulletin import workflow as bulletins
@@ -131,18 +132,22 @@ async def tracking_page(
     db: DbDep,
     pages: ListPages,
 ) -> HTMLResponse:
-    context = await _tracking_context(db, bulletin_id, actor, pages)
-    async with db.read() as session:
-        crisis = await crises.get(session, crisis_id=context["bulletin"].crisis_id)
     can_call = bool(actor.roles & {Role.COMMUNICATOR, Role.OPERATOR})
-    return render(
-        request,
-        "bulletins/tracking.html",
-        crisis=crisis,
-        exercise=crisis.is_exercise,
-        can_call=can_call,
-        **context,
-    )
+
+    async def fresh() -> HTMLResponse:
+        context = await _tracking_context(db, bulletin_id, actor, pages)
+        async with db.read() as session:
+            crisis = await crises.get(session, crisis_id=context["bulletin"].crisis_id)
+        return render(
+            request,
+            "bulletins/tracking.html",
+            crisis=crisis,
+            exercise=crisis.is_exercise,
+            can_call=can_call,
+            **context,
+        )
+
+    return await shared_page(request, (tuple(sorted(actor.roles)),), fresh)
 
 
 @router.get("/fragments/communiques/{bulletin_id}/suivi")
@@ -221,13 +226,18 @@ async def log_call(
 async def crisis_bulletins_fragment(
     crisis_id: RowId, request: Request, actor: CurrentActor, db: DbDep
 ) -> HTMLResponse:
-    async with db.read() as session:
-        crisis = await crises.get(session, crisis_id=crisis_id)
-        rows = await bulletins.listing(session, crisis_id=crisis_id)
-    return render(
-        request,
-        "bulletins/crisis_bulletins.html",
-        crisis=crisis,
-        bulletins=rows,
-        can_write=Role.COMMUNICATOR in actor.roles,
-    )
+    can_write = Role.COMMUNICATOR in actor.roles
+
+    async def fresh() -> HTMLResponse:
+        async with db.read() as session:
+            crisis = await crises.get(session, crisis_id=crisis_id)
+            rows = await bulletins.listing(session, crisis_id=crisis_id)
+        return render(
+            request,
+            "bulletins/crisis_bulletins.html",
+            crisis=crisis,
+            bulletins=rows,
+            can_write=can_write,
+        )
+
+    return await shared_page(request, (can_write,), fresh)

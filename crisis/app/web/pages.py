@@ -24,6 +24,7 @@ from crisis.app.web import first_hour, live_stream
 from crisis.app.web.bulletin_form import communes_of
 from crisis.app.web.exercise_pages import compliance_panel
 from crisis.app.web.lifecycle_pages import paris_local
+from crisis.app.web.shared_pages import shared_page
 from crisis.app.web.templating import flash, render
 from crisis.bulletin import review_queue
 from crisis.bulletin.workflow import REVIEWERS
@@ -99,23 +100,36 @@ async def _board(db: DbDep, now: datetime) -> dict[str, Any]:
 async def dashboard(
     request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep, settings: SettingsDep
 ) -> HTMLResponse:
-    now = clock.now()
-    board = await _board(db, now)
-    async with db.read() as session:
-        gaps = await roster.roster_gaps(session, now=now)
-        to_review = await review_queue.awaiting(session, actor=actor)
-        drills = await compliance_panel(session, actor=actor, now=now, settings=settings)
-    return render(
-        request,
-        "dashboard.html",
-        can_declare=Role.PREFECT in actor.roles,
-        reviews=bool(actor.roles & REVIEWERS),
-        to_review=to_review,
-        roster_gap_hours=roster.uncovered_hours(gaps),
-        first_gap=min(gaps, key=lambda g: g.starts_at) if gaps else None,
-        compliance=drills,
-        **board,
-    )
+    reviews = bool(actor.roles & REVIEWERS)
+    to_review: list[Any] = []
+    if reviews:  # four eyes: never what they wrote, so their own list
+        async with db.read() as session:
+            to_review = await review_queue.awaiting(session, actor=actor)
+
+    async def fresh() -> HTMLResponse:
+        now = clock.now()
+        board = await _board(db, now)
+        async with db.read() as session:
+            gaps = await roster.roster_gaps(session, now=now)
+            drills = await compliance_panel(session, actor=actor, now=now, settings=settings)
+        return render(
+            request,
+            "dashboard.html",
+            can_declare=Role.PREFECT in actor.roles,
+            reviews=reviews,
+            to_review=to_review,
+            roster_gap_hours=roster.uncovered_hours(gaps),
+            first_gap=min(gaps, key=lambda g: g.starts_at) if gaps else None,
+            compliance=drills,
+            **board,
+        )
+
+    return await shared_page(request, (_roles(actor), *(b.id for b in to_review)), fresh)
+
+
+def _roles(actor: Actor) -> tuple[str, ...]:
+    """A viewer's visibility class: what a role may see is all that differs (`crisis.privacy`)."""
+    return tuple(sorted(actor.roles))
 
 
 @router.get("/fragments/evenements")
@@ -239,27 +253,30 @@ async def crisis_page(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> HTMLResponse:
-    panel = await _panel(db, crisis_id, clock.now(), actor)
-    async with db.read() as session:
-        crisis = panel["crisis"]
-        communes = await geography.communes_by_code(session, codes=crisis.communes)
-        entries = await journal.for_crisis(session, crisis_id=crisis_id)
-        first = await first_hour.context(
-            session, crisis=crisis, states=panel["clock_states"], now=clock.now()
+    async def fresh() -> HTMLResponse:
+        panel = await _panel(db, crisis_id, clock.now(), actor)
+        async with db.read() as session:
+            crisis = panel["crisis"]
+            communes = await geography.communes_by_code(session, codes=crisis.communes)
+            entries = await journal.for_crisis(session, crisis_id=crisis_id)
+            first = await first_hour.context(
+                session, crisis=crisis, states=panel["clock_states"], now=clock.now()
+            )
+        entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
+        return render(
+            request,
+            "crisis.html",
+            **first,
+            communes=communes,
+            entries=entries,
+            exercise=crisis.is_exercise,
+            can=_abilities(actor),
+            min_staffing=settings.cell_min_staffing,
+            now_local=paris(clock.now()).strftime("%Y-%m-%dT%H:%M"),
+            **panel,
         )
-    entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
-    return render(
-        request,
-        "crisis.html",
-        **first,
-        communes=communes,
-        entries=entries,
-        exercise=crisis.is_exercise,
-        can=_abilities(actor),
-        min_staffing=settings.cell_min_staffing,
-        now_local=paris(clock.now()).strftime("%Y-%m-%dT%H:%M"),
-        **panel,
-    )
+
+    return await shared_page(request, (_roles(actor),), fresh)
 
 
 def _abilities(actor: Actor) -> dict[str, bool]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy import Connection
 from crisis.app.db import Database, make_engine
 from crisis.app.migrate import alembic_config
 from crisis.app.models import metadata
+from crisis.dispatch import tallies
 from tests.conftest import _create_postgres_database, _drop_postgres_database
 
 
@@ -140,3 +142,72 @@ async def test_upgrading_gives_every_existing_bulletin_its_own_unguessable_publi
     assert len(set(public_ids)) == 3
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", name) for name in public_ids)
     assert kept == 3
+
+
+BEFORE_TALLY = "b7d2f4a8c1e6"
+
+
+async def test_upgrading_counts_the_deliveries_already_written_and_downgrading_drops_the_counters(
+    empty_database_url: str,
+) -> None:
+    url = empty_database_url
+    engine = make_engine(url)
+    rows = [
+        ("1", "officials", "sent", "NULL"),
+        ("1", "officials", "sent", "NULL"),
+        ("1", "media", "confirmed", "'link'"),
+        ("2", "officials", "pending", "NULL"),
+        ("NULL", "officials", "sent", "NULL"),
+    ]
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_migrate, url, "upgrade", BEFORE_TALLY)
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO outbox_message (purpose, channel, subject, text, exercise,"
+                    f" created_at) VALUES ('bulletin', 'email', 'Crue', 'Crue', false, {AT})"
+                )
+            )
+            for n, (bulletin, audience, status, method) in enumerate(rows):
+                scheduled = AT if status == "pending" else "NULL"
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO delivery (message_id, bulletin_id, purpose, audience,"
+                        " recipient_name, channel, address, status, attempts, next_attempt_at,"
+                        " idempotency_key, confirm_method, cascade_rank, created_at) VALUES"
+                        f" (1, {bulletin}, 'bulletin', :audience, 'Maire', 'email',"
+                        f" 'maire@mairie-albert.fr', :status, 1, {scheduled}, :key, {method}, 0,"
+                        f" {AT})"
+                    ),
+                    {"audience": audience, "status": status, "key": f"key-{n}"},
+                )
+        async with engine.begin() as connection:
+            await connection.run_sync(_migrate, url, "upgrade", "head")
+            kept = await _tallied(connection)
+            recounted = Counter(
+                {tuple(key): n for *key, n in (await connection.execute(tallies.recount())).all()}
+            )
+        async with engine.begin() as connection:
+            await connection.run_sync(_migrate, url, "downgrade", BEFORE_TALLY)
+            await connection.execute(sa.text("UPDATE delivery SET status = 'failed' WHERE id = 1"))
+            tables = await connection.run_sync(lambda c: sa.inspect(c).get_table_names())
+    finally:
+        await engine.dispose()
+    assert kept == recounted
+    assert kept == Counter(
+        {
+            (1, "sent", "officials", None, "email", None): 2,
+            (1, "confirmed", "media", None, "email", "link"): 1,
+            (2, "pending", "officials", None, "email", None): 1,
+        }
+    )
+    assert "delivery_tally" not in tables
+
+
+async def _tallied(connection: Any) -> Counter[tuple[Any, ...]]:
+    """Each bulletin's counters, as `tallies.recount` keys them."""
+    found: Counter[tuple[Any, ...]] = Counter()
+    for bulletin in (1, 2):
+        for *key, n in (await connection.execute(tallies.figures(bulletin))).all():
+            found[(bulletin, *key)] += int(n)
+    return found

@@ -1,0 +1,120 @@
+"""Whole pages rendered once per state of the crisis record and visibility class, for everyone.
+
+Fifty people watching a crisis ask for the same dashboard, crisis page and tracking page again
+and again; each rendering costs milliseconds of the one process' time. A `SharedPages` keeps
+each page's HTML per path and visibility class (what the viewer may see: roles, personal data,
+their own review queue) and serves it again while it is current:
+
+- every action is journaled: a page rendered before the journal's last entry is stale at once
+  (one indexed read per request, `journal_head`), whichever process or instance wrote;
+- what moves without a journal entry (deliveries going out, the time that makes a clock late)
+  is at most `MAX_AGE` old by the app's clock (`crisis.app.clock`), the live stream's own
+  bound (one round a second).
+
+The first request after a change renders, the others wait for that rendering. The viewer's own
+CSRF token and login are put back in the copy each one gets; a request carrying a flash message
+is rendered for itself (the message is shown once, to that person).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from markupsafe import escape
+
+from crisis.app.auth import csrf_token, get_clock, get_db
+from crisis.app.db import Database
+from crisis.journal import JournalEntry
+
+MAX_AGE = 1.0
+"""Seconds a page may show figures that moved without a journal entry."""
+PRUNED_PAST = 100
+"""Past that many pages kept, the stale ones go (a page is stale a second after its rendering)."""
+CSRF_MARK = "\x00csrf\x00"
+LOGIN_MARK = "\x00login\x00"
+Render = Callable[[], Awaitable[HTMLResponse]]
+Visibility = tuple[Any, ...]
+
+_HEAD = sa.select(sa.func.max(JournalEntry.__table__.c.id))  # type: ignore[attr-defined]
+
+
+async def journal_head(db: Database) -> int:
+    """The id of the journal's last entry (0: none)."""
+    async with db.read() as session:
+        return int((await (await session.connection()).scalar(_HEAD)) or 0)
+
+
+def _login_text(login: str) -> str:
+    """How the page's header names the viewer (base.html)."""
+    return f"Mon compte ({escape(login)})"
+
+
+@dataclass(slots=True)
+class _Page:
+    head: int
+    at: datetime
+    task: asyncio.Task[tuple[int, str]]
+
+    def current(self, head: int, now: datetime, max_age: timedelta) -> bool:
+        if self.head != head or not timedelta(0) <= now - self.at <= max_age:
+            return False
+        done = self.task.done()
+        return not (done and (self.task.cancelled() or self.task.exception() is not None))
+
+
+class SharedPages:
+    def __init__(self, *, max_age: float = MAX_AGE) -> None:
+        self.max_age = timedelta(seconds=max_age)
+        self._pages: dict[tuple[str, Visibility], _Page] = {}
+        self.renders = 0
+
+    async def get(self, request: Request, visibility: Visibility, render: Render) -> HTMLResponse:
+        if request.session.get("flashes"):
+            return await render()
+        head = await journal_head(get_db(request))
+        key = (f"{request.url.path}?{request.url.query}", visibility)
+        now = get_clock(request).now()
+        page = self._pages.get(key)
+        if page is None or not page.current(head, now, self.max_age):
+            if len(self._pages) >= PRUNED_PAST:
+                self._pages = {
+                    k: v for k, v in self._pages.items() if v.current(head, now, self.max_age)
+                }
+            page = _Page(head, now, asyncio.create_task(self._render(request, render)))
+            self._pages[key] = page
+        status, body = await asyncio.shield(page.task)
+        return HTMLResponse(self._personal(request, body), status_code=status)
+
+    async def _render(self, request: Request, render: Render) -> tuple[int, str]:
+        self.renders += 1
+        response = await render()
+        body = bytes(response.body).decode().replace(csrf_token(request), CSRF_MARK)
+        actor = getattr(request.state, "actor", None)
+        if actor is not None:
+            body = body.replace(_login_text(actor.login), LOGIN_MARK)
+        return response.status_code, body
+
+    @staticmethod
+    def _personal(request: Request, body: str) -> str:
+        body = body.replace(CSRF_MARK, csrf_token(request))
+        actor = getattr(request.state, "actor", None)
+        return body.replace(LOGIN_MARK, _login_text(actor.login) if actor else "")
+
+
+def shared_pages(request: Request) -> SharedPages:
+    cache: SharedPages | None = getattr(request.app.state, "shared_pages", None)
+    if cache is None:
+        cache = request.app.state.shared_pages = SharedPages()
+    return cache
+
+
+async def shared_page(request: Request, visibility: Visibility, render: Render) -> HTMLResponse:
+    """`render()`'s page, rendered once per journal entry and second for each visibility."""
+    return await shared_pages(request).get(request, visibility, render)

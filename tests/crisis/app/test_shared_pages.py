@@ -1,0 +1,132 @@
+"""Pages rendered once for every viewer who may see the same thing, and never stale past a
+journaled action or a second of the app's clock (issue 16: pages cheap under 50 users)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from crisis.app.db import Database
+from crisis.app.factory import create_app
+from crisis.app.settings import Settings
+from crisis.dispatch.outbox import Delivery
+from tests.crisis.app.web_session import csrf_of, declare_from_form, log_in
+from tests.crisis.bulletin_support import published
+from tests.crisis.lifecycle_support import cod_crisis
+from tests.support import FrozenClock, make_user
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database, clock: FrozenClock) -> FastAPI:
+    return create_app(settings, clock=clock, database=db)
+
+
+@pytest.fixture
+async def browsers(app: FastAPI) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """Three browsers on the same server, each with its own session."""
+    transport = httpx.ASGITransport(app=app)
+    clients = [httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") for _ in "abc"]
+    yield clients
+    for client in clients:
+        await client.aclose()
+
+
+async def _log_in(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock, login: str, *roles: str
+) -> None:
+    user = await make_user(db, clock, login, *roles)
+    await log_in(client, user.login, user.password)
+
+
+@pytest.fixture
+async def prefects(
+    browsers: list[httpx.AsyncClient], db: Database, clock: FrozenClock
+) -> list[httpx.AsyncClient]:
+    """Two browsers logged in as two prefects, « preffete » and « veilleur »."""
+    await _log_in(browsers[0], db, clock, "preffete", "prefect")
+    await _log_in(browsers[1], db, clock, "veilleur", "prefect")
+    return browsers[:2]
+
+
+def _renders(app: FastAPI) -> int:
+    return int(app.state.shared_pages.renders)
+
+
+async def test_viewers_with_the_same_roles_share_one_rendering_with_their_own_login_and_token(
+    app: FastAPI, prefects: list[httpx.AsyncClient], clock: FrozenClock
+) -> None:
+    first, second = prefects
+    clock.advance(seconds=2)  # what the log-ins rendered is too old now
+    before = _renders(app)
+    pages = [(await client.get("/")).text for client in (first, second, first)]
+    assert _renders(app) == before + 1
+    assert "Mon compte (preffete)" in pages[0] and "veilleur" not in pages[0]
+    assert "Mon compte (veilleur)" in pages[1] and "preffete" not in pages[1]
+    assert csrf_of(pages[0]) != csrf_of(pages[1])
+    assert csrf_of(pages[0]) == csrf_of(pages[2])
+    assert "\x00" not in pages[0] + pages[1]
+
+
+async def test_a_viewer_never_gets_the_page_rendered_for_other_roles(
+    app: FastAPI, browsers: list[httpx.AsyncClient], db: Database, clock: FrozenClock
+) -> None:
+    prefect, communicator, _ = browsers
+    await _log_in(prefect, db, clock, "preffete", "prefect")
+    await _log_in(communicator, db, clock, "com", "communicator")
+    assert "Déclarer un événement" in (await prefect.get("/")).text
+    assert "Déclarer un événement" not in (await communicator.get("/")).text
+
+
+async def test_a_journaled_action_shows_at_once_on_every_viewers_next_page(
+    prefects: list[httpx.AsyncClient],
+) -> None:
+    prefect, watcher = prefects
+    assert "Crue de la Bresle" not in (await watcher.get("/")).text
+    csrf = csrf_of((await prefect.get("/")).text)
+    answer = await declare_from_form(prefect, csrf, "Crue de la Bresle")
+    assert answer.status_code == 303
+    assert "Crue de la Bresle" in (await watcher.get("/")).text  # same instant of the clock
+
+
+async def test_deliveries_moved_without_a_journal_entry_show_within_a_second_of_the_clock(
+    browsers: list[httpx.AsyncClient], db: Database, clock: FrozenClock
+) -> None:
+    async with db.transaction() as session:
+        crisis_id = await cod_crisis(session, now=clock.now())
+    bulletin_id = await published(db, clock.now(), crisis_id=crisis_id)
+    viewer, _, _ = browsers
+    await _log_in(viewer, db, clock, "com", "communicator")
+    path = f"/communiques/{bulletin_id}/suivi"
+    before = _failed((await viewer.get(path)).text)
+    async with db.transaction() as session:
+        d = Delivery.__table__.c  # type: ignore[attr-defined]
+        await (await session.connection()).execute(
+            sa.update(Delivery)
+            .where(d.bulletin_id == bulletin_id, d.status == "pending")
+            .values(status="failed", next_attempt_at=None)
+        )
+    assert _failed((await viewer.get(path)).text) == before  # the same second: kept
+    clock.advance(seconds=1.5)
+    assert _failed((await viewer.get(path)).text) > before
+
+
+def _failed(page: str) -> int:
+    found = re.search(r"Échecs \((\d+)\)", page)
+    return int(found.group(1)) if found else 0
+
+
+async def test_a_message_flashed_to_one_viewer_is_shown_to_that_viewer_only(
+    prefects: list[httpx.AsyncClient],
+) -> None:
+    prefect, watcher = prefects
+    csrf = csrf_of((await prefect.get("/")).text)
+    answer = await declare_from_form(prefect, csrf, "Crue de la Bresle")
+    crisis_page = answer.headers["location"]
+    flashed = f"Événement n° {crisis_page.rsplit('/', 1)[1]} déclaré."
+    assert flashed in (await prefect.get(crisis_page)).text
+    assert flashed not in (await watcher.get(crisis_page)).text
