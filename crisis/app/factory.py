@@ -40,6 +40,7 @@ from crisis.app.web import (
     pages,
     playbook_pages,
     public_bulletins,
+    public_feeds,
     roster_pages,
     users_admin,
 )
@@ -75,6 +76,7 @@ ROUTERS = (
     coverage_pages.router,
     coverage_api.router,
     public_bulletins.router,
+    public_feeds.router,
     legal_pages.router,
 )
 
