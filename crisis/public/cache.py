@@ -77,6 +77,10 @@ class PublicCache:
         self.builds = 0
         """How many answers were rendered (a test and the bench read it)."""
 
+    def held(self) -> int:
+        """How many answers and key locks it holds (bounded, whatever the requests)."""
+        return len(self._entries) + len(self._locks)
+
     def clear(self) -> None:
         self._entries.clear()
         self._stamp_read_at = float("-inf")

@@ -98,6 +98,14 @@ async def _assemble(
     return assembled
 
 
+async def commune_name(session: AsyncSession, *, code: str) -> str:
+    """The name of the commune `code` ("" when empty or unknown)."""
+    if not code:
+        return ""
+    found = await communes_by_code(session, codes=[code])
+    return found[0].name if found else ""
+
+
 def _references(rows: Iterable[Bulletin]) -> tuple[Reference, ...]:
     return tuple(
         Reference(b.public_id, b.title, b.published_at or b.created_at, b.msg_type) for b in rows

@@ -13,9 +13,11 @@ from crisis.app.web.public_answers import cache_key, cached, publisher
 from crisis.bulletin.public import NOT_PUBLIC
 from crisis.errors import NotFound
 from crisis.public import reading
+from crisis.public.atom import ATOM_MEDIA_TYPE, FeedScope, feed_xml
 from crisis.public.cache import Rendered
 from crisis.public.cap import CAP_MEDIA_TYPE, cap_xml
 from crisis.public.inputs import MAX_LENGTH, public_query
+from crisis.public.situation import FEED_ENTRIES, in_commune
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,3 +45,29 @@ async def public_cap(
         return Rendered(body, CAP_MEDIA_TYPE, last_modified=found.published_at)
 
     return await cached(request, db, cache_key("cap", query, public_id), build)
+
+
+@router.get("/public/feed.atom")
+async def public_feed(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    mode: ValueQuery = "",
+    commune: ValueQuery = "",
+    lang: ValueQuery = "",
+) -> Response:
+    query = public_query(mode=mode, commune=commune, lang=lang)
+
+    async def build() -> Rendered:
+        async with db.read() as session:
+            shown = await reading.published(
+                session, exercise=query.exercise, playbooks=playbook_library()
+            )
+            name = await reading.commune_name(session, code=query.commune)
+        shown = in_commune(shown, query.commune)[:FEED_ENTRIES]
+        scope = FeedScope(exercise=query.exercise, commune=query.commune, commune_name=name)
+        body = feed_xml(shown, publisher=publisher(settings), scope=scope)
+        latest = shown[0].published_at if shown else None
+        return Rendered(body, ATOM_MEDIA_TYPE, last_modified=latest)
+
+    return await cached(request, db, cache_key("feed", query), build)

@@ -7,6 +7,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+import rnc2rng  # type: ignore[import-untyped]
 from lxml import etree
 
 from crisis.app.db import Database
@@ -18,6 +19,7 @@ from tests.support import FrozenClock
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BASE_URL = "https://tocsin.test"
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @functools.cache
@@ -30,6 +32,33 @@ def valid_cap(body: bytes) -> etree._Element:
     root = etree.fromstring(body)
     schema = cap_schema()
     assert schema.validate(root), schema.error_log
+    return root
+
+
+@functools.cache
+def atom_schema() -> etree.RelaxNG:
+    """RFC 4287's RELAX NG grammar (appendix B), converted from its compact syntax."""
+    compact = (FIXTURES / "atom.rnc").read_text(encoding="utf-8")
+    grammar = rnc2rng.dumps(rnc2rng.loads(compact)).replace('xmlns:local=""', "")
+    return etree.RelaxNG(etree.fromstring(grammar.encode()))
+
+
+def valid_feed(body: bytes) -> etree._Element:
+    """The feed's root, once the Atom grammar and the rules it cannot say have accepted it."""
+    root = etree.fromstring(body)
+    schema = atom_schema()
+    assert schema.validate(root), schema.error_log
+    entries = root.findall(f"{ATOM}entry")
+    ids = [e.findtext(f"{ATOM}id") for e in entries]
+    assert len(set(ids)) == len(ids), "entry ids are unique"
+    assert root.find(f"{ATOM}author") is not None, "the feed names its author"
+    for entry in [root, *entries]:
+        alternates = [
+            (link.get("type"), link.get("hreflang"))
+            for link in entry.findall(f"{ATOM}link")
+            if link.get("rel", "alternate") == "alternate"
+        ]
+        assert len(set(alternates)) == len(alternates), "one alternate per type and language"
     return root
 
 
