@@ -34,6 +34,8 @@ class PublicQuery:
 
 def public_query(*, mode: str = "", commune: str = "", lang: str = "") -> PublicQuery:
     """`?mode=exercise` shows the exercise bulletins and only them; no mode, the real ones."""
+    if any(len(value) > MAX_LENGTH for value in (mode, commune, lang)):
+        raise DomainError("invalid_query", "Valeur trop longue dans l'adresse.")
     if mode not in ("", CrisisMode.REAL, CrisisMode.EXERCISE):
         raise DomainError("invalid_mode", "Mode inconnu : « real » ou « exercise ».")
     if commune and not COMMUNE.fullmatch(commune):

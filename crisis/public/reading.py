@@ -40,6 +40,16 @@ async def published(
     return await _assemble(session, await _published(session, exercise=exercise), playbooks)
 
 
+async def about_commune(
+    session: AsyncSession, *, exercise: bool, commune: str, playbooks: Mapping[str, Playbook]
+) -> tuple[list[PublicBulletin], str]:
+    """(the public bulletins of the mode about `commune`, or all of them; the commune's name)."""
+    shown = await published(session, exercise=exercise, playbooks=playbooks)
+    if commune:
+        shown = [b for b in shown if commune in b.commune_codes]
+    return shown, await commune_name(session, code=commune)
+
+
 async def one(
     session: AsyncSession, *, public_id: str, exercise: bool, playbooks: Mapping[str, Playbook]
 ) -> PublicBulletin | None:
@@ -49,7 +59,7 @@ async def one(
         return None
     found = (await session.exec(select(Bulletin).where(Bulletin.public_id == public_id))).first()
     if found is None or found.exercise != exercise:
-        return None
+        return None  # (`_assemble` also drops a row of an exercise crisis not flagged so)
     if found.status != BulletinStatus.PUBLISHED or not aims_at_public(found.audiences):
         return None
     same_crisis = await _published(session, exercise=exercise, crisis_id=found.crisis_id)
@@ -75,6 +85,8 @@ async def _assemble(
     assembled = []
     for b in rows:
         crisis = crisis_rows[b.crisis_id]
+        if crisis.is_exercise and not b.exercise:
+            continue  # whatever the row says, an exercise crisis is never public
         playbook = _playbook(playbooks, key=crisis.playbook_key, kind=crisis.kind)
         earlier = [by_id[r] for r in b.reference_ids if r in by_id]
         assembled.append(

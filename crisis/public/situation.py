@@ -20,11 +20,6 @@ class Situation:
     archive: tuple[PublicBulletin, ...]
 
 
-def in_commune(bulletins: Sequence[PublicBulletin], commune: str) -> list[PublicBulletin]:
-    """The bulletins about `commune` (all of them when `commune` is empty)."""
-    return [b for b in bulletins if not commune or commune in b.commune_codes]
-
-
 def situation(bulletins: Sequence[PublicBulletin]) -> Situation:
     """`bulletins` newest first → in force (newest first), then the rest (newest first)."""
     current = tuple(b for b in bulletins if b.in_force)

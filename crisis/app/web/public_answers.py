@@ -6,16 +6,21 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from crisis.app.db import Database
+from crisis.app.library import playbook_library
 from crisis.app.settings import Settings
-from crisis.public import cache
+from crisis.bulletin.public import NOT_PUBLIC
+from crisis.errors import NotFound
+from crisis.public import cache, reading
+from crisis.public.bulletin import PublicBulletin
 from crisis.public.cache import PublicCache, Rendered
 from crisis.public.cap import Publisher
-from crisis.public.inputs import PublicQuery
+from crisis.public.inputs import PublicQuery, public_query
 
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
 """Revalidate each time (a 304 costs nothing): published to visible within one second."""
@@ -90,3 +95,30 @@ def _not_modified(request: Request, rendered: Rendered) -> bool:
 
 def cache_key(kind: str, query: PublicQuery, *extra: str) -> tuple[object, ...]:
     return (kind, *query.key(), *extra)
+
+
+def _query(mode: str = Query(""), commune: str = Query(""), lang: str = Query("")) -> PublicQuery:
+    """The three values a public URL may carry (400 when malformed); nothing else is read."""
+    return public_query(mode=mode, commune=commune, lang=lang)
+
+
+PublicQueryDep = Annotated[PublicQuery, Depends(_query)]
+
+
+async def shown_or_404(db: Database, *, public_id: str, exercise: bool) -> PublicBulletin:
+    """The public bulletin named `public_id` in this mode; the same 404 for anything else."""
+    async with db.read() as session:
+        found = await reading.one(
+            session, public_id=public_id, exercise=exercise, playbooks=playbook_library()
+        )
+    if found is None:
+        raise NotFound("bulletin_not_found", NOT_PUBLIC)
+    return found
+
+
+async def in_scope(db: Database, query: PublicQuery) -> tuple[list[PublicBulletin], str]:
+    """The public bulletins the query's mode and commune select, and the commune's name."""
+    async with db.read() as session:
+        return await reading.about_commune(
+            session, exercise=query.exercise, commune=query.commune, playbooks=playbook_library()
+        )
