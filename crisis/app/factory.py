@@ -46,6 +46,7 @@ from crisis.app.web import (
 )
 from crisis.app.web import bulletins as bulletin_pages
 from crisis.app.web import directory as directory_pages
+from crisis.app.web.public_fast_path import PublicFastPath
 from crisis.app.web.templating import make_templates
 
 log = logging.getLogger("tocsin")
@@ -122,6 +123,7 @@ def _middleware(settings: Settings, registry: CollectorRegistry) -> list[Middlew
 
     return [
         Middleware(SecurityHeaders),
+        Middleware(PublicFastPath, registry=registry),
         Middleware(RequestContext, metrics=HttpMetrics(registry)),
         Middleware(BodyLimit, limit_for=limit_for),
         Middleware(

@@ -125,6 +125,14 @@ class PublicCache:
             self._entries[key] = _Entry(rendered, self._monotonic())
             return rendered
 
+    async def kept(
+        self, key: Hashable, *, read_stamp: Callable[[], Awaitable[Stamp]]
+    ) -> Rendered | None:
+        """The kept answer for `key` if it is still valid; None (nothing built) otherwise."""
+        await self._check_stamp(read_stamp)
+        entry = self._fresh(key)
+        return entry.rendered if entry is not None else None
+
     def _fresh(self, key: Hashable) -> _Entry | None:
         entry = self._entries.get(key)
         if entry is None or self._monotonic() - entry.built_at > self._max_age:

@@ -1,11 +1,9 @@
-"""What every public route shares: the cache of rendered answers, the CAP publisher, and the
-HTTP caching headers (`ETag`, `Last-Modified`, 304)."""
+"""What every public route shares: the query values, the cached answer, the CAP publisher and
+the lookups of the public bulletins."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, Hashable
-from email.utils import format_datetime, parsedate_to_datetime
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -14,25 +12,16 @@ from fastapi import Depends, Query, Request, Response
 from crisis.app.db import Database
 from crisis.app.library import playbook_library
 from crisis.app.settings import Settings
+from crisis.app.web.public_http import answer, cache_of, key_for, read_stamp
 from crisis.bulletin.public import NOT_PUBLIC
 from crisis.errors import NotFound
-from crisis.public import cache, reading
+from crisis.public import reading
 from crisis.public.bulletin import PublicBulletin
-from crisis.public.cache import PublicCache, Rendered
+from crisis.public.cache import Rendered
 from crisis.public.cap import Publisher
 from crisis.public.inputs import PublicQuery, public_query
 
-CACHE_CONTROL = "public, max-age=0, must-revalidate"
-"""Revalidate each time (a 304 costs nothing): published to visible within one second."""
 PREFECTURE = "Préfecture de la Somme"
-
-
-def public_cache(request: Request) -> PublicCache:
-    found: PublicCache | None = getattr(request.app.state, "public_cache", None)
-    if found is None:
-        found = PublicCache(monotonic=time.monotonic)
-        request.app.state.public_cache = found
-    return found
 
 
 def publisher(settings: Settings, *, cip_number: str | None = None) -> Publisher:
@@ -51,50 +40,21 @@ def publisher(settings: Settings, *, cip_number: str | None = None) -> Publisher
 async def cached(
     request: Request,
     db: Database,
-    key: Hashable,
+    query: PublicQuery,
     build: Callable[[], Awaitable[Rendered]],
 ) -> Response:
-    """The answer for `key` from the cache (built on a miss), or 304 when the client has it."""
-
-    async def read_stamp() -> cache.Stamp:
-        async with db.read() as session:
-            return await cache.publication_stamp(session)
-
-    rendered = await public_cache(request).answer(key, read_stamp=read_stamp, build=build)
-    return respond(request, rendered)
-
-
-def respond(request: Request, rendered: Rendered) -> Response:
-    headers = {"ETag": rendered.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
-    if rendered.last_modified is not None:
-        headers["Last-Modified"] = format_datetime(rendered.last_modified, usegmt=True)
-    if _not_modified(request, rendered):
-        return Response(status_code=304, headers=headers)
-    return Response(
-        rendered.body,
-        status_code=rendered.status,
-        media_type=rendered.media_type,
-        headers=headers,
+    """The answer for this URL from the cache (built on a miss), or 304 when the client has it."""
+    key = key_for(request.url.path, query)
+    assert key is not None, request.url.path
+    kept = cache_of(request.app.state)
+    rendered = await kept.answer(key, read_stamp=lambda: read_stamp(db), build=build)
+    status, headers, body = answer(
+        rendered,
+        if_none_match=request.headers.get("if-none-match"),
+        if_modified_since=request.headers.get("if-modified-since"),
     )
-
-
-def _not_modified(request: Request, rendered: Rendered) -> bool:
-    if rendered.status != 200:
-        return False
-    given = request.headers.get("if-none-match")
-    if given is not None:
-        return rendered.etag in {tag.strip() for tag in given.split(",")} or given.strip() == "*"
-    since = request.headers.get("if-modified-since")
-    if since is None or rendered.last_modified is None:
-        return False
-    try:
-        return rendered.last_modified.replace(microsecond=0) <= parsedate_to_datetime(since)
-    except (TypeError, ValueError):
-        return False
-
-
-def cache_key(kind: str, query: PublicQuery, *extra: str) -> tuple[object, ...]:
-    return (kind, *query.key(), *extra)
+    media_type = headers.pop("Content-Type", None)
+    return Response(body, status_code=status, media_type=media_type, headers=headers)
 
 
 def _query(mode: str = Query(""), commune: str = Query(""), lang: str = Query("")) -> PublicQuery:

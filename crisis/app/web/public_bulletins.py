@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from crisis.app.auth import ClockDep, DbDep, SettingsDep
 from crisis.app.signing import confirmation_secret
-from crisis.app.web.public_answers import PublicQueryDep, cache_key, cached, in_scope, shown_or_404
+from crisis.app.web.public_answers import PublicQueryDep, cached, in_scope, shown_or_404
 from crisis.app.web.templating import render
 from crisis.bulletin import confirmations
 from crisis.bulletin import workflow as bulletins
@@ -43,7 +43,7 @@ async def public_list(request: Request, db: DbDep, query: PublicQueryDep) -> Res
             suffix=query.suffix,
         )
 
-    return await cached(request, db, cache_key("list", query), build)
+    return await cached(request, db, query, build)
 
 
 @router.get("/public/bulletins/{public_id}")
@@ -61,7 +61,7 @@ async def public_bulletin(
             suffix=query.suffix,
         )
 
-    return await cached(request, db, ("page", query.exercise, query.lang, public_id), build)
+    return await cached(request, db, query, build)
 
 
 @router.get("/confirmer/{token}")

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request, Response
 from crisis.app.auth import DbDep, SettingsDep
 from crisis.app.web.public_answers import (
     PublicQueryDep,
-    cache_key,
     cached,
     in_scope,
     publisher,
@@ -36,7 +35,7 @@ async def public_cap(
         body = cap_xml(found, publisher=publisher(settings))
         return Rendered(body, CAP_MEDIA_TYPE, last_modified=found.published_at)
 
-    return await cached(request, db, ("cap", query.exercise, public_id), build)
+    return await cached(request, db, query, build)
 
 
 @router.get("/public/feed.atom")
@@ -54,4 +53,4 @@ async def public_feed(
         latest = shown[0].published_at if shown else None
         return Rendered(body, ATOM_MEDIA_TYPE, last_modified=latest)
 
-    return await cached(request, db, cache_key("feed", query), build)
+    return await cached(request, db, query, build)

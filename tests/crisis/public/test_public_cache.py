@@ -72,3 +72,38 @@ async def test_an_unknown_public_id_is_not_kept_and_a_flood_of_them_stays_bounde
             assert (await client.get(f"/public/cap/{name}.xml")).status_code == 404
     cache: PublicCache = app.state.public_cache
     assert cache.builds == 0 and cache.held() <= 2 * 1024
+
+
+async def test_a_kept_answer_is_served_before_the_application_with_the_same_headers(
+    settings: Settings, db: Database, clock: FrozenClock
+) -> None:
+    time = Monotonic()
+    app = _cached_app(settings, db, clock, time)
+    crisis_id = await declare(db, clock.now())
+    await published(
+        db, clock.now(), crisis_id=crisis_id, title="Premier point", audiences=["public"]
+    )
+    async with _client(app) as client:
+        first = await client.get("/public/feed.atom?mode=real")
+        hits = await client.get("/metrics")
+        assert "tocsin_public_cache_hits_total 0.0" in hits.text
+        again = await client.get("/public/feed.atom?mode=real&autre=1")
+        assert again.content == first.content
+        for name in (
+            "content-type",
+            "etag",
+            "last-modified",
+            "cache-control",
+            "content-security-policy",
+            "x-content-type-options",
+        ):
+            assert again.headers[name] == first.headers[name], name
+        assert "set-cookie" not in again.headers
+        revalidated = await client.get(
+            "/public/feed.atom", headers={"If-None-Match": first.headers["etag"]}
+        )
+        assert revalidated.status_code == 304
+        refused = await client.get("/public/feed.atom?mode=nimporte")
+        assert refused.status_code == 400  # the application refuses, in French
+        assert "Mode inconnu" in refused.text
+        assert "tocsin_public_cache_hits_total 2.0" in (await client.get("/metrics")).text

@@ -1,0 +1,160 @@
+"""The public channels under a flood: feed, list, bulletin page and CAP file, from the cache.
+
+    .venv/bin/python -m bench.public.public_bench [--duration 15] [--connections 64]
+        [--threads 2] [--postgres SERVER_URL]
+
+Starts `tocsin serve --demo` on a free port of 127.0.0.1 (a throwaway SQLite file, or a
+throwaway PostgreSQL database on `--postgres`'s server), whose demo publishes a bulletin to
+the public, then for each public URL runs `wrk` (Debian package `wrk`: `apt-get install
+wrk`) for `--duration` seconds with `--connections` open connections, and reads its request
+rate and its latency percentiles. Then it publishes a new public bulletin straight into the
+database (as another process would) and measures how long until the feed shows it
+(published to visible). Only 127.0.0.1 is ever loaded; each run is bounded in time.
+Objective (issue 21): 2,000 requests/s with p99 under 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlmodel import select
+
+from bench.load.driver import Server, start_server, throwaway
+from crisis.app.db import Database
+from crisis.bulletin.record import Bulletin
+from crisis.cell.crises import Crisis
+
+TARGET_RATE = 2000.0
+TARGET_P99_MS = 50.0
+_LATENCY = re.compile(r"^\s+(50|90|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, *, duration: int, connections: int, threads: int) -> dict[str, float]:
+    """wrk's request rate, p50/p90/p99 (ms) and non-2xx/3xx count for one URL."""
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=duration + 60).stdout
+    rate = _RATE.search(out)
+    found = {f"p{p}_ms": float(v) * _UNIT_MS[u] for p, v, u in _LATENCY.findall(out)}
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {
+        "rate": float(rate.group(1)) if rate else 0.0,
+        **found,
+        "errors": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+async def _first_public(db_url: str) -> Bulletin:
+    db = Database.from_url(db_url)
+    try:
+        async with db.read() as session:
+            rows = (await session.exec(select(Bulletin).where(Bulletin.exercise == False))).all()  # noqa: E712
+            return next(b for b in rows if "public" in b.audiences and b.status == "published")
+    finally:
+        await db.dispose()
+
+
+async def _publish_one(db_url: str, title: str) -> None:
+    """A public bulletin written straight into the table, as another process's publication."""
+    db = Database.from_url(db_url)
+    try:
+        async with db.transaction() as session:
+            crisis = (await session.exec(select(Crisis).where(Crisis.mode == "real"))).first()
+            assert crisis is not None and crisis.id is not None
+            now = datetime.now(UTC)
+            session.add(
+                Bulletin(
+                    crisis_id=crisis.id,
+                    title=title,
+                    body="Mesure de délai.",
+                    audiences=["public"],
+                    status="published",
+                    content_hash="0" * 64,
+                    author="bench",
+                    created_at=now,
+                    updated_at=now,
+                    published_at=now,
+                )
+            )
+    finally:
+        await db.dispose()
+
+
+def visibility_delay(server: Server) -> float:
+    """Seconds from a publication (committed) to the feed showing it."""
+    title = f"Visibilité {time.time_ns()}"
+    httpx.get(f"{server.url}/public/feed.atom")  # cached before the publication
+    asyncio.run(_publish_one(server.db_url, title))
+    published = time.monotonic()
+    while time.monotonic() - published < 10:
+        if title in httpx.get(f"{server.url}/public/feed.atom").text:
+            return time.monotonic() - published
+        time.sleep(0.02)
+    return float("inf")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--postgres", default="")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk introuvable : apt-get install wrk")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        kind = "postgresql" if args.postgres else "sqlite"
+        with throwaway(kind, args.postgres, workdir) as db_url:
+            server = start_server(workdir, db_url)
+            try:
+                _run(server, args)
+            finally:
+                server.stop()
+
+
+def _run(server: Server, args: argparse.Namespace) -> None:
+    shown = asyncio.run(_first_public(server.db_url))
+    urls = {
+        "flux Atom": "/public/feed.atom",
+        "liste": "/public/bulletins",
+        "page d'un communiqué": f"/public/bulletins/{shown.public_id}",
+        "alerte CAP": f"/public/cap/{shown.public_id}.xml",
+        "/healthz (référence : le plancher du serveur)": "/healthz",
+    }
+    print("| adresse | requêtes/s | p50 | p90 | p99 | erreurs | objectif |")
+    print("|---|---|---|---|---|---|---|")
+    for name, path in urls.items():
+        httpx.get(f"{server.url}{path}").raise_for_status()  # warm the cache
+        got = wrk(
+            f"{server.url}{path}",
+            duration=args.duration,
+            connections=args.connections,
+            threads=args.threads,
+        )
+        met = got["rate"] >= TARGET_RATE and got.get("p99_ms", 1e9) < TARGET_P99_MS
+        print(
+            f"| {name} | {got['rate']:.0f} | {got.get('p50_ms', 0):.1f} ms | "
+            f"{got.get('p90_ms', 0):.1f} ms | {got.get('p99_ms', 0):.1f} ms | "
+            f"{got['errors']:.0f} | {'tenu' if met else 'non tenu'} |"
+        )
+    delays = [visibility_delay(server) for _ in range(5)]
+    print(
+        f"\npublié → visible dans le flux : max {max(delays):.2f} s "
+        f"(5 mesures : {', '.join(f'{d:.2f}' for d in delays)})"
+    )
+
+
+if __name__ == "__main__":
+    main()
