@@ -54,7 +54,7 @@ def feed_xml(
     base = publisher.base_url.rstrip("/")
     feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap=NSMAP)
     feed.set("{http://www.w3.org/XML/1998/namespace}lang", "fr-FR")
-    title = f"Communiqués de la {publisher.name.lower()[0]}{publisher.name[1:]}"
+    title = f"Communiqués — {publisher.name}"
     if scope.commune:
         title += f" — {scope.commune_name or scope.commune}"
     if scope.exercise:
