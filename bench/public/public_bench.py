@@ -46,12 +46,8 @@ _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 _HEY_LATENCY = re.compile(r"^\s+(50|90|99)%+ in ([\d.]+) secs", re.M)
 
 
-def hey(url: str, *, duration: int, rate: int, workers: int = 40) -> dict[str, float]:
-    """A constant rate (`rate` requests/s over `workers` connections) with `hey`: the achieved
-    rate, p50/p90/p99 (ms) and the answers other than 200."""
-    per_worker = max(1, rate // workers)
-    args = ["hey", "-z", f"{duration}s", "-c", str(workers), "-q", str(per_worker), url]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=duration + 60).stdout
+def read_hey(out: str) -> dict[str, float]:
+    """hey's summary: the achieved rate, p50/p90/p99 (ms) and the answers other than 200."""
     achieved = _RATE.search(out)
     found = {f"p{p}_ms": float(v) * 1000 for p, v in _HEY_LATENCY.findall(out)}
     ok = re.search(r"\[200\]\s+(\d+) responses", out)
@@ -63,10 +59,8 @@ def hey(url: str, *, duration: int, rate: int, workers: int = 40) -> dict[str, f
     }
 
 
-def wrk(url: str, *, duration: int, connections: int, threads: int) -> dict[str, float]:
-    """wrk's request rate, p50/p90/p99 (ms) and non-2xx/3xx count for one URL."""
-    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=duration + 60).stdout
+def read_wrk(out: str) -> dict[str, float]:
+    """wrk's summary (`--latency`): rate, p50/p90/p99 (ms) and non-2xx/3xx answers."""
     rate = _RATE.search(out)
     found = {f"p{p}_ms": float(v) * _UNIT_MS[u] for p, v, u in _LATENCY.findall(out)}
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
@@ -75,6 +69,21 @@ def wrk(url: str, *, duration: int, connections: int, threads: int) -> dict[str,
         **found,
         "errors": float(errors.group(1)) if errors else 0.0,
     }
+
+
+def hey(url: str, *, duration: int, rate: int, workers: int = 40) -> dict[str, float]:
+    """A constant rate: `rate` requests/s spread over `workers` connections."""
+    per_worker = max(1, rate // workers)
+    args = ["hey", "-z", f"{duration}s", "-c", str(workers), "-q", str(per_worker), url]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=duration + 60)
+    return read_hey(run.stdout)
+
+
+def wrk(url: str, *, duration: int, connections: int, threads: int) -> dict[str, float]:
+    """As many requests as `connections` open connections carry."""
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=duration + 60)
+    return read_wrk(run.stdout)
 
 
 async def _first_public(db_url: str) -> Bulletin:
