@@ -28,6 +28,13 @@ class PublicQuery:
         """The query string the public links keep: the exercise mode only."""
         return "?mode=exercise" if self.exercise else ""
 
+    @property
+    def feed_suffix(self) -> str:
+        """The query string of the feed that matches this page: its commune and mode."""
+        parts = [f"commune={self.commune}"] if self.commune else []
+        parts += ["mode=exercise"] if self.exercise else []
+        return f"?{'&'.join(parts)}" if parts else ""
+
     def key(self) -> tuple[bool, str, str]:
         return (self.exercise, self.commune, self.lang)
 

@@ -41,6 +41,7 @@ async def public_list(request: Request, db: DbDep, query: PublicQueryDep) -> Res
             commune_name=name,
             exercise=query.exercise,
             suffix=query.suffix,
+            feed_suffix=query.feed_suffix,
         )
 
     return await cached(request, db, query, build)

@@ -110,3 +110,14 @@ async def test_malformed_public_values_are_refused_and_unknown_ones_ignored(
     noisy = await client.get("/public/feed.atom?utm_source=x&debug=1&commune=")
     assert noisy.status_code == 200 and noisy.content == plain.content
     assert (await client.get("/public/bulletins?lang=fr&commune=2A004")).status_code == 200
+
+
+async def test_a_commune_list_shows_that_communes_bulletins_and_offers_its_own_feed(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    await story(db, clock)  # the first bulletin names Amiens; the others only Abbeville
+    html = (await client.get("/public/bulletins?commune=80021")).text
+    assert "Communiqués de la préfecture de la Somme — Amiens" in html
+    items = re.findall(r"<h3><a [^>]*>([^<]*)</a></h3>", html)
+    assert items == ["Crue : premières consignes"]  # shown as replaced, the update linked
+    assert 'href="/public/feed.atom?commune=80021"' in html
