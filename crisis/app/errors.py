@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -91,6 +91,11 @@ async def _crisis_exists(session: AsyncSession, crisis_id: int) -> bool:
 
 def _render_error(request: Request, status: int, message: str) -> Response:
     templates = request.app.state.templates
+    if request.url.path.startswith("/public/"):  # the public pages' own frame, no session
+        html = templates.get_template("public/error.html").render(
+            status=status, message=message, suffix="", exercise=False, cip_number=None
+        )
+        return HTMLResponse(html, status_code=status)
     response: Response = templates.TemplateResponse(
         request, "error.html", {"status": status, "message": message}, status_code=status
     )

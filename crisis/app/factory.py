@@ -47,11 +47,13 @@ from crisis.app.web import (
     pages,
     playbook_pages,
     public_bulletins,
+    public_feeds,
     roster_pages,
     users_admin,
 )
 from crisis.app.web import bulletins as bulletin_pages
 from crisis.app.web import directory as directory_pages
+from crisis.app.web.public_fast_path import PublicFastPath
 from crisis.app.web.templating import make_templates
 
 log = logging.getLogger("tocsin")
@@ -83,6 +85,7 @@ ROUTERS = (
     coverage_pages.router,
     coverage_api.router,
     public_bulletins.router,
+    public_feeds.router,
     legal_pages.router,
     exercises_api.router,
     exercise_form.router,  # before the drill page: « nouveau » is no drill number
@@ -134,6 +137,7 @@ def _middleware(settings: Settings, registry: CollectorRegistry) -> list[Middlew
 
     return [
         Middleware(SecurityHeaders),
+        Middleware(PublicFastPath, registry=registry),
         Middleware(RequestContext, metrics=HttpMetrics(registry)),
         Middleware(BodyLimit, limit_for=limit_for),
         Middleware(

@@ -34,8 +34,9 @@ ALWAYS = {
 
 def headers_for(path: str, *, https: bool) -> dict[str, str]:
     """What a response to `path` carries (a header the route set itself is kept). Nothing but
-    the static files is cached: every page, public ones included, sets the session cookie
-    that holds its CSRF token, and a shared cache must never keep a `Set-Cookie`."""
+    the static files is cached by default: every page sets the session cookie that holds its
+    CSRF token, and a shared cache must never keep a `Set-Cookie`. The public pages, feed and
+    CAP files (`crisis.app.web.public_answers`) set no cookie and their own Cache-Control."""
     headers = dict(ALWAYS)
     headers["Content-Security-Policy"] = (
         API_DOCS_POLICY if path in API_DOCS else CONTENT_SECURITY_POLICY

@@ -7,10 +7,18 @@ from typing import Any
 from crisis.bulletin import public
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.workflow import Bulletin, ChannelPolicy
+from crisis.public.cap import cap_url
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _cap_url(bulletin: Bulletin, *, base_url: str) -> str | None:
+    """The CAP file of a bulletin once it is public (`crisis.public.cap`); `None` otherwise."""
+    if public.url_of(bulletin, base_url=base_url) is None:
+        return None
+    return cap_url(base_url, bulletin.public_id, exercise=bulletin.exercise)
 
 
 def rendering_views(texts: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +74,7 @@ def bulletin_view(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, Any
         # Only a bulletin to the public has a public name, and a page once published.
         "public_id": bulletin.public_id if public.aims_at_public(bulletin.audiences) else None,
         "public_url": public.url_of(bulletin, base_url=policy.base_url),
-        "cap_url": None,  # the CAP file of a public bulletin comes with issue 21
+        "cap_url": _cap_url(bulletin, base_url=policy.base_url),
         "renderings": rendering_views(bulletins.renderings(bulletin, policy=policy)),
         "created_at": _iso(bulletin.created_at),
         "updated_at": _iso(bulletin.updated_at),

@@ -1,72 +1,68 @@
-"""Pages readable without logging in: the bulletins published to the public (their list and
-each one under its unguessable public id, `crisis.bulletin.public`), and the receipt
-confirmation."""
+"""Pages readable without logging in: the bulletins published to the public (their list —
+the situation in force, then the archive — and each one under its unguessable public id,
+`crisis.public`), served from the public cache, and the receipt confirmation."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from crisis.app.auth import ClockDep, DbDep, SettingsDep
 from crisis.app.signing import confirmation_secret
+from crisis.app.web.public_answers import PublicQueryDep, cached, in_scope, shown_or_404
 from crisis.app.web.templating import render
-from crisis.bulletin import confirmations, public
+from crisis.bulletin import confirmations
 from crisis.bulletin import workflow as bulletins
-from crisis.bulletin.render import PUBLIC_PAGE, render_channel
-from crisis.errors import DomainError
-from crisis.vocabulary import CrisisMode
+from crisis.public.cache import Rendered
+from crisis.public.situation import situation
 
 router = APIRouter(include_in_schema=False)
 
 
-def _exercise(mode: str) -> bool:
-    """`?mode=exercise` shows the exercise bulletins, and only them; no mode, the real ones."""
-    if mode not in ("", CrisisMode.REAL, CrisisMode.EXERCISE):
-        raise DomainError("invalid_mode", "Mode inconnu : « real » ou « exercise ».")
-    return mode == CrisisMode.EXERCISE
-
-
-ModeQuery = Annotated[str, Query(max_length=20)]
+def _page(request: Request, name: str, **context: Any) -> Rendered:
+    """A public page rendered without the session (no cookie: a shared cache may keep it)."""
+    html = request.app.state.templates.get_template(name).render(
+        cip_number=None,  # the CIP wing's `open_cip_number` is wired once it exists
+        **context,
+    )
+    return Rendered(html.encode(), "text/html; charset=utf-8", last_modified=None)
 
 
 @router.get("/public/bulletins")
-async def public_list(request: Request, db: DbDep, mode: ModeQuery = "") -> HTMLResponse:
-    exercise = _exercise(mode)
-    async with db.read() as session:
-        shown = await public.listing(session, exercise=exercise)
-    return render(
-        request,
-        "bulletins/public_list.html",
-        bulletins=shown,
-        exercise=exercise,
-        suffix="?mode=exercise" if exercise else "",
-    )
+async def public_list(request: Request, db: DbDep, query: PublicQueryDep) -> Response:
+    async def build() -> Rendered:
+        shown, name = await in_scope(db, query)
+        return _page(
+            request,
+            "public/list.html",
+            situation=situation(shown),
+            commune_name=name,
+            exercise=query.exercise,
+            suffix=query.suffix,
+            feed_suffix=query.feed_suffix,
+        )
+
+    return await cached(request, db, query, build)
 
 
 @router.get("/public/bulletins/{public_id}")
 async def public_bulletin(
-    public_id: Annotated[str, Path(max_length=64)],
-    request: Request,
-    db: DbDep,
-    mode: ModeQuery = "",
-) -> HTMLResponse:
-    exercise = _exercise(mode)
-    async with db.read() as session:
-        bulletin = await public.get(session, public_id=public_id, exercise=exercise)
-        earlier, later = await public.related(session, bulletin)
-    page = render_channel(bulletin.content(), channel=PUBLIC_PAGE, link="", exercise=False)
-    return render(
-        request,
-        "bulletins/public.html",
-        bulletin=bulletin,
-        exercise=bulletin.exercise,
-        headline=page.text.split("\n\n", 1)[0],
-        earlier=earlier,
-        later=later,
-        suffix="?mode=exercise" if exercise else "",
-    )
+    public_id: str, request: Request, db: DbDep, query: PublicQueryDep
+) -> Response:
+
+    async def build() -> Rendered:
+        found = await shown_or_404(db, public_id=public_id, exercise=query.exercise)
+        return _page(
+            request,
+            "public/bulletin.html",
+            bulletin=found,
+            exercise=found.exercise,
+            suffix=query.suffix,
+        )
+
+    return await cached(request, db, query, build)
 
 
 @router.get("/confirmer/{token}")

@@ -18,15 +18,22 @@ from crisis.app.ticks import clock_tick
 from tests.support import FrozenClock, make_user
 
 
-async def test_the_scripted_crisis_reaches_the_three_audiences_and_meets_es47_and_es48(
-    db: Database, clock: FrozenClock, settings: Settings
-) -> None:
+async def play_demo(
+    db: Database, clock: FrozenClock, settings: Settings, sandbox: Sandbox
+) -> tuple[Settings, int]:
+    """The demo's users, directory and scripted first hour: (its settings, its crisis)."""
     await bootstrap.demo_users(db, clock)
     async with db.transaction() as session:
         await directory.load_demo(session, now=clock.now())
+    configured = with_sandbox(settings, sandbox)
+    return configured, await demo_scenario.play(db, configured, now=clock.now())
+
+
+async def test_the_scripted_crisis_reaches_the_three_audiences_and_meets_es47_and_es48(
+    db: Database, clock: FrozenClock, settings: Settings
+) -> None:
     async with Sandbox() as sandbox:
-        configured = with_sandbox(settings, sandbox)
-        crisis_id = await demo_scenario.play(db, configured, now=clock.now())
+        configured, crisis_id = await play_demo(db, clock, settings, sandbox)
         worker = dispatcher_from_config(
             db=db, channels=configured.channels, exercise_channels=configured.exercise_channels,
             rng=random.Random(3),

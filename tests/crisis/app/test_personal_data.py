@@ -301,6 +301,8 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/annuaire/import": "formulaire d'import (administrateur)",
     "/public/bulletins": "liste des communiqués publiés au public",
     "/public/bulletins/{public_id}": "communiqué publié au public",
+    "/public/cap/{public_id}.xml": "alerte CAP d'un communiqué public (anonyme)",
+    "/public/feed.atom": "flux Atom des communiqués publics (anonyme)",
     "/astreinte/import": "formulaire d'import des tours (administrateur, préfet)",
     "/astreinte/tours/{shift_id}/modifier": "un tour : le nom d'un agent, comme /astreinte",
     # Restricted: administrators only (403 to every other role); agents' accounts, with the

@@ -1,0 +1,38 @@
+"""The demo's published bulletins are public (issue 21, « done when »): on the list, in the
+Atom feed and as CAP alerts valid against the official schema."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from channels.sandbox import Sandbox
+from crisis.app.db import Database
+from crisis.app.factory import create_app
+from crisis.app.settings import Settings
+from tests.crisis.app.test_demo_scenario import play_demo
+from tests.crisis.public.support import ATOM, CAP, valid_cap, valid_feed
+from tests.support import FrozenClock
+
+
+async def test_the_demos_public_bulletin_is_listed_in_the_feed_and_a_valid_cap_alert(
+    db: Database, clock: FrozenClock, settings: Settings
+) -> None:
+    async with Sandbox() as sandbox:
+        configured, _ = await play_demo(db, clock, settings, sandbox)
+    app = create_app(configured, clock=clock, database=db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as client:
+        listed = (await client.get("/public/bulletins")).text
+        names = re.findall(r'href="/public/bulletins/([A-Za-z0-9_-]{22})"', listed)
+        assert names, "the demo's public bulletin is on the public list"
+        feed = valid_feed((await client.get("/public/feed.atom")).content)
+        entries = feed.findall(f"{ATOM}entry")
+        assert len(entries) == len(set(names))
+        for name in set(names):
+            alert = valid_cap((await client.get(f"/public/cap/{name}.xml")).content)
+            assert alert.findtext(f"{CAP}status") == "Actual"
+            assert alert.findtext(f"{CAP}info/{CAP}category") == "Met"  # the flood playbook
+            codes = alert.findall(f"{CAP}info/{CAP}area/{CAP}geocode/{CAP}value")
+            assert "80001" in {c.text for c in codes}  # Abbeville, by its INSEE code
