@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.bulletin.record import Bulletin
 from crisis.cell.crises import Crisis
+from crisis.cip import public as cip_public
 from crisis.vocabulary import BulletinStatus, CrisisStatus
 
 Stamp = tuple[object, ...]
@@ -47,7 +48,8 @@ async def publication_stamp(session: AsyncSession) -> Stamp:
     )
     count, latest = (await session.exec(published)).one()
     closed = select(func.count(col(Crisis.id))).where(Crisis.status == CrisisStatus.CLOSED)
-    return (count, latest, (await session.exec(closed)).one())
+    cip = await cip_public.stamp(session)  # the CIP's number shows while it is open
+    return (count, latest, (await session.exec(closed)).one(), *cip)
 
 
 @dataclass(slots=True)

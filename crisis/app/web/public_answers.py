@@ -14,6 +14,7 @@ from crisis.app.library import playbook_library
 from crisis.app.settings import Settings
 from crisis.app.web.public_http import answer, cache_of, key_for, read_stamp
 from crisis.bulletin.public import NOT_PUBLIC
+from crisis.cip import public as cip_public
 from crisis.errors import NotFound
 from crisis.public import reading
 from crisis.public.bulletin import PublicBulletin
@@ -24,9 +25,14 @@ from crisis.public.inputs import PublicQuery, public_query
 PREFECTURE = "Préfecture de la Somme"
 
 
+async def cip_number(db: Database, query: PublicQuery) -> str | None:
+    """The CIP number the public pages of this mode show, while a CIP is open."""
+    async with db.read() as session:
+        return await cip_public.current_number(session, exercise=query.exercise)
+
+
 def publisher(settings: Settings, *, cip_number: str | None = None) -> Publisher:
-    """The CAP signature; the contact names the CIP's number once one is open (issue 21: the
-    CIP wing exposes `open_cip_number`, not wired yet)."""
+    """The CAP signature; the contact names the CIP's number while one is open."""
     host = urlsplit(settings.base_url).hostname or "localhost"
     site = f"{settings.base_url.rstrip('/')}/public/bulletins"
     contact = f"{PREFECTURE} — {site}"

@@ -11,7 +11,13 @@ from fastapi.responses import HTMLResponse
 
 from crisis.app.auth import ClockDep, DbDep, SettingsDep
 from crisis.app.signing import confirmation_secret
-from crisis.app.web.public_answers import PublicQueryDep, cached, in_scope, shown_or_404
+from crisis.app.web.public_answers import (
+    PublicQueryDep,
+    cached,
+    cip_number,
+    in_scope,
+    shown_or_404,
+)
 from crisis.app.web.templating import render
 from crisis.bulletin import confirmations
 from crisis.bulletin import workflow as bulletins
@@ -23,10 +29,7 @@ router = APIRouter(include_in_schema=False)
 
 def _page(request: Request, name: str, **context: Any) -> Rendered:
     """A public page rendered without the session (no cookie: a shared cache may keep it)."""
-    html = request.app.state.templates.get_template(name).render(
-        cip_number=None,  # the CIP wing's `open_cip_number` is wired once it exists
-        **context,
-    )
+    html = request.app.state.templates.get_template(name).render(**context)
     return Rendered(html.encode(), "text/html; charset=utf-8", last_modified=None)
 
 
@@ -37,6 +40,7 @@ async def public_list(request: Request, db: DbDep, query: PublicQueryDep) -> Res
         return _page(
             request,
             "public/list.html",
+            cip_number=await cip_number(db, query),
             situation=situation(shown),
             commune_name=name,
             exercise=query.exercise,
@@ -57,6 +61,7 @@ async def public_bulletin(
         return _page(
             request,
             "public/bulletin.html",
+            cip_number=await cip_number(db, query),
             bulletin=found,
             exercise=found.exercise,
             suffix=query.suffix,

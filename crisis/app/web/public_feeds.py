@@ -9,6 +9,7 @@ from crisis.app.auth import DbDep, SettingsDep
 from crisis.app.web.public_answers import (
     PublicQueryDep,
     cached,
+    cip_number,
     in_scope,
     publisher,
     shown_or_404,
@@ -32,7 +33,8 @@ async def public_cap(
 
     async def build() -> Rendered:
         found = await shown_or_404(db, public_id=public_id, exercise=query.exercise)
-        body = cap_xml(found, publisher=publisher(settings))
+        number = await cip_number(db, query)
+        body = cap_xml(found, publisher=publisher(settings, cip_number=number))
         return Rendered(body, CAP_MEDIA_TYPE, last_modified=found.published_at)
 
     return await cached(request, db, query, build)
@@ -49,7 +51,8 @@ async def public_feed(
         shown, name = await in_scope(db, query)
         shown = shown[:FEED_ENTRIES]
         scope = FeedScope(exercise=query.exercise, commune=query.commune, commune_name=name)
-        body = feed_xml(shown, publisher=publisher(settings), scope=scope)
+        number = await cip_number(db, query)
+        body = feed_xml(shown, publisher=publisher(settings, cip_number=number), scope=scope)
         latest = shown[0].published_at if shown else None
         return Rendered(body, ATOM_MEDIA_TYPE, last_modified=latest)
 

@@ -11,7 +11,10 @@ from channels.sandbox import Sandbox
 from crisis.app.db import Database
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
+from crisis.cip import ordering
+from crisis.public.cache import PublicCache
 from tests.crisis.app.test_demo_scenario import play_demo
+from tests.crisis.lifecycle_support import PREFECT
 from tests.crisis.public.support import ATOM, CAP, valid_cap, valid_feed
 from tests.support import FrozenClock
 
@@ -36,3 +39,30 @@ async def test_the_demos_public_bulletin_is_listed_in_the_feed_and_a_valid_cap_a
             assert alert.findtext(f"{CAP}info/{CAP}category") == "Met"  # the flood playbook
             codes = alert.findall(f"{CAP}info/{CAP}area/{CAP}geocode/{CAP}value")
             assert "80001" in {c.text for c in codes}  # Abbeville, by its INSEE code
+
+
+CIP_LINE = "Cellule d'information du public : "
+
+
+async def test_the_open_cips_number_is_on_the_public_pages_until_it_closes(
+    db: Database, clock: FrozenClock, settings: Settings
+) -> None:
+    async with Sandbox() as sandbox:
+        configured, crisis_id = await play_demo(db, clock, settings, sandbox)
+    app = create_app(configured, clock=clock, database=db)
+    seconds = [0.0]
+    app.state.public_cache = PublicCache(monotonic=lambda: seconds[0], stamp_ttl=0.5)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as client:
+        listed = (await client.get("/public/bulletins")).text
+        assert f'{CIP_LINE}<a href="tel:0800808080">0 800 80 80 80</a>' in listed
+        name = re.findall(r'href="/public/bulletins/([A-Za-z0-9_-]{22})"', listed)[0]
+        alert = valid_cap((await client.get(f"/public/cap/{name}.xml")).content)
+        assert "0 800 80 80 80" in (alert.findtext(f"{CAP}info/{CAP}contact") or "")
+        exercise_list = (await client.get("/public/bulletins?mode=exercise")).text
+        assert CIP_LINE not in exercise_list  # the demo's CIP is a real one
+        async with db.transaction() as session:
+            await ordering.close(session, actor=PREFECT, crisis_id=crisis_id, now=clock.now())
+        seconds[0] += 1  # past the stamp's half second: the cache reads the closing
+        assert CIP_LINE not in (await client.get("/public/bulletins")).text
+        assert CIP_LINE not in (await client.get(f"/public/bulletins/{name}")).text
