@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx
+from fastapi import FastAPI
 
 from channels.sandbox import Sandbox
 from crisis.app.db import Database
@@ -19,14 +20,22 @@ from tests.crisis.public.support import ATOM, CAP, valid_cap, valid_feed
 from tests.support import FrozenClock
 
 
+async def _demo_app(db: Database, clock: FrozenClock, settings: Settings) -> tuple[FastAPI, int]:
+    """The app after the demo's scripted first hour, and the demo's crisis."""
+    async with Sandbox() as sandbox:
+        configured, crisis_id = await play_demo(db, clock, settings, sandbox)
+    return create_app(configured, clock=clock, database=db), crisis_id
+
+
+def _client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tocsin.test")
+
+
 async def test_the_demos_public_bulletin_is_listed_in_the_feed_and_a_valid_cap_alert(
     db: Database, clock: FrozenClock, settings: Settings
 ) -> None:
-    async with Sandbox() as sandbox:
-        configured, _ = await play_demo(db, clock, settings, sandbox)
-    app = create_app(configured, clock=clock, database=db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as client:
+    app, _ = await _demo_app(db, clock, settings)
+    async with _client(app) as client:
         listed = (await client.get("/public/bulletins")).text
         names = re.findall(r'href="/public/bulletins/([A-Za-z0-9_-]{22})"', listed)
         assert names, "the demo's public bulletin is on the public list"
@@ -47,13 +56,10 @@ CIP_LINE = "Cellule d'information du public : "
 async def test_the_open_cips_number_is_on_the_public_pages_until_it_closes(
     db: Database, clock: FrozenClock, settings: Settings
 ) -> None:
-    async with Sandbox() as sandbox:
-        configured, crisis_id = await play_demo(db, clock, settings, sandbox)
-    app = create_app(configured, clock=clock, database=db)
+    app, crisis_id = await _demo_app(db, clock, settings)
     seconds = [0.0]
     app.state.public_cache = PublicCache(monotonic=lambda: seconds[0], stamp_ttl=0.5)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as client:
+    async with _client(app) as client:
         listed = (await client.get("/public/bulletins")).text
         assert f'{CIP_LINE}<a href="tel:0800808080">0 800 80 80 80</a>' in listed
         name = re.findall(r'href="/public/bulletins/([A-Za-z0-9_-]{22})"', listed)[0]
