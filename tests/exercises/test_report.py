@@ -1,0 +1,59 @@
+"""The report (RETEX) of a played `crisis` drill: its clocks, first bulletin and rates per
+audience, the cell's answer times and its timeline, as the API gives them."""
+
+from __future__ import annotations
+
+import httpx
+
+from crisis.app.db import Database
+from tests.exercises.played import play
+from tests.support import FrozenClock, make_user
+
+
+async def test_a_played_drill_reports_its_clocks_rates_answers_and_timeline(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    played = await play(client, db, clock)
+    answer = await client.get(
+        f"/api/v1/exercises/{played.drill_id}/runs/{played.run_id}/report",
+        headers=played.prefect.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    clocks = {c["code"]: c for c in report["clocks"]}
+    assert sorted(clocks) == ["ES47", "ES48"]  # no CIP ordered: no ES50
+    assert (clocks["ES47"]["status"], clocks["ES47"]["met_after_seconds"]) == ("met", 28 * 60)
+    assert clocks["ES48"]["status"] == "overdue" and clocks["ES48"]["met_at"] is None
+    audiences = {a["audience"]: a for a in report["audiences"]}
+    officials, media = audiences["officials"], audiences["media"]
+    assert (officials["deliveries"], officials["delivered"], officials["acknowledged"]) == (3, 2, 1)
+    assert (officials["delivery_rate"], officials["acknowledgement_rate"]) == (66.7, 33.3)
+    assert officials["first_delivered_after_seconds"] == 35 * 60
+    assert (media["delivery_rate"], media["first_delivered_after_seconds"]) == (100.0, 50 * 60)
+    assert report["totals"] == {
+        "deliveries": 4,
+        "delivered": 3,
+        "acknowledged": 1,
+        "delivery_rate": 75.0,
+        "acknowledgement_rate": 25.0,
+    }
+    [communication] = report["by_role"]
+    assert (communication["paged"], communication["answered"]) == (2, 2)
+    assert (communication["median_seconds"], communication["max_seconds"]) == (600, 12 * 60)
+    actions = [line["action"] for line in report["timeline"]]
+    assert actions[0] == "crisis.declared" and "cell.operational" in actions
+    assert "exercise.launched" in actions and "cod.activated" in actions
+
+
+async def test_a_run_that_is_not_of_the_drill_is_404_and_a_communicator_is_refused(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    played = await play(client, db, clock)
+    com = await make_user(db, clock, "com2", "communicator")
+    path = f"/api/v1/exercises/{played.drill_id}/runs/{played.run_id}/report"
+    assert (await client.get(path, headers=com.headers)).status_code == 403
+    missing = await client.get(
+        f"/api/v1/exercises/{played.drill_id}/runs/{played.run_id + 1}/report",
+        headers=played.trainer.headers,
+    )
+    assert missing.status_code == 404 and "Aucune séance" in missing.text
