@@ -12,7 +12,7 @@ from crisis import privacy
 from crisis.actors import Actor
 from crisis.cell import crises
 from crisis.errors import NotFound
-from exercises import results, scoring
+from exercises import notes, results, scoring
 from exercises.programme import (
     KIND_LABELS,
     READERS,
@@ -108,6 +108,7 @@ async def report(
         "by_role": [],
         "timeline": [],
         "timeline_limit": scoring.TIMELINE_SHOWN,
+        "notes": None,
     }
     if found.crisis_id is None:
         return shown
@@ -121,5 +122,6 @@ async def report(
         "totals": scoring.totals(audiences),
         "answers": [line.view() for line in lines],
         "by_role": [f.view() for f in results.by_role(lines)],
+        "notes": await notes.latest(session, crisis_id=found.crisis_id),
         "timeline": await scoring.timeline(session, crisis_id=found.crisis_id, personal=personal),
     }

@@ -124,6 +124,17 @@ def _answers(pdf: Document, report: dict[str, Any]) -> None:
     )
 
 
+def _notes(pdf: Document, report: dict[str, Any]) -> None:
+    pdf.heading("Notes du formateur")
+    written = report["notes"]
+    if written is None:
+        pdf.put(WIDTH, "Pas de notes.")
+        return
+    pdf.put(WIDTH, written["text"])
+    pdf.ln(1)
+    pdf.put(WIDTH, f"Écrites par {written['written_by']} le {written['written_at_local']}.", size=7)
+
+
 def _chart(pdf: Document, report: dict[str, Any]) -> None:
     image = png(report)
     if image is None:
@@ -171,6 +182,7 @@ def render(report: dict[str, Any], *, generated_at: datetime) -> bytes:
     _clocks(pdf, report)
     _audiences(pdf, report)
     _answers(pdf, report)
+    _notes(pdf, report)
     _chart(pdf, report)
     _timeline(pdf, report)
     return bytes(pdf.output())

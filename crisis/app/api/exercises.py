@@ -155,6 +155,12 @@ class TimelineLineView(BaseModel):
     detail: str
 
 
+class NotesView(BaseModel):
+    text: str
+    written_at: Timestamp
+    written_by: str
+
+
 class ReportView(BaseModel):
     drill_id: int
     title: str
@@ -169,6 +175,7 @@ class ReportView(BaseModel):
     by_role: list[RoleFiguresView]
     timeline: list[TimelineLineView]
     timeline_limit: int
+    notes: NotesView | None = Field(description="Les dernières notes du formateur.")
 
 
 @router.post(

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from crisis.actors import Actor
+from crisis.actors import Actor, Role
 from crisis.app import exercise_chart, exercise_report_pdf
-from crisis.app.auth import ClockDep, CurrentActor, DbDep
+from crisis.app.actions import CallerDep
+from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
 from crisis.app.db import Database
 from crisis.app.exercise_report_view import shown
 from crisis.app.paths import RowId
+from crisis.app.web.lifecycle_pages import act_then_show
 from crisis.app.web.templating import render
 from crisis.errors import NotFound
-from exercises import views
+from exercises import notes, views
 
 router = APIRouter(include_in_schema=False)
 PRIVATE = {"Cache-Control": "no-store"}
@@ -54,6 +56,28 @@ async def report_page(
         path=report_path(drill_id, run_id),
         has_chart=chart is not None,
         exercise=True,
+        can_note=Role.TRAINER in actor.roles and report["run"]["crisis_id"] is not None,
+        notes_max=notes.MAX_LENGTH,
+    )
+
+
+@router.post("/exercices/{drill_id}/seances/{run_id}/notes", dependencies=[CsrfChecked])
+async def save_notes(
+    drill_id: RowId,
+    run_id: RowId,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    text: Annotated[str, Form(max_length=notes.MAX_LENGTH)] = "",
+) -> Response:
+    return await act_then_show(
+        request,
+        db,
+        lambda s: notes.save(
+            s, actor=caller.actor, drill_id=drill_id, run_id=run_id, text=text, now=caller.now
+        ),
+        "Notes du formateur enregistrées (inscrites à la main courante de la séance).",
+        location=report_path(drill_id, run_id),
     )
 
 

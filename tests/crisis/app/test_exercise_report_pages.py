@@ -8,6 +8,7 @@ import httpx
 from pypdf import PdfReader
 
 from crisis.app.db import Database
+from tests.crisis.app.web_session import log_in
 from tests.exercises.played import play
 from tests.support import FrozenClock, make_user
 
@@ -70,3 +71,41 @@ async def test_the_chart_is_a_png_and_other_roles_get_neither_page_nor_pdf(
     for suffix in ("", "/bilan.pdf", "/chronologie.png"):
         refused = await client.get(played.report_path + suffix, headers=operator.headers)
         assert refused.status_code == 403, suffix
+
+
+async def test_the_trainers_notes_are_saved_journaled_and_shown_in_the_page_and_the_pdf(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    played = await play(client, db, clock)
+    csrf = await log_in(client, played.trainer.login, played.trainer.password)
+    notes = "Bonne réactivité de la cellule ; ES48 manqué : annuaire des maires à revoir."
+    saved = await client.post(
+        f"{played.report_path}/notes", data={"text": f"  {notes} ", "csrf_token": csrf}
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == played.report_path
+    page = (await client.get(played.report_path)).text
+    assert "Notes du formateur enregistrées" in page and notes in page.replace("&#39;", "'")
+    pdf = await client.get(f"{played.report_path}/bilan.pdf")
+    assert notes in _text(pdf.content)
+    report = await client.get(
+        f"/api/v1/exercises/{played.drill_id}/runs/{played.run_id}/report",
+        headers=played.prefect.headers,
+    )
+    assert report.json()["notes"]["text"] == notes
+    assert report.json()["notes"]["written_by"] == played.trainer.login
+    assert "exercise.notes" in [line["action"] for line in report.json()["timeline"]]
+
+
+async def test_a_prefect_may_read_the_report_but_not_write_the_trainers_notes(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    played = await play(client, db, clock)
+    csrf = await log_in(client, played.prefect.login, played.prefect.password)
+    page = await client.get(played.report_path)
+    assert page.status_code == 200 and 'id="action-notes"' not in page.text
+    refused = await client.post(
+        f"{played.report_path}/notes", data={"text": "Notes du préfet", "csrf_token": csrf}
+    )
+    assert refused.status_code == 303
+    shown = (await client.get(played.report_path)).text
+    assert "Pas encore de notes." in shown and "Notes du préfet" not in shown
