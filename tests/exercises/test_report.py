@@ -3,10 +3,21 @@ audience, the cell's answer times and its timeline, as the API gives them."""
 
 from __future__ import annotations
 
-import httpx
+import io
 
+import httpx
+from pypdf import PdfReader
+from sqlmodel import select
+
+from crisis import directory
+from crisis.app import demo_exercises, exercise_report_pdf
 from crisis.app.db import Database
+from crisis.app.exercise_report_view import shown
+from crisis.app.settings import Settings
+from exercises import views
+from exercises.programme import DrillRun
 from tests.exercises.played import play
+from tests.exercises.support import TRAINER
 from tests.support import FrozenClock, make_user
 
 
@@ -57,3 +68,22 @@ async def test_a_run_that_is_not_of_the_drill_is_404_and_a_communicator_is_refus
         headers=played.trainer.headers,
     )
     assert missing.status_code == 404 and "Aucune séance" in missing.text
+
+
+async def test_the_demos_finished_crisis_exercise_has_a_report_and_a_pdf_with_its_clocks(
+    db: Database, clock: FrozenClock, settings: Settings
+) -> None:
+    async with db.transaction() as session:
+        await directory.load_demo(session, now=clock.now())
+    await demo_exercises.plan_once(db, settings, now=clock.now())
+    async with db.read() as session:
+        [run] = (await session.exec(select(DrillRun))).all()
+        assert run.id is not None
+        report = await views.report(
+            session, actor=TRAINER, drill_id=run.drill_id, run_id=run.id, now=clock.now()
+        )
+    assert report["clocks"] and report["timeline"]
+    content = exercise_report_pdf.render(shown(report), generated_at=clock.now())
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    for clock_result in report["clocks"]:
+        assert clock_result["code"] in text and clock_result["status_label"] in text
