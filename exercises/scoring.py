@@ -20,7 +20,15 @@ from crisis.dispatch.rows import DELIVERED_STATUSES, Delivery, Purpose
 from crisis.journal_details import describe
 from crisis.labels import AUDIENCE_LABELS, CLOCK_STATUS_LABELS, action_label, actor_label
 
-__all__ = ["TIMELINE_SHOWN", "audiences", "clock_results", "rate", "timeline", "totals"]
+__all__ = [
+    "TIMELINE_SHOWN",
+    "audiences",
+    "clock_results",
+    "clock_view",
+    "rate",
+    "timeline",
+    "totals",
+]
 
 DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
 TIMELINE_SHOWN = 500
@@ -42,7 +50,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _clock(state: ClockState) -> dict[str, Any]:
+def clock_view(state: ClockState) -> dict[str, Any]:
     clock = state.clock
     started = clock.started_at if clock else None
     deadline = clock.deadline if clock else None
@@ -63,7 +71,7 @@ async def clock_results(session: AsyncSession, *, crisis: Crisis, now: datetime)
     """ES47, ES48 and ES50 as the cell saw them: met, late, overdue, with their times."""
     assert crisis.id is not None
     states = await overview.clock_states(session, crises=[crisis], now=now, missing_shown=0)
-    return [_clock(s) for s in states.get(crisis.id, [])]
+    return [clock_view(s) for s in states.get(crisis.id, [])]
 
 
 def _count_where(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:

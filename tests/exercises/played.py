@@ -100,6 +100,12 @@ async def play(client: httpx.AsyncClient, db: Database, clock: FrozenClock) -> P
     }
     answer = await client.post(f"/api/v1/crises/{crisis_id}/cod", json=cod, headers=prefect.headers)
     assert answer.status_code == 200, answer.text
+    cip = await client.post(
+        f"/api/v1/crises/{crisis_id}/cip",
+        json={"number": "0 800 10 02 00"},
+        headers=prefect.headers,
+    )
+    assert cip.status_code in (200, 201), cip.text
     await _deliveries(db, crisis_id, launched_at)
     clock.advance(minutes=62)
     return Played(drill_id, run.json()["run_id"], crisis_id, trainer, prefect)

@@ -4,6 +4,7 @@ audience, the cell's answer times and its timeline, as the API gives them."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from pypdf import PdfReader
@@ -14,7 +15,8 @@ from crisis.app import demo_exercises, exercise_report_pdf
 from crisis.app.db import Database
 from crisis.app.exercise_report_view import shown
 from crisis.app.settings import Settings
-from exercises import views
+from crisis.cell.clocks import Clock, ClockState, ClockStatus
+from exercises import scoring, views
 from exercises.programme import DrillRun
 from tests.exercises.played import play
 from tests.exercises.support import TRAINER
@@ -32,7 +34,9 @@ async def test_a_played_drill_reports_its_clocks_rates_answers_and_timeline(
     assert answer.status_code == 200, answer.text
     report = answer.json()
     clocks = {c["code"]: c for c in report["clocks"]}
-    assert sorted(clocks) == ["ES47", "ES48"]  # no CIP ordered: no ES50
+    assert sorted(clocks) == ["ES47", "ES48", "ES50"]
+    assert clocks["ES50"]["status"] == "overdue"  # the CIP ordered at 15 h 28, never opened
+    assert clocks["ES50"]["started_at"] == clocks["ES47"]["met_at"]
     assert (clocks["ES47"]["status"], clocks["ES47"]["met_after_seconds"]) == ("met", 28 * 60)
     assert clocks["ES48"]["status"] == "overdue" and clocks["ES48"]["met_at"] is None
     audiences = {a["audience"]: a for a in report["audiences"]}
@@ -87,3 +91,15 @@ async def test_the_demos_finished_crisis_exercise_has_a_report_and_a_pdf_with_it
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
     for clock_result in report["clocks"]:
         assert clock_result["code"] in text and clock_result["status_label"] in text
+
+
+def test_a_clock_met_after_its_deadline_reports_how_late_it_was() -> None:
+    start = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
+    clock = Clock(crisis_id=1, code="ES47", started_at=start, deadline=start + timedelta(hours=1))
+    met = start + timedelta(minutes=75)
+    state = ClockState("ES47", clock, (), met, ClockStatus.LATE)
+    result = scoring.clock_view(state)
+    assert (result["status_label"], result["met_after_seconds"]) == ("tenu en retard", 75 * 60)
+    assert result["late_by_seconds"] == 15 * 60
+    on_time = scoring.clock_view(ClockState("ES47", clock, (), start, ClockStatus.MET))
+    assert on_time["late_by_seconds"] is None and on_time["met_after_seconds"] == 0
