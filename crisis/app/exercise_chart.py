@@ -12,7 +12,7 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["png"]
+__all__ = ["drawable", "png"]
 
 BLUE = "#000091"
 GREEN = "#18753c"
@@ -48,6 +48,12 @@ def _rows(report: dict[str, Any], start: datetime) -> list[tuple[str, float, flo
                 (f"Réponse {role['duty_role_label']} (max.)", 0, role["max_seconds"] / 60, BLUE)
             )
     return rows
+
+
+def drawable(report: dict[str, Any]) -> bool:
+    """Whether `png` has something to draw (cheap: no drawing)."""
+    launched = report["run"]["launched_at"]
+    return launched is not None and bool(_rows(report, datetime.fromisoformat(launched)))
 
 
 def png(report: dict[str, Any]) -> bytes | None:

@@ -48,13 +48,12 @@ async def report_page(
     clock: ClockDep,
 ) -> HTMLResponse:
     report = await _report(db, actor, drill_id, run_id, clock.now())
-    chart = await asyncio.to_thread(exercise_chart.png, report)
     return render(
         request,
         "exercises/report.html",
         report=report,
         path=report_path(drill_id, run_id),
-        has_chart=chart is not None,
+        has_chart=exercise_chart.drawable(report),
         exercise=True,
         can_note=Role.TRAINER in actor.roles and report["run"]["crisis_id"] is not None,
         notes_max=notes.MAX_LENGTH,
