@@ -54,6 +54,7 @@ ACTION_LABELS: dict[str, str] = {
     "exercise.missed": "Exercice manqué",
     "exercise.stopped": "STOP EXERCICE",
     "exercise.ended": "Exercice terminé",
+    "exercise.notes": "Notes du formateur (bilan)",
     "cell.acknowledged": "Réponse d'astreinte",
     "reply.unrecognised": "Réponse non reconnue",
     "cell.operational": "Cellule opérationnelle",

@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crisis import privacy
 from crisis.actors import Actor
+from crisis.cell import crises
 from crisis.errors import NotFound
-from exercises import results
+from exercises import notes, results, scoring
 from exercises.programme import (
     KIND_LABELS,
     READERS,
@@ -82,21 +84,44 @@ async def drill_detail(session: AsyncSession, *, actor: Actor, drill_id: int) ->
 
 
 async def report(
-    session: AsyncSession, *, actor: Actor, drill_id: int, run_id: int
+    session: AsyncSession, *, actor: Actor, drill_id: int, run_id: int, now: datetime
 ) -> dict[str, Any]:
-    """The run's figures so far: who was paged, who answered and how fast, per duty role."""
+    """The run's report (RETEX): clocks, first bulletin and rates per audience, who answered
+    the pages and how fast per duty role, and the timeline; figures so far while it runs."""
     actor.require(*READERS, action="consulter le bilan d'un exercice")
     drill = await get(session, drill_id=drill_id)
     runs = await runs_of(session, drill_ids=[drill_id])
     found = next((r for r in runs.get(drill_id, []) if r.id == run_id), None)
     if found is None:
         raise NotFound("run_not_found", f"Aucune séance n° {run_id} pour cet exercice.")
-    lines = await results.answers(session, crisis_id=found.crisis_id) if found.crisis_id else []
-    return {
+    shown: dict[str, Any] = {
         "drill_id": drill.id,
         "title": drill.title,
         "kind": drill.kind,
+        "kind_label": KIND_LABELS.get(drill.kind, drill.kind),
         "run": run_view(found),
+        "generated_at": now.isoformat(),
+        "clocks": [],
+        "audiences": [],
+        "totals": scoring.totals([]),
+        "answers": [],
+        "by_role": [],
+        "timeline": [],
+        "timeline_limit": scoring.TIMELINE_SHOWN,
+        "notes": None,
+    }
+    if found.crisis_id is None:
+        return shown
+    crisis = await crises.get(session, crisis_id=found.crisis_id)
+    lines = await results.answers(session, crisis_id=found.crisis_id)
+    audiences = await scoring.audiences(session, crisis=crisis, since=found.launched_at)
+    personal = privacy.sees_personal_data(actor)
+    return shown | {
+        "clocks": await scoring.clock_results(session, crisis=crisis, now=now),
+        "audiences": audiences,
+        "totals": scoring.totals(audiences),
         "answers": [line.view() for line in lines],
         "by_role": [f.view() for f in results.by_role(lines)],
+        "notes": await notes.latest(session, crisis_id=found.crisis_id),
+        "timeline": await scoring.timeline(session, crisis_id=found.crisis_id, personal=personal),
     }

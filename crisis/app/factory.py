@@ -42,6 +42,7 @@ from crisis.app.web import (
     exercise_agenda,
     exercise_form,
     exercise_pages,
+    exercise_report_pages,
     legal_pages,
     lifecycle_pages,
     pages,
@@ -90,6 +91,7 @@ ROUTERS = (
     exercises_api.router,
     exercise_form.router,  # before the drill page: « nouveau » is no drill number
     exercise_pages.router,
+    exercise_report_pages.router,
     exercise_agenda.router,
     cip_console.router,
     cip_forms.router,

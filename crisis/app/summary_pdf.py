@@ -56,10 +56,14 @@ def french_spacing(text: str) -> str:
     return _HOUR.sub("h\u00a0\\1", text)
 
 
-class _Document(FPDF):
-    def __init__(self, view: SummaryView) -> None:
+class Document(FPDF):
+    """Tocsin's A4 document: the bloc-marque, two lines top right (`stamp`), « EXERCICE » on
+    every page of an exercise, page numbers; tables drawn by `row` and `grid`."""
+
+    def __init__(self, *, stamp: tuple[str, str], exercise: bool) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.view = view
+        self.stamp = stamp
+        self.exercise = exercise
         self.replaced = 0
         self.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
         self.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
@@ -88,15 +92,10 @@ class _Document(FPDF):
         self._bloc_marque()
         self.set_font(FAMILY, "", 8)
         self.set_xy(105, 9)
-        self.cell(90, 5, self.text_of(f"Synthèse établie le {self.view.generated}"), align="R")
+        self.cell(90, 5, self.text_of(self.stamp[0]), align="R")
         self.set_xy(105, 14)
-        self.cell(
-            90,
-            5,
-            self.text_of(f"Tocsin · bilan de l'événement n° {self.view.crisis_id}"),
-            align="R",
-        )
-        if self.view.exercise:
+        self.cell(90, 5, self.text_of(self.stamp[1]), align="R")
+        if self.exercise:
             self.set_xy(105, 19)
             self.set_font(FAMILY, "B", 9)
             self.set_text_color(*RED)
@@ -216,14 +215,14 @@ class _Document(FPDF):
             self.row(widths, values, head=head)
 
 
-def _exercise_banner(pdf: _Document) -> None:
+def exercise_banner(pdf: Document) -> None:
     pdf.set_fill_color(*YELLOW)
     pdf.set_font(FAMILY, "B", 14)
     pdf.cell(WIDTH, 10, EXERCISE_BANNER, align="C", fill=True)
     pdf.ln(12)
 
 
-def _body(pdf: _Document, view: SummaryView) -> None:
+def _body(pdf: Document, view: SummaryView) -> None:
     pdf.put(WIDTH, f"Bilan : {view.title}", size=16, bold=True)
     pdf.ln(2)
     pdf.grid([40, 140], ["Rubrique", "Détail"], [list(fact) for fact in view.facts])
@@ -284,14 +283,20 @@ def _body(pdf: _Document, view: SummaryView) -> None:
 
 
 def render(view: SummaryView, *, generated_at: datetime) -> bytes:
-    pdf = _Document(view)
+    pdf = Document(
+        stamp=(
+            f"Synthèse établie le {view.generated}",
+            f"Tocsin · bilan de l'événement n° {view.crisis_id}",
+        ),
+        exercise=view.exercise,
+    )
     pdf.set_title(f"Bilan : {view.title}")
     pdf.set_author("Préfecture de la Somme")
     pdf.set_creator("Tocsin")
     pdf.set_creation_date(generated_at)
     pdf.add_page()
     if view.exercise:
-        _exercise_banner(pdf)
+        exercise_banner(pdf)
     _body(pdf, view)
     if pdf.replaced:
         log.warning(

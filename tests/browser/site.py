@@ -26,6 +26,7 @@ class Site:
     contact_id: int
     public_id: str
     drill_id: int
+    run_id: int
 
     def pages_by_role(self) -> dict[str, list[str]]:
         """Login ("" for nobody) → the pages that role opens."""
@@ -55,7 +56,13 @@ class Site:
                 *PUBLIC_PAGES,
             ],
             "prefet": [*shared, "/evenements/nouveau", "/exercices", f"/exercices/{self.drill_id}"],
-            "formateur": ["/", "/exercices", "/exercices/nouveau", f"/exercices/{self.drill_id}"],
+            "formateur": [
+                "/",
+                "/exercices",
+                "/exercices/nouveau",
+                f"/exercices/{self.drill_id}",
+                f"/exercices/{self.drill_id}/seances/{self.run_id}",
+            ],
             "communicant": [
                 *shared,
                 f"/evenements/{crisis_id}/communiques/nouveau",
@@ -119,7 +126,19 @@ def published_site(server: LiveServer) -> Site:
             },
         )
         contact.raise_for_status()
-    return Site(crisis_id, bulletin_id, contact.json()["id"], public_id, on_call_drill(server))
+    drill_id = on_call_drill(server)
+    return Site(
+        crisis_id, bulletin_id, contact.json()["id"], public_id, drill_id, run_of(server, drill_id)
+    )
+
+
+def run_of(server: LiveServer, drill_id: int) -> int:
+    """The drill's latest run."""
+    with api(server, "formateur") as trainer:
+        drill = trainer.get(f"/api/v1/exercises/{drill_id}")
+        drill.raise_for_status()
+        run_id: int = drill.json()["runs"][0]["id"]
+    return run_id
 
 
 def on_call_drill(server: LiveServer, *, launched: bool = True) -> int:

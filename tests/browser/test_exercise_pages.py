@@ -5,7 +5,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.accessibility import axe_violations
 from tests.browser.conftest import LiveServer, log_in
-from tests.browser.site import on_call_drill
+from tests.browser.site import on_call_drill, run_of
 
 pytestmark = pytest.mark.browser
 
@@ -42,3 +42,23 @@ def test_the_stop_button_refuses_to_stop_without_a_reason(
     page.get_by_role("button", name="STOP EXERCICE").click()
     expect(page.get_by_text("Indiquez pourquoi l'exercice est arrêté.")).to_be_visible()
     expect(page.get_by_role("cell", name="En cours")).to_be_visible()
+
+
+def test_a_trainer_opens_a_runs_report_from_the_drill_page_and_downloads_its_pdf(
+    page: Page, live_server: LiveServer
+) -> None:
+    drill_id = on_call_drill(live_server)
+    run_id = run_of(live_server, drill_id)
+    log_in(page, live_server, "formateur")
+    page.goto(f"{live_server.url}/exercices/{drill_id}")
+    page.get_by_role("link", name=f"Bilan de la séance n° {run_id}").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Bilan d'exercice (RETEX)")
+    expect(page.get_by_role("heading", name="Engagements horaires")).to_be_visible()
+    expect(page.get_by_role("row", name="ES47")).to_contain_text("en cours")
+    assert axe_violations(page) == []
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Télécharger le bilan (PDF A4)").click()
+    pdf = download.value
+    assert pdf.suggested_filename == f"tocsin-bilan-exercice-{drill_id}-seance-{run_id}.pdf"
+    path = pdf.path()
+    assert path is not None and path.read_bytes().startswith(b"%PDF")

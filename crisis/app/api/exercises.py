@@ -14,7 +14,7 @@ from crisis.app import idempotency
 from crisis.app.actions import CallerDep
 from crisis.app.api.schemas import Timestamp, returns
 from crisis.app.api.schemas.requests import RequestModel, VisibleText
-from crisis.app.auth import CurrentActor, DbDep
+from crisis.app.auth import ClockDep, CurrentActor, DbDep
 from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
 from crisis.app.policies import launch_rules
@@ -118,13 +118,64 @@ class RoleFiguresView(BaseModel):
     max_seconds: int | None
 
 
+class ClockResultView(BaseModel):
+    code: str
+    status: str = Field(description="not_started, running, met, late ou overdue.")
+    status_label: str
+    started_at: Timestamp | None
+    deadline: Timestamp | None
+    met_at: Timestamp | None
+    met_after_seconds: int | None
+    late_by_seconds: int | None
+
+
+class RatesView(BaseModel):
+    deliveries: int
+    delivered: int
+    acknowledged: int
+    delivery_rate: float | None = Field(description="Part des envois remis, en %.")
+    acknowledgement_rate: float | None = Field(description="Part des envois acquittés, en %.")
+
+
+class AudienceResultView(RatesView):
+    audience: str
+    audience_label: str
+    failed: int
+    first_published_at: Timestamp | None
+    first_published_after_seconds: int | None
+    first_delivered_at: Timestamp | None
+    first_delivered_after_seconds: int | None
+
+
+class TimelineLineView(BaseModel):
+    at: Timestamp
+    action: str
+    action_label: str
+    actor: str
+    detail: str
+
+
+class NotesView(BaseModel):
+    text: str
+    written_at: Timestamp
+    written_by: str
+
+
 class ReportView(BaseModel):
     drill_id: int
     title: str
     kind: str
+    kind_label: str
     run: RunView
+    generated_at: Timestamp
+    clocks: list[ClockResultView]
+    audiences: list[AudienceResultView]
+    totals: RatesView
     answers: list[AnswerView]
     by_role: list[RoleFiguresView]
+    timeline: list[TimelineLineView]
+    timeline_limit: int
+    notes: NotesView | None = Field(description="Les dernières notes du formateur.")
 
 
 @router.post(
@@ -223,7 +274,9 @@ async def stop_run(
     **returns(ReportView, 404),
 )
 async def run_report(
-    drill_id: RowId, run_id: RowId, actor: CurrentActor, db: DbDep
+    drill_id: RowId, run_id: RowId, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> dict[str, Any]:
     async with db.read() as session:
-        return await views.report(session, actor=actor, drill_id=drill_id, run_id=run_id)
+        return await views.report(
+            session, actor=actor, drill_id=drill_id, run_id=run_id, now=clock.now()
+        )

@@ -76,13 +76,15 @@ async def programme_page(
 
 @router.get("/exercices/{drill_id}")
 async def drill_page(
-    drill_id: RowId, request: Request, actor: CurrentActor, db: DbDep
+    drill_id: RowId, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
     async with db.read() as session:
         drill = await views.drill_detail(session, actor=actor, drill_id=drill_id)
         latest = drill["runs"][0] if drill["runs"] else None
         report = (
-            await views.report(session, actor=actor, drill_id=drill_id, run_id=latest["id"])
+            await views.report(
+                session, actor=actor, drill_id=drill_id, run_id=latest["id"], now=clock.now()
+            )
             if latest
             else None
         )

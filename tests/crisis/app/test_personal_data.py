@@ -190,6 +190,9 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     # drills: the on-call staff paged and their answer times (agents, as on /astreinte)
     "/api/v1/exercises/{drill_id}/runs/{run_id}/report": (),
     "/exercices/{drill_id}": (),
+    # a run's report (RETEX): the same figures, and its journal filtered by `crisis.privacy`
+    "/exercices/{drill_id}/seances/{run_id}": (),
+    "/exercices/{drill_id}/seances/{run_id}/bilan.pdf": (),
     # the planning form lists the exercise participants (players), never a recipient
     "/exercices/nouveau": (),
 }
@@ -318,6 +321,9 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/api/v1/exercises/{drill_id}": "un exercice : intitulé, dates, séances, identifiants",
     "/exercices": "programme d'exercices : intitulés, dates et états des séances",
     "/exercices/agenda/{token}.ics": "agenda du programme : intitulés et dates, lien signé",
+    "/exercices/{drill_id}/seances/{run_id}/chronologie.png": (
+        "graphique d'une séance : horloges, publics et rôles d'astreinte, aucun nom"
+    ),
 }
 
 
