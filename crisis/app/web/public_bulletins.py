@@ -33,7 +33,7 @@ def _page(request: Request, name: str, **context: Any) -> Rendered:
     return Rendered(html.encode(), "text/html; charset=utf-8", last_modified=None)
 
 
-@router.get("/public/bulletins")
+@router.api_route("/public/bulletins", methods=["GET", "HEAD"])
 async def public_list(request: Request, db: DbDep, query: PublicQueryDep) -> Response:
     async def build() -> Rendered:
         shown, name = await in_scope(db, query)
@@ -51,7 +51,7 @@ async def public_list(request: Request, db: DbDep, query: PublicQueryDep) -> Res
     return await cached(request, db, query, build)
 
 
-@router.get("/public/bulletins/{public_id}")
+@router.api_route("/public/bulletins/{public_id}", methods=["GET", "HEAD"])
 async def public_bulletin(
     public_id: str, request: Request, db: DbDep, query: PublicQueryDep
 ) -> Response:

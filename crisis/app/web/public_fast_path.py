@@ -2,7 +2,7 @@
 
 A kept public answer (`crisis.app.web.public_http`) needs no routing, no session, no
 dependency and no access-log line: this ASGI layer, just inside the security headers, answers
-a GET for it at once (304 included). Anything else — a first request, a malformed value, an
+a GET or HEAD for it at once (304 included). Anything else — a first request, a malformed value, an
 unknown id, any other path — goes on to the application, which builds, refuses or logs as
 usual; the answer it builds is then kept for the next ones. Hits are counted in
 `tocsin_public_cache_hits_total`."""
@@ -19,6 +19,7 @@ from crisis.errors import DomainError
 from crisis.public.inputs import public_query
 
 READ = ("mode", "commune", "lang")
+READS = ("GET", "HEAD")
 
 
 class PublicFastPath:
@@ -31,7 +32,7 @@ class PublicFastPath:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or not _public(scope["path"]):
+        if scope["type"] != "http" or scope["method"] not in READS or not _public(scope["path"]):
             await self.app(scope, receive, send)
             return
         try:
@@ -58,7 +59,8 @@ class PublicFastPath:
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out.items()]
         self.hits.inc()
         await send({"type": "http.response.start", "status": status, "headers": raw})
-        await send({"type": "http.response.body", "body": body})
+        head = scope["method"] == "HEAD"
+        await send({"type": "http.response.body", "body": b"" if head else body})
 
 
 def _public(path: str) -> bool:

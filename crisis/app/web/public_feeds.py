@@ -22,7 +22,7 @@ from crisis.public.situation import FEED_ENTRIES
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/public/cap/{public_id}.xml")
+@router.api_route("/public/cap/{public_id}.xml", methods=["GET", "HEAD"])
 async def public_cap(
     public_id: str,
     request: Request,
@@ -40,7 +40,7 @@ async def public_cap(
     return await cached(request, db, query, build)
 
 
-@router.get("/public/feed.atom")
+@router.api_route("/public/feed.atom", methods=["GET", "HEAD"])
 async def public_feed(
     request: Request,
     db: DbDep,

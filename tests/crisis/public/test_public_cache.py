@@ -107,3 +107,21 @@ async def test_a_kept_answer_is_served_before_the_application_with_the_same_head
         assert refused.status_code == 400  # the application refuses, in French
         assert "Mode inconnu" in refused.text
         assert "tocsin_public_cache_hits_total 2.0" in (await client.get("/metrics")).text
+
+
+async def test_a_head_request_gets_the_headers_of_the_get_without_its_body(
+    settings: Settings, db: Database, clock: FrozenClock
+) -> None:
+    app = _cached_app(settings, db, clock, Monotonic())
+    crisis_id = await declare(db, clock.now())
+    await published(db, clock.now(), crisis_id=crisis_id, title="Point", audiences=["public"])
+    async with _client(app) as client:
+        for url in ("/public/feed.atom", "/public/bulletins"):
+            built = await client.head(url)  # by the application
+            got = await client.get(url)
+            kept = await client.head(url)  # from the cache's fast path
+            for head in (built, kept):
+                assert head.status_code == 200 and head.content == b""
+                assert head.headers["etag"] == got.headers["etag"]
+                assert head.headers["content-type"] == got.headers["content-type"]
+        assert (await client.head("/public/bulletins/inconnu")).status_code == 404
