@@ -315,8 +315,11 @@ class Dispatcher:
 
         async def claim(session: AsyncSession) -> _Claim:
             recovered = 0
-            if recover:
+            if recover:  # claims of no known instance (or older ones): their lease ran out
+                expired = store.lease_ran_out(now=now, lease=lease)
+                cut_off = await interruptions.sending(session, where=expired)
                 recovered = await store.recover_expired(session, now=now, lease=lease)
+                await interruptions.journal_them(session, cut_off, now=now)
             batch = await store.claim(
                 session,
                 now=now,

@@ -1,11 +1,12 @@
 """Sends interrupted by a stop or a crash, as the journal and the tracking page state them.
 
-When the deliveries an instance left ``sending`` are put back (it died, or stopped with
-sends under way), their outcome is unknown: each is sent again with the same key, and what
-that guarantees depends on the channel (``crisis.dispatch.guarantees``). One journal entry
-per bulletin (``bulletin.sends_interrupted``) says how many of its sends were interrupted on
-each channel and, for each, the at-least-once window: recognised by its key, or possibly
-received twice. The tracking page reads these entries back (``for_bulletin``).
+When the deliveries an instance left ``sending`` are put back (it died, stopped with
+sends under way, or no known instance held them and their lease ran out), their outcome is
+unknown: each is sent again with the same key, and what that guarantees depends on the
+channel (``crisis.dispatch.guarantees``). One journal entry per bulletin
+(``bulletin.sends_interrupted``) says how many of its sends were interrupted on each channel
+and, for each, the at-least-once window: recognised by its key, or possibly received twice.
+The tracking page reads these entries back (``for_bulletin``).
 """
 
 from __future__ import annotations

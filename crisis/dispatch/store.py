@@ -32,6 +32,7 @@ __all__ = [
     "claim",
     "count_due",
     "crisis_modes",
+    "lease_ran_out",
     "plan_claims",
     "record",
     "recover_claims",
@@ -93,6 +94,12 @@ class Update:
     next_attempt_at: datetime | None = None
 
 
+def lease_ran_out(*, now: datetime, lease: timedelta) -> sa.ColumnElement[bool]:
+    """Deliveries whose claim's lease has run out (with ``SENDING``: a crash's leftovers)."""
+    columns = DELIVERY.c
+    return sa.and_(columns.next_attempt_at < now - lease, columns.lease_until < now)
+
+
 async def recover_expired(session: AsyncSession, *, now: datetime, lease: timedelta) -> int:
     """Put deliveries left ``sending`` past their lease (a crash) back to ``retrying``.
 
@@ -101,14 +108,9 @@ async def recover_expired(session: AsyncSession, *, now: datetime, lease: timede
     may name the status, or claims would write index entries); a lease made longer since
     the claim only delays the recovery by the difference.
     """
-    columns = DELIVERY.c
     result = await (await session.connection()).execute(
         sa.update(DELIVERY)
-        .where(
-            columns.next_attempt_at < now - lease,
-            sa.text(SENDING),
-            columns.lease_until < now,
-        )
+        .where(lease_ran_out(now=now, lease=lease), sa.text(SENDING))
         .values(
             status=DeliveryStatus.RETRYING,
             next_attempt_at=now,

@@ -160,3 +160,31 @@ async def test_sends_cut_off_by_a_stop_after_its_grace_are_journaled_for_their_b
         "count": 64,  # the 36 only queued were never tried: nothing to state for them
         "channels": [{"channel": "email", "count": 64, "guarantee": guarantee("email")}],
     }
+
+
+async def test_sends_whose_lease_ran_out_without_an_instance_are_journaled_when_recovered(
+    db: Database, clock: FrozenClock
+) -> None:
+    async with db.transaction() as session:
+        await enqueue(
+            session,
+            purpose=Purpose.BULLETIN,
+            renderings=[Rendering(channel="telegram", text="Crue : évacuation.")],
+            requests=[DeliveryRequest(channel="telegram", address="1", audience="officials")],
+            now=clock.now(),
+            exercise=False,
+            bulletin_id=9,
+        )
+        lease = timedelta(minutes=5)  # claimed by no known instance: only its lease recovers it
+        [_] = await store.claim(session, now=clock.now(), limit=10, lease=lease, claimant=None)
+    clock.advance(minutes=10)
+    dispatcher = Dispatcher(db=db, real={}, exercise={})
+    report = await dispatcher.run(clock.now())
+    await dispatcher.aclose()
+    assert report.recovered == 1
+    [entry] = await _entries(db)
+    assert json.loads(entry.payload) == {
+        "bulletin_id": 9,
+        "count": 1,
+        "channels": [{"channel": "telegram", "count": 1, "guarantee": TELEGRAM_TWICE}],
+    }
