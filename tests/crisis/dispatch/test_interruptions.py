@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.kinds import ChannelKind
 from crisis import journal
@@ -29,6 +30,30 @@ from tests.support import FrozenClock, make_user
 TELEGRAM_TWICE = "Telegram n'a pas de clé d'idempotence, ce message a pu être reçu deux fois."
 
 
+async def _to_send(
+    session: AsyncSession,
+    channel: str,
+    addresses: list[str],
+    *,
+    now: datetime,
+    bulletin_id: int,
+    crisis_id: int | None = None,
+) -> None:
+    """A bulletin's sends on one channel, due now."""
+    await enqueue(
+        session,
+        purpose=Purpose.BULLETIN,
+        renderings=[Rendering(channel=channel, text="Crue : évacuation.", subject="Crue")],
+        requests=[
+            DeliveryRequest(channel=channel, address=a, audience="officials") for a in addresses
+        ],
+        now=now,
+        exercise=False,
+        crisis_id=crisis_id,
+        bulletin_id=bulletin_id,
+    )
+
+
 async def _bulletin_claimed_by_a_dead_instance(db: Database, clock: FrozenClock) -> tuple[int, int]:
     """A published bulletin whose 3 e-mails and 2 Telegram messages instance « a » was sending
     when it stopped beating; (crisis, bulletin)."""
@@ -43,18 +68,8 @@ async def _bulletin_claimed_by_a_dead_instance(db: Database, clock: FrozenClock)
             ("email", ["a@x.fr", "b@x.fr", "c@x.fr"]),
             ("telegram", ["1", "2"]),
         ):
-            await enqueue(
-                session,
-                purpose=Purpose.BULLETIN,
-                renderings=[Rendering(channel=channel, text="Crue : évacuation.")],
-                requests=[
-                    DeliveryRequest(channel=channel, address=a, audience="officials")
-                    for a in addresses
-                ],
-                now=now,
-                exercise=False,
-                crisis_id=crisis_id,
-                bulletin_id=bulletin_id,
+            await _to_send(
+                session, channel, addresses, now=now, bulletin_id=bulletin_id, crisis_id=crisis_id
             )
         for name in ("a", "b"):
             await instances.register(session, instance_id=name, name=name, now=now)
@@ -132,18 +147,8 @@ async def test_sends_cut_off_by_a_stop_after_its_grace_are_journaled_for_their_b
     db: Database, clock: FrozenClock
 ) -> None:
     async with db.transaction() as session:
-        await enqueue(
-            session,
-            purpose=Purpose.BULLETIN,
-            renderings=[Rendering(channel="email", text="Crue : évacuation.", subject="Crue")],
-            requests=[
-                DeliveryRequest(channel="email", address=f"maire{n}@x.fr", audience="officials")
-                for n in range(100)
-            ],
-            now=clock.now(),
-            exercise=False,
-            bulletin_id=7,
-        )
+        mayors = [f"maire{n}@x.fr" for n in range(100)]
+        await _to_send(session, "email", mayors, now=clock.now(), bulletin_id=7)
     channel = HangingChannel(ChannelKind.EMAIL, "courriel")
     dispatcher = Dispatcher(
         db=db,
@@ -166,15 +171,7 @@ async def test_sends_whose_lease_ran_out_without_an_instance_are_journaled_when_
     db: Database, clock: FrozenClock
 ) -> None:
     async with db.transaction() as session:
-        await enqueue(
-            session,
-            purpose=Purpose.BULLETIN,
-            renderings=[Rendering(channel="telegram", text="Crue : évacuation.")],
-            requests=[DeliveryRequest(channel="telegram", address="1", audience="officials")],
-            now=clock.now(),
-            exercise=False,
-            bulletin_id=9,
-        )
+        await _to_send(session, "telegram", ["1"], now=clock.now(), bulletin_id=9)
         lease = timedelta(minutes=5)  # claimed by no known instance: only its lease recovers it
         [_] = await store.claim(session, now=clock.now(), limit=10, lease=lease, claimant=None)
     clock.advance(minutes=10)
