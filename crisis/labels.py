@@ -100,6 +100,7 @@ ACTION_LABELS: dict[str, str] = {
     "bulletin.to_call": "Élus à appeler",
     "bulletin.cascade_moved": "Envoi en cascade : canal suivant",
     "bulletin.sends_interrupted": "Envois interrompus par un arrêt, relancés",
+    "bulletin.fr_alert": "Diffusion FR-Alert effectuée sur le portail",
     "delivery.confirmed": "Réception confirmée",
     "delivery.isolation_refused": "Envoi bloqué (isolement de l'exercice)",
     "contacts.created": "Contact créé",

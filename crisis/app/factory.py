@@ -19,6 +19,7 @@ from crisis.app.api import contacts as contacts_api
 from crisis.app.api import coverage as coverage_api
 from crisis.app.api import crises as crises_api
 from crisis.app.api import exercises as exercises_api
+from crisis.app.api import fr_alert as fr_alert_api
 from crisis.app.api import geo as geo_api
 from crisis.app.api import inbound as inbound_api
 from crisis.app.api import lifecycle as lifecycle_api
@@ -43,6 +44,7 @@ from crisis.app.web import (
     exercise_form,
     exercise_pages,
     exercise_report_pages,
+    fr_alert_page,
     legal_pages,
     lifecycle_pages,
     pages,
@@ -83,6 +85,8 @@ ROUTERS = (
     bulletin_composer.router,
     bulletin_pages.router,
     bulletin_tracking.router,
+    fr_alert_api.router,
+    fr_alert_page.router,
     coverage_pages.router,
     coverage_api.router,
     public_bulletins.router,

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # sandbox ones that replace them in an exercise), officials to phone after N minutes.
     bulletin_channels: list[str] = Field(default_factory=lambda: list(BULLETIN_CHANNELS))
     public_accounts: dict[str, str] = Field(default_factory=dict)
+    # FR-Alert: the longest text Tocsin prepares for the portal (docs/public.md says why 615).
+    fr_alert_max_chars: int = Field(default=615, ge=80, le=1395)
     # The prefecture's phone lines, by playbook placeholder name (`telephone_elus`,
     # `contact_presse`, `numero_unique`): the composer fills them into every template.
     contact_phones: dict[str, str] = Field(default_factory=dict)

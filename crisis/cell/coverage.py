@@ -4,8 +4,9 @@ Computed from the bulletin deliveries of the crisis created at or after the COD'
 `activated_at`. Officials and media: every targeted contact (distinct `contact_id` of that
 audience, `to_call` rows included) has a delivery `sent` or `confirmed`; a person is reached at
 the earliest such delivery, the audience covered at the latest person reached. Public: at least
-one public channel delivery `sent`. In an exercise, every delivery has audience `exercise` and
-the audience its recipient plays is `played_audience`.
+one public channel delivery `sent`, or an FR-Alert broadcast recorded (`crisis.cell.fr_alert`).
+In an exercise, every delivery has audience `exercise` and the audience its recipient plays is
+`played_audience`.
 
 The figures are aggregates computed by the database (`GROUP BY` person, then audience), never
 delivery rows loaded here: a crisis of 100,000 deliveries costs a few rows to read. The people
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts import targeting
+from crisis.cell import fr_alert
 from crisis.dispatch import reach
 from crisis.dispatch.outbox import Delivery, DeliveryStatus
 from crisis.vocabulary import Audience
@@ -249,7 +251,8 @@ def _by_name(name: sa.ColumnElement[str], conn: Any) -> sa.ColumnElement[str]:
 async def _public(
     session: AsyncSession, *, crisis_id: int, since: datetime, exercise: bool
 ) -> AudienceCoverage:
-    """Per public channel, its first publication; covered at the earliest of them."""
+    """Per public channel, its first publication, and the FR-Alert broadcast recorded
+    (`crisis.cell.fr_alert`); covered at the earliest of them."""
     c = _D.c
     published = sa.case(
         (c.status == DeliveryStatus.SENT.value, sa.func.coalesce(c.sent_at, c.created_at)),
@@ -267,7 +270,13 @@ async def _public(
     rows = (await (await session.connection()).execute(query)).tuples().all()
     sent = [at for _channel, at in rows if at is not None]
     missing = tuple(sorted(channel for channel, at in rows if at is None))
-    return AudienceCoverage(min(sent, default=None), len(sent), len(rows), missing, len(missing))
+    broadcast = await fr_alert.first_broadcast(
+        session, crisis_id=crisis_id, since=since, exercise=exercise
+    )
+    if broadcast is not None:  # the FR-Alert broadcast recorded by the prefect
+        sent.append(broadcast)
+    total = len(rows) + (broadcast is not None)
+    return AudienceCoverage(min(sent, default=None), len(sent), total, missing, len(missing))
 
 
 async def missing_page(

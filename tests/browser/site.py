@@ -55,7 +55,13 @@ class Site:
                 "/confirmer/jeton-inconnu",
                 *PUBLIC_PAGES,
             ],
-            "prefet": [*shared, "/evenements/nouveau", "/exercices", f"/exercices/{self.drill_id}"],
+            "prefet": [
+                *shared,
+                "/evenements/nouveau",
+                "/exercices",
+                f"/exercices/{self.drill_id}",
+                f"/communiques/{bulletin_id}/fr-alert",
+            ],
             "formateur": [
                 "/",
                 "/exercices",

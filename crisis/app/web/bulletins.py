@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.actors import Actor
+from crisis.actors import Actor, Role
 from crisis.app import actions
 from crisis.app.actions import Caller, CallerDep
 from crisis.app.auth import CsrfChecked, CurrentActor, DbDep, SettingsDep
@@ -65,6 +65,7 @@ async def _bulletin_page(
         own_sources=self_test.SOURCE_LABELS,
         public_url=public.url_of(bulletin, base_url=policy.base_url),
         counted=counted,
+        fr_alert=Role.PREFECT in actor.roles and not bulletin.exercise,
     )
 
 

@@ -285,6 +285,8 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/api/v1/geo/areas": "géographie : noms de lieux",
     "/api/v1/bulletins/{bulletin_id}": "communiqué : auteurs et valideurs sont des agents",
     "/api/v1/bulletins/{bulletin_id}/recipients": "nombres de destinataires par public",
+    "/api/v1/bulletins/{bulletin_id}/fr-alert": "texte FR-Alert, communes ; préfet seul",
+    "/communiques/{bulletin_id}/fr-alert": "liste de contrôle FR-Alert ; préfet seul",
     "/api/v1/crises/{crisis_id}/bulletins": "communiqués d'un événement",
     "/api/v1/roster/gaps": "trous de l'astreinte : rôles et heures",
     "/api/v1/crises/{crisis_id}/cip/faq": "FAQ de la CIP : questions et réponses validées",
