@@ -205,8 +205,9 @@ async def first_broadcast(
     public audience); none in an exercise, which never broadcasts."""
     if exercise:
         return None
-    instants = [
-        datetime.fromisoformat(json.loads(e.payload)["broadcast_at"])
+    stamps = [
+        json.loads(e.payload).get("broadcast_at")
         for e in await _entries(session, crisis_id=crisis_id)
     ]
+    instants = [datetime.fromisoformat(s) for s in stamps if isinstance(s, str)]
     return min((at for at in instants if at >= since), default=None)
