@@ -8,8 +8,7 @@ The only drill that reaches real people, so everything it may vary is fixed here
   Telegram channel, a webhook) are channel kinds no contact address can hold, and are never
   asked for;
 - only active contacts of the « élus » audience (`officials`) are reached;
-- a prefect sends it (approval and sending are one act of the prefect: a trainer alone is
-  refused, 403);
+- it is sent only once a prefect approved it (`exercises.approval`): without, 409;
 - at most once per `window` (30 days by default) per contact: a send that names any contact
   reached inside the window is refused with 409 and the list of those contacts, nothing
   written;
@@ -31,12 +30,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.directory import SENDING_KINDS, Contact, ContactAudience, ContactChannel
 from crisis import journal
-from crisis.actors import Actor, Role
+from crisis.actors import Actor
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import Delivery, DeliveryRequest, OutboxMessage, Purpose, Rendering
 from exercises.errors import DrillConflict, DrillRefused
 
-__all__ = ["TEXT", "WINDOW", "Reached", "Result", "result", "send"]
+__all__ = ["TEXT", "WINDOW", "Reached", "Result", "checked_officials", "result", "send"]
 
 TEXT = "TEST — message de vérification, aucune action requise ; répondez OK"
 SUBJECT = "TEST — message de vérification"
@@ -58,7 +57,7 @@ class Result:
     answered: list[tuple[int, str]]
 
 
-async def _officials(session: AsyncSession, ids: Sequence[int]) -> dict[int, str]:
+async def checked_officials(session: AsyncSession, ids: Sequence[int]) -> dict[int, str]:
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         raise DrillRefused("no_official", "Choisissez au moins un élu à joindre.")
@@ -112,14 +111,19 @@ async def send(
     session: AsyncSession,
     *,
     actor: Actor,
+    approved_by: str | None,
     officials: Sequence[int],
     now: datetime,
     window: timedelta = WINDOW,
 ) -> Reached:
     """The fixed test to every private channel of each official; refused, nothing written:
-    403 for anyone but a prefect, 422 for a non-official, 409 inside the window."""
-    actor.require(Role.PREFECT, action="approuver et envoyer un test de joignabilité")
-    names = await _officials(session, officials)
+    409 without a prefect's approval, 422 for a non-official, 409 inside the window."""
+    if not approved_by:
+        raise DrillConflict(
+            "not_approved",
+            "Ce test de joignabilité attend l'approbation du préfet.",
+        )
+    names = await checked_officials(session, officials)
     recent = await reached_since(session, list(names), now - window)
     if recent:
         days = window.days
@@ -162,6 +166,7 @@ async def send(
             "messages": written.messages,
             "deliveries": written.deliveries,
             "text": TEXT,
+            "approved_by": approved_by,
         },
     )
     return Reached(sorted(names), written.messages, written.deliveries)

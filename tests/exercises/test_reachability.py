@@ -20,7 +20,6 @@ from contacts.directory import ContactChannel
 from crisis.app.db import Database
 from crisis.dispatch.dispatcher import Dispatcher
 from crisis.dispatch.outbox import Delivery, DeliveryStatus, OutboxMessage
-from crisis.errors import Forbidden
 from crisis.journal import JournalEntry
 from exercises import reachability
 from exercises.errors import DrillConflict, DrillRefused
@@ -28,7 +27,7 @@ from exercises.reachability import TEXT, Reached
 from tests.conftest import _empty_tables
 from tests.crisis.dispatch_support import RecordingChannel
 from tests.crisis.lifecycle_support import add_contact
-from tests.exercises.support import PREFECT, TRAINER
+from tests.exercises.support import TRAINER
 from tests.support import FrozenClock
 
 MAYOR_MAIL = ("email", "")
@@ -48,7 +47,8 @@ async def _send(db: Database, clock: FrozenClock, ids: list[int], **kw: object) 
     async with db.transaction() as session:
         return await reachability.send(
             session,
-            actor=kw.pop("actor", PREFECT),  # type: ignore[arg-type]
+            actor=TRAINER,
+            approved_by=kw.pop("approved_by", "prefet"),  # type: ignore[arg-type]
             officials=ids,
             now=clock.now(),
             **kw,  # type: ignore[arg-type]
@@ -81,18 +81,19 @@ async def test_each_private_channel_of_each_official_gets_the_fixed_text_and_the
         [(first, "email"), (first, "sms"), (second, "email")]
     )
     assert {d.crisis_id for d in rows} == {None}
-    assert entry.actor == "prefet"
+    assert entry.actor == "formatrice" and '"approved_by":"prefet"' in entry.payload
     assert '"deliveries":3' in entry.payload.replace(" ", "")
 
 
 @pytest.mark.asyncio
-async def test_a_trainer_alone_cannot_send_it_without_the_prefect(
+async def test_nothing_is_sent_without_the_prefects_approval(
     db: Database, clock: FrozenClock
 ) -> None:
     mayor = await _mayor(db, clock, "Anne Maire")
-    with pytest.raises(Forbidden):
-        await _send(db, clock, [mayor], actor=TRAINER)
-    assert await _count(db, Delivery) == 0
+    with pytest.raises(DrillConflict) as refused:
+        await _send(db, clock, [mayor], approved_by=None)
+    assert refused.value.code == "not_approved"
+    assert await _count(db, Delivery) == 0 and await _count(db, JournalEntry) == 0
 
 
 @pytest.mark.asyncio
@@ -201,7 +202,7 @@ people = st.builds(
 )
 
 
-async def _scenario(url: str, crowd: list[Person], sender_is_prefect: bool) -> None:
+async def _scenario(url: str, crowd: list[Person], approved: bool) -> None:
     db = Database.from_url(url)
     clock = FrozenClock()
     try:
@@ -220,12 +221,11 @@ async def _scenario(url: str, crowd: list[Person], sender_is_prefect: bool) -> N
                     session.add(ContactChannel(contact_id=cid, kind=kind, address=address))
                 directory[cid] = person
         named = [c for c, p in directory.items() if p.named]
-        actor = PREFECT if sender_is_prefect else TRAINER
         try:
-            await _send(db, clock, named, actor=actor)
-        except (DrillRefused, Forbidden):
+            await _send(db, clock, named, approved_by="prefet" if approved else None)
+        except (DrillRefused, DrillConflict):
             assert (
-                not sender_is_prefect
+                not approved
                 or not named
                 or any(directory[c].audience != "officials" for c in named)
             )
@@ -251,8 +251,8 @@ async def _scenario(url: str, crowd: list[Person], sender_is_prefect: bool) -> N
 
 
 @DATABASE_PROPERTY
-@given(crowd=st.lists(people, max_size=6), sender_is_prefect=st.booleans())
+@given(crowd=st.lists(people, max_size=6), approved=st.booleans())
 def test_no_generated_request_makes_a_reachability_test_send_another_text_or_use_a_public_channel(
-    database_url: str, crowd: list[Person], sender_is_prefect: bool
+    database_url: str, crowd: list[Person], approved: bool
 ) -> None:
-    asyncio.run(_scenario(database_url, crowd, sender_is_prefect))
+    asyncio.run(_scenario(database_url, crowd, approved))
