@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -55,6 +56,17 @@ class Result:
     unreachable: list[tuple[int, str]]  # every channel failed
     silent: list[tuple[int, str]]  # reached, never answered « OK »
     answered: list[tuple[int, str]]
+
+    def view(self) -> dict[str, Any]:
+        def people(rows: list[tuple[int, str]]) -> list[dict[str, Any]]:
+            return [{"contact_id": i, "name": name} for i, name in rows]
+
+        return {
+            "officials": len(self.unreachable) + len(self.silent) + len(self.answered),
+            "answered": len(self.answered),
+            "unreachable": people(self.unreachable),
+            "silent": people(self.silent),
+        }
 
 
 async def checked_officials(session: AsyncSession, ids: Sequence[int]) -> dict[int, str]:
@@ -172,19 +184,21 @@ async def send(
     return Reached(sorted(names), written.messages, written.deliveries)
 
 
-async def result(session: AsyncSession, *, reached: Reached) -> Result:
+async def result(
+    session: AsyncSession, *, officials: Sequence[int], message_ids: Sequence[int]
+) -> Result:
     """Who could not be reached on any channel, who never answered, who did."""
-    names = {i: n for i, n in (await _names(session, reached.officials)).items()}
-    statuses: dict[int, set[str]] = {i: set() for i in reached.officials}
-    if reached.messages:
+    names = await _names(session, officials)
+    statuses: dict[int, set[str]] = {i: set() for i in officials}
+    if message_ids:
         query = select(Delivery.contact_id, Delivery.status).where(
-            col(Delivery.message_id).in_(sorted(reached.messages.values()))
+            col(Delivery.message_id).in_(sorted(message_ids))
         )
         for contact_id, status in (await session.exec(query)).all():
             if contact_id in statuses:
                 statuses[contact_id].add(status)
     unreachable, silent, answered = [], [], []
-    for i in reached.officials:
+    for i in officials:
         row = (i, names.get(i, "—"))
         seen = statuses[i]
         if outbox.DeliveryStatus.CONFIRMED in seen:

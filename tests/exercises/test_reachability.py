@@ -162,7 +162,9 @@ async def test_the_result_names_who_failed_on_every_channel_and_who_never_answer
             .values(status=DeliveryStatus.CONFIRMED, next_attempt_at=None)
         )
     async with db.read() as session:
-        found = await reachability.result(session, reached=reached)
+        found = await reachability.result(
+            session, officials=reached.officials, message_ids=list(reached.messages.values())
+        )
     assert [i for i, _ in found.unreachable] == [failed]
     assert [i for i, _ in found.silent] == sorted([half, silent])
     assert found.answered == [(answering, "Chloé Répond")]
