@@ -36,6 +36,8 @@ async def test_a_reachability_test_waits_for_the_prefect_then_reports_who_did_no
     assert created.status_code == 201, created.text
     drill = created.json()
     assert drill["awaiting_approval"] is True
+    pending = await client.get(f"/exercices/{drill['id']}", headers=trainer.headers)
+    assert "en attente d'approbation" in pending.text
     url = f"/api/v1/exercises/{drill['id']}"
     early = await client.post(f"{url}/launch", headers=trainer.headers)
     assert early.status_code == 409 and early.json()["error"]["code"] == "not_approved"
@@ -54,6 +56,15 @@ async def test_a_reachability_test_waits_for_the_prefect_then_reports_who_did_no
         "unreachable": [],
         "silent": [{"contact_id": mayor, "name": "Anne Maire"}],
     }
+    page = await client.get(f"/exercices/{drill['id']}/seances/{run_id}", headers=trainer.headers)
+    assert page.status_code == 200
+    assert "Joignabilité des élus" in page.text and "Anne Maire" in page.text
+    pdf = await client.get(
+        f"/exercices/{drill['id']}/seances/{run_id}/bilan.pdf", headers=trainer.headers
+    )
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    shown = await client.get(f"/exercices/{drill['id']}", headers=prefect.headers)
+    assert "approuvé par prefet" in shown.text
     stopped = await client.post(
         f"{url}/runs/{run_id}/stop", json={"reason": "Fin du test"}, headers=trainer.headers
     )
