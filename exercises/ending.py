@@ -140,9 +140,14 @@ async def end_finished(session: AsyncSession, *, rules: LaunchRules, now: dateti
     )
     ended = 0
     for found, drill in (await session.exec(query)).all():
-        if drill.kind == DrillKind.ON_CALL:
+        if drill.kind in (DrillKind.ON_CALL, DrillKind.REACHABILITY):
             assert found.launched_at is not None
-            if now < found.launched_at + rules.on_call_duration:
+            lasts = (
+                rules.on_call_duration
+                if drill.kind == DrillKind.ON_CALL
+                else rules.reachability_duration
+            )
+            if now < found.launched_at + lasts:
                 continue
         elif found.crisis_id is not None:
             crisis = await crises.get(session, crisis_id=found.crisis_id)

@@ -25,9 +25,9 @@ from crisis.cell import crises, lifecycle, paging
 from crisis.cell.lifecycle import LifecycleRules
 from crisis.cell.paging import PageTarget
 from crisis.vocabulary import CrisisMode
-from exercises import messages
+from exercises import messages, reachability, reaching
 from exercises.errors import DrillConflict
-from exercises.programme import TRAINERS, Drill, DrillKind, DrillRun, RunStatus, get
+from exercises.programme import TRAINERS, Drill, DrillKind, DrillRun, RunStatus, get, journal_launch
 from playbooks import Playbook
 from storage.backend import skip_locked
 
@@ -44,6 +44,8 @@ class LaunchRules:
     late_after: timedelta = timedelta(minutes=2)
     missed_after: timedelta = timedelta(hours=6)
     on_call_duration: timedelta = timedelta(hours=1)
+    reachability_window: timedelta = reachability.WINDOW
+    reachability_duration: timedelta = timedelta(days=2)  # the officials' time to answer
 
     @property
     def base_url(self) -> str:
@@ -135,6 +137,16 @@ async def _launch(
     now: datetime,
 ) -> DrillRun:
     assert drill.id is not None
+    if drill.kind == DrillKind.REACHABILITY:
+        return await reaching.launch(
+            session,
+            drill,
+            actor=actor,
+            occurrence=occurrence,
+            late=late,
+            window=rules.reachability_window,
+            now=now,
+        )
     crisis_id = await _declare(session, drill, rules=rules, now=now)
     run = DrillRun(
         drill_id=drill.id,
@@ -156,20 +168,7 @@ async def _launch(
         link=f"{rules.base_url}/evenements/{crisis_id}",
         now=now,
     )
-    await journal.append(
-        session,
-        actor=actor,
-        action="exercise.launched",
-        now=now,
-        crisis_id=crisis_id,
-        payload={
-            "drill_id": drill.id,
-            "run_id": run.id,
-            "kind": drill.kind,
-            "occurrence_at": occurrence.isoformat() if occurrence else None,
-            "late": late,
-        },
-    )
+    await journal_launch(session, actor=actor, drill=drill, run=run, now=now)
     return run
 
 
@@ -304,9 +303,13 @@ async def launch_due(
             written.append(await _missed(session, drill, last, reason=reason, rules=rules, now=now))
             continue
         late = catch_up or now - last > rules.late_after
-        written.append(
-            await _launch(
+        try:
+            launched = await _launch(
                 session, drill, actor=SYSTEM, occurrence=last, late=late, rules=rules, now=now
             )
-        )
+        except DrillConflict as refused:  # a reachability test unapproved or too soon
+            launched = await _missed(
+                session, drill, last, reason=refused.message, rules=rules, now=now
+            )
+        written.append(launched)
     return written

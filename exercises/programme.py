@@ -23,6 +23,7 @@ from crisis import journal
 from crisis.actors import Actor, Role
 from crisis.errors import NotFound
 from crisis.text import visible_length
+from exercises import reachability
 from exercises.errors import DrillRefused
 from exercises.schedule import Schedule, checked_schedule
 from playbooks import Playbook
@@ -89,6 +90,12 @@ class Drill(SQLModel, table=True):
     confirm_first: bool = False
     created_at: datetime = Field(sa_type=UTCDateTime)
     created_by: str = Field(max_length=64)
+    approved_by: str | None = Field(default=None, max_length=64)  # reachability: the prefect
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.kind == DrillKind.REACHABILITY and self.approved_by is None
 
     @property
     def schedule(self) -> Schedule:
@@ -110,6 +117,7 @@ class DrillRun(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_by: str | None = Field(default=None, max_length=64)
     stop_reason: str | None = Field(default=None, max_length=1000)
+    reach_messages: list[int] | None = Field(default=None, sa_type=sa.JSON)  # reachability
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,14 +195,11 @@ async def create(
     title = " ".join(spec.title.split())
     if visible_length(title) < 3:
         raise DrillRefused("invalid_title", "Le titre doit compter au moins 3 caractères.")
-    if spec.kind == DrillKind.REACHABILITY:
-        raise DrillRefused(
-            "kind_not_available",
-            "Le test de joignabilité n'est pas encore disponible dans cette version.",
-        )
     playbook, codes, participants = None, list[str](), list[int]()
     if spec.kind == DrillKind.CRISIS:
         playbook, codes, participants = await _checked_crisis_parts(session, spec, playbooks)
+    elif spec.kind == DrillKind.REACHABILITY:
+        participants = sorted(await reachability.checked_officials(session, spec.participants))
     else:
         participants = await _exercise_participants(session, spec.participants)
     schedule, first_run = checked_schedule(
@@ -269,3 +274,31 @@ async def run(session: AsyncSession, *, drill_id: int, run_id: int) -> DrillRun:
     if found is None:
         raise NotFound("run_not_found", f"Aucune séance n° {run_id} pour cet exercice.")
     return found
+
+
+async def journal_launch(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    drill: Drill,
+    run: DrillRun,
+    now: datetime,
+    **more: object,
+) -> None:
+    """`exercise.launched`, for every kind (`more`: the kind's own figures)."""
+    occurrence = run.occurrence_at
+    await journal.append(
+        session,
+        actor=actor,
+        action="exercise.launched",
+        now=now,
+        crisis_id=run.crisis_id,
+        payload={
+            "drill_id": drill.id,
+            "run_id": run.id,
+            "kind": drill.kind,
+            "occurrence_at": occurrence.isoformat() if occurrence else None,
+            "late": run.late,
+            **more,
+        },
+    )

@@ -12,12 +12,13 @@ from crisis import privacy
 from crisis.actors import Actor
 from crisis.cell import crises
 from crisis.errors import NotFound
-from exercises import notes, results, scoring
+from exercises import notes, reachability, results, scoring
 from exercises.programme import (
     KIND_LABELS,
     READERS,
     RUN_LABELS,
     Drill,
+    DrillKind,
     DrillRun,
     RunStatus,
     get,
@@ -64,6 +65,9 @@ def drill_view(drill: Drill, runs: Sequence[DrillRun]) -> dict[str, Any]:
         "confirm_first": drill.confirm_first,
         "created_at": drill.created_at.isoformat(),
         "created_by": drill.created_by,
+        "approved_by": drill.approved_by,
+        "approved_at": _iso(drill.approved_at),
+        "awaiting_approval": drill.awaiting_approval,
         "running": any(r.status == RunStatus.RUNNING for r in runs),
         "runs": [run_view(r) for r in runs],
     }
@@ -109,7 +113,13 @@ async def report(
         "timeline": [],
         "timeline_limit": scoring.TIMELINE_SHOWN,
         "notes": None,
+        "reachability": None,
     }
+    if drill.kind == DrillKind.REACHABILITY:
+        figures = await reachability.result(
+            session, officials=drill.participants, message_ids=found.reach_messages or []
+        )
+        shown["reachability"] = figures.view()
     if found.crisis_id is None:
         return shown
     crisis = await crises.get(session, crisis_id=found.crisis_id)

@@ -65,4 +65,6 @@ def launch_rules(settings: Settings) -> LaunchRules:
         late_after=timedelta(seconds=settings.exercise_late_seconds),
         missed_after=timedelta(minutes=settings.exercise_missed_after_minutes),
         on_call_duration=timedelta(minutes=settings.exercise_on_call_minutes),
+        reachability_window=timedelta(days=settings.exercise_reachability_window_days),
+        reachability_duration=timedelta(hours=settings.exercise_reachability_answer_hours),
     )

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     exercise_late_seconds: float = Field(default=120.0, ge=0)
     exercise_missed_after_minutes: int = Field(default=360, ge=1)
     exercise_on_call_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    # Reachability tests: at most one per official per window; the officials' time to answer.
+    exercise_reachability_window_days: int = Field(default=30, ge=1, le=366)
+    exercise_reachability_answer_hours: int = Field(default=48, ge=1, le=14 * 24)
     # Cadence targets per kind of drill, in days (a missing kind keeps its ES49 default).
     exercise_cadence_days: dict[str, int] = Field(default_factory=dict)
     # Bulletins: channels offered, public accounts per channel (real, and the exercise

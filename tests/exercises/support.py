@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import httpx
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.actors import Actor, Role
 from crisis.app.db import Database
+from crisis.app.factory import create_app
 from crisis.app.library import playbook_library
+from crisis.app.settings import Settings
 from exercises import ending, programme
 from exercises.launching import LaunchRules
 from exercises.programme import Drill, DrillKind, DrillRun, DrillSpec
+from tests.conftest import _empty_tables
 from tests.crisis.lifecycle_support import RULES, add_contact
+from tests.support import FrozenClock, make_user
 
 TRAINER = Actor(5, "formatrice", frozenset({Role.TRAINER}))
 PREFECT = Actor(1, "prefet", frozenset({Role.PREFECT}))
@@ -64,3 +70,38 @@ async def stop(
             rules=LAUNCH,
             now=now,
         )
+
+
+async def refused_plan_request(
+    url: str, settings_: Settings, extra: dict[str, object], *, kind: str = "on_call"
+) -> None:
+    """POST /api/v1/exercises of a `kind` drill with the `extra` fields: 422, no drill written
+    (a reachability test names one real mayor)."""
+    db = Database.from_url(url)
+    clock = FrozenClock()
+    try:
+        trainer = await make_user(db, clock, "formatrice", "trainer")
+        body: dict[str, object] = {
+            "title": "Test programmé",
+            "kind": kind,
+            "starts_at": (clock.now() + timedelta(days=1)).isoformat(),
+        }
+        if kind == "reachability":
+            async with db.transaction() as session:
+                mayor = await add_contact(
+                    session, name="Anne Maire", audience="officials", now=clock.now()
+                )
+            body["participants"] = [mayor]
+        app = create_app(settings_, clock=clock, database=db)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://tocsin.test"
+        ) as client:
+            answer = await client.post(
+                "/api/v1/exercises", json=body | extra, headers=trainer.headers
+            )
+        assert answer.status_code == 422, answer.text
+        async with db.read() as session:
+            assert (await session.exec(select(Drill))).all() == []
+    finally:
+        await _empty_tables(db)
+        await db.dispose()

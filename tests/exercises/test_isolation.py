@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
@@ -17,7 +17,6 @@ from sqlmodel import select
 from channels.base import Channel, Message
 from channels.kinds import ChannelKind
 from crisis.app.db import Database
-from crisis.app.factory import create_app
 from crisis.app.settings import Settings
 from crisis.dispatch.dispatcher import Dispatcher
 from crisis.dispatch.outbox import Delivery
@@ -27,8 +26,8 @@ from exercises.programme import Drill, DrillKind
 from tests.conftest import _empty_tables
 from tests.crisis.dispatch_support import RecordingChannel
 from tests.crisis.lifecycle_support import add_contact, add_on_call
-from tests.exercises.support import LAUNCH, TRAINER, plan, stop
-from tests.support import FrozenClock, make_user
+from tests.exercises.support import LAUNCH, TRAINER, plan, refused_plan_request, stop
+from tests.support import FrozenClock
 
 AUDIENCES = ["officials", "media", "staff", "exercise"]
 CHANNELS = [("email", ""), ("sms", "+33612345678"), ("telegram", "123456789")]
@@ -159,33 +158,13 @@ def test_no_generated_drill_ever_reaches_a_real_channel_or_a_real_audience(
 HOSTILE_FIELDS = {
     "mode": st.sampled_from(["real", "exercise"]),
     "audiences": st.lists(st.sampled_from(["officials", "media", "public", "staff"]), min_size=1),
-    "channels": st.lists(st.sampled_from(["x", "mastodon", "public_page", "email"]), min_size=1),
+    "channels": st.lists(
+        st.sampled_from(["x", "mastodon", "webhook", "public_page", "email"]), min_size=1
+    ),
     "public_accounts": st.just({"x": "@Prefet80"}),
     "recipients": st.lists(st.emails(), min_size=1, max_size=2),
+    "text": st.text(min_size=1, max_size=40),  # a reachability test's text is fixed
 }
-
-
-async def _request(url: str, settings_: Settings, extra: dict[str, object]) -> None:
-    db = Database.from_url(url)
-    clock = FrozenClock()
-    try:
-        trainer = await make_user(db, clock, "formatrice", "trainer")
-        app = create_app(settings_, clock=clock, database=db)
-        body = {
-            "title": "Test d'astreinte",
-            "kind": "on_call",
-            "starts_at": (clock.now() + timedelta(days=1)).isoformat(),
-        } | extra
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://tocsin.test"
-        ) as client:
-            answer = await client.post("/api/v1/exercises", json=body, headers=trainer.headers)
-        assert answer.status_code == 422, answer.text
-        async with db.read() as session:
-            assert (await session.exec(select(Drill))).all() == []
-    finally:
-        await _empty_tables(db)
-        await db.dispose()
 
 
 @settings(
@@ -193,8 +172,9 @@ async def _request(url: str, settings_: Settings, extra: dict[str, object]) -> N
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@pytest.mark.parametrize("kind", ["on_call", "reachability"])
 @given(extra=st.fixed_dictionaries({}, optional=HOSTILE_FIELDS).filter(bool))
-def test_a_drill_request_naming_real_audiences_channels_or_modes_is_refused(
-    database_url: str, settings: Settings, extra: dict[str, object]
+def test_a_drill_request_naming_real_audiences_channels_texts_or_modes_is_refused(
+    database_url: str, settings: Settings, kind: str, extra: dict[str, object]
 ) -> None:
-    asyncio.run(_request(database_url, settings, extra))
+    asyncio.run(refused_plan_request(database_url, settings, extra, kind=kind))

@@ -19,7 +19,7 @@ from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
 from crisis.app.policies import launch_rules
 from crisis.errors import InvalidInput
-from exercises import ending, launching, programme, views
+from exercises import approval, ending, launching, programme, views
 from exercises.programme import DrillKind, DrillSpec
 
 router = APIRouter(prefix="/api/v1", tags=["exercices"])
@@ -85,6 +85,9 @@ class DrillView(BaseModel):
     confirm_first: bool
     created_at: Timestamp
     created_by: str
+    approved_by: str | None = Field(description="Le préfet qui a approuvé le test de joignabilité.")
+    approved_at: Timestamp | None
+    awaiting_approval: bool = Field(description="Test de joignabilité en attente d'approbation.")
     running: bool
     runs: list[RunView]
 
@@ -161,6 +164,18 @@ class NotesView(BaseModel):
     written_by: str
 
 
+class OfficialView(BaseModel):
+    contact_id: int
+    name: str
+
+
+class ReachabilityView(BaseModel):
+    officials: int
+    answered: int
+    unreachable: list[OfficialView] = Field(description="Tous les canaux ont échoué.")
+    silent: list[OfficialView] = Field(description="Joints, sans réponse « OK ».")
+
+
 class ReportView(BaseModel):
     drill_id: int
     title: str
@@ -176,6 +191,9 @@ class ReportView(BaseModel):
     timeline: list[TimelineLineView]
     timeline_limit: int
     notes: NotesView | None = Field(description="Les dernières notes du formateur.")
+    reachability: ReachabilityView | None = Field(
+        description="Test de joignabilité : élus injoignables sur tous leurs canaux, sans réponse."
+    )
 
 
 @router.post(
@@ -241,6 +259,21 @@ async def launch_drill(
         )
         view = views.run_view(run)
         return 201, {"id": run.id, "run_id": run.id, "crisis_id": run.crisis_id, "run": view}
+
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
+@router.post(
+    "/exercises/{drill_id}/approve",
+    summary="Approuver un test de joignabilité (préfet)",
+    **returns(DrillView, 404, 409),
+)
+async def approve_drill(
+    drill_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> JSONResponse:
+    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        await approval.approve(session, actor=caller.actor, drill_id=drill_id, now=caller.now)
+        return 200, await views.drill_detail(session, actor=caller.actor, drill_id=drill_id)
 
     return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 
