@@ -59,6 +59,7 @@ async def test_a_reachability_test_waits_for_the_prefect_then_reports_who_did_no
     page = await client.get(f"/exercices/{drill['id']}/seances/{run_id}", headers=trainer.headers)
     assert page.status_code == 200
     assert "Joignabilité des élus" in page.text and "Anne Maire" in page.text
+    assert "ne sont pas encore rapprochées" in page.text  # the page says what it cannot know
     pdf = await client.get(
         f"/exercices/{drill['id']}/seances/{run_id}/bilan.pdf", headers=trainer.headers
     )
