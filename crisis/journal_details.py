@@ -125,6 +125,8 @@ KEY_LABELS: dict[str, str] = {
     "format": "Format",
     "guarantee": "Garantie après un arrêt",
     "handover_note": "Note de passation",
+    "reference": "Référence du portail",
+    "broadcast_at": "Diffusé à",
     "journal_entries": "Entrées de la main courante",
     "key": "Clé",
     "kind": "Type",

@@ -55,6 +55,8 @@ ACTION_LABELS: dict[str, str] = {
     "exercise.stopped": "STOP EXERCICE",
     "exercise.ended": "Exercice terminé",
     "exercise.notes": "Notes du formateur (bilan)",
+    "exercise.approved": "Test de joignabilité approuvé",
+    "exercise.reachability_sent": "Test de joignabilité envoyé",
     "cell.acknowledged": "Réponse d'astreinte",
     "reply.unrecognised": "Réponse non reconnue",
     "cell.operational": "Cellule opérationnelle",

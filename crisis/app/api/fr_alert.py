@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.actors import Role
 from crisis.app.actions import CallerDep
+from crisis.app.api.schemas import returns
 from crisis.app.auth import CurrentActor, DbDep, SettingsDep
 from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
@@ -39,7 +40,11 @@ async def read_checklist(
     )
 
 
-@router.get("/bulletins/{bulletin_id}/fr-alert", summary="Lire le texte préparé pour FR-Alert")
+@router.get(
+    "/bulletins/{bulletin_id}/fr-alert",
+    summary="Lire le texte préparé pour FR-Alert",
+    **returns(dict[str, Any], 404, 409),
+)
 async def prepared_text(
     bulletin_id: RowId, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -53,6 +58,7 @@ async def prepared_text(
     "/bulletins/{bulletin_id}/fr-alert",
     status_code=201,
     summary="Enregistrer la diffusion FR-Alert faite sur le portail",
+    **returns(dict[str, Any], 404, 409),
 )
 async def record_broadcast(
     bulletin_id: RowId, body: FrAlertIn, caller: CallerDep, db: DbDep
