@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -89,6 +89,7 @@ class Database:
             class_=AsyncSession,
             expire_on_commit=False,
         )
+        self._after_commit: list[Callable[[], None]] = []
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -116,11 +117,21 @@ class Database:
         async with self._reader() as session:
             yield session
 
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` after each write transaction of this process commits (the live
+        pages hear this process' own writes at once, without waiting for their poll)."""
+        self._after_commit.append(hook)
+
+    def _committed(self) -> None:
+        for hook in self._after_commit:
+            hook()
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One user action: everything inside commits together, or nothing does."""
         async with self._writer() as session, session.begin():
             yield session
+        self._committed()
 
     @asynccontextmanager
     async def brief_transaction(self) -> AsyncIterator[AsyncSession]:
@@ -134,6 +145,7 @@ class Database:
         bind = self.engine.execution_options(**options)
         async with AsyncSession(bind, expire_on_commit=False) as session, session.begin():
             yield session
+        self._committed()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

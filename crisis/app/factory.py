@@ -182,6 +182,7 @@ def create_app(
     app.state.db = db
     app.state.clock = clock or SystemClock()
     app.state.live = live.JournalSignal(tick_seconds=settings.tick_seconds)
+    db.after_commit(app.state.live.wake)
     app.state.templates = make_templates()
     app.state.metrics_registry = registry
     app.state.auth_refusals = auth.auth_refusals(registry)

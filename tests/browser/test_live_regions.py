@@ -139,3 +139,50 @@ def test_an_older_refresh_answering_late_never_undoes_a_newer_one(
     page.wait_for_function("() => document.querySelector('[data-live-src]').ariaBusy === null")
     # read at once: a later change heard on the stream would mend a stale page, and hide it
     assert page.locator(f"#a-appeler-{deliveries['AUTRE']}").count() == 0
+
+
+FRAGMENT_FETCHED = """() => performance.getEntriesByType('resource')
+  .some((e) => e.name.includes('/fragments/communiques/'))
+  && document.querySelector('[data-live-src]').ariaBusy === null"""
+
+
+def test_a_refresh_that_failed_is_tried_again_until_the_region_shows_the_change(
+    page: Page, live_server: LiveServer
+) -> None:
+    bulletin_id, deliveries = _on_its_tracking_page(page, live_server)
+    page.evaluate("window.tocsinLive.refresh()")
+    page.wait_for_function(FRAGMENT_FETCHED)  # the stream's first fetch too, answered as it came
+    failed: list[str] = []
+
+    def answer(route: Route) -> None:
+        if not failed:  # the server restarting, say: one answer lost
+            failed.append(route.request.url)
+            route.fulfill(status=503, body="indisponible")
+        else:
+            route.continue_()
+
+    page.route(f"**/fragments/communiques/{bulletin_id}/suivi*", answer)
+    with api(live_server, "operateur") as operator:
+        confirm = f"/api/v1/deliveries/{deliveries['AUTRE']}/confirm"
+        operator.post(confirm, json={"note": "joint"}).raise_for_status()
+    expect(page.locator(f"#a-appeler-{deliveries['AUTRE']}")).to_have_count(0, timeout=10_000)
+    assert len(failed) == 1
+
+
+def test_a_change_made_before_the_stream_opened_still_reaches_the_page(
+    page: Page, live_server: LiveServer
+) -> None:
+    bulletin_id, deliveries = _to_call_bulletin(live_server)
+    log_in(page, live_server, "communicant")
+    held: list[Route] = []
+    page.route("**/flux?*", lambda route: held.append(route))
+    page.goto(f"{live_server.url}/communiques/{bulletin_id}/suivi")
+    expect(page.locator(f"#a-appeler-{deliveries['AUTRE']}")).to_have_count(1)
+    with api(live_server, "operateur") as operator:  # while the page's stream is not open yet
+        confirm = f"/api/v1/deliveries/{deliveries['AUTRE']}/confirm"
+        operator.post(confirm, json={"note": "joint"}).raise_for_status()
+    page.wait_for_function("() => true")  # let the held request reach the handler
+    assert len(held) == 1
+    held[0].continue_()
+    # the stream's first figures already count the call: the page fetches its regions then
+    expect(page.locator(f"#a-appeler-{deliveries['AUTRE']}")).to_have_count(0)

@@ -56,19 +56,32 @@
     }
   }
   // One fetch per region at a time: a change heard meanwhile fetches once more afterwards, so
-  // a slow older answer can never land after, and undo, a newer one.
+  // a slow older answer can never land after, and undo, a newer one. A fetch that fails (the
+  // network, a server restarting) is tried again, 2 s later then doubling up to 30 s: a page
+  // left open must not keep showing what was true before the failure.
   const inFlight = new Map();
+  const RETRY_FIRST_MS = 2000, RETRY_MAX_MS = 30000;
   function refresh(region) {
     const running = inFlight.get(region);
     if (running) { running.again = true; return running.done; }
     const state = { again: false, done: null };
     state.done = (async () => {
       region.setAttribute("aria-busy", "true");
+      let wait = RETRY_FIRST_MS;
       try {
         do {
           state.again = false;
-          const response = await fetch(region.dataset.liveSrc, { credentials: "same-origin" });
-          if (!response.ok) continue;
+          let response = null;
+          try {
+            response = await fetch(region.dataset.liveSrc, { credentials: "same-origin" });
+          } catch (error) { /* the network: tried again below */ }
+          if (!response || response.status >= 500 || response.status === 429) {
+            await new Promise((resolve) => setTimeout(resolve, wait));
+            wait = Math.min(2 * wait, RETRY_MAX_MS);
+            state.again = true;
+            continue;
+          }
+          if (!response.ok) break;  // signed out or gone: reloading the page will say so
           const template = document.createElement("template");
           template.innerHTML = await response.text();
           morphChildren(region, template.content);
@@ -94,16 +107,19 @@
   const holder = document.querySelector("[data-live-topic]");
   const topic = holder ? holder.dataset.liveTopic : "";
   const source = new EventSource("/flux" + (topic ? "?" + topic : ""));
-  let known = null;
+  // The first message of a stream (at load, and again after a reconnection) may already hold
+  // changes the page was rendered without: every region is fetched once then, with no
+  // announcement. Later messages fetch only the regions whose groups changed.
+  let first = true;
+  source.addEventListener("error", () => { first = true; });
   source.addEventListener("change", (event) => {
     const message = JSON.parse(event.data);
-    const first = known === null;
-    known = message.version;
-    if (first) return;  // the figures the page was rendered with
-    if (message.announce.length) status.textContent = message.announce.join(" ");
+    const all = first;
+    first = false;
+    if (!all && message.announce.length) status.textContent = message.announce.join(" ");
     for (const region of regions) {
       const groups = (region.dataset.liveOn || "").split(" ").filter(Boolean);
-      if (!groups.length || groups.some((g) => message.changed.includes(g))) refresh(region);
+      if (all || !groups.length || groups.some((g) => message.changed.includes(g))) refresh(region);
     }
   });
 })();

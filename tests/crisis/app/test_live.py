@@ -208,3 +208,21 @@ async def test_the_stream_refuses_a_client_without_session_or_token(
     assert anonymous.status_code == 303 and anonymous.headers["location"] == "/connexion"
     forged = await client.get("/flux", headers={"Authorization": "Bearer faux"})
     assert forged.status_code in (303, 401) and "event:" not in forged.text
+
+
+async def test_a_write_committed_in_this_process_wakes_its_live_streams_and_a_rollback_does_not(
+    db: Database,
+) -> None:
+    signal = live.JournalSignal(tick_seconds=60)
+    db.after_commit(signal.wake)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            await session.execute(sa.text("SELECT 1"))
+            raise RuntimeError("rolled back")
+    assert signal.generation == 0
+    async with db.transaction() as session:
+        await session.execute(sa.text("SELECT 1"))
+    assert signal.generation == 1
+    async with db.brief_transaction() as session:
+        await session.execute(sa.text("SELECT 1"))
+    assert signal.generation == 2
