@@ -34,7 +34,7 @@ from crisis.app.escalation_tick import TICK_SECONDS, escalation_tick
 from crisis.app.exercise_tick import exercise_tick
 from crisis.app.leadership import Fenced, Lease, LostLeadership
 from crisis.app.settings import Settings
-from crisis.dispatch import instances, interruptions, store
+from crisis.dispatch import instances, interruptions, recovery
 from crisis.dispatch.dispatcher import Dispatcher
 from crisis.dispatch.transactions import write
 
@@ -99,7 +99,7 @@ class Background:
             )
             if self.db.dialect != "postgresql":  # one instance: what is sending was the last one's
                 cut_off = await interruptions.sending(session, where=sa.true())
-                released = await store.release_sending(session, now=now)
+                released = await recovery.release_sending(session, now=now)
                 await interruptions.journal_them(session, cut_off, now=now)
                 if released:
                     log.warning("%d deliveries left sending by the last run released", released)

@@ -41,7 +41,7 @@ from channels.config import ChannelsConfig
 from channels.kinds import ChannelKind
 from channels.ratelimit import RateLimiters, provider_limits
 from channels.registry import sections
-from crisis.dispatch import interruptions, store
+from crisis.dispatch import interruptions, recovery, store
 from crisis.dispatch.isolation import Lane, decide
 from crisis.dispatch.metrics import DispatchMetrics
 from crisis.dispatch.outbox import DeliveryStatus
@@ -257,7 +257,7 @@ class Dispatcher:
         """Give back every delivery claimed and not recorded (a stop, a cancelled pass)."""
         if not self._held:
             return
-        held = [store.Held(i, a, i in self._started) for i, a in self._held.items()]
+        held = [recovery.Held(i, a, i in self._started) for i, a in self._held.items()]
         self._held.clear()
         self._started.clear()
         started = [h.id for h in held if h.started]
@@ -268,7 +268,7 @@ class Dispatcher:
                     if started
                     else []
                 )
-                released = await store.release(session, held=held, now=now)
+                released = await recovery.release(session, held=held, now=now)
                 await interruptions.journal_them(session, cut_off, now=now)
         except Exception:  # the last resort: the heartbeat or the lease gives them back later
             log.exception("could not give back %d claimed deliveries", len(held))
@@ -316,9 +316,9 @@ class Dispatcher:
         async def claim(session: AsyncSession) -> _Claim:
             recovered = 0
             if recover:  # claims of no known instance (or older ones): their lease ran out
-                expired = store.lease_ran_out(now=now, lease=lease)
+                expired = recovery.lease_ran_out(now=now, lease=lease)
                 cut_off = await interruptions.sending(session, where=expired)
-                recovered = await store.recover_expired(session, now=now, lease=lease)
+                recovered = await recovery.recover_expired(session, now=now, lease=lease)
                 await interruptions.journal_them(session, cut_off, now=now)
             batch = await store.claim(
                 session,

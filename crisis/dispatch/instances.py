@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.dispatch import interruptions, store
+from crisis.dispatch import interruptions, recovery, store
 from storage.types import UTCDateTime
 
 __all__ = [
@@ -136,7 +136,7 @@ async def recover_dead(
     if not ids:
         return 0
     cut_off = await interruptions.sending(session, where=store.DELIVERY.c.claimed_by.in_(ids))
-    recovered = await store.recover_claims(session, claimants=ids, now=now)
+    recovered = await recovery.recover_claims(session, claimants=ids, now=now)
     await interruptions.journal_them(session, cut_off, now=now)
     await session.execute(
         sa.update(INSTANCE).where(INSTANCE.c.id.in_(ids)).values(released_at=current)

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.app.db import Database
 from crisis.bulletin import escalation
-from crisis.dispatch import outbox, store
+from crisis.dispatch import outbox, recovery, store
 from crisis.dispatch.outbox import DUE_STATUSES, UNSETTLED_STATUSES
 from tests.crisis.dispatch_support import emails, enqueue
 from tests.support import FrozenClock
@@ -93,7 +93,7 @@ async def test_lease_recovery_reads_the_claim_index(db: Database, clock: FrozenC
     plan = await _plan_of(
         db,
         clock,
-        lambda s: store.recover_expired(s, now=clock.now(), lease=timedelta(minutes=5)),
+        lambda s: recovery.recover_expired(s, now=clock.now(), lease=timedelta(minutes=5)),
     )
     assert re.search(r"ix_delivery_claim\b(?!_)", plan)
 

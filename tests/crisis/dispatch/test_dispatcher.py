@@ -15,6 +15,7 @@ from channels.ratelimit import RateLimiters
 from channels.sandbox import Sandbox
 from crisis.app.db import Database
 from crisis.app.dispatch import dispatcher_from_config
+from crisis.dispatch import recovery
 from crisis.dispatch import store as dispatch_store
 from crisis.dispatch.dispatcher import Dispatcher, DispatchTuning
 from crisis.dispatch.outbox import Delivery, DeliveryStatus
@@ -204,7 +205,7 @@ async def test_an_outcome_of_a_lease_taken_over_does_not_overwrite_the_newer_att
         [old] = await dispatch_store.claim(session, now=clock.now(), limit=10, lease=lease)
     clock.advance(seconds=11)
     async with db.transaction() as session:
-        await dispatch_store.recover_expired(session, now=clock.now(), lease=lease)
+        await recovery.recover_expired(session, now=clock.now(), lease=lease)
         [new] = await dispatch_store.claim(session, now=clock.now(), limit=10, lease=lease)
         stale = dispatch_store.Update(
             id=old.id, attempts=old.attempts, status=DeliveryStatus.FAILED

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from crisis.app.db import Database
-from crisis.dispatch import store
+from crisis.dispatch import recovery, store
 from crisis.dispatch.outbox import DeliveryStatus
 from tests.crisis.dispatch_support import deliveries, emails, enqueue
 from tests.support import FrozenClock
@@ -105,9 +105,9 @@ async def test_a_lease_is_recovered_once_run_out_and_not_a_moment_before(
         await store.claim(session, now=clock.now(), limit=1, lease=LEASE)
     clock.advance(seconds=LEASE.total_seconds())
     async with db.transaction() as session:
-        assert await store.recover_expired(session, now=clock.now(), lease=LEASE) == 0
+        assert await recovery.recover_expired(session, now=clock.now(), lease=LEASE) == 0
     clock.advance(seconds=0.001)
     async with db.transaction() as session:
-        assert await store.recover_expired(session, now=clock.now(), lease=LEASE) == 1
+        assert await recovery.recover_expired(session, now=clock.now(), lease=LEASE) == 1
     [delivery] = await deliveries(db)
     assert (delivery.status, delivery.next_attempt_at) == ("retrying", clock.now())

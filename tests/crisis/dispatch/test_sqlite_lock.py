@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.kinds import ChannelKind
 from crisis.app.db import Database
-from crisis.dispatch import store
+from crisis.dispatch import recovery
 from crisis.dispatch.dispatcher import Dispatcher
 from crisis.dispatch.transactions import write
 from tests.crisis.dispatch_support import RecordingChannel, deliveries, emails, enqueue
@@ -67,7 +67,7 @@ async def test_a_write_still_locked_after_its_tries_gives_up_within_its_bound(
     async def recover(session: AsyncSession) -> int:
         nonlocal tries
         tries += 1
-        return await store.release_sending(session, now=clock.now())
+        return await recovery.release_sending(session, now=clock.now())
 
     other_writer.execute("BEGIN IMMEDIATE")  # held throughout
     began = time.monotonic()

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crisis.app.db import Database
-from crisis.dispatch import store
+from crisis.dispatch import recovery, store
 from crisis.dispatch.outbox import DeliveryStatus
 from tests.crisis.dispatch_support import deliveries, emails, enqueue
 from tests.support import FrozenClock
@@ -39,7 +39,7 @@ async def test_an_outcome_of_a_recovered_attempt_does_not_overwrite_the_newer_on
         old = await store.claim(session, now=clock.now(), limit=2, lease=LEASE)
     clock.advance(seconds=LEASE.total_seconds() + 1)
     async with db.transaction() as session:
-        assert await store.recover_expired(session, now=clock.now(), lease=LEASE) == 2
+        assert await recovery.recover_expired(session, now=clock.now(), lease=LEASE) == 2
         new = await store.claim(session, now=clock.now(), limit=2, lease=LEASE)
     async with db.transaction() as session:
         await store.record(
@@ -172,7 +172,7 @@ async def test_a_delivery_recovered_after_a_crash_says_what_its_channel_guarante
         await store.claim(session, now=clock.now(), limit=2, lease=LEASE)
     clock.advance(seconds=LEASE.total_seconds() + 1)
     async with db.transaction() as session:
-        assert await store.recover_expired(session, now=clock.now(), lease=LEASE) == 2
+        assert await recovery.recover_expired(session, now=clock.now(), lease=LEASE) == 2
     said = {d.channel: d.last_error or "" for d in await deliveries(db)}
     assert "même Message-ID" in said["email"]
     assert "a pu être reçu deux fois" in said["telegram"]

@@ -16,7 +16,7 @@ from crisis.app.db import Database
 from crisis.app.escalation_tick import escalation_tick
 from crisis.app.settings import Settings
 from crisis.bulletin import tracking
-from crisis.dispatch import store, tallies
+from crisis.dispatch import recovery, store, tallies
 from crisis.dispatch.outbox import Delivery, DeliveryStatus, OutboxMessage
 from tests.conftest import _empty_tables
 
@@ -114,7 +114,7 @@ async def _dispatcher_step(conn: Any, kind: str, arg: Any) -> None:
     if kind == "claim":
         await store.claim(session, now=T0, limit=arg, lease=LEASE)  # type: ignore[arg-type]
     elif kind == "release":
-        await store.release_sending(session, now=T0)  # type: ignore[arg-type]
+        await recovery.release_sending(session, now=T0)  # type: ignore[arg-type]
     else:
         d = _D.c
         sending = (
