@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts import targeting
@@ -122,6 +123,23 @@ async def es48(
             media=_aiming(rows[Audience.MEDIA], aimed.get(Audience.MEDIA, 0)),
             public=public,
         )
+    found = await _from_deliveries(conn, crisis_id, since, exercise, missing_shown)
+    nobody = AudienceCoverage(None, 0, 0, (), 0)
+    return Coverage(
+        officials=_aiming(found.get(Audience.OFFICIALS, nobody), aimed.get(Audience.OFFICIALS, 0)),
+        media=_aiming(found.get(Audience.MEDIA, nobody), aimed.get(Audience.MEDIA, 0)),
+        public=public,
+    )
+
+
+async def _from_deliveries(
+    conn: AsyncConnection,
+    crisis_id: int,
+    since: datetime,
+    exercise: bool,
+    missing_shown: int | None,
+) -> dict[str, AudienceCoverage]:
+    """The officials' and media's coverage read from the deliveries themselves."""
     people = _people(crisis_id, since, exercise).cte("people")
     sums = sa.select(
         people.c.audience,
@@ -146,12 +164,7 @@ async def es48(
         names_shown = tuple(name for _rank, name in sorted(missing[audience]))
         covered_at = last if reached == total else None
         found[audience] = AudienceCoverage(covered_at, reached, total, names_shown, total - reached)
-    nobody = AudienceCoverage(None, 0, 0, (), 0)
-    return Coverage(
-        officials=_aiming(found.get(Audience.OFFICIALS, nobody), aimed.get(Audience.OFFICIALS, 0)),
-        media=_aiming(found.get(Audience.MEDIA, nobody), aimed.get(Audience.MEDIA, 0)),
-        public=public,
-    )
+    return found
 
 
 async def targets(
