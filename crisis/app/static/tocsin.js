@@ -9,6 +9,7 @@
   const regions = Array.from(document.querySelectorAll("[data-live-src]"));
   if (!regions.length) return;
   const FIELDS = new Set(["INPUT", "TEXTAREA", "SELECT"]);
+  const SCROLL_MARKS = new Set(["tabindex", "role", "aria-label", "data-scroll-marked"]);
 
   function holdsWork(node) {
     if (node.nodeType !== Node.ELEMENT_NODE) return false;
@@ -34,6 +35,7 @@
     for (const attr of Array.from(old.attributes)) {
       if (fresh.hasAttribute(attr.name) || (field && attr.name === "value")) continue;
       if (attr.name.startsWith("data-fr-") || (attr.name === "class" && !attr.value.trim())) continue;  // DSFR's own marks
+      if (old.hasAttribute("data-scroll-marked") && SCROLL_MARKS.has(attr.name)) continue;  // tables.js'
       old.removeAttribute(attr.name);
     }
     if (!field) morphChildren(old, fresh);
@@ -61,12 +63,12 @@
   // left open must not keep showing what was true before the failure.
   const inFlight = new Map();
   const RETRY_FIRST_MS = 2000, RETRY_MAX_MS = 30000;
-  function refresh(region) {
+  function refresh(region, quiet) {
     const running = inFlight.get(region);
     if (running) { running.again = true; return running.done; }
     const state = { again: false, done: null };
     state.done = (async () => {
-      region.setAttribute("aria-busy", "true");
+      if (!quiet) region.setAttribute("aria-busy", "true");
       let wait = RETRY_FIRST_MS;
       try {
         do {
@@ -101,15 +103,15 @@
   status.setAttribute("aria-live", "polite");
   (document.querySelector("main") || document.body).appendChild(status);
 
-  window.tocsinLive = { refresh: () => Promise.all(regions.map(refresh)) };
+  window.tocsinLive = { refresh: () => Promise.all(regions.map((region) => refresh(region))) };
   for (const region of regions) if (region.hasAttribute("data-load-now")) refresh(region);
   if (!window.EventSource) return;
   const holder = document.querySelector("[data-live-topic]");
   const topic = holder ? holder.dataset.liveTopic : "";
   const source = new EventSource("/flux" + (topic ? "?" + topic : ""));
   // The first message of a stream (at load, and again after a reconnection) may already hold
-  // changes the page was rendered without: every region is fetched once then, with no
-  // announcement. Later messages fetch only the regions whose groups changed.
+  // changes the page was rendered without: every region is fetched once then, quietly (no
+  // announcement, not shown busy). Later messages fetch only the regions whose groups changed.
   let first = true;
   source.addEventListener("error", () => { first = true; });
   source.addEventListener("change", (event) => {
@@ -119,7 +121,7 @@
     if (!all && message.announce.length) status.textContent = message.announce.join(" ");
     for (const region of regions) {
       const groups = (region.dataset.liveOn || "").split(" ").filter(Boolean);
-      if (all || !groups.length || groups.some((g) => message.changed.includes(g))) refresh(region);
+      if (all || !groups.length || groups.some((g) => message.changed.includes(g))) refresh(region, all);
     }
   });
 })();

@@ -27,6 +27,7 @@ from crisis.app.auth import CurrentActor, csrf_token
 from crisis.app.clock import Clock
 from crisis.app.db import Database
 from crisis.app.live import Figures, LiveHub
+from crisis.app.web.shared_pages import journal_head
 from crisis.bulletin import tracking
 from crisis.cell import crises, overview
 from crisis.cell.clocks import ClockState
@@ -72,12 +73,17 @@ CSRF_MARK = "\x00csrf\x00"
 class SharedFragments:
     """Fragments rendered once per version of their topic and visibility class, for everyone.
 
+    A version is the topic's figures' (the hub's round) and the journal's last entry: the
+    figures lag the database by up to a round, the journal head does not, so a fragment
+    asked for just after an action (a page's first refresh) never shows what was before it.
     The first request after a change renders (the others wait for it); the session's CSRF token
     in the forms is swapped for each viewer's own. Without subscribers in this process, the
     topic has no version and each request renders for itself."""
 
     def __init__(self) -> None:
-        self._renders: dict[tuple[str, str, Visibility], tuple[int, asyncio.Task[str]]] = {}
+        self._renders: dict[
+            tuple[str, str, Visibility], tuple[tuple[int, int], asyncio.Task[str]]
+        ] = {}
         self.renders = 0
 
     async def get(
@@ -88,9 +94,10 @@ class SharedFragments:
         visibility: Visibility,
         render: Render,
     ) -> HTMLResponse:
-        version = hub.version(topic)
-        if version is None:
+        figures = hub.version(topic)
+        if figures is None:
             return await render()
+        version = (figures, await journal_head(request.app.state.db))
         key = (topic, f"{request.url.path}?{request.url.query}", visibility)
         known = self._renders.get(key)
         if known is None or known[0] != version or _failed(known[1]):

@@ -109,3 +109,23 @@ async def test_a_fragment_watched_live_is_rendered_once_per_change_per_visibilit
         await hub.refresh()  # nothing moved: the same rendering still serves
         await client.get(url, headers=tracked.users["com"].headers)
         assert shared.renders == 2
+
+
+async def test_a_fragment_asked_for_just_after_an_action_shows_it_before_the_figures_move(
+    client: httpx.AsyncClient, tracked: Tracked
+) -> None:
+    app = client._transport.app  # type: ignore[attr-defined]
+    hub = live_stream.hub_of(app)
+    headers = tracked.users["com"].headers
+    url = f"/fragments/communiques/{tracked.bulletin_id}/suivi"
+    async with hub.subscribe(f"communique:{tracked.bulletin_id}") as subscription:
+        await subscription.next()
+        assert "Sanscanal" in (await client.get(url, headers=headers)).text
+        deliveries = f"/api/v1/bulletins/{tracked.bulletin_id}/deliveries?status=to_call"
+        rows = (await client.get(deliveries, headers=headers)).json()["items"]
+        [called] = [d["id"] for d in rows if "Sanscanal" in d["recipient_name"]]
+        confirm = f"/api/v1/deliveries/{called}/confirm"
+        answer = await client.post(confirm, json={"note": "joint"}, headers=headers)
+        assert answer.status_code == 200, answer.text
+        # no round of the hub yet: its figures still say what they said before the call
+        assert "Sanscanal" not in (await client.get(url, headers=headers)).text
