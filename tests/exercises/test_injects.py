@@ -4,10 +4,15 @@ or by Tocsin (first bulletin to officials); the scenario refused in French when 
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from pypdf import PdfReader
 from sqlmodel import func, select
 
+from crisis.app import exercise_report_pdf
 from crisis.app.db import Database
+from crisis.app.exercise_report_view import shown
 from crisis.journal import JournalEntry
 from exercises import inject_play, inject_reactions, injects, views
 from exercises.errors import DrillConflict, DrillRefused
@@ -255,3 +260,30 @@ async def test_the_scenario_cannot_change_while_a_run_is_going(
                 inject_id=drill.inject_ids[0],
                 now=clock.now(),
             )
+
+
+async def test_the_report_page_and_its_pdf_list_the_injects_when_played_and_the_reactions(
+    db: Database, clock: FrozenClock
+) -> None:
+    spec = InjectSpec(
+        offset_min=5,
+        audience="media",
+        text="Un journaliste de France 3 appelle",
+        expected_action="Rappeler le journaliste",
+        deadline_min=10,
+    )
+    drill = await launched_with(db, clock, spec)
+    assert drill.run.id is not None
+    clock.advance(minutes=5)
+    await tick(db, clock)
+    clock.advance(minutes=12)
+    async with db.read() as session:
+        report = await views.report(
+            session, actor=TRAINER, drill_id=drill.drill_id, run_id=drill.run.id, now=clock.now()
+        )
+    content = exercise_report_pdf.render(shown(report), generated_at=clock.now())
+    pages = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    text = " ".join(pages.replace("\xa0", " ").split())
+    assert "Injects du scénario et réactions" in text
+    assert "Un journaliste de France 3 appelle" in text
+    assert "Non faite, délai dépassé" in text
