@@ -4,6 +4,7 @@ or by Tocsin (first bulletin to officials); the scenario refused in French when 
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import pytest
@@ -287,3 +288,31 @@ async def test_the_report_page_and_its_pdf_list_the_injects_when_played_and_the_
     assert "Injects du scénario et réactions" in text
     assert "Un journaliste de France 3 appelle" in text
     assert "Non faite, délai dépassé" in text
+
+
+async def test_two_ticks_at_once_and_a_release_play_each_inject_once(
+    db: Database, clock: FrozenClock
+) -> None:
+    drill = await launched_with(db, clock, ALERT, ALERT)
+    assert drill.run.id is not None
+    clock.advance(minutes=10)
+
+    async def release() -> int:
+        try:
+            async with db.transaction() as session:
+                await inject_play.release(
+                    session,
+                    actor=TRAINER,
+                    drill_id=drill.drill_id,
+                    run_id=drill.run.id or 0,
+                    inject_id=drill.inject_ids[0],
+                    now=clock.now(),
+                )
+        except DrillConflict:
+            return 0
+        return 1
+
+    played = await asyncio.gather(tick(db, clock), tick(db, clock), release())
+    assert sum(played) == 2
+    assert sorted(p.inject_id for p in await _plays(db)) == sorted(drill.inject_ids)
+    assert len(await sent(db, drill.run, "Le maire d'Amiens appelle")) == 4
