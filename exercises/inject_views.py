@@ -11,9 +11,9 @@ from exercises import injects
 from exercises.inject_play import due_at, plays_of
 from exercises.inject_reactions import play_view
 from exercises.messages import active_participants
-from exercises.programme import Drill, DrillRun, RunStatus
+from exercises.programme import Drill, DrillRun, RunStatus, get
 
-__all__ = ["of_drill", "of_run"]
+__all__ = ["of_drill", "of_run", "one"]
 
 
 async def of_drill(session: AsyncSession, drill: Drill) -> list[dict[str, Any]]:
@@ -21,6 +21,12 @@ async def of_drill(session: AsyncSession, drill: Drill) -> list[dict[str, Any]]:
     assert drill.id is not None
     names = dict(await active_participants(session, drill.participants))
     return [injects.view(i, names) for i in await injects.of_drill(session, drill_id=drill.id)]
+
+
+async def one(session: AsyncSession, inject: injects.Inject) -> dict[str, Any]:
+    """One inject, its named participant by name."""
+    drill = await get(session, drill_id=inject.drill_id)
+    return injects.view(inject, dict(await active_participants(session, drill.participants)))
 
 
 def _unplayed(view: dict[str, Any], run: DrillRun, inject: injects.Inject) -> dict[str, Any]:

@@ -86,10 +86,6 @@ class PauseView(BaseModel):
     injects_paused_seconds: int
 
 
-def _names_free_view(inject: injects.Inject) -> dict[str, Any]:
-    return injects.view(inject, {})
-
-
 async def _answer(
     request: Request,
     db: DbDep,
@@ -117,7 +113,7 @@ async def add_inject(
         inject = await injects.add(
             session, actor=caller.actor, drill_id=drill_id, spec=body.spec(), now=caller.now
         )
-        return 201, _names_free_view(inject)
+        return 201, await inject_views.one(session, inject)
 
     return await _answer(request, db, caller, action)
 
@@ -140,7 +136,7 @@ async def change_inject(
             spec=body.spec(),
             now=caller.now,
         )
-        return 200, _names_free_view(inject)
+        return 200, await inject_views.one(session, inject)
 
     return await _answer(request, db, caller, action)
 
@@ -155,7 +151,7 @@ async def remove_inject(
         inject = await injects.remove(
             session, actor=caller.actor, drill_id=drill_id, inject_id=inject_id, now=caller.now
         )
-        return 200, _names_free_view(inject)
+        return 200, await inject_views.one(session, inject)
 
     return await _answer(request, db, caller, action)
 

@@ -33,6 +33,7 @@ async def test_a_trainer_writes_edits_and_deletes_the_scenario_of_a_drill(
     named = {"offset_min": 5, "contact": people[0], "channel": "sms", "text": "Appel du SDIS"}
     added = await client.post(path, json=named, headers=trainer.headers)
     assert added.status_code == 201, added.text
+    assert added.json()["target_label"] == "Joueur0 Exercice"
     listed = (await client.get(path, headers=prefect.headers)).json()["items"]
     assert [i["offset_min"] for i in listed] == [5, 15]  # in the order they play
     assert listed[0]["target_label"] == "Joueur0 Exercice"
