@@ -200,6 +200,10 @@ KEY_LABELS: dict[str, str] = {
     "participants": "Participants",
     "rrule": "Récurrence",
     "run_id": "Séance n°",
+    "inject_id": "Inject n°",
+    "offset_min": "Décalage (minutes)",
+    "done_at": "Faite à",
+    "paused_seconds": "Temps suspendu (secondes)",
 }
 """Every payload key the journal writes, in French (`test_journal_details` checks the ones the
 generic renderer meets)."""
@@ -208,6 +212,7 @@ OTHER_KEY = "Autre information"
 _TIMES = frozenset(
     {
         "activated_at",
+        "done_at",
         "due_at",
         "ends_at",
         "met_at",

@@ -118,6 +118,8 @@ class DrillRun(SQLModel, table=True):
     ended_by: str | None = Field(default=None, max_length=64)
     stop_reason: str | None = Field(default=None, max_length=1000)
     reach_messages: list[int] | None = Field(default=None, sa_type=sa.JSON)  # reachability
+    injects_paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    injects_paused_seconds: int = 0  # the injects' offsets shift by the time paused
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

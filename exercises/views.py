@@ -12,7 +12,7 @@ from crisis import privacy
 from crisis.actors import Actor
 from crisis.cell import crises
 from crisis.errors import NotFound
-from exercises import notes, reachability, results, scoring
+from exercises import inject_views, notes, reachability, results, scoring
 from exercises.programme import (
     KIND_LABELS,
     READERS,
@@ -84,7 +84,9 @@ async def drill_detail(session: AsyncSession, *, actor: Actor, drill_id: int) ->
     actor.require(*READERS, action="consulter un exercice")
     drill = await get(session, drill_id=drill_id)
     runs = await runs_of(session, drill_ids=[drill_id])
-    return drill_view(drill, runs.get(drill_id, []))
+    return drill_view(drill, runs.get(drill_id, [])) | {
+        "injects": await inject_views.of_drill(session, drill)
+    }
 
 
 async def report(
@@ -114,6 +116,8 @@ async def report(
         "timeline_limit": scoring.TIMELINE_SHOWN,
         "notes": None,
         "reachability": None,
+        "injects": [],
+        "injects_paused_at": _iso(found.injects_paused_at),
     }
     if drill.kind == DrillKind.REACHABILITY:
         figures = await reachability.result(
@@ -133,5 +137,6 @@ async def report(
         "answers": [line.view() for line in lines],
         "by_role": [f.view() for f in results.by_role(lines)],
         "notes": await notes.latest(session, crisis_id=found.crisis_id),
+        "injects": await inject_views.of_run(session, drill, found, now=now),
         "timeline": await scoring.timeline(session, crisis_id=found.crisis_id, personal=personal),
     }

@@ -124,6 +124,33 @@ def _answers(pdf: Document, report: dict[str, Any]) -> None:
     )
 
 
+def _inject_played(i: dict[str, Any]) -> str:
+    if not i["played_at"]:
+        return "—"
+    by_hand = f" (à la main, {i['released_by']})" if i["released_by"] else ""
+    return f"{i['played_at_local']}{by_hand}"
+
+
+def _injects(pdf: Document, report: dict[str, Any]) -> None:
+    lines = report.get("injects") or []
+    if not lines:
+        return
+    columns = [("Décalage", 18), ("Destinataire", 32), ("Texte", 50), ("Joué", 28)]
+    columns += [("Action attendue", 24), ("Faite", 28)]
+    rows = [
+        [
+            f"+{i['offset_min']} min",
+            i["target"],
+            i["text"],
+            _inject_played(i),
+            i["expected_action"] or "—",
+            f"{i['done_at_local'] if i['done_at'] else '—'} — {i['reaction_label']}",
+        ]
+        for i in lines
+    ]
+    _section(pdf, "Injects du scénario et réactions", "", columns, rows)
+
+
 def _notes(pdf: Document, report: dict[str, Any]) -> None:
     pdf.heading("Notes du formateur")
     written = report["notes"]
@@ -182,6 +209,7 @@ def render(report: dict[str, Any], *, generated_at: datetime) -> bytes:
     _clocks(pdf, report)
     _audiences(pdf, report)
     _answers(pdf, report)
+    _injects(pdf, report)
     _notes(pdf, report)
     _chart(pdf, report)
     _timeline(pdf, report)

@@ -1,4 +1,5 @@
-"""The drills' leader-only tick, wired: due launches claimed and launched, finished runs ended.
+"""The drills' leader-only tick, wired: due launches claimed and launched, finished runs ended,
+due injects played.
 
 Registered with the fenced database: each transaction checks the scheduler lease first, so
 a paused leader never launches a drill another instance launched meanwhile.
@@ -13,7 +14,7 @@ from datetime import datetime
 from crisis.app.db import Database
 from crisis.app.policies import launch_rules
 from crisis.app.settings import Settings
-from exercises import ending, launching
+from exercises import ending, inject_reactions, launching
 
 log = logging.getLogger("tocsin.exercises")
 
@@ -31,5 +32,9 @@ def exercise_tick(
             log.info("drills launched or marked missed", extra={"count": len(runs)})
         async with db.transaction() as session:
             await ending.end_finished(session, rules=rules, now=now)
+        async with db.transaction() as session:
+            played = await inject_reactions.tick(session, now=now)
+        if played:
+            log.info("drill injects played", extra={"count": played})
 
     return tick

@@ -18,6 +18,7 @@ from crisis.app.api import cip as cip_api
 from crisis.app.api import contacts as contacts_api
 from crisis.app.api import coverage as coverage_api
 from crisis.app.api import crises as crises_api
+from crisis.app.api import exercise_injects as exercise_injects_api
 from crisis.app.api import exercises as exercises_api
 from crisis.app.api import fr_alert as fr_alert_api
 from crisis.app.api import geo as geo_api
@@ -42,6 +43,7 @@ from crisis.app.web import (
     coverage_pages,
     exercise_agenda,
     exercise_form,
+    exercise_inject_pages,
     exercise_pages,
     exercise_report_pages,
     fr_alert_page,
@@ -93,8 +95,10 @@ ROUTERS = (
     public_feeds.router,
     legal_pages.router,
     exercises_api.router,
+    exercise_injects_api.router,
     exercise_form.router,  # before the drill page: « nouveau » is no drill number
     exercise_pages.router,
+    exercise_inject_pages.router,
     exercise_report_pages.router,
     exercise_agenda.router,
     cip_console.router,

@@ -160,6 +160,45 @@ def on_call_drill(server: LiveServer, *, launched: bool = True) -> int:
     return drill_id
 
 
+def crisis_drill_with_inject(server: LiveServer) -> tuple[int, int]:
+    """A crisis drill with one exercise participant and one inject at +45 min, launched:
+    (drill id, inject id)."""
+    with api(server, "admin") as admin:
+        player = admin.post(
+            "/api/v1/contacts",
+            json={
+                "audience": "exercise",
+                "function": "participant_exercice",
+                "last_name": "MARTIN",
+                "area_level": "departement",
+                "area_code": "80",
+                "channels": [{"kind": "email", "address": "joueur@sandbox.tocsin.test"}],
+            },
+        )
+        assert player.status_code == 201, player.text
+    inject = {
+        "offset_min": 45,
+        "audience": "officials",
+        "text": "Le maire d'Abbeville demande s'il faut fermer l'école",
+        "expected_action": "Rappeler le maire",
+    }
+    body = {
+        "title": "Exercice crue avec scénario",
+        "kind": "crisis",
+        "playbook": "crue",
+        "communes": ["80001"],
+        "participants": [player.json()["id"]],
+        "starts_at": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
+        "injects": [inject],
+    }
+    with api(server, "formateur") as trainer:
+        drill = trainer.post("/api/v1/exercises", json=body)
+        drill.raise_for_status()
+        drill_id: int = drill.json()["id"]
+        trainer.post(f"/api/v1/exercises/{drill_id}/launch").raise_for_status()
+    return drill_id, drill.json()["injects"][0]["id"]
+
+
 def context_as(
     browser: Browser,
     server: LiveServer,

@@ -5,7 +5,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.accessibility import axe_violations
 from tests.browser.conftest import LiveServer, log_in
-from tests.browser.site import on_call_drill, run_of
+from tests.browser.site import crisis_drill_with_inject, on_call_drill, run_of
 
 pytestmark = pytest.mark.browser
 
@@ -62,3 +62,21 @@ def test_a_trainer_opens_a_runs_report_from_the_drill_page_and_downloads_its_pdf
     assert pdf.suggested_filename == f"tocsin-bilan-exercice-{drill_id}-seance-{run_id}.pdf"
     path = pdf.path()
     assert path is not None and path.read_bytes().startswith(b"%PDF")
+
+
+def test_a_trainer_releases_an_inject_from_the_drill_page_then_marks_its_action_done(
+    page: Page, live_server: LiveServer
+) -> None:
+    drill_id, inject_id = crisis_drill_with_inject(live_server)
+    log_in(page, live_server, "formateur")
+    page.goto(f"{live_server.url}/exercices/{drill_id}")
+    row = page.locator(f"#inject-{inject_id}")
+    expect(row).to_contain_text("prévu à")
+    assert axe_violations(page) == []
+    row.get_by_role("button", name="Déclencher maintenant").click()
+    expect(page.get_by_text("Inject déclenché")).to_be_visible()
+    expect(row).to_contain_text("joué à")
+    expect(row.get_by_role("button", name="Déclencher maintenant")).to_have_count(0)
+    row.get_by_role("button", name="Action faite").click()
+    expect(page.get_by_text("Action attendue notée comme faite.")).to_be_visible()
+    expect(row).to_contain_text("Faite")

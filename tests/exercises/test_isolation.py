@@ -1,6 +1,7 @@
 """Exercise isolation extended to drills: generated programmes over generated directories, some
-trying to name real mayors, journalists or public accounts as participants, launched, stopped
-and dispatched. Nothing of a drill ever reaches a real channel or a real audience."""
+trying to name real mayors, journalists or public accounts as participants or as an inject's
+target, launched, their injects played and released, stopped and dispatched. Nothing of a
+drill ever reaches a real channel or a real audience."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from crisis.app.db import Database
 from crisis.app.settings import Settings
 from crisis.dispatch.dispatcher import Dispatcher
 from crisis.dispatch.outbox import Delivery
-from exercises import launching
+from exercises import inject_play, inject_reactions, injects, launching
 from exercises.errors import DrillRefused
-from exercises.programme import Drill, DrillKind
+from exercises.injects import InjectSpec
+from exercises.programme import Drill, DrillKind, DrillRun
 from tests.conftest import _empty_tables
 from tests.crisis.dispatch_support import RecordingChannel
 from tests.crisis.lifecycle_support import add_contact, add_on_call
@@ -43,6 +45,27 @@ class Person:
     on_duty: bool
     participant: bool
 
+
+@dataclass(frozen=True)
+class Scene:
+    """An inject as generated: its offset, its target (an audience, or a directory entry by
+    index: a participant or not), its channel, and whether the trainer releases it by hand."""
+
+    offset: int
+    audience: str | None
+    person: int
+    channel: str | None
+    by_hand: bool
+
+
+scenes = st.builds(
+    Scene,
+    offset=st.integers(0, 30),
+    audience=st.sampled_from([None, "officials", "media", "public", "staff"]),
+    person=st.integers(0, 7),
+    channel=st.sampled_from([None, "email", "sms", "telegram"]),
+    by_hand=st.booleans(),
+)
 
 people = st.builds(
     Person,
@@ -91,7 +114,58 @@ async def _dispatch(db: Database, clock: FrozenClock) -> tuple[list[Message], li
     )
 
 
-async def _scenario(url: str, kind: DrillKind, crowd: list[Person], halt: bool) -> None:
+async def _write_scenario(
+    db: Database, clock: FrozenClock, drill: Drill, ids: list[int], scenario: list[Scene]
+) -> list[int]:
+    """The scenes as the drill's injects; a target outside the participants is refused."""
+    assert drill.id is not None
+    written = []
+    for scene in scenario:
+        contact = ids[scene.person % len(ids)] if ids and scene.audience is None else None
+        spec = InjectSpec(
+            offset_min=scene.offset,
+            audience=scene.audience,
+            contact=contact,
+            channel=scene.channel,
+            text=f"Inject à +{scene.offset} min",
+        )
+        try:
+            async with db.transaction() as session:
+                inject = await injects.add(
+                    session, actor=TRAINER, drill_id=drill.id, spec=spec, now=clock.now()
+                )
+        except DrillRefused:
+            assert contact is None or contact not in drill.participants
+            continue
+        assert inject.id is not None
+        if scene.by_hand:
+            written.append(inject.id)
+    return written
+
+
+async def _play_scenario(
+    db: Database, clock: FrozenClock, run: DrillRun, by_hand: list[int]
+) -> None:
+    """The injects released by hand, then the rest played by the tick at their offsets."""
+    assert run.id is not None
+    for inject_id in by_hand:
+        async with db.transaction() as session:
+            await inject_play.release(
+                session,
+                actor=TRAINER,
+                drill_id=run.drill_id,
+                run_id=run.id,
+                inject_id=inject_id,
+                now=clock.now(),
+            )
+    clock.advance(minutes=31)
+    async with db.transaction() as session:
+        await inject_reactions.tick(session, now=clock.now())
+
+
+async def _scenario(
+    url: str, kind: DrillKind, crowd: list[Person], halt: bool, scenario: list[Scene]
+) -> None:
     db = Database.from_url(url)
     clock = FrozenClock()
     try:
@@ -114,10 +188,15 @@ async def _scenario(url: str, kind: DrillKind, crowd: list[Person], halt: bool) 
             return
         assert all(directory[c].audience == "exercise" for c in named)
         assert drill.id is not None
+        by_hand = []
+        if kind == DrillKind.CRISIS:
+            by_hand = await _write_scenario(db, clock, drill, list(directory), scenario)
         async with db.transaction() as session:
             run = await launching.launch_now(
                 session, actor=TRAINER, drill_id=drill.id, rules=LAUNCH, now=clock.now()
             )
+        if kind == DrillKind.CRISIS:
+            await _play_scenario(db, clock, run, by_hand)
         if halt:
             clock.advance(minutes=1)
             await stop(db, run, actor=TRAINER, reason="Événement réel", now=clock.now())
@@ -148,11 +227,12 @@ async def _scenario(url: str, kind: DrillKind, crowd: list[Person], halt: bool) 
     kind=st.sampled_from([DrillKind.CRISIS, DrillKind.ON_CALL]),
     crowd=st.lists(people, min_size=0, max_size=8),
     halt=st.booleans(),
+    scenario=st.lists(scenes, max_size=4),
 )
 def test_no_generated_drill_ever_reaches_a_real_channel_or_a_real_audience(
-    database_url: str, kind: DrillKind, crowd: list[Person], halt: bool
+    database_url: str, kind: DrillKind, crowd: list[Person], halt: bool, scenario: list[Scene]
 ) -> None:
-    asyncio.run(_scenario(database_url, kind, crowd, halt))
+    asyncio.run(_scenario(database_url, kind, crowd, halt, scenario))
 
 
 HOSTILE_FIELDS = {

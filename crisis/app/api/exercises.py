@@ -12,25 +12,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.app import idempotency
 from crisis.app.actions import CallerDep
+from crisis.app.api.exercise_injects import InjectIn, InjectResultView, InjectView
 from crisis.app.api.schemas import Timestamp, returns
 from crisis.app.api.schemas.requests import RequestModel, VisibleText
 from crisis.app.auth import ClockDep, CurrentActor, DbDep
 from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
 from crisis.app.policies import launch_rules
-from crisis.errors import InvalidInput
-from exercises import approval, ending, launching, programme, views
+from exercises import approval, ending, injects, launching, programme, views
 from exercises.programme import DrillKind, DrillSpec
 
 router = APIRouter(prefix="/api/v1", tags=["exercices"])
-
-
-class InjectIn(RequestModel):
-    offset_min: int = Field(ge=0, le=24 * 60)
-    audience: str | None = Field(default=None, max_length=20)
-    contact: int | None = None
-    text: str = Field(max_length=2000)
-    expected_action: str | None = Field(default=None, max_length=500)
 
 
 class DrillIn(RequestModel):
@@ -90,6 +82,9 @@ class DrillView(BaseModel):
     awaiting_approval: bool = Field(description="Test de joignabilité en attente d'approbation.")
     running: bool
     runs: list[RunView]
+    injects: list[InjectView] = Field(
+        default_factory=list, description="Le scénario (exercice de crise ; lecture d'un exercice)."
+    )
 
 
 class DrillList(BaseModel):
@@ -194,6 +189,8 @@ class ReportView(BaseModel):
     reachability: ReachabilityView | None = Field(
         description="Test de joignabilité : élus injoignables sur tous leurs canaux, sans réponse."
     )
+    injects: list[InjectResultView] = Field(description="Injects joués, à venir, et réactions.")
+    injects_paused_at: Timestamp | None = Field(description="Injects suspendus depuis.")
 
 
 @router.post(
@@ -201,11 +198,6 @@ class ReportView(BaseModel):
 )
 async def plan_drill(body: DrillIn, request: Request, caller: CallerDep, db: DbDep) -> JSONResponse:
     """Plans a drill; the response carries its `id` and `next_run_at`."""
-    if body.injects:
-        raise InvalidInput(
-            "injects_not_available",
-            "Les injects de scénario ne sont pas encore disponibles dans cette version.",
-        )
     spec = DrillSpec(
         title=body.title,
         kind=body.kind,
@@ -223,6 +215,10 @@ async def plan_drill(body: DrillIn, request: Request, caller: CallerDep, db: DbD
             session, actor=caller.actor, spec=spec, playbooks=playbook_library(), now=caller.now
         )
         assert drill.id is not None
+        for inject in body.injects:
+            await injects.add(
+                session, actor=caller.actor, drill_id=drill.id, spec=inject.spec(), now=caller.now
+            )
         return 201, await views.drill_detail(session, actor=caller.actor, drill_id=drill.id)
 
     return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)

@@ -19,7 +19,8 @@ from crisis.app.settings import Settings
 from crisis.app.web.exercise_agenda import agenda_path
 from crisis.app.web.lifecycle_pages import act_then_show
 from crisis.app.web.templating import format_paris, render
-from exercises import compliance, ending, launching, views
+from crisis.labels import AUDIENCE_LABELS
+from exercises import compliance, ending, injects, launching, messages, views
 
 router = APIRouter(include_in_schema=False)
 LOCAL_KEYS = (
@@ -30,6 +31,11 @@ LOCAL_KEYS = (
     "ended_at",
     "paged_at",
     "answered_at",
+    "played_at",
+    "done_at",
+    "due_at",
+    "deadline",
+    "injects_paused_at",
 )
 
 
@@ -88,12 +94,16 @@ async def drill_page(
             if latest
             else None
         )
+        people = await messages.active_participants(session, drill["participants"])
     return render(
         request,
         "exercises/drill.html",
         drill=_local(drill),
         report=_local(report) if report else None,
         can_launch=Role.TRAINER in actor.roles,
+        people=people,
+        inject_audiences=[(a, AUDIENCE_LABELS.get(a, a)) for a in injects.AUDIENCES],
+        inject_channels=injects.CHANNELS,
     )
 
 

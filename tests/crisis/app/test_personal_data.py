@@ -189,6 +189,8 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     "/astreinte": (),
     # drills: the on-call staff paged and their answer times (agents, as on /astreinte)
     "/api/v1/exercises/{drill_id}/runs/{run_id}/report": (),
+    # a crisis drill's scenario: the exercise participant an inject is sent to, by name
+    "/api/v1/exercises/{drill_id}/injects": (),
     "/exercices/{drill_id}": (),
     # a run's report (RETEX): the same figures, and its journal filtered by `crisis.privacy`
     "/exercices/{drill_id}/seances/{run_id}": (),
