@@ -117,7 +117,10 @@ async def report(
     }
     if drill.kind == DrillKind.REACHABILITY:
         figures = await reachability.result(
-            session, officials=drill.participants, message_ids=found.reach_messages or []
+            session,
+            officials=drill.participants,
+            message_ids=found.reach_messages or [],
+            until=found.ended_at,
         )
         shown["reachability"] = figures.view()
     if found.crisis_id is None:

@@ -169,9 +169,19 @@ class OfficialView(BaseModel):
     name: str
 
 
+class AnsweredView(BaseModel):
+    contact_id: int
+    name: str
+    answered_at: Timestamp | None = Field(description="Sa première réponse « OK ».")
+    answered_at_local: str
+
+
 class ReachabilityView(BaseModel):
     officials: int
     answered: int
+    answered_people: list[AnsweredView] = Field(
+        description="Ont répondu « OK » avant la fin de la séance."
+    )
     unreachable: list[OfficialView] = Field(description="Tous les canaux ont échoué.")
     silent: list[OfficialView] = Field(description="Joints, sans réponse « OK ».")
 
