@@ -160,6 +160,35 @@ def on_call_drill(server: LiveServer, *, launched: bool = True) -> int:
     return drill_id
 
 
+def reachability_drill(server: LiveServer) -> int:
+    """A reachability test of one mayor, planned by the trainer: it awaits the prefect."""
+    with api(server, "admin") as admin:
+        mayor = admin.post(
+            "/api/v1/contacts",
+            json={
+                "audience": "officials",
+                "function": "maire",
+                "last_name": "JOIGNABLE",
+                "area_level": "departement",
+                "area_code": "80",
+                "channels": [{"kind": "email", "address": "maire@sandbox.tocsin.test"}],
+            },
+        )
+        mayor.raise_for_status()
+    with api(server, "formateur") as trainer:
+        starts_at = (datetime.now(UTC) + timedelta(days=5)).isoformat()
+        body = {
+            "title": "Joignabilité des maires",
+            "kind": "reachability",
+            "participants": [mayor.json()["id"]],
+            "starts_at": starts_at,
+        }
+        drill = trainer.post("/api/v1/exercises", json=body)
+        drill.raise_for_status()
+        drill_id: int = drill.json()["id"]
+    return drill_id
+
+
 def context_as(
     browser: Browser,
     server: LiveServer,

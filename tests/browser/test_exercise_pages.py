@@ -5,7 +5,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.accessibility import axe_violations
 from tests.browser.conftest import LiveServer, log_in
-from tests.browser.site import on_call_drill, run_of
+from tests.browser.site import on_call_drill, reachability_drill, run_of
 
 pytestmark = pytest.mark.browser
 
@@ -62,3 +62,21 @@ def test_a_trainer_opens_a_runs_report_from_the_drill_page_and_downloads_its_pdf
     assert pdf.suggested_filename == f"tocsin-bilan-exercice-{drill_id}-seance-{run_id}.pdf"
     path = pdf.path()
     assert path is not None and path.read_bytes().startswith(b"%PDF")
+
+
+def test_the_prefect_approves_a_reachability_test_from_its_page(
+    page: Page, live_server: LiveServer
+) -> None:
+    drill_id = reachability_drill(live_server)
+    log_in(page, live_server, "formateur")
+    page.goto(f"{live_server.url}/exercices/{drill_id}")
+    expect(page.get_by_text("en attente d'approbation")).to_be_visible()
+    expect(page.get_by_role("button", name="Approuver")).to_have_count(0)  # not a trainer's act
+    page.context.clear_cookies()
+    log_in(page, live_server, "prefet")
+    page.goto(f"{live_server.url}/exercices/{drill_id}")
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Approuver").click()
+    expect(page.get_by_text("Test de joignabilité approuvé")).to_be_visible()
+    expect(page.get_by_text("approuvé par prefet")).to_be_visible()
+    expect(page.get_by_role("button", name="Approuver")).to_have_count(0)

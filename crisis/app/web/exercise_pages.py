@@ -19,7 +19,7 @@ from crisis.app.settings import Settings
 from crisis.app.web.exercise_agenda import agenda_path
 from crisis.app.web.lifecycle_pages import act_then_show
 from crisis.app.web.templating import format_paris, render
-from exercises import compliance, ending, launching, views
+from exercises import approval, compliance, ending, launching, views
 
 router = APIRouter(include_in_schema=False)
 LOCAL_KEYS = (
@@ -94,6 +94,7 @@ async def drill_page(
         drill=_local(drill),
         report=_local(report) if report else None,
         can_launch=Role.TRAINER in actor.roles,
+        can_approve=Role.PREFECT in actor.roles and drill["awaiting_approval"],
     )
 
 
@@ -118,6 +119,17 @@ async def launch(drill_id: RowId, request: Request, caller: CallerDep, db: DbDep
             s, actor=caller.actor, drill_id=drill_id, rules=rules, now=caller.now
         ),
         "Exercice lancé : les participants reçoivent le message de début d'exercice.",
+    )
+
+
+@router.post("/exercices/{drill_id}/approuver", dependencies=[CsrfChecked])
+async def approve(drill_id: RowId, request: Request, caller: CallerDep, db: DbDep) -> Response:
+    return await _act(
+        request,
+        db,
+        drill_id,
+        lambda s: approval.approve(s, actor=caller.actor, drill_id=drill_id, now=caller.now),
+        "Test de joignabilité approuvé : il partira à sa date, ou quand un formateur le lance.",
     )
 
 
