@@ -200,6 +200,7 @@ KEY_LABELS: dict[str, str] = {
     "participants": "Participants",
     "rrule": "Récurrence",
     "run_id": "Séance n°",
+    "rating": "Note (sur 5)",
 }
 """Every payload key the journal writes, in French (`test_journal_details` checks the ones the
 generic renderer meets)."""

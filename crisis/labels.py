@@ -57,6 +57,7 @@ ACTION_LABELS: dict[str, str] = {
     "exercise.notes": "Notes du formateur (bilan)",
     "exercise.approved": "Test de joignabilité approuvé",
     "exercise.reachability_sent": "Test de joignabilité envoyé",
+    "exercise.feedback": "Retour d'un participant (questionnaire de fin)",
     "cell.acknowledged": "Réponse d'astreinte",
     "reply.unrecognised": "Réponse non reconnue",
     "cell.operational": "Cellule opérationnelle",

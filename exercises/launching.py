@@ -46,6 +46,8 @@ class LaunchRules:
     on_call_duration: timedelta = timedelta(hours=1)
     reachability_window: timedelta = reachability.WINDOW
     reachability_duration: timedelta = timedelta(days=2)  # the officials' time to answer
+    # Signs the participants' feedback links; none: the end message carries no form.
+    feedback_secret: str | None = None
 
     @property
     def base_url(self) -> str:

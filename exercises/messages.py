@@ -17,10 +17,16 @@ from contacts.directory import AddressKind, Contact, ContactAudience
 from crisis.accounts import User
 from crisis.cell import paging
 from crisis.dispatch import outbox
-from crisis.dispatch.outbox import Purpose, Rendering
+from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
 from exercises.schedule import PARIS
 
-__all__ = ["START_TEXT", "active_participants", "send_to_participants", "tell_planner"]
+__all__ = [
+    "START_TEXT",
+    "active_participants",
+    "participant_requests",
+    "send_to_participants",
+    "tell_planner",
+]
 
 START_TEXT = "Début d'exercice — aucune action réelle"
 END_TEXT = "Fin d'exercice — merci de votre participation"
@@ -38,6 +44,23 @@ async def active_participants(session: AsyncSession, ids: Sequence[int]) -> list
     return [(c.id, c.display_name) for c in (await session.exec(query)).all() if c.id is not None]
 
 
+async def participant_requests(
+    session: AsyncSession, ids: Sequence[int]
+) -> list[tuple[int, DeliveryRequest]]:
+    """(contact id, exercise delivery on their first channel) of each active participant."""
+    people = await active_participants(session, ids)
+    if not people:
+        return []
+    channels = await paging.first_channels(session, contact_ids=[cid for cid, _ in people])
+    return [
+        (
+            cid,
+            paging.request_for(channel=channels.get(cid), name=name, contact_id=cid, exercise=True),
+        )
+        for cid, name in people
+    ]
+
+
 async def send_to_participants(
     session: AsyncSession,
     *,
@@ -49,14 +72,9 @@ async def send_to_participants(
     now: datetime,
 ) -> int:
     """One exercise message to each participant; the number of deliveries written."""
-    people = await active_participants(session, participants)
-    if not people:
+    requests = [r for _, r in await participant_requests(session, participants)]
+    if not requests:
         return 0
-    channels = await paging.first_channels(session, contact_ids=[cid for cid, _ in people])
-    requests = [
-        paging.request_for(channel=channels.get(cid), name=name, contact_id=cid, exercise=True)
-        for cid, name in people
-    ]
     subject = f"{paging.EXERCISE_PREFIX} — {headline}"
     text = f"{paging.EXERCISE_PREFIX} — {headline}. Exercice « {title} ». {link}"
     await outbox.enqueue(

@@ -37,7 +37,6 @@ from crisis.actors import Actor
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import Delivery, DeliveryRequest, OutboxMessage, Purpose, Rendering
 from exercises.errors import DrillConflict, DrillRefused
-from exercises.schedule import PARIS
 
 __all__ = ["TEXT", "WINDOW", "Reached", "Result", "checked_officials", "result", "send"]
 
@@ -73,20 +72,12 @@ class Result:
                     "contact_id": i,
                     "name": name,
                     "answered_at": at.isoformat() if (at := self.answered_at.get(i)) else None,
-                    "answered_at_local": _local(at),
                 }
                 for i, name in self.answered
             ],
             "unreachable": people(self.unreachable),
             "silent": people(self.silent),
         }
-
-
-def _local(at: datetime | None) -> str:
-    if at is None:
-        return ""
-    local = at.astimezone(PARIS)
-    return f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
 
 
 async def checked_officials(session: AsyncSession, ids: Sequence[int]) -> dict[int, str]:

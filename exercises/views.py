@@ -12,7 +12,7 @@ from crisis import privacy
 from crisis.actors import Actor
 from crisis.cell import crises
 from crisis.errors import NotFound
-from exercises import notes, reachability, results, scoring
+from exercises import feedback, notes, reachability, results, scoring
 from exercises.programme import (
     KIND_LABELS,
     READERS,
@@ -114,6 +114,7 @@ async def report(
         "timeline_limit": scoring.TIMELINE_SHOWN,
         "notes": None,
         "reachability": None,
+        "feedback": await feedback.summary(session, run_id=run_id),
     }
     if drill.kind == DrillKind.REACHABILITY:
         figures = await reachability.result(

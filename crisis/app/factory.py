@@ -41,6 +41,7 @@ from crisis.app.web import (
     cip_forms,
     coverage_pages,
     exercise_agenda,
+    exercise_feedback_pages,
     exercise_form,
     exercise_pages,
     exercise_report_pages,
@@ -97,6 +98,7 @@ ROUTERS = (
     exercise_pages.router,
     exercise_report_pages.router,
     exercise_agenda.router,
+    exercise_feedback_pages.router,
     cip_console.router,
     cip_forms.router,
 )

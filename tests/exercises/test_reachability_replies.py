@@ -113,7 +113,7 @@ async def test_an_ok_by_sms_confirms_the_test_and_the_result_counts_the_official
     assert found.answered_at == {anne: clock.now()}
     assert [i for i, _ in found.silent] == [bruno]
     assert [i for i, _ in found.unreachable] == [claire]
-    assert found.view()["answered_people"][0]["answered_at_local"]
+    assert found.view()["answered_people"][0]["answered_at"] == clock.now().isoformat()
 
 
 async def test_an_answer_after_the_run_ended_does_not_count_as_answered(

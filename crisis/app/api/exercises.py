@@ -173,7 +173,6 @@ class AnsweredView(BaseModel):
     contact_id: int
     name: str
     answered_at: Timestamp | None = Field(description="Sa première réponse « OK ».")
-    answered_at_local: str
 
 
 class ReachabilityView(BaseModel):
@@ -184,6 +183,20 @@ class ReachabilityView(BaseModel):
     )
     unreachable: list[OfficialView] = Field(description="Tous les canaux ont échoué.")
     silent: list[OfficialView] = Field(description="Joints, sans réponse « OK ».")
+
+
+class FeedbackAnswerView(BaseModel):
+    answered_at: Timestamp | None
+    rating: int | None = Field(description="De 1 (inutile) à 5 (très utile).")
+    went_well: str = Field(description="Ce qui a bien fonctionné.")
+    to_improve: str = Field(description="Ce qu'il faudrait améliorer.")
+
+
+class FeedbackView(BaseModel):
+    asked: int = Field(description="Participants invités à répondre (message de fin).")
+    answered: int
+    mean_rating: float | None
+    answers: list[FeedbackAnswerView] = Field(description="Réponses, sans nom.")
 
 
 class ReportView(BaseModel):
@@ -204,6 +217,7 @@ class ReportView(BaseModel):
     reachability: ReachabilityView | None = Field(
         description="Test de joignabilité : élus injoignables sur tous leurs canaux, sans réponse."
     )
+    feedback: FeedbackView = Field(description="Le questionnaire de fin des participants.")
 
 
 @router.post(
