@@ -58,6 +58,7 @@ ACTION_LABELS: dict[str, str] = {
     "exercise.approved": "Test de joignabilité approuvé",
     "exercise.reachability_sent": "Test de joignabilité envoyé",
     "exercise.feedback": "Retour d'un participant (questionnaire de fin)",
+    "exercise.confirmation_asked": "Confirmation demandée au formateur",
     "cell.acknowledged": "Réponse d'astreinte",
     "reply.unrecognised": "Réponse non reconnue",
     "cell.operational": "Cellule opérationnelle",

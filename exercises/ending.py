@@ -21,7 +21,7 @@ from crisis.cell import crises, lifecycle
 from crisis.dispatch.outbox import Delivery, DeliveryStatus
 from crisis.text import visible_length
 from crisis.vocabulary import CrisisStatus
-from exercises import feedback, messages
+from exercises import asking, feedback, messages
 from exercises.errors import DrillConflict, DrillRefused
 from exercises.launching import LaunchRules
 from exercises.programme import Drill, DrillKind, DrillRun, RunStatus, get, run
@@ -145,7 +145,9 @@ async def stop(
 
 async def end_finished(session: AsyncSession, *, rules: LaunchRules, now: datetime) -> int:
     """Runs that ended by themselves: on-call tests past their duration, crisis drills whose
-    crisis was closed. Each ends once (the run row is read and written in this transaction)."""
+    crisis was closed. Each ends once (the run row is read and written in this transaction).
+    Runs still awaiting their trainer's confirmation past `missed_after` are written missed."""
+    await asking.expire_unconfirmed(session, missed_after=rules.missed_after, now=now)
     query = (
         select(DrillRun, Drill)
         .join(Drill, col(Drill.id) == DrillRun.drill_id)

@@ -20,7 +20,7 @@ from crisis.app.paths import RowId
 from crisis.app.policies import launch_rules
 from crisis.errors import InvalidInput
 from exercises import approval, ending, launching, programme, views
-from exercises.programme import DrillKind, DrillSpec
+from exercises.programme import DrillKind, DrillRun, DrillSpec
 
 router = APIRouter(prefix="/api/v1", tags=["exercices"])
 
@@ -264,6 +264,10 @@ async def read_drill(drill_id: RowId, actor: CurrentActor, db: DbDep) -> dict[st
         return await views.drill_detail(session, actor=actor, drill_id=drill_id)
 
 
+def _launched(run: DrillRun) -> dict[str, Any]:
+    return {"id": run.id, "run_id": run.id, "crisis_id": run.crisis_id, "run": views.run_view(run)}
+
+
 @router.post(
     "/exercises/{drill_id}/launch",
     status_code=201,
@@ -281,8 +285,29 @@ async def launch_drill(
             rules=launch_rules(caller.settings),
             now=caller.now,
         )
-        view = views.run_view(run)
-        return 201, {"id": run.id, "run_id": run.id, "crisis_id": run.crisis_id, "run": view}
+        return 201, _launched(run)
+
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
+@router.post(
+    "/exercises/{drill_id}/runs/{run_id}/confirm",
+    summary="Confirmer le lancement d'une séance qui attend le formateur",
+    **returns(LaunchView, 404, 409),
+)
+async def confirm_run(
+    drill_id: RowId, run_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> JSONResponse:
+    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        run = await launching.confirm(
+            session,
+            actor=caller.actor,
+            drill_id=drill_id,
+            run_id=run_id,
+            rules=launch_rules(caller.settings),
+            now=caller.now,
+        )
+        return 200, _launched(run)
 
     return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 

@@ -133,6 +133,22 @@ async def approve(drill_id: RowId, request: Request, caller: CallerDep, db: DbDe
     )
 
 
+@router.post("/exercices/{drill_id}/seances/{run_id}/confirmer", dependencies=[CsrfChecked])
+async def confirm(
+    drill_id: RowId, run_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> Response:
+    rules = launch_rules(caller.settings)
+    return await _act(
+        request,
+        db,
+        drill_id,
+        lambda s: launching.confirm(
+            s, actor=caller.actor, drill_id=drill_id, run_id=run_id, rules=rules, now=caller.now
+        ),
+        "Lancement confirmé : les participants reçoivent le message de début d'exercice.",
+    )
+
+
 @router.post("/exercices/{drill_id}/seances/{run_id}/arreter", dependencies=[CsrfChecked])
 async def stop(
     drill_id: RowId,
