@@ -204,6 +204,7 @@ KEY_LABELS: dict[str, str] = {
     "offset_min": "Décalage (minutes)",
     "done_at": "Faite à",
     "paused_seconds": "Temps suspendu (secondes)",
+    "rating": "Note (sur 5)",
 }
 """Every payload key the journal writes, in French (`test_journal_details` checks the ones the
 generic renderer meets)."""

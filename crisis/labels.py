@@ -65,6 +65,8 @@ ACTION_LABELS: dict[str, str] = {
     "exercise.inject_done": "Action attendue faite",
     "exercise.injects_paused": "Injects suspendus",
     "exercise.injects_resumed": "Injects repris",
+    "exercise.feedback": "Retour d'un participant (questionnaire de fin)",
+    "exercise.confirmation_asked": "Confirmation demandée au formateur",
     "cell.acknowledged": "Réponse d'astreinte",
     "reply.unrecognised": "Réponse non reconnue",
     "cell.operational": "Cellule opérationnelle",

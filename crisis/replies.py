@@ -9,9 +9,11 @@ webhook answers `real` crises, the exercise one `exercise` crises):
 2. else a code in the text (« OK 4821 »): the delivery with that code;
 3. else the most recent delivery still awaiting an answer.
 
-Awaiting: a page not yet acknowledged (crisis still open), or a bulletin delivery `sent`
-(or being sent) of a bulletin that asks a confirmation. Several matches (a shared code, two
-deliveries of the same instant, deliveries of both modes) make the reply ambiguous. A reply
+Awaiting: a page not yet acknowledged (crisis still open), a bulletin delivery `sent`
+(or being sent) of a bulletin that asks a confirmation, or a check (purpose `check`, outside
+any crisis: its lane is its message's mode) `sent` in the last `CHECK_WINDOW`. Several
+matches (a shared code, two deliveries of the same instant, deliveries of both modes) make
+the reply ambiguous. A reply
 that matches nothing, an ambiguous one, or one from an unknown sender changes nothing and
 is journaled as `reply.unrecognised`, for the operators to call the person back.
 """
@@ -40,13 +42,15 @@ from crisis.cell import acknowledgements, paging
 from crisis.cell.crises import Crisis
 from crisis.dispatch.outbox import Delivery, DeliveryStatus, OutboxMessage, Purpose
 from crisis.errors import Conflict
-from crisis.vocabulary import CrisisStatus
+from crisis.vocabulary import CrisisMode, CrisisStatus
 
 KEYWORDS = frozenset({"ok", "oui"})
 COURTESY = frozenset({"merci"})
 MAX_TEXT = 300
 _TOKEN = re.compile(r"\d+|[^\W\d_]+")
 _BULLETIN_AWAITING = (DeliveryStatus.SENT, DeliveryStatus.SENDING)
+# A check waits for its answer longer than a page: the reachability test gives officials days.
+CHECK_WINDOW = timedelta(days=7)
 
 
 class Outcome(StrEnum):
@@ -80,7 +84,7 @@ class ReplyResult:
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     delivery_id: int
-    crisis_id: int
+    crisis_id: int | None
     mode: str
     provider_id: str | None
     created_at: datetime
@@ -109,8 +113,27 @@ async def _contact_ids(session: AsyncSession, *, channel: str, sender: str) -> l
     return sorted(set((await session.exec(query)).all()))
 
 
+def _lane(
+    *, modes: frozenset[str], since: datetime, check_since: datetime
+) -> sa.ColumnElement[bool]:
+    """Pages and bulletins of a crisis of an answered mode; checks of an answered lane."""
+    d = Delivery
+    in_crisis = sa.and_(
+        col(d.purpose).in_([Purpose.PAGE.value, Purpose.BULLETIN.value]),
+        col(d.created_at) >= since,
+        col(Crisis.mode).in_(sorted(modes)),
+    )
+    check = sa.and_(
+        col(d.purpose) == Purpose.CHECK.value,
+        col(d.crisis_id).is_(None),
+        col(d.created_at) >= check_since,
+        col(OutboxMessage.exercise).in_(sorted({m == CrisisMode.EXERCISE for m in modes})),
+    )
+    return sa.or_(in_crisis, check)
+
+
 def _candidates_query(
-    *, reply: InboundReply, contact_ids: list[int], modes: frozenset[str], since: datetime
+    *, reply: InboundReply, contact_ids: list[int], lane: sa.ColumnElement[bool]
 ) -> sa.Select[Any]:
     d = Delivery
     return (
@@ -123,20 +146,19 @@ def _candidates_query(
             col(d.created_at),
             col(d.recipient_name),
             col(Crisis.mode),
+            col(OutboxMessage.exercise),
             col(Crisis.status),
             col(Bulletin.confirm_receipt),
             col(OutboxMessage.link),
         )
-        .join(Crisis, col(Crisis.id) == d.crisis_id)
+        .join(Crisis, col(Crisis.id) == d.crisis_id, isouter=True)
         .join(OutboxMessage, col(OutboxMessage.id) == d.message_id)
         .join(Bulletin, col(Bulletin.id) == d.bulletin_id, isouter=True)
         .where(
             col(d.contact_id).in_(contact_ids),
             col(d.channel) == reply.channel,
             col(d.address) == reply.sender,
-            col(d.created_at) >= since,
-            col(d.purpose).in_([Purpose.PAGE.value, Purpose.BULLETIN.value]),
-            col(Crisis.mode).in_(sorted(modes)),
+            lane,
         )
         .order_by(col(d.id))
     )
@@ -146,10 +168,9 @@ async def _candidates(
     session: AsyncSession,
     *,
     reply: InboundReply,
-    modes: frozenset[str],
-    since: datetime,
+    lane: sa.ColumnElement[bool],
 ) -> list[_Candidate]:
-    """The pages and bulletin deliveries sent to the sender on that channel since `since`.
+    """The pages, bulletin deliveries and checks sent to the sender on that channel, in `lane`.
 
     Found through the sender's contact (indexed `contact_id`), then checked on the address
     the delivery was really sent to.
@@ -157,14 +178,18 @@ async def _candidates(
     contact_ids = await _contact_ids(session, channel=reply.channel, sender=reply.sender)
     if not contact_ids:
         return []
-    query = _candidates_query(reply=reply, contact_ids=contact_ids, modes=modes, since=since)
+    query = _candidates_query(reply=reply, contact_ids=contact_ids, lane=lane)
     rows = (await session.execute(query)).all()
     pages = await _pages_by_digest(session, links=[row[-1] for row in rows])
     found = []
     for id_, crisis_id, purpose, status, provider_id, created_at, name, mode, *rest in rows:
-        crisis_status, confirm_receipt, link = rest
+        exercise, crisis_status, confirm_receipt, link = rest
         page = pages.get(paging.token_digest(_token(link))) if link else None
-        if purpose == Purpose.PAGE:
+        if purpose == Purpose.CHECK:
+            mode = CrisisMode.EXERCISE.value if exercise else CrisisMode.REAL.value
+            answered = status == DeliveryStatus.CONFIRMED
+            awaiting = status in _BULLETIN_AWAITING
+        elif purpose == Purpose.PAGE:
             if page is None:
                 continue
             answered = page.acknowledged_at is not None
@@ -246,7 +271,8 @@ async def record(
 ) -> ReplyResult:
     """Record what the reply answers, in the caller's transaction, with its journal entry."""
     keyword = parse(reply.text) if reply.channel in REPLY_CHANNELS else None
-    candidates = await _candidates(session, reply=reply, modes=modes, since=now - window)
+    lane = _lane(modes=modes, since=now - window, check_since=now - max(window, CHECK_WINDOW))
+    candidates = await _candidates(session, reply=reply, lane=lane)
     if keyword is None:
         chosen: _Candidate | str = "le texte n'est pas « OK » ou « OUI » suivi d'un code"
     elif not candidates:

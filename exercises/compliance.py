@@ -57,7 +57,7 @@ async def status(
     held = (
         select(Drill.kind, sa.func.max(DrillRun.launched_at))
         .join(Drill, col(Drill.id) == DrillRun.drill_id)
-        .where(DrillRun.status != RunStatus.MISSED)
+        .where(col(DrillRun.status).not_in([RunStatus.MISSED, RunStatus.AWAITING]))
         .group_by(col(Drill.kind))
     )
     coming = (

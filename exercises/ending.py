@@ -1,8 +1,9 @@
 """A run ends: STOP EXERCICE by hand (trainer or prefect), or its natural end (tick).
 
 STOP EXERCICE ends the run at once: the exercise deliveries of its crisis still waiting are
-cancelled, its crisis is closed, every participant is told, and the journal records who
-stopped it and why. An on-call test ends by itself after its duration; a crisis drill ends
+cancelled, its crisis is closed, every participant is told (with their own link to the
+three-question feedback form, `exercises.feedback`), and the journal records who stopped it
+and why. An on-call test ends by itself after its duration; a crisis drill ends
 when its exercise crisis is closed.
 """
 
@@ -20,7 +21,7 @@ from crisis.cell import crises, lifecycle
 from crisis.dispatch.outbox import Delivery, DeliveryStatus
 from crisis.text import visible_length
 from crisis.vocabulary import CrisisStatus
-from exercises import messages
+from exercises import asking, feedback, messages
 from exercises.errors import DrillConflict, DrillRefused
 from exercises.launching import LaunchRules
 from exercises.programme import Drill, DrillKind, DrillRun, RunStatus, get, run
@@ -67,6 +68,19 @@ async def _finish(
     crisis = await crises.get(session, crisis_id=found.crisis_id)
     if crisis.is_open:
         await lifecycle.close(session, actor=SYSTEM, crisis_id=found.crisis_id, now=now)
+    if rules.feedback_secret and found.id is not None:
+        await feedback.invite(
+            session,
+            run_id=found.id,
+            crisis_id=found.crisis_id,
+            participants=drill.participants,
+            headline=headline,
+            title=drill.title,
+            secret=rules.feedback_secret,
+            base_url=rules.base_url,
+            now=now,
+        )
+        return
     await messages.send_to_participants(
         session,
         crisis_id=found.crisis_id,
@@ -131,7 +145,9 @@ async def stop(
 
 async def end_finished(session: AsyncSession, *, rules: LaunchRules, now: datetime) -> int:
     """Runs that ended by themselves: on-call tests past their duration, crisis drills whose
-    crisis was closed. Each ends once (the run row is read and written in this transaction)."""
+    crisis was closed. Each ends once (the run row is read and written in this transaction).
+    Runs still awaiting their trainer's confirmation past `missed_after` are written missed."""
+    await asking.expire_unconfirmed(session, missed_after=rules.missed_after, now=now)
     query = (
         select(DrillRun, Drill)
         .join(Drill, col(Drill.id) == DrillRun.drill_id)

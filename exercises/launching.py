@@ -5,7 +5,10 @@ crisis and pages its people. The scheduler claims a due drill by a compare-and-s
 ``next_run_at`` (read ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), and the run is unique per
 drill and occurrence: two ticks, two instances or a restart never launch one instant twice.
 An occurrence missed while the service was down launches at start, marked late, unless it is
-more than ``missed_after`` late: then its run is written ``missed`` and journaled.
+more than ``missed_after`` late: then its run is written ``missed`` and journaled. A drill
+planned « ask the trainer first » (``confirm_first``) does not launch at its instant: its run
+is written ``awaiting`` and its planner asked (`exercises.asking`); a trainer's confirmation
+launches it (`exercises.confirming`).
 """
 
 from __future__ import annotations
@@ -19,19 +22,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.geography import Commune
 from contacts.roster import DutyRole, on_duty
-from crisis import journal
 from crisis.actors import SYSTEM, Actor
 from crisis.cell import crises, lifecycle, paging
 from crisis.cell.lifecycle import LifecycleRules
 from crisis.cell.paging import PageTarget
 from crisis.vocabulary import CrisisMode
-from exercises import messages, reachability, reaching
+from exercises import asking, messages, reachability, reaching
 from exercises.errors import DrillConflict
 from exercises.programme import TRAINERS, Drill, DrillKind, DrillRun, RunStatus, get, journal_launch
+from exercises.programme import run as run_of
 from playbooks import Playbook
 from storage.backend import skip_locked
 
-__all__ = ["LaunchRules", "Launched", "launch_due", "launch_now"]
+__all__ = ["LaunchRules", "Launched", "confirm", "launch_due", "launch_now"]
 
 ON_CALL_KIND = "test-astreinte"
 DRILLS = Drill.__table__  # type: ignore[attr-defined]
@@ -46,6 +49,8 @@ class LaunchRules:
     on_call_duration: timedelta = timedelta(hours=1)
     reachability_window: timedelta = reachability.WINDOW
     reachability_duration: timedelta = timedelta(days=2)  # the officials' time to answer
+    # Signs the participants' feedback links; none: the end message carries no form.
+    feedback_secret: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -135,7 +140,9 @@ async def _launch(
     late: bool,
     rules: LaunchRules,
     now: datetime,
+    into: DrillRun | None = None,
 ) -> DrillRun:
+    """The run launched now (`into`: the one awaiting the trainer's confirmation)."""
     assert drill.id is not None
     if drill.kind == DrillKind.REACHABILITY:
         return await reaching.launch(
@@ -146,17 +153,17 @@ async def _launch(
             late=late,
             window=rules.reachability_window,
             now=now,
+            into=into,
         )
     crisis_id = await _declare(session, drill, rules=rules, now=now)
-    run = DrillRun(
+    run = into or DrillRun(
         drill_id=drill.id,
         occurrence_at=occurrence,
         status=RunStatus.RUNNING,
-        crisis_id=crisis_id,
-        launched_at=now,
         launched_by=actor.login,
-        late=late,
     )
+    run.status, run.crisis_id, run.launched_at = RunStatus.RUNNING, crisis_id, now
+    run.launched_by, run.late = actor.login, late
     session.add(run)
     await session.flush()
     await messages.send_to_participants(
@@ -187,6 +194,47 @@ async def launch_now(
         )
     return await _launch(
         session, drill, actor=actor, occurrence=None, late=False, rules=rules, now=now
+    )
+
+
+async def confirm(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    drill_id: int,
+    run_id: int,
+    rules: LaunchRules,
+    now: datetime,
+) -> DrillRun:
+    """A trainer confirms a run awaiting them (« ask the trainer first »): it launches now;
+    409 when it awaits nothing or another run of the drill is still going."""
+    actor.require(*TRAINERS, action="confirmer le lancement d'un exercice")
+    drill = await get(session, drill_id=drill_id, for_update=True)
+    found = await run_of(session, drill_id=drill_id, run_id=run_id)
+    if found.status != RunStatus.AWAITING:
+        raise DrillConflict(
+            "run_not_awaiting",
+            "Cette séance n'attend pas de confirmation.",
+            {"status": found.status},
+        )
+    running = await _running(session, drill_id)
+    if running is not None:
+        raise DrillConflict(
+            "drill_running",
+            "Cet exercice est déjà en cours : arrêtez-le avant de confirmer une autre séance.",
+            {"run_id": running.id},
+        )
+    occurrence = found.occurrence_at
+    late = found.late or (occurrence is not None and now - occurrence > rules.late_after)
+    return await _launch(
+        session,
+        drill,
+        actor=actor,
+        occurrence=occurrence,
+        late=late,
+        rules=rules,
+        now=now,
+        into=found,
     )
 
 
@@ -221,42 +269,9 @@ async def _missed(
     rules: LaunchRules,
     now: datetime,
 ) -> DrillRun:
-    """The occurrence's run, written missed; journaled, and its planner told."""
-    assert drill.id is not None
-    run = DrillRun(
-        drill_id=drill.id,
-        occurrence_at=occurrence,
-        status=RunStatus.MISSED,
-        launched_by=SYSTEM.login,
-        late=True,
-        stop_reason=reason,
-        ended_at=now,
+    return await asking.missed(
+        session, drill, occurrence, reason=reason, base_url=rules.base_url, now=now
     )
-    session.add(run)
-    await session.flush()
-    told = await messages.tell_planner(
-        session,
-        login=drill.created_by,
-        title=drill.title,
-        reason=reason,
-        occurrence=occurrence,
-        link=f"{rules.base_url}/exercices/{drill.id}",
-        now=now,
-    )
-    await journal.append(
-        session,
-        actor=SYSTEM,
-        action="exercise.missed",
-        now=now,
-        payload={
-            "drill_id": drill.id,
-            "run_id": run.id,
-            "occurrence_at": occurrence.isoformat(),
-            "reason": reason,
-            "recipients": told,
-        },
-    )
-    return run
 
 
 async def _due_drills(session: AsyncSession, *, now: datetime, limit: int) -> list[Drill]:
@@ -303,6 +318,13 @@ async def launch_due(
             written.append(await _missed(session, drill, last, reason=reason, rules=rules, now=now))
             continue
         late = catch_up or now - last > rules.late_after
+        if drill.confirm_first:
+            written.append(
+                await asking.ask_trainer(
+                    session, drill, last, late=late, base_url=rules.base_url, now=now
+                )
+            )
+            continue
         try:
             launched = await _launch(
                 session, drill, actor=SYSTEM, occurrence=last, late=late, rules=rules, now=now

@@ -64,6 +64,7 @@ class RunStatus(StrEnum):
     ENDED = "ended"
     STOPPED = "stopped"  # STOP EXERCICE: ended at once, pending deliveries cancelled
     MISSED = "missed"  # the service was down past the window, or a run was still going
+    AWAITING = "awaiting"  # confirm_first: its instant came, the trainer has to confirm
 
 
 RUN_LABELS: dict[str, str] = {
@@ -71,6 +72,7 @@ RUN_LABELS: dict[str, str] = {
     RunStatus.ENDED: "Terminé",
     RunStatus.STOPPED: "Arrêté (STOP EXERCICE)",
     RunStatus.MISSED: "Manqué",
+    RunStatus.AWAITING: "En attente de la confirmation du formateur",
 }
 
 

@@ -15,14 +15,16 @@ The only drill that reaches real people, so everything it may vary is fixed here
 - each send is journaled (`exercise.reachability_sent`) like a bulletin: who, how many, the
   messages written.
 
-The result names the officials whose every delivery failed and those who never answered
-(no delivery `confirmed`).
+The deliveries carry the purpose `check`: an « OK » reply from the official's address on that
+channel (Telegram, SMS) confirms the delivery it answers (`crisis.replies`), with its time.
+The result names the officials whose every delivery failed, those who never answered (no
+delivery confirmed before the run ended) and those who did, with the time of their answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -56,6 +58,7 @@ class Result:
     unreachable: list[tuple[int, str]]  # every channel failed
     silent: list[tuple[int, str]]  # reached, never answered « OK »
     answered: list[tuple[int, str]]
+    answered_at: dict[int, datetime] = field(default_factory=dict)  # their first answer
 
     def view(self) -> dict[str, Any]:
         def people(rows: list[tuple[int, str]]) -> list[dict[str, Any]]:
@@ -64,6 +67,14 @@ class Result:
         return {
             "officials": len(self.unreachable) + len(self.silent) + len(self.answered),
             "answered": len(self.answered),
+            "answered_people": [
+                {
+                    "contact_id": i,
+                    "name": name,
+                    "answered_at": at.isoformat() if (at := self.answered_at.get(i)) else None,
+                }
+                for i, name in self.answered
+            ],
             "unreachable": people(self.unreachable),
             "silent": people(self.silent),
         }
@@ -112,7 +123,7 @@ async def reached_since(session: AsyncSession, ids: Sequence[int], since: dateti
         .where(
             col(Delivery.contact_id).in_(sorted(ids)),
             col(Delivery.created_at) > since,
-            OutboxMessage.purpose == Purpose.TEST,
+            col(OutboxMessage.purpose).in_([Purpose.CHECK.value, Purpose.TEST.value]),
             OutboxMessage.text == TEXT,
         )
     )
@@ -161,7 +172,7 @@ async def send(
     if requests:
         written = await outbox.enqueue(
             session,
-            purpose=Purpose.TEST,
+            purpose=Purpose.CHECK,
             renderings=[Rendering(channel=k, text=TEXT, subject=SUBJECT) for k in kinds],
             requests=requests,
             now=now,
@@ -185,18 +196,30 @@ async def send(
 
 
 async def result(
-    session: AsyncSession, *, officials: Sequence[int], message_ids: Sequence[int]
+    session: AsyncSession,
+    *,
+    officials: Sequence[int],
+    message_ids: Sequence[int],
+    until: datetime | None = None,
 ) -> Result:
-    """Who could not be reached on any channel, who never answered, who did."""
+    """Who could not be reached on any channel, who never answered, who did (an answer after
+    `until`, the run's end, does not count: the run was over)."""
     names = await _names(session, officials)
     statuses: dict[int, set[str]] = {i: set() for i in officials}
+    first: dict[int, datetime] = {}
     if message_ids:
-        query = select(Delivery.contact_id, Delivery.status).where(
+        query = select(Delivery.contact_id, Delivery.status, Delivery.confirmed_at).where(
             col(Delivery.message_id).in_(sorted(message_ids))
         )
-        for contact_id, status in (await session.exec(query)).all():
-            if contact_id in statuses:
-                statuses[contact_id].add(status)
+        for contact_id, status, confirmed_at in (await session.exec(query)).all():
+            if contact_id is None or contact_id not in statuses:
+                continue
+            if status == outbox.DeliveryStatus.CONFIRMED and confirmed_at is not None:
+                if until is not None and confirmed_at > until:
+                    status = outbox.DeliveryStatus.SENT  # answered too late: reached, silent
+                else:
+                    first[contact_id] = min(confirmed_at, first.get(contact_id, confirmed_at))
+            statuses[contact_id].add(status)
     unreachable, silent, answered = [], [], []
     for i in officials:
         row = (i, names.get(i, "—"))
@@ -207,7 +230,7 @@ async def result(
             unreachable.append(row)
         else:
             silent.append(row)
-    return Result(unreachable, silent, answered)
+    return Result(unreachable, silent, answered, {i: first[i] for i, _ in answered if i in first})
 
 
 async def _names(session: AsyncSession, ids: Sequence[int]) -> dict[int, str]:

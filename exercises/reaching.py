@@ -24,9 +24,11 @@ async def launch(
     late: bool,
     window: timedelta,
     now: datetime,
+    into: DrillRun | None = None,
 ) -> DrillRun:
     """A reachability run: no crisis, the fixed test to the officials (refused before any
-    write without the prefect's approval or inside the window)."""
+    write without the prefect's approval or inside the window); `into`: the run awaiting the
+    trainer's confirmation, launched now."""
     assert drill.id is not None
     reached = await reachability.send(
         session,
@@ -36,15 +38,15 @@ async def launch(
         now=now,
         window=window,
     )
-    run = DrillRun(
+    run = into or DrillRun(
         drill_id=drill.id,
         occurrence_at=occurrence,
         status=RunStatus.RUNNING,
-        launched_at=now,
         launched_by=actor.login,
-        late=late,
-        reach_messages=sorted(reached.messages.values()),
     )
+    run.status, run.launched_at, run.late = RunStatus.RUNNING, now, late
+    run.launched_by = actor.login
+    run.reach_messages = sorted(reached.messages.values())
     session.add(run)
     await session.flush()
     await journal_launch(

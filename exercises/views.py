@@ -12,7 +12,7 @@ from crisis import privacy
 from crisis.actors import Actor
 from crisis.cell import crises
 from crisis.errors import NotFound
-from exercises import inject_views, notes, reachability, results, scoring
+from exercises import feedback, inject_views, notes, reachability, results, scoring
 from exercises.programme import (
     KIND_LABELS,
     READERS,
@@ -118,10 +118,14 @@ async def report(
         "reachability": None,
         "injects": [],
         "injects_paused_at": _iso(found.injects_paused_at),
+        "feedback": await feedback.summary(session, run_id=run_id),
     }
     if drill.kind == DrillKind.REACHABILITY:
         figures = await reachability.result(
-            session, officials=drill.participants, message_ids=found.reach_messages or []
+            session,
+            officials=drill.participants,
+            message_ids=found.reach_messages or [],
+            until=found.ended_at,
         )
         shown["reachability"] = figures.view()
     if found.crisis_id is None:

@@ -151,6 +151,20 @@ def _injects(pdf: Document, report: dict[str, Any]) -> None:
     _section(pdf, "Injects du scénario et réactions", "", columns, rows)
 
 
+def _feedback(pdf: Document, report: dict[str, Any]) -> None:
+    fb = report["feedback"]
+    mean = fb["mean_rating"]
+    rows = [
+        [a["answered_at_local"], str(a["rating"]), a["went_well"] or "—", a["to_improve"] or "—"]
+        for a in fb["answers"]
+    ]
+    columns = [("Reçue", 30), ("Note /5", 18), ("Bien fonctionné", 66), ("À améliorer", 66)]
+    _section(pdf, "Retours des participants", "Aucune réponse au questionnaire.", columns, rows)
+    if fb["asked"]:
+        note = f" ; note moyenne {str(mean).replace('.', ',')} sur 5" if mean is not None else ""
+        pdf.put(WIDTH, f"{fb['answered']} réponse(s) sur {fb['asked']} questionnaire(s){note}.")
+
+
 def _notes(pdf: Document, report: dict[str, Any]) -> None:
     pdf.heading("Notes du formateur")
     written = report["notes"]
@@ -210,6 +224,7 @@ def render(report: dict[str, Any], *, generated_at: datetime) -> bytes:
     _audiences(pdf, report)
     _answers(pdf, report)
     _injects(pdf, report)
+    _feedback(pdf, report)
     _notes(pdf, report)
     _chart(pdf, report)
     _timeline(pdf, report)

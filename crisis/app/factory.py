@@ -42,6 +42,7 @@ from crisis.app.web import (
     cip_forms,
     coverage_pages,
     exercise_agenda,
+    exercise_feedback_pages,
     exercise_form,
     exercise_inject_pages,
     exercise_pages,
@@ -101,6 +102,7 @@ ROUTERS = (
     exercise_inject_pages.router,
     exercise_report_pages.router,
     exercise_agenda.router,
+    exercise_feedback_pages.router,
     cip_console.router,
     cip_forms.router,
 )

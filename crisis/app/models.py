@@ -24,6 +24,7 @@ import crisis.dispatch.tallies
 import crisis.inbound_updates
 import crisis.journal
 import crisis.pending_imports
+import exercises.feedback
 import exercises.inject_play
 import exercises.injects
 import exercises.programme

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from crisis.app.library import playbook_library
 from crisis.app.settings import Settings
+from crisis.app.signing import confirmation_secret
 from crisis.bulletin.workflow import ChannelPolicy
 from crisis.cell.clocks import ClockRules
 from crisis.cell.lifecycle import LifecycleRules
@@ -67,4 +68,5 @@ def launch_rules(settings: Settings) -> LaunchRules:
         on_call_duration=timedelta(minutes=settings.exercise_on_call_minutes),
         reachability_window=timedelta(days=settings.exercise_reachability_window_days),
         reachability_duration=timedelta(hours=settings.exercise_reachability_answer_hours),
+        feedback_secret=confirmation_secret(settings),
     )

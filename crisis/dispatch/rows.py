@@ -37,6 +37,9 @@ class Purpose(StrEnum):
     PAGE = "page"
     REVIEW = "review"  # a bulletin awaits validation, or its author hears the verdict
     TEST = "test"
+    # A check that asks its recipient to answer « OK » outside any crisis (the officials'
+    # reachability test): an inbound reply confirms the delivery it answers (`crisis.replies`).
+    CHECK = "check"
 
 
 class OutboxMessage(SQLModel, table=True):

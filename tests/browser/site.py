@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -53,6 +54,7 @@ class Site:
                 "/public/bulletins",
                 f"/public/bulletins/{self.public_id}",
                 "/confirmer/jeton-inconnu",
+                "/retour-exercice/jeton-inconnu",
                 *PUBLIC_PAGES,
             ],
             "prefet": [
@@ -94,6 +96,26 @@ def api(server: LiveServer, login: str) -> httpx.Client:
     return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
 
 
+def add_contact(server: LiveServer, audience: str, function: str, last_name: str) -> int:
+    """A directory entry written by the admin through the API, with one e-mail address."""
+    address = f"{last_name.lower()}@sandbox.tocsin.test"
+    with api(server, "admin") as admin:
+        written = admin.post(
+            "/api/v1/contacts",
+            json={
+                "audience": audience,
+                "function": function,
+                "last_name": last_name,
+                "area_level": "departement",
+                "area_code": "80",
+                "channels": [{"kind": "email", "address": address}],
+            },
+        )
+        written.raise_for_status()
+        contact_id: int = written.json()["id"]
+    return contact_id
+
+
 def published_site(server: LiveServer) -> Site:
     """A crisis, a bulletin published in it, a contact: the ids every page needs."""
     with (
@@ -119,23 +141,9 @@ def published_site(server: LiveServer) -> Site:
         validator.post(f"/api/v1/bulletins/{bulletin_id}/approve").raise_for_status()
         communicator.post(f"/api/v1/bulletins/{bulletin_id}/publish").raise_for_status()
         public_id = communicator.get(f"/api/v1/bulletins/{bulletin_id}").json()["public_id"]
-    with api(server, "admin") as admin:
-        contact = admin.post(
-            "/api/v1/contacts",
-            json={
-                "audience": "media",
-                "function": "journaliste",
-                "last_name": "DURAND",
-                "area_level": "departement",
-                "area_code": "80",
-                "channels": [{"kind": "email", "address": "lise@sandbox.tocsin.test"}],
-            },
-        )
-        contact.raise_for_status()
+    contact_id = add_contact(server, "media", "journaliste", "DURAND")
     drill_id = on_call_drill(server)
-    return Site(
-        crisis_id, bulletin_id, contact.json()["id"], public_id, drill_id, run_of(server, drill_id)
-    )
+    return Site(crisis_id, bulletin_id, contact_id, public_id, drill_id, run_of(server, drill_id))
 
 
 def run_of(server: LiveServer, drill_id: int) -> int:
@@ -197,6 +205,48 @@ def crisis_drill_with_inject(server: LiveServer) -> tuple[int, int]:
         drill_id: int = drill.json()["id"]
         trainer.post(f"/api/v1/exercises/{drill_id}/launch").raise_for_status()
     return drill_id, drill.json()["injects"][0]["id"]
+
+
+def reachability_drill(server: LiveServer) -> int:
+    """A reachability test of one mayor, planned by the trainer: it awaits the prefect."""
+    mayor = add_contact(server, "officials", "maire", "JOIGNABLE")
+    with api(server, "formateur") as trainer:
+        body = {
+            "title": "Joignabilité des maires",
+            "kind": "reachability",
+            "participants": [mayor],
+            "starts_at": (datetime.now(UTC) + timedelta(days=5)).isoformat(),
+        }
+        drill = trainer.post("/api/v1/exercises", json=body)
+        drill.raise_for_status()
+        drill_id: int = drill.json()["id"]
+    return drill_id
+
+
+def feedback_form(server: LiveServer) -> str:
+    """A crisis drill of one participant, launched then stopped: the path of the feedback form
+    its end message carries (read back from the server's outbox)."""
+    player = add_contact(server, "exercise", "agent_permanence", "JOUEUR")
+    with api(server, "formateur") as trainer:
+        body = {
+            "title": "Exercice crue du questionnaire",
+            "kind": "crisis",
+            "playbook": "crue",
+            "communes": ["80021"],
+            "participants": [player],
+            "starts_at": (datetime.now(UTC) + timedelta(days=4)).isoformat(),
+        }
+        drill = trainer.post("/api/v1/exercises", json=body)
+        drill.raise_for_status()
+        url = f"/api/v1/exercises/{drill.json()['id']}"
+        run = trainer.post(f"{url}/launch")
+        run.raise_for_status()
+        stop = {"reason": "Fin du scénario"}
+        trainer.post(f"{url}/runs/{run.json()['run_id']}/stop", json=stop).raise_for_status()
+    with sqlite3.connect(server.db_url.removeprefix("sqlite:///")) as db:
+        query = "SELECT text FROM outbox_message WHERE text LIKE '%/retour-exercice/%'"
+        [(text,)] = db.execute(query).fetchall()
+    return "/retour-exercice/" + str(text).rsplit("/retour-exercice/", 1)[1].split()[0]
 
 
 def context_as(

@@ -5,7 +5,13 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.accessibility import axe_violations
 from tests.browser.conftest import LiveServer, log_in
-from tests.browser.site import crisis_drill_with_inject, on_call_drill, run_of
+from tests.browser.site import (
+    crisis_drill_with_inject,
+    feedback_form,
+    on_call_drill,
+    reachability_drill,
+    run_of,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -80,3 +86,40 @@ def test_a_trainer_releases_an_inject_from_the_drill_page_then_marks_its_action_
     row.get_by_role("button", name="Action faite").click()
     expect(page.get_by_text("Action attendue notée comme faite.")).to_be_visible()
     expect(row).to_contain_text("Faite")
+
+
+def test_the_prefect_approves_a_reachability_test_from_its_page(
+    page: Page, live_server: LiveServer
+) -> None:
+    drill_id = reachability_drill(live_server)
+    log_in(page, live_server, "formateur")
+    page.goto(f"{live_server.url}/exercices/{drill_id}")
+    expect(page.get_by_text("en attente d'approbation")).to_be_visible()
+    expect(page.get_by_role("button", name="Approuver")).to_have_count(0)  # not a trainer's act
+    page.context.clear_cookies()
+    log_in(page, live_server, "prefet")
+    page.goto(f"{live_server.url}/exercices/{drill_id}")
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Approuver").click()
+    expect(page.get_by_text("Test de joignabilité approuvé")).to_be_visible()
+    expect(page.get_by_text("approuvé par prefet")).to_be_visible()
+    expect(page.get_by_role("button", name="Approuver")).to_have_count(0)
+
+
+def test_a_participant_fills_the_feedback_form_once_without_logging_in(
+    page: Page, live_server: LiveServer
+) -> None:
+    form = feedback_form(live_server)
+    page.goto(f"{live_server.url}{form}")
+    expect(page.get_by_role("heading", name="Retour d'exercice")).to_be_visible()
+    expect(page.get_by_text("Exercice crue du questionnaire")).to_be_visible()
+    assert axe_violations(page) == []
+    page.locator('label[for="rating-4"]').click()
+    page.get_by_label("Qu'est-ce qui a bien fonctionné ?").fill("L'alerte est arrivée vite")
+    page.get_by_label("Que faudrait-il améliorer").fill("La liste des maires")
+    page.get_by_role("button", name="Envoyer mes réponses").click()
+    expect(page.get_by_text("vos réponses sont enregistrées")).to_be_visible()
+    page.goto(f"{live_server.url}{form}")
+    expect(page.get_by_text("Questionnaire déjà rempli")).to_be_visible()
+    expect(page.get_by_role("button", name="Envoyer mes réponses")).to_have_count(0)
+    assert axe_violations(page) == []

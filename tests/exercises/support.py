@@ -22,7 +22,21 @@ from tests.support import FrozenClock, make_user
 
 TRAINER = Actor(5, "formatrice", frozenset({Role.TRAINER}))
 PREFECT = Actor(1, "prefet", frozenset({Role.PREFECT}))
-LAUNCH = LaunchRules(lifecycle=RULES, playbooks=playbook_library())
+LAUNCH = LaunchRules(
+    lifecycle=RULES, playbooks=playbook_library(), feedback_secret="feedback-secret-of-the-tests"
+)
+
+
+def crisis_drill_body(people: list[int]) -> dict[str, object]:
+    """The API's body of a yearly crisis drill (flood playbook) for `people`."""
+    return {
+        "title": "Exercice crue annuel",
+        "kind": "crisis",
+        "playbook": "crue",
+        "communes": ["80021"],
+        "participants": people,
+        "rrule": "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=15;BYHOUR=10",
+    }
 
 
 async def participants(session: AsyncSession, *, now: datetime, count: int = 2) -> list[int]:

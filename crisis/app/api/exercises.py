@@ -20,7 +20,7 @@ from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
 from crisis.app.policies import launch_rules
 from exercises import approval, ending, injects, launching, programme, views
-from exercises.programme import DrillKind, DrillSpec
+from exercises.programme import DrillKind, DrillRun, DrillSpec
 
 router = APIRouter(prefix="/api/v1", tags=["exercices"])
 
@@ -164,11 +164,34 @@ class OfficialView(BaseModel):
     name: str
 
 
+class AnsweredView(BaseModel):
+    contact_id: int
+    name: str
+    answered_at: Timestamp | None = Field(description="Sa première réponse « OK ».")
+
+
 class ReachabilityView(BaseModel):
     officials: int
     answered: int
+    answered_people: list[AnsweredView] = Field(
+        description="Ont répondu « OK » avant la fin de la séance."
+    )
     unreachable: list[OfficialView] = Field(description="Tous les canaux ont échoué.")
     silent: list[OfficialView] = Field(description="Joints, sans réponse « OK ».")
+
+
+class FeedbackAnswerView(BaseModel):
+    answered_at: Timestamp | None
+    rating: int | None = Field(description="De 1 (inutile) à 5 (très utile).")
+    went_well: str = Field(description="Ce qui a bien fonctionné.")
+    to_improve: str = Field(description="Ce qu'il faudrait améliorer.")
+
+
+class FeedbackView(BaseModel):
+    asked: int = Field(description="Participants invités à répondre (message de fin).")
+    answered: int
+    mean_rating: float | None
+    answers: list[FeedbackAnswerView] = Field(description="Réponses, sans nom.")
 
 
 class ReportView(BaseModel):
@@ -191,6 +214,7 @@ class ReportView(BaseModel):
     )
     injects: list[InjectResultView] = Field(description="Injects joués, à venir, et réactions.")
     injects_paused_at: Timestamp | None = Field(description="Injects suspendus depuis.")
+    feedback: FeedbackView = Field(description="Le questionnaire de fin des participants.")
 
 
 @router.post(
@@ -236,6 +260,10 @@ async def read_drill(drill_id: RowId, actor: CurrentActor, db: DbDep) -> dict[st
         return await views.drill_detail(session, actor=actor, drill_id=drill_id)
 
 
+def _launched(run: DrillRun) -> dict[str, Any]:
+    return {"id": run.id, "run_id": run.id, "crisis_id": run.crisis_id, "run": views.run_view(run)}
+
+
 @router.post(
     "/exercises/{drill_id}/launch",
     status_code=201,
@@ -253,8 +281,29 @@ async def launch_drill(
             rules=launch_rules(caller.settings),
             now=caller.now,
         )
-        view = views.run_view(run)
-        return 201, {"id": run.id, "run_id": run.id, "crisis_id": run.crisis_id, "run": view}
+        return 201, _launched(run)
+
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
+@router.post(
+    "/exercises/{drill_id}/runs/{run_id}/confirm",
+    summary="Confirmer le lancement d'une séance qui attend le formateur",
+    **returns(LaunchView, 404, 409),
+)
+async def confirm_run(
+    drill_id: RowId, run_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> JSONResponse:
+    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        run = await launching.confirm(
+            session,
+            actor=caller.actor,
+            drill_id=drill_id,
+            run_id=run_id,
+            rules=launch_rules(caller.settings),
+            now=caller.now,
+        )
+        return 200, _launched(run)
 
     return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 

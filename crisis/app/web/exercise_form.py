@@ -71,6 +71,7 @@ def _spec(form: dict[str, Any]) -> DrillSpec:
         participants=people,
         starts_at=starts_at,
         rrule=rule or None,
+        confirm_first=bool(form.get("confirm_first")),
     )
 
 

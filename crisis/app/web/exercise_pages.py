@@ -20,7 +20,7 @@ from crisis.app.web.exercise_agenda import agenda_path
 from crisis.app.web.lifecycle_pages import act_then_show
 from crisis.app.web.templating import format_paris, render
 from crisis.labels import AUDIENCE_LABELS
-from exercises import compliance, ending, injects, launching, messages, views
+from exercises import approval, compliance, ending, injects, launching, messages, views
 
 router = APIRouter(include_in_schema=False)
 LOCAL_KEYS = (
@@ -104,6 +104,7 @@ async def drill_page(
         people=people,
         inject_audiences=[(a, AUDIENCE_LABELS.get(a, a)) for a in injects.AUDIENCES],
         inject_channels=injects.CHANNELS,
+        can_approve=Role.PREFECT in actor.roles and drill["awaiting_approval"],
     )
 
 
@@ -128,6 +129,33 @@ async def launch(drill_id: RowId, request: Request, caller: CallerDep, db: DbDep
             s, actor=caller.actor, drill_id=drill_id, rules=rules, now=caller.now
         ),
         "Exercice lancé : les participants reçoivent le message de début d'exercice.",
+    )
+
+
+@router.post("/exercices/{drill_id}/approuver", dependencies=[CsrfChecked])
+async def approve(drill_id: RowId, request: Request, caller: CallerDep, db: DbDep) -> Response:
+    return await _act(
+        request,
+        db,
+        drill_id,
+        lambda s: approval.approve(s, actor=caller.actor, drill_id=drill_id, now=caller.now),
+        "Test de joignabilité approuvé : il partira à sa date, ou quand un formateur le lance.",
+    )
+
+
+@router.post("/exercices/{drill_id}/seances/{run_id}/confirmer", dependencies=[CsrfChecked])
+async def confirm(
+    drill_id: RowId, run_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> Response:
+    rules = launch_rules(caller.settings)
+    return await _act(
+        request,
+        db,
+        drill_id,
+        lambda s: launching.confirm(
+            s, actor=caller.actor, drill_id=drill_id, run_id=run_id, rules=rules, now=caller.now
+        ),
+        "Lancement confirmé : les participants reçoivent le message de début d'exercice.",
     )
 
 

@@ -8,7 +8,7 @@ from sqlmodel import func, select
 from crisis.app.db import Database
 from exercises.programme import Drill
 from tests.crisis.lifecycle_support import roster
-from tests.exercises.support import participants
+from tests.exercises.support import crisis_drill_body, participants
 from tests.support import FrozenClock, TestUser, make_user
 
 
@@ -16,17 +16,6 @@ async def _people(db: Database, clock: FrozenClock) -> list[int]:
     async with db.transaction() as session:
         await roster(session, now=clock.now())
         return await participants(session, now=clock.now())
-
-
-def _crisis_drill(people: list[int]) -> dict[str, object]:
-    return {
-        "title": "Exercice crue annuel",
-        "kind": "crisis",
-        "playbook": "crue",
-        "communes": ["80021"],
-        "participants": people,
-        "rrule": "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=15;BYHOUR=10",
-    }
 
 
 async def _users(db: Database, clock: FrozenClock) -> tuple[TestUser, TestUser, TestUser]:
@@ -43,7 +32,7 @@ async def test_a_trainer_plans_launches_and_a_prefect_stops_a_drill(
     trainer, prefect, _ = await _users(db, clock)
     people = await _people(db, clock)
     created = await client.post(
-        "/api/v1/exercises", json=_crisis_drill(people), headers=trainer.headers
+        "/api/v1/exercises", json=crisis_drill_body(people), headers=trainer.headers
     )
     assert created.status_code == 201, created.text
     drill = created.json()
@@ -75,11 +64,15 @@ async def test_other_roles_may_neither_plan_nor_launch_nor_read_the_programme(
     trainer, prefect, com = await _users(db, clock)
     people = await _people(db, clock)
     drill = (
-        await client.post("/api/v1/exercises", json=_crisis_drill(people), headers=trainer.headers)
+        await client.post(
+            "/api/v1/exercises", json=crisis_drill_body(people), headers=trainer.headers
+        )
     ).json()
     refused = [
-        await client.post("/api/v1/exercises", json=_crisis_drill(people), headers=com.headers),
-        await client.post("/api/v1/exercises", json=_crisis_drill(people), headers=prefect.headers),
+        await client.post("/api/v1/exercises", json=crisis_drill_body(people), headers=com.headers),
+        await client.post(
+            "/api/v1/exercises", json=crisis_drill_body(people), headers=prefect.headers
+        ),
         await client.get("/api/v1/exercises", headers=com.headers),
         await client.get(f"/api/v1/exercises/{drill['id']}", headers=com.headers),
         await client.post(f"/api/v1/exercises/{drill['id']}/launch", headers=com.headers),
@@ -93,10 +86,10 @@ async def test_bad_drills_are_refused_in_french_with_nothing_written(
     trainer, _, _ = await _users(db, clock)
     people = await _people(db, clock)
     bad = [
-        _crisis_drill(people) | {"rrule": "FREQ=MINUTELY"},
-        _crisis_drill([]),
-        _crisis_drill(people) | {"rrule": None, "starts_at": "2026-11-01T10:00:00+01:00"},
-        _crisis_drill(people) | {"injects": [{"offset_min": 5, "text": "Appel du maire"}]},
+        crisis_drill_body(people) | {"rrule": "FREQ=MINUTELY"},
+        crisis_drill_body([]),
+        crisis_drill_body(people) | {"rrule": None, "starts_at": "2026-11-01T10:00:00+01:00"},
+        crisis_drill_body(people) | {"injects": [{"offset_min": 5, "text": "Appel du maire"}]},
     ]
     for body in bad:
         answer = await client.post("/api/v1/exercises", json=body, headers=trainer.headers)

@@ -53,13 +53,14 @@ async def test_a_reachability_test_waits_for_the_prefect_then_reports_who_did_no
     assert report["reachability"] == {
         "officials": 1,
         "answered": 0,
+        "answered_people": [],
         "unreachable": [],
         "silent": [{"contact_id": mayor, "name": "Anne Maire"}],
     }
     page = await client.get(f"/exercices/{drill['id']}/seances/{run_id}", headers=trainer.headers)
     assert page.status_code == 200
     assert "Joignabilité des élus" in page.text and "Anne Maire" in page.text
-    assert "ne sont pas encore rapprochées" in page.text  # the page says what it cannot know
+    assert "Joints, sans réponse" in page.text and "ne sont pas encore rapprochées" not in page.text
     pdf = await client.get(
         f"/exercices/{drill['id']}/seances/{run_id}/bilan.pdf", headers=trainer.headers
     )

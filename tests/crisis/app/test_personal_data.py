@@ -318,6 +318,7 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/utilisateurs/{user_id}": "un compte d'agent (administrateur seulement : page restreinte)",
     "/acquitter/{token}": "la personne appelée elle-même, par son lien personnel",
     "/confirmer/{token}": "le destinataire lui-même, par son lien personnel",
+    "/retour-exercice/{token}": "le participant lui-même, par son lien : le titre, sans nom",
     "/accessibilite": "page publique : déclaration d'accessibilité",
     "/mentions-legales": "page publique : mentions légales",
     "/donnees-personnelles": "page publique : ce que Tocsin traite, sans nommer personne",
