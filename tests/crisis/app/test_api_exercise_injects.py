@@ -8,7 +8,8 @@ from sqlmodel import func, select
 
 from crisis.app.db import Database
 from exercises.injects import Inject
-from tests.crisis.app.test_api_exercises import _crisis_drill, _people, _users
+from tests.crisis.app.test_api_exercises import _people, _users
+from tests.exercises.support import crisis_drill_body as _crisis_drill
 from tests.support import FrozenClock
 
 CALL = {
