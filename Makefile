@@ -3,7 +3,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
-PYTEST_FLAGS ?=
+# Two processes, a test file each at a time (its module fixtures stay in one process).
+PYTEST_FLAGS ?= -n 2 --dist loadfile
 
 .PHONY: run test install lint typecheck playbooks-check test-sqlite test-postgres clean
 
