@@ -1,10 +1,10 @@
-"""Server-rendered pages: login, dashboard, crisis, journal; the live stream is `live_stream`."""
+"""Server-rendered pages: dashboard, crisis, journal (login: `login_pages`; the live stream:
+`live_stream`)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -14,7 +14,7 @@ from contacts import geography, roster
 from contacts.roster import DUTY_LABELS
 from crisis import journal, privacy, replies
 from crisis.actors import Actor, Role
-from crisis.app import actions, auth
+from crisis.app import actions
 from crisis.app.actions import CallerDep
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.clock import paris
@@ -36,56 +36,6 @@ from crisis.vocabulary import CabinetEntryKind, CrisisMode
 
 router = APIRouter(include_in_schema=False)
 router.add_api_route("/flux", live_stream.live_stream, methods=["GET"])
-
-
-@router.get("/connexion")
-async def login_page(request: Request) -> HTMLResponse:
-    return render(request, "login.html")
-
-
-@router.post("/connexion", dependencies=[CsrfChecked])
-async def login_submit(
-    request: Request,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-    login: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=256)],
-) -> Response:
-    outcome = await auth.login(request, db, clock, settings, login=login, password=password)
-    if outcome.user is not None:
-        return RedirectResponse("/", status_code=303)
-    wait = outcome.retry_after
-    if outcome.throttled:
-        error = (
-            "Trop de tentatives pour cet identifiant depuis votre adresse : "
-            f"réessayez {_retry_when(clock.now() + wait, wait)}. "
-            "Même le bon mot de passe est refusé avant."
-        )
-    else:
-        error = "Identifiant ou mot de passe incorrect."
-        if wait:
-            error += f" Prochain essai possible {_retry_when(clock.now() + wait, wait)}."
-    response = render(
-        request, "login.html", 429 if outcome.throttled else 401, error=error, login=login
-    )
-    if wait:
-        response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
-    return response
-
-
-def _retry_when(at: datetime, wait: timedelta) -> str:
-    """« dans 2 min (à 15 h 07) » — or seconds under a minute."""
-    seconds = math.ceil(wait.total_seconds())
-    local = paris(at)
-    span = f"{seconds} s" if seconds < 60 else f"{math.ceil(seconds / 60)} min"
-    return f"dans {span} (à {local.hour} h {local.minute:02d})"
-
-
-@router.post("/deconnexion", dependencies=[CsrfChecked])
-async def logout(request: Request, db: DbDep, clock: ClockDep) -> Response:
-    await auth.logout(request, db, clock)
-    return RedirectResponse("/connexion", status_code=303)
 
 
 async def _board(db: DbDep, now: datetime) -> dict[str, Any]:
