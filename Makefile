@@ -3,8 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
-# Two processes, a test file each at a time (its module fixtures stay in one process).
-PYTEST_FLAGS ?= -n 2 --dist loadfile
+PYTEST_FLAGS ?=
 
 .PHONY: run test install lint typecheck playbooks-check test-sqlite test-postgres clean
 
