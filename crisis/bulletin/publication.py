@@ -166,7 +166,8 @@ async def publish(
     written, to_call = await _publish_people(
         session, content=content, bulletin=bulletin, link=link, exercise=exercise, now=now
     )
-    mirror = Mirror(link, await cap(session, bulletin) if cap and link else None)
+    mirrored = cap is not None and link and ChannelKind.WEBHOOK in content.channels
+    mirror = Mirror(link, await cap(session, bulletin) if mirrored and cap else None)
     public = await _publish_public(
         session, content=content, bulletin=bulletin, policy=policy, mirror=mirror, now=now
     )
