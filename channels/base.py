@@ -30,7 +30,8 @@ class Message:
     the provider-side key from it (e-mail ``Message-ID``, Matrix ``txnId``, Mastodon
     ``Idempotency-Key``), so a delivery sent twice is accepted once. ``thread`` holds the
     posts of an X thread, in order (``text`` is then their concatenation, for display);
-    only the X adapter reads it.
+    only the X adapter reads it. ``cap`` is the CAP 1.2 alert (XML) of a bulletin published
+    to the public; only the webhook adapter carries it.
     """
 
     text: str
@@ -41,6 +42,7 @@ class Message:
     exercise: bool = False
     links: tuple[str, ...] = ()
     thread: tuple[str, ...] = ()
+    cap: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

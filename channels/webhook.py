@@ -2,6 +2,10 @@
 
 Headers: ``X-Tocsin-Signature: sha256=<hex HMAC of the raw body with the shared secret>``,
 ``X-Tocsin-Idempotency-Key`` (stable across retries) and ``Content-Type: application/json``.
+
+For a bulletin published to the public, ``public_url`` is its public page and ``cap`` its CAP
+1.2 alert (XML text), so that the receiving site can mirror the situation; both are null on
+any other message. The payload is documented in docs/public.md.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class WebhookChannel(HttpAdapter[WebhookConfig]):
             "audience": message.audience,
             "exercise": message.exercise,
             "links": list(message.links),
+            "public_url": message.links[0] if message.links else None,
+            "cap": message.cap,
             "sent_at": datetime.now(UTC).isoformat(),
         }
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -88,6 +88,14 @@ class Strategy(StrEnum):
     CASCADE = "cascade"
 
 
+class Language(StrEnum):
+    """A bulletin's other versions besides French: English (the Baie de Somme's visitors) and
+    easy-to-read French (FALC, « facile à lire et à comprendre »)."""
+
+    EN = "en"
+    FALC = "falc"
+
+
 class CabinetEntryKind(StrEnum):
     """What the cabinet writes in the main courante itself (`crisis.cell.cabinet`)."""
 

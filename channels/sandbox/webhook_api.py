@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,6 +24,8 @@ class WebhookFake:
     secret: str
     state: FakeState = field(default_factory=lambda: FakeState(name="webhook"))
     _seen: set[str] = field(default_factory=set)
+    payloads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """(hook name, JSON body) of each message received once: what a receiving site reads."""
 
     def app(self) -> Starlette:
         return fake_app(self.state, [Route("/hook/{name}", self._hook, methods=["POST"])])
@@ -42,6 +45,7 @@ class WebhookFake:
         key = request.headers.get("x-tocsin-idempotency-key", "")
         if key not in self._seen:
             self._seen.add(key)
+            self.payloads.append((name, payload))
             self.state.record(
                 Received(
                     fake="webhook",

@@ -16,12 +16,14 @@ from crisis.app.auth import ClockDep, CurrentActor, SettingsDep
 from crisis.app.library import playbook_library
 from crisis.app.policies import channel_policy, lifecycle_rules
 from crisis.app.settings import Settings
+from crisis.app.web.public_answers import publisher as cap_publisher
 from crisis.bulletin import publication, self_test
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.workflow import Bulletin, ChannelPolicy, Draft
 from crisis.cell import checklist, crises, lifecycle
 from crisis.cell.checklist import ChecklistEntry
 from crisis.cell.crises import Crisis
+from crisis.public import mirror
 from crisis.vocabulary import CrisisMode
 
 
@@ -159,8 +161,17 @@ async def submit(session: AsyncSession, caller: Caller, bulletin_id: int) -> Bul
 
 
 async def publish(session: AsyncSession, caller: Caller, bulletin_id: int) -> publication.Published:
+    async def cap(session: AsyncSession, bulletin: Bulletin) -> str | None:
+        return await mirror.cap_document(
+            session,
+            public_id=bulletin.public_id,
+            exercise=bulletin.exercise,
+            playbooks=playbook_library(),
+            publisher=lambda number: cap_publisher(caller.settings, cip_number=number),
+        )
+
     return await publication.publish(
-        session, bulletin_id=bulletin_id, policy=caller.policy, **caller.acting
+        session, bulletin_id=bulletin_id, policy=caller.policy, cap=cap, **caller.acting
     )
 
 

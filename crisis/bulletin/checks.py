@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.kinds import ChannelKind
 from contacts import geography
+from crisis.bulletin import translations
 from crisis.bulletin.record import Bulletin
 from crisis.bulletin.render import (
     BULLETIN_CHANNELS,
@@ -77,6 +78,8 @@ class Draft:
     cascade_minutes: int = 0
     confirm_receipt: bool = False
     x_thread: bool = False
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
+    """{"en" | "falc": {"title", "body"}} (`crisis.bulletin.translations`)."""
 
 
 def problem(code: str, message: str, *, field: str, **extra: object) -> dict[str, object]:
@@ -255,6 +258,8 @@ async def draft_problems(
     problems += _msg_type_problems(msg_type, references)
     problems += await _reference_problems(session, crisis_id=crisis.id, references=references)
     problems += _strategy_problems(draft.strategy, cascade)
+    versions, version_problems = translations.cleaned(draft.translations)
+    problems += version_problems
     assert crisis.id is not None
     content = Content(
         crisis_id=crisis.id,
@@ -275,6 +280,7 @@ async def draft_problems(
         cascade_minutes=cascade,
         confirm_receipt=draft.confirm_receipt,
         x_thread=draft.x_thread and ChannelKind.X in channels,  # dropped with X, like its variant
+        translations=versions,
     )
     return content, problems
 

@@ -8,16 +8,22 @@ gets the configured public accounts and the public page (live at once, hence `se
 In an exercise crisis, only `exercise` contacts and the sandbox accounts are targeted,
 whatever the bulletin names; every delivery has audience `exercise` and keeps in
 `played_audience` the audience it stands for.
+
+The webhook (the prefecture's site) also carries the public page's address and the bulletin's
+CAP alert, made by the `cap` the caller passes (`crisis.public.mirror`) once the bulletin is
+marked published in this transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from channels.kinds import ChannelKind
 from contacts.targeting import target
 from crisis import journal
 from crisis.actors import Actor, Role
@@ -45,6 +51,8 @@ from crisis.vocabulary import Audience, BulletinStatus, CrisisMode, CrisisStatus
 __all__ = ["Published", "played_audiences", "publish"]
 
 DIRECTORY_AUDIENCES = (Audience.OFFICIALS, Audience.MEDIA, Audience.STAFF)
+CapMaker = Callable[[AsyncSession, Bulletin], Awaitable[str | None]]
+"""The CAP alert (XML) of a bulletin just marked published, None when it is not public."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +80,19 @@ def _publishable(bulletin: Bulletin) -> Content:
             "Le communiqué a changé depuis sa validation : il doit être validé à nouveau.",
         )
     return content
+
+
+@dataclass(frozen=True, slots=True)
+class Mirror:
+    """What the prefecture's site gets besides the text: the public page and the CAP alert."""
+
+    link: str
+    cap: str | None
+
+    def on(self, channel: str, rendering: Rendering) -> Rendering:
+        if channel != ChannelKind.WEBHOOK:
+            return rendering
+        return replace(rendering, link=self.link or None, cap=self.cap)
 
 
 async def _publish_people(
@@ -126,6 +147,7 @@ async def publish(
     bulletin_id: int,
     policy: ChannelPolicy,
     now: datetime,
+    cap: CapMaker | None = None,
 ) -> Published:
     """Publish an approved, unchanged bulletin: all its deliveries in this transaction."""
     actor.require(Role.COMMUNICATOR, action="publier un communiqué")
@@ -137,15 +159,18 @@ async def publish(
     assert bulletin.id is not None
     exercise = crisis.is_exercise
     link = link_of(bulletin, base_url=policy.base_url)  # "" unless the public is aimed at
-    written, to_call = await _publish_people(
-        session, content=content, bulletin=bulletin, link=link, exercise=exercise, now=now
-    )
-    public = await _publish_public(
-        session, content=content, bulletin=bulletin, policy=policy, link=link, now=now
-    )
     bulletin.status = BulletinStatus.PUBLISHED
     bulletin.published_at, bulletin.published_by, bulletin.updated_at = now, actor.login, now
     session.add(bulletin)
+    await session.flush()  # published in this transaction: its CAP alert can be read
+    written, to_call = await _publish_people(
+        session, content=content, bulletin=bulletin, link=link, exercise=exercise, now=now
+    )
+    mirrored = cap is not None and link and ChannelKind.WEBHOOK in content.channels
+    mirror = Mirror(link, await cap(session, bulletin) if mirrored and cap else None)
+    public = await _publish_public(
+        session, content=content, bulletin=bulletin, policy=policy, mirror=mirror, now=now
+    )
     await journal.append(
         session,
         actor=actor,
@@ -177,13 +202,13 @@ async def _publish_public(
     content: Content,
     bulletin: Bulletin,
     policy: ChannelPolicy,
-    link: str,
+    mirror: Mirror,
     now: datetime,
 ) -> int:
     """The public accounts (sandbox ones in an exercise) and the public page, marked sent."""
     if Audience.PUBLIC not in content.audiences:
         return 0
-    exercise = bulletin.exercise
+    exercise, link = bulletin.exercise, mirror.link
     accounts = policy.accounts(exercise=exercise)
     channels = [c for c in content.channels if c in accounts and c != PUBLIC_PAGE]
     audience, played_as = _audience(Audience.PUBLIC, exercise=exercise)
@@ -204,7 +229,7 @@ async def _publish_public(
         )
     )
     renderings = [
-        _rendering(_checked_text(content, channel=c, link=link, exercise=exercise))
+        mirror.on(c, _rendering(_checked_text(content, channel=c, link=link, exercise=exercise)))
         for c in [*channels, PUBLIC_PAGE]
     ]
     written = await fanout.enqueue(

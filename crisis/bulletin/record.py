@@ -49,6 +49,8 @@ class Bulletin(SQLModel, table=True):
     cascade_minutes: int = 0
     confirm_receipt: bool = False
     x_thread: bool = False
+    # {"en" | "falc": {"title", "body"}}: the versions besides French (crisis.vocabulary.Language)
+    translations: dict[str, dict[str, str]] = Field(default_factory=dict, sa_type=sa.JSON)
     status: str = Field(default=BulletinStatus.DRAFT, max_length=12, index=True)
     content_hash: str = Field(max_length=64)
     author: str = Field(max_length=64)
@@ -111,6 +113,7 @@ class Bulletin(SQLModel, table=True):
             cascade_minutes=self.cascade_minutes,
             confirm_receipt=self.confirm_receipt,
             x_thread=self.x_thread,
+            translations={k: dict(v) for k, v in self.translations.items()},
         )
 
 

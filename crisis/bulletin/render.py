@@ -75,6 +75,8 @@ class Content:
     cascade_minutes: int = 0
     confirm_receipt: bool = False
     x_thread: bool = False  # X may carry the whole text as a thread of numbered posts
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """{language: {"title", "body"}}: its English and easy-to-read French versions."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +119,11 @@ def content_hash(content: Content) -> str:
     }
     if content.x_thread:  # only when set, so that the digests approved before it stay valid
         material["x_thread"] = True
+    if content.translations:  # likewise: a bulletin in French alone keeps its digest
+        material["translations"] = {
+            lang: {"title": v["title"], "body": v["body"]}
+            for lang, v in sorted(content.translations.items())
+        }
     text = json.dumps(material, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

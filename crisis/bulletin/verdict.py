@@ -82,6 +82,7 @@ def draft_of_bulletin(bulletin: Bulletin) -> Draft:
         cascade_minutes=bulletin.cascade_minutes,
         confirm_receipt=bulletin.confirm_receipt,
         x_thread=bulletin.x_thread,
+        translations={k: dict(v) for k, v in bulletin.translations.items()},
     )
 
 
@@ -106,7 +107,8 @@ def content_problems(content: Content, texts: Mapping[str, ChannelText]) -> Prob
             problems.append(
                 problem(missing.code, missing.message, field="body", element=missing.element)
             )
-    texts_typed = [content.title, content.body, *content.variants.values()]
+    versions = [t for v in content.translations.values() for t in (v["title"], v["body"])]
+    texts_typed = [content.title, content.body, *content.variants.values(), *versions]
     if any(TO_FILL_MARK in text for text in texts_typed):
         problems.append(
             problem(

@@ -69,6 +69,7 @@ def _apply(bulletin: Bulletin, content: Content, template: str | None) -> None:
     bulletin.cascade_minutes = content.cascade_minutes
     bulletin.confirm_receipt = content.confirm_receipt
     bulletin.x_thread = content.x_thread
+    bulletin.translations = {k: dict(v) for k, v in content.translations.items()}
     bulletin.template = template
     bulletin.content_hash = content_hash(content)
 

@@ -26,15 +26,16 @@ _CONSTANTS = frozenset({"purpose", "attempts", "created_at", "thread"})
 # `sort_by_parameter_order` relies on, and come back sorted.
 _MESSAGES_POSTGRES = sa.text(
     "WITH m AS (INSERT INTO outbox_message (crisis_id, bulletin_id, purpose, channel, subject,"
-    " text, html, link, exercise, thread, created_at)"
+    " text, html, link, exercise, thread, cap, created_at)"
     " SELECT crisis_id, bulletin_id, :purpose, channel, subject, text, html, link, exercise,"
-    " thread, CAST(:now AS TIMESTAMPTZ)"
+    " thread, cap, CAST(:now AS TIMESTAMPTZ)"
     " FROM unnest(CAST(:crisis_id AS INTEGER[]), CAST(:bulletin_id AS INTEGER[]),"
     " CAST(:channel AS VARCHAR[]),"
     " CAST(:subject AS VARCHAR[]), CAST(:text AS TEXT[]), CAST(:html AS TEXT[]),"
-    " CAST(:link AS VARCHAR[]), CAST(:exercise AS BOOLEAN[]), CAST(:thread AS JSON[]))"
+    " CAST(:link AS VARCHAR[]), CAST(:exercise AS BOOLEAN[]), CAST(:thread AS JSON[]),"
+    " CAST(:cap AS TEXT[]))"
     " WITH ORDINALITY AS u(crisis_id, bulletin_id, channel, subject, text, html, link, exercise,"
-    " thread, n)"
+    " thread, cap, n)"
     " ORDER BY n RETURNING id)"
     " SELECT id FROM m ORDER BY id"
 )

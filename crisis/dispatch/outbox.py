@@ -63,6 +63,7 @@ class Rendering:
     html: str | None = None
     link: str | None = None
     thread: tuple[str, ...] = ()
+    cap: str | None = None  # a public bulletin's CAP alert (XML), for the webhook
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,6 +168,7 @@ def _message_row(
         "link": rendering.link,
         "exercise": item.exercise,
         "thread": list(rendering.thread) or None,
+        "cap": rendering.cap,
         "created_at": now,
     }
 

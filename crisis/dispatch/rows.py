@@ -59,6 +59,8 @@ class OutboxMessage(SQLModel, table=True):
     exercise: bool = False
     # An X thread's posts, in order (``text`` holds them joined); NULL for a single message.
     thread: list[str] | None = Field(default=None, sa_type=sa.JSON)
+    # The CAP 1.2 alert (XML) of a bulletin published to the public, on its webhook message.
+    cap: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -108,4 +108,5 @@ def message(
         exercise=job.exercise,
         links=(rendered.link,) if rendered.link else (),
         thread=thread,
+        cap=rendered.cap,
     )

@@ -69,6 +69,7 @@ class Rendered:
     html: str | None
     link: str | None
     thread: tuple[str, ...] = ()  # an X thread's posts
+    cap: str | None = None  # a public bulletin's CAP alert (XML), on its webhook message
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,11 +217,19 @@ async def renderings(session: AsyncSession, *, ids: Iterable[int]) -> dict[int, 
     columns = MESSAGE.c
     rows = await (await session.connection()).execute(
         sa.select(
-            columns.id, columns.subject, columns.text, columns.html, columns.link, columns.thread
+            columns.id,
+            columns.subject,
+            columns.text,
+            columns.html,
+            columns.link,
+            columns.thread,
+            columns.cap,
         ).where(columns.id.in_(wanted))
     )
     return {
-        row.id: Rendered(row.subject, row.text, row.html, row.link, tuple(row.thread or ()))
+        row.id: Rendered(
+            row.subject, row.text, row.html, row.link, tuple(row.thread or ()), row.cap
+        )
         for row in rows
     }
 

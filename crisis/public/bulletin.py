@@ -37,6 +37,15 @@ class Reference:
 
 
 @dataclass(frozen=True, slots=True)
+class Version:
+    """The bulletin in another language: English (`en`) or easy-to-read French (`falc`)."""
+
+    lang: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
 class PublicBulletin:
     public_id: str
     title: str
@@ -52,6 +61,16 @@ class PublicBulletin:
     """The public bulletins it updates or cancels."""
     later: tuple[Reference, ...] = ()
     """The public bulletins that update or cancel it, oldest first."""
+    versions: tuple[Version, ...] = ()
+    """Its English and easy-to-read versions, in that order, when it has them."""
+
+    def version(self, lang: str) -> Version | None:
+        return next((v for v in self.versions if v.lang == lang), None)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages it can be read in: French first, then its other versions."""
+        return ("fr", *(v.lang for v in self.versions))
 
     @property
     def in_force(self) -> bool:
@@ -75,12 +94,15 @@ def paris_iso(moment: datetime) -> str:
     return moment.astimezone(PARIS).replace(microsecond=0).isoformat()
 
 
-_INSTRUCTIONS = re.compile(r"^\s*consignes?\b[^:\n]*:\s*(?P<rest>.*)$", re.IGNORECASE)
+_INSTRUCTIONS = re.compile(
+    r"^\s*(?:consignes?|instructions?)\b[^:\n]*:\s*(?P<rest>.*)$", re.IGNORECASE
+)
 _LABEL = re.compile(r"^\s*[A-ZÀ-Ý][^:\n]{0,40}\s?:(\s|$)")
 
 
 def instructions_of(body: str) -> str:
-    """The « Consignes : » part of a bulletin in the house structure (empty if it has none):
+    """The « Consignes : » part of a bulletin in the house structure (« Instructions: » in
+    English; empty if it has none):
     the text after the label, and the lines after it up to the next labelled line."""
     lines = body.splitlines()
     for index, line in enumerate(lines):

@@ -4,7 +4,12 @@
 `note`) for an exercise bulletin, an update or a cancellation references every public
 bulletin it updates or cancels as `sender,identifier,sent` triplets, and the one `area`
 names each commune with its INSEE code. The category, event, urgency, severity and
-certainty come from the crisis' playbook."""
+certainty come from the crisis' playbook.
+
+One `info` per language the bulletin carries: French (`fr-FR`) first, then English (`en-GB`),
+then the easy-to-read French version, a second `fr-FR` info whose headline starts with
+« Facile à lire : » and which carries the parameter `TOCSIN_VERSION` = `FALC` (CAP has no
+language tag for it; docs/public.md)."""
 
 from __future__ import annotations
 
@@ -14,11 +19,15 @@ from typing import Any
 from lxml import etree
 
 from crisis.bulletin.render import public_link
-from crisis.public.bulletin import PublicBulletin, Reference, instructions_of, paris_iso
+from crisis.public.bulletin import PublicBulletin, Reference, Version, instructions_of, paris_iso
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_MEDIA_TYPE = "application/cap+xml"
 LANGUAGE = "fr-FR"
+LANGUAGES = {"fr": LANGUAGE, "en": "en-GB", "falc": LANGUAGE}
+"""The CAP language of each version: FALC is French, told apart by its headline and tag."""
+EASY_READ_MARK = "Facile à lire : "
+VERSION_PARAMETER = ("TOCSIN_VERSION", "FALC")
 MSG_TYPES = {"alert": "Alert", "update": "Update", "cancel": "Cancel"}
 WHOLE_AREA = "Département de la Somme"
 NSMAP: Any = {None: CAP_NS}
@@ -81,14 +90,26 @@ def alert_element(bulletin: PublicBulletin, *, publisher: Publisher) -> etree._E
         _add(alert, "note", f"EXERCICE — {bulletin.crisis_title}")
     if bulletin.earlier:
         _add(alert, "references", references(publisher, bulletin.earlier))
-    _info(alert, bulletin, publisher=publisher)
+    french = Version("fr", bulletin.title, bulletin.body)
+    for version in (french, *bulletin.versions):
+        _info(alert, bulletin, version, publisher=publisher)
     return alert
 
 
-def _info(alert: etree._Element, bulletin: PublicBulletin, *, publisher: Publisher) -> None:
+def page_url(base_url: str, public_id: str, *, exercise: bool, lang: str = "fr") -> str:
+    """The public page of the bulletin in `lang` (French: no `lang` in the address)."""
+    page = public_link(base_url, public_id, exercise=exercise)
+    if lang == "fr":
+        return page
+    return f"{page}{'&' if '?' in page else '?'}lang={lang}"
+
+
+def _info(
+    alert: etree._Element, bulletin: PublicBulletin, version: Version, *, publisher: Publisher
+) -> None:
     info = etree.SubElement(alert, f"{{{CAP_NS}}}info")
     cap = bulletin.cap
-    _add(info, "language", LANGUAGE)
+    _add(info, "language", LANGUAGES[version.lang])
     _add(info, "category", cap.category)
     _add(info, "event", cap.event)
     for name, value in (
@@ -99,14 +120,21 @@ def _info(alert: etree._Element, bulletin: PublicBulletin, *, publisher: Publish
         _add(info, name, value)
     _add(info, "senderName", publisher.name)
     prefix = "EXERCICE EXERCICE EXERCICE — " if bulletin.exercise else ""
-    _add(info, "headline", f"{prefix}{bulletin.title}")
-    _add(info, "description", bulletin.body)
-    instruction = instructions_of(bulletin.body)
+    easy = EASY_READ_MARK if version.lang == "falc" else ""
+    _add(info, "headline", f"{prefix}{easy}{version.title}")
+    _add(info, "description", version.body)
+    instruction = instructions_of(version.body)
     if instruction:
         _add(info, "instruction", instruction)
-    web = public_link(publisher.base_url, bulletin.public_id, exercise=bulletin.exercise)
+    web = page_url(
+        publisher.base_url, bulletin.public_id, exercise=bulletin.exercise, lang=version.lang
+    )
     _add(info, "web", web)
     _add(info, "contact", publisher.contact)
+    if version.lang == "falc":
+        parameter = etree.SubElement(info, f"{{{CAP_NS}}}parameter")
+        _add(parameter, "valueName", VERSION_PARAMETER[0])
+        _add(parameter, "value", VERSION_PARAMETER[1])
     area = etree.SubElement(info, f"{{{CAP_NS}}}area")
     names = ", ".join(c.name for c in bulletin.communes)
     _add(area, "areaDesc", names or WHOLE_AREA)

@@ -13,7 +13,12 @@ from crisis.vocabulary import CrisisMode
 
 COMMUNE = re.compile(r"(?:\d{2}|2[AB])\d{3}")
 """An INSEE commune code: five digits, or 2A/2B and three digits in Corsica."""
-LANGUAGES = ("fr",)
+LANGUAGES = ("fr", "en", "falc")
+"""French, English, easy-to-read French (FALC): the versions a bulletin may carry."""
+LANGUAGE_NAMES = {"fr": "Français", "en": "English", "falc": "Facile à lire"}
+"""Each language's name in itself, as the language switch shows it."""
+HTML_LANG = {"fr": "fr", "en": "en", "falc": "fr"}
+"""The `lang` attribute of each version's text: FALC is French."""
 MAX_LENGTH = 20
 
 
@@ -35,6 +40,12 @@ class PublicQuery:
         parts += ["mode=exercise"] if self.exercise else []
         return f"?{'&'.join(parts)}" if parts else ""
 
+    def in_lang(self, lang: str) -> str:
+        """The query string of a public page in `lang`, keeping the exercise mode."""
+        parts = ["mode=exercise"] if self.exercise else []
+        parts += [f"lang={lang}"] if lang != "fr" else []
+        return f"?{'&'.join(parts)}" if parts else ""
+
     def key(self) -> tuple[bool, str, str]:
         return (self.exercise, self.commune, self.lang)
 
@@ -50,5 +61,7 @@ def public_query(*, mode: str = "", commune: str = "", lang: str = "") -> Public
             "invalid_commune", "Code de commune invalide : le code INSEE à cinq caractères."
         )
     if lang and lang not in LANGUAGES:
-        raise DomainError("invalid_lang", "Langue non disponible : « fr » seulement.")
+        raise DomainError(
+            "invalid_lang", "Langue non disponible : « fr », « en » ou « falc » seulement."
+        )
     return PublicQuery(exercise=mode == CrisisMode.EXERCISE, commune=commune, lang=lang or "fr")

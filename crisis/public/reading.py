@@ -16,8 +16,8 @@ from contacts.geography import communes_by_code
 from crisis.bulletin.public import PUBLIC_ID, aims_at_public
 from crisis.bulletin.record import Bulletin
 from crisis.cell import crises
-from crisis.public.bulletin import DEFAULT_CAP, Commune, PublicBulletin, Reference
-from crisis.vocabulary import BulletinStatus
+from crisis.public.bulletin import DEFAULT_CAP, Commune, PublicBulletin, Reference, Version
+from crisis.vocabulary import BulletinStatus, Language
 from playbooks import Playbook
 
 
@@ -105,6 +105,11 @@ async def _assemble(
                 ),
                 earlier=_references(e for e in earlier if e.crisis_id == b.crisis_id),
                 later=_references(later.get(b.id, [])),
+                versions=tuple(
+                    Version(lang, b.translations[lang]["title"], b.translations[lang]["body"])
+                    for lang in Language
+                    if lang in (b.translations or {})
+                ),
             )
         )
     return assembled

@@ -18,6 +18,13 @@ LIVE_REGIONS_SETTLED = "() => !document.querySelector('[aria-busy=true]')"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1366, "height": 900}
 PUBLIC_PAGES = ["/accessibilite", "/mentions-legales", "/donnees-personnelles"]
+VERSIONS = {
+    "title_en": "Flooding of the Somme in Abbeville",
+    "body_en": "The Somme is overflowing in Abbeville.\nInstructions: keep off flooded roads.",
+    "title_falc": "La Somme déborde à Abbeville",
+    "body_falc": "L’eau monte à Abbeville.\nNe roulez pas sur les routes inondées.",
+}
+"""The published bulletin's English and easy-to-read versions (its language switch)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ class Site:
                 "/connexion",
                 "/public/bulletins",
                 f"/public/bulletins/{self.public_id}",
+                f"/public/bulletins/{self.public_id}?lang=en",
                 "/confirmer/jeton-inconnu",
                 "/retour-exercice/jeton-inconnu",
                 *PUBLIC_PAGES,
@@ -133,7 +141,7 @@ def published_site(server: LiveServer) -> Site:
         prefect.post(f"/api/v1/crises/{crisis_id}/cip", json=cip).raise_for_status()
         draft = communicator.post(
             f"/api/v1/crises/{crisis_id}/bulletins",
-            json={"title": TITLE, "body": BODY, "audiences": ["public"]},
+            json={"title": TITLE, "body": BODY, "audiences": ["public"], **VERSIONS},
         )
         draft.raise_for_status()
         bulletin_id = draft.json()["id"]

@@ -107,7 +107,14 @@ async def load_directory(
             await directory.create_contact(session, actor=SYSTEM, record=record, now=now)
 
 
-async def created(db: Database, now: datetime, *, crisis_id: int, **changes: object) -> Bulletin:
+async def created(
+    db: Database,
+    now: datetime,
+    *,
+    crisis_id: int,
+    policy: ChannelPolicy = POLICY,
+    **changes: object,
+) -> Bulletin:
     """A draft written by the communicator from ``draft(**changes)``."""
     async with db.transaction() as session:
         return await bulletins.create(
@@ -115,25 +122,39 @@ async def created(db: Database, now: datetime, *, crisis_id: int, **changes: obj
             actor=COMMUNICATOR,
             crisis_id=crisis_id,
             draft=draft(**changes),
-            policy=POLICY,
+            policy=policy,
             now=now,
         )
 
 
-async def submitted(db: Database, now: datetime, *, crisis_id: int, **changes: object) -> int:
+async def submitted(
+    db: Database,
+    now: datetime,
+    *,
+    crisis_id: int,
+    policy: ChannelPolicy = POLICY,
+    **changes: object,
+) -> int:
     """A draft submitted for validation by its author; its id."""
-    bulletin = await created(db, now, crisis_id=crisis_id, **changes)
+    bulletin = await created(db, now, crisis_id=crisis_id, policy=policy, **changes)
     assert bulletin.id is not None
     async with db.transaction() as session:
         await bulletins.submit(
-            session, actor=COMMUNICATOR, bulletin_id=bulletin.id, policy=POLICY, now=now
+            session, actor=COMMUNICATOR, bulletin_id=bulletin.id, policy=policy, now=now
         )
     return bulletin.id
 
 
-async def approved(db: Database, now: datetime, *, crisis_id: int, **changes: object) -> int:
+async def approved(
+    db: Database,
+    now: datetime,
+    *,
+    crisis_id: int,
+    policy: ChannelPolicy = POLICY,
+    **changes: object,
+) -> int:
     """A submitted bulletin approved by the validator; its id."""
-    bulletin_id = await submitted(db, now, crisis_id=crisis_id, **changes)
+    bulletin_id = await submitted(db, now, crisis_id=crisis_id, policy=policy, **changes)
     async with db.transaction() as session:
         await bulletins.approve(session, actor=VALIDATOR, bulletin_id=bulletin_id, now=now)
     return bulletin_id

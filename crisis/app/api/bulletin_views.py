@@ -8,6 +8,7 @@ from crisis.bulletin import public
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.workflow import Bulletin, ChannelPolicy
 from crisis.public.cap import cap_url
+from crisis.vocabulary import Language
 
 
 def _iso(value: Any) -> str | None:
@@ -19,6 +20,15 @@ def _cap_url(bulletin: Bulletin, *, base_url: str) -> str | None:
     if public.url_of(bulletin, base_url=base_url) is None:
         return None
     return cap_url(base_url, bulletin.public_id, exercise=bulletin.exercise)
+
+
+def version_fields(bulletin: Bulletin) -> dict[str, str | None]:
+    """`title_en`, `body_en`, `title_falc`, `body_falc`: each version's, None without it."""
+    return {
+        f"{part}_{lang}": bulletin.translations.get(lang, {}).get(part)
+        for lang in Language
+        for part in ("title", "body")
+    }
 
 
 def rendering_views(texts: dict[str, Any]) -> dict[str, Any]:
@@ -56,6 +66,7 @@ def bulletin_view(bulletin: Bulletin, *, policy: ChannelPolicy) -> dict[str, Any
         "cascade_minutes": bulletin.cascade_minutes,
         "confirm_receipt": bulletin.confirm_receipt,
         "x_thread": bulletin.x_thread,
+        **version_fields(bulletin),
         "status": bulletin.status,
         "exercise": bulletin.exercise,
         "content_hash": bulletin.content_hash,

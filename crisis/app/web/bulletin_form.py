@@ -9,6 +9,7 @@ from starlette.datastructures import FormData
 
 from crisis.bulletin.render import BULLETIN_CHANNELS
 from crisis.bulletin.workflow import Bulletin, Draft
+from crisis.vocabulary import Language
 
 SPLIT = re.compile(r"[,;\n]+")
 CODE_CHOSEN = re.compile(r"\((\w{5})\)\s*$")
@@ -57,6 +58,13 @@ def draft_of(form: FormData) -> Draft:
         cascade_minutes=int(minutes) if minutes.isdigit() else 0,
         confirm_receipt=bool(text("confirm_receipt")),
         x_thread=bool(text("x_thread")),
+        translations={
+            lang: {
+                "title": text(f"title_{lang}"),
+                "body": text(f"body_{lang}").replace("\r\n", "\n"),
+            }
+            for lang in Language
+        },
     )
 
 
@@ -77,4 +85,5 @@ def form_of(source: Draft | Bulletin) -> dict[str, Any]:
         "cascade_minutes": source.cascade_minutes or CASCADE_MINUTES,
         "confirm_receipt": source.confirm_receipt,
         "x_thread": source.x_thread,
+        "translations": source.translations,
     }

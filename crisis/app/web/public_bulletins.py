@@ -22,6 +22,7 @@ from crisis.app.web.templating import render
 from crisis.bulletin import confirmations
 from crisis.bulletin import workflow as bulletins
 from crisis.public.cache import Rendered
+from crisis.public.inputs import HTML_LANG, LANGUAGE_NAMES
 from crisis.public.situation import situation
 
 router = APIRouter(include_in_schema=False)
@@ -46,6 +47,8 @@ async def public_list(request: Request, db: DbDep, query: PublicQueryDep) -> Res
             exercise=query.exercise,
             suffix=query.suffix,
             feed_suffix=query.feed_suffix,
+            query=query,
+            html_lang=HTML_LANG,
         )
 
     return await cached(request, db, query, build)
@@ -63,6 +66,10 @@ async def public_bulletin(
             "public/bulletin.html",
             cip_number=await cip_number(db, query),
             bulletin=found,
+            shown=found.version(query.lang),
+            query=query,
+            language_names=LANGUAGE_NAMES,
+            html_lang=HTML_LANG,
             exercise=found.exercise,
             suffix=query.suffix,
         )

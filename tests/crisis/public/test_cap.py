@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crisis.app.db import Database
-from crisis.public.bulletin import DEFAULT_CAP, Commune, PublicBulletin, Reference
+from crisis.public.bulletin import DEFAULT_CAP, Commune, PublicBulletin, Reference, Version
 from crisis.public.cap import Publisher, cap_xml
 from crisis.vocabulary import CrisisMode
 from playbooks import CapInfo
@@ -125,6 +125,7 @@ _text = st.text(
     cap=st.sampled_from(
         [DEFAULT_CAP, CapInfo("Geo", "Séisme", "Immediate", "Extreme", "Observed")]
     ),
+    versions=st.lists(st.sampled_from(["en", "falc"]), unique=True).map(sorted),
 )
 def test_every_alert_validates_against_the_official_schema_whatever_its_text(
     title: str,
@@ -135,6 +136,7 @@ def test_every_alert_validates_against_the_official_schema_whatever_its_text(
     references: int,
     communes: list[str],
     cap: CapInfo,
+    versions: list[str],
 ) -> None:
     bulletin = PublicBulletin(
         public_id="AbCdEfGhIjKlMnOpQrSt_-",
@@ -151,8 +153,11 @@ def test_every_alert_validates_against_the_official_schema_whatever_its_text(
             Reference(f"ref{i}xxxxxxxxxxxxxxxxxx", "t", published, "alert")
             for i in range(references)
         ),
+        versions=tuple(Version(lang, f"{lang}: {title}", body) for lang in versions),
     )
     root = valid_cap(cap_xml(bulletin, publisher=PUBLISHER))
+    languages = [text(i, "cap:language") for i in root.findall(f"{CAP}info")]
+    assert languages == ["fr-FR", *({"en": "en-GB", "falc": "fr-FR"}[v] for v in versions)]
     assert SENT.fullmatch(text(root, "cap:sent")) and not text(root, "cap:sent").endswith("Z")
     assert text(root, "cap:status") == ("Exercise" if exercise else "Actual")
     triplets = root.findtext(f"{CAP}references", default="").split()

@@ -3,7 +3,8 @@ as an exercise, or one of an exercise crisis that is not flagged, to any audienc
 state — nothing of it is on the public list, the feed, a page or a CAP file without
 `?mode=exercise`; with it, only exercise bulletins, under the EXERCICE banner and with CAP
 status Exercise. The property of `tests/crisis/dispatch/test_isolation.py`, extended to the
-public channels."""
+public channels, and to each language of a bulletin (`?lang=en`, `?lang=falc`, and every CAP
+`info`)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class Row:
     audiences: tuple[str, ...]
     msg_type: str
     refers: int | None  # index of an earlier row of the batch
+    versions: bool = False  # an English and an easy-to-read version
 
 
 rows = st.builds(
@@ -48,7 +50,10 @@ rows = st.builds(
     ).map(tuple),
     msg_type=st.sampled_from(["alert", "update", "cancel"]),
     refers=st.none() | st.integers(0, 7),
+    versions=st.booleans(),
 )
+LANGS = ("", "?lang=en", "?lang=falc")
+EXERCISE_LANGS = ("?mode=exercise", "?mode=exercise&lang=en", "?mode=exercise&lang=falc")
 
 
 async def _world(db: Database, modes: list[str], batch: list[Row]) -> dict[str, bool]:
@@ -86,17 +91,24 @@ async def _world(db: Database, modes: list[str], batch: list[Row]) -> dict[str, 
                 created_at=clock.advance(minutes=1),
                 updated_at=clock.now(),
                 published_at=clock.now() if row.status == "published" else None,
+                translations={
+                    "en": {"title": f"Title-{n}-end", "body": f"Text-{n}-end"},
+                    "falc": {"title": f"Facile-{n}-fin", "body": f"Simple-{n}-fin"},
+                }
+                if row.versions
+                else {},
             )
             session.add(bulletin)
             await session.flush()
             ids.append(bulletin.id or 0)
             titles[bulletin.public_id] = row.flagged or crisis.is_exercise
-            titles[f"Titre-{n}-fin"] = titles[bulletin.public_id]
+            for title in (f"Titre-{n}-fin", f"Title-{n}-end", f"Facile-{n}-fin"):
+                titles[title] = titles[bulletin.public_id]
     return titles
 
 
 def _public_ids(titles: dict[str, bool]) -> list[str]:
-    return [name for name in titles if not name.startswith("Titre-")]
+    return [name for name in titles if not name.startswith(("Titre-", "Title-", "Facile-"))]
 
 
 async def _scenario(database_url: str, modes: list[str], batch: list[Row]) -> None:
@@ -116,12 +128,14 @@ async def _scenario(database_url: str, modes: list[str], batch: list[Row]) -> No
 
 async def _check_real_mode(client: httpx.AsyncClient, exercise_of: dict[str, bool]) -> None:
     drills = [name for name, drill in exercise_of.items() if drill]
-    for url in ("/public/bulletins", "/public/feed.atom", "/public/feed.atom?commune=80001"):
+    lists = [f"/public/bulletins{lang}" for lang in LANGS]
+    for url in (*lists, "/public/feed.atom", "/public/feed.atom?commune=80001"):
         answer = await client.get(url)
         assert not [d for d in drills if d in answer.text], url
         assert "EXERCICE" not in answer.text, url
     for name in _public_ids(exercise_of):
-        for url in (f"/public/bulletins/{name}", f"/public/cap/{name}.xml"):
+        pages = [f"/public/bulletins/{name}{lang}" for lang in LANGS]
+        for url in (*pages, f"/public/cap/{name}.xml"):
             answer = await client.get(url)
             if exercise_of[name]:
                 assert answer.status_code == 404, url
@@ -133,21 +147,26 @@ async def _check_real_mode(client: httpx.AsyncClient, exercise_of: dict[str, boo
 
 async def _check_exercise_mode(client: httpx.AsyncClient, exercise_of: dict[str, bool]) -> None:
     reals = [name for name, drill in exercise_of.items() if not drill]
-    listed = await client.get("/public/bulletins?mode=exercise")
-    assert "tocsin-exercise-banner" in listed.text
-    assert not [r for r in reals if r in listed.text]
+    for lang in EXERCISE_LANGS:
+        listed = await client.get(f"/public/bulletins{lang}")
+        assert "tocsin-exercise-banner" in listed.text
+        assert not [r for r in reals if r in listed.text]
     feed = valid_feed((await client.get("/public/feed.atom?mode=exercise")).content)
     assert not [r for r in reals if r in etree.tostring(feed).decode()]
     for name in _public_ids(exercise_of):
-        page = await client.get(f"/public/bulletins/{name}?mode=exercise")
         cap = await client.get(f"/public/cap/{name}.xml?mode=exercise")
-        if not exercise_of[name]:
-            assert page.status_code == cap.status_code == 404
-        if page.status_code == 200:
-            assert "tocsin-exercise-banner" in page.text
-            assert not [r for r in reals if r in page.text]
+        for lang in EXERCISE_LANGS:
+            page = await client.get(f"/public/bulletins/{name}{lang}")
+            if not exercise_of[name]:
+                assert page.status_code == cap.status_code == 404
+            if page.status_code == 200:
+                assert "tocsin-exercise-banner" in page.text
+                assert not [r for r in reals if r in page.text]
+        if cap.status_code == 200:
             root = valid_cap(cap.content)
             assert root.findtext(f"{CAP}status") == "Exercise"
+            headlines = [i.findtext(f"{CAP}headline") or "" for i in root.iter(f"{CAP}info")]
+            assert all(h.startswith("EXERCICE EXERCICE EXERCICE") for h in headlines)
 
 
 @settings(

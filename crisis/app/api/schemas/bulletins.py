@@ -10,7 +10,10 @@ from crisis.app.api.schemas import Timestamp
 from crisis.app.api.schemas.requests import RequestModel, VisibleText
 from crisis.app.paths import RowRef
 from crisis.bulletin.workflow import MAX_CASCADE_MINUTES, Draft
-from crisis.vocabulary import MsgType, Strategy
+from crisis.vocabulary import Language, MsgType, Strategy
+
+VERSION_FIELDS = tuple(f"{part}_{lang}" for lang in Language for part in ("title", "body"))
+"""The flat fields of the versions besides French: `title_en`, `body_en`, `title_falc`…"""
 
 
 class Problem(BaseModel):
@@ -49,6 +52,12 @@ class BulletinView(BaseModel):
     cascade_minutes: int
     confirm_receipt: bool
     x_thread: bool
+    title_en: str | None = Field(default=None, description="Titre de la version anglaise.")
+    body_en: str | None = Field(default=None, description="Texte de la version anglaise.")
+    title_falc: str | None = Field(
+        default=None, description="Titre de la version facile à lire et à comprendre (FALC)."
+    )
+    body_falc: str | None = Field(default=None, description="Texte de la version FALC.")
     status: str
     exercise: bool
     content_hash: str
@@ -175,9 +184,27 @@ class BulletinIn(RequestModel):
         description="Publier sur X en fil (plusieurs messages numérotés) si le texte "
         "dépasse 280 caractères pondérés ; X porte alors le texte entier.",
     )
+    title_en: str = Field(
+        default="", max_length=300, description="Version anglaise (facultative) : son titre."
+    )
+    body_en: str = Field(default="", max_length=20_000, description="Version anglaise : son texte.")
+    title_falc: str = Field(
+        default="",
+        max_length=300,
+        description="Version facile à lire et à comprendre (FALC, facultative) : son titre.",
+    )
+    body_falc: str = Field(default="", max_length=20_000, description="Version FALC : son texte.")
 
     def draft(self) -> Draft:
-        return Draft(**self.model_dump())
+        fields = self.model_dump(exclude=set(VERSION_FIELDS))
+        versions = {
+            str(lang): {
+                "title": str(getattr(self, f"title_{lang}")),
+                "body": str(getattr(self, f"body_{lang}")),
+            }
+            for lang in Language
+        }
+        return Draft(**fields, translations=versions)
 
 
 class PreviewIn(BulletinIn):
