@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crisis.journal_details import KEY_LABELS, OTHER_KEY, describe, searchable_text
+from crisis.journal_details import OTHER_KEY, describe, searchable_text
+from crisis.journal_keys import KEY_LABELS
 from crisis.labels import actor_label, count
 
 ROOT = Path(__file__).resolve().parents[2]
