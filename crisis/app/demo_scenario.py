@@ -48,6 +48,23 @@ BODY = "\n".join(
     ]
 )
 
+ENGLISH = {
+    "title": "Somme river flood: precautionary evacuation of low-lying Abbeville",
+    "body": "\n".join(
+        [
+            "What is happening? The Somme is in flood between Pont-Remy and Abbeville; "
+            "low-lying districts are under water.",
+            "Where? Abbeville, Épagne-Épagnette, Pont-Remy and the riverside towns "
+            "of the Abbeville district.",
+            "Instructions: keep away from the riverbanks, do not drive on a flooded road, "
+            "go upstairs if water enters your home.",
+            "More information: www.somme.gouv.fr and ici Picardie (100.2 FM).",
+            "Next update: 6 pm on the prefecture's website.",
+        ]
+    ),
+}
+"""The Baie de Somme's visitors read the public bulletin in English (`?lang=en`)."""
+
 
 async def _actor(db: Database, login: str) -> Actor:
     async with db.read() as session:
@@ -138,6 +155,7 @@ async def _bulletin(db: Database, crisis_id: int, communicator: Caller, validato
         title="Crue de la Somme : évacuation préventive des quartiers bas d'Abbeville",
         body=BODY,
         audiences=["officials", "media", "public"],
+        translations={"en": ENGLISH},
     )
     async with db.transaction() as session:
         bulletin = await actions.write(session, communicator, draft, crisis_id=crisis_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import httpx
 
@@ -60,6 +61,9 @@ async def test_the_scripted_crisis_reaches_the_three_audiences_and_meets_es47_an
         faq = (
             await client.get(f"/api/v1/crises/{crisis_id}/cip/faq", headers=viewer.headers)
         ).json()
+        public = (await client.get("/public/bulletins")).text
+        [page] = re.findall(r'href="(/public/bulletins/[^"?]+)"', public)[:1]
+        english = (await client.get(f"{page}?lang=en")).text
     by_code = {c["code"]: c for c in clocks}
     assert by_code["ES47"]["status"] == "met" and by_code["ES47"]["met_at"]
     assert by_code["ES50"]["status"] == "met" and by_code["ES50"]["met_at"]
@@ -74,6 +78,7 @@ async def test_the_scripted_crisis_reaches_the_three_audiences_and_meets_es47_an
     assert cip["status"] == "open" and cip["number_display"] == "0 800 80 80 80"
     assert cip["figures"]["calls"] == 6 and cip["figures"]["open_follow_ups"] == 1
     assert len(faq["items"]) == 5
+    assert demo_scenario.ENGLISH["title"] in english  # the visitors' version, on its public page
     assert [s["question"] for s in cip["figures"]["suggestions"]] == [
         "Les écoles seront-elles ouvertes demain ?",
         "Le collège ouvre-t-il demain ?",
