@@ -45,7 +45,7 @@ def test_the_composer_chooses_communes_previews_what_the_save_says_and_confirms_
     expect(communes).to_have_value("Amiens (80021), ")
     expect(body).to_have_value(re.compile("Communes concernées : Amiens\n"))
 
-    page.get_by_label("Titre").fill("a")
+    page.get_by_label("Titre", exact=True).fill("a")
     said = page.locator("#preview-to-save li")
     expect(said).to_have_text(["Le titre doit compter au moins 3 caractères."])
     preview_problems = said.all_inner_texts()
@@ -53,7 +53,7 @@ def test_the_composer_chooses_communes_previews_what_the_save_says_and_confirms_
     refused = page.locator(".fr-alert--error[role=alert] li")  # the save's, not the preview's
     expect(refused).to_have_text(preview_problems)
 
-    page.get_by_label("Titre").fill("Crue de la Somme")
+    page.get_by_label("Titre", exact=True).fill("Crue de la Somme")
     expect(page.locator("#preview-to-save")).to_have_count(0)
     page.get_by_role("button", name="Enregistrer le brouillon").click()
     expect(page.get_by_text("Brouillon n°")).to_be_visible()

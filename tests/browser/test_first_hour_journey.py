@@ -269,7 +269,7 @@ def _the_communicant_composes_for_the_elus(journey: Journey, crisis_id: int) -> 
     audiences = page.locator("#audiences-fieldset")
     expect(audiences.get_by_label("Élus")).to_be_checked()
     expect(audiences.get_by_label("Public", exact=True)).not_to_be_checked()
-    bulletin_title = page.get_by_label("Titre").input_value()
+    bulletin_title = page.get_by_label("Titre", exact=True).input_value()
     journey.step(who, page, "redaction")
     journey.click(who, page.get_by_role("button", name="Enregistrer le brouillon"))
     expect(page.get_by_text("Brouillon n°")).to_be_visible()

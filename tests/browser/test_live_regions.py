@@ -66,6 +66,7 @@ def _on_its_tracking_page(page: Page, server: LiveServer) -> tuple[int, dict[str
     bulletin_id, deliveries = _to_call_bulletin(server)
     log_in(page, server, "communicant")
     page.goto(f"{server.url}/communiques/{bulletin_id}/suivi")
+    page.wait_for_selector("body[data-live=on]", state="attached")  # the stream is open
     return bulletin_id, deliveries
 
 

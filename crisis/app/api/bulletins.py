@@ -36,7 +36,7 @@ from crisis.bulletin import confirmations, tracking
 from crisis.bulletin import workflow as bulletins
 from crisis.bulletin.recipients import recipients
 from crisis.bulletin.verdict import verdict
-from crisis.bulletin.workflow import Bulletin, Draft
+from crisis.bulletin.workflow import Bulletin
 from crisis.cell import crises
 from crisis.dispatch.outbox import DeliveryStatus
 from playbooks import check_completeness
@@ -92,7 +92,7 @@ async def preview(
     body: PreviewIn, actor: CurrentActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
     policy = channel_policy(settings)
-    draft = Draft(**body.model_dump(exclude={"crisis_id"}))
+    draft = body.draft()
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=body.crisis_id)
         judged = await verdict(session, crisis=crisis, draft=draft, policy=policy)

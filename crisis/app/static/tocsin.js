@@ -38,7 +38,9 @@
       if (old.hasAttribute("data-scroll-marked") && SCROLL_MARKS.has(attr.name)) continue;  // tables.js'
       old.removeAttribute(attr.name);
     }
-    if (!field) morphChildren(old, fresh);
+    // A countdown's text is the page's own (it ticks each second): left alone while its deadline stands.
+    const ticking = old.dataset.deadline && old.dataset.deadline === fresh.dataset.deadline;
+    if (!field && !ticking) morphChildren(old, fresh);
   }
   function morphChildren(parent, freshParent) {
     const byId = new Map();
@@ -65,7 +67,11 @@
   const RETRY_FIRST_MS = 2000, RETRY_MAX_MS = 30000;
   function refresh(region, quiet) {
     const running = inFlight.get(region);
-    if (running) { running.again = true; return running.done; }
+    if (running) {
+      running.again = true;
+      if (!quiet) region.setAttribute("aria-busy", "true");
+      return running.done;
+    }
     const state = { again: false, done: null };
     state.done = (async () => {
       if (!quiet) region.setAttribute("aria-busy", "true");
@@ -112,12 +118,14 @@
   // The first message of a stream (at load, and again after a reconnection) may already hold
   // changes the page was rendered without: every region is fetched once then, quietly (no
   // announcement, not shown busy). Later messages fetch only the regions whose groups changed.
+  // <body data-live="on"> once the stream's first figures arrived, "off" while it reconnects.
   let first = true;
-  source.addEventListener("error", () => { first = true; });
+  source.addEventListener("error", () => { first = true; document.body.dataset.live = "off"; });
   source.addEventListener("change", (event) => {
     const message = JSON.parse(event.data);
     const all = first;
     first = false;
+    document.body.dataset.live = "on";
     if (!all && message.announce.length) status.textContent = message.announce.join(" ");
     for (const region of regions) {
       const groups = (region.dataset.liveOn || "").split(" ").filter(Boolean);

@@ -196,7 +196,7 @@ class BulletinIn(RequestModel):
     body_falc: str = Field(default="", max_length=20_000, description="Version FALC : son texte.")
 
     def draft(self) -> Draft:
-        fields = self.model_dump(exclude=set(VERSION_FIELDS))
+        fields = self.model_dump(exclude=set(VERSION_FIELDS) | {"crisis_id"})
         versions = {
             str(lang): {
                 "title": str(getattr(self, f"title_{lang}")),
