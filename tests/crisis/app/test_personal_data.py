@@ -172,6 +172,7 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     # the CIP's staff by name (agents, as the cell); callers' callback numbers only to the CIP
     # operators and the prefect (`crisis.cip.privacy`), never in the API's state
     "/api/v1/crises/{crisis_id}/cip": (),
+    "/api/v1/crises/{crisis_id}/cip/debriefs": (),  # the CIP's staff by name, as above
     "/evenements/{crisis_id}/cip": (),
     "/communiques/{bulletin_id}/suivi": (NAME, TO_CALL_NAME, LANDLINE),
     "/fragments/communiques/{bulletin_id}/suivi": (NAME, TO_CALL_NAME, LANDLINE),
