@@ -122,3 +122,29 @@ def test_once_the_prefect_closes_the_cip_an_operator_writes_a_debrief_from_the_c
     expect(page.get_by_role("alert").first).to_contain_text("Débriefing enregistré")
     expect(page.locator("#cip-debrief-form")).to_have_count(0)
     expect(page.locator("#cip-debriefing")).to_contain_text("Un poste de plus la nuit.")
+
+
+def test_a_call_logged_by_one_operator_appears_live_in_another_console_and_a_draft_stays(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    crisis_id = _open_cip(live_server)
+    console = f"{live_server.url}/evenements/{crisis_id}/cip"
+    watching, page = context_as(browser, live_server, "operateur")
+    page.goto(console)
+    expect(page.locator("#cip-live [data-figure='calls']")).to_have_text("0")
+    page.locator("#call-question").fill("Brouillon : la route de Rue est-elle ouverte ?")
+    page.locator("#call-question").focus()
+    logging, other = context_as(browser, live_server, "cip-op2")
+    other.goto(console)
+    other.keyboard.press("F2")
+    other.locator("#call-question").fill("Le pont d'Abbeville est-il fermé ?")
+    other.keyboard.press("Control+Enter")
+    other.wait_for_url(re.compile(r"\?appel=\d+"))
+    expect(page.locator("#cip-recent-calls")).to_contain_text("Le pont d'Abbeville est-il fermé ?")
+    expect(page.locator("#cip-live [data-figure='calls']")).to_have_text("1")
+    expect(page.locator("#call-question")).to_have_value(
+        "Brouillon : la route de Rue est-elle ouverte ?"
+    )
+    assert page.evaluate("() => document.activeElement.id") == "call-question"
+    logging.close()
+    watching.close()
