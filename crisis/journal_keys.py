@@ -39,6 +39,7 @@ KEY_LABELS: dict[str, str] = {
     "crisis_id": "Événement n°",
     "deactivated": "Désactivés",
     "deactivated_keys": "Clés désactivées",
+    "debrief": "Débriefing n°",
     "decided_by": "Décidé par",
     "delay_seconds": "Attente (s)",
     "deliveries": "Envois",

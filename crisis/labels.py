@@ -80,6 +80,7 @@ ACTION_LABELS: dict[str, str] = {
     "cip.follow_up_done": "Rappel fait par la CIP",
     "cip.faq_written": "Réponse de FAQ rédigée",
     "cip.faq_approved": "Réponse de FAQ validée",
+    "cip.debrief_written": "Débriefing de la CIP écrit",
     "clock.alert_sent": "Alerte d'horloge envoyée",
     "clock.met": "Engagement tenu",
     "checklist.ticked": "Étape cochée",

@@ -15,6 +15,7 @@ import crisis.cell.crises
 import crisis.cell.paging
 import crisis.checkpoints
 import crisis.cip.calls
+import crisis.cip.debrief
 import crisis.cip.faq
 import crisis.cip.record
 import crisis.dispatch.budget

@@ -1,5 +1,6 @@
 """The CIP's report for the crisis summary (page, HTML file and PDF): its dates, its calls,
-the waiting-time distribution, the topics, the follow-ups left open."""
+the waiting-time distribution, the topics, the follow-ups left open, the operators'
+debriefs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.cip import calls, figures, numbers, record
+from crisis.cip import calls, debrief, figures, numbers, record
 from crisis.cip.calls import CipCall
 from crisis.cip.vocabulary import TOPIC_LABELS
 from playbooks.formatting import french_clock, french_day
@@ -49,6 +50,10 @@ async def lines(session: AsyncSession, *, crisis_id: int) -> tuple[tuple[str, st
     if found.wait_p50_s is not None:
         waits = f"médiane {found.wait_p50_s} s, 90 % sous {found.wait_p90_s} s"
     topics = ", ".join(f"{TOPIC_LABELS.get(t, t)} ({n})" for t, n in found.topics) or "—"
+    debriefs = tuple(
+        (f"Débriefing de {d.name}", debrief_text(d))
+        for d in await debrief.for_crisis(session, crisis_id=crisis_id)
+    )
     return (
         ("CIP", dates),
         ("Appels à la CIP", f"{found.calls} appel(s) ; attente {waits}"),
@@ -56,4 +61,13 @@ async def lines(session: AsyncSession, *, crisis_id: int) -> tuple[tuple[str, st
         ("Thèmes des appels", topics),
         ("Rappels restés à faire", str(found.open_follow_ups)),
         ("Questions sans réponse de la FAQ", str(len(found.suggestions))),
+        *debriefs,
+    )
+
+
+def debrief_text(written: debrief.CipDebrief) -> str:
+    """« Appels difficiles : … — Besoins pour la prochaine fois : … »."""
+    return (
+        f"Appels difficiles : {written.hard_calls or '—'} — "
+        f"Besoins pour la prochaine fois : {written.needs or '—'}"
     )

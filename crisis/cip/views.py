@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.cip import calls, figures, numbers, record, staffing
 from crisis.cip.calls import CipCall
+from crisis.cip.debrief import CipDebrief
 from crisis.cip.faq import FaqItem
 from crisis.cip.record import Cip, CipShift
 from crisis.cip.rules import CipRules
@@ -29,6 +30,17 @@ def shift_view(shift: CipShift) -> dict[str, Any]:
         "checked_in_by": shift.checked_in_by,
         "checked_out_at": _iso(shift.checked_out_at),
         "handover_note": shift.handover_note,
+    }
+
+
+def debrief_view(written: CipDebrief) -> dict[str, Any]:
+    return {
+        "id": written.id,
+        "user": written.user_id,
+        "person": written.name,
+        "hard_calls": written.hard_calls,
+        "needs": written.needs,
+        "written_at": _iso(written.written_at),
     }
 
 

@@ -1,6 +1,7 @@
 """Issue 20 in the browser: an operator answers a caller from the CIP console with the keyboard
 alone — time stamps with F2/F3/F4, the FAQ searched as typed and taken with Enter, the draft
-surviving a reload, Ctrl+Enter to save — and the call reaches the cabinet's figures."""
+surviving a reload, Ctrl+Enter to save — and the call reaches the cabinet's figures; once the
+CIP is closed, the operator writes a debrief from the console."""
 
 from __future__ import annotations
 
@@ -103,3 +104,47 @@ def test_the_console_fits_a_laptop_screen_and_its_form_is_reached_by_tab(
         if page.evaluate("() => document.activeElement.id") == "call-topic":
             break
     assert page.evaluate("() => document.activeElement.id") == "call-topic"
+
+
+def test_once_the_prefect_closes_the_cip_an_operator_writes_a_debrief_from_the_console(
+    page: Page, live_server: LiveServer
+) -> None:
+    crisis_id = _open_cip(live_server)
+    with api(live_server, "prefet") as prefect:
+        prefect.delete(f"/api/v1/crises/{crisis_id}/cip").raise_for_status()
+    log_in(page, live_server, "operateur")
+    page.goto(f"{live_server.url}/evenements/{crisis_id}/cip")
+    form = page.locator("#cip-debrief-form")
+    form.get_by_label("Appels difficiles").fill("Un appelant sourd : le SMS aurait aidé.")
+    form.get_by_label("Besoins pour la prochaine fois").fill("Un poste de plus la nuit.")
+    assert axe_violations(page) == []
+    form.get_by_role("button", name="Enregistrer mon débriefing").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Débriefing enregistré")
+    expect(page.locator("#cip-debrief-form")).to_have_count(0)
+    expect(page.locator("#cip-debriefing")).to_contain_text("Un poste de plus la nuit.")
+
+
+def test_a_call_logged_by_one_operator_appears_live_in_another_console_and_a_draft_stays(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    crisis_id = _open_cip(live_server)
+    console = f"{live_server.url}/evenements/{crisis_id}/cip"
+    watching, page = context_as(browser, live_server, "operateur")
+    page.goto(console)
+    expect(page.locator("#cip-live [data-figure='calls']")).to_have_text("0")
+    page.locator("#call-question").fill("Brouillon : la route de Rue est-elle ouverte ?")
+    page.locator("#call-question").focus()
+    logging, other = context_as(browser, live_server, "cip-op2")
+    other.goto(console)
+    other.keyboard.press("F2")
+    other.locator("#call-question").fill("Le pont d'Abbeville est-il fermé ?")
+    other.keyboard.press("Control+Enter")
+    other.wait_for_url(re.compile(r"\?appel=\d+"))
+    expect(page.locator("#cip-recent-calls")).to_contain_text("Le pont d'Abbeville est-il fermé ?")
+    expect(page.locator("#cip-live [data-figure='calls']")).to_have_text("1")
+    expect(page.locator("#call-question")).to_have_value(
+        "Brouillon : la route de Rue est-elle ouverte ?"
+    )
+    assert page.evaluate("() => document.activeElement.id") == "call-question"
+    logging.close()
+    watching.close()

@@ -19,6 +19,9 @@ from crisis.app.api.schemas.cip import (
     CheckOutIn,
     CipOrderIn,
     CipView,
+    DebriefIn,
+    DebriefList,
+    DebriefView,
     FaqIn,
     FaqList,
     FaqView,
@@ -28,7 +31,7 @@ from crisis.app.auth import CurrentActor, DbDep, SettingsDep
 from crisis.app.paths import RowId
 from crisis.app.policies import cip_rules
 from crisis.cell import crises
-from crisis.cip import calls, faq, ordering, privacy, record, staffing, views
+from crisis.cip import calls, debrief, faq, ordering, privacy, record, staffing, views
 from crisis.cip.faq import APPROVERS, WRITERS
 from crisis.errors import NotFound
 
@@ -217,6 +220,36 @@ async def approve_faq(
         return 200, await _faq_item(session, crisis_id, entry.id)
 
     return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
+@router.post(
+    "/debriefs",
+    status_code=201,
+    summary="Écrire son débriefing (CIP fermée, poste tenu)",
+    **returns(DebriefView, 403, 404, 409),
+)
+async def write_debrief(
+    crisis_id: RowId, body: DebriefIn, request: Request, caller: CallerDep, db: DbDep
+) -> JSONResponse:
+    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        written = await debrief.write(
+            session,
+            **caller.acting,
+            crisis_id=crisis_id,
+            hard_calls=body.hard_calls,
+            needs=body.needs,
+        )
+        return 201, views.debrief_view(written)
+
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
+@router.get("/debriefs", summary="Les débriefings des opérateurs", **returns(DebriefList, 404))
+async def list_debriefs(crisis_id: RowId, actor: CurrentActor, db: DbDep) -> dict[str, Any]:
+    async with db.read() as session:
+        await crises.get(session, crisis_id=crisis_id)
+        written = await debrief.for_crisis(session, crisis_id=crisis_id)
+    return {"items": [views.debrief_view(d) for d in written]}
 
 
 async def _faq_item(session: AsyncSession, crisis_id: int, entry_id: int | None) -> dict[str, Any]:

@@ -17,16 +17,19 @@ from crisis.app.db import Database
 from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
 from crisis.app.policies import cip_rules
+from crisis.app.web import live_stream
 from crisis.app.web.templating import render
 from crisis.cell import crises, overview
 from crisis.cell.clocks import ClockCode
 from crisis.cell.crises import Crisis
-from crisis.cip import calls, faq, figures, numbers, privacy, record, staffing
+from crisis.cip import calls, debrief, faq, figures, numbers, privacy, record, staffing
 from crisis.cip import facts as validated
 from crisis.cip.faq import APPROVERS, WRITERS
 from crisis.cip.vocabulary import CIP_ROLE_LABELS, CIP_STATE_LABELS, TOPIC_LABELS, CipRole, CipState
 
 router = APIRouter(include_in_schema=False)
+RECENT_CALLS = 10
+"""The console's live list shows the calls logged last, by anyone in the CIP."""
 
 
 def abilities(actor: Actor, *, present: bool, head: bool) -> dict[str, bool]:
@@ -60,6 +63,19 @@ def _announcement(crisis: Crisis) -> str | None:
     return f"/evenements/{crisis.id}/communiques/nouveau?modele={chosen}"
 
 
+def _may_debrief(
+    cip: record.Cip | None,
+    shifts: list[record.CipShift],
+    written: list[debrief.CipDebrief],
+    actor: Actor,
+) -> bool:
+    """The debrief form: the CIP closed, a shift held, no debrief written yet."""
+    if cip is None or cip.closed_at is None:
+        return False
+    held = any(s.user_id == actor.user_id for s in shifts)
+    return held and not any(d.user_id == actor.user_id for d in written)
+
+
 async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> dict[str, Any]:
     """Everything the CIP page and the crisis page's CIP section show, as `caller` may see it."""
     actor, now = caller.actor, caller.now
@@ -72,6 +88,7 @@ async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> di
         entries = await faq.listing(session, crisis_id=crisis_id, approved_only=False)
         logged = await calls.for_crisis(session, crisis_id=crisis_id)
         states = await overview.clock_states(session, crises=[crisis], now=now)
+        debriefs = await debrief.for_crisis(session, crisis_id=crisis_id)
         names = {
             c.code: c.name
             for c in await geography.communes_by_code(
@@ -100,8 +117,13 @@ async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> di
         "faq_pending": [i for i in entries if i.entry.status != "approved"],
         "figures": figures.of(logged),
         "follow_ups": [c for c in logged if c.follow_up and c.follow_up_done_at is None],
+        "recent_calls": sorted(logged, key=lambda c: (c.received_at, c.id or 0), reverse=True)[
+            :RECENT_CALLS
+        ],
         "commune_names": names,
         "can": abilities(actor, present=mine is not None, head=actor.user_id in heads),
+        "debriefs": debriefs,
+        "may_debrief": _may_debrief(cip, shifts, debriefs, actor),
         "server_now": now.isoformat(),
         "now_local": paris(now).strftime("%Y-%m-%dT%H:%M"),
         "topic_labels": TOPIC_LABELS,
@@ -136,6 +158,20 @@ async def cip_section(
     """The crisis page's CIP section: state, staffing and the cabinet's figures."""
     context = await console_context(db, crisis_id=crisis_id, caller=caller)
     return render(request, "cip/figures.html", **context)
+
+
+@router.get("/fragments/evenements/{crisis_id}/cip/console")
+async def cip_console_live(
+    crisis_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> HTMLResponse:
+    """The console's live region: the figures and the last calls, the same for every viewer
+    (no callback number), re-rendered once per change of the crisis' topic."""
+
+    async def fresh() -> HTMLResponse:
+        context = await console_context(db, crisis_id=crisis_id, caller=caller)
+        return render(request, "cip/console_live.html", **context)
+
+    return await live_stream.shared_fragment(request, f"evenement:{crisis_id}", (), fresh)
 
 
 @router.get("/cip")

@@ -1,7 +1,7 @@
 """The CIP page's forms: order, open, close, check in and out, log a call, write and approve
-FAQ entries. A refusal brings the page back with the reason and what was typed (journaled
-like the API's); a success redirects to the page (`?appel=N` tells the console the call was
-saved, so that it drops its local draft)."""
+FAQ entries, write one's debrief after the close. A refusal brings the page back with the
+reason and what was typed (journaled like the API's); a success redirects to the page
+(`?appel=N` tells the console the call was saved, so that it drops its local draft)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from crisis.app.web.cip_console import console_context
 from crisis.app.web.lifecycle_pages import paris_local
 from crisis.app.web.templating import flash, render
 from crisis.cell.crises import RefusedInput
-from crisis.cip import calls, faq, ordering, staffing
+from crisis.cip import calls, debrief, faq, ordering, staffing
 from crisis.errors import DomainError
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfChecked])
@@ -262,3 +262,22 @@ async def approve_faq(
         return await faq.approve(session, **caller.acting, crisis_id=crisis_id, entry_id=entry_id)
 
     return await _act(request, caller, db, crisis_id, step, done="Réponse validée.")
+
+
+@router.post("/evenements/{crisis_id}/cip/debriefing")
+async def write_debrief(
+    crisis_id: RowId,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    hard_calls: Annotated[str, Form(max_length=20000)] = "",
+    needs: Annotated[str, Form(max_length=20000)] = "",
+) -> Response:
+    async def step(session: AsyncSession) -> object:
+        return await debrief.write(
+            session, **caller.acting, crisis_id=crisis_id, hard_calls=hard_calls, needs=needs
+        )
+
+    form = {"hard_calls": hard_calls, "needs": needs}
+    done = "Débriefing enregistré : il rejoint le rapport de la CIP au bilan."
+    return await _act(request, caller, db, crisis_id, step, done=done, form=form)

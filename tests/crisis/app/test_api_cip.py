@@ -10,7 +10,15 @@ import sqlalchemy as sa
 
 from crisis import journal
 from crisis.app.db import Database
-from tests.crisis.cip.cip_support import ABBEVILLE, NUMBER, CipWorld, cip_world, opened, ordered
+from tests.crisis.cip.cip_support import (
+    ABBEVILLE,
+    NUMBER,
+    CipWorld,
+    cip_world,
+    opened,
+    ordered,
+    summary_texts,
+)
 from tests.support import FrozenClock
 
 
@@ -266,10 +274,6 @@ async def test_the_cabinet_reads_calls_per_hour_waiting_times_topics_and_questio
 async def test_the_cip_report_joins_the_crisis_summary_page_and_its_pdf(
     client: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    import io
-
-    from pypdf import PdfReader
-
     world = await cip_world(client, db, clock)
     await opened(client, world)
     clock.advance(minutes=10)
@@ -281,19 +285,10 @@ async def test_the_cip_report_joins_the_crisis_summary_page_and_its_pdf(
         answer = await client.post(f"{world.base}/calls", json=body, headers=world.head.headers)
         assert answer.status_code == 201, answer.text
     assert (await client.delete(world.base, headers=world.prefect.headers)).status_code == 200
-    closed = await client.post(
-        f"/api/v1/crises/{world.crisis_id}/close", headers=world.prefect.headers
-    )
-    assert closed.status_code == 200
-    page = await client.get(f"/evenements/{world.crisis_id}/bilan", headers=world.prefect.headers)
-    assert "numéro 0 800 10 02 00, ordonnée samedi 28 novembre à 15 h" in page.text
-    assert "3 appel(s) ; attente médiane 45 s, 90 % sous 200 s" in page.text
-    assert "moins de 30 s : 1 · 30 s à 1 min : 1 · 1 à 2 min : 0 · plus de 2 min : 1" in page.text
-    pdf = await client.get(
-        f"/evenements/{world.crisis_id}/synthese.pdf", headers=world.prefect.headers
-    )
-    reader = PdfReader(io.BytesIO(pdf.content))
-    text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+    page, text = await summary_texts(client, world)
+    assert "numéro 0 800 10 02 00, ordonnée samedi 28 novembre à 15 h" in page
+    assert "3 appel(s) ; attente médiane 45 s, 90 % sous 200 s" in page
+    assert "moins de 30 s : 1 · 30 s à 1 min : 1 · 1 à 2 min : 0 · plus de 2 min : 1" in page
     assert "Appels à la CIP" in text and "Rappels restés à faire" in text
 
 

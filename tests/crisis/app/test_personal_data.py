@@ -172,7 +172,9 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     # the CIP's staff by name (agents, as the cell); callers' callback numbers only to the CIP
     # operators and the prefect (`crisis.cip.privacy`), never in the API's state
     "/api/v1/crises/{crisis_id}/cip": (),
+    "/api/v1/crises/{crisis_id}/cip/debriefs": (),  # the CIP's staff by name, as above
     "/evenements/{crisis_id}/cip": (),
+    "/fragments/evenements/{crisis_id}/cip/console": (),  # the last calls, never a callback number
     "/communiques/{bulletin_id}/suivi": (NAME, TO_CALL_NAME, LANDLINE),
     "/fragments/communiques/{bulletin_id}/suivi": (NAME, TO_CALL_NAME, LANDLINE),
     "/communiques/{bulletin_id}/envois.csv": (NAME, PHONE, EMAIL, TO_CALL_NAME),

@@ -75,3 +75,21 @@ async def opened(client: httpx.AsyncClient, world: CipWorld, *, order: bool = Tr
         assert answer.status_code == 201, answer.text
     answer = await client.post(f"{world.base}/open", headers=world.head.headers)
     assert answer.status_code == 200, answer.text
+
+
+async def summary_texts(client: httpx.AsyncClient, world: CipWorld) -> tuple[str, str]:
+    """The crisis closed by the prefect, its summary page and its PDF's text (spaces joined)."""
+    import io
+
+    from pypdf import PdfReader
+
+    closed = await client.post(
+        f"/api/v1/crises/{world.crisis_id}/close", headers=world.prefect.headers
+    )
+    assert closed.status_code == 200, closed.text
+    page = await client.get(f"/evenements/{world.crisis_id}/bilan", headers=world.prefect.headers)
+    pdf = await client.get(
+        f"/evenements/{world.crisis_id}/synthese.pdf", headers=world.prefect.headers
+    )
+    reader = PdfReader(io.BytesIO(pdf.content))
+    return page.text, " ".join(" ".join(p.extract_text() for p in reader.pages).split())

@@ -43,6 +43,30 @@ class CallIn(RequestModel):
     callback_number: str | None = Field(default=None, max_length=40)
 
 
+class DebriefIn(RequestModel):
+    hard_calls: str | None = Field(
+        default=None, max_length=20000, description="Appels difficiles (2 000 caractères au plus)."
+    )
+    needs: str | None = Field(
+        default=None,
+        max_length=20000,
+        description="Besoins pour la prochaine fois (2 000 caractères au plus).",
+    )
+
+
+class DebriefView(BaseModel):
+    id: int
+    user: int
+    person: str
+    hard_calls: str
+    needs: str
+    written_at: Timestamp
+
+
+class DebriefList(BaseModel):
+    items: list[DebriefView]
+
+
 class FaqIn(RequestModel):
     question: str = Field(max_length=1000)
     answer: str = Field(max_length=4000)
