@@ -104,8 +104,11 @@ def api(server: LiveServer, login: str) -> httpx.Client:
     return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
 
 
-def add_contact(server: LiveServer, audience: str, function: str, last_name: str) -> int:
-    """A directory entry written by the admin through the API, with one e-mail address."""
+def add_contact(
+    server: LiveServer, audience: str, function: str, last_name: str, commune: str | None = None
+) -> int:
+    """A directory entry written by the admin through the API, with one e-mail address: for
+    the whole département, or for one commune (an official that other tests' counts miss)."""
     address = f"{last_name.lower()}@sandbox.tocsin.test"
     with api(server, "admin") as admin:
         written = admin.post(
@@ -114,8 +117,8 @@ def add_contact(server: LiveServer, audience: str, function: str, last_name: str
                 "audience": audience,
                 "function": function,
                 "last_name": last_name,
-                "area_level": "departement",
-                "area_code": "80",
+                "area_level": "commune" if commune else "departement",
+                "area_code": commune or "80",
                 "channels": [{"kind": "email", "address": address}],
             },
         )
@@ -217,7 +220,7 @@ def crisis_drill_with_inject(server: LiveServer) -> tuple[int, int]:
 
 def reachability_drill(server: LiveServer) -> int:
     """A reachability test of one mayor, planned by the trainer: it awaits the prefect."""
-    mayor = add_contact(server, "officials", "maire", "JOIGNABLE")
+    mayor = add_contact(server, "officials", "maire", "JOIGNABLE", commune="80759")  # Tilloloy
     with api(server, "formateur") as trainer:
         body = {
             "title": "Joignabilité des maires",
