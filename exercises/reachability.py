@@ -130,17 +130,15 @@ async def reached_since(session: AsyncSession, ids: Sequence[int], since: dateti
     return sorted({i for i in (await session.exec(query)).all() if i is not None})
 
 
-async def send(
+async def _allowed(
     session: AsyncSession,
-    *,
-    actor: Actor,
     approved_by: str | None,
     officials: Sequence[int],
+    *,
     now: datetime,
-    window: timedelta = WINDOW,
-) -> Reached:
-    """The fixed test to every private channel of each official; refused, nothing written:
-    409 without a prefect's approval, 422 for a non-official, 409 inside the window."""
+    window: timedelta,
+) -> dict[int, str]:
+    """The officials' names, once the test is approved and none was tested within `window`."""
     if not approved_by:
         raise DrillConflict(
             "not_approved",
@@ -156,6 +154,21 @@ async def send(
             "jours : " + ", ".join(names[i] for i in recent) + ".",
             {"recent": recent},
         )
+    return names
+
+
+async def send(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    approved_by: str | None,
+    officials: Sequence[int],
+    now: datetime,
+    window: timedelta = WINDOW,
+) -> Reached:
+    """The fixed test to every private channel of each official; refused, nothing written:
+    409 without a prefect's approval, 422 for a non-official, 409 inside the window."""
+    names = await _allowed(session, approved_by, officials, now=now, window=window)
     channels = await _private_channels(session, list(names))
     requests = [
         DeliveryRequest(
