@@ -17,11 +17,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.directory import ContactChannel
 from crisis.cell import paging
-from crisis.dispatch import outbox
-from crisis.dispatch.outbox import Purpose, Rendering
 from crisis.vocabulary import Audience
 from exercises.injects import Inject
-from exercises.messages import active_participants
+from exercises.messages import active_participants, enqueue_to_participants
 
 __all__ = ["PREFIX", "send"]
 
@@ -75,16 +73,6 @@ async def send(
     ]
     text = f"{PREFIX}{inject.text}"
     subject = f"{PREFIX}Exercice « {title} » : nouvel élément du scénario"
-    await outbox.enqueue(
-        session,
-        purpose=Purpose.PAGE,
-        renderings=[
-            Rendering(channel=ch, text=text, subject=subject, link=None)
-            for ch in sorted({r.channel for r in requests})
-        ],
-        requests=requests,
-        now=now,
-        exercise=True,
-        crisis_id=crisis_id,
+    return await enqueue_to_participants(
+        session, requests, text=text, subject=subject, link=None, now=now, crisis_id=crisis_id
     )
-    return len(requests)

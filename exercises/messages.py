@@ -78,6 +78,22 @@ async def send_to_participants(
         return 0
     subject = f"{paging.EXERCISE_PREFIX} — {headline}"
     text = f"{paging.EXERCISE_PREFIX} — {headline}. Exercice « {title} ». {link}"
+    return await enqueue_to_participants(
+        session, requests, text=text, subject=subject, link=link, now=now, crisis_id=crisis_id
+    )
+
+
+async def enqueue_to_participants(
+    session: AsyncSession,
+    requests: list[DeliveryRequest],
+    *,
+    text: str,
+    subject: str,
+    link: str | None,
+    now: datetime,
+    crisis_id: int | None,
+) -> int:
+    """One exercise message, rendered per channel, to these participants' deliveries."""
     await outbox.enqueue(
         session,
         purpose=Purpose.PAGE,
