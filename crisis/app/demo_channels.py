@@ -1,18 +1,27 @@
-"""The demo's channels: the local sandbox, in-process, behind both channel sets."""
+"""The demo's channels: the local sandbox, in its own process, behind both channel sets."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import threading
-from concurrent.futures import Future
+import multiprocessing
+import signal
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnProcess
+from typing import Protocol
 
 from pydantic import SecretStr
 
+from channels.config import ChannelsConfig
 from channels.sandbox import DEFAULT_PORTS, SMS_REPLY_SECRET, TELEGRAM_REPLY_SECRET, Sandbox
+from crisis.app.logs import configure as configure_logs
 from crisis.app.settings import Settings
 
 log = logging.getLogger("tocsin.demo")
+START_SECONDS = 60.0
+"""A spawned process imports the fakes first: seconds on a busy machine."""
 
 
 async def start_sandbox() -> Sandbox:
@@ -28,32 +37,98 @@ async def start_sandbox() -> Sandbox:
     return sandbox
 
 
-class SandboxThread:
-    """The demo's sandbox on its own thread and event loop, in the `serve` process: the fakes
-    receiving thousands of messages do not take turns with page rendering, and they run the
-    same whether the web is one process or several. The worker sends to them over loopback."""
+class SandboxHandle(Protocol):
+    """What the demo needs of a running sandbox, in this process or in its own."""
 
-    def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="sandbox", daemon=True)
-        self.sandbox: Sandbox | None = None
+    def config(self) -> ChannelsConfig: ...
 
-    def start(self) -> Sandbox:
-        self._thread.start()
-        started: Future[Sandbox] = asyncio.run_coroutine_threadsafe(start_sandbox(), self._loop)
-        self.sandbox = started.result(timeout=30)
-        return self.sandbox
+    def webhook_url(self, name: str = "site") -> str: ...
+
+    def answer_to(self, base_url: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Started:
+    config: ChannelsConfig
+    urls: dict[str, str]
+
+
+def _sandbox_main(parent: Connection, json_logs: bool, level: str) -> None:
+    # Ctrl-C in the terminal reaches the whole group: the parent stops the sandbox last.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    configure_logs(json_logs=json_logs, level=level)
+    asyncio.run(_serve_sandbox(parent))
+
+
+async def _serve_sandbox(parent: Connection) -> None:
+    """Start the fakes, tell the parent where they are, then obey it until it goes."""
+    sandbox = await start_sandbox()
+    try:
+        parent.send(_Started(sandbox.config(), dict(sandbox.urls)))
+        while True:
+            try:
+                order = await asyncio.to_thread(parent.recv)
+            except EOFError:  # the parent is gone
+                return
+            if order[0] != "answer_to":
+                return
+            sandbox.answer_to(order[1])
+    finally:
+        await sandbox.stop()
+
+
+class SandboxProcess:
+    """The demo's sandbox in its own process: the fakes receiving thousands of messages (and
+    parsing every e-mail) take no turn with page rendering, nor hold the web process' GIL, and
+    they run the same whether the web is one process or several. The worker sends to them
+    over loopback."""
+
+    def __init__(self, *, json_logs: bool = True, level: str = "INFO") -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child_end = context.Pipe(duplex=True)
+        self._process: SpawnProcess = context.Process(
+            target=_sandbox_main, args=(child_end, json_logs, level), name="tocsin-sandbox"
+        )
+        self._child_end = child_end
+        self._started: _Started | None = None
+
+    @property
+    def urls(self) -> dict[str, str]:
+        assert self._started is not None, "the sandbox is not started"
+        return self._started.urls
+
+    def start(self) -> SandboxProcess:
+        self._process.start()
+        self._child_end.close()
+        if not self._pipe.poll(START_SECONDS):
+            self.stop()
+            raise RuntimeError("the demo sandbox did not start")
+        self._started = self._pipe.recv()
+        return self
+
+    def config(self) -> ChannelsConfig:
+        assert self._started is not None, "the sandbox is not started"
+        return self._started.config
+
+    def webhook_url(self, name: str = "site") -> str:
+        return f"{self.urls['webhook']}/hook/{name}"
+
+    def answer_to(self, base_url: str) -> None:
+        self._pipe.send(("answer_to", base_url))
 
     def stop(self) -> None:
-        if self.sandbox is not None:
-            stopped = asyncio.run_coroutine_threadsafe(self.sandbox.stop(), self._loop)
-            stopped.result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
+        if self._process.pid is None:
+            return
+        with contextlib.suppress(OSError):
+            self._pipe.send(("stop",))
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(5)
+        self._pipe.close()
 
 
-def with_sandbox(settings: Settings, sandbox: Sandbox) -> Settings:
+def with_sandbox(settings: Settings, sandbox: SandboxHandle) -> Settings:
     """A demo has no real recipient: the real and the exercise sets both point at the fakes,
     and the replies simulated on the sandbox page come back to this Tocsin (both sets).
 
@@ -91,7 +166,7 @@ DEMO_PHONES = {
 }
 
 
-def demo_public_accounts(sandbox: Sandbox) -> dict[str, str]:
+def demo_public_accounts(sandbox: SandboxHandle) -> dict[str, str]:
     """The prefecture's public accounts, as the sandbox plays them."""
     return {
         "x": "@Prefet80",

@@ -29,7 +29,7 @@ from crisis.app import bootstrap, checkpointing, demo_exercises, demo_scenario
 from crisis.app.cli_common import fail, require_secret_key
 from crisis.app.clock import Clock, clock_from_environment
 from crisis.app.db import Database
-from crisis.app.demo_channels import SandboxThread, with_sandbox
+from crisis.app.demo_channels import SandboxProcess, with_sandbox
 from crisis.app.factory import create_app
 from crisis.app.instance_locks import AlreadyRunning, hold_single_instance
 from crisis.app.library import playbook_library
@@ -71,7 +71,11 @@ def serve(settings: Settings, layout: Layout) -> None:
     check_layout(settings, layout)
     settings = shared_secret(settings)
     web_lock = _single_instance(settings, layout)
-    sandbox = SandboxThread() if settings.demo else None
+    sandbox = (
+        SandboxProcess(json_logs=settings.json_logs, level=settings.log_level)
+        if settings.demo
+        else None
+    )
     try:
         if layout.web_processes == 1:
             asyncio.run(_serve_here(settings, layout, sandbox))
@@ -113,7 +117,7 @@ def _single_instance(settings: Settings, layout: Layout) -> IO[str] | None:
 async def _prepared(
     settings: Settings,
     layout: Layout,
-    sandbox: SandboxThread | None,
+    sandbox: SandboxProcess | None,
     *,
     database: Database | None = None,
     clock: Clock | None = None,
@@ -135,7 +139,7 @@ async def _prepared(
 
 
 async def _demo(
-    settings: Settings, layout: Layout, sandbox: SandboxThread, database: Database, clock: Clock
+    settings: Settings, layout: Layout, sandbox: SandboxProcess, database: Database, clock: Clock
 ) -> Settings:
     logins = await bootstrap.demo_users(database, clock)
     from crisis import directory  # the synthetic Somme directory and roster
@@ -215,7 +219,7 @@ def _signals_end_the_server() -> Iterator[list[int]]:
             signal.signal(sig, handler)
 
 
-async def _serve_here(settings: Settings, layout: Layout, sandbox: SandboxThread | None) -> None:
+async def _serve_here(settings: Settings, layout: Layout, sandbox: SandboxProcess | None) -> None:
     clock = clock_from_environment(dict(os.environ))
     database = Database.from_settings(settings)
     try:
