@@ -20,7 +20,16 @@ from crisis.app.web.exercise_agenda import agenda_path
 from crisis.app.web.lifecycle_pages import act_then_show
 from crisis.app.web.templating import format_paris, render
 from crisis.labels import AUDIENCE_LABELS
-from exercises import approval, compliance, ending, injects, launching, messages, views
+from exercises import (
+    approval,
+    asking,
+    compliance,
+    ending,
+    injects,
+    launching,
+    messages,
+    views,
+)
 
 router = APIRouter(include_in_schema=False)
 LOCAL_KEYS = (
@@ -156,6 +165,26 @@ async def confirm(
             s, actor=caller.actor, drill_id=drill_id, run_id=run_id, rules=rules, now=caller.now
         ),
         "Lancement confirmé : les participants reçoivent le message de début d'exercice.",
+    )
+
+
+@router.post("/exercices/{drill_id}/seances/{run_id}/annuler", dependencies=[CsrfChecked])
+async def decline(
+    drill_id: RowId,
+    run_id: RowId,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    return await _act(
+        request,
+        db,
+        drill_id,
+        lambda s: asking.decline(
+            s, actor=caller.actor, drill_id=drill_id, run_id=run_id, reason=reason, now=caller.now
+        ),
+        "Séance annulée : rien n'est parti ; le prochain lancement reste programmé.",
     )
 
 
