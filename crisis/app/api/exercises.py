@@ -86,6 +86,10 @@ class DrillView(BaseModel):
     approved_by: str | None = Field(description="Le préfet qui a approuvé le test de joignabilité.")
     approved_at: Timestamp | None
     awaiting_approval: bool = Field(description="Test de joignabilité en attente d'approbation.")
+    archived_at: Timestamp | None = Field(
+        default=None, description="Archivé (retiré du programme après avoir eu des séances)."
+    )
+    archived_by: str | None = None
     running: bool
     runs: list[RunView]
     injects: list[InjectView] = Field(
