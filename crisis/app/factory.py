@@ -43,6 +43,7 @@ from crisis.app.web import (
     cip_forms,
     coverage_pages,
     exercise_agenda,
+    exercise_edit_pages,
     exercise_feedback_pages,
     exercise_form,
     exercise_inject_pages,
@@ -102,6 +103,7 @@ ROUTERS = (
     exercise_injects_api.router,
     exercise_edits_api.router,
     exercise_form.router,  # before the drill page: « nouveau » is no drill number
+    exercise_edit_pages.router,
     exercise_pages.router,
     exercise_inject_pages.router,
     exercise_report_pages.router,

@@ -77,6 +77,7 @@ class Site:
                 "/exercices",
                 "/exercices/nouveau",
                 f"/exercices/{self.drill_id}",
+                f"/exercices/{self.drill_id}/modifier",
                 f"/exercices/{self.drill_id}/seances/{self.run_id}",
             ],
             "communicant": [

@@ -17,7 +17,7 @@ from exercises import approval, editing, launching, programme
 from exercises.editing import DrillChanges
 from exercises.errors import DrillConflict, DrillRefused
 from exercises.injects import Inject
-from exercises.programme import Drill, DrillKind, DrillSpec
+from exercises.programme import Drill, DrillKind, DrillRun, DrillSpec
 from tests.crisis.lifecycle_support import add_contact
 from tests.exercises.support import LAUNCH, PREFECT, TRAINER, crisis_drill_body, participants, plan
 from tests.exercises.support import stop as stop_run
@@ -41,6 +41,14 @@ async def _change(db: Database, clock: FrozenClock, drill: Drill, **changes: obj
             changes=DrillChanges(**changes),  # type: ignore[arg-type]
             playbooks=playbook_library(),
             now=clock.now(),
+        )
+
+
+async def _launch(db: Database, clock: FrozenClock, drill: Drill) -> DrillRun:
+    assert drill.id is not None
+    async with db.transaction() as session:
+        return await launching.launch_now(
+            session, actor=TRAINER, drill_id=drill.id, rules=LAUNCH, now=clock.now()
         )
 
 
@@ -125,11 +133,7 @@ async def test_during_a_run_what_it_uses_is_kept_but_the_title_may_change(
     db: Database, clock: FrozenClock
 ) -> None:
     drill = await _planned(db, clock)
-    assert drill.id is not None
-    async with db.transaction() as session:
-        run = await launching.launch_now(
-            session, actor=TRAINER, drill_id=drill.id, rules=LAUNCH, now=clock.now()
-        )
+    run = await _launch(db, clock, drill)
     for changes in ({"communes": ["80001"]}, {"participants": drill.participants[:1]}):
         with pytest.raises(DrillConflict) as refused:
             await _change(db, clock, drill, **changes)
@@ -168,11 +172,7 @@ async def test_a_drill_that_ran_is_archived_out_of_the_programme_and_no_longer_l
     db: Database, clock: FrozenClock
 ) -> None:
     drill = await _planned(db, clock)
-    assert drill.id is not None
-    async with db.transaction() as session:
-        run = await launching.launch_now(
-            session, actor=TRAINER, drill_id=drill.id, rules=LAUNCH, now=clock.now()
-        )
+    run = await _launch(db, clock, drill)
     await stop_run(db, run, reason="fin", now=clock.now())
     assert await _remove(db, clock, drill) == "archived"
     stored = await _stored(db, drill)
@@ -182,11 +182,8 @@ async def test_a_drill_that_ran_is_archived_out_of_the_programme_and_no_longer_l
     with pytest.raises(DrillConflict) as again:
         await _change(db, clock, drill, title="Encore")
     assert again.value.code == "drill_archived"
-    async with db.transaction() as session:
-        with pytest.raises(DrillConflict):
-            await launching.launch_now(
-                session, actor=TRAINER, drill_id=drill.id, rules=LAUNCH, now=clock.now()
-            )
+    with pytest.raises(DrillConflict):
+        await _launch(db, clock, drill)
     assert "exercise.archived" in await _actions(db)
 
 

@@ -45,6 +45,7 @@ LOCAL_KEYS = (
     "due_at",
     "deadline",
     "injects_paused_at",
+    "archived_at",
 )
 
 

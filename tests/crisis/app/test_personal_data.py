@@ -199,6 +199,7 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     "/exercices/{drill_id}/seances/{run_id}/bilan.pdf": (),
     # the planning form lists the exercise participants (players), never a recipient
     "/exercices/nouveau": (),
+    "/exercices/{drill_id}/modifier": (),  # the same form, filled in
 }
 
 
