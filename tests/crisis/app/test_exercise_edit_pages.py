@@ -32,6 +32,18 @@ async def _drill(
     return trainer, drill
 
 
+async def _edit(
+    client: httpx.AsyncClient, drill: dict[str, object], **fields: str
+) -> httpx.Response:
+    """The edit form sent with `fields` and the drill's own participants."""
+    page = await client.get(f"/exercices/{drill['id']}/modifier")
+    people = [str(p) for p in drill["participants"]]  # type: ignore[attr-defined]
+    return await client.post(
+        f"/exercices/{drill['id']}/modifier",
+        data={"csrf_token": csrf_of(page.text), "participants": people, **fields},
+    )
+
+
 async def _stored(db: Database, drill_id: object) -> Drill | None:
     async with db.read() as session:
         return await session.get(Drill, drill_id)
@@ -44,14 +56,8 @@ async def test_the_edit_form_is_filled_in_and_saves_the_new_title_and_rule(
     page = await client.get(f"/exercices/{drill['id']}/modifier")
     assert page.status_code == 200 and "Test d&#39;astreinte de nuit" in page.text
     assert "Enregistrer les modifications" in page.text and 'value="2026-11-29T15:00"' in page.text
-    sent = await client.post(
-        f"/exercices/{drill['id']}/modifier",
-        data={
-            "csrf_token": csrf_of(page.text),
-            "title": "Test d'astreinte mensuel",
-            "rrule": "FREQ=MONTHLY;BYDAY=1TU;BYHOUR=3",
-            "participants": [str(p) for p in drill["participants"]],  # type: ignore[attr-defined]
-        },
+    sent = await _edit(
+        client, drill, title="Test d'astreinte mensuel", rrule="FREQ=MONTHLY;BYDAY=1TU;BYHOUR=3"
     )
     assert sent.status_code == 303, sent.text
     stored = await _stored(db, drill["id"])
@@ -63,16 +69,7 @@ async def test_a_past_instant_in_the_edit_form_is_refused_in_french_and_nothing_
     client: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
     _, drill = await _drill(client, db, clock)
-    page = await client.get(f"/exercices/{drill['id']}/modifier")
-    sent = await client.post(
-        f"/exercices/{drill['id']}/modifier",
-        data={
-            "csrf_token": csrf_of(page.text),
-            "title": "Autre titre",
-            "starts_at": "2026-11-01T10:00",
-            "participants": [str(p) for p in drill["participants"]],  # type: ignore[attr-defined]
-        },
-    )
+    sent = await _edit(client, drill, title="Autre titre", starts_at="2026-11-01T10:00")
     assert sent.status_code == 422 and "La date de lancement est passée" in sent.text
     stored = await _stored(db, drill["id"])
     assert stored is not None and stored.title == "Test d'astreinte de nuit"
