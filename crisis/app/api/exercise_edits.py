@@ -1,5 +1,6 @@
 """`PATCH` / `DELETE /api/v1/exercises/{id}`: a trainer changes or removes a planned drill
-(issue 19). A drill that has run is archived rather than deleted."""
+(issue 19). A drill that has run is archived rather than deleted. `POST
+/api/v1/exercises/{id}/injects/scenario`: the drill takes its playbook's ready-made scenario."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.app import idempotency
 from crisis.app.actions import CallerDep
+from crisis.app.api.exercise_injects import InjectList
 from crisis.app.api.exercises import DrillView
 from crisis.app.api.schemas import returns
 from crisis.app.api.schemas.requests import RequestModel, VisibleText
 from crisis.app.auth import DbDep
 from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
-from exercises import editing, views
+from exercises import editing, inject_views, programme, scenarios, views
 from exercises.editing import DrillChanges
 
 router = APIRouter(prefix="/api/v1", tags=["exercices"])
@@ -94,5 +96,31 @@ async def remove_drill(
             session, actor=caller.actor, drill_id=drill_id, now=caller.now
         )
         return 200, {"id": drill_id, "outcome": outcome, "outcome_label": REMOVED_LABELS[outcome]}
+
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
+@router.post(
+    "/exercises/{drill_id}/injects/scenario",
+    status_code=201,
+    summary="Reprendre le scénario de la fiche réflexe",
+    **returns(InjectList, 404, 409),
+)
+async def take_scenario(
+    drill_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> JSONResponse:
+    """The playbook's ready-made injects become the drill's scenario (422 when the playbook
+    has none, 409 when the drill already has injects or a run is going)."""
+
+    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        await scenarios.take(
+            session,
+            actor=caller.actor,
+            drill_id=drill_id,
+            playbooks=playbook_library(),
+            now=caller.now,
+        )
+        drill = await programme.get(session, drill_id=drill_id)
+        return 201, {"items": await inject_views.of_drill(session, drill)}
 
     return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)

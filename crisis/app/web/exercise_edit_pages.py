@@ -21,7 +21,7 @@ from crisis.app.web.exercise_form import drill_form
 from crisis.app.web.lifecycle_pages import act_then_show, paris_local
 from crisis.app.web.templating import flash
 from crisis.errors import InvalidInput
-from exercises import editing, programme
+from exercises import editing, programme, scenarios
 from exercises.editing import DrillChanges
 from exercises.programme import KIND_LABELS, Drill, DrillKind
 from exercises.schedule import PARIS
@@ -185,3 +185,18 @@ async def remove_drill(
         request, db, step, lambda result: REMOVED[result], location=f"/exercices/{drill_id}"
     )
     return RedirectResponse("/exercices", status_code=303) if outcome else shown
+
+
+@router.post("/exercices/{drill_id}/scenario", dependencies=[CsrfChecked])
+async def take_scenario(
+    drill_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> Response:
+    return await act_then_show(
+        request,
+        db,
+        lambda s: scenarios.take(
+            s, actor=caller.actor, drill_id=drill_id, playbooks=playbook_library(), now=caller.now
+        ),
+        lambda taken: f"Scénario de la fiche réflexe repris : {len(taken)} inject(s).",
+        location=f"/exercices/{drill_id}",
+    )

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crisis.actors import Actor, Role
 from crisis.app.actions import CallerDep
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
+from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
 from crisis.app.policies import launch_rules
 from crisis.app.settings import Settings
@@ -28,6 +29,7 @@ from exercises import (
     injects,
     launching,
     messages,
+    scenarios,
     views,
 )
 
@@ -115,6 +117,7 @@ async def drill_page(
         inject_audiences=[(a, AUDIENCE_LABELS.get(a, a)) for a in injects.AUDIENCES],
         inject_channels=injects.CHANNELS,
         can_approve=Role.PREFECT in actor.roles and drill["awaiting_approval"],
+        playbook_scenario=scenarios.offered(drill["playbook"], playbook_library()),
     )
 
 
