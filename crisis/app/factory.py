@@ -49,6 +49,7 @@ from crisis.app.web import (
     exercise_inject_pages,
     exercise_pages,
     exercise_report_pages,
+    exercise_trend_pages,
     fr_alert_page,
     legal_pages,
     lifecycle_pages,
@@ -104,6 +105,7 @@ ROUTERS = (
     exercise_edits_api.router,
     exercise_form.router,  # before the drill page: « nouveau » is no drill number
     exercise_edit_pages.router,
+    exercise_trend_pages.router,
     exercise_pages.router,
     exercise_inject_pages.router,
     exercise_report_pages.router,

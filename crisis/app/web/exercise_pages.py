@@ -18,6 +18,7 @@ from crisis.app.paths import RowId
 from crisis.app.policies import launch_rules
 from crisis.app.settings import Settings
 from crisis.app.web.exercise_agenda import agenda_path
+from crisis.app.web.exercise_trend_pages import trend_views
 from crisis.app.web.lifecycle_pages import act_then_show
 from crisis.app.web.templating import format_paris, render
 from crisis.labels import AUDIENCE_LABELS
@@ -81,12 +82,14 @@ async def programme_page(
     async with db.read() as session:
         drills = await views.drills(session, actor=actor)
         kinds = await compliance_panel(session, actor=actor, now=clock.now(), settings=settings)
+        kind_trends = await trend_views(session, actor=actor)
     agenda = agenda_path(settings, actor.user_id) if actor.user_id else None
     return render(
         request,
         "exercises/programme.html",
         drills=[_local(d) for d in drills],
         compliance=kinds,
+        trends=kind_trends,
         can_plan=Role.TRAINER in actor.roles,
         agenda=f"{settings.base_url.rstrip('/')}{agenda}" if agenda else None,
     )
