@@ -12,9 +12,9 @@ from sqlmodel import select
 from crisis.app.db import Database
 from crisis.cell.clocks import Clock
 from exercises import trends
-from tests.crisis.lifecycle_support import add_contact, roster
+from tests.crisis.lifecycle_support import add_contact
 from tests.exercises.played import play
-from tests.exercises.support import PREFECT
+from tests.exercises.support import PREFECT, launched_on_call
 from tests.support import FrozenClock, TestUser, make_user
 
 
@@ -56,18 +56,9 @@ async def test_a_finished_crisis_exercise_plots_its_es47_and_es48_times(
 async def test_an_on_call_test_plots_its_answer_rate_and_median_answer_time(
     client: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    trainer = await make_user(db, clock, "formatrice", "trainer")
-    prefect = await make_user(db, clock, "prefet", "prefect")
-    async with db.transaction() as session:
-        people = await roster(session, now=clock.now())
-    body = {
-        "title": "Test d'astreinte de nuit",
-        "kind": "on_call",
-        "starts_at": (clock.now() + timedelta(days=1)).isoformat(),
-    }
-    drill = (await client.post("/api/v1/exercises", json=body, headers=trainer.headers)).json()
-    launched = await client.post(f"/api/v1/exercises/{drill['id']}/launch", headers=trainer.headers)
-    crisis_id, run_id = launched.json()["crisis_id"], launched.json()["run_id"]
+    on_call = await launched_on_call(client, db, clock)
+    trainer, prefect, people = on_call.trainer, on_call.prefect, on_call.people
+    drill_id, run_id, crisis_id = on_call.drill_id, on_call.run_id, on_call.crisis_id
     for minutes, name, role in (
         (4, "Camille Com1", "communication"),
         (4, "Valérie Val1", "validator"),
@@ -79,9 +70,9 @@ async def test_an_on_call_test_plots_its_answer_rate_and_median_answer_time(
             headers=prefect.headers,
         )
         assert answer.status_code == 201, answer.text
-    await _stop(client, trainer, drill["id"], run_id)
+    await _stop(client, trainer, drill_id, run_id)
     report = await client.get(
-        f"/api/v1/exercises/{drill['id']}/runs/{run_id}/report", headers=trainer.headers
+        f"/api/v1/exercises/{drill_id}/runs/{run_id}/report", headers=trainer.headers
     )
     lines = report.json()["answers"]
     times = sorted(a["answer_seconds"] for a in lines if a["answer_seconds"] is not None)
