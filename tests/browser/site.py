@@ -244,6 +244,25 @@ def crisis_drill_with_inject(server: LiveServer) -> tuple[int, int]:
     return drill_id, drill.json()["injects"][0]["id"]
 
 
+def crisis_drill_on_flood_playbook(server: LiveServer) -> int:
+    """A crisis drill on the flood playbook (which carries a ready-made scenario), with one
+    exercise participant, no inject yet, not launched."""
+    player = add_contact(server, "exercise", "agent_permanence", "SCENARIO")
+    body = {
+        "title": "Exercice crue sur scénario de la fiche",
+        "kind": "crisis",
+        "playbook": "crue",
+        "communes": ["80001"],
+        "participants": [player],
+        "starts_at": (datetime.now(UTC) + timedelta(days=6)).isoformat(),
+    }
+    with api(server, "formateur") as trainer:
+        drill = trainer.post("/api/v1/exercises", json=body)
+        drill.raise_for_status()
+        drill_id: int = drill.json()["id"]
+    return drill_id
+
+
 def reachability_drill(server: LiveServer) -> int:
     """A reachability test of one mayor, planned by the trainer: it awaits the prefect."""
     mayor = add_contact(server, "officials", "maire", "JOIGNABLE", commune="80759")  # Tilloloy

@@ -7,6 +7,7 @@ from tests.browser.accessibility import axe_violations
 from tests.browser.conftest import LiveServer, log_in
 from tests.browser.site import (
     awaiting_run,
+    crisis_drill_on_flood_playbook,
     crisis_drill_with_inject,
     feedback_form,
     on_call_drill,
@@ -162,3 +163,18 @@ def test_a_trainer_cancels_a_run_awaiting_confirmation(page: Page, live_server: 
     expect(page.get_by_text("Séance annulée : rien n'est parti")).to_be_visible()
     expect(page.get_by_role("cell", name="Annulé par le formateur")).to_be_visible()
     expect(page.get_by_role("button", name="Confirmer le lancement")).to_have_count(0)
+
+
+def test_a_trainer_takes_the_flood_playbooks_scenario_from_the_drill_page(
+    page: Page, live_server: LiveServer
+) -> None:
+    drill_id = crisis_drill_on_flood_playbook(live_server)
+    log_in(page, live_server, "formateur")
+    page.goto(f"{live_server.url}/exercices/{drill_id}")
+    expect(page.get_by_text("Aucun inject : le scénario est vide.")).to_be_visible()
+    page.get_by_role("button", name="Reprendre le scénario de la fiche réflexe").click()
+    expect(page.get_by_text("Scénario de la fiche réflexe repris : 3 inject(s).")).to_be_visible()
+    expect(page.get_by_role("cell", name="+5 min")).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Reprendre le scénario de la fiche réflexe")
+    ).to_have_count(0)
