@@ -143,6 +143,8 @@ KEY_LABELS: dict[str, str] = {
     "done_at": "Faite à",
     "paused_seconds": "Temps suspendu (secondes)",
     "rating": "Note (sur 5)",
+    "approval_reset": "Approbation du préfet à redemander",
+    "runs": "Séances",
 }
 """Every payload key the journal writes, in French (`test_journal_details` checks the ones the
 generic renderer meets)."""

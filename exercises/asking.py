@@ -16,22 +16,30 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import journal
-from crisis.actors import SYSTEM
+from crisis.actors import SYSTEM, Actor
 from exercises import messages
-from exercises.programme import Drill, DrillRun, RunStatus
+from exercises.errors import DrillConflict
+from exercises.programme import TRAINERS, Drill, DrillRun, RunStatus, get
+from exercises.programme import run as run_of
 
-__all__ = ["UNCONFIRMED", "ask_trainer", "expire_unconfirmed", "missed"]
+__all__ = ["UNCONFIRMED", "ask_trainer", "awaiting", "decline", "expire_unconfirmed", "missed"]
 
 UNCONFIRMED = "non confirmé par le formateur à temps"
 
 
 async def _journal(
-    session: AsyncSession, run: DrillRun, *, action: str, now: datetime, **payload: object
+    session: AsyncSession,
+    run: DrillRun,
+    *,
+    action: str,
+    now: datetime,
+    actor: Actor = SYSTEM,
+    **payload: object,
 ) -> None:
     occurrence = run.occurrence_at
     await journal.append(
         session,
-        actor=SYSTEM,
+        actor=actor,
         action=action,
         now=now,
         payload={
@@ -126,3 +134,39 @@ async def expire_unconfirmed(
             session, run, action="exercise.missed", now=now, reason=UNCONFIRMED, recipients=[]
         )
     return len(expired)
+
+
+async def awaiting(session: AsyncSession, *, drill_id: int, run_id: int) -> tuple[Drill, DrillRun]:
+    """The drill and its run awaiting the trainer, both locked; 409 when it awaits nothing."""
+    drill = await get(session, drill_id=drill_id, for_update=True)
+    found = await run_of(session, drill_id=drill_id, run_id=run_id)
+    if found.status != RunStatus.AWAITING:
+        raise DrillConflict(
+            "run_not_awaiting",
+            "Cette séance n'attend pas de confirmation (elle est lancée, annulée ou manquée).",
+            {"status": found.status},
+        )
+    return drill, found
+
+
+async def decline(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    drill_id: int,
+    run_id: int,
+    reason: str = "",
+    now: datetime,
+) -> DrillRun:
+    """A trainer declines a run awaiting them: written cancelled, nothing sent, journaled; the
+    drill's next occurrence stays scheduled. 409 when the run awaits nothing."""
+    actor.require(*TRAINERS, action="annuler une séance d'exercice")
+    _, found = await awaiting(session, drill_id=drill_id, run_id=run_id)
+    text = " ".join(reason.split())[:1000] or "annulée par le formateur"
+    found.status, found.stop_reason = RunStatus.CANCELLED, text
+    found.ended_at, found.ended_by = now, actor.login
+    session.add(found)
+    await _journal(
+        session, found, action="exercise.run_cancelled", now=now, actor=actor, reason=text
+    )
+    return found

@@ -57,7 +57,9 @@ async def status(
     held = (
         select(Drill.kind, sa.func.max(DrillRun.launched_at))
         .join(Drill, col(Drill.id) == DrillRun.drill_id)
-        .where(col(DrillRun.status).not_in([RunStatus.MISSED, RunStatus.AWAITING]))
+        .where(
+            col(DrillRun.status).not_in([RunStatus.MISSED, RunStatus.AWAITING, RunStatus.CANCELLED])
+        )
         .group_by(col(Drill.kind))
     )
     coming = (

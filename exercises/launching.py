@@ -30,7 +30,6 @@ from crisis.vocabulary import CrisisMode
 from exercises import asking, messages, reachability, reaching
 from exercises.errors import DrillConflict
 from exercises.programme import TRAINERS, Drill, DrillKind, DrillRun, RunStatus, get, journal_launch
-from exercises.programme import run as run_of
 from playbooks import Playbook
 from storage.backend import skip_locked
 
@@ -185,6 +184,8 @@ async def launch_now(
     """A trainer launches the drill now; 409 while one of its runs is still going."""
     actor.require(*TRAINERS, action="lancer un exercice")
     drill = await get(session, drill_id=drill_id, for_update=True)
+    if drill.archived_at is not None:
+        raise DrillConflict("drill_archived", "Cet exercice est archivé : il ne se lance plus.")
     running = await _running(session, drill_id)
     if running is not None:
         raise DrillConflict(
@@ -209,14 +210,7 @@ async def confirm(
     """A trainer confirms a run awaiting them (« ask the trainer first »): it launches now;
     409 when it awaits nothing or another run of the drill is still going."""
     actor.require(*TRAINERS, action="confirmer le lancement d'un exercice")
-    drill = await get(session, drill_id=drill_id, for_update=True)
-    found = await run_of(session, drill_id=drill_id, run_id=run_id)
-    if found.status != RunStatus.AWAITING:
-        raise DrillConflict(
-            "run_not_awaiting",
-            "Cette séance n'attend pas de confirmation.",
-            {"status": found.status},
-        )
+    drill, found = await asking.awaiting(session, drill_id=drill_id, run_id=run_id)
     running = await _running(session, drill_id)
     if running is not None:
         raise DrillConflict(

@@ -35,6 +35,8 @@ __all__ = [
     "DrillRun",
     "DrillSpec",
     "RunStatus",
+    "checked_parts",
+    "checked_title",
     "create",
     "get",
     "listing",
@@ -65,6 +67,7 @@ class RunStatus(StrEnum):
     STOPPED = "stopped"  # STOP EXERCICE: ended at once, pending deliveries cancelled
     MISSED = "missed"  # the service was down past the window, or a run was still going
     AWAITING = "awaiting"  # confirm_first: its instant came, the trainer has to confirm
+    CANCELLED = "cancelled"  # confirm_first: the trainer declined it; nothing was sent
 
 
 RUN_LABELS: dict[str, str] = {
@@ -73,6 +76,7 @@ RUN_LABELS: dict[str, str] = {
     RunStatus.STOPPED: "Arrêté (STOP EXERCICE)",
     RunStatus.MISSED: "Manqué",
     RunStatus.AWAITING: "En attente de la confirmation du formateur",
+    RunStatus.CANCELLED: "Annulé par le formateur",
 }
 
 
@@ -94,6 +98,9 @@ class Drill(SQLModel, table=True):
     created_by: str = Field(max_length=64)
     approved_by: str | None = Field(default=None, max_length=64)  # reachability: the prefect
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Removed by a trainer after it ran: kept for its reports and trends, never launched again.
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    archived_by: str | None = Field(default=None, max_length=64)
 
     @property
     def awaiting_approval(self) -> bool:
@@ -186,6 +193,24 @@ async def _checked_crisis_parts(
     return spec.playbook, codes, participants
 
 
+def checked_title(text: str) -> str:
+    title = " ".join(text.split())
+    if visible_length(title) < 3:
+        raise DrillRefused("invalid_title", "Le titre doit compter au moins 3 caractères.")
+    return title
+
+
+async def checked_parts(
+    session: AsyncSession, spec: DrillSpec, playbooks: Mapping[str, Playbook]
+) -> tuple[str | None, list[str], list[int]]:
+    """The spec's playbook, communes and participants as its kind allows them (422 otherwise)."""
+    if spec.kind == DrillKind.CRISIS:
+        return await _checked_crisis_parts(session, spec, playbooks)
+    if spec.kind == DrillKind.REACHABILITY:
+        return None, [], sorted(await reachability.checked_officials(session, spec.participants))
+    return None, [], await _exercise_participants(session, spec.participants)
+
+
 async def create(
     session: AsyncSession,
     *,
@@ -196,16 +221,8 @@ async def create(
 ) -> Drill:
     """Plan a drill; refused (422, nothing written) on a bad schedule or bad participants."""
     actor.require(*TRAINERS, action="programmer un exercice")
-    title = " ".join(spec.title.split())
-    if visible_length(title) < 3:
-        raise DrillRefused("invalid_title", "Le titre doit compter au moins 3 caractères.")
-    playbook, codes, participants = None, list[str](), list[int]()
-    if spec.kind == DrillKind.CRISIS:
-        playbook, codes, participants = await _checked_crisis_parts(session, spec, playbooks)
-    elif spec.kind == DrillKind.REACHABILITY:
-        participants = sorted(await reachability.checked_officials(session, spec.participants))
-    else:
-        participants = await _exercise_participants(session, spec.participants)
+    title = checked_title(spec.title)
+    playbook, codes, participants = await checked_parts(session, spec, playbooks)
     schedule, first_run = checked_schedule(
         starts_at=spec.starts_at, rule=spec.rrule, first_at=spec.first_at, now=now
     )
@@ -253,7 +270,9 @@ async def get(session: AsyncSession, *, drill_id: int, for_update: bool = False)
 
 
 async def listing(session: AsyncSession) -> list[Drill]:
-    query = select(Drill).order_by(col(Drill.next_run_at).is_(None), col(Drill.next_run_at))
+    """The programme: every drill but the archived ones."""
+    query = select(Drill).where(col(Drill.archived_at).is_(None))
+    query = query.order_by(col(Drill.next_run_at).is_(None), col(Drill.next_run_at))
     return list((await session.exec(query.order_by(col(Drill.id)))).all())
 
 

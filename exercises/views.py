@@ -68,6 +68,8 @@ def drill_view(drill: Drill, runs: Sequence[DrillRun]) -> dict[str, Any]:
         "approved_by": drill.approved_by,
         "approved_at": _iso(drill.approved_at),
         "awaiting_approval": drill.awaiting_approval,
+        "archived_at": _iso(drill.archived_at),
+        "archived_by": drill.archived_by,
         "running": any(r.status == RunStatus.RUNNING for r in runs),
         "runs": [run_view(r) for r in runs],
     }

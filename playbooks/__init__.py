@@ -22,6 +22,7 @@ from playbooks.model import (
     MessageTemplate,
     Placeholder,
     Playbook,
+    ScenarioInject,
 )
 from playbooks.rendering import TemplateProblem, TemplateRenderError, render_text
 from playbooks.validation import SCHEMA_PATH
@@ -42,6 +43,7 @@ __all__ = [
     "Placeholder",
     "Playbook",
     "PlaybookLibraryError",
+    "ScenarioInject",
     "TemplateProblem",
     "TemplateRenderError",
     "check_completeness",

@@ -114,6 +114,21 @@ def check_playbook(item: LoadedFile, *, length_checker: LengthChecker) -> list[C
             for message in _length_problems(playbook, template, longest, length_checker)
         ]
     errors += _coverage_errors(playbook, error)
+    errors += _scenario_errors(playbook, error)
+    return errors
+
+
+def _scenario_errors(playbook: Playbook, error: _ErrorFactory) -> list[CheckError]:
+    """What the schema cannot say of a scenario: a deadline needs an expected action, and the
+    injects come in the order they are played."""
+    errors: list[CheckError] = []
+    for index, inject in enumerate(playbook.scenario):
+        if inject.deadline_min is not None and not (inject.expected_action or inject.expected_kind):
+            message = "inject du scénario : un délai de réaction suppose une action attendue"
+            errors.append(error(["scenario", index, "deadline_min"], message))
+        if index and inject.offset_min < playbook.scenario[index - 1].offset_min:
+            message = "inject du scénario : les injects se suivent par décalage croissant"
+            errors.append(error(["scenario", index, "offset_min"], message))
     return errors
 
 

@@ -19,6 +19,7 @@ from playbooks.model import (
     Playbook,
     Purpose,
     Role,
+    ScenarioInject,
 )
 from playbooks.placeholders import parse_sample
 from playbooks.validation import schema_problems
@@ -116,6 +117,24 @@ def build_playbook(document: dict[str, Any], *, source: str = "") -> Playbook:
         ),
         source=source,
         references=tuple(document.get("references", [])),
+        scenario=_scenario(document.get("scenario", [])),
+    )
+
+
+def _scenario(items: list[dict[str, Any]]) -> tuple[ScenarioInject, ...]:
+    lines = getattr(items, "item_lines", [0] * len(items))
+    return tuple(
+        ScenarioInject(
+            offset_min=item["offset_min"],
+            audience=cast(Audience, item["audience"]),
+            text=item["text"].strip(),
+            channel=item.get("channel"),
+            expected_action=(item.get("expected_action") or "").strip() or None,
+            expected_kind=item.get("expected_kind"),
+            deadline_min=item.get("deadline_min"),
+            line=line,
+        )
+        for item, line in zip(items, lines, strict=True)
     )
 
 

@@ -85,6 +85,20 @@ class MessageTemplate:
 
 
 @dataclass(frozen=True, slots=True)
+class ScenarioInject:
+    """One inject of the playbook's ready-made drill scenario (`exercises` takes it)."""
+
+    offset_min: int
+    audience: Audience
+    text: str
+    channel: str | None = None
+    expected_action: str | None = None
+    expected_kind: str | None = None
+    deadline_min: int | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class CapInfo:
     category: CapCategory
     event: str
@@ -107,6 +121,7 @@ class Playbook:
     templates: tuple[MessageTemplate, ...]
     source: str = ""
     references: tuple[str, ...] = field(default=())
+    scenario: tuple[ScenarioInject, ...] = field(default=())
 
     def templates_for(
         self,

@@ -124,6 +124,33 @@ def _answers(pdf: Document, report: dict[str, Any]) -> None:
     )
 
 
+def _reachability(pdf: Document, report: dict[str, Any]) -> None:
+    """The officials whose every channel failed, those reached who never answered « OK », and
+    those who did, with counts: as on the report page."""
+    reach = report.get("reachability")
+    if not reach:
+        return
+    pdf.heading("Joignabilité des élus")
+    unreachable, silent = reach["unreachable"], reach["silent"]
+    pdf.put(
+        WIDTH,
+        f"{reach['answered']} élu(s) sur {reach['officials']} ont répondu « OK » ; "
+        f"{len(unreachable)} injoignable(s) sur tous leurs canaux ; "
+        f"{len(silent)} joint(s) sans réponse.",
+    )
+    pdf.ln(1)
+    rows = [[p["name"], "Injoignable sur tous ses canaux", "—"] for p in unreachable]
+    rows += [[p["name"], "Joint, sans réponse « OK »", "—"] for p in silent]
+    rows += [
+        [p["name"], "A répondu « OK »", p.get("answered_at_local") or "—"]
+        for p in reach["answered_people"]
+    ]
+    pdf.grid([70, 70, 40], ["Élu", "Résultat", "Réponse (Paris)"], rows or [["—", "—", "—"]])
+    if unreachable or silent:
+        pdf.ln(1)
+        pdf.put(WIDTH, "Corrigez l'annuaire de ces élus avant une crise.")
+
+
 def _inject_played(i: dict[str, Any]) -> str:
     if not i["played_at"]:
         return "—"
@@ -223,6 +250,7 @@ def render(report: dict[str, Any], *, generated_at: datetime) -> bytes:
     _clocks(pdf, report)
     _audiences(pdf, report)
     _answers(pdf, report)
+    _reachability(pdf, report)
     _injects(pdf, report)
     _feedback(pdf, report)
     _notes(pdf, report)

@@ -18,6 +18,7 @@ from crisis.app.api import cip as cip_api
 from crisis.app.api import contacts as contacts_api
 from crisis.app.api import coverage as coverage_api
 from crisis.app.api import crises as crises_api
+from crisis.app.api import exercise_edits as exercise_edits_api
 from crisis.app.api import exercise_injects as exercise_injects_api
 from crisis.app.api import exercises as exercises_api
 from crisis.app.api import fr_alert as fr_alert_api
@@ -42,11 +43,13 @@ from crisis.app.web import (
     cip_forms,
     coverage_pages,
     exercise_agenda,
+    exercise_edit_pages,
     exercise_feedback_pages,
     exercise_form,
     exercise_inject_pages,
     exercise_pages,
     exercise_report_pages,
+    exercise_trend_pages,
     fr_alert_page,
     legal_pages,
     lifecycle_pages,
@@ -99,7 +102,10 @@ ROUTERS = (
     legal_pages.router,
     exercises_api.router,
     exercise_injects_api.router,
+    exercise_edits_api.router,
     exercise_form.router,  # before the drill page: « nouveau » is no drill number
+    exercise_edit_pages.router,
+    exercise_trend_pages.router,
     exercise_pages.router,
     exercise_inject_pages.router,
     exercise_report_pages.router,

@@ -77,6 +77,7 @@ class Site:
                 "/exercices",
                 "/exercices/nouveau",
                 f"/exercices/{self.drill_id}",
+                f"/exercices/{self.drill_id}/modifier",
                 f"/exercices/{self.drill_id}/seances/{self.run_id}",
             ],
             "communicant": [
@@ -179,6 +180,31 @@ def on_call_drill(server: LiveServer, *, launched: bool = True) -> int:
     return drill_id
 
 
+def awaiting_run(server: LiveServer) -> tuple[int, int]:
+    """An on-call test planned « ask me first » whose instant came: its run awaits the
+    trainer (written as the scheduler writes it). (drill id, run id)."""
+    with api(server, "formateur") as trainer:
+        starts_at = (datetime.now(UTC) + timedelta(days=5)).isoformat()
+        body = {
+            "title": "Test d'astreinte à confirmer",
+            "kind": "on_call",
+            "starts_at": starts_at,
+            "confirm_first": True,
+        }
+        drill = trainer.post("/api/v1/exercises", json=body)
+        drill.raise_for_status()
+        drill_id: int = drill.json()["id"]
+    with sqlite3.connect(server.db_url.removeprefix("sqlite:///")) as db:
+        row = db.execute(
+            "INSERT INTO exercise_run (drill_id, occurrence_at, status, launched_by, late, "
+            "injects_paused_seconds) VALUES (?, ?, 'awaiting', 'system', 0, 0)",
+            (drill_id, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")),
+        )
+        run_id = row.lastrowid
+    assert run_id is not None
+    return drill_id, run_id
+
+
 def crisis_drill_with_inject(server: LiveServer) -> tuple[int, int]:
     """A crisis drill with one exercise participant and one inject at +45 min, launched:
     (drill id, inject id)."""
@@ -216,6 +242,25 @@ def crisis_drill_with_inject(server: LiveServer) -> tuple[int, int]:
         drill_id: int = drill.json()["id"]
         trainer.post(f"/api/v1/exercises/{drill_id}/launch").raise_for_status()
     return drill_id, drill.json()["injects"][0]["id"]
+
+
+def crisis_drill_on_flood_playbook(server: LiveServer) -> int:
+    """A crisis drill on the flood playbook (which carries a ready-made scenario), with one
+    exercise participant, no inject yet, not launched."""
+    player = add_contact(server, "exercise", "agent_permanence", "SCENARIO")
+    body = {
+        "title": "Exercice crue sur scénario de la fiche",
+        "kind": "crisis",
+        "playbook": "crue",
+        "communes": ["80001"],
+        "participants": [player],
+        "starts_at": (datetime.now(UTC) + timedelta(days=6)).isoformat(),
+    }
+    with api(server, "formateur") as trainer:
+        drill = trainer.post("/api/v1/exercises", json=body)
+        drill.raise_for_status()
+        drill_id: int = drill.json()["id"]
+    return drill_id
 
 
 def reachability_drill(server: LiveServer) -> int:

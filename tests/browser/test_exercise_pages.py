@@ -6,6 +6,8 @@ from playwright.sync_api import Page, expect
 from tests.browser.accessibility import axe_violations
 from tests.browser.conftest import LiveServer, log_in
 from tests.browser.site import (
+    awaiting_run,
+    crisis_drill_on_flood_playbook,
     crisis_drill_with_inject,
     feedback_form,
     on_call_drill,
@@ -123,3 +125,56 @@ def test_a_participant_fills_the_feedback_form_once_without_logging_in(
     expect(page.get_by_text("Questionnaire déjà rempli")).to_be_visible()
     expect(page.get_by_role("button", name="Envoyer mes réponses")).to_have_count(0)
     assert axe_violations(page) == []
+
+
+def test_a_trainer_changes_a_drills_title_from_its_page(
+    page: Page, live_server: LiveServer
+) -> None:
+    drill_id = on_call_drill(live_server, launched=False)
+    log_in(page, live_server, "formateur")
+    page.goto(f"{live_server.url}/exercices/{drill_id}")
+    page.get_by_role("link", name="Modifier").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Modifier")
+    assert axe_violations(page) == []
+    page.get_by_label("Intitulé").fill("Test d'astreinte renommé")
+    page.get_by_role("button", name="Enregistrer les modifications").click()
+    expect(page.get_by_text("Exercice modifié.")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Test d'astreinte renommé")
+
+
+def test_a_trainer_deletes_a_drill_after_confirming(page: Page, live_server: LiveServer) -> None:
+    drill_id = on_call_drill(live_server, launched=False)
+    log_in(page, live_server, "formateur")
+    page.goto(f"{live_server.url}/exercices/{drill_id}")
+    page.get_by_text("Supprimer l'exercice").click()
+    expect(page.get_by_label("Je confirme la suppression")).to_have_attribute("required", "")
+    page.get_by_label("Je confirme la suppression").check(force=True)
+    page.get_by_role("button", name="Supprimer", exact=True).click()
+    expect(page.get_by_text("Exercice supprimé.")).to_be_visible()
+    expect(page.locator(f'a[href="/exercices/{drill_id}"]')).to_have_count(0)
+
+
+def test_a_trainer_cancels_a_run_awaiting_confirmation(page: Page, live_server: LiveServer) -> None:
+    drill_id, _ = awaiting_run(live_server)
+    log_in(page, live_server, "formateur")
+    page.goto(f"{live_server.url}/exercices/{drill_id}")
+    page.get_by_label("Motif de l'annulation (facultatif)").fill("Réunion de crise réelle")
+    page.get_by_role("button", name="Annuler cette séance").click()
+    expect(page.get_by_text("Séance annulée : rien n'est parti")).to_be_visible()
+    expect(page.get_by_role("cell", name="Annulé par le formateur")).to_be_visible()
+    expect(page.get_by_role("button", name="Confirmer le lancement")).to_have_count(0)
+
+
+def test_a_trainer_takes_the_flood_playbooks_scenario_from_the_drill_page(
+    page: Page, live_server: LiveServer
+) -> None:
+    drill_id = crisis_drill_on_flood_playbook(live_server)
+    log_in(page, live_server, "formateur")
+    page.goto(f"{live_server.url}/exercices/{drill_id}")
+    expect(page.get_by_text("Aucun inject : le scénario est vide.")).to_be_visible()
+    page.get_by_role("button", name="Reprendre le scénario de la fiche réflexe").click()
+    expect(page.get_by_text("Scénario de la fiche réflexe repris : 3 inject(s).")).to_be_visible()
+    expect(page.get_by_role("cell", name="+5 min")).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Reprendre le scénario de la fiche réflexe")
+    ).to_have_count(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
@@ -17,8 +18,8 @@ from exercises import ending, programme
 from exercises.launching import LaunchRules
 from exercises.programme import Drill, DrillKind, DrillRun, DrillSpec
 from tests.conftest import _empty_tables
-from tests.crisis.lifecycle_support import RULES, add_contact
-from tests.support import FrozenClock, make_user
+from tests.crisis.lifecycle_support import RULES, add_contact, roster
+from tests.support import FrozenClock, TestUser, make_user
 
 TRAINER = Actor(5, "formatrice", frozenset({Role.TRAINER}))
 PREFECT = Actor(1, "prefet", frozenset({Role.PREFECT}))
@@ -119,3 +120,33 @@ async def refused_plan_request(
     finally:
         await _empty_tables(db)
         await db.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class OnCallLaunched:
+    trainer: TestUser
+    prefect: TestUser
+    people: dict[str, int]  # the roster, by name
+    drill_id: int
+    run_id: int
+    crisis_id: int
+
+
+async def launched_on_call(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> OnCallLaunched:
+    """An on-call test planned by a trainer over the test roster, launched now by the API."""
+    trainer = await make_user(db, clock, "formatrice", "trainer")
+    prefect = await make_user(db, clock, "prefet", "prefect")
+    async with db.transaction() as session:
+        people = await roster(session, now=clock.now())
+    body = {
+        "title": "Test d'astreinte de nuit",
+        "kind": "on_call",
+        "starts_at": (clock.now() + timedelta(days=1)).isoformat(),
+    }
+    drill = (await client.post("/api/v1/exercises", json=body, headers=trainer.headers)).json()
+    launched = await client.post(f"/api/v1/exercises/{drill['id']}/launch", headers=trainer.headers)
+    assert launched.status_code == 201, launched.text
+    run = launched.json()
+    return OnCallLaunched(trainer, prefect, people, drill["id"], run["run_id"], run["crisis_id"])

@@ -13,12 +13,13 @@ from crisis.accounts import User
 from crisis.app.db import Database
 from crisis.cell.crises import Crisis
 from crisis.dispatch.outbox import Delivery, OutboxMessage
+from crisis.errors import Forbidden
 from crisis.journal import JournalEntry
-from exercises import ending, launching
+from exercises import asking, ending, launching
 from exercises.errors import DrillConflict
 from exercises.programme import Drill, DrillRun, RunStatus
 from tests.crisis.app.web_session import csrf_of, log_in
-from tests.exercises.support import LAUNCH, TRAINER, plan
+from tests.exercises.support import LAUNCH, PREFECT, TRAINER, plan
 from tests.support import FrozenClock, make_user
 
 pytestmark = pytest.mark.asyncio
@@ -140,3 +141,106 @@ async def test_the_drill_page_offers_the_confirm_button_and_it_launches(
     async with db.read() as session:
         found = await session.get(DrillRun, run.id)
     assert found is not None and found.status == RunStatus.RUNNING
+
+
+async def _decline(
+    db: Database, clock: FrozenClock, run: DrillRun, *, reason: str = ""
+) -> DrillRun:
+    assert run.id is not None
+    async with db.transaction() as session:
+        return await asking.decline(
+            session,
+            actor=TRAINER,
+            drill_id=run.drill_id,
+            run_id=run.id,
+            reason=reason,
+            now=clock.now(),
+        )
+
+
+async def test_a_declined_run_is_cancelled_sends_nothing_and_the_next_occurrence_stays(
+    db: Database, clock: FrozenClock
+) -> None:
+    async with db.transaction() as session:
+        drill = await plan(
+            session,
+            now=clock.now(),
+            rrule="FREQ=DAILY;BYHOUR=9;BYMINUTE=0",
+            confirm_first=True,
+        )
+    assert drill.next_run_at is not None
+    clock.current = drill.next_run_at
+    [run] = await _tick(db, clock)
+    before = await _texts(db)
+    cancelled = await _decline(db, clock, run, reason="  salle  indisponible ")
+    assert (cancelled.status, cancelled.stop_reason) == (RunStatus.CANCELLED, "salle indisponible")
+    assert cancelled.ended_by == TRAINER.login and cancelled.crisis_id is None
+    async with db.read() as session:
+        found = await session.get(Drill, drill.id)
+        crises = (await session.exec(select(Crisis))).all()
+        entries = (await session.exec(select(JournalEntry))).all()
+    assert found is not None and found.next_run_at == run.occurrence_at + timedelta(days=1)
+    assert crises == [] and await _texts(db) == before
+    [entry] = [e for e in entries if e.action == "exercise.run_cancelled"]
+    assert entry.actor == TRAINER.login and "salle indisponible" in entry.payload
+    with pytest.raises(DrillConflict) as again:
+        await _confirm(db, clock, run)
+    assert again.value.code == "run_not_awaiting"
+    with pytest.raises(DrillConflict):
+        await _decline(db, clock, run)
+
+
+async def test_a_running_run_cannot_be_declined_nor_can_a_prefect_decline(
+    db: Database, clock: FrozenClock
+) -> None:
+    await _planned(db, clock)
+    clock.advance(minutes=10)
+    [run] = await _tick(db, clock)
+    assert run.id is not None
+    async with db.transaction() as session:
+        with pytest.raises(Forbidden):
+            await asking.decline(
+                session, actor=PREFECT, drill_id=run.drill_id, run_id=run.id, now=clock.now()
+            )
+    await _confirm(db, clock, run)
+    with pytest.raises(DrillConflict):
+        await _decline(db, clock, run)
+
+
+async def test_the_api_cancels_an_awaiting_run_and_refuses_a_second_time(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    drill, _ = await _planned(db, clock)
+    colleague = await make_user(db, clock, "formateur2", "trainer")
+    clock.advance(minutes=10)
+    [run] = await _tick(db, clock)
+    url = f"/api/v1/exercises/{drill.id}/runs/{run.id}/cancel"
+    done = await client.post(url, json={"reason": "jour férié"}, headers=colleague.headers)
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "cancelled" and done.json()["stop_reason"] == "jour férié"
+    again = await client.post(url, json={}, headers=colleague.headers)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "run_not_awaiting"
+    other = await client.post(
+        f"/api/v1/exercises/{drill.id}/runs/{(run.id or 0) + 99}/cancel",
+        json={},
+        headers=colleague.headers,
+    )
+    assert other.status_code == 404
+
+
+async def test_the_drill_page_offers_to_cancel_the_awaiting_run(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    drill, password = await _planned(db, clock)
+    clock.advance(minutes=10)
+    [run] = await _tick(db, clock)
+    await log_in(client, TRAINER.login, password)
+    page = await client.get(f"/exercices/{drill.id}")
+    assert "Annuler cette séance" in page.text
+    sent = await client.post(
+        f"/exercices/{drill.id}/seances/{run.id}/annuler",
+        data={"csrf_token": csrf_of(page.text), "reason": "réunion"},
+    )
+    assert sent.status_code == 303, sent.text
+    shown = await client.get(f"/exercices/{drill.id}")
+    assert "Annulé par le formateur" in shown.text and "Annuler cette séance" not in shown.text

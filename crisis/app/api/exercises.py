@@ -19,7 +19,7 @@ from crisis.app.auth import ClockDep, CurrentActor, DbDep
 from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
 from crisis.app.policies import launch_rules
-from exercises import approval, ending, injects, launching, programme, views
+from exercises import approval, asking, ending, injects, launching, programme, views
 from exercises.programme import DrillKind, DrillRun, DrillSpec
 
 router = APIRouter(prefix="/api/v1", tags=["exercices"])
@@ -46,6 +46,12 @@ class DrillIn(RequestModel):
 
 class StopIn(RequestModel):
     reason: str = Field(max_length=1000, description="Pourquoi l'exercice est arrêté.")
+
+
+class CancelIn(RequestModel):
+    reason: str = Field(
+        default="", max_length=1000, description="Pourquoi la séance est annulée (facultatif)."
+    )
 
 
 class RunView(BaseModel):
@@ -80,6 +86,10 @@ class DrillView(BaseModel):
     approved_by: str | None = Field(description="Le préfet qui a approuvé le test de joignabilité.")
     approved_at: Timestamp | None
     awaiting_approval: bool = Field(description="Test de joignabilité en attente d'approbation.")
+    archived_at: Timestamp | None = Field(
+        default=None, description="Archivé (retiré du programme après avoir eu des séances)."
+    )
+    archived_by: str | None = None
     running: bool
     runs: list[RunView]
     injects: list[InjectView] = Field(
@@ -304,6 +314,30 @@ async def confirm_run(
             now=caller.now,
         )
         return 200, _launched(run)
+
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
+@router.post(
+    "/exercises/{drill_id}/runs/{run_id}/cancel",
+    summary="Annuler une séance qui attend la confirmation du formateur",
+    **returns(RunView, 404, 409),
+)
+async def cancel_run(
+    drill_id: RowId, run_id: RowId, body: CancelIn, request: Request, caller: CallerDep, db: DbDep
+) -> JSONResponse:
+    """Declines the run instead of confirming it: nothing is sent, the next occurrence stays."""
+
+    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        run = await asking.decline(
+            session,
+            actor=caller.actor,
+            drill_id=drill_id,
+            run_id=run_id,
+            reason=body.reason,
+            now=caller.now,
+        )
+        return 200, views.run_view(run)
 
     return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
 

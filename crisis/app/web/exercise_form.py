@@ -24,9 +24,10 @@ router = APIRouter(include_in_schema=False)
 PLANNED_KINDS = (DrillKind.CRISIS, DrillKind.ON_CALL)
 
 
-async def _form(
+async def drill_form(
     request: Request, db: DbDep, actor: Actor, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
+    """The planning form; also the edit form (`action`, `heading`, `fixed_kind`, …)."""
     actor.require(*TRAINERS, action="programmer un exercice")
     async with db.read() as session:
         query = (
@@ -41,7 +42,7 @@ async def _form(
         status,
         kinds=[(k.value, KIND_LABELS[k]) for k in PLANNED_KINDS],
         playbooks=sorted(playbook_library().values(), key=lambda p: p.title),
-        players=players,
+        players=context.pop("players", players),
         form=context.pop("form", {}),
         **context,
     )
@@ -49,7 +50,7 @@ async def _form(
 
 @router.get("/exercices/nouveau")
 async def new_drill_page(request: Request, actor: CurrentActor, db: DbDep) -> HTMLResponse:
-    return await _form(request, db, actor)
+    return await drill_form(request, db, actor)
 
 
 def _spec(form: dict[str, Any]) -> DrillSpec:
@@ -91,6 +92,8 @@ async def new_drill_submit(request: Request, caller: CallerDep, db: DbDep) -> Re
                 now=caller.now,
             )
     except InvalidInput as error:
-        return await _form(request, db, caller.actor, status=422, errors=[error.message], form=form)
+        return await drill_form(
+            request, db, caller.actor, status=422, errors=[error.message], form=form
+        )
     flash(request, "success", f"Exercice « {drill.title} » programmé.")
     return RedirectResponse(f"/exercices/{drill.id}", status_code=303)

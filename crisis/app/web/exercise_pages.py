@@ -13,14 +13,26 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crisis.actors import Actor, Role
 from crisis.app.actions import CallerDep
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
+from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
 from crisis.app.policies import launch_rules
 from crisis.app.settings import Settings
 from crisis.app.web.exercise_agenda import agenda_path
+from crisis.app.web.exercise_trend_pages import trend_views
 from crisis.app.web.lifecycle_pages import act_then_show
 from crisis.app.web.templating import format_paris, render
 from crisis.labels import AUDIENCE_LABELS
-from exercises import approval, compliance, ending, injects, launching, messages, views
+from exercises import (
+    approval,
+    asking,
+    compliance,
+    ending,
+    injects,
+    launching,
+    messages,
+    scenarios,
+    views,
+)
 
 router = APIRouter(include_in_schema=False)
 LOCAL_KEYS = (
@@ -36,6 +48,7 @@ LOCAL_KEYS = (
     "due_at",
     "deadline",
     "injects_paused_at",
+    "archived_at",
 )
 
 
@@ -69,12 +82,14 @@ async def programme_page(
     async with db.read() as session:
         drills = await views.drills(session, actor=actor)
         kinds = await compliance_panel(session, actor=actor, now=clock.now(), settings=settings)
+        kind_trends = await trend_views(session, actor=actor)
     agenda = agenda_path(settings, actor.user_id) if actor.user_id else None
     return render(
         request,
         "exercises/programme.html",
         drills=[_local(d) for d in drills],
         compliance=kinds,
+        trends=kind_trends,
         can_plan=Role.TRAINER in actor.roles,
         agenda=f"{settings.base_url.rstrip('/')}{agenda}" if agenda else None,
     )
@@ -105,6 +120,7 @@ async def drill_page(
         inject_audiences=[(a, AUDIENCE_LABELS.get(a, a)) for a in injects.AUDIENCES],
         inject_channels=injects.CHANNELS,
         can_approve=Role.PREFECT in actor.roles and drill["awaiting_approval"],
+        playbook_scenario=scenarios.offered(drill["playbook"], playbook_library()),
     )
 
 
@@ -156,6 +172,26 @@ async def confirm(
             s, actor=caller.actor, drill_id=drill_id, run_id=run_id, rules=rules, now=caller.now
         ),
         "Lancement confirmé : les participants reçoivent le message de début d'exercice.",
+    )
+
+
+@router.post("/exercices/{drill_id}/seances/{run_id}/annuler", dependencies=[CsrfChecked])
+async def decline(
+    drill_id: RowId,
+    run_id: RowId,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    return await _act(
+        request,
+        db,
+        drill_id,
+        lambda s: asking.decline(
+            s, actor=caller.actor, drill_id=drill_id, run_id=run_id, reason=reason, now=caller.now
+        ),
+        "Séance annulée : rien n'est parti ; le prochain lancement reste programmé.",
     )
 
 

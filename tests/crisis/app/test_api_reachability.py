@@ -3,9 +3,11 @@ launched, refused inside the window (nothing written), reported (unreachable, si
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import httpx
+from pypdf import PdfReader
 from sqlmodel import func, select
 
 from crisis.app.db import Database
@@ -65,6 +67,9 @@ async def test_a_reachability_test_waits_for_the_prefect_then_reports_who_did_no
         f"/exercices/{drill['id']}/seances/{run_id}/bilan.pdf", headers=trainer.headers
     )
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Joignabilité des élus" in text and "Anne Maire" in text
+    assert "0 élu(s) sur 1 ont répondu" in text and "1 joint(s) sans réponse" in text
     shown = await client.get(f"/exercices/{drill['id']}", headers=prefect.headers)
     assert "approuvé par prefet" in shown.text
     stopped = await client.post(

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import httpx
 from sqlmodel import select
 
 from crisis.app.db import Database
 from exercises.programme import Drill
 from tests.crisis.app.web_session import log_in
-from tests.crisis.lifecycle_support import roster
-from tests.exercises.support import participants
+from tests.exercises.support import launched_on_call, participants
 from tests.support import FrozenClock, make_user
 
 
 async def test_the_drill_page_shows_each_answer_time_and_the_silent_ones(
     client: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    trainer = await make_user(db, clock, "formatrice", "trainer")
-    prefect = await make_user(db, clock, "prefet", "prefect")
-    async with db.transaction() as session:
-        people = await roster(session, now=clock.now())
-    body = {
-        "title": "Test d'astreinte de nuit",
-        "kind": "on_call",
-        "starts_at": (clock.now() + timedelta(days=1)).isoformat(),
-    }
-    drill = (await client.post("/api/v1/exercises", json=body, headers=trainer.headers)).json()
-    launched = await client.post(f"/api/v1/exercises/{drill['id']}/launch", headers=trainer.headers)
-    crisis_id = launched.json()["crisis_id"]
+    on_call = await launched_on_call(client, db, clock)
+    trainer, prefect, people = on_call.trainer, on_call.prefect, on_call.people
+    drill, crisis_id = {"id": on_call.drill_id}, on_call.crisis_id
     clock.advance(minutes=4, seconds=30)
     answer = await client.post(
         f"/api/v1/crises/{crisis_id}/cell/acknowledgements",

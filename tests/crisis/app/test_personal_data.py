@@ -199,6 +199,7 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     "/exercices/{drill_id}/seances/{run_id}/bilan.pdf": (),
     # the planning form lists the exercise participants (players), never a recipient
     "/exercices/nouveau": (),
+    "/exercices/{drill_id}/modifier": (),  # the same form, filled in
 }
 
 
@@ -305,6 +306,7 @@ NO_PERSON_ROUTES: dict[str, str] = {
     "/fragments/evenements": "liste des événements",
     "/fragments/evenements/{crisis_id}/communiques": "liste des communiqués",
     "/fiches-reflexes": "bibliothèque des fiches réflexes",
+    "/exercices/tendances/{kind}.png": "courbe des chiffres par séance d'un type d'exercice",
     "/fiches-reflexes/{key}": "une fiche réflexe",
     "/canaux": "état des canaux",
     "/annuaire/import": "formulaire d'import (administrateur)",
