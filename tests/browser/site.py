@@ -78,6 +78,7 @@ class Site:
                 "/exercices/nouveau",
                 f"/exercices/{self.drill_id}",
                 f"/exercices/{self.drill_id}/seances/{self.run_id}",
+                f"/exercices/{self.drill_id}/seances/{self.run_id}/pilotage",
             ],
             "communicant": [
                 *shared,

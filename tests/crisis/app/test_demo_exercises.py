@@ -1,5 +1,6 @@
 """The demo's programme: an on-call test that launches by itself two minutes after start,
-a yearly crisis exercise, and a crisis exercise already played and finished."""
+a yearly crisis exercise, a reachability test awaiting the prefect, and a crisis exercise
+already played with its injects and finished, whose report shows them."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from datetime import timedelta
 from sqlmodel import select
 
 from crisis import directory
-from crisis.app import demo_exercises
+from crisis.actors import SYSTEM
+from crisis.app import bootstrap, demo_exercises
 from crisis.app.db import Database
 from crisis.app.exercise_tick import exercise_tick
 from crisis.app.settings import Settings
 from crisis.cell import paging
+from exercises import views
 from exercises.programme import Drill, DrillRun, RunStatus
 from tests.support import FrozenClock
 
@@ -28,7 +31,8 @@ async def test_the_demo_plans_one_drill_of_each_kind_and_its_on_call_test_launch
     async with db.read() as session:
         drills = {d.title: d for d in (await session.exec(select(Drill))).all()}
         runs = (await session.exec(select(DrillRun))).all()
-    assert {d.kind for d in drills.values()} == {"crisis", "on_call"}
+    assert {d.kind for d in drills.values()} == {"crisis", "on_call", "reachability"}
+    assert drills[demo_exercises.REACH_TITLE].approved_by is None  # the prefect approves it
     assert [(r.drill_id, r.status) for r in runs] == [
         (drills[demo_exercises.PLAYED_TITLE].id, RunStatus.ENDED)
     ]
@@ -44,3 +48,35 @@ async def test_the_demo_plans_one_drill_of_each_kind_and_its_on_call_test_launch
     assert run.launched_at == drills[demo_exercises.ON_CALL_TITLE].next_run_at
     assert pages  # the demo roster is paged, in the exercise lane
     assert clock.now() - run.launched_at < timedelta(seconds=1)
+
+
+async def test_the_demos_finished_exercise_reports_its_injects_reactions_and_answers(
+    db: Database, clock: FrozenClock, settings: Settings
+) -> None:
+    await bootstrap.demo_users(db, clock)
+    async with db.transaction() as session:
+        await directory.load_demo(session, now=clock.now())
+    await demo_exercises.plan_once(db, settings, now=clock.now())
+    async with db.read() as session:
+        played = (
+            await session.exec(select(Drill).where(Drill.title == demo_exercises.PLAYED_TITLE))
+        ).one()
+        assert played.id is not None
+        [run] = (await session.exec(select(DrillRun).where(DrillRun.drill_id == played.id))).all()
+        assert run.id is not None and run.launched_at is not None
+        report = await views.report(
+            session, actor=SYSTEM, drill_id=played.id, run_id=run.id, now=clock.now()
+        )
+    start = run.launched_at
+    mayor, media, public = report["injects"]
+    assert mayor["played_at"] == (start + timedelta(minutes=5)).isoformat()
+    assert mayor["released_by"] is None and mayor["reaction"] == "done"
+    assert mayor["done_by"] == "formateur"
+    assert mayor["done_at"] == (start + timedelta(minutes=12)).isoformat()
+    assert media["released_by"] == "formateur" and media["done_at"] is None
+    assert media["played_at"] == (start + timedelta(minutes=15)).isoformat()
+    assert public["played_at"] == (start + timedelta(minutes=45)).isoformat()
+    assert all(line["deliveries"] > 0 for line in report["injects"])
+    answered = [a for a in report["answers"] if a["answered_at"]]
+    assert [a["answer_seconds"] for a in answered] == [240, 540]
+    assert report["run"]["status"] == RunStatus.ENDED
