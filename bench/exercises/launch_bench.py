@@ -25,18 +25,16 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import sqlalchemy as sa
-from pydantic import SecretStr
 from sqlmodel import col, func, select
 
 from bench import rows as bench_rows
-from bench.databases import throwaway
+from bench.databases import served_settings, throwaway
 from contacts.directory import Contact, ContactChannel
 from contacts.geography import Commune
 from crisis import directory
 from crisis.app import bootstrap
 from crisis.app.db import Database
 from crisis.app.factory import create_app
-from crisis.app.settings import Settings
 from crisis.dispatch.rows import Delivery, OutboxMessage
 from tests.support import FrozenClock, TestUser, make_user
 
@@ -151,12 +149,7 @@ async def main(postgres: str | None, participants: int, repeats: int) -> None:
         people = await _participants(db, participants, clock.now())
         communes = await _communes(db)
         trainer = await make_user(db, clock, "formatrice", "trainer")
-        settings = Settings(
-            database_url=url,
-            secret_key=SecretStr("bench-secret-key-not-for-production"),
-            scheduler_enabled=False,
-            json_logs=False,
-        )
+        settings = served_settings(url)
         app = create_app(settings, clock=clock, database=db)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as http:
