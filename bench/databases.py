@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from crisis.app.db import Database, make_engine
+from crisis.app.settings import Settings
 
 
 @asynccontextmanager
@@ -33,3 +35,13 @@ async def throwaway(postgres: str | None, *, name: str) -> AsyncIterator[tuple[D
         async with admin.connect() as conn:
             await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         await admin.dispose()
+
+
+def served_settings(url: str) -> Settings:
+    """The settings of an app served in-process over `url` (no scheduler: ticks by hand)."""
+    return Settings(
+        database_url=url,
+        secret_key=SecretStr("bench-secret-key-not-for-production"),
+        scheduler_enabled=False,
+        json_logs=False,
+    )

@@ -27,13 +27,11 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from pydantic import SecretStr
 
-from bench.databases import throwaway
+from bench.databases import served_settings, throwaway
 from crisis.app import bootstrap
 from crisis.app.db import Database
 from crisis.app.factory import create_app
-from crisis.app.settings import Settings
 from crisis.app.web import shared_pages
 from crisis.cell import coverage, crises
 from crisis.dispatch import tallies
@@ -188,12 +186,7 @@ async def bench(
         seeded = time.perf_counter() - started
         print(f"seeded {deliveries} deliveries ({db.dialect}) in {seeded:.1f} s")
         user = await make_user(db, clock, "bench", "prefect", "communicator", "validator")
-        settings = Settings(
-            database_url=url,
-            secret_key=SecretStr("bench-secret-key-not-for-production"),
-            scheduler_enabled=False,
-            json_logs=False,
-        )
+        settings = served_settings(url)
         app = create_app(settings, clock=clock, database=db)
         pages = {
             "dashboard": "/",

@@ -1,5 +1,7 @@
 """The demo's programme of drills: an on-call test due two minutes after start, a yearly
-crisis exercise, and a crisis exercise played this morning and finished (its page and report).
+crisis exercise, a quarterly reachability test of a few mayors (awaiting the prefect's
+approval), and a crisis exercise played this morning with its injects and finished (its page
+and report).
 
 Planned the first time the demo starts, kept afterwards (a drill titled as here exists).
 """
@@ -12,6 +14,7 @@ from sqlmodel import col, select
 
 from contacts.directory import Contact, ContactAudience
 from crisis.actors import SYSTEM
+from crisis.app import demo_injects
 from crisis.app.db import Database
 from crisis.app.library import playbook_library
 from crisis.app.policies import launch_rules
@@ -23,6 +26,7 @@ from exercises.programme import Drill, DrillKind, DrillSpec
 ON_CALL_TITLE = "Test d'astreinte mensuel (démonstration)"
 YEARLY_TITLE = "Exercice annuel inondation (démonstration)"
 PLAYED_TITLE = "Exercice crue de ce matin (démonstration)"
+REACH_TITLE = "Joignabilité trimestrielle des maires (démonstration)"
 COMMUNES = ["80001", "80021"]  # Abbeville, Amiens
 
 
@@ -33,6 +37,21 @@ async def _participants(db: Database) -> list[int]:
             .where(Contact.audience == ContactAudience.EXERCISE, col(Contact.active))
             .order_by(col(Contact.id))
             .limit(20)
+        )
+        return [cid for cid in (await session.exec(query)).all() if cid is not None]
+
+
+async def _mayors(db: Database) -> list[int]:
+    async with db.read() as session:
+        query = (
+            select(Contact.id)
+            .where(
+                Contact.audience == ContactAudience.OFFICIALS,
+                Contact.function == "maire",
+                col(Contact.area_code).in_(COMMUNES),
+                col(Contact.active),
+            )
+            .order_by(col(Contact.id))
         )
         return [cid for cid in (await session.exec(query)).all() if cid is not None]
 
@@ -70,6 +89,15 @@ async def plan_once(db: Database, settings: Settings, *, now: datetime) -> int |
             starts_at=now + timedelta(days=365),
         ),
     ]
+    mayors = await _mayors(db)
+    if mayors:  # a directory without the two mayors: no reachability test to show
+        reach = DrillSpec(
+            title=REACH_TITLE,
+            kind=DrillKind.REACHABILITY,
+            participants=mayors,
+            rrule="FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1;BYHOUR=10",
+        )
+        specs.insert(2, reach)
     async with db.transaction() as session:
         drills = [
             await programme.create(session, actor=SYSTEM, spec=s, playbooks=library, now=now)
@@ -78,12 +106,15 @@ async def plan_once(db: Database, settings: Settings, *, now: datetime) -> int |
     played = drills[-1]
     assert played.id is not None
     async with db.transaction() as session:
+        start = now - timedelta(hours=3)
+        inject_ids = await demo_injects.add_scenario(session, drill_id=played.id, now=start)
         run = await launching.launch_now(
-            session, actor=SYSTEM, drill_id=played.id, rules=rules, now=now - timedelta(hours=3)
+            session, actor=SYSTEM, drill_id=played.id, rules=rules, now=start
         )
         played.next_run_at = None  # played by hand this morning: nothing left to schedule
         session.add(played)
     assert run.crisis_id is not None
+    await demo_injects.play(db, run=run, inject_ids=inject_ids)
     ended_at = now - timedelta(hours=2)
     async with db.transaction() as session:
         await lifecycle.close(session, actor=SYSTEM, crisis_id=run.crisis_id, now=ended_at)

@@ -211,6 +211,7 @@ async def page(
         session, contact_ids=[t.contact_id for t in page_targets if t.contact_id is not None]
     )
     pages: list[CellPage] = []
+    batch: list[outbox.Outgoing] = []
     for target in page_targets:
         token = secrets.token_urlsafe(24)
         row = _page_row(crisis_id, target, token=token, now=now)
@@ -228,15 +229,10 @@ async def page(
             exercise=exercise,
             channel=request.channel,
         )
-        await outbox.enqueue(
-            session,
-            purpose=Purpose.PAGE,
-            renderings=[Rendering(channel=request.channel, text=text, subject=subject, link=link)],
-            requests=[request],
-            now=now,
-            exercise=exercise,
-            crisis_id=crisis_id,
-        )
+        rendering = Rendering(channel=request.channel, text=text, subject=subject, link=link)
+        batch.append(outbox.Outgoing([rendering], [request], exercise, crisis_id))
+    # One batch for every page (a département's exercise pages hundreds at once).
+    await outbox.enqueue_many(session, purpose=Purpose.PAGE, batch=batch, now=now)
     await session.flush()
     await journal.append(
         session,

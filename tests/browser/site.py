@@ -79,6 +79,7 @@ class Site:
                 f"/exercices/{self.drill_id}",
                 f"/exercices/{self.drill_id}/modifier",
                 f"/exercices/{self.drill_id}/seances/{self.run_id}",
+                f"/exercices/{self.drill_id}/seances/{self.run_id}/pilotage",
             ],
             "communicant": [
                 *shared,

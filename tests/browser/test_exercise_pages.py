@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import re
+import sqlite3
+
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.accessibility import axe_violations
 from tests.browser.conftest import LiveServer, log_in
+from tests.browser.layout import LAYOUT_PROBLEMS
 from tests.browser.site import (
+    api,
     awaiting_run,
     crisis_drill_on_flood_playbook,
     crisis_drill_with_inject,
@@ -178,3 +183,64 @@ def test_a_trainer_takes_the_flood_playbooks_scenario_from_the_drill_page(
     expect(
         page.get_by_role("button", name="Reprendre le scénario de la fiche réflexe")
     ).to_have_count(0)
+
+
+def _page_link(server: LiveServer, crisis_id: int) -> str:
+    """The personal link the exercise crisis' page carries (read back from the outbox)."""
+    with sqlite3.connect(server.db_url.removeprefix("sqlite:///")) as db:
+        query = "SELECT text FROM outbox_message WHERE crisis_id = ? AND text LIKE '%/acquitter/%'"
+        [(text,)] = db.execute(query, (crisis_id,)).fetchall()
+    return "/acquitter/" + str(text).rsplit("/acquitter/", 1)[1].split()[0]
+
+
+def test_a_trainer_releases_an_inject_from_the_control_view_and_sees_an_answer_arrive_live(
+    page: Page, browser: Browser, live_server: LiveServer
+) -> None:
+    drill_id, inject_id = crisis_drill_with_inject(live_server)
+    run_id = run_of(live_server, drill_id)
+    log_in(page, live_server, "formateur")
+    page.goto(f"{live_server.url}/exercices/{drill_id}")
+    page.get_by_role("link", name="Piloter la séance en direct").click()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text("Pilotage : Exercice crue avec scénario")
+    expect(page.locator('.tocsin-clock[data-clock="ES47"] [data-deadline]')).to_be_visible()
+    row = page.locator(f"#pilotage-inject-{inject_id}")
+    expect(row).to_contain_text("Dû à")
+    expect(page.locator("#pilotage-reponses-compte")).to_contain_text("0 sur 1")
+    assert axe_violations(page) == []
+    row.get_by_role("button", name="Libérer").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Inject déclenché")).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/exercices/{drill_id}/seances/{run_id}/pilotage$"))
+    expect(row).to_contain_text("libéré à la main par formateur")
+    expect(row).to_contain_text("Rappeler le maire — en attente")
+    expect(row.get_by_role("button", name="Libérer")).to_have_count(0)
+    expect(page.locator("body")).to_have_attribute("data-live", "on")
+    with api(live_server, "formateur") as trainer:
+        crisis_id = trainer.get(f"/api/v1/exercises/{drill_id}").json()["runs"][0]["crisis_id"]
+    participant = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris").new_page()
+    participant.goto(f"{live_server.url}{_page_link(live_server, crisis_id)}")
+    participant.get_by_role("button", name="Je confirme ma venue").click()
+    expect(participant.get_by_text("votre réponse est enregistrée")).to_be_visible()
+    expect(page.locator("#pilotage-reponses-compte")).to_contain_text("1 sur 1")  # no reload
+    expect(page.locator("#pilotage")).to_contain_text("répondu à")
+    row.get_by_role("button", name="Action faite").click()
+    expect(row).to_contain_text("faite à")
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_control_view_fits_a_desktop_and_a_phone_and_refuses_an_operator(
+    page: Page, live_server: LiveServer, width: int
+) -> None:
+    drill_id, _ = crisis_drill_with_inject(live_server)
+    run_id = run_of(live_server, drill_id)
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, live_server, "formateur")
+    page.goto(f"{live_server.url}/exercices/{drill_id}/seances/{run_id}/pilotage")
+    expect(page.get_by_role("button", name="STOP EXERCICE")).to_be_visible()
+    assert page.evaluate(LAYOUT_PROBLEMS) == []
+    assert axe_violations(page) == []
+    page.context.clear_cookies()
+    log_in(page, live_server, "operateur")
+    answer = page.goto(f"{live_server.url}/exercices/{drill_id}/seances/{run_id}/pilotage")
+    assert answer is not None and answer.status == 403

@@ -9,7 +9,8 @@ from sqlmodel import col, select
 
 from crisis.app.db import Database
 from crisis.dispatch.rows import Delivery, OutboxMessage
-from exercises import inject_reactions, injects, launching
+from exercises import inject_play, inject_reactions, injects, launching
+from exercises.inject_play import InjectPlay
 from exercises.injects import InjectSpec
 from exercises.programme import DrillRun
 from tests.exercises.support import LAUNCH, TRAINER, participants, plan
@@ -45,6 +46,20 @@ async def launched_with(
             session, actor=TRAINER, drill_id=drill.id, rules=LAUNCH, now=clock.now()
         )
     return Launched(drill.id, run, chosen, ids)
+
+
+async def release(db: Database, clock: FrozenClock, drill: Launched, index: int = 0) -> InjectPlay:
+    """The trainer releases the drill's `index`-th inject now, in its own transaction."""
+    assert drill.run.id is not None
+    async with db.transaction() as session:
+        return await inject_play.release(
+            session,
+            actor=TRAINER,
+            drill_id=drill.drill_id,
+            run_id=drill.run.id,
+            inject_id=drill.inject_ids[index],
+            now=clock.now(),
+        )
 
 
 async def tick(db: Database, clock: FrozenClock) -> int:

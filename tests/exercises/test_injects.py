@@ -20,7 +20,7 @@ from exercises.errors import DrillConflict, DrillRefused
 from exercises.inject_play import InjectPlay
 from exercises.injects import Inject, InjectSpec
 from tests.crisis.bulletin_support import published
-from tests.exercises.inject_support import launched_with, sent, tick
+from tests.exercises.inject_support import launched_with, release, sent, tick
 from tests.exercises.support import TRAINER, participants, plan
 from tests.support import FrozenClock
 
@@ -64,26 +64,10 @@ async def test_an_inject_released_by_hand_plays_at_once_and_never_again(
     drill = await launched_with(db, clock, ALERT)
     assert drill.run.id is not None
     clock.advance(minutes=3)
-    async with db.transaction() as session:
-        play = await inject_play.release(
-            session,
-            actor=TRAINER,
-            drill_id=drill.drill_id,
-            run_id=drill.run.id,
-            inject_id=drill.inject_ids[0],
-            now=clock.now(),
-        )
+    play = await release(db, clock, drill)
     assert (play.released_by, play.played_at) == ("formatrice", clock.now())
     with pytest.raises(DrillConflict):
-        async with db.transaction() as session:
-            await inject_play.release(
-                session,
-                actor=TRAINER,
-                drill_id=drill.drill_id,
-                run_id=drill.run.id,
-                inject_id=drill.inject_ids[0],
-                now=clock.now(),
-            )
+        await release(db, clock, drill)
     clock.advance(minutes=10)
     assert await tick(db, clock) == 0
     assert len(await sent(db, drill.run, "Le maire d'Amiens appelle")) == 2

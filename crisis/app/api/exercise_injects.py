@@ -16,8 +16,9 @@ from crisis.app.actions import Caller, CallerDep
 from crisis.app.api.schemas import Timestamp, returns
 from crisis.app.api.schemas.requests import RequestModel
 from crisis.app.auth import CurrentActor, DbDep
+from crisis.app.inject_steps import InjectVerb, RunRefDep, RunVerb, inject_step, run_step
 from crisis.app.paths import RowId
-from exercises import inject_play, inject_reactions, inject_views, injects, programme
+from exercises import inject_reactions, inject_views, injects, programme
 from exercises.injects import InjectSpec
 
 router = APIRouter(prefix="/api/v1/exercises/{drill_id}", tags=["exercices"])
@@ -156,60 +157,19 @@ async def remove_inject(
     return await _answer(request, db, caller, action)
 
 
-@router.post(
-    "/runs/{run_id}/injects/{inject_id}/release",
-    summary="Déclencher un inject maintenant",
-    **returns(InjectResultView, 404, 409),
-)
-async def release_inject(
-    drill_id: RowId,
-    run_id: RowId,
-    inject_id: RowId,
-    request: Request,
-    caller: CallerDep,
-    db: DbDep,
-) -> JSONResponse:
-    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        play = await inject_play.release(
-            session,
-            actor=caller.actor,
-            drill_id=drill_id,
-            run_id=run_id,
-            inject_id=inject_id,
-            now=caller.now,
-        )
-        view = inject_reactions.play_view(play, now=caller.now, running=True)
-        return 200, view | {"due_at": None}
+def _inject_route(verb: InjectVerb) -> Callable[..., Awaitable[JSONResponse]]:
+    async def route(
+        inject_id: RowId, run: RunRefDep, request: Request, caller: CallerDep, db: DbDep
+    ) -> JSONResponse:
+        step = inject_step(caller, verb, run, inject_id)
 
-    return await _answer(request, db, caller, action)
+        async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+            view = inject_reactions.play_view(await step(session), now=caller.now, running=True)
+            return 200, view | {"due_at": None}
 
+        return await _answer(request, db, caller, action)
 
-@router.post(
-    "/runs/{run_id}/injects/{inject_id}/done",
-    summary="Noter l'action attendue comme faite",
-    **returns(InjectResultView, 404, 409),
-)
-async def mark_inject_done(
-    drill_id: RowId,
-    run_id: RowId,
-    inject_id: RowId,
-    request: Request,
-    caller: CallerDep,
-    db: DbDep,
-) -> JSONResponse:
-    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        play = await inject_reactions.mark_done(
-            session,
-            actor=caller.actor,
-            drill_id=drill_id,
-            run_id=run_id,
-            inject_id=inject_id,
-            now=caller.now,
-        )
-        view = inject_reactions.play_view(play, now=caller.now, running=True)
-        return 200, view | {"due_at": None}
-
-    return await _answer(request, db, caller, action)
+    return route
 
 
 def _pause_view(run: programme.DrillRun) -> dict[str, Any]:
@@ -221,35 +181,40 @@ def _pause_view(run: programme.DrillRun) -> dict[str, Any]:
     }
 
 
-@router.post(
-    "/runs/{run_id}/injects/pause",
-    summary="Suspendre les injects d'une séance",
-    **returns(PauseView, 404, 409),
-)
-async def pause_injects(
-    drill_id: RowId, run_id: RowId, request: Request, caller: CallerDep, db: DbDep
-) -> JSONResponse:
-    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        run = await inject_reactions.pause(
-            session, actor=caller.actor, drill_id=drill_id, run_id=run_id, now=caller.now
-        )
-        return 200, _pause_view(run)
+def _run_route(verb: RunVerb) -> Callable[..., Awaitable[JSONResponse]]:
+    async def route(run: RunRefDep, request: Request, caller: CallerDep, db: DbDep) -> JSONResponse:
+        step = run_step(caller, verb, run)
 
-    return await _answer(request, db, caller, action)
+        async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+            return 200, _pause_view(await step(session))
+
+        return await _answer(request, db, caller, action)
+
+    return route
 
 
-@router.post(
-    "/runs/{run_id}/injects/resume",
-    summary="Reprendre les injects d'une séance",
-    **returns(PauseView, 404, 409),
-)
-async def resume_injects(
-    drill_id: RowId, run_id: RowId, request: Request, caller: CallerDep, db: DbDep
-) -> JSONResponse:
-    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        run = await inject_reactions.resume(
-            session, actor=caller.actor, drill_id=drill_id, run_id=run_id, now=caller.now
-        )
-        return 200, _pause_view(run)
+SUMMARIES = {
+    "release_inject": "Déclencher un inject maintenant",
+    "mark_inject_done": "Noter l'action attendue comme faite",
+    "pause_injects": "Suspendre les injects d'une séance",
+    "resume_injects": "Reprendre les injects d'une séance",
+}
 
-    return await _answer(request, db, caller, action)
+
+def _post(
+    path: str, endpoint: Callable[..., Awaitable[JSONResponse]], name: str, model: type
+) -> None:
+    router.add_api_route(
+        f"/runs/{{run_id}}/injects/{path}",
+        endpoint,
+        methods=["POST"],
+        name=name,
+        summary=SUMMARIES[name],
+        **returns(model, 404, 409),
+    )
+
+
+_post("{inject_id}/release", _inject_route("release"), "release_inject", InjectResultView)
+_post("{inject_id}/done", _inject_route("done"), "mark_inject_done", InjectResultView)
+_post("pause", _run_route("pause"), "pause_injects", PauseView)
+_post("resume", _run_route("resume"), "resume_injects", PauseView)

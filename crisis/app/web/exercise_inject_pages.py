@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
@@ -14,9 +14,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.app.actions import CallerDep
 from crisis.app.auth import CsrfChecked, DbDep
+from crisis.app.inject_steps import (
+    InjectVerb,
+    RunRef,
+    RunRefDep,
+    RunVerb,
+    inject_step,
+    run_step,
+)
 from crisis.app.paths import RowId
+from crisis.app.web.exercise_control_pages import control_path
 from crisis.app.web.lifecycle_pages import act_then_show
-from exercises import inject_play, inject_reactions, injects
+from exercises import injects
 from exercises.errors import DrillRefused
 from exercises.injects import InjectSpec
 
@@ -136,65 +145,63 @@ async def remove(
 
 
 RUN = "/exercices/{drill_id}/seances/{run_id}/injects"
+ON_INJECT: dict[str, tuple[InjectVerb, str]] = {
+    "declencher": ("release", "Inject déclenché : il part aux participants de l'exercice."),
+    "fait": ("done", "Action attendue notée comme faite."),
+}
+ON_RUN: dict[str, tuple[RunVerb, str]] = {
+    "suspendre": ("pause", "Injects suspendus."),
+    "reprendre": ("resume", "Injects repris : leurs heures sont décalées d'autant."),
+}
+Back = Annotated[str, Form(max_length=20)]
+"""« pilotage » when the form is the control view's: the answer goes back there."""
 
 
-@router.post(RUN + "/{inject_id}/declencher", dependencies=[CsrfChecked])
-async def release(
-    drill_id: RowId, run_id: RowId, inject_id: RowId, request: Request, caller: CallerDep, db: DbDep
+@dataclass(frozen=True, slots=True)
+class RunForm:
+    """The run a form acts on, and where its answer goes back to."""
+
+    run: RunRef
+    retour: str
+
+    @property
+    def back(self) -> str:
+        if self.retour == "pilotage":
+            return control_path(self.run.drill_id, self.run.run_id)
+        return f"/exercices/{self.run.drill_id}#titre-injects"
+
+
+def run_form(run: RunRefDep, retour: Back = "") -> RunForm:
+    return RunForm(run, retour)
+
+
+RunFormDep = Annotated[RunForm, Depends(run_form)]
+
+
+@router.post(RUN + "/{inject_id}/{verb}", dependencies=[CsrfChecked])
+async def on_inject(
+    inject_id: RowId,
+    verb: Literal["declencher", "fait"],
+    form: RunFormDep,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
 ) -> Response:
-    async def step(session: AsyncSession) -> object:
-        return await inject_play.release(
-            session,
-            actor=caller.actor,
-            drill_id=drill_id,
-            run_id=run_id,
-            inject_id=inject_id,
-            now=caller.now,
-        )
-
-    return await _act(
-        request, db, drill_id, step, "Inject déclenché : il part aux participants de l'exercice."
-    )
+    """An inject of the running run released now (`declencher`), or its action done (`fait`)."""
+    action, done = ON_INJECT[verb]
+    step = inject_step(caller, action, form.run, inject_id)
+    return await act_then_show(request, db, step, done, location=form.back)
 
 
-@router.post(RUN + "/{inject_id}/fait", dependencies=[CsrfChecked])
-async def done(
-    drill_id: RowId, run_id: RowId, inject_id: RowId, request: Request, caller: CallerDep, db: DbDep
+@router.post(RUN + "/{verb}", dependencies=[CsrfChecked])
+async def on_run(
+    verb: Literal["suspendre", "reprendre"],
+    form: RunFormDep,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
 ) -> Response:
-    async def step(session: AsyncSession) -> object:
-        return await inject_reactions.mark_done(
-            session,
-            actor=caller.actor,
-            drill_id=drill_id,
-            run_id=run_id,
-            inject_id=inject_id,
-            now=caller.now,
-        )
-
-    return await _act(request, db, drill_id, step, "Action attendue notée comme faite.")
-
-
-@router.post(RUN + "/suspendre", dependencies=[CsrfChecked])
-async def pause(
-    drill_id: RowId, run_id: RowId, request: Request, caller: CallerDep, db: DbDep
-) -> Response:
-    async def step(session: AsyncSession) -> object:
-        return await inject_reactions.pause(
-            session, actor=caller.actor, drill_id=drill_id, run_id=run_id, now=caller.now
-        )
-
-    return await _act(request, db, drill_id, step, "Injects suspendus.")
-
-
-@router.post(RUN + "/reprendre", dependencies=[CsrfChecked])
-async def resume(
-    drill_id: RowId, run_id: RowId, request: Request, caller: CallerDep, db: DbDep
-) -> Response:
-    async def step(session: AsyncSession) -> object:
-        return await inject_reactions.resume(
-            session, actor=caller.actor, drill_id=drill_id, run_id=run_id, now=caller.now
-        )
-
-    return await _act(
-        request, db, drill_id, step, "Injects repris : leurs heures sont décalées d'autant."
-    )
+    """The running run's injects paused (`suspendre`) or resumed (`reprendre`)."""
+    action, done = ON_RUN[verb]
+    step = run_step(caller, action, form.run)
+    return await act_then_show(request, db, step, done, location=form.back)

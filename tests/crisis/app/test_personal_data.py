@@ -197,6 +197,9 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     # a run's report (RETEX): the same figures, and its journal filtered by `crisis.privacy`
     "/exercices/{drill_id}/seances/{run_id}": (),
     "/exercices/{drill_id}/seances/{run_id}/bilan.pdf": (),
+    # the live control view: the people paged and their answer times, as the report
+    "/exercices/{drill_id}/seances/{run_id}/pilotage": (),
+    "/fragments/exercices/{drill_id}/seances/{run_id}/pilotage": (),
     # the planning form lists the exercise participants (players), never a recipient
     "/exercices/nouveau": (),
     "/exercices/{drill_id}/modifier": (),  # the same form, filled in
