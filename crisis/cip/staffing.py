@@ -69,6 +69,13 @@ async def check_in(
         raise Conflict(
             "already_checked_in", f"{user.display_name or user.login} est déjà en poste à la CIP."
         )
+    return await seat(session, actor=actor, crisis_id=crisis_id, user=user, role=role, now=now)
+
+
+async def seat(
+    session: AsyncSession, *, actor: Actor, crisis_id: int, user: User, role: str, now: datetime
+) -> CipShift:
+    """The check-in's row and journal entry, once the caller has checked who and when."""
     assert user.id is not None
     shift = CipShift(
         crisis_id=crisis_id,
