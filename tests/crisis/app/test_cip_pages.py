@@ -4,10 +4,13 @@ logged from the console's form, and the crisis page shows the cabinet's figures.
 from __future__ import annotations
 
 import httpx
+from sqlmodel import select
 
 from crisis.app.db import Database
+from crisis.dispatch.outbox import OutboxMessage
 from tests.crisis.app.web_session import csrf_of, log_in
 from tests.crisis.cip.cip_support import CipWorld, cip_world
+from tests.crisis.lifecycle_support import add_on_call
 from tests.support import FrozenClock, TestUser
 
 
@@ -172,3 +175,29 @@ async def test_the_cip_page_of_an_exercise_carries_the_exercise_banner(
     assert "EXERCICE — EXERCICE — EXERCICE" in page.text
     real = await client.get(f"/evenements/{world.crisis_id}/cip")
     assert "EXERCICE — EXERCICE — EXERCICE" not in real.text
+
+
+async def test_the_cip_page_shows_who_of_its_roster_was_paged_and_who_answered(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    world = await cip_world(client, db, clock)
+    async with db.transaction() as session:
+        for name, level in (("Olga Op1", 1), ("Oscar Op2", 2)):
+            await add_on_call(session, name=name, role="cip_operator", level=level, now=clock.now())
+    page = f"/evenements/{world.crisis_id}/cip"
+    ordered = await _post(client, world.prefect, f"{page}/ordre", number="0800 100 200")
+    assert ordered.status_code == 303, ordered.text
+    async with db.read() as session:
+        link = (await session.exec(select(OutboxMessage.link))).first()
+    assert link is not None
+    path = "/acquitter/" + link.rsplit("/", 1)[1]
+    client.cookies.clear()
+    form = await client.get(path)
+    assert form.status_code == 200 and "information du public (CIP)" in form.text
+    done = await client.post(path, data={"csrf_token": csrf_of(form.text)})
+    assert done.status_code == 200 and "La CIP vous attend" in done.text
+    await _as(client, world.prefect)
+    shown = await client.get(page)
+    assert "Astreinte de la CIP appelée (1)" in shown.text
+    assert "Olga Op1" in shown.text and "a répondu, en route" in shown.text
+    assert "Oscar Op2" not in shown.text  # level 2 is paged only if level 1 does not answer
