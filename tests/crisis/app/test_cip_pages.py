@@ -11,7 +11,7 @@ from crisis.dispatch.outbox import OutboxMessage
 from tests.crisis.app.web_session import csrf_of, log_in
 from tests.crisis.cip.cip_support import CipWorld, cip_world
 from tests.crisis.lifecycle_support import add_on_call
-from tests.support import FrozenClock, TestUser
+from tests.support import FrozenClock, TestUser, make_user
 
 
 async def _as(client: httpx.AsyncClient, user: TestUser) -> str:
@@ -201,3 +201,24 @@ async def test_the_cip_page_shows_who_of_its_roster_was_paged_and_who_answered(
     assert "Astreinte de la CIP appelée (1)" in shown.text
     assert "Olga Op1" in shown.text and "a répondu, en route" in shown.text
     assert "Oscar Op2" not in shown.text  # level 2 is paged only if level 1 does not answer
+
+
+async def test_the_roster_api_takes_the_cip_roles_and_refuses_an_unknown_one(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    admin = await make_user(db, clock, "admin", "admin")
+    operator = await make_user(db, clock, "op", "operator")
+    shift = {
+        "role": "cip_operator",
+        "level": 2,
+        "starts_at": "2026-11-28T08:00:00+01:00",
+        "ends_at": "2026-11-29T08:00:00+01:00",
+        "user_id": operator.id,
+        "name": "Odile Opératrice",
+    }
+    added = await client.post("/api/v1/roster/shifts", json=shift, headers=admin.headers)
+    assert added.status_code == 201, added.text
+    assert (added.json()["role"], added.json()["level"]) == ("cip_operator", 2)
+    wrong = shift | {"role": "cip_chef"}
+    refused = await client.post("/api/v1/roster/shifts", json=wrong, headers=admin.headers)
+    assert refused.status_code == 422
