@@ -28,6 +28,28 @@ DUTY_LABELS: dict[str, str] = {
     DutyRole.PREFECT: "Corps préfectoral de permanence",
 }
 REQUIRED_ROLES: tuple[str, ...] = tuple(r.value for r in DutyRole)
+"""The cell's duty roles: paged when the cell is ordered, watched for gaps on the dashboard."""
+
+
+class CipDutyRole(StrEnum):
+    """The CIP's own on-call list (ORSEC CIP guide roles), paged when the CIP is ordered."""
+
+    HEAD = "cip_head"
+    OPERATOR = "cip_operator"
+    TECHNICIAN = "cip_technician"
+    SPECIALIST = "cip_specialist"
+
+
+CIP_DUTY_ROLES: tuple[str, ...] = tuple(r.value for r in CipDutyRole)
+DUTY_LABELS.update(
+    {
+        CipDutyRole.HEAD: "CIP — chef de cellule d'astreinte",
+        CipDutyRole.OPERATOR: "CIP — opérateur d'astreinte",
+        CipDutyRole.TECHNICIAN: "CIP — technicien d'astreinte",
+        CipDutyRole.SPECIALIST: "CIP — spécialiste d'astreinte",
+    }
+)
+ROSTER_ROLES: tuple[str, ...] = REQUIRED_ROLES + CIP_DUTY_ROLES
 
 
 class Shift(SQLModel, table=True):
@@ -167,7 +189,7 @@ async def _checked_name(
     name: str,
 ) -> str:
     """The shift's person's name once every field makes sense; ValueError (French) otherwise."""
-    if role not in REQUIRED_ROLES:
+    if role not in ROSTER_ROLES:
         raise ValueError(f"rôle d'astreinte inconnu « {role} »")
     if not 1 <= level <= 3:
         raise ValueError("niveau d'astreinte entre 1 et 3")

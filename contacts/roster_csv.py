@@ -22,12 +22,12 @@ from contacts.csvsource import CsvSource
 from contacts.directory import Contact
 from contacts.geography import search_key
 from contacts.records import LineError
-from contacts.roster import DutyRole
+from contacts.roster import CipDutyRole, DutyRole
 
 PARIS = ZoneInfo("Europe/Paris")
 MAX_LINES = 5_000
 HEADER = ["role", "niveau", "debut", "fin", "contact", "utilisateur"]
-ROLE_WORDS: dict[str, DutyRole] = {
+ROLE_WORDS: dict[str, DutyRole | CipDutyRole] = {
     "communication": DutyRole.COMMUNICATION,
     "chargé de communication": DutyRole.COMMUNICATION,
     "valideur": DutyRole.VALIDATOR,
@@ -35,6 +35,14 @@ ROLE_WORDS: dict[str, DutyRole] = {
     "prefet": DutyRole.PREFECT,
     "prefect": DutyRole.PREFECT,
     "corps prefectoral": DutyRole.PREFECT,
+    "cip chef de cellule": CipDutyRole.HEAD,
+    "cip_head": CipDutyRole.HEAD,
+    "cip operateur": CipDutyRole.OPERATOR,
+    "cip_operator": CipDutyRole.OPERATOR,
+    "cip technicien": CipDutyRole.TECHNICIAN,
+    "cip_technician": CipDutyRole.TECHNICIAN,
+    "cip specialiste": CipDutyRole.SPECIALIST,
+    "cip_specialist": CipDutyRole.SPECIALIST,
 }
 _ROLES = {search_key(word): role for word, role in ROLE_WORDS.items()}
 _FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S")

@@ -102,12 +102,22 @@ def crisis_chain(crisis_id: int) -> str:
 
 
 async def _locked_head(session: AsyncSession, chain: str) -> JournalHead:
-    """The head row of `chain`, created if missing, locked until the transaction ends."""
-    conn = await session.connection()
-    stmt = insert_or_ignore(conn, JournalHead, index_elements=["chain"])
-    await conn.execute(stmt.values(chain=chain, length=0, last_hash=GENESIS))
-    query = select(JournalHead).where(JournalHead.chain == chain).with_for_update()
-    head = (await session.exec(query.execution_options(populate_existing=True))).one()
+    """The head row of `chain`, created if missing, locked until the transaction ends.
+
+    One statement when the row exists (every chain but a new crisis' first entry): the
+    insert is tried only when the locking read finds nothing, then the row is read again."""
+    query = (
+        select(JournalHead)
+        .where(JournalHead.chain == chain)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    head = (await session.exec(query)).first()
+    if head is None:
+        conn = await session.connection()
+        stmt = insert_or_ignore(conn, JournalHead, index_elements=["chain"])
+        await conn.execute(stmt.values(chain=chain, length=0, last_hash=GENESIS))
+        head = (await session.exec(query)).one()
     return head
 
 

@@ -23,6 +23,7 @@ KEY_LABELS: dict[str, str] = {
     "channels": "Canaux",
     "channels_added": "Canaux ajoutés",
     "channels_updated": "Canaux modifiés",
+    "checked_in": "Mis en poste à la CIP",
     "checked_out": "Postes clos",
     "checklist_items": "Étapes de la liste",
     "client": "Adresse IP",

@@ -48,7 +48,8 @@ class Caller:
         return Acting(actor=self.actor, now=self.now)
 
 
-def caller(actor: CurrentActor, clock: ClockDep, settings: SettingsDep) -> Caller:
+async def caller(actor: CurrentActor, clock: ClockDep, settings: SettingsDep) -> Caller:
+    """Async so that FastAPI does not hand it to its thread pool (see `auth.DbDep`)."""
     return Caller(actor=actor, settings=settings, now=clock.now())
 
 

@@ -40,9 +40,23 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-DbDep = Annotated[Database, Depends(get_db)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+# FastAPI runs a plain `def` dependency in its thread pool: one thread hand-off per
+# dependency per request. These read an attribute, so their dependency forms are `async`.
+async def _db_dependency(request: Request) -> Database:
+    return get_db(request)
+
+
+async def _clock_dependency(request: Request) -> Clock:
+    return get_clock(request)
+
+
+async def _settings_dependency(request: Request) -> Settings:
+    return get_settings(request)
+
+
+DbDep = Annotated[Database, Depends(_db_dependency)]
+ClockDep = Annotated[Clock, Depends(_clock_dependency)]
+SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 
 
 def csrf_token(request: Request) -> str:

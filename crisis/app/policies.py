@@ -35,6 +35,8 @@ def cip_rules(settings: Settings) -> CipRules:
             thresholds=tuple(settings.clock_alert_thresholds),
         ),
         min_staffing=dict(settings.cip_min_staffing),
+        page_escalation=timedelta(minutes=settings.page_escalation_minutes),
+        base_url=settings.base_url,
     )
 
 

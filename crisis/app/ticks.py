@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from crisis.app.db import Database
-from crisis.app.policies import alert_late_after, lifecycle_rules
+from crisis.app.policies import alert_late_after, cip_rules, lifecycle_rules
 from crisis.app.settings import Settings
 from crisis.cell import clock_alerts, watch
+from crisis.cip import pager
 
 log = logging.getLogger("tocsin.clocks")
 ALERT_BATCH = 500
@@ -37,13 +38,15 @@ async def send_alerts(
 
 def clock_tick(db: Database, settings: Settings) -> Callable[[datetime], Awaitable[None]]:
     """The leader's tick: met clocks first (a met clock sends no alert), then pages, alerts."""
-    rules = lifecycle_rules(settings)
+    rules, cip = lifecycle_rules(settings), cip_rules(settings)
 
     async def tick(now: datetime) -> None:
         async with db.transaction() as session:
             await watch.record_met(session, now=now)
         async with db.transaction() as session:
             await watch.escalate_pages(session, rules=rules, now=now)
+        async with db.transaction() as session:
+            await pager.escalate(session, rules=cip, now=now)
         sent = await send_alerts(db, settings, now=now)
         if sent:
             log.info("clock alerts sent", extra={"count": sent})

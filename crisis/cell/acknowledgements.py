@@ -16,7 +16,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.directory import Contact
-from contacts.roster import DUTY_LABELS, DutyRole, Shift, on_duty
+from contacts.roster import CIP_DUTY_ROLES, DUTY_LABELS, REQUIRED_ROLES, DutyRole, Shift, on_duty
 from crisis import journal
 from crisis.accounts import User
 from crisis.actors import Actor, Role
@@ -24,6 +24,7 @@ from crisis.cell import crises, paging
 from crisis.cell.checklist import STAFF_ROLES
 from crisis.cell.crises import Crisis, RefusedInput
 from crisis.cell.paging import CellAcknowledgement, CellPage
+from crisis.cip import pager
 from crisis.errors import Conflict, Forbidden, NotFound
 from crisis.vocabulary import CrisisStatus
 
@@ -73,7 +74,7 @@ def _check_open(crisis: Crisis, duty_role: str) -> None:
         raise Conflict("crisis_closed", "L'événement est clos.")
     if crisis.status == CrisisStatus.DECLARED:
         raise Conflict("cell_not_ordered", "La cellule n'a pas été ordonnée.")
-    if duty_role not in DUTY_LABELS:
+    if duty_role not in REQUIRED_ROLES:
         raise RefusedInput("unknown_duty_role", f"Rôle d'astreinte inconnu : « {duty_role} ».")
 
 
@@ -245,6 +246,9 @@ async def acknowledge_reply(session: AsyncSession, *, page_id: int, now: datetim
 async def _acknowledge_page(
     session: AsyncSession, *, row: CellPage, actor: Actor, via: str, now: datetime
 ) -> CellPage:
+    if row.duty_role in CIP_DUTY_ROLES:  # the CIP's own roster: the answer is a check-in
+        await pager.answered(session, row=row, actor=actor, via=via, now=now)
+        return row
     crisis = await _locked(session, row.crisis_id)
     responder = Responder(row.person, row.name, row.contact_id, row.user_id, frozenset())
     await _record_acknowledgement(

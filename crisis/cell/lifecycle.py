@@ -92,15 +92,8 @@ async def _page(
     rules: LifecycleRules,
     now: datetime,
 ) -> None:
-    assert crisis.id is not None
-    await paging.page(
-        session,
-        crisis_id=crisis.id,
-        crisis_title=crisis.title,
-        exercise=crisis.is_exercise,
-        page_targets=found,
-        base_url=rules.base_url,
-        now=now,
+    await paging.page_crisis(
+        session, crisis=crisis, page_targets=found, base_url=rules.base_url, now=now
     )
 
 

@@ -21,10 +21,11 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.directory import SENDING_KINDS, AddressKind, Contact, ContactAudience, ContactChannel
-from contacts.roster import DUTY_LABELS, DutyRole, Shift, on_duty
+from contacts.roster import DUTY_LABELS, REQUIRED_ROLES, DutyRole, Shift, on_duty
 from crisis import journal
 from crisis.actors import SYSTEM, Actor
 from crisis.bulletin.render import REPLY_CHANNELS, REPLY_CODE_PLACEHOLDER
+from crisis.cell.crises import Crisis
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import DeliveryRequest, DeliveryStatus, Purpose, Rendering
 from crisis.vocabulary import PHONE, Audience
@@ -171,17 +172,20 @@ def request_for(
     )
 
 
+CELL_WHAT = "la cellule de communication d'urgence"
+
+
 def _page_text(
-    *, title: str, role: str, link: str, exercise: bool, channel: str
+    *, title: str, role: str, link: str, exercise: bool, channel: str, what: str = CELL_WHAT
 ) -> tuple[str, str]:
     """The page; on SMS and Telegram, the way to answer by reply comes first."""
     prefix = f"{EXERCISE_PREFIX} — " if exercise else ""
-    subject = f"{prefix}Tocsin : activation de la cellule de communication d'urgence"
+    subject = f"{prefix}Tocsin : activation de {what}"
     answer = f"Confirmez votre venue : {link}"
     if channel in REPLY_CHANNELS:
         answer = f"Confirmez votre venue : répondez OK {REPLY_CODE_PLACEHOLDER} ou {link}"
     text = (
-        f"{prefix}Le préfet ordonne l'activation de la cellule de communication d'urgence "
+        f"{prefix}Le préfet ordonne l'activation de {what} "
         f"(événement : « {title} »). Vous êtes d'astreinte ({DUTY_LABELS.get(role, role)}). "
         f"{answer}"
     )
@@ -205,8 +209,12 @@ async def page(
     base_url: str,
     now: datetime,
     actor: Actor = SYSTEM,
+    what: str = CELL_WHAT,
+    action: str = "cell.paged",
 ) -> list[CellPage]:
-    """Page each target with a personal link, through the outbox; journaled."""
+    """Page each target with a personal link, through the outbox; journaled as `action`.
+
+    `what` names the body being activated in the page's text (the cell, or the CIP)."""
     channels = await first_channels(
         session, contact_ids=[t.contact_id for t in page_targets if t.contact_id is not None]
     )
@@ -228,6 +236,7 @@ async def page(
             link=link,
             exercise=exercise,
             channel=request.channel,
+            what=what,
         )
         rendering = Rendering(channel=request.channel, text=text, subject=subject, link=link)
         batch.append(outbox.Outgoing([rendering], [request], exercise, crisis_id))
@@ -237,7 +246,7 @@ async def page(
     await journal.append(
         session,
         actor=actor,
-        action="cell.paged",
+        action=action,
         now=now,
         crisis_id=crisis_id,
         payload={
@@ -249,8 +258,40 @@ async def page(
     return pages
 
 
-async def pages_of(session: AsyncSession, *, crisis_id: int) -> list[CellPage]:
-    query = select(CellPage).where(CellPage.crisis_id == crisis_id).order_by(col(CellPage.paged_at))
+async def page_crisis(
+    session: AsyncSession,
+    *,
+    crisis: Crisis,
+    page_targets: Sequence[PageTarget],
+    base_url: str,
+    now: datetime,
+    what: str = CELL_WHAT,
+    action: str = "cell.paged",
+) -> list[CellPage]:
+    """`page` for this crisis (its title and mode), the cell's or the CIP's roster."""
+    assert crisis.id is not None
+    return await page(
+        session,
+        crisis_id=crisis.id,
+        crisis_title=crisis.title,
+        exercise=crisis.is_exercise,
+        page_targets=page_targets,
+        base_url=base_url,
+        now=now,
+        what=what,
+        action=action,
+    )
+
+
+async def pages_of(
+    session: AsyncSession, *, crisis_id: int, roles: Sequence[str] = REQUIRED_ROLES
+) -> list[CellPage]:
+    """The crisis' pages for these duty roles (by default the cell's, not the CIP's)."""
+    query = (
+        select(CellPage)
+        .where(CellPage.crisis_id == crisis_id, col(CellPage.duty_role).in_(list(roles)))
+        .order_by(col(CellPage.paged_at), col(CellPage.id))
+    )
     return list((await session.exec(query)).all())
 
 
@@ -302,11 +343,19 @@ def staffing_gaps(
 
 
 async def escalation_due(
-    session: AsyncSession, *, crisis_id: int, now: datetime, after: timedelta
+    session: AsyncSession,
+    *,
+    crisis_id: int,
+    now: datetime,
+    after: timedelta,
+    roles: Sequence[str] = REQUIRED_ROLES,
 ) -> dict[str, int]:
-    """Duty roles with no acknowledgement whose last page is older than `after`: last level."""
-    pages = await pages_of(session, crisis_id=crisis_id)
+    """Duty roles with no acknowledgement whose last page is older than `after`: last level.
+
+    A role is answered by an acknowledgement row or by one of its pages acknowledged."""
+    pages = await pages_of(session, crisis_id=crisis_id, roles=roles)
     acked = {a.duty_role for a in await acknowledgements(session, crisis_ids=[crisis_id])}
+    acked |= {row.duty_role for row in pages if row.acknowledged_at is not None}
     last: dict[str, CellPage] = {}
     for row in pages:
         if row.duty_role not in last or row.level >= last[row.duty_role].level:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contacts.roster import REQUIRED_ROLES
 from crisis import journal
 from crisis.actors import SYSTEM
 from crisis.cell import clocks, coverage, crises, lifecycle, paging
@@ -118,7 +119,7 @@ async def _escalation_candidates(
     conn = await session.connection()
     pages = await conn.execute(
         sa.select(page.crisis_id, page.duty_role, page.level, page.paged_at)
-        .where(page.crisis_id.in_(ordered))
+        .where(page.crisis_id.in_(ordered), page.duty_role.in_(REQUIRED_ROLES))
         .order_by(page.paged_at, page.id)
     )
     last: dict[tuple[int, str], tuple[int, datetime]] = {}

@@ -16,7 +16,7 @@ from crisis.actors import Actor, Role
 from crisis.cell import clocks, crises
 from crisis.cell.clocks import ClockCode
 from crisis.cell.crises import RefusedInput
-from crisis.cip import numbers, record, staffing
+from crisis.cip import numbers, pager, record, staffing
 from crisis.cip.record import Cip
 from crisis.cip.rules import CipRules
 from crisis.cip.vocabulary import CipRole
@@ -90,6 +90,7 @@ async def order(
             else None,
         },
     )
+    await pager.page_on_order(session, crisis=crisis, rules=rules, now=now, actor=actor)
     return cip
 
 

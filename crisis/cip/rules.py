@@ -19,3 +19,7 @@ class CipRules:
     max_opening_delay: timedelta = timedelta(hours=24)
     clock_skew: timedelta = timedelta(minutes=5)
     """How far in the future a call's time may be (two clocks never agree to the second)."""
+    page_escalation: timedelta = timedelta(minutes=15)
+    """With no answer to a page of the CIP's roster within this delay, the next level is paged."""
+    base_url: str = "http://localhost:8000"
+    """Where the pages' acknowledgement links point."""

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import journal
@@ -69,6 +70,13 @@ async def check_in(
         raise Conflict(
             "already_checked_in", f"{user.display_name or user.login} est déjà en poste à la CIP."
         )
+    return await seat(session, actor=actor, crisis_id=crisis_id, user=user, role=role, now=now)
+
+
+async def seat(
+    session: AsyncSession, *, actor: Actor, crisis_id: int, user: User, role: str, now: datetime
+) -> CipShift:
+    """The check-in's row and journal entry, once the caller has checked who and when."""
     assert user.id is not None
     shift = CipShift(
         crisis_id=crisis_id,
@@ -129,5 +137,12 @@ async def check_out(
 
 
 async def present_shift(session: AsyncSession, *, crisis_id: int, actor: Actor) -> CipShift | None:
-    present = await record.shifts(session, crisis_id=crisis_id, present_only=True)
-    return next((s for s in present if s.user_id == actor.user_id), None)
+    """The actor's shift in post at this CIP (one indexed row, not the whole staff)."""
+    if actor.user_id is None:
+        return None
+    query = select(CipShift).where(
+        CipShift.crisis_id == crisis_id,
+        CipShift.user_id == actor.user_id,
+        col(CipShift.checked_out_at).is_(None),
+    )
+    return (await session.exec(query)).first()

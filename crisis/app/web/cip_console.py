@@ -22,7 +22,7 @@ from crisis.app.web.templating import render
 from crisis.cell import crises, overview
 from crisis.cell.clocks import ClockCode
 from crisis.cell.crises import Crisis
-from crisis.cip import calls, debrief, faq, figures, numbers, privacy, record, staffing
+from crisis.cip import calls, debrief, faq, figures, numbers, pager, privacy, record, staffing
 from crisis.cip import facts as validated
 from crisis.cip.faq import APPROVERS, WRITERS
 from crisis.cip.vocabulary import CIP_ROLE_LABELS, CIP_STATE_LABELS, TOPIC_LABELS, CipRole, CipState
@@ -89,6 +89,7 @@ async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> di
         logged = await calls.for_crisis(session, crisis_id=crisis_id)
         states = await overview.clock_states(session, crises=[crisis], now=now)
         debriefs = await debrief.for_crisis(session, crisis_id=crisis_id)
+        paged = await pager.pages(session, crisis_id=crisis_id) if cip else []
         names = {
             c.code: c.name
             for c in await geography.communes_by_code(
@@ -110,6 +111,7 @@ async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> di
         "present": present,
         "my_shift": mine,
         "handovers": [s for s in reversed(shifts) if s.handover_note][:3],
+        "paged": pager.page_states(paged, shifts),
         "missing": staffing.gaps(present, minimum=rules.min_staffing),
         "min_staffing": rules.min_staffing,
         "facts": facts,

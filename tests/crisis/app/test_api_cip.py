@@ -73,8 +73,9 @@ async def test_the_prefect_orders_the_cip_and_es50_is_met_when_it_opens_with_its
     assert state["status"] == "open" and state["missing"] == {}
     assert sorted(o["role"] for o in state["operators"]) == ["head", "operator", "operator"]
     actions = [e.action for e in await _journal(db, world)]
-    assert actions[-5:] == [
+    assert actions[-6:] == [
         "cip.ordered",
+        "cip.nobody_on_duty",  # no CIP on-call roster in this world: the journal says so
         "cip.checked_in",
         "cip.checked_in",
         "cip.checked_in",

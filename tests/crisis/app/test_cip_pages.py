@@ -4,11 +4,14 @@ logged from the console's form, and the crisis page shows the cabinet's figures.
 from __future__ import annotations
 
 import httpx
+from sqlmodel import select
 
 from crisis.app.db import Database
+from crisis.dispatch.outbox import OutboxMessage
 from tests.crisis.app.web_session import csrf_of, log_in
 from tests.crisis.cip.cip_support import CipWorld, cip_world
-from tests.support import FrozenClock, TestUser
+from tests.crisis.lifecycle_support import add_on_call
+from tests.support import FrozenClock, TestUser, make_user
 
 
 async def _as(client: httpx.AsyncClient, user: TestUser) -> str:
@@ -172,3 +175,50 @@ async def test_the_cip_page_of_an_exercise_carries_the_exercise_banner(
     assert "EXERCICE — EXERCICE — EXERCICE" in page.text
     real = await client.get(f"/evenements/{world.crisis_id}/cip")
     assert "EXERCICE — EXERCICE — EXERCICE" not in real.text
+
+
+async def test_the_cip_page_shows_who_of_its_roster_was_paged_and_who_answered(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    world = await cip_world(client, db, clock)
+    async with db.transaction() as session:
+        for name, level in (("Olga Op1", 1), ("Oscar Op2", 2)):
+            await add_on_call(session, name=name, role="cip_operator", level=level, now=clock.now())
+    page = f"/evenements/{world.crisis_id}/cip"
+    ordered = await _post(client, world.prefect, f"{page}/ordre", number="0800 100 200")
+    assert ordered.status_code == 303, ordered.text
+    async with db.read() as session:
+        link = (await session.exec(select(OutboxMessage.link))).first()
+    assert link is not None
+    path = "/acquitter/" + link.rsplit("/", 1)[1]
+    client.cookies.clear()
+    form = await client.get(path)
+    assert form.status_code == 200 and "information du public (CIP)" in form.text
+    done = await client.post(path, data={"csrf_token": csrf_of(form.text)})
+    assert done.status_code == 200 and "La CIP vous attend" in done.text
+    await _as(client, world.prefect)
+    shown = await client.get(page)
+    assert "Astreinte de la CIP appelée (1)" in shown.text
+    assert "Olga Op1" in shown.text and "a répondu, en route" in shown.text
+    assert "Oscar Op2" not in shown.text  # level 2 is paged only if level 1 does not answer
+
+
+async def test_the_roster_api_takes_the_cip_roles_and_refuses_an_unknown_one(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    admin = await make_user(db, clock, "admin", "admin")
+    operator = await make_user(db, clock, "op", "operator")
+    shift = {
+        "role": "cip_operator",
+        "level": 2,
+        "starts_at": "2026-11-28T08:00:00+01:00",
+        "ends_at": "2026-11-29T08:00:00+01:00",
+        "user_id": operator.id,
+        "name": "Odile Opératrice",
+    }
+    added = await client.post("/api/v1/roster/shifts", json=shift, headers=admin.headers)
+    assert added.status_code == 201, added.text
+    assert (added.json()["role"], added.json()["level"]) == ("cip_operator", 2)
+    wrong = shift | {"role": "cip_chef"}
+    refused = await client.post("/api/v1/roster/shifts", json=wrong, headers=admin.headers)
+    assert refused.status_code == 422

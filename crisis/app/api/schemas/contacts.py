@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import AwareDatetime, BaseModel, Field
 
 from contacts.directory import AddressKind, AreaLevel, ContactAudience, ContactKind
-from contacts.roster import DutyRole
+from contacts.roster import CipDutyRole, DutyRole
 from crisis.app.api.schemas import Timestamp
 from crisis.app.api.schemas.crises import JournalEntryView
 from crisis.app.api.schemas.requests import RequestModel
@@ -136,7 +136,7 @@ class ContactIn(RequestModel):
 
 
 class ShiftIn(RequestModel):
-    role: DutyRole
+    role: DutyRole | CipDutyRole
     level: int = Field(default=1, ge=1, le=3)
     starts_at: AwareDatetime
     ends_at: AwareDatetime
