@@ -219,10 +219,11 @@ def _register_extensions() -> None:
     """Command groups that live beside their capability."""
     import importlib
 
-    for module, name in (
+    for module, name in (  # name: the command group, None for top-level commands only
         ("crisis.app.cli_playbooks", "playbooks"),
         ("crisis.app.cli_channels", "channels"),
         ("crisis.app.cli_contacts", "contacts"),
+        ("crisis.app.cli_backup", None),
     ):
         try:
             extension = importlib.import_module(module)
@@ -230,7 +231,8 @@ def _register_extensions() -> None:
             if error.name != module:
                 raise
             continue
-        app.add_typer(extension.app, name=name)
+        if name is not None:
+            app.add_typer(extension.app, name=name)
         for group_name, group in getattr(extension, "EXTRA_GROUPS", {}).items():
             app.add_typer(group, name=group_name)
         for command_name, command in getattr(extension, "TOP_LEVEL_COMMANDS", {}).items():

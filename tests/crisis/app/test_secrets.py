@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import random
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from crisis.app.secret_files import configured_secrets
 from crisis.app.settings import Settings
 from crisis.app.ticks import clock_tick
 from crisis.checkpoints import new_private_key_pem
+from tests.crisis.app.test_cli_journal import tocsin
 from tests.crisis.app.test_demo_scenario import play_demo
 from tests.crisis.app.test_personal_data import NO_PERSON_ROUTES, PERSON_ROUTES, World, _path
 from tests.support import FrozenClock, make_user
@@ -47,18 +45,6 @@ SANDBOX_SECRETS = (
     fakes.TELEGRAM_REPLY_SECRET,
     fakes.SMS_REPLY_SECRET,
 )
-
-
-def tocsin(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
-    return subprocess.run(
-        [sys.executable, "-m", "crisis", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=environment | env,
-    )
 
 
 def secret_file(path: Path, value: str, mode: int) -> Path:
