@@ -6,19 +6,46 @@ POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 PYTEST_FLAGS ?=
 
 .PHONY: run test install lint typecheck playbooks-check test-sqlite test-postgres clean
+.PHONY: lock audit bench-install
 
 run: install
 	$(BIN)/tocsin serve --demo
 
 test: install lint typecheck playbooks-check test-sqlite test-postgres
+test: audit
 
 install: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every dependency (runtime and dev, pip and the build backend too) comes from the hashed lock;
+# the project itself is installed on top, without resolving anything.
+$(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --only-binary :all: -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python .ci/lockcheck.py dev
 	touch $@
+
+# Regenerates the locks after a change of pyproject.toml's dependencies (needs PyPI); pins that
+# still fit are kept: `make lock LOCK_UPGRADE=--upgrade` moves everything to the latest release.
+# requirements-bench.lock adds the `bench` extra (locust) with the same pins as the main lock.
+LOCK_TOOL := $(VENV)/lock-tools
+LOCK_FLAGS := --generate-hashes --universal --python-version 3.11 --quiet $(LOCK_UPGRADE)
+BUILD_REQUIRES := $(PYTHON) -c 'import tomllib; print("pip", \
+  *tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
+lock:
+	[ -x $(LOCK_TOOL)/bin/uv ] || { $(PYTHON) -m venv $(LOCK_TOOL) && $(LOCK_TOOL)/bin/pip install --quiet 'uv>=0.5'; }
+	$(BUILD_REQUIRES) | $(LOCK_TOOL)/bin/uv pip compile pyproject.toml - \
+	  --extra dev $(LOCK_FLAGS) -o requirements.lock
+	$(BUILD_REQUIRES) | $(LOCK_TOOL)/bin/uv pip compile pyproject.toml - \
+	  --extra dev --extra bench -c requirements.lock $(LOCK_FLAGS) -o requirements-bench.lock
+
+bench-install: install
+	$(BIN)/pip install --quiet --require-hashes --only-binary :all: -r requirements-bench.lock
+
+# Known vulnerabilities in the locked versions fail CI; accepted ones are listed, each with its
+# reason, in .pip-audit-ignore.
+audit: $(VENV)/.installed
+	$(BIN)/python .ci/audit.py
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund

@@ -47,7 +47,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,14 +87,14 @@ def log(message: str) -> None:
 
 
 def ensure_locust() -> None:
-    """Install the `bench` extra's locust into this interpreter's environment if it is missing."""
+    """Install the `bench` extra's locust from its hashed lock if it is missing."""
     found = subprocess.run([sys.executable, "-c", "import locust"], capture_output=True)
     if found.returncode == 0:
         return
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    wanted = extras["project"]["optional-dependencies"]["bench"]
-    log(f"installation de {' '.join(wanted)} (extra « bench »)")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *wanted], check=True)
+    log("installation de l'extra « bench » (requirements-bench.lock)")
+    lock = ROOT / "requirements-bench.lock"
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--require-hashes", "-r", str(lock)]
+    subprocess.run(pip, check=True)
 
 
 # -- the database and the server --------------------------------------------------------------

@@ -16,11 +16,17 @@ from crisis.app.cli_common import DbOption, fail, require_secret_key, settings_f
 from crisis.app.db import Database
 from crisis.app.instance_locks import AlreadyRunning
 from crisis.app.logs import configure as configure_logs
+from crisis.app.secret_files import SecretFileError
 from crisis.app.settings import Settings
 from crisis.app.worker import Metrics, work
 from crisis.checkpoints import CheckpointError
 
-app = typer.Typer(help="Tocsin — communication d'urgence de la préfecture.", no_args_is_help=True)
+# A traceback never shows local variables: they may hold a secret.
+app = typer.Typer(
+    help="Tocsin — communication d'urgence de la préfecture.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
 journal_app = typer.Typer(help="Main courante.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -213,10 +219,11 @@ def _register_extensions() -> None:
     """Command groups that live beside their capability."""
     import importlib
 
-    for module, name in (
+    for module, name in (  # name: the command group, None for top-level commands only
         ("crisis.app.cli_playbooks", "playbooks"),
         ("crisis.app.cli_channels", "channels"),
         ("crisis.app.cli_contacts", "contacts"),
+        ("crisis.app.cli_backup", None),
     ):
         try:
             extension = importlib.import_module(module)
@@ -224,7 +231,8 @@ def _register_extensions() -> None:
             if error.name != module:
                 raise
             continue
-        app.add_typer(extension.app, name=name)
+        if name is not None:
+            app.add_typer(extension.app, name=name)
         for group_name, group in getattr(extension, "EXTRA_GROUPS", {}).items():
             app.add_typer(group, name=group_name)
         for command_name, command in getattr(extension, "TOP_LEVEL_COMMANDS", {}).items():
@@ -233,7 +241,11 @@ def _register_extensions() -> None:
 
 def main() -> None:
     _register_extensions()
-    app(prog_name="tocsin")
+    try:
+        app(prog_name="tocsin")
+    except SecretFileError as error:
+        typer.echo(str(error), err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

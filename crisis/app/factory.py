@@ -31,6 +31,7 @@ from crisis.app.db import Database
 from crisis.app.hostile_input import refuse_control_characters
 from crisis.app.logs import register_secret
 from crisis.app.middleware import BodyLimit, HttpMetrics, RequestContext
+from crisis.app.secret_files import register_settings_secrets
 from crisis.app.security_headers import SecurityHeaders
 from crisis.app.settings import Settings
 from crisis.app.web import (
@@ -125,13 +126,7 @@ def _session_secret(settings: Settings) -> str:
         log.warning("TOCSIN_SECRET_KEY absent : clé de session aléatoire pour ce processus")
         secret = secrets.token_urlsafe(48)
     register_secret(secret)
-    for inbound in (
-        settings.inbound_telegram_secret,
-        settings.inbound_sms_secret,
-        settings.exercise_inbound_telegram_secret,
-        settings.exercise_inbound_sms_secret,
-    ):
-        register_secret(inbound.get_secret_value() if inbound else None)
+    register_settings_secrets(settings)
     return secret
 
 

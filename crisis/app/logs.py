@@ -15,8 +15,12 @@ _SECRET_PATTERNS = [
     re.compile(r"(Bearer\s+)\S+", re.IGNORECASE),
     re.compile(r"\btcs_[A-Za-z0-9_-]+"),
     re.compile(r"\bbot\d+:[A-Za-z0-9_-]+"),
+    # `password=…`, `"token": "…"`, OAuth's `oauth_consumer_key="…"`, also inside a JSON
+    # string (quotes escaped by a backslash).
     re.compile(
-        r"((?:password|passwd|secret|token|api_key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+", re.I
+        r"((?:password|passwd|secret|token|api_key|consumer_key)[\\\"']*\s*[:=]\s*[\\\"']*)"
+        r"[^\s\\\"',}]+",
+        re.I,
     ),
 ]
 _known_secrets: set[str] = set()
@@ -68,3 +72,7 @@ def configure(*, json_logs: bool, level: str) -> None:
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access", "httpx", "aiosqlite", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # OAuth 1 (X) logs the signing base string and the Authorization header at DEBUG: the
+    # consumer key and the access token in clear, URL-encoded where no mask can find them.
+    for signing in ("oauthlib", "requests_oauthlib"):
+        logging.getLogger(signing).setLevel(logging.WARNING)

@@ -6,15 +6,22 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
 from channels.config import ChannelsConfig
+from crisis.app.secret_files import (
+    SecretFilesSource,
+    check_private,
+    holds_secret,
+    without_file_twins,
+)
 from crisis.bulletin.render import BULLETIN_CHANNELS
 from crisis.dispatch.dispatcher import DispatchTuning
 
@@ -133,6 +140,14 @@ class Settings(BaseSettings):
             raise ValueError("les seuils d'alerte sont des minutes positives")
         return sorted(set(value))
 
+    @model_validator(mode="after")
+    def _private_key_file(self) -> Settings:
+        """The signing key's file, when it exists, is the service's alone (else SecretFileError;
+        a missing one is the demo's to create, or the checkpointer's to refuse)."""
+        if self.checkpoint_key_file is not None and self.checkpoint_key_file.exists():
+            check_private(self.checkpoint_key_file)
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -142,10 +157,19 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if isinstance(env_settings, EnvSettingsSource):
+            env_settings.env_vars = without_file_twins(env_settings.env_vars, settings_cls)
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings,
+            env_settings,
+            SecretFilesSource(settings_cls),
+        ]
         config_file = os.environ.get("TOCSIN_CONFIG")
         if config_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+            toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file))
+            if holds_secret(toml.toml_data, settings_cls):
+                check_private(Path(config_file))
+            sources.append(toml)
         return tuple(sources)
 
     def public_view(self) -> dict[str, Any]:

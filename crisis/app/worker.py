@@ -32,6 +32,7 @@ from crisis.app.db import Database
 from crisis.app.dispatch import build_dispatcher
 from crisis.app.instance_locks import hold_single_instance
 from crisis.app.logs import configure as configure_logs
+from crisis.app.secret_files import register_settings_secrets
 from crisis.app.settings import Settings
 
 log = logging.getLogger("tocsin.worker")
@@ -55,6 +56,7 @@ async def work(
 ) -> None:
     """Run the background until SIGTERM, SIGINT, or the end of `parent`'s pipe. On SQLite, one
     worker per file (`AlreadyRunning` otherwise)."""
+    register_settings_secrets(settings)
     single = hold_single_instance(settings.database_url, "worker")
     clock = clock_from_environment(dict(os.environ))
     database = Database.from_settings(settings)
