@@ -20,7 +20,7 @@ from crisis.app.web.bulletin_form import communes_of
 from crisis.app.web.exercise_form import drill_form
 from crisis.app.web.lifecycle_pages import act_then_show, paris_local
 from crisis.app.web.templating import flash
-from crisis.errors import InvalidInput
+from crisis.errors import Conflict, InvalidInput
 from exercises import editing, programme, scenarios
 from exercises.editing import DrillChanges
 from exercises.programme import KIND_LABELS, Drill, DrillKind
@@ -154,9 +154,9 @@ async def edit_drill_submit(
                 playbooks=playbook_library(),
                 now=caller.now,
             )
-    except InvalidInput as error:
+    except (InvalidInput, Conflict) as error:  # 422 bad input, 409 a run uses what changes
         return await _edit_form(
-            request, db, caller.actor, drill, status=422, errors=[error.message], form=form
+            request, db, caller.actor, drill, status=error.status, errors=[error.message], form=form
         )
     flash(request, "success", "Exercice modifié.")
     return RedirectResponse(f"/exercices/{drill_id}", status_code=303)
