@@ -33,7 +33,8 @@ _ERRORS = {
     413: "Requête trop volumineuse.",
     422: "Données invalides.",
 }
-_ALWAYS = (401, 403, 422)
+_ALWAYS = (400, 401, 403, 422)
+"""What any route may answer: a body it cannot read, no token, a role refused, bad input."""
 
 
 def returns(model: Any, *errors: int) -> dict[str, Any]:
