@@ -32,7 +32,7 @@ from tests.support import FrozenClock
 
 def _print(report: Report, seconds: float) -> None:
     total = sum(report.requests.values())
-    print(f"requests: {total} in {seconds:.0f} s")
+    print(f"requests: {total} in {seconds:.0f} s; links inferred: {report.links}")
     for role, count in sorted(report.requests.items()):
         print(f"  {role:28} {count}")
     print("statuses:", dict(sorted(report.statuses.items())))

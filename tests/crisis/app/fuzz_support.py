@@ -88,6 +88,8 @@ class Report:
     requests: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
+    links: int = 0
+    """Links between operations schemathesis inferred for the stateful phase."""
 
     def kinds(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
@@ -147,6 +149,8 @@ def fuzz(
     """Run every operation as every role in `tokens` (login → bearer token, None: anonymous)."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     report = Report()
+    if stateful_examples:
+        report.links = schema.analysis.inject_links()
     try:
         with asgi.get_client(app) as session:
             fuzzer = _Fuzzer(session, report, random.Random(seed), max_examples, seed)

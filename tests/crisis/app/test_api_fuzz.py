@@ -34,9 +34,11 @@ async def test_no_route_answers_5xx_an_undeclared_status_or_an_undeclared_body_t
         fuzz, app, tokens, max_examples=EXAMPLES, seed=SEED, stateful_examples=STATEFUL
     )
 
-    assert set(report.requests) == {*ROLES, "méthodes"}
-    assert all(count > 150 for count in report.requests.values()), report.requests
+    linked = {f"{login} (liens)" for login, roles in ROLES.items() if roles}
+    assert set(report.requests) == {*ROLES, *linked, "méthodes"}
+    assert all(report.requests[login] > 150 for login in ROLES), report.requests
     assert {200, 401, 403, 404, 405, 409, 422} <= set(report.statuses), report.statuses
+    assert report.links > 0 and all(report.requests[name] > 0 for name in linked)
     assert [f for f in report.findings if f.status >= 500] == []
     assert report.distinct("UndefinedStatusCode") == set()
     assert report.findings == []
@@ -86,3 +88,13 @@ async def test_a_body_that_is_not_utf8_gets_400_in_french(
         answer.json()["error"]["message"]
         == "Corps de la requête illisible : JSON en UTF-8 attendu."
     )
+
+
+async def test_the_directory_export_is_served_as_the_csv_the_openapi_declares(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    admin = await make_user(db, clock, "admin", "admin")
+    answer = await client.get("/api/v1/contacts?format=csv", headers=admin.headers)
+    declared = (await client.get("/openapi.json")).json()["paths"]["/api/v1/contacts"]["get"]
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].split(";")[0] in declared["responses"]["200"]["content"]
