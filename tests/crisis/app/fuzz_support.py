@@ -242,16 +242,20 @@ def _stateful(
         def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
             _check(case, response, f"{role} (liens)", headers, report)
 
-    Scenarios.run(
-        settings=hypothesis.settings(
-            max_examples=max_examples,
-            stateful_step_count=8,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
+    # A scenario draws from what earlier answers held (the ids the links carry): when the
+    # database has moved on, hypothesis sees the same choices draw differently and stops the
+    # role's scenarios. What was asked until then is kept and checked.
+    with contextlib.suppress(hypothesis.errors.FlakyStrategyDefinition):
+        Scenarios.run(
+            settings=hypothesis.settings(
+                max_examples=max_examples,
+                stateful_step_count=8,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+            )
         )
-    )
 
 
 def _failures(error: BaseException) -> Iterator[Failure]:
