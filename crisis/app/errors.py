@@ -34,6 +34,10 @@ _HTTP_MESSAGES = {
     422: "Données invalides.",
     429: "Trop de tentatives : réessayez plus tard.",
 }
+_FOREIGN_DETAILS = {
+    # FastAPI's own words when a body cannot be read at all (bytes that are not UTF-8)
+    "There was an error parsing the body": "Corps de la requête illisible : JSON en UTF-8 attendu.",
+}
 _HTTP_CODES = {
     401: "unauthenticated",
     403: "forbidden",
@@ -145,6 +149,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
         return Response(status_code=303, headers=exc.headers)
     given = isinstance(exc.detail, str) and exc.detail != HTTPStatus(status).phrase
     message = exc.detail if given else _HTTP_MESSAGES.get(status, HTTPStatus(status).phrase)
+    message = _FOREIGN_DETAILS.get(message, message)
     headers = dict(exc.headers or {})
     if status == 405:
         headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")

@@ -65,7 +65,7 @@ def report_view(report: ImportReport) -> dict[str, Any]:
 @router.get(
     "/contacts",
     summary="Annuaire filtré ; format=csv exporte (administrateur)",
-    **returns(ContactList),
+    **returns(ContactList, also_as="text/csv"),
 )
 async def list_contacts(
     actor: CurrentActor,

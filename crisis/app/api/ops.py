@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import httpx
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from crisis.app import checkpointing, migrate
+from crisis.app.api.schemas import ErrorEnvelope
 from crisis.app.auth import DbDep, SettingsDep
 
 router = APIRouter(tags=["exploitation"])
@@ -20,7 +21,20 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Base joignable et schéma à jour")
+_READINESS = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+@router.get(
+    "/readyz",
+    summary="Base joignable et schéma à jour",
+    responses={
+        200: {"content": {"application/json": {"schema": _READINESS}}},
+        503: {
+            "description": "Base injoignable ou migrations en retard.",
+            "content": {"application/json": {"schema": _READINESS}},
+        },
+    },
+)
 async def readyz(db: DbDep, settings: SettingsDep) -> JSONResponse:
     try:
         async with db.engine.connect() as connection:
@@ -35,7 +49,12 @@ async def readyz(db: DbDep, settings: SettingsDep) -> JSONResponse:
     return JSONResponse({"status": "ready", "database": db.dialect, "checkpoints": anchored})
 
 
-@router.get("/metrics", summary="Métriques Prometheus")
+@router.get(
+    "/metrics",
+    summary="Métriques Prometheus",
+    response_class=PlainTextResponse,
+    responses={404: {"model": ErrorEnvelope, "description": "Métriques non publiées."}},
+)
 async def metrics(request: Request, settings: SettingsDep) -> Response:
     if not settings.metrics_public:
         raise HTTPException(404)

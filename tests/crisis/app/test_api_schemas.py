@@ -54,14 +54,17 @@ async def test_every_api_route_declares_a_typed_success_schema(
     assert untyped == []
 
 
-async def test_every_api_route_declares_the_error_envelope(client: httpx.AsyncClient) -> None:
+async def test_every_api_route_declares_the_common_errors_with_the_envelope(
+    client: httpx.AsyncClient,
+) -> None:
     document = (await client.get("/openapi.json")).json()
     for path, operations in document["paths"].items():
         if not path.startswith("/api/v1"):
             continue
-        for operation in operations.values():
-            forbidden = operation["responses"]["403"]["content"]["application/json"]["schema"]
-            assert forbidden == {"$ref": "#/components/schemas/ErrorEnvelope"}, path
+        for method, operation in operations.items():
+            for status in ("400", "401", "403", "422"):  # what any route may answer
+                schema = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorEnvelope"}, (method, path)
 
 
 MODELS = {

@@ -33,16 +33,21 @@ _ERRORS = {
     413: "Requête trop volumineuse.",
     422: "Données invalides.",
 }
-_ALWAYS = (401, 403, 422)
+_ALWAYS = (400, 401, 403, 422)
+"""What any route may answer: a body it cannot read, no token, a role refused, bad input."""
 
 
-def returns(model: Any, *errors: int) -> dict[str, Any]:
-    """The decorator arguments that declare a route's response and its error responses."""
+def returns(model: Any, *errors: int, also_as: str | None = None) -> dict[str, Any]:
+    """The decorator arguments that declare a route's response and its error responses;
+    `also_as`: a media type the 200 is served as too, on request (`text/csv`)."""
     codes = sorted({*_ALWAYS, *errors})
+    responses: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorEnvelope, "description": _ERRORS[code]} for code in codes
+    }
+    if also_as:
+        responses[200] = {"content": {also_as: {"schema": {"type": "string"}}}}
     return {
         "response_model": model,
         "response_model_exclude_unset": True,
-        "responses": {
-            code: {"model": ErrorEnvelope, "description": _ERRORS[code]} for code in codes
-        },
+        "responses": responses,
     }
