@@ -33,12 +33,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.directory import ContactChannel
-from crisis import journal
+from crisis import journal, paged_answers
 from crisis.actors import Actor
 from crisis.bulletin import confirmations
 from crisis.bulletin.render import REPLY_CHANNELS
 from crisis.bulletin.workflow import Bulletin
-from crisis.cell import acknowledgements, paging
+from crisis.cell import paging
 from crisis.cell.crises import Crisis
 from crisis.dispatch.outbox import Delivery, DeliveryStatus, OutboxMessage, Purpose
 from crisis.errors import Conflict
@@ -289,7 +289,7 @@ async def record(
         return ReplyResult(Outcome.ALREADY, "", chosen.delivery_id, chosen.crisis_id)
     if chosen.page_id is not None:
         try:
-            await acknowledgements.acknowledge_reply(session, page_id=chosen.page_id, now=now)
+            await paged_answers.acknowledge_reply(session, page_id=chosen.page_id, now=now)
         except Conflict:  # answered meanwhile (link, API, another reply)
             return ReplyResult(Outcome.ALREADY, "", chosen.delivery_id, chosen.crisis_id)
         return ReplyResult(Outcome.ACKNOWLEDGED, "", chosen.delivery_id, chosen.crisis_id)

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crisis import paged_answers
 from crisis.accounts import User
 from crisis.actors import SYSTEM, Actor
 from crisis.app.db import Database
-from crisis.cell import acknowledgements, paging
+from crisis.cell import paging
 from exercises import inject_play, inject_reactions, injects
 from exercises.injects import InjectSpec
 from exercises.programme import DrillRun
@@ -69,7 +70,7 @@ async def _answer(db: Database, crisis_id: int, start: datetime) -> None:
     for page, after in zip(pages, ANSWERS_AT, strict=False):
         assert page.id is not None
         async with db.transaction() as session:
-            await acknowledgements.acknowledge_reply(session, page_id=page.id, now=start + after)
+            await paged_answers.acknowledge_reply(session, page_id=page.id, now=start + after)
 
 
 async def play(db: Database, *, run: DrillRun, inject_ids: list[int]) -> None:

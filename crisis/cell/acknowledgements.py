@@ -16,7 +16,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.directory import Contact
-from contacts.roster import CIP_DUTY_ROLES, DUTY_LABELS, REQUIRED_ROLES, DutyRole, Shift, on_duty
+from contacts.roster import DUTY_LABELS, REQUIRED_ROLES, DutyRole, Shift, on_duty
 from crisis import journal
 from crisis.accounts import User
 from crisis.actors import Actor, Role
@@ -24,7 +24,6 @@ from crisis.cell import crises, paging
 from crisis.cell.checklist import STAFF_ROLES
 from crisis.cell.crises import Crisis, RefusedInput
 from crisis.cell.paging import CellAcknowledgement, CellPage
-from crisis.cip import pager
 from crisis.errors import Conflict, Forbidden, NotFound
 from crisis.vocabulary import CrisisStatus
 
@@ -223,32 +222,10 @@ async def page_by_token(session: AsyncSession, *, token: str) -> CellPage:
     return row
 
 
-async def acknowledge_link(session: AsyncSession, *, token: str, now: datetime) -> CellPage:
-    """The paged person follows their link (single use), for the duty role of their page."""
-    row = await page_by_token(session, token=token)
-    if row.acknowledged_at is not None:
-        raise Conflict("link_already_used", "Ce lien a déjà servi : votre réponse est enregistrée.")
-    actor = Actor(None, f"astreinte:{row.name}"[:64], frozenset())
-    return await _acknowledge_page(session, row=row, actor=actor, via="link", now=now)
-
-
-async def acknowledge_reply(session: AsyncSession, *, page_id: int, now: datetime) -> CellPage:
-    """The paged person answered « OK » to the page on Telegram or by SMS (its role only)."""
-    row = await session.get(CellPage, page_id, with_for_update=True)
-    if row is None:
-        raise NotFound("page_not_found", f"Aucun appel d'astreinte n° {page_id}.")
-    if row.acknowledged_at is not None:
-        raise Conflict("already_acknowledged", f"{row.name} a déjà répondu.")
-    actor = Actor(None, row.name[:64], frozenset())
-    return await _acknowledge_page(session, row=row, actor=actor, via="reply", now=now)
-
-
-async def _acknowledge_page(
+async def acknowledge_page(
     session: AsyncSession, *, row: CellPage, actor: Actor, via: str, now: datetime
 ) -> CellPage:
-    if row.duty_role in CIP_DUTY_ROLES:  # the CIP's own roster: the answer is a check-in
-        await pager.answered(session, row=row, actor=actor, via=via, now=now)
-        return row
+    """A cell page answered (`crisis.paged_answers` routes the answers of every roster)."""
     crisis = await _locked(session, row.crisis_id)
     responder = Responder(row.person, row.name, row.contact_id, row.user_id, frozenset())
     await _record_acknowledgement(

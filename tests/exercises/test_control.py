@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from crisis import paged_answers
 from crisis.actors import Actor, Role
 from crisis.app.db import Database
-from crisis.cell import acknowledgements
 from crisis.cell.paging import CellPage
 from crisis.errors import Forbidden, NotFound
 from exercises import control
@@ -40,7 +40,7 @@ async def test_the_control_view_shows_the_injects_released_and_due_and_who_answe
         assert first is not None and first.id is not None
     clock.advance(minutes=2)
     async with db.transaction() as session:
-        await acknowledgements.acknowledge_reply(session, page_id=first.id, now=clock.now())
+        await paged_answers.acknowledge_reply(session, page_id=first.id, now=clock.now())
     async with db.read() as session:
         seen = await control.of_run(
             session, actor=TRAINER, drill_id=drill.drill_id, run_id=drill.run.id, now=clock.now()

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from crisis import paged_answers
 from crisis.app.db import Database
-from crisis.cell import acknowledgements, paging
+from crisis.cell import paging
 from crisis.cell.crises import Crisis
 from crisis.dispatch.outbox import Delivery, OutboxMessage
 from crisis.errors import Forbidden
@@ -97,7 +98,7 @@ async def test_an_on_call_test_pages_the_roster_in_the_exercise_lane_and_times_t
     clock.advance(minutes=4, seconds=30)
     async with db.transaction() as session:
         assert first.id is not None
-        await acknowledgements.acknowledge_reply(session, page_id=first.id, now=clock.now())
+        await paged_answers.acknowledge_reply(session, page_id=first.id, now=clock.now())
     async with db.read() as session:
         lines = await results.answers(session, crisis_id=run.crisis_id)
     timed = {line.name: line.seconds for line in lines}

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import privacy, summary
+from crisis import paged_answers, privacy, summary
 from crisis.actors import Actor
 from crisis.app import actions, checkpointing, summary_pdf
 from crisis.app.actions import CallerDep
@@ -267,7 +267,7 @@ async def acknowledge_submit(
 ) -> HTMLResponse:
     try:
         async with db.transaction() as session:
-            row = await acknowledgements.acknowledge_link(session, token=token, now=clock.now())
+            row = await paged_answers.acknowledge_link(session, token=token, now=clock.now())
             crisis = await crises.get(session, crisis_id=row.crisis_id)
     except DomainError as error:
         if error.journaled:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from channels.sandbox import Sandbox
-from crisis import directory
+from crisis import directory, paged_answers
 from crisis.actors import SYSTEM
 from crisis.app import bootstrap, demo_exercises
 from crisis.app.db import Database
@@ -18,7 +18,7 @@ from crisis.app.demo_channels import with_sandbox
 from crisis.app.dispatch import confirmation_links, dispatcher_from_config
 from crisis.app.exercise_tick import exercise_tick
 from crisis.app.settings import Settings
-from crisis.cell import acknowledgements, paging
+from crisis.cell import paging
 from exercises import views
 from exercises.programme import Drill, DrillRun, RunStatus
 from tests.support import FrozenClock
@@ -117,7 +117,7 @@ async def test_in_the_demo_the_on_call_tests_pages_reach_the_sandbox_and_an_answ
     assert len(mine) == len(paged) > 0  # every page of the test is in the sandbox
     clock.advance(minutes=3)
     async with db.transaction() as session:
-        await acknowledgements.acknowledge_link(session, token=mine[0], now=clock.now())
+        await paged_answers.acknowledge_link(session, token=mine[0], now=clock.now())
     async with db.read() as session:
         report = await views.report(
             session, actor=SYSTEM, drill_id=drill_id, run_id=run.id, now=clock.now()

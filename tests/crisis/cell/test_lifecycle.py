@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import col, func, select
 
-from crisis import journal
+from crisis import journal, paged_answers
 from crisis.app.db import Database
 from crisis.cell import acknowledgements, clocks, crises, lifecycle, paging, tracks, watch
 from crisis.cell.checklist import ChecklistEntry
@@ -162,10 +162,10 @@ async def test_a_paged_person_acknowledges_once_with_the_link(db, clock: FrozenC
     token = message.link.rsplit("/", 1)[1]
     assert "Confirmez votre venue" in message.text
     async with db.transaction() as session:
-        row = await acknowledgements.acknowledge_link(session, token=token, now=clock.now())
+        row = await paged_answers.acknowledge_link(session, token=token, now=clock.now())
     with pytest.raises(Conflict):
         async with db.transaction() as session:
-            await acknowledgements.acknowledge_link(session, token=token, now=clock.now())
+            await paged_answers.acknowledge_link(session, token=token, now=clock.now())
     async with db.read() as session:
         acks = await paging.acknowledgements(session, crisis_ids=[crisis_id])
     assert [(a.duty_role, a.name, a.via) for a in acks] == [(row.duty_role, row.name, "link")]

@@ -10,11 +10,11 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.roster import Shift
-from crisis import journal
+from crisis import journal, paged_answers
 from crisis.app.db import Database
 from crisis.app.settings import Settings
 from crisis.app.ticks import clock_tick
-from crisis.cell import acknowledgements, paging
+from crisis.cell import paging
 from crisis.cell.paging import CellPage
 from crisis.cip import ordering, pager, record
 from crisis.cip.rules import CipRules
@@ -141,7 +141,7 @@ async def test_an_answered_role_is_not_escalated(db: Database, clock: FrozenCloc
     clock.advance(minutes=5)
     async with db.transaction() as session:
         assert olga.id is not None
-        await acknowledgements.acknowledge_reply(session, page_id=olga.id, now=clock.now())
+        await paged_answers.acknowledge_reply(session, page_id=olga.id, now=clock.now())
     clock.advance(minutes=20)
     async with db.transaction() as session:
         assert await pager.escalate(session, rules=RULES, now=clock.now()) == 0
@@ -174,10 +174,10 @@ async def test_an_operator_account_answering_its_page_is_checked_in_for_the_role
     token = link.rsplit("/", 1)[1]
     clock.advance(minutes=3)
     async with db.transaction() as session:
-        await acknowledgements.acknowledge_link(session, token=token, now=clock.now())
+        await paged_answers.acknowledge_link(session, token=token, now=clock.now())
     async with db.transaction() as session:
         with pytest.raises(Conflict):
-            await acknowledgements.acknowledge_link(session, token=token, now=clock.now())
+            await paged_answers.acknowledge_link(session, token=token, now=clock.now())
     async with db.read() as session:
         shifts = await record.shifts(session, crisis_id=crisis_id, present_only=True)
     assert [(s.user_id, s.role, s.checked_in_at) for s in shifts] == [
