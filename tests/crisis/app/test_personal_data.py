@@ -216,6 +216,7 @@ def _path(template: str, world: World) -> str:
         shift_id=1,  # no shift in this world: the page answers 404, in French
         drill_id=world.drill_id,
         run_id=world.run_id,
+        kind="crisis",
     )
 
 
