@@ -145,14 +145,22 @@ async def close(
 
 
 async def review(
-    session: AsyncSession, caller: Caller, bulletin_id: int, *, reject: str | None = None
+    session: AsyncSession,
+    caller: Caller,
+    bulletin_id: int,
+    *,
+    reject: str | None = None,
+    seen_hash: str | None = None,
 ) -> Bulletin:
-    """Approve, or reject with the reason given: the second pair of eyes."""
+    """Approve the text read (`seen_hash`), or reject with the reason given: the second pair
+    of eyes."""
     if reject is not None:
         return await bulletins.reject(
             session, bulletin_id=bulletin_id, reason=reject, **caller.acting
         )
-    return await bulletins.approve(session, bulletin_id=bulletin_id, **caller.acting)
+    return await bulletins.approve(
+        session, bulletin_id=bulletin_id, seen_hash=seen_hash, **caller.acting
+    )
 
 
 async def submit(session: AsyncSession, caller: Caller, bulletin_id: int) -> Bulletin:

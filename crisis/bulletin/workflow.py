@@ -261,13 +261,29 @@ def permissions(actor: Actor, bulletin: Bulletin) -> Permissions:
 
 
 async def approve(
-    session: AsyncSession, *, actor: Actor, bulletin_id: int, now: datetime
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    bulletin_id: int,
+    now: datetime,
+    seen_hash: str | None = None,
 ) -> Bulletin:
-    """Approve the submitted text: the approval binds its content hash."""
+    """Approve the submitted text: the approval binds its content hash.
+
+    `seen_hash` is the content hash of the text the reviewer read: when the text changed since
+    (an edit committed between the reading and the approval), the approval is refused, so no
+    one ever approves, and no one publishes, a text its reviewer did not see."""
     bulletin = await get(session, bulletin_id=bulletin_id, lock=True)
     _four_eyes(actor, bulletin, "valider un communiqué")
     if bulletin.status != BulletinStatus.SUBMITTED:
         raise Conflict("not_submitted", "Seul un communiqué soumis peut être validé.")
+    if seen_hash is not None and seen_hash != bulletin.content_hash:
+        raise Conflict(
+            "content_changed",
+            "Le communiqué a été modifié depuis que vous l'avez lu : relisez-le avant de le "
+            "valider.",
+            {"content_hash": bulletin.content_hash},
+        )
     bulletin.status = BulletinStatus.APPROVED
     bulletin.approved_by, bulletin.approved_at = actor.login, now
     bulletin.approved_hash = content_hash(bulletin.content())

@@ -16,6 +16,7 @@ from crisis.app.actions import Caller, CallerDep
 from crisis.app.api.bulletin_views import bulletin_view, rendering_views
 from crisis.app.api.schemas import returns
 from crisis.app.api.schemas.bulletins import (
+    ApproveIn,
     BulletinIn,
     BulletinList,
     BulletinView,
@@ -148,8 +149,13 @@ async def submit_bulletin(bulletin_id: RowId, caller: CallerDep, db: DbDep) -> d
     summary="Valider (quatre yeux)",
     **returns(BulletinView, 404, 409),
 )
-async def approve_bulletin(bulletin_id: RowId, caller: CallerDep, db: DbDep) -> dict[str, Any]:
-    return await _answer(db, caller, lambda s: actions.review(s, caller, bulletin_id))
+async def approve_bulletin(
+    bulletin_id: RowId, caller: CallerDep, db: DbDep, body: ApproveIn | None = None
+) -> dict[str, Any]:
+    seen = body.content_hash if body is not None else None
+    return await _answer(
+        db, caller, lambda s: actions.review(s, caller, bulletin_id, seen_hash=seen)
+    )
 
 
 @router.post(

@@ -108,8 +108,15 @@ async def submit(bulletin_id: RowId, request: Request, caller: CallerDep, db: Db
 
 
 @router.post("/communiques/{bulletin_id}/valider", dependencies=[CsrfChecked])
-async def approve(bulletin_id: RowId, request: Request, caller: CallerDep, db: DbDep) -> Response:
-    step: Step = lambda s: actions.review(s, caller, bulletin_id)  # noqa: E731
+async def approve(
+    bulletin_id: RowId,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    content_hash: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """The approval binds the text the page showed (its hash, a hidden field)."""
+    step: Step = lambda s: actions.review(s, caller, bulletin_id, seen_hash=content_hash)  # noqa: E731
     done = "Communiqué validé : il peut être publié."
     return await _step(request, db, caller, bulletin_id, step, done)
 

@@ -211,6 +211,15 @@ class PreviewIn(BulletinIn):
     crisis_id: RowRef
 
 
+class ApproveIn(RequestModel):
+    content_hash: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Empreinte du texte relu (`content_hash` lu par GET) : s'il a changé "
+        "depuis, la validation est refusée (409 `content_changed`).",
+    )
+
+
 class RejectIn(RequestModel):
     reason: str = Field(min_length=1, max_length=2000)
 
