@@ -41,6 +41,7 @@ from crisis.app.web import (
     channels_page,
     cip_console,
     cip_forms,
+    cip_requests,
     coverage_pages,
     exercise_agenda,
     exercise_feedback_pages,
@@ -109,6 +110,8 @@ ROUTERS = (
     exercise_feedback_pages.router,
     cip_console.router,
     cip_forms.router,
+    cip_requests.pages,
+    cip_requests.forms,
 )
 
 

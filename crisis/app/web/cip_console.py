@@ -18,6 +18,7 @@ from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
 from crisis.app.policies import cip_rules
 from crisis.app.web import live_stream
+from crisis.app.web.cip_requests import written_context
 from crisis.app.web.templating import render
 from crisis.cell import crises, overview
 from crisis.cell.clocks import ClockCode
@@ -89,6 +90,7 @@ async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> di
         logged = await calls.for_crisis(session, crisis_id=crisis_id)
         states = await overview.clock_states(session, crises=[crisis], now=now)
         debriefs = await debrief.for_crisis(session, crisis_id=crisis_id)
+        written = await written_context(session, crisis_id=crisis_id, now=now)
         names = {
             c.code: c.name
             for c in await geography.communes_by_code(
@@ -132,6 +134,7 @@ async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> di
         "open_state": CipState.OPEN.value,
         "show_number": privacy.sees_callback_numbers(actor),
         "shown_number": numbers.shown,
+        **written,
     }
 
 

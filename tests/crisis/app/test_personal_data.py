@@ -193,6 +193,7 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     # (`crisis.cip.privacy.sees_requester_address`), masked for the others
     "/api/v1/crises/{crisis_id}/cip/requests": (),
     "/api/v1/crises/{crisis_id}/cip/requests/{request_id}": (),
+    "/evenements/{crisis_id}/cip/demandes/{request_id}": (),
     "/evenements/{crisis_id}/cip": (),
     "/fragments/evenements/{crisis_id}/cip/console": (),  # the last calls, never a callback number
     "/communiques/{bulletin_id}/suivi": (NAME, TO_CALL_NAME, LANDLINE),

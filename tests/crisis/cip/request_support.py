@@ -11,6 +11,8 @@ import aiosmtplib
 from crisis.app import cip_inbox
 from crisis.app.db import Database
 from crisis.app.settings import Settings
+from crisis.cip import requests
+from crisis.cip.requests import Incoming, RequestRules
 from tests.support import FrozenClock
 
 CIP_ADDRESS = "cip@somme.gouv.test"
@@ -39,3 +41,22 @@ async def inbox(settings: Settings, db: Database, clock: FrozenClock) -> AsyncIt
 
 async def send(port: int, message: EmailMessage) -> None:
     await aiosmtplib.send(message, hostname="127.0.0.1", port=port, timeout=10)
+
+
+async def received(db: Database, clock: FrozenClock, *, crisis_id: int, subject: str = "") -> int:
+    """A written request logged as the inbox logs it (without SMTP); its id."""
+    async with db.transaction() as session:
+        request = await requests.receive(
+            session,
+            crisis_id=crisis_id,
+            incoming=Incoming(
+                sender=CITIZEN,
+                sender_name="Jeanne Riveraine",
+                subject=subject or "Route de Pont-Rémy",
+                body="La route de Pont-Rémy est-elle rouverte ?",
+            ),
+            rules=RequestRules(),
+            now=clock.now(),
+        )
+    assert request.id is not None
+    return request.id
