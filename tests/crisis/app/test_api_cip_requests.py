@@ -14,7 +14,7 @@ from channels.config import ChannelsConfig
 from channels.sandbox import Sandbox
 from crisis.app.db import Database
 from crisis.app.dispatch import dispatcher_from_config
-from tests.crisis.cip.cip_support import CipWorld, cip_world, opened
+from tests.crisis.cip.cip_support import CipWorld, cip_world, opened, summary_texts
 from tests.crisis.cip.request_support import CITIZEN, received
 from tests.support import FrozenClock
 
@@ -162,3 +162,18 @@ async def test_an_empty_answer_a_second_answer_and_another_operators_request_are
     )
     refusals = [e for e in journal.json()["items"] if e["action"] == "refused"]
     assert len(refusals) >= 3
+
+
+async def test_the_cip_report_in_the_crisis_summary_counts_the_written_requests(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    world = await _open_world(client, db, clock)
+    answered = await received(db, clock, crisis_id=world.crisis_id)
+    await received(db, clock, crisis_id=world.crisis_id, subject="Écoles")
+    clock.advance(minutes=30)
+    assert (await _answer(client, world, answered, "La route est rouverte.")).status_code == 200
+    clock.advance(hours=30)  # the other one, unanswered, is now late
+    page, pdf = await summary_texts(client, world)
+    line = "2 reçue(s), 1 répondue(s) (réponse médiane 30 min), 1 en retard, 1 restée(s) ouverte(s)"
+    assert "Demandes écrites" in page and line in page
+    assert line in pdf
