@@ -8,6 +8,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from channels.sandbox.cip_inbox import send_to_cip
 from crisis.app.db import Database
 from crisis.app.settings import Settings
 from tests.crisis.cip.cip_support import cip_world, opened
@@ -106,3 +107,20 @@ async def test_a_plus_address_or_a_subject_token_routes_the_mail_to_that_crisis_
         "items"
     ]
     assert len(firsts) == 2 and [r["subject"] for r in others] == ["Sans repère"]
+
+
+async def test_the_sandbox_writes_to_the_cip_by_real_smtp_and_shows_what_the_endpoint_said(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock, settings: Settings
+) -> None:
+    world = await cip_world(client, db, clock)
+    await opened(client, world)
+    async with inbox(settings, db, clock) as port:
+        urls = {"cip_inbox": f"smtp://127.0.0.1:{port}", "cip_address": "cip@somme.gouv.test"}
+        said = await send_to_cip(urls, sender=CITIZEN, subject="Digue", body="La digue tient ?")
+        refused = await send_to_cip(
+            urls, sender=CITIZEN, subject="Digue", body="?", to="autre@somme.gouv.test"
+        )
+    assert said.startswith("accepté") and "Demande enregistree" in said
+    assert refused.startswith("refusé")
+    listing = await client.get(f"{world.base}/requests", headers=world.prefect.headers)
+    assert [r["subject"] for r in listing.json()["items"]] == ["Digue"]
