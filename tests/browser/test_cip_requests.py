@@ -4,35 +4,22 @@ and sees it marked answered; the page fits 1366 and 390 px."""
 
 from __future__ import annotations
 
-import smtplib
-from email.message import EmailMessage
-
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser.accessibility import axe_violations
 from tests.browser.conftest import LiveServer
-from tests.browser.site import context_as
+from tests.browser.site import context_as, write_to_the_cip
 from tests.browser.test_cip_console import _open_cip
 
 pytestmark = pytest.mark.browser
-
-
-def _write_to_the_cip(server: LiveServer, crisis_id: int, subject: str) -> None:
-    message = EmailMessage()
-    message["From"] = "Jeanne Riveraine <jeanne.riveraine@exemple.test>"
-    message["To"] = f"cip+{crisis_id}@prefecture.invalid"
-    message["Subject"] = subject
-    message.set_content("La route de Pont-Rémy est-elle rouverte ?")
-    with smtplib.SMTP("127.0.0.1", server.cip_smtp_port, timeout=10) as smtp:
-        smtp.send_message(message)
 
 
 def test_an_operator_answers_a_written_request_with_the_keyboard_and_sees_it_answered(
     browser: Browser, live_server: LiveServer
 ) -> None:
     crisis_id = _open_cip(live_server)
-    _write_to_the_cip(live_server, crisis_id, "Route de Pont-Rémy")
+    write_to_the_cip(live_server, crisis_id, "Route de Pont-Rémy")
     context, page = context_as(browser, live_server, "operateur")
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{live_server.url}/evenements/{crisis_id}/cip")
