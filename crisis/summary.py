@@ -132,7 +132,7 @@ async def build(session: AsyncSession, *, crisis_id: int, now: datetime) -> Summ
         by_purpose=by_purpose,
         generated_at=now,
         checkpoint=await checkpoints.latest(session, chain=journal.crisis_chain(crisis_id)),
-        cip_report=await cip_report.lines(session, crisis_id=crisis_id),
+        cip_report=await cip_report.lines(session, crisis_id=crisis_id, now=now),
     )
 
 

@@ -77,7 +77,7 @@ WING_ALLOWED = {
     "dispatch": set(),
     "cell": {"dispatch", "bulletin"},
     "bulletin": {"dispatch", "cell"},
-    "cip": {"cell", "bulletin"},
+    "cip": {"cell", "bulletin", "dispatch"},  # answers to written requests go by the outbox
 }
 
 

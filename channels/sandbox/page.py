@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from channels.sandbox.cip_inbox import cip_routes
 from channels.sandbox.replies import suggested_answer
 from channels.sandbox.state import FakeState, Received
 
@@ -64,7 +65,10 @@ def render_page(states: Mapping[str, FakeState], urls: Mapping[str, str]) -> str
         "</head><body>"
         "<h1>Bac à sable des canaux</h1>"
         "<p>Faux services locaux : rien ne sort de cette machine. "
-        "La page se rafraîchit toutes les 3 secondes.</p>" + "\n".join(sections) + "</body></html>"
+        "La page se rafraîchit toutes les 3 secondes. "
+        '<a href="/_sandbox/cip">Écrire à la CIP (demande écrite)</a></p>'
+        + "\n".join(sections)
+        + "</body></html>"
     )
 
 
@@ -92,6 +96,7 @@ def dashboard_app(states: Mapping[str, FakeState], urls: Mapping[str, str]) -> S
         routes=[
             Route("/", page, methods=["GET"]),
             Route("/_sandbox/messages", messages, methods=["GET"]),
+            *cip_routes(urls),
         ]
     )
 

@@ -18,6 +18,7 @@ from channels.config import ChannelsConfig
 from channels.sandbox import DEFAULT_PORTS, SMS_REPLY_SECRET, TELEGRAM_REPLY_SECRET, Sandbox
 from crisis.app.logs import configure as configure_logs
 from crisis.app.settings import Settings
+from crisis.app.worker import free_loopback_port
 
 log = logging.getLogger("tocsin.demo")
 START_SECONDS = 60.0
@@ -142,11 +143,15 @@ def with_sandbox(settings: Settings, sandbox: SandboxHandle) -> Settings:
         )
     accounts = demo_public_accounts(sandbox)
     sandbox.answer_to(settings.base_url)
+    cip_port = settings.cip_smtp_port or free_loopback_port()  # the CIP's inbox, by the worker
+    sandbox.urls["cip_inbox"] = f"smtp://{settings.cip_smtp_host}:{cip_port}"
+    sandbox.urls["cip_address"] = settings.cip_address
     telegram, sms = SecretStr(TELEGRAM_REPLY_SECRET), SecretStr(SMS_REPLY_SECRET)
     return settings.model_copy(
         update={
             "channels": config,
             "exercise_channels": config,
+            "cip_smtp_port": cip_port,
             "inbound_telegram_secret": telegram,
             "exercise_inbound_telegram_secret": telegram,
             "inbound_sms_secret": sms,

@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from crisis.app import auth, errors, live
 from crisis.app.api import bulletins as bulletins_api
 from crisis.app.api import cip as cip_api
+from crisis.app.api import cip_requests as cip_requests_api
 from crisis.app.api import contacts as contacts_api
 from crisis.app.api import coverage as coverage_api
 from crisis.app.api import crises as crises_api
@@ -42,6 +43,7 @@ from crisis.app.web import (
     channels_page,
     cip_console,
     cip_forms,
+    cip_requests,
     coverage_pages,
     exercise_agenda,
     exercise_control_pages,
@@ -79,6 +81,7 @@ ROUTERS = (
     crises_api.router,
     lifecycle_api.router,
     cip_api.router,
+    cip_requests_api.router,
     inbound_api.router,
     login_pages.router,
     pages.router,
@@ -116,6 +119,8 @@ ROUTERS = (
     exercise_feedback_pages.router,
     cip_console.router,
     cip_forms.router,
+    cip_requests.pages,
+    cip_requests.forms,
 )
 
 

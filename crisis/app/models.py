@@ -18,6 +18,7 @@ import crisis.cip.calls
 import crisis.cip.debrief
 import crisis.cip.faq
 import crisis.cip.record
+import crisis.cip.requests
 import crisis.dispatch.budget
 import crisis.dispatch.instances
 import crisis.dispatch.outbox

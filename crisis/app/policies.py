@@ -11,6 +11,7 @@ from crisis.app.signing import confirmation_secret
 from crisis.bulletin.workflow import ChannelPolicy
 from crisis.cell.clocks import ClockRules
 from crisis.cell.lifecycle import LifecycleRules
+from crisis.cip.requests import RequestRules
 from crisis.cip.rules import CipRules
 from exercises.launching import LaunchRules
 
@@ -38,6 +39,10 @@ def cip_rules(settings: Settings) -> CipRules:
         page_escalation=timedelta(minutes=settings.page_escalation_minutes),
         base_url=settings.base_url,
     )
+
+
+def cip_request_rules(settings: Settings) -> RequestRules:
+    return RequestRules(deadline=timedelta(hours=settings.cip_request_deadline_hours))
 
 
 def channel_policy(settings: Settings) -> ChannelPolicy:

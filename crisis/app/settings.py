@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     )
     # CIP roles (head, operator, technician, specialist) checked in before it may open (ES50).
     cip_min_staffing: dict[str, int] = Field(default_factory=lambda: {"head": 1, "operator": 2})
+    # CIP written requests (docs/cip.md): the CIP's address, Tocsin's SMTP endpoint that
+    # receives it (off without a port), the largest mail accepted, the response deadline.
+    cip_address: str = Field(default="cip@prefecture.invalid", pattern=r"^[^@\s+]+@[^@\s]+$")
+    cip_smtp_host: str = "127.0.0.1"
+    cip_smtp_port: int | None = Field(default=None, ge=0, le=65535)
+    cip_mail_max_bytes: int = Field(default=1_000_000, ge=10_000, le=50_000_000)
+    cip_request_deadline_hours: float = Field(default=24.0, gt=0, le=24 * 14)
     page_escalation_minutes: int = Field(default=10, ge=1, le=240)
     clock_tick_seconds: float = Field(default=0.25, gt=0)
     clock_alert_late_seconds: float = Field(default=5.0, ge=0)

@@ -26,6 +26,7 @@ from multiprocessing.context import SpawnProcess
 
 from prometheus_client import CollectorRegistry, start_http_server
 
+from crisis.app import cip_inbox
 from crisis.app.background import build_background
 from crisis.app.clock import clock_from_environment
 from crisis.app.db import Database
@@ -79,7 +80,7 @@ async def work(
     if metrics is not None:
         exporter, _ = start_http_server(metrics.port, addr=metrics.host, registry=registry)
     try:
-        async with background.running():
+        async with background.running(), cip_inbox.serving(settings, database, clock):
             log.info("worker started", extra={"pid": os.getpid()})
             await stop.wait()
             log.info("worker stopping: the ticks under way end first")

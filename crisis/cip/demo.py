@@ -4,13 +4,14 @@ and the first calls are logged — one question the FAQ does not answer yet."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.actors import Actor
-from crisis.cip import calls, faq, ordering, staffing
+from crisis.cip import answering, calls, faq, ordering, requests, staffing
 from crisis.cip.rules import CipRules
 from crisis.cip.vocabulary import CallTopic, CipRole
 
@@ -40,6 +41,18 @@ FAQ = [
         "Abbeville, Épagne-Épagnette, Pont-Remy et les communes riveraines de la Somme.",
     ),
 ]
+
+
+WRITTEN = [
+    (
+        "michel.berger@exemple.test", "Michel Berger", "Hébergement avec un chien",
+        "Bonjour, si nous devons évacuer, pouvons-nous venir avec notre chien ?",
+    ),
+    (
+        "claire.dupuis@exemple.test", "Claire Dupuis", "Indemnisation des caves inondées",
+        "Ma cave est inondée à Pont-Remy. Quelles démarches pour l'assurance ?",
+    ),
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +122,24 @@ async def play(
             session, actor=operator, crisis_id=crisis_id, call=call, rules=rules,
             now=received + timedelta(seconds=wait + 130),
         )  # fmt: skip
+    await _written_requests(session, cast=cast, crisis_id=crisis_id, at=at)
+
+
+async def _written_requests(
+    session: AsyncSession, *, cast: Cast, crisis_id: int, at: Callable[[float], datetime]
+) -> None:
+    """Two e-mails to the CIP: one answered by an operator (through the dispatcher, to the
+    sandbox), one still waiting on the console."""
+    rules = requests.RequestRules()
+    for minute, (sender, name, subject, body) in enumerate(WRITTEN, start=44):
+        incoming = requests.Incoming(sender=sender, sender_name=name, subject=subject, body=body)
+        written = await requests.receive(
+            session, crisis_id=crisis_id, incoming=incoming, rules=rules, now=at(minute)
+        )
+        if minute == 44:
+            assert written.id is not None
+            await answering.answer(
+                session, actor=cast.operators[0], crisis_id=crisis_id, request_id=written.id,
+                text="Le gymnase Paul-Éluard d'Abbeville accueille les personnes évacuées, "
+                "avec leurs animaux en cage ou tenus en laisse.", now=at(48),
+            )  # fmt: skip

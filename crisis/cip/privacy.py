@@ -11,3 +11,9 @@ CALLBACK_ROLES = frozenset({Role.OPERATOR, Role.PREFECT})
 
 def sees_callback_numbers(actor: Actor) -> bool:
     return actor.is_system or bool(actor.roles & CALLBACK_ROLES)
+
+
+def sees_requester_address(actor: Actor) -> bool:
+    """A written request's sender (`crisis.cip.requests`): the operators who answer it and the
+    prefect, as a callback number; a trainer or a communicator sees it masked."""
+    return sees_callback_numbers(actor)

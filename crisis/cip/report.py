@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.cip import calls, debrief, figures, numbers, record
+from crisis.cip import calls, debrief, figures, numbers, record, requests
 from crisis.cip.calls import CipCall
 from crisis.cip.vocabulary import TOPIC_LABELS
 from playbooks.formatting import french_clock, french_day
@@ -34,8 +34,11 @@ def waiting_distribution(logged: Sequence[CipCall]) -> str:
     return " · ".join(f"{label} : {n}" for label, n in counts.items())
 
 
-async def lines(session: AsyncSession, *, crisis_id: int) -> tuple[tuple[str, str], ...]:
-    """(heading, text) lines; none when no CIP was ordered."""
+async def lines(
+    session: AsyncSession, *, crisis_id: int, now: datetime | None = None
+) -> tuple[tuple[str, str], ...]:
+    """(heading, text) lines; none when no CIP was ordered. `now` decides which open written
+    requests are late (default: the CIP's close, else its order)."""
     cip = await record.find(session, crisis_id=crisis_id)
     if cip is None:
         return ()
@@ -46,6 +49,7 @@ async def lines(session: AsyncSession, *, crisis_id: int) -> tuple[tuple[str, st
         dates += f", fermée {_at(cip.closed_at)}"
     logged = await calls.for_crisis(session, crisis_id=crisis_id)
     found = figures.of(logged)
+    at = now or cip.closed_at or cip.ordered_at
     waits = "—"
     if found.wait_p50_s is not None:
         waits = f"médiane {found.wait_p50_s} s, 90 % sous {found.wait_p90_s} s"
@@ -61,7 +65,22 @@ async def lines(session: AsyncSession, *, crisis_id: int) -> tuple[tuple[str, st
         ("Thèmes des appels", topics),
         ("Rappels restés à faire", str(found.open_follow_ups)),
         ("Questions sans réponse de la FAQ", str(len(found.suggestions))),
+        ("Demandes écrites", await written_line(session, crisis_id=crisis_id, at=at)),
         *debriefs,
+    )
+
+
+async def written_line(session: AsyncSession, *, crisis_id: int, at: datetime) -> str:
+    """« 3 reçue(s), 2 répondue(s) (réponse médiane 40 min), 1 en retard, 1 restée(s)
+    ouverte(s) »."""
+    found = requests.tally(await requests.for_crisis(session, crisis_id=crisis_id), now=at)
+    median = found.median_response_minutes
+    answered = f"{found.answered} répondue(s)"
+    if median is not None:
+        answered += f" (réponse médiane {median} min)"
+    return (
+        f"{found.received} reçue(s), {answered}, {found.overdue} en retard, "
+        f"{found.open} restée(s) ouverte(s)"
     )
 
 

@@ -40,6 +40,7 @@ class Purpose(StrEnum):
     # A check that asks its recipient to answer « OK » outside any crisis (the officials'
     # reachability test): an inbound reply confirms the delivery it answers (`crisis.replies`).
     CHECK = "check"
+    CIP_ANSWER = "cip_answer"  # an answer to a written request to the CIP (`crisis.cip.answering`)
 
 
 class OutboxMessage(SQLModel, table=True):

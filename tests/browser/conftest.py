@@ -33,6 +33,7 @@ class LiveServer:
     url: str
     db_url: str
     users: dict[str, str]
+    cip_smtp_port: int = 0  # the CIP's inbox, served by the worker (written requests)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -55,7 +56,7 @@ def _free_port() -> int:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     db_url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'tocsin.db'}"
     port = _free_port()
-    server = LiveServer(f"http://127.0.0.1:{port}", db_url, {})
+    server = LiveServer(f"http://127.0.0.1:{port}", db_url, {}, _free_port())
     server.cli("db", "upgrade")
     for login, roles in {
         "prefet": ["prefect", "validator"],
@@ -73,6 +74,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     env = {k: v for k, v in os.environ.items() if k != "TOCSIN_BASE_URL"} | {
         "TOCSIN_SECRET_KEY": "browser-tests-secret",
         "TOCSIN_TICK_SECONDS": "0.3",
+        "TOCSIN_CIP_SMTP_PORT": str(server.cip_smtp_port),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "crisis", "serve", "--db", db_url, "--port", str(port)],

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import smtplib
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, Response, ViewportSize
@@ -35,6 +37,7 @@ class Site:
     public_id: str
     drill_id: int
     run_id: int
+    request_id: int = 0  # a written request to the CIP, by e-mail
 
     def pages_by_role(self) -> dict[str, list[str]]:
         """Login ("" for nobody) → the pages that role opens."""
@@ -86,7 +89,11 @@ class Site:
                 f"/evenements/{crisis_id}/communiques/nouveau",
                 f"/communiques/{bulletin_id}/modifier",
             ],
-            "operateur": [*shared, "/cip"],
+            "operateur": [
+                *shared,
+                "/cip",
+                f"/evenements/{crisis_id}/cip/demandes/{self.request_id}",
+            ],
             "admin": [
                 "/annuaire",
                 f"/annuaire/{self.contact_id}",
@@ -144,6 +151,8 @@ def published_site(server: LiveServer) -> Site:
         crisis_id = crisis.json()["id"]
         cip = {"number": "0 800 10 02 00"}  # the CIP page with its staffing and forms
         prefect.post(f"/api/v1/crises/{crisis_id}/cip", json=cip).raise_for_status()
+        write_to_the_cip(server, crisis_id, "Route de Pont-Rémy")
+        written = prefect.get(f"/api/v1/crises/{crisis_id}/cip/requests").json()["items"]
         draft = communicator.post(
             f"/api/v1/crises/{crisis_id}/bulletins",
             json={"title": TITLE, "body": BODY, "audiences": ["public"], **VERSIONS},
@@ -156,7 +165,19 @@ def published_site(server: LiveServer) -> Site:
         public_id = communicator.get(f"/api/v1/bulletins/{bulletin_id}").json()["public_id"]
     contact_id = add_contact(server, "media", "journaliste", "DURAND")
     drill_id = on_call_drill(server)
-    return Site(crisis_id, bulletin_id, contact_id, public_id, drill_id, run_of(server, drill_id))
+    run_id = run_of(server, drill_id)
+    return Site(crisis_id, bulletin_id, contact_id, public_id, drill_id, run_id, written[0]["id"])
+
+
+def write_to_the_cip(server: LiveServer, crisis_id: int, subject: str) -> None:
+    """A citizen's e-mail to the CIP of `crisis_id`, by SMTP to the worker's inbox."""
+    message = EmailMessage()
+    message["From"] = "Jeanne Riveraine <jeanne.riveraine@exemple.test>"
+    message["To"] = f"cip+{crisis_id}@prefecture.invalid"
+    message["Subject"] = subject
+    message.set_content("La route de Pont-Rémy est-elle rouverte ?")
+    with smtplib.SMTP("127.0.0.1", server.cip_smtp_port, timeout=10) as smtp:
+        smtp.send_message(message)
 
 
 def run_of(server: LiveServer, drill_id: int) -> int:

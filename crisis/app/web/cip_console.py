@@ -18,6 +18,7 @@ from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
 from crisis.app.policies import cip_rules
 from crisis.app.web import live_stream
+from crisis.app.web.cip_requests import written_context
 from crisis.app.web.templating import render
 from crisis.cell import crises, overview
 from crisis.cell.clocks import ClockCode
@@ -90,6 +91,7 @@ async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> di
         states = await overview.clock_states(session, crises=[crisis], now=now)
         debriefs = await debrief.for_crisis(session, crisis_id=crisis_id)
         paged = await pager.pages(session, crisis_id=crisis_id) if cip else []
+        written = await written_context(session, crisis_id=crisis_id, now=now)
         names = {
             c.code: c.name
             for c in await geography.communes_by_code(
@@ -134,6 +136,7 @@ async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> di
         "open_state": CipState.OPEN.value,
         "show_number": privacy.sees_callback_numbers(actor),
         "shown_number": numbers.shown,
+        **written,
     }
 
 

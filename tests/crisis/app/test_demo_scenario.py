@@ -47,6 +47,8 @@ async def test_the_scripted_crisis_reaches_the_three_audiences_and_meets_es47_an
         await worker.aclose()
         await clock_tick(db, configured)(clock.now())
         mayors_reached = {m.recipient for m in sandbox.smtp.state.received}
+        cip_answers = [m for m in sandbox.smtp.state.received if "[CIP-" in m.subject]
+        assert sandbox.urls["cip_inbox"].startswith("smtp://127.0.0.1:")
         posted = len(sandbox.x.state.received) + len(sandbox.mastodon.state.received)
 
     viewer = await make_user(db, clock, "lecteur", "operator")
@@ -60,6 +62,9 @@ async def test_the_scripted_crisis_reaches_the_three_audiences_and_meets_es47_an
         cip = (await client.get(f"/api/v1/crises/{crisis_id}/cip", headers=viewer.headers)).json()
         faq = (
             await client.get(f"/api/v1/crises/{crisis_id}/cip/faq", headers=viewer.headers)
+        ).json()
+        written = (
+            await client.get(f"/api/v1/crises/{crisis_id}/cip/requests", headers=viewer.headers)
         ).json()
         public = (await client.get("/public/bulletins")).text
         [page] = re.findall(r'href="(/public/bulletins/[^"?]+)"', public)[:1]
@@ -78,6 +83,9 @@ async def test_the_scripted_crisis_reaches_the_three_audiences_and_meets_es47_an
     assert cip["status"] == "open" and cip["number_display"] == "0 800 80 80 80"
     assert cip["figures"]["calls"] == 6 and cip["figures"]["open_follow_ups"] == 1
     assert len(faq["items"]) == 5
+    # two written requests: one answered by e-mail (through the dispatcher), one waiting
+    assert sorted(r["status"] for r in written["items"]) == ["answered", "new"]
+    assert [m.recipient for m in cip_answers] == ["michel.berger@exemple.test"]
     assert demo_scenario.ENGLISH["title"] in english  # the visitors' version, on its public page
     assert [s["question"] for s in cip["figures"]["suggestions"]] == [
         "Les écoles seront-elles ouvertes demain ?",

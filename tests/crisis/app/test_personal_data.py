@@ -25,6 +25,7 @@ from crisis.app.db import Database
 from crisis.app.factory import ROUTERS, create_app
 from crisis.app.settings import Settings
 from crisis.bulletin.record import Bulletin
+from crisis.cip import requests as cip_requests
 from crisis.dispatch.outbox import Delivery
 from tests.crisis.bulletin_support import ABBEVILLE, load_directory, person, published
 from tests.support import FrozenClock, TestUser, make_user
@@ -60,6 +61,7 @@ class World:
     public_id: str = ""  # an officials-only bulletin: its public pages answer 404
     drill_id: int = 0
     run_id: int = 0
+    request_id: int = 0  # a written request to the CIP
 
 
 async def _world(
@@ -126,13 +128,27 @@ async def _world(
             window=timedelta(hours=24),
             now=clock.now(),
         )
+        written = await cip_requests.receive(
+            session,
+            crisis_id=cid,
+            incoming=cip_requests.Incoming(sender="riveraine@exemple.test", body="Route ?"),
+            rules=cip_requests.RequestRules(),
+            now=clock.now(),
+        )
     contacts = (await client.get("/api/v1/contacts?q=Quasimodo", headers=com)).json()["items"]
     async with db.read() as session:
         record = await session.get(Bulletin, bulletin_id)
     assert record is not None
     drill_id, run_id = await _drill(client, clock, users["formateur"])
     return World(
-        users, cid, bulletin_id, contacts[0]["id"], record.public_id or "", drill_id, run_id
+        users,
+        cid,
+        bulletin_id,
+        contacts[0]["id"],
+        record.public_id or "",
+        drill_id,
+        run_id,
+        written.id or 0,
     )
 
 
@@ -173,6 +189,11 @@ PERSON_ROUTES: dict[str, tuple[str, ...] | None] = {
     # operators and the prefect (`crisis.cip.privacy`), never in the API's state
     "/api/v1/crises/{crisis_id}/cip": (),
     "/api/v1/crises/{crisis_id}/cip/debriefs": (),  # the CIP's staff by name, as above
+    # written requests: the requester's address only to the CIP operators and the prefect
+    # (`crisis.cip.privacy.sees_requester_address`), masked for the others
+    "/api/v1/crises/{crisis_id}/cip/requests": (),
+    "/api/v1/crises/{crisis_id}/cip/requests/{request_id}": (),
+    "/evenements/{crisis_id}/cip/demandes/{request_id}": (),
     "/evenements/{crisis_id}/cip": (),
     "/fragments/evenements/{crisis_id}/cip/console": (),  # the last calls, never a callback number
     "/communiques/{bulletin_id}/suivi": (NAME, TO_CALL_NAME, LANDLINE),
@@ -217,6 +238,7 @@ def _path(template: str, world: World) -> str:
         drill_id=world.drill_id,
         run_id=world.run_id,
         kind="crisis",
+        request_id=world.request_id,
     )
 
 
