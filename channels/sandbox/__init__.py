@@ -181,6 +181,10 @@ class Sandbox:
         )
         self.sms.reply_target = ReplyTarget(url=f"{base}/api/v1/inbound/sms", secret=sms_secret)
 
+    def publish_url(self, name: str, url: str) -> None:
+        """Show `url` under `name` on the sandbox page (e.g. where to write to the CIP)."""
+        self.urls[name] = url
+
     def webhook_url(self, name: str = "site") -> str:
         return f"{self.urls['webhook']}/hook/{name}"
 

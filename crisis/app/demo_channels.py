@@ -47,6 +47,8 @@ class SandboxHandle(Protocol):
 
     def answer_to(self, base_url: str) -> None: ...
 
+    def publish_url(self, name: str, url: str) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class _Started:
@@ -71,9 +73,12 @@ async def _serve_sandbox(parent: Connection) -> None:
                 order = await asyncio.to_thread(parent.recv)
             except EOFError:  # the parent is gone
                 return
-            if order[0] != "answer_to":
+            if order[0] == "answer_to":
+                sandbox.answer_to(order[1])
+            elif order[0] == "publish_url":
+                sandbox.publish_url(order[1], order[2])
+            else:
                 return
-            sandbox.answer_to(order[1])
     finally:
         await sandbox.stop()
 
@@ -117,6 +122,10 @@ class SandboxProcess:
     def answer_to(self, base_url: str) -> None:
         self._pipe.send(("answer_to", base_url))
 
+    def publish_url(self, name: str, url: str) -> None:
+        self.urls[name] = url
+        self._pipe.send(("publish_url", name, url))
+
     def stop(self) -> None:
         if self._process.pid is None:
             return
@@ -144,8 +153,8 @@ def with_sandbox(settings: Settings, sandbox: SandboxHandle) -> Settings:
     accounts = demo_public_accounts(sandbox)
     sandbox.answer_to(settings.base_url)
     cip_port = settings.cip_smtp_port or free_loopback_port()  # the CIP's inbox, by the worker
-    sandbox.urls["cip_inbox"] = f"smtp://{settings.cip_smtp_host}:{cip_port}"
-    sandbox.urls["cip_address"] = settings.cip_address
+    sandbox.publish_url("cip_inbox", f"smtp://{settings.cip_smtp_host}:{cip_port}")
+    sandbox.publish_url("cip_address", settings.cip_address)
     telegram, sms = SecretStr(TELEGRAM_REPLY_SECRET), SecretStr(SMS_REPLY_SECRET)
     return settings.model_copy(
         update={
