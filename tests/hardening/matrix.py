@@ -12,6 +12,7 @@ Path parameters are filled from the test world (`tests/hardening/world.py`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -203,6 +204,17 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/crises/{crisis_id}/cip/faq": only(C, V, body=FAQ),
     "POST /api/v1/crises/{crisis_id}/cip/faq/{entry_id}/approve": only(V, P),
     "POST /api/v1/crises/{crisis_id}/cip/debriefs": anyone("qui a tenu un poste, CIP fermée"),
+    "GET /api/v1/crises/{crisis_id}/cip/requests": anyone("adresse masquée selon le rôle"),
+    "GET /api/v1/crises/{crisis_id}/cip/requests/{request_id}": anyone(),
+    "POST /api/v1/crises/{crisis_id}/cip/requests/{request_id}/take": only(OP, P),
+    "POST /api/v1/crises/{crisis_id}/cip/requests/{request_id}/answer": only(
+        OP, P, body={"answer": "La route est rouverte."}
+    ),
+    "GET /evenements/{crisis_id}/cip/demandes/{request_id}": anyone(),
+    "POST /evenements/{crisis_id}/cip/demandes/{request_id}/prise": only(OP, P),
+    "POST /evenements/{crisis_id}/cip/demandes/{request_id}/reponse": only(
+        OP, P, body={"answer": "La route est rouverte."}
+    ),
     "GET /api/v1/crises/{crisis_id}/cip/debriefs": anyone(),
     "GET /cip": anyone(),
     "GET /evenements/{crisis_id}/cip": anyone(),
@@ -287,10 +299,23 @@ MATRIX: dict[str, Row] = {
     "POST /exercices/{drill_id}/injects": only(T, body=INJECT),
     "POST /exercices/{drill_id}/injects/{inject_id}/modifier": only(T, body=INJECT),
     "POST /exercices/{drill_id}/injects/{inject_id}/supprimer": only(T),
-    "POST /exercices/{drill_id}/seances/{run_id}/injects/{inject_id}/declencher": only(T),
-    "POST /exercices/{drill_id}/seances/{run_id}/injects/{inject_id}/fait": only(T),
-    "POST /exercices/{drill_id}/seances/{run_id}/injects/suspendre": only(T),
-    "POST /exercices/{drill_id}/seances/{run_id}/injects/reprendre": only(T),
+    # a `{name=value}` parameter is filled with that value (the route takes a word, not an id)
+    "POST /exercices/{drill_id}/seances/{run_id}/injects/{inject_id}/{verb=declencher}": only(T),
+    "POST /exercices/{drill_id}/seances/{run_id}/injects/{inject_id}/{verb=fait}": only(T),
+    "POST /exercices/{drill_id}/seances/{run_id}/injects/{verb=suspendre}": only(T),
+    "POST /exercices/{drill_id}/seances/{run_id}/injects/{verb=reprendre}": only(T),
+    "GET /exercices/{drill_id}/seances/{run_id}/pilotage": only(T, P),
+    "GET /fragments/exercices/{drill_id}/seances/{run_id}/pilotage": only(T, P),
+    "POST /exercices/{drill_id}/seances/{run_id}/annuler": only(T),
+    "GET /exercices/{drill_id}/modifier": only(T),
+    "POST /exercices/{drill_id}/modifier": only(T, body={"title": "Renommé"}),
+    "POST /exercices/{drill_id}/supprimer": only(T, body={"confirm": "on"}),
+    "POST /exercices/{drill_id}/scenario": only(T),
+    "GET /exercices/tendances/{kind=on_call}.png": only(T, P),
+    "PATCH /api/v1/exercises/{drill_id}": only(T, body={"title": "Renommé"}),
+    "DELETE /api/v1/exercises/{drill_id}": only(T),
+    "POST /api/v1/exercises/{drill_id}/injects/scenario": only(T),
+    "POST /api/v1/exercises/{drill_id}/runs/{run_id}/cancel": only(T),
     "GET /exercices/{drill_id}/seances/{run_id}": only(T, P),
     "POST /exercices/{drill_id}/seances/{run_id}/notes": only(T, P, body={"text": "Note."}),
     "GET /exercices/{drill_id}/seances/{run_id}/bilan.pdf": only(T, P),
@@ -304,4 +329,4 @@ def route_of(key: str) -> tuple[str, str]:
     path = url.split("?", 1)[0]
     for alias, name in (("submitted_id", "bulletin_id"), ("approved_id", "bulletin_id")):
         path = path.replace("{" + alias + "}", "{" + name + "}")
-    return method, path
+    return method, re.sub(r"\{(\w+)=[^}]*\}", r"{\1}", path)

@@ -69,6 +69,7 @@ class Hardening:
         ids = self.ids | {
             "shift_id": self.ids["cip_shift_id" if "/cip/" in template else "roster_shift_id"]
         }
+        template = re.sub(r"\{\w+=([^}]*)\}", r"\1", template)  # `{verb=fait}`: that word
         return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), template)
 
 
@@ -93,6 +94,7 @@ async def build(
         "public_id": base.public_id,
         "drill_id": base.drill_id,
         "run_id": base.run_id,
+        "request_id": base.request_id,
         "token": "lien-inconnu",
         "key": "crue",
         "item": 1,

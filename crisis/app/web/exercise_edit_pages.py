@@ -73,6 +73,7 @@ async def _edit_form(
 async def edit_drill_page(
     drill_id: RowId, request: Request, actor: CurrentActor, db: DbDep
 ) -> HTMLResponse:
+    actor.require(*programme.TRAINERS, action="modifier un exercice")
     async with db.read() as session:
         drill = await programme.get(session, drill_id=drill_id)
     return await _edit_form(request, db, actor, drill, form=_filled(drill))
