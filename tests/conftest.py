@@ -1,7 +1,14 @@
 """Every test runs on SQLite, or on PostgreSQL when TOCSIN_TEST_POSTGRES names a server.
 
-The schema is migrated once per run and the Somme's geography loaded once; between tests every
-other table is emptied.
+The schema is migrated once per run (once per xdist worker) and the Somme's geography loaded
+once; between tests every other table is emptied.
+
+On PostgreSQL only the tests that reach the database run: those whose fixtures include
+`database_url` (which `db`, `settings`, `client`… build on) or `postgres_server`. The others
+(channels, parsing, playbooks, text) do the same thing on either backend and ran on SQLite.
+This variable is read here only (tests/test_suite_rules.py checks it): a test learns the backend
+from these fixtures, `db.dialect` or `ON_POSTGRESQL`, so it cannot depend on PostgreSQL while
+being left out of the PostgreSQL run.
 """
 
 from __future__ import annotations
@@ -24,6 +31,11 @@ from crisis.app.factory import create_app
 from crisis.app.models import metadata
 from crisis.app.settings import Settings
 from tests.support import FrozenClock
+
+POSTGRES_SERVER = os.environ.get("TOCSIN_TEST_POSTGRES") or None
+ON_POSTGRESQL = POSTGRES_SERVER is not None
+# A test whose fixtures include one of these reaches the database under test.
+DATABASE_FIXTURES = frozenset({"database_url", "postgres_server"})
 
 REFERENCE_TABLES = {
     "geo_departement",
@@ -61,8 +73,17 @@ def _drop_postgres_database(server_url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = os.environ.get("TOCSIN_TEST_POSTGRES")
+def postgres_server() -> str | None:
+    """The PostgreSQL server of the run, None on SQLite; a test that needs the server itself
+    (a database of its own) asks for this, which keeps it in the PostgreSQL run."""
+    return POSTGRES_SERVER
+
+
+@pytest.fixture(scope="session")
+def database_url(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: str | None
+) -> Iterator[str]:
+    server = postgres_server
     if server:
         url, name = _create_postgres_database(server)
     else:
@@ -127,7 +148,38 @@ def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last: Playwright's sync API keeps an event loop running in the main
-    thread while its session lasts, and tests that call `asyncio.run` must come before."""
+def reaches_database(item: pytest.Item) -> bool:
+    return not DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+
+
+def _needs_postgresql(item: pytest.Item) -> bool:
+    if item.get_closest_marker("postgres_only") or item.get_closest_marker("instances"):
+        return True
+    return any(
+        "PostgreSQL" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skipif")
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, only the tests that reach the database (see the module's docstring).
+
+    Browser tests last, and together on one xdist worker (`--dist loadgroup`), in this order:
+    they share one live server whose data each leaves for the next. Playwright's sync API keeps
+    an event loop running in the main thread while it lasts (tests/browser/conftest.py stops it
+    after the last browser test), and tests that call `asyncio.run` cannot run meanwhile."""
+    for item in items:
+        if _needs_postgresql(item) and not reaches_database(item):
+            raise pytest.UsageError(
+                f"{item.nodeid} needs PostgreSQL but none of its fixtures reaches the database"
+                f" ({', '.join(sorted(DATABASE_FIXTURES))}): the PostgreSQL run would leave it out"
+            )
+    if ON_POSTGRESQL:
+        left_out = [item for item in items if not reaches_database(item)]
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = [item for item in items if reaches_database(item)]
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
