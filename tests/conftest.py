@@ -165,7 +165,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """On PostgreSQL, only the tests that reach the database (see the module's docstring).
 
     Browser tests last, and together on one xdist worker (`--dist loadgroup`), in this order:
-    they share one live server whose data each leaves for the next. Playwright's sync API keeps
+    they share one live server whose data each leaves for the next. The multi-instance tests
+    too, one after the other (each times three worker processes). Playwright's sync API keeps
     an event loop running in the main thread while it lasts (tests/browser/conftest.py stops it
     after the last browser test), and tests that call `asyncio.run` cannot run meanwhile."""
     for item in items:
@@ -180,6 +181,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             config.hook.pytest_deselected(items=left_out)
             items[:] = [item for item in items if reaches_database(item)]
     for item in items:
-        if item.get_closest_marker("browser") is not None:
-            item.add_marker(pytest.mark.xdist_group("browser"))
+        for together in ("browser", "instances"):
+            if item.get_closest_marker(together) is not None:
+                item.add_marker(pytest.mark.xdist_group(together))
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
