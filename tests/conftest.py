@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
+from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 from crisis.app import bootstrap
 from crisis.app.db import Database, make_engine
@@ -36,6 +37,11 @@ POSTGRES_SERVER = os.environ.get("TOCSIN_TEST_POSTGRES") or None
 ON_POSTGRESQL = POSTGRES_SERVER is not None
 # A test whose fixtures include one of these reaches the database under test.
 DATABASE_FIXTURES = frozenset({"database_url", "postgres_server"})
+
+# Tests that run together, in their order, on one xdist worker: the browser tests share one live
+# server whose data each leaves for the next; the multi-instance tests each time three worker
+# processes, which another of them running meanwhile would slow down.
+TOGETHER = {"browser": "tests/browser/", "instances": "tests/crisis/app/test_instances.py::"}
 
 REFERENCE_TABLES = {
     "geo_departement",
@@ -160,15 +166,12 @@ def _needs_postgresql(item: pytest.Item) -> bool:
     )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On PostgreSQL, only the tests that reach the database (see the module's docstring).
 
-    Browser tests last, and together on one xdist worker (`--dist loadgroup`), in this order:
-    they share one live server whose data each leaves for the next. The multi-instance tests
-    too, one after the other (each times three worker processes). Playwright's sync API keeps
-    an event loop running in the main thread while it lasts (tests/browser/conftest.py stops it
-    after the last browser test), and tests that call `asyncio.run` cannot run meanwhile."""
+    Browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    while it lasts (tests/browser/conftest.py stops it after the last browser test), and tests
+    that call `asyncio.run` cannot run meanwhile. Each marker of TOGETHER is its place."""
     for item in items:
         if _needs_postgresql(item) and not reaches_database(item):
             raise pytest.UsageError(
@@ -181,7 +184,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             config.hook.pytest_deselected(items=left_out)
             items[:] = [item for item in items if reaches_database(item)]
     for item in items:
-        for together in ("browser", "instances"):
-            if item.get_closest_marker(together) is not None:
-                item.add_marker(pytest.mark.xdist_group(together))
+        for marker, folder in TOGETHER.items():
+            if (item.get_closest_marker(marker) is not None) != item.nodeid.startswith(folder):
+                raise pytest.UsageError(f"{item.nodeid}: the tests marked {marker} are {folder}")
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+class TogetherScheduling(LoadScopeScheduling):  # type: ignore[misc]
+    """`--dist loadgroup` of pytest-xdist, its groups named here: each test is a unit of work of
+    its own, but the tests of one TOGETHER entry form one, sent whole to one worker (the biggest
+    first). xdist's own `xdist_group` marker renames `item._nodeid`, which pytest 9 ignores."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        for marker, place in TOGETHER.items():
+            if nodeid.startswith(place):
+                return marker
+        return nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling | None:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    return TogetherScheduling(config, log)
