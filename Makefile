@@ -4,6 +4,12 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 PYTEST_FLAGS ?=
+# Both halves run on two pytest-xdist workers (one per core; `make test PYTEST_WORKERS=0` runs
+# in one process). Each worker migrates its own SQLite file or PostgreSQL database and uses
+# its own temporary directory and ports; the browser tests, and the multi-instance tests, stay
+# together, in order, on one worker (`loadgroup` with the groups of TOGETHER, tests/conftest.py).
+PYTEST_WORKERS ?= 2
+XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: run test install lint typecheck playbooks-check test-sqlite test-postgres clean
 .PHONY: lock audit bench-install
@@ -63,12 +69,14 @@ playbooks-check:
 
 # The whole suite on SQLite, browser tests included.
 test-sqlite:
-	$(BIN)/pytest $(PYTEST_FLAGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_FLAGS)
 
-# The same suite on a throwaway PostgreSQL database (the browser tests ran above), with the
-# bounded multi-instance suite (`-m instances`, real worker processes, skipped on SQLite).
+# The tests that reach the database, on throwaway PostgreSQL databases (one per worker), with
+# the bounded multi-instance suite (`-m instances`, real worker processes, skipped on SQLite).
+# The others (no `database_url` or `postgres_server` among their fixtures: channels, parsing,
+# playbooks, text; and the browser tests) ran above and are deselected (tests/conftest.py).
 test-postgres:
-	TOCSIN_TEST_POSTGRES=$(POSTGRES_URL) $(BIN)/pytest -m "not browser" $(PYTEST_FLAGS)
+	TOCSIN_TEST_POSTGRES=$(POSTGRES_URL) $(BIN)/pytest $(XDIST) -m "not browser" $(PYTEST_FLAGS)
 
 clean:
 	rm -rf $(VENV) node_modules tocsin.db tocsin.db-wal tocsin.db-shm

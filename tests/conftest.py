@@ -1,7 +1,14 @@
 """Every test runs on SQLite, or on PostgreSQL when TOCSIN_TEST_POSTGRES names a server.
 
-The schema is migrated once per run and the Somme's geography loaded once; between tests every
-other table is emptied.
+The schema is migrated once per run (once per xdist worker) and the Somme's geography loaded
+once; between tests every other table is emptied.
+
+On PostgreSQL only the tests that reach the database run: those whose fixtures include
+`database_url` (which `db`, `settings`, `client`… build on) or `postgres_server`. The others
+(channels, parsing, playbooks, text) do the same thing on either backend and ran on SQLite.
+This variable is read here only (tests/test_suite_rules.py checks it): a test learns the backend
+from these fixtures, `db.dialect` or `ON_POSTGRESQL`, so it cannot depend on PostgreSQL while
+being left out of the PostgreSQL run.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
+from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 from crisis.app import bootstrap
 from crisis.app.db import Database, make_engine
@@ -24,6 +32,16 @@ from crisis.app.factory import create_app
 from crisis.app.models import metadata
 from crisis.app.settings import Settings
 from tests.support import FrozenClock
+
+POSTGRES_SERVER = os.environ.get("TOCSIN_TEST_POSTGRES") or None
+ON_POSTGRESQL = POSTGRES_SERVER is not None
+# A test whose fixtures include one of these reaches the database under test.
+DATABASE_FIXTURES = frozenset({"database_url", "postgres_server"})
+
+# Tests that run together, in their order, on one xdist worker: the browser tests share one live
+# server whose data each leaves for the next; the multi-instance tests each time three worker
+# processes, which another of them running meanwhile would slow down.
+TOGETHER = {"browser": "tests/browser/", "instances": "tests/crisis/app/test_instances.py::"}
 
 REFERENCE_TABLES = {
     "geo_departement",
@@ -61,8 +79,17 @@ def _drop_postgres_database(server_url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = os.environ.get("TOCSIN_TEST_POSTGRES")
+def postgres_server() -> str | None:
+    """The PostgreSQL server of the run, None on SQLite; a test that needs the server itself
+    (a database of its own) asks for this, which keeps it in the PostgreSQL run."""
+    return POSTGRES_SERVER
+
+
+@pytest.fixture(scope="session")
+def database_url(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: str | None
+) -> Iterator[str]:
+    server = postgres_server
     if server:
         url, name = _create_postgres_database(server)
     else:
@@ -127,7 +154,55 @@ def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last: Playwright's sync API keeps an event loop running in the main
-    thread while its session lasts, and tests that call `asyncio.run` must come before."""
+def reaches_database(item: pytest.Item) -> bool:
+    return not DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+
+
+def _needs_postgresql(item: pytest.Item) -> bool:
+    if item.get_closest_marker("postgres_only") or item.get_closest_marker("instances"):
+        return True
+    return any(
+        "PostgreSQL" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skipif")
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, only the tests that reach the database (see the module's docstring).
+
+    Browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    while it lasts (tests/browser/conftest.py stops it after the last browser test), and tests
+    that call `asyncio.run` cannot run meanwhile. Each marker of TOGETHER is its place."""
+    for item in items:
+        if _needs_postgresql(item) and not reaches_database(item):
+            raise pytest.UsageError(
+                f"{item.nodeid} needs PostgreSQL but none of its fixtures reaches the database"
+                f" ({', '.join(sorted(DATABASE_FIXTURES))}): the PostgreSQL run would leave it out"
+            )
+    if ON_POSTGRESQL:
+        left_out = [item for item in items if not reaches_database(item)]
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = [item for item in items if reaches_database(item)]
+    for item in items:
+        for marker, folder in TOGETHER.items():
+            if (item.get_closest_marker(marker) is not None) != item.nodeid.startswith(folder):
+                raise pytest.UsageError(f"{item.nodeid}: the tests marked {marker} are {folder}")
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+class TogetherScheduling(LoadScopeScheduling):  # type: ignore[misc]
+    """`--dist loadgroup` of pytest-xdist, its groups named here: each test is a unit of work of
+    its own, but the tests of one TOGETHER entry form one, sent whole to one worker (the biggest
+    first). xdist's own `xdist_group` marker renames `item._nodeid`, which pytest 9 ignores."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        for marker, place in TOGETHER.items():
+            if nodeid.startswith(place):
+                return marker
+        return nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling | None:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    return TogetherScheduling(config, log)

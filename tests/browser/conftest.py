@@ -120,17 +120,49 @@ def choose_password(server: LiveServer, login: str, one_time: str) -> str:
     return chosen
 
 
-@pytest.fixture(scope="session")
-def playwright_instance() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
+class _Chromium:
+    """One Chromium per process, started by the first browser test and stopped after the last
+    one in a row: Playwright's sync API keeps an event loop running in the main thread while it
+    lasts, and an xdist worker may run other tests (which call `asyncio.run`) afterwards."""
+
+    playwright: Playwright | None = None
+    browser: Browser | None = None
+
+    @classmethod
+    def start(cls) -> Browser:
+        if cls.browser is None:
+            cls.playwright = sync_playwright().start()
+            cls.browser = cls.playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+        return cls.browser
+
+    @classmethod
+    def stop(cls) -> None:
+        if cls.browser is not None:
+            cls.browser.close()
+            cls.browser = None
+        if cls.playwright is not None:
+            cls.playwright.stop()
+            cls.playwright = None
 
 
-@pytest.fixture(scope="session")
-def browser(playwright_instance: Playwright) -> Iterator[Browser]:
-    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
+@pytest.fixture
+def browser() -> Browser:
+    return _Chromium.start()
+
+
+def _is_browser_test(item: pytest.Item | None) -> bool:
+    return item is not None and item.get_closest_marker("browser") is not None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if not _is_browser_test(nextitem):
+            _Chromium.stop()
 
 
 @pytest.fixture

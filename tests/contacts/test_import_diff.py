@@ -4,7 +4,6 @@ file in temporary tables and diffs it in SQL: those must not outlive the import)
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from crisis import journal
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
 from crisis.directory import import_directory
+from tests.conftest import ON_POSTGRESQL
 from tests.contacts.files import stream
 from tests.support import FrozenClock
 
@@ -32,9 +32,7 @@ LINES = {
     "d": "t:d;media;journaliste;Blanc;departement;80;sms;+33639980004;non",
     "e": "t:e;media;journaliste;Noir;departement;80;;;",
 }
-postgres_only = pytest.mark.skipif(
-    not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="staging tables: PostgreSQL only"
-)
+postgres_only = pytest.mark.skipif(not ON_POSTGRESQL, reason="staging tables: PostgreSQL only")
 
 
 def _csv(*lines: str) -> bytes:

@@ -6,7 +6,6 @@ drill ever reaches a real channel or a real audience."""
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,7 +24,7 @@ from exercises import inject_play, inject_reactions, injects, launching
 from exercises.errors import DrillRefused
 from exercises.injects import InjectSpec
 from exercises.programme import Drill, DrillKind, DrillRun
-from tests.conftest import _empty_tables
+from tests.conftest import ON_POSTGRESQL, _empty_tables
 from tests.crisis.dispatch_support import RecordingChannel
 from tests.crisis.lifecycle_support import add_contact, add_on_call
 from tests.exercises.support import LAUNCH, TRAINER, plan, refused_plan_request, stop
@@ -35,7 +34,7 @@ AUDIENCES = ["officials", "media", "staff", "exercise"]
 CHANNELS = [("email", ""), ("sms", "+33612345678"), ("telegram", "123456789")]
 PUBLIC_ACCOUNTS = [("x", "@Prefet80"), ("mastodon", "@prefet80")]
 ALL_KINDS = frozenset(ChannelKind) - {ChannelKind.APPRISE}
-EXAMPLES = 10 if os.environ.get("TOCSIN_TEST_POSTGRES") else 25
+EXAMPLES = 10 if ON_POSTGRESQL else 25
 
 
 @dataclass(frozen=True)

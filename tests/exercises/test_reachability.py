@@ -4,7 +4,6 @@ at most once per window per official, journaled, and its result (unreachable, si
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,7 +23,7 @@ from crisis.journal import JournalEntry
 from exercises import reachability
 from exercises.errors import DrillConflict, DrillRefused
 from exercises.reachability import TEXT, Reached
-from tests.conftest import _empty_tables
+from tests.conftest import ON_POSTGRESQL, _empty_tables
 from tests.crisis.dispatch_support import RecordingChannel
 from tests.crisis.lifecycle_support import add_contact
 from tests.exercises.support import TRAINER
@@ -181,7 +180,7 @@ ADDRESSES = {
 KINDS = ["email", "sms", "telegram", "matrix", "x", "mastodon", "webhook", "apprise", "phone"]
 AUDIENCES = ["officials", "media", "staff", "exercise"]
 DATABASE_PROPERTY = settings(
-    max_examples=10 if os.environ.get("TOCSIN_TEST_POSTGRES") else 25,
+    max_examples=10 if ON_POSTGRESQL else 25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

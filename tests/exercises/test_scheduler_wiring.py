@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -15,12 +14,11 @@ from crisis.app.db import Database
 from crisis.app.leadership import LostLeadership
 from crisis.app.settings import Settings
 from exercises.programme import DrillRun, RunStatus
+from tests.conftest import ON_POSTGRESQL
 from tests.exercises.support import plan
 from tests.support import FrozenClock
 
-postgres_only = pytest.mark.skipif(
-    not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="the lease is a PostgreSQL row"
-)
+postgres_only = pytest.mark.skipif(not ON_POSTGRESQL, reason="the lease is a PostgreSQL row")
 
 
 async def _runs(db: Database) -> list[DrillRun]:

@@ -17,7 +17,7 @@ from crisis.app import cli
 from crisis.app.instance_locks import AlreadyRunning, hold_single_instance
 from crisis.app.serving import shared_secret
 from crisis.app.settings import Settings
-from tests.conftest import _create_postgres_database, _drop_postgres_database
+from tests.conftest import ON_POSTGRESQL, _create_postgres_database, _drop_postgres_database
 
 _PREPARE_AT = """
 import asyncio, sys, time
@@ -64,9 +64,11 @@ def test_instances_started_together_on_a_fresh_sqlite_file_all_find_the_schema_a
     assert _prepare_together(url, 3) == [0, 0, 0]
 
 
-@pytest.mark.skipif(not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="needs PostgreSQL")
-def test_instances_started_together_on_postgresql_all_find_the_schema_at_head() -> None:
-    server = os.environ["TOCSIN_TEST_POSTGRES"]
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="needs PostgreSQL")
+def test_instances_started_together_on_postgresql_all_find_the_schema_at_head(
+    postgres_server: str,
+) -> None:
+    server = postgres_server
     url, name = _create_postgres_database(server)
     try:
         assert _prepare_together(url, 3) == [0, 0, 0]

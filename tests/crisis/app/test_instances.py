@@ -35,15 +35,14 @@ from channels.sandbox.smtp import SmtpFake
 from channels.sandbox.telegram_api import TelegramFake
 from crisis.app.db import Database
 from crisis.dispatch.guarantees import guarantee
+from tests.conftest import ON_POSTGRESQL
 from tests.crisis.dispatch_support import emails, enqueue
 from tests.crisis.lifecycle_support import ordered_crisis, roster
 from tests.support import FrozenClock
 
 pytestmark = [
     pytest.mark.instances,
-    pytest.mark.skipif(
-        not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="several instances need PostgreSQL"
-    ),
+    pytest.mark.skipif(not ON_POSTGRESQL, reason="several instances need PostgreSQL"),
 ]
 # The bulletin's e-mails, and the Telegram chats of the bot's limit test (CI: bounded).
 FAN_OUT = int(os.environ.get("TOCSIN_INSTANCES_FAN_OUT", "600"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 
@@ -16,12 +15,11 @@ from crisis.app.db import Database
 from crisis.app.leadership import Fenced, Lease, LostLeadership
 from crisis.app.settings import Settings
 from crisis.cell.clocks import ClockAlert
+from tests.conftest import ON_POSTGRESQL
 from tests.crisis.lifecycle_support import ordered_crisis, roster
 from tests.support import FrozenClock
 
-postgres_only = pytest.mark.skipif(
-    not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="the lease is a PostgreSQL row"
-)
+postgres_only = pytest.mark.skipif(not ON_POSTGRESQL, reason="the lease is a PostgreSQL row")
 
 
 class Monotonic:

@@ -7,7 +7,6 @@ listener); none sleeps for a guessed duration.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -25,12 +24,11 @@ from crisis.app.factory import create_app
 from crisis.app.settings import Settings
 from crisis.cell import crises
 from crisis.vocabulary import CrisisMode
+from tests.conftest import ON_POSTGRESQL
 from tests.crisis.bulletin_support import ABBEVILLE
 from tests.support import FrozenClock, make_user
 
-postgres_only = pytest.mark.skipif(
-    not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="LISTEN/NOTIFY is PostgreSQL's"
-)
+postgres_only = pytest.mark.skipif(not ON_POSTGRESQL, reason="LISTEN/NOTIFY is PostgreSQL's")
 BOUND = 5.0  # seconds: far below the 60 s fallback these tests set
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -44,9 +43,9 @@ STATUSES = ("pending", "retrying", "sending", "sent", "failed", "to_call", "conf
 
 
 @pytest.fixture
-def empty_database_url(tmp_path: Path) -> Iterator[str]:
+def empty_database_url(tmp_path: Path, postgres_server: str | None) -> Iterator[str]:
     """A database of its own, with no schema yet."""
-    server = os.environ.get("TOCSIN_TEST_POSTGRES")
+    server = postgres_server
     if not server:
         yield f"sqlite:///{tmp_path / 'migrations.db'}"
         return

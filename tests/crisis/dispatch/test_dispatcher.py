@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -21,6 +20,7 @@ from crisis.dispatch.dispatcher import Dispatcher, DispatchTuning
 from crisis.dispatch.outbox import Delivery, DeliveryStatus
 from crisis.dispatch.retry import RetryPolicy
 from crisis.journal import JournalEntry
+from tests.conftest import ON_POSTGRESQL
 from tests.crisis.dispatch_support import deliveries, emails, enqueue, make_crisis, statuses
 from tests.support import FrozenClock
 
@@ -330,7 +330,7 @@ async def test_isolation_refusals_are_journaled(
     assert entries[0][0].crisis_id == crisis_id
 
 
-@pytest.mark.skipif(not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="needs PostgreSQL")
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="needs PostgreSQL")
 async def test_two_dispatchers_on_postgresql_never_send_one_delivery_twice(
     db: Database, clock: FrozenClock, sandbox: Sandbox, database_url: str
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ from crisis.app.db import Database
 from crisis.app.dispatch import dispatcher_from_config
 from crisis.dispatch.dispatcher import Dispatcher
 from crisis.dispatch.isolation import Lane, decide
-from tests.conftest import _empty_tables
+from tests.conftest import ON_POSTGRESQL, _empty_tables
 from tests.crisis.dispatch_support import (
     RecordingChannel,
     deliveries,
@@ -147,7 +146,7 @@ async def _scenario(
 
 
 @settings(
-    max_examples=20 if os.environ.get("TOCSIN_TEST_POSTGRES") else 60,
+    max_examples=20 if ON_POSTGRESQL else 60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

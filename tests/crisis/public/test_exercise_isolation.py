@@ -9,7 +9,6 @@ public channels, and to each language of a bulletin (`?lang=en`, `?lang=falc`, a
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 
 import httpx
@@ -24,7 +23,7 @@ from crisis.app.settings import Settings
 from crisis.bulletin.record import Bulletin
 from crisis.cell import crises
 from crisis.vocabulary import CrisisMode
-from tests.conftest import _empty_tables
+from tests.conftest import ON_POSTGRESQL, _empty_tables
 from tests.crisis.public.support import BASE_URL, CAP, valid_cap, valid_feed
 from tests.support import FrozenClock
 
@@ -170,7 +169,7 @@ async def _check_exercise_mode(client: httpx.AsyncClient, exercise_of: dict[str,
 
 
 @settings(
-    max_examples=8 if os.environ.get("TOCSIN_TEST_POSTGRES") else 25,
+    max_examples=8 if ON_POSTGRESQL else 25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
