@@ -5,7 +5,6 @@ the last level, the outbox dispatched. No page ever reaches a real channel or a 
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
@@ -17,13 +16,13 @@ from crisis.app.db import Database
 from crisis.cip import pager
 from crisis.dispatch.outbox import Delivery
 from crisis.vocabulary import CrisisMode
-from tests.conftest import _empty_tables
+from tests.conftest import ON_POSTGRESQL, _empty_tables
 from tests.crisis.cip.test_pager import RULES, ordered_cip
 from tests.crisis.lifecycle_support import add_on_call
 from tests.exercises.test_isolation import CHANNELS, _dispatch
 from tests.support import FrozenClock
 
-EXAMPLES = 10 if os.environ.get("TOCSIN_TEST_POSTGRES") else 25
+EXAMPLES = 10 if ON_POSTGRESQL else 25
 
 
 @dataclass(frozen=True)
