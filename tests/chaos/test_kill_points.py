@@ -14,7 +14,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +24,8 @@ import sqlalchemy as sa
 
 from channels.sandbox.smtp import SmtpFake
 from crisis.app.db import Database
+from tests.chaos.support import service_env
+from tests.crisis.app.test_clock_restart import _port
 from tests.crisis.app.test_instances import _until
 from tests.crisis.dispatch_support import emails, enqueue
 from tests.crisis.lifecycle_support import ordered_crisis, roster
@@ -38,30 +39,20 @@ SEED = int(os.environ.get("TOCSIN_CHAOS_SEED", "22"))
 UNSETTLED = "SELECT count(*) FROM delivery WHERE status IN ('pending', 'retrying', 'sending')"
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def _serve(
     database_url: str, smtp: SmtpFake, fake_now: str, root: Path
 ) -> tuple[asyncio.subprocess.Process, str]:
     port = _port()
-    env = os.environ | {
-        "TOCSIN_FAKE_NOW": fake_now,
-        "TOCSIN_CLOCK_TICK_SECONDS": "0.2",
-        "TOCSIN_SECRET_KEY": "chaos-test",
-        "TOCSIN_JSON_LOGS": "false",
-        "TOCSIN_LOG_LEVEL": "WARNING",
-        "TOCSIN_CHANNELS__SMTP__HOST": "127.0.0.1",
-        "TOCSIN_CHANNELS__SMTP__PORT": str(smtp.port),
-        "TOCSIN_CHANNELS__SMTP__SECURITY": "none",
-        "TOCSIN_CHANNELS__SMTP__RATE_PER_SECOND": "200",
-        "TOCSIN_DISPATCH__CLAIM_SIZE": "25",
-        "TOCSIN_LEADER_LEASE_SECONDS": "3",
-    }
+    env = (
+        os.environ
+        | service_env(smtp, rate=200)
+        | {
+            "TOCSIN_FAKE_NOW": fake_now,
+            "TOCSIN_CLOCK_TICK_SECONDS": "0.2",
+            "TOCSIN_DISPATCH__CLAIM_SIZE": "25",
+            "TOCSIN_LEADER_LEASE_SECONDS": "3",
+        }
+    )
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "crisis", "serve", "--db", database_url, "--port", str(port)),
         cwd=root,
