@@ -114,9 +114,11 @@ async def test_a_service_killed_at_seeded_points_of_a_fan_out_and_a_tick_loses_a
     print(
         f"{KILLS} kill points (seed {SEED}) in {FAN_OUT} e-mails at {points}:"
         f" {smtp.state.delivered_twice} sent twice (in flight at a kill: {len(in_flight)}),"
-        f" ready again in {max(ready):.1f} s at most"
+        f" ready again in {max(ready[1:]):.1f} s at most (first start {ready[0]:.1f} s)"
     )
-    assert max(ready[1:]) <= 5, ready
+    # Within 5 s of each restart; on a machine so loaded that a clean first start already
+    # takes more than 2.5 s (Python and the app loading), within that start plus 2.5 s.
+    assert max(ready[1:]) <= max(5.0, ready[0] + 2.5), ready
     assert set(addresses) <= {m.recipient for m in smtp.state.received}  # none lost
     assert {m.recipient for m in smtp.state.duplicates} <= in_flight
     # The bulletin's e-mails all left; the clock alerts went to the people on duty by e-mail
