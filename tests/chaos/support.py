@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from channels.sandbox.smtp import SmtpFake
 
 
@@ -16,3 +20,8 @@ def service_env(smtp: SmtpFake, *, rate: int) -> dict[str, str]:
         "TOCSIN_CHANNELS__SMTP__SECURITY": "none",
         "TOCSIN_CHANNELS__SMTP__RATE_PER_SECOND": str(rate),
     }
+
+
+NEEDS_POSTGRES = pytest.mark.skipif(
+    not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="the PostgreSQL half of the suite"
+)

@@ -28,18 +28,12 @@ import sqlalchemy as sa
 
 from channels.sandbox.smtp import SmtpFake
 from crisis.app.db import Database
-from tests.chaos.support import service_env
+from tests.chaos.support import NEEDS_POSTGRES, service_env
 from tests.crisis.app.test_clock_restart import _port
 from tests.crisis.app.test_instances import UNSETTLED, _until
 from tests.crisis.dispatch_support import emails, enqueue
 
-pytestmark = [
-    pytest.mark.chaos,
-    # It starts its own cluster; run once, with the PostgreSQL half of the suite.
-    pytest.mark.skipif(
-        not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="the PostgreSQL half of the suite"
-    ),
-]
+pytestmark = [pytest.mark.chaos, NEEDS_POSTGRES]  # several instances, or its own cluster
 
 FAN_OUT = int(os.environ.get("TOCSIN_CHAOS_PG_FAN_OUT", "300"))
 BINARIES = sorted(glob.glob("/usr/lib/postgresql/*/bin"))

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from channels.sandbox.smtp import SmtpFake
 from crisis.app.db import Database
+from tests.chaos.support import NEEDS_POSTGRES
 from tests.crisis.app.test_instances import (  # noqa: F401 (fixtures)
     LEASE,
     UNSETTLED,
@@ -36,12 +37,7 @@ from tests.crisis.dispatch_support import emails, enqueue
 from tests.crisis.lifecycle_support import ordered_crisis, roster
 from tests.support import FrozenClock
 
-pytestmark = [
-    pytest.mark.chaos,
-    pytest.mark.skipif(
-        not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="several instances need PostgreSQL"
-    ),
-]
+pytestmark = [pytest.mark.chaos, NEEDS_POSTGRES]  # several instances, or its own cluster
 HITS = int(os.environ.get("TOCSIN_CHAOS_HITS", "3"))
 FAN_OUT = int(os.environ.get("TOCSIN_CHAOS_FAN_OUT", "300"))
 SEED = int(os.environ.get("TOCSIN_CHAOS_SEED", "22"))
