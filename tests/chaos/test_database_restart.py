@@ -108,7 +108,9 @@ async def _fan_out(db: Database, smtp: SmtpFake, prefix: str, restart: list[str]
         await asyncio.to_thread(*restart)  # type: ignore[call-arg]
     took = await _until(lambda: _settled(db), timeout=120, every=0.1)
     assert set(addresses) <= {m.recipient for m in smtp.state.received}  # none lost
-    return time.monotonic() - began if restart else took
+    last = max(m.at for m in smtp.state.received).timestamp() - (time.time() - took)
+    print(f"{prefix}: settled {took:.1f} s after the restart, last e-mail at {last:.1f} s")
+    return time.monotonic() - began
 
 
 async def test_a_worker_rides_out_postgresql_restarts_fast_and_immediate_with_nothing_lost(
@@ -124,6 +126,7 @@ async def test_a_worker_rides_out_postgresql_restarts_fast_and_immediate_with_no
         env=env,
     )
     try:
+        await _fan_out(db, smtp, "chauffe", [])  # the worker's start is not part of it
         calm = await _fan_out(db, smtp, "calme", [])
         fast = await _fan_out(db, smtp, "fast", [cluster.ctl, "restart", "-m", "fast"])
         immediate = await _fan_out(db, smtp, "imm", [cluster.ctl, "restart", "-m", "immediate"])
@@ -141,6 +144,7 @@ async def test_a_worker_rides_out_postgresql_restarts_fast_and_immediate_with_no
     assert alive
     assert fast <= calm + 10, (calm, fast)
     if immediate > calm + 10:
-        # Seen in 2 runs of 5 (21 s for 7 s undisturbed): a stall of ~15 s after the worker
-        # reconnected, not yet explained; kept visible rather than hidden (issue 22).
+        # Seen in 3 runs of 6: the last e-mail leaves ~15 s after the worker reconnected (the
+        # sends stall, not the test's reading); 15 s is the e-mail adapter's timeout, so likely
+        # a pooled SMTP connection left mid-command by the failed pass. Kept visible (issue 22).
         pytest.xfail(f"-m immediate: settled in {immediate:.1f} s, undisturbed {calm:.1f} s")
