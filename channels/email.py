@@ -153,6 +153,13 @@ class EmailChannel(Adapter[SmtpConfig]):
                         await _discard(client)
                         client = None
                     raise map_error(exc, secrets=self._secrets()) from None
+        except asyncio.CancelledError:
+            # Cancelled mid-command (a pass that failed, a stop): the connection may owe an
+            # answer, and the next send on it would wait out the timeout; it is not reused.
+            if client is not None:
+                client.close()
+                client = None
+            raise
         finally:
             self._idle.put_nowait(client)
         refused = {

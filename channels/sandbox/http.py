@@ -10,12 +10,13 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from channels.sandbox.state import FakeState, Fault
+from channels.sandbox.state import DRIP, FakeState, Fault
 
 __all__ = ["HttpServer", "bearer", "dropped_response", "fake_app", "fault_response"]
 
@@ -46,7 +47,43 @@ def fake_app(state: FakeState, routes: list[BaseRoute]) -> Starlette:
         Route("/_sandbox/messages", messages, methods=["GET", "DELETE"]),
         Route("/_sandbox/faults", faults, methods=["POST"]),
     ]
-    return Starlette(routes=shared + routes)
+    return Starlette(routes=shared + routes, middleware=[Middleware(_Trickle)])
+
+
+class _Trickle:
+    """Sends an answer's body in ``_PIECES`` pieces, ``drip`` seconds apart, when ``arrive``
+    popped a drip fault for this request (the slow drip of a congested provider)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        drips: list[float] = []
+        token = DRIP.set(drips)
+        try:
+
+            async def trickled(message: Message) -> None:
+                body = message.get("body", b"")
+                if message["type"] != "http.response.body" or not drips or not body:
+                    await send(message)
+                    return
+                size = max(1, -(-len(body) // _PIECES))
+                for start in range(0, len(body), size):
+                    await asyncio.sleep(drips[0])
+                    piece = body[start : start + size]
+                    last = start + size >= len(body)
+                    more = message.get("more_body", False) or not last
+                    await send({"type": "http.response.body", "body": piece, "more_body": more})
+
+            await self.app(scope, receive, trickled)
+        finally:
+            DRIP.reset(token)
+
+
+_PIECES = 8
 
 
 class _Dropped(Response):
@@ -107,8 +144,9 @@ class HttpServer:
 
 
 def fault_response(fault: Fault, *, body: dict[str, Any] | None = None) -> Response:
-    """The generic answer to a scripted fault: a dropped connection or a status."""
-    if fault.drop:
+    """The generic answer to a scripted fault: a dropped connection or a status. (A reset
+    is served as a drop: uvicorn gives an app no way to abort its connection.)"""
+    if fault.drop or fault.reset:
         return dropped_response()
     headers = {}
     if fault.retry_after is not None:

@@ -1,7 +1,8 @@
 """A local SMTP server (aiosmtpd) that records what it receives and injects faults.
 
-Scripted faults apply at DATA: a status (``451`` transient, ``554`` permanent) or a dropped
-connection. Rejected recipients get ``550 5.1.1`` at RCPT. With ``username``/``password``,
+Scripted faults apply at DATA: a status (``451`` transient, ``554`` permanent), a dropped
+connection, a reset one (TCP RST), or a hang (the answer held, then the message accepted).
+Rejected recipients get ``550 5.1.1`` at RCPT. With ``username``/``password``,
 AUTH (PLAIN/LOGIN) is required, over plain TCP since the sandbox stays on loopback.
 
 A message with a Message-ID its recipient already received is delivered again (SMTP has no
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import struct
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default as default_policy
@@ -89,6 +91,12 @@ class SmtpFake:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         fault = await self.state.arrive()
         if fault is not None:
+            if fault.reset and isinstance(server.transport, asyncio.Transport):
+                sock = server.transport.get_extra_info("socket")
+                linger = struct.pack("ii", 1, 0)  # close with a TCP RST, not a FIN
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                server.transport.abort()
+                return "421 4.4.2 Connection reset"
             if fault.drop:
                 if server.transport is not None:
                     server.transport.close()

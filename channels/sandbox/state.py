@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["FakeState", "Fault", "Received"]
+__all__ = ["DRIP", "FakeState", "Fault", "Received"]
+
+# Set by the HTTP fakes' middleware for each request: where ``arrive`` leaves a drip's pace.
+DRIP: ContextVar[list[float] | None] = ContextVar("DRIP", default=None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,11 +41,22 @@ class Received:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fault:
-    """One scripted failure: an HTTP status (or SMTP code), or a dropped connection."""
+    """One scripted failure: an HTTP status (or SMTP code), a dropped connection, a
+    connection reset (SMTP: TCP RST), a request held ``hang`` seconds before it is answered
+    normally (a timeout when longer than the client's, the provider having accepted all the
+    same), or a normal answer trickled: ``drip`` seconds between each piece of its body."""
 
     status: int = 0
     retry_after: float | None = None
     drop: bool = False
+    reset: bool = False
+    hang: float = 0.0
+    drip: float = 0.0
+
+    @property
+    def answers_normally(self) -> bool:
+        """The request is handled as usual once held or while trickled."""
+        return not (self.status or self.drop or self.reset)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -63,22 +78,39 @@ class FakeState:
         status: int = 0,
         retry_after: float | None = None,
         drop: bool = False,
+        reset: bool = False,
+        hang: float = 0.0,
+        drip: float = 0.0,
         times: int = 1,
     ) -> None:
-        for _ in range(times):
-            self.scripted.append(Fault(status=status, retry_after=retry_after, drop=drop))
+        fault = Fault(
+            status=status, retry_after=retry_after, drop=drop, reset=reset, hang=hang, drip=drip
+        )
+        self.scripted.extend([fault] * times)
 
     def reject(self, *recipients: str) -> None:
         self.rejected.update(recipients)
 
     async def arrive(self) -> Fault | None:
-        """Called at the start of each request: applies latency, pops a scripted fault."""
+        """Called at the start of each request: applies latency, pops a scripted fault.
+
+        A hang is served here; a fault that still answers normally (hang, drip) is not
+        returned, a drip is left in ``DRIP`` for the HTTP fakes' trickling middleware."""
         self.attempts += 1
         if self.latency:
             await asyncio.sleep(self.latency)
         fault = self.scripted.popleft() if self.scripted else None
-        if fault is not None and fault.status == 429:
+        if fault is None:
+            return None
+        if fault.status == 429:
             self.rate_limited += 1
+        if fault.hang:
+            await asyncio.sleep(fault.hang)
+        if fault.answers_normally:
+            holder = DRIP.get()
+            if holder is not None:
+                holder.append(fault.drip)
+            return None
         return fault
 
     def record(self, message: Received) -> None:
@@ -128,4 +160,7 @@ class FakeState:
                 status=int(fault.get("status", 0)),
                 retry_after=fault.get("retry_after"),
                 drop=bool(fault.get("drop", False)),
+                reset=bool(fault.get("reset", False)),
+                hang=float(fault.get("hang", 0.0)),
+                drip=float(fault.get("drip", 0.0)),
             )

@@ -133,7 +133,7 @@ class TelegramFake:
             return _error(401, "Unauthorized")
         fault = await self.state.arrive()
         if fault is not None:
-            if fault.drop:
+            if fault.drop or fault.reset:
                 return dropped_response()
             if fault.status == 429:
                 retry = max(1, math.ceil(fault.retry_after or 1))

@@ -78,7 +78,7 @@ class XFake:
             self.state.rate_limited += planned.status == 429
         now = time.time()
         if fault is not None:
-            if fault.drop:
+            if fault.drop or fault.reset:
                 return dropped_response()
             if fault.status == 429:
                 return _rate_limited(now + (fault.retry_after or 1.0))

@@ -130,6 +130,9 @@ class Dispatcher:
         self.claimant: str | None = None  # this instance's id, written on its claims
         # Claimed and not yet recorded (id: attempt), and those of them whose send began.
         self._held: dict[int, int] = {}
+        # Given back at a pass' end while the database was away: tried again at the next pass,
+        # not left to their lease (minutes) while this instance lives on (issue 22).
+        self._unreleased: list[recovery.Held] = []
         self._started: set[int] = set()
         self._flight: Flight | None = None
 
@@ -185,6 +188,8 @@ class Dispatcher:
         """Send everything due at ``now``; returns when every claimed delivery is recorded."""
         async with self._pass:
             report = DispatchReport()
+            if self._unreleased:  # what a failed give-back still holds
+                await self._release(self._now(now))
             try:
                 await self._run(now, report)
             finally:  # stopped or cancelled: what is still held goes back at once
@@ -255,9 +260,12 @@ class Dispatcher:
 
     async def _release(self, now: datetime) -> None:
         """Give back every delivery claimed and not recorded (a stop, a cancelled pass)."""
-        if not self._held:
+        held = self._unreleased + [
+            recovery.Held(i, a, i in self._started) for i, a in self._held.items()
+        ]
+        if not held:
             return
-        held = [recovery.Held(i, a, i in self._started) for i, a in self._held.items()]
+        self._unreleased = []
         self._held.clear()
         self._started.clear()
         started = [h.id for h in held if h.started]
@@ -270,8 +278,9 @@ class Dispatcher:
                 )
                 released = await recovery.release(session, held=held, now=now)
                 await interruptions.journal_them(session, cut_off, now=now)
-        except Exception:  # the last resort: the heartbeat or the lease gives them back later
+        except Exception:  # the last resort: the next pass tries again (or the lease, at a stop)
             log.exception("could not give back %d claimed deliveries", len(held))
+            self._unreleased = held
             return
         log.info("%d claimed deliveries given back at stop", released)
 

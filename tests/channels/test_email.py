@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import binascii
+import contextlib
 import re
+import time
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from email.message import Message as MimeMessage
@@ -200,3 +203,22 @@ async def test_a_sender_address_that_cannot_go_on_the_mail_line_is_a_misconfigur
     await channel.aclose()
 
     assert sandbox.smtp.state.received == []
+
+
+async def test_a_send_cancelled_mid_transaction_does_not_leave_its_connection_to_the_next(
+    sandbox: Sandbox, smtp: SmtpConfig
+) -> None:
+    channel = EmailChannel(smtp.model_copy(update={"timeout": 3.0}))
+    sandbox.smtp.state.fail_next(hang=1.0)  # the relay sits on the first DATA
+    first = asyncio.create_task(channel.send(_message(key="b-1/d-1"), _to("maire@mairie-a.fr")))
+    await asyncio.sleep(0.3)
+    first.cancel()  # a dispatch pass that failed cancels its senders
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    began = time.monotonic()
+    receipt = await channel.send(_message(key="b-1/d-2"), _to("maire@mairie-b.fr"))
+    took = time.monotonic() - began
+    await channel.aclose()
+    assert receipt.provider_id == message_id(idempotency_key="b-1/d-2", domain="tocsin.local")
+    assert "maire@mairie-b.fr" in [r.recipient for r in sandbox.smtp.state.received]
+    assert took < 1.0  # a new connection, not one owing the answer to the cancelled DATA
