@@ -41,7 +41,11 @@ DATABASE_FIXTURES = frozenset({"database_url", "postgres_server"})
 # Tests that run together, in their order, on one xdist worker: the browser tests share one live
 # server whose data each leaves for the next; the multi-instance tests each time three worker
 # processes, which another of them running meanwhile would slow down.
-TOGETHER = {"browser": "tests/browser/", "instances": "tests/crisis/app/test_instances.py::"}
+TOGETHER = {
+    "browser": "tests/browser/",
+    "instances": "tests/crisis/app/test_instances.py::",
+    "chaos": "tests/chaos/",
+}
 
 REFERENCE_TABLES = {
     "geo_departement",

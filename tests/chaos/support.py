@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from channels.sandbox.smtp import SmtpFake
+from tests.conftest import ON_POSTGRESQL
 
 
 def service_env(smtp: SmtpFake, *, rate: int) -> dict[str, str]:
@@ -22,6 +21,4 @@ def service_env(smtp: SmtpFake, *, rate: int) -> dict[str, str]:
     }
 
 
-NEEDS_POSTGRES = pytest.mark.skipif(
-    not os.environ.get("TOCSIN_TEST_POSTGRES"), reason="the PostgreSQL half of the suite"
-)
+NEEDS_POSTGRES = pytest.mark.skipif(not ON_POSTGRESQL, reason="the PostgreSQL half of the suite")

@@ -114,8 +114,9 @@ async def _fan_out(db: Database, smtp: SmtpFake, prefix: str, restart: list[str]
 
 
 async def test_a_worker_rides_out_postgresql_restarts_fast_and_immediate_with_nothing_lost(
-    cluster: Cluster, smtp: SmtpFake, project_root: Path
+    cluster: Cluster, smtp: SmtpFake, project_root: Path, postgres_server: str | None
 ) -> None:
+    """`postgres_server` keeps it in the PostgreSQL run; it restarts a cluster of its own."""
     upgrade = [sys.executable, "-m", "crisis", "db", "upgrade", "--db", cluster.url]
     await asyncio.to_thread(subprocess.run, upgrade, check=True, cwd=project_root, timeout=120)
     db = Database.from_url(cluster.url)
