@@ -99,6 +99,21 @@ def _merged(drill: Drill, changes: DrillChanges) -> DrillSpec:
     )
 
 
+async def _refuse_while_running(
+    session: AsyncSession, *, drill_id: int, named: Sequence[str]
+) -> None:
+    """409 when a run is under way and the change touches what the run uses."""
+    running = (await _runs_by_status(session, drill_id)).get(RunStatus.RUNNING, 0)
+    touched = [name for name in RUN_USES if name in named]
+    if running and touched:
+        raise DrillConflict(
+            "drill_running",
+            "Une séance est en cours : sa fiche réflexe, ses communes et ses participants ne "
+            "peuvent pas changer avant sa fin.",
+            {"fields": touched},
+        )
+
+
 async def change(
     session: AsyncSession,
     *,
@@ -113,15 +128,7 @@ async def change(
     named = changes.named()
     if not named:
         raise DrillRefused("nothing_to_change", "Aucune modification demandée.")
-    running = (await _runs_by_status(session, drill_id)).get(RunStatus.RUNNING, 0)
-    touched = [name for name in RUN_USES if name in named]
-    if running and touched:
-        raise DrillConflict(
-            "drill_running",
-            "Une séance est en cours : sa fiche réflexe, ses communes et ses participants ne "
-            "peuvent pas changer avant sa fin.",
-            {"fields": touched},
-        )
+    await _refuse_while_running(session, drill_id=drill_id, named=named)
     spec = _merged(drill, changes)
     title = checked_title(spec.title)
     playbook, codes, participants = await checked_parts(session, spec, playbooks)

@@ -56,15 +56,9 @@ async def _mayors(db: Database) -> list[int]:
         return [cid for cid in (await session.exec(query)).all() if cid is not None]
 
 
-async def plan_once(db: Database, settings: Settings, *, now: datetime) -> int | None:
-    """The demo's drills; returns the on-call test's id (None when already planned)."""
-    async with db.read() as session:
-        found = (await session.exec(select(Drill.id).where(Drill.title == ON_CALL_TITLE))).first()
-    if found is not None:
-        return None
+async def _specs(db: Database, *, now: datetime) -> list[DrillSpec]:
+    """One drill of each kind, the crisis exercise played this morning last."""
     people = await _participants(db)
-    library = playbook_library()
-    rules = launch_rules(settings)
     specs = [
         DrillSpec(
             title=ON_CALL_TITLE,
@@ -98,6 +92,18 @@ async def plan_once(db: Database, settings: Settings, *, now: datetime) -> int |
             rrule="FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1;BYHOUR=10",
         )
         specs.insert(2, reach)
+    return specs
+
+
+async def plan_once(db: Database, settings: Settings, *, now: datetime) -> int | None:
+    """The demo's drills; returns the on-call test's id (None when already planned)."""
+    async with db.read() as session:
+        found = (await session.exec(select(Drill.id).where(Drill.title == ON_CALL_TITLE))).first()
+    if found is not None:
+        return None
+    library = playbook_library()
+    rules = launch_rules(settings)
+    specs = await _specs(db, now=now)
     async with db.transaction() as session:
         drills = [
             await programme.create(session, actor=SYSTEM, spec=s, playbooks=library, now=now)

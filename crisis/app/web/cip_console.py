@@ -3,10 +3,12 @@ staffing and the cabinet's actions; and the CIP section of the crisis page."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts import geography
 from crisis.actors import Actor, Role
@@ -25,6 +27,7 @@ from crisis.cell.clocks import ClockCode
 from crisis.cell.crises import Crisis
 from crisis.cip import calls, debrief, faq, figures, numbers, pager, privacy, record, staffing
 from crisis.cip import facts as validated
+from crisis.cip.calls import CipCall
 from crisis.cip.faq import APPROVERS, WRITERS
 from crisis.cip.vocabulary import CIP_ROLE_LABELS, CIP_STATE_LABELS, TOPIC_LABELS, CipRole, CipState
 
@@ -77,6 +80,12 @@ def _may_debrief(
     return held and not any(d.user_id == actor.user_id for d in written)
 
 
+async def _commune_names(session: AsyncSession, logged: Sequence[CipCall]) -> dict[str, str]:
+    """The names of the communes the logged calls came from, by INSEE code."""
+    codes = sorted({c.commune for c in logged if c.commune})
+    return {c.code: c.name for c in await geography.communes_by_code(session, codes=codes)}
+
+
 async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> dict[str, Any]:
     """Everything the CIP page and the crisis page's CIP section show, as `caller` may see it."""
     actor, now = caller.actor, caller.now
@@ -92,12 +101,7 @@ async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> di
         debriefs = await debrief.for_crisis(session, crisis_id=crisis_id)
         paged = await pager.pages(session, crisis_id=crisis_id) if cip else []
         written = await written_context(session, crisis_id=crisis_id, now=now)
-        names = {
-            c.code: c.name
-            for c in await geography.communes_by_code(
-                session, codes=sorted({c.commune for c in logged if c.commune})
-            )
-        }
+        names = await _commune_names(session, logged)
     present = [s for s in shifts if s.checked_out_at is None]
     mine = next((s for s in present if s.user_id == actor.user_id), None)
     heads = {s.user_id for s in present if s.role == CipRole.HEAD}
