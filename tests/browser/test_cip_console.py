@@ -58,8 +58,9 @@ def test_an_operator_logs_a_call_with_the_keyboard_and_the_cabinet_sees_it(
     page.goto(console)
     expect(page.get_by_role("heading", level=1)).to_contain_text("0 800 10 02 00")
     page.keyboard.press("F2")
+    # the browser drops the seconds of a datetime-local value when they are zero
     expect(page.locator("#call-received_at")).to_have_value(
-        re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
+        re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$")
     )
     page.keyboard.press("F3")
     page.locator("#faq-search").focus()
