@@ -27,9 +27,10 @@ from crisis.app.auth import CurrentActor, csrf_token
 from crisis.app.clock import Clock
 from crisis.app.db import Database
 from crisis.app.live import Figures, LiveHub
+from crisis.app.web.shared_clocks import SharedClocks, shared_clocks
 from crisis.app.web.shared_pages import journal_head
 from crisis.bulletin import tracking
-from crisis.cell import crises, overview
+from crisis.cell import crises
 from crisis.cell.clocks import ClockState
 from crisis.errors import DomainError
 
@@ -55,7 +56,7 @@ def hub_of(app: FastAPI) -> LiveHub:
         clock: Clock = app.state.clock
 
         async def compute(topic: str) -> Figures:
-            return await figures(db, clock, topic)
+            return await figures(db, clock, topic, shared_clocks(app))
 
         hub = LiveHub(app.state.live, compute, announce=announcements)
         app.state.live_hub = hub
@@ -154,39 +155,51 @@ def _clocks(states: list[ClockState]) -> dict[str, Any]:
     return shown
 
 
-async def figures(db: Database, clock: Clock, topic: str) -> Figures:
+async def figures(db: Database, clock: Clock, topic: str, clocks: SharedClocks) -> Figures:
     """A topic's figures, as every subscriber receives them."""
     kind, _, ident = topic.partition(":")
     now = clock.now()
     try:
-        return await _figures(db, kind, ident, now)
+        if kind == "communique":
+            return await _tracking_figures(db, int(ident))
+        if kind == "evenement":
+            return await _crisis_figures(db, int(ident), now, clocks)
+        return await _board_figures(db, now, clocks)
     except DomainError:  # a crisis or bulletin that does not exist (any more): nothing to show
         return {"absent": True}
 
 
-async def _figures(db: Database, kind: str, ident: str, now: datetime) -> Figures:
+async def _tracking_figures(db: Database, bulletin_id: int) -> Figures:
     async with db.read() as session:
-        if kind == "communique":
-            counted = await tracking.counts(session, bulletin_id=int(ident))
-            return {
-                "counts": {"total": counted.total} | counted.counts,
-                "confirmed_by": counted.confirmed_by,
-            }
-        if kind == "evenement":
-            crisis = await crises.get(session, crisis_id=int(ident))
-            states = await overview.clock_states(session, crises=[crisis], now=now)
-            query = select(func.count(col(journal.JournalEntry.id))).where(
-                journal.JournalEntry.crisis_id == crisis.id
-            )
-            entries = (await session.exec(query)).one()
-            return {
-                "journal": entries,
-                "status": crisis.status,
-                "clocks": _clocks(states.get(int(ident), [])),
-            }
+        counted = await tracking.counts(session, bulletin_id=bulletin_id)
+    return {
+        "counts": {"total": counted.total} | counted.counts,
+        "confirmed_by": counted.confirmed_by,
+    }
+
+
+async def _crisis_figures(
+    db: Database, crisis_id: int, now: datetime, clocks: SharedClocks
+) -> Figures:
+    async with db.read() as session:
+        crisis = await crises.get(session, crisis_id=crisis_id)
+        query = select(func.count(col(journal.JournalEntry.id))).where(
+            journal.JournalEntry.crisis_id == crisis.id
+        )
+        entries = (await session.exec(query)).one()
+    states = await clocks.states([crisis], now)
+    return {
+        "journal": entries,
+        "status": crisis.status,
+        "clocks": _clocks(states.get(crisis_id, [])),
+    }
+
+
+async def _board_figures(db: Database, now: datetime, clocks: SharedClocks) -> Figures:
+    async with db.read() as session:
         rows = await crises.listing(session)
-        open_rows = [c for c in rows if c.is_open]
-        states = await overview.clock_states(session, crises=open_rows, now=now)
+    open_rows = [c for c in rows if c.is_open]
+    states = await clocks.states(open_rows, now)
     return {
         "crises": [[c.id, c.status, c.title] for c in rows],
         "clocks": {str(c.id): _clocks(states.get(c.id or 0, [])) for c in open_rows},

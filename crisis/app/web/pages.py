@@ -24,11 +24,12 @@ from crisis.app.web import first_hour, live_stream
 from crisis.app.web.bulletin_form import communes_of
 from crisis.app.web.exercise_pages import compliance_panel
 from crisis.app.web.lifecycle_pages import paris_local
+from crisis.app.web.shared_clocks import shared_clocks
 from crisis.app.web.shared_pages import shared_page
 from crisis.app.web.templating import flash, render
 from crisis.bulletin import review_queue
 from crisis.bulletin.workflow import REVIEWERS
-from crisis.cell import cabinet, checklist, clocks, crises, overview, paging
+from crisis.cell import cabinet, checklist, clocks, crises, paging
 from crisis.cell.checklist import STAFF_ROLES
 from crisis.errors import DomainError, InvalidInput
 from crisis.labels import KIND_LABELS
@@ -38,11 +39,11 @@ router = APIRouter(include_in_schema=False)
 router.add_api_route("/flux", live_stream.live_stream, methods=["GET"])
 
 
-async def _board(db: DbDep, now: datetime) -> dict[str, Any]:
+async def _board(request: Request, db: DbDep, now: datetime) -> dict[str, Any]:
     async with db.read() as session:
         rows = await crises.listing(session)
-        open_rows = [c for c in rows if c.is_open]
-        states = await overview.clock_states(session, crises=open_rows, now=now)
+    open_rows = [c for c in rows if c.is_open]
+    states = await shared_clocks(request.app).states(open_rows, now)
     return {"crises": rows, "open_crises": open_rows, "states": states, "now": now}
 
 
@@ -58,7 +59,7 @@ async def dashboard(
 
     async def fresh() -> HTMLResponse:
         now = clock.now()
-        board = await _board(db, now)
+        board = await _board(request, db, now)
         async with db.read() as session:
             gaps = await roster.roster_gaps(session, now=now)
             drills = await compliance_panel(session, actor=actor, now=now, settings=settings)
@@ -87,7 +88,9 @@ async def crisis_list_fragment(
     request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> HTMLResponse:
     async def fresh() -> HTMLResponse:
-        return render(request, "fragments/crisis_list.html", **await _board(db, clock.now()))
+        return render(
+            request, "fragments/crisis_list.html", **await _board(request, db, clock.now())
+        )
 
     return await live_stream.shared_fragment(request, live_stream.BOARD, (), fresh)
 
@@ -167,14 +170,17 @@ async def new_crisis_submit(
     return RedirectResponse(f"/evenements/{crisis.id}", status_code=303)
 
 
-async def _panel(db: DbDep, crisis_id: int, now: datetime, actor: Actor) -> dict[str, Any]:
+async def _panel(
+    request: Request, db: DbDep, crisis_id: int, now: datetime, actor: Actor
+) -> dict[str, Any]:
     """What the crisis page shows and refreshes live: clocks, cell, checklist.
 
     Recipients' names (ES48 coverage) and reply senders per `crisis.privacy`."""
     personal = privacy.sees_personal_data(actor)
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
-        states = await overview.clock_states(session, crises=[crisis], now=now)
+    states = await shared_clocks(request.app).states([crisis], now)
+    async with db.read() as session:
         items = await checklist.for_crisis(session, crisis_id=crisis_id)
         acks = await paging.acknowledgements(session, crisis_ids=[crisis_id])
         pages = await paging.pages_of(session, crisis_id=crisis_id)
@@ -204,7 +210,7 @@ async def crisis_page(
     settings: SettingsDep,
 ) -> HTMLResponse:
     async def fresh() -> HTMLResponse:
-        panel = await _panel(db, crisis_id, clock.now(), actor)
+        panel = await _panel(request, db, crisis_id, clock.now(), actor)
         async with db.read() as session:
             crisis = panel["crisis"]
             communes = await geography.communes_by_code(session, codes=crisis.communes)
@@ -245,7 +251,7 @@ async def crisis_panel_fragment(
     can = _abilities(actor)
 
     async def fresh() -> HTMLResponse:
-        panel = await _panel(db, crisis_id, clock.now(), actor)
+        panel = await _panel(request, db, crisis_id, clock.now(), actor)
         return render(request, "fragments/crisis_panel.html", can=can, **panel)
 
     visibility = (privacy.sees_personal_data(actor), *sorted(can.items()))
