@@ -28,10 +28,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from bench.databases import served_settings, throwaway
 from bench.pages.pages_bench import T0, _load, seed
 from crisis.app import bootstrap
+from crisis.app.db import Database
 from crisis.app.factory import create_app
 from crisis.app.web import shared_pages
 from tests.crisis.app.web_session import log_in
@@ -95,6 +97,17 @@ async def _stream(app: Any, cookies: httpx.Cookies, query: str) -> tuple[float, 
     return first.result() * 1000, spent * 1000, cpu * 1000
 
 
+class Statements:
+    """SQL statements the app sends (every pooled connection of the engine)."""
+
+    def __init__(self, db: Database) -> None:
+        self.count = 0
+        sa.event.listen(db.engine.sync_engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_: Any) -> None:
+        self.count += 1
+
+
 async def _per_role(
     clients: list[httpx.AsyncClient], clock: FrozenClock, path: str, rounds: int
 ) -> float:
@@ -145,6 +158,7 @@ async def bench(
         crisis_id, bulletin_id = await seed(db, clock, deliveries)
         user = await make_user(db, clock, "bench", "prefect", "communicator", "validator")
         app = create_app(served_settings(url), clock=clock, database=db)
+        statements = Statements(db)
         pages = {
             "healthz": "/healthz",
             "dashboard": "/",
@@ -170,8 +184,14 @@ async def bench(
                 )
             roles = await _roles_logged_in(db, clock, transport)
             for name, path in list(pages.items())[1:]:
-                results[name]["per role"] = spent = await _per_role(roles, clock, path, requests)
-                print(f"  {name:19} processor, first request of each of 4 roles: {spent:6.1f} ms")
+                before = statements.count
+                spent = await _per_role(roles, clock, path, requests)
+                sql = (statements.count - before) / ((requests + 1) * len(roles))
+                results[name]["per role"] = (spent, sql)
+                print(
+                    f"  {name:19} processor, first request of each of 4 roles: {spent:6.1f} ms, "
+                    f"{sql:4.1f} statements"
+                )
             for topic, query in (("board", ""), ("tracking", f"communique={bulletin_id}")):
                 opened = await _stream(app, http.cookies, query)
                 results[f"stream {topic}"] = opened
