@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from crisis.app.db import Database
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
+from crisis.app.web.shared_clocks import shared_clocks
 from crisis.dispatch.outbox import Delivery
 from tests.crisis.app.web_session import csrf_of, declare_from_form, log_in
 from tests.crisis.bulletin_support import published
@@ -130,3 +131,33 @@ async def test_a_message_flashed_to_one_viewer_is_shown_to_that_viewer_only(
     flashed = f"Événement n° {crisis_page.rsplit('/', 1)[1]} déclaré."
     assert flashed in (await prefect.get(crisis_page)).text
     assert flashed not in (await watcher.get(crisis_page)).text
+
+
+async def test_a_crisis_clocks_are_computed_once_for_every_page_and_role_until_something_changes(
+    app: FastAPI, browsers: list[httpx.AsyncClient], db: Database, clock: FrozenClock
+) -> None:
+    async with db.transaction() as session:
+        crisis_id = await cod_crisis(session, now=clock.now())
+    prefect, communicator, _ = browsers
+    await _log_in(prefect, db, clock, "preffete", "prefect")
+    await _log_in(communicator, db, clock, "com", "communicator")
+    kept = shared_clocks(app)
+    clock.advance(seconds=2)
+    before = kept.computations
+    for client in (prefect, communicator):
+        for path in ("/", f"/evenements/{crisis_id}"):
+            assert (await client.get(path)).status_code == 200
+    assert kept.computations == before + 1  # four renderings, one computation
+    await published(db, clock.now(), crisis_id=crisis_id)
+    assert "Échéance" in (await communicator.get(f"/evenements/{crisis_id}")).text
+    assert kept.computations == before + 2
+    async with db.transaction() as session:  # a send recorded in this process, no journal entry
+        d = Delivery.__table__.c  # type: ignore[attr-defined]
+        await (await session.connection()).execute(
+            sa.update(Delivery).where(d.crisis_id == crisis_id).values(attempts=d.attempts + 1)
+        )
+    await prefect.get("/")
+    assert kept.computations == before + 3
+    clock.advance(seconds=1.5)
+    await prefect.get("/")
+    assert kept.computations == before + 4
