@@ -59,7 +59,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bench.load import report, seed
+from bench.load import everything, report, seed
 from crisis.app.db import Database, make_engine
 from crisis.cell.clocks import Clock, ClockAlert
 from crisis.dispatch.rows import Delivery
@@ -417,10 +417,15 @@ async def wait_logged_in(locust: Locust, users: int, *, limit_s: float = 300) ->
 
 
 async def play(
-    server: Server, args: argparse.Namespace, workdir: Path, out: Path
+    server: Server,
+    args: argparse.Namespace,
+    workdir: Path,
+    out: Path,
+    second: Server | None = None,
 ) -> dict[str, Any]:
     database = Database.from_url(server.db_url)
     api: Api | None = None
+    extra: everything.Everything | None = None
     try:
         communes = await seed.communes_of(database, arrondissement=args.arrondissement)
         watchers = await seed.create_watchers(database, count=args.users)
@@ -441,14 +446,21 @@ async def play(
         log(f"diffusion seule : {alone['deliveries']} envois en {alone['seconds']:.1f} s")
         public = (await api.call("communicant", "GET", f"/bulletins/{first}"))["public_url"]
         public_path = httpx.URL(public).path
+        hosts = everything.Hosts([server.url] + ([second.url] if second else []))
+        if args.everything:
+            extra = await _everything(database, api, args, hosts, crisis_id, communes, public_path)
+            extra.victim_pgid = second.process.pid if second else None
 
-        second = await approved_bulletin(api, crisis_id)
+        second_bulletin = await approved_bulletin(api, crisis_id)
         alert_crises = []
         for n in range(args.alert_crises):
             alert_crises.append(
                 await operational_crisis(api, communes[n : n + 1], title=f"Alerte de banc {n}")
             )
-        watch_env = {"LOAD_WATCHERS": str(out / "watchers.json")}
+        watch_env = {
+            "LOAD_WATCHERS": str(out / "watchers.json"),
+            "LOAD_HOSTS": ",".join(hosts.urls),
+        }
         (out / "watchers-run").mkdir(exist_ok=True)
         (out / "watchers-run" / "state.json").write_text(
             json.dumps({"crisis": crisis_id, "bulletin": first}), encoding="utf-8"
@@ -459,6 +471,8 @@ async def play(
         try:
             await wait_logged_in(locust, args.users)
             idle_start = time.time()
+            if extra is not None:
+                await extra.begin(limit_s=args.duration + int(args.max_fanout) + 60)
             # The first alert of each small crisis falls in the idle window, then one a minute.
             for n, alert_crisis in enumerate(alert_crises):
                 lead = 5 + n * 60 / max(len(alert_crises), 1)
@@ -466,32 +480,31 @@ async def play(
                 await record_cod(api, alert_crisis, due - timedelta(minutes=THRESHOLDS[0]))
             await asyncio.sleep(max(0.0, args.duration - (time.time() - idle_start)))
             fanout_start = time.time()
-            published_at, publish_loaded = await publish(api, second)
-            locust.set_state(bulletin=second)
-            loaded = await wait_fanout(database, second, published_at, limit_s=args.max_fanout)
+            published_at, publish_loaded = await publish(api, second_bulletin)
+            locust.set_state(bulletin=second_bulletin)
+            if extra is not None:
+                extra.published(lambda: settled_of(database, second_bulletin))
+            loaded = await wait_fanout(
+                database, second_bulletin, published_at, limit_s=args.max_fanout
+            )
             fanout_end = time.time()
             log(
                 f"diffusion sous la charge : {loaded['settled_count']}/{loaded['deliveries']} "
                 f"envois en {loaded['seconds']:.1f} s"
             )
+            if extra is not None:
+                extras = await extra.finish(crisis_id)
         finally:
             locust.set_state(stop=True)
             locust.wait(timeout=60)
         samples = locust.samples()
         due_alerts = await alerts(database, [crisis_id, *alert_crises])
-
-        log(f"page publique : {args.public_clients} clients pendant {args.duration} s")
-        reader = start_locust(
-            "PublicReader",
-            host=server.url,
-            users=args.public_clients,
-            out=out / "public-run",
-            env={"LOAD_PUBLIC_PATH": public_path},
-            run_time=f"{args.duration}s",
-        )
-        public_start = time.time()
-        reader.wait(timeout=args.duration + 120)
-        public_samples = reader.samples()
+        if extra is not None:
+            windows = {"idle": (idle_start, fanout_start), "fanout": (fanout_start, fanout_end)}
+            extras = report.everything(extras, samples, extra.desk.samples, windows)
+        public_start, public_samples = time.time(), list[report.Sample]()
+        if extra is None:
+            public_start, public_samples = _public_phase(server, args, out, public_path)
     finally:
         if api is not None:
             await api.close()
@@ -505,7 +518,8 @@ async def play(
     )
     return {
         "crisis_id": crisis_id,
-        "bulletins": [first, second],
+        "bulletins": [first, second_bulletin],
+        "everything": extras if extra is not None else None,
         "communes": len(communes),
         "pages_idle": report.summarise(samples, start=idle_start, end=fanout_start),
         "pages_fanout": report.summarise(samples, start=fanout_start, end=fanout_end),
@@ -532,6 +546,58 @@ async def play(
     }
 
 
+def _public_phase(
+    server: Server, args: argparse.Namespace, out: Path, public_path: str
+) -> tuple[float, list[report.Sample]]:
+    log(f"page publique : {args.public_clients} clients pendant {args.duration} s")
+    reader = start_locust(
+        "PublicReader",
+        host=server.url,
+        users=args.public_clients,
+        out=out / "public-run",
+        env={"LOAD_PUBLIC_PATH": public_path},
+        run_time=f"{args.duration}s",
+    )
+    public_start = time.time()
+    reader.wait(timeout=args.duration + 120)
+    return public_start, reader.samples()
+
+
+async def _everything(
+    database: Database,
+    api: Api,
+    args: argparse.Namespace,
+    hosts: everything.Hosts,
+    crisis_id: int,
+    communes: list[str],
+    public_path: str,
+) -> everything.Everything:
+    """The CIP opened with its operators, the trainer's client, the public addresses."""
+    tokens = await seed.operator_tokens(database, count=args.operators)
+    desk = everything.CipDesk(hosts, crisis_id, tokens)
+    await desk.open(api.clients["prefet"])
+    return everything.Everything(
+        database=database,
+        hosts=hosts,
+        desk=desk,
+        trainer=api.clients["formateur"],
+        communes=communes,
+        participants=await seed.exercise_participants(database),
+        public_paths={
+            "public_bulletin": public_path,
+            "public_list": "/public/bulletins",
+            "public_feed": "/public/feed.atom",
+        },
+        rate=args.public_rate,
+        kill_at=args.kill_at,
+    )
+
+
+async def settled_of(database: Database, bulletin_id: int) -> tuple[int, int]:
+    total, unsettled, _ = await progress(database, bulletin_id)
+    return total, total - unsettled
+
+
 def run_one(kind: str, args: argparse.Namespace, stamp: str) -> dict[str, Any]:
     out = args.out / f"{stamp}-{kind}"
     out.mkdir(parents=True, exist_ok=True)
@@ -541,11 +607,17 @@ def run_one(kind: str, args: argparse.Namespace, stamp: str) -> dict[str, Any]:
         with throwaway(kind, args.url, workdir) as db_url:
             load_before = os.getloadavg()
             server = start_server(workdir, db_url, web_processes=args.web_processes)
+            second = None
             try:
-                played = asyncio.run(play(server, args, workdir, out))
+                if args.everything and kind == "postgres" and args.instances > 1:
+                    (workdir / "b").mkdir()
+                    second = start_server(workdir / "b", db_url, web_processes=args.web_processes)
+                played = asyncio.run(play(server, args, workdir, out, second))
             finally:
-                server.stop()
-                (out / "serve-tail.log").write_bytes(server.log.read_bytes()[-200_000:])
+                for one, name in ((server, "serve"), (second, "serve-b")):
+                    if one is not None:
+                        one.stop()
+                        (out / f"{name}-tail.log").write_bytes(one.log.read_bytes()[-200_000:])
     return {
         "database": "SQLite" if kind == "sqlite" else "PostgreSQL",
         "started": stamp,
@@ -559,6 +631,11 @@ def run_one(kind: str, args: argparse.Namespace, stamp: str) -> dict[str, Any]:
             "alert_crises": args.alert_crises,
             "web_processes": args.web_processes if kind == "postgres" else 1,
             "thresholds_min": THRESHOLDS,
+            "everything": args.everything,
+            "operators": args.operators,
+            "public_rate": args.public_rate,
+            "instances": args.instances if args.everything and kind == "postgres" else 1,
+            "kill_at": args.kill_at,
         },
         **played,
     }
@@ -581,6 +658,19 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--web-processes", type=int, default=1, help="processus web (PostgreSQL seulement)"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--everything",
+        action="store_true",
+        help="exercice, CIP, pages publiques et (PostgreSQL) une instance tuée (issue 22, 5)",
+    )
+    parser.add_argument("--operators", type=int, default=20, help="opérateurs CIP (--everything)")
+    parser.add_argument("--public-rate", type=int, default=2000, help="req/s visées (--everything)")
+    parser.add_argument(
+        "--instances", type=int, default=2, help="instances sur PostgreSQL (--everything)"
+    )
+    parser.add_argument(
+        "--kill-at", type=float, default=0.3, help="part de la diffusion réglée avant le SIGKILL"
+    )
     return parser.parse_args(argv)
 
 

@@ -7,8 +7,9 @@
 
 The driver talks to them through files named by environment variables: LOAD_STATE (JSON: the
 crisis, the bulletin to track, `stop`), LOAD_WATCHERS (JSON list of logins and passwords),
-LOAD_PUBLIC_PATH (the public page), LOAD_LOG (one CSV line per request, written here: locust's
-own statistics cannot be split by phase).
+LOAD_PUBLIC_PATH (the public page), LOAD_HOSTS (the instances, comma-separated: each watcher
+starts on one in turn and moves to the next on a connection error), LOAD_LOG (one CSV line
+per request, written here: locust's own statistics cannot be split by phase).
 """
 
 from __future__ import annotations
@@ -103,7 +104,13 @@ class Watcher(HttpUser):
 
     def on_start(self) -> None:
         accounts = json.loads(Path(os.environ["LOAD_WATCHERS"]).read_text(encoding="utf-8"))
-        account = accounts[next(_accounts) % len(accounts)]
+        number = next(_accounts)
+        account = accounts[number % len(accounts)]
+        self._hosts = [h for h in os.environ.get("LOAD_HOSTS", "").split(",") if h] or [
+            str(self.host)
+        ]
+        self._turn = number
+        self.client.base_url = self._hosts[number % len(self._hosts)]
         for _ in range(3):  # a refused login is an error in the log, then tried again
             if self._log_in(account):
                 break
@@ -139,8 +146,8 @@ class Watcher(HttpUser):
 
     def _hold_stream(self) -> None:
         """The page's EventSource: one stream, reopened when it ends; its first byte is timed."""
-        url = f"{self.host}/flux"
         while True:
+            url = f"{self.client.base_url}/flux"
             started, t0 = time.time(), time.perf_counter()
             try:
                 with requests.get(
@@ -162,6 +169,13 @@ class Watcher(HttpUser):
         with self.client.get(path, name=name, allow_redirects=False, catch_response=True) as answer:
             if answer.status_code != 200:
                 answer.failure(f"HTTP {answer.status_code}")
+            if answer.status_code == 0:
+                self._move()
+
+    def _move(self) -> None:
+        """A connection refused or reset: the next instance, as a load balancer would."""
+        self._turn += 1
+        self.client.base_url = self._hosts[self._turn % len(self._hosts)]
 
     @task
     def cycle(self) -> None:
