@@ -449,7 +449,8 @@ async def play(
         hosts = everything.Hosts([server.url] + ([second.url] if second else []))
         if args.everything:
             extra = await _everything(database, api, args, hosts, crisis_id, communes, public_path)
-            extra.victim_pgid = second.process.pid if second else None
+            if second:
+                extra.groups = {s.url: s.process.pid for s in (server, second)}
 
         second_bulletin = await approved_bulletin(api, crisis_id)
         alert_crises = []
@@ -590,6 +591,7 @@ async def _everything(
         },
         rate=args.public_rate,
         kill_at=args.kill_at,
+        kill_leader=args.kill == "leader",
     )
 
 
@@ -636,6 +638,7 @@ def run_one(kind: str, args: argparse.Namespace, stamp: str) -> dict[str, Any]:
             "public_rate": args.public_rate,
             "instances": args.instances if args.everything and kind == "postgres" else 1,
             "kill_at": args.kill_at,
+            "kill": args.kill,
         },
         **played,
     }
@@ -670,6 +673,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--kill-at", type=float, default=0.3, help="part de la diffusion réglée avant le SIGKILL"
+    )
+    parser.add_argument(
+        "--kill", choices=("leader", "follower"), default="leader", help="l'instance tuée"
     )
     return parser.parse_args(argv)
 

@@ -333,17 +333,21 @@ class Everything:
     participants: list[int]
     public_paths: dict[str, str]
     rate: int
-    victim_pgid: int | None = None
+    groups: dict[str, int] = field(default_factory=dict)
+    """The instances' process groups by URL (PostgreSQL, several instances): one is killed."""
+    kill_leader: bool = True
     kill_at: float = 0.3
     results: dict[str, Any] = field(default_factory=dict)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _hammer: Hammer | None = None
+    _victim: str | None = None
 
     async def begin(self, *, limit_s: int) -> None:
         """The drill launched, the CIP at work, the raw limit measured, then the flood."""
         self.results["drill"] = await launch_drill(self.trainer, self.communes, self.participants)
         self._tasks.append(asyncio.create_task(self.desk.run()))
-        survivor = self.hosts.urls[0]
+        self._victim = await self._choose_victim()
+        survivor = next(u for u in self.hosts.urls if u != self._victim)
         self.results["raw_limit"] = await asyncio.to_thread(
             raw_limit, f"{survivor}/healthz", seconds=10
         )
@@ -352,17 +356,29 @@ class Everything:
     def published(self, progress: Progress) -> None:
         """The bulletin is out: the CIP's burst, and the kill once `kill_at` has settled."""
         self.desk.burst.set()
-        if self.victim_pgid is not None:
-            self._tasks.append(asyncio.create_task(self._kill_when(progress, self.victim_pgid)))
+        if self._victim is not None:
+            self._tasks.append(asyncio.create_task(self._kill_when(progress, self._victim)))
 
-    async def _kill_when(self, progress: Progress, pgid: int) -> None:
+    async def _choose_victim(self) -> str | None:
+        """The instance whose worker leads (or one that does not, `kill_leader` false)."""
+        if len(self.groups) < 2:
+            return None
+        holder = await _rows(self.database, _HOLDER)
+        names = {r.id: r.name for r in await _rows(self.database, _INSTANCES)}
+        leading = names.get(holder[0].holder, "") if holder else ""
+        pid = int(leading.split(":")[-1]) if leading else -1
+        leader = next((u for u, g in self.groups.items() if pid in group_pids(g)), None)
+        others = [u for u in self.groups if u != leader]
+        return leader if self.kill_leader and leader else others[-1]
+
+    async def _kill_when(self, progress: Progress, victim: str) -> None:
         while True:
             total, settled = await progress()
             if total and settled >= self.kill_at * total:
                 break
             await asyncio.sleep(0.5)
-        self.hosts.dead.add(self.hosts.urls[1])
-        self.results["kill"] = await kill_and_watch(self.database, pgid) | {
+        self.hosts.dead.add(victim)
+        self.results["kill"] = await kill_and_watch(self.database, self.groups[victim]) | {
             "settled_before": settled
         }
 

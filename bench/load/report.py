@@ -203,6 +203,7 @@ def everything(
     out["cip"] = results["cip"] | {
         phase: summarise(cip, start=start, end=end) for phase, (start, end) in windows.items()
     }
+    out["cip"]["saved"] = sum(1 for s in cip if s.ok)
     public, raw = results.get("public"), results.get("raw_limit")
     if public and raw and raw["rate"]:
         out["public_ratio"] = public["per_s"] / raw["rate"]
@@ -213,7 +214,8 @@ def everything(
         out["kill"] = kill | {
             "client_errors": len(failed),
             "client_errors_by_name": _count(s.name for s in failed),
-            "last_error_after_s": max((s.start - at for s in failed), default=None),
+            "errors_from_s": min((s.start - at for s in failed), default=None),
+            "errors_to_s": max((s.start - at for s in failed), default=None),
         }
     return out
 
@@ -237,7 +239,10 @@ def _cip(extra: dict[str, Any]) -> str:
                     f"{kind} {label} : {row['count']}, p50 / p95 / p99 {_s(row['p50_ms'])} / "
                     f"{_s(row['p95_ms'])} / {_s(row['p99_ms'])} s, {row['errors']} erreurs"
                 )
-    head = f"{cip['operators']} opérateurs, {cip['logged']} appels enregistrés"
+    head = (
+        f"{cip['operators']} opérateurs, {cip['logged']} appels enregistrés pour {cip['saved']} "
+        "sauvegardes réussies"
+    )
     return (
         head
         + (f" ({cip['retried']} reprises)" if cip["retried"] else "")
@@ -268,14 +273,18 @@ def _kill(extra: dict[str, Any]) -> str:
     if not kill:
         return "– (une seule instance)"
     back, led = kill["claims_back_s"], kill["leader_s"]
-    last = kill["last_error_after_s"]
+    first, last = kill["errors_from_s"], kill["errors_to_s"]
     return (
         f"SIGKILL après {_n(kill['settled_before'], 0)} envois réglés "
         f"({'meneuse' if kill['was_leader'] else 'non meneuse'}) ; envois repris en "
         f"{'–' if back is None else _n(back, 1)} s, meneuse vivante après "
         f"{'–' if led is None else _n(led, 1)} s ; {kill['client_errors']} erreurs vues des "
         f"clients {kill['client_errors_by_name']}"
-        + ("" if last is None else f", la dernière {_n(last, 1)} s après")
+        + (
+            ""
+            if first is None or last is None
+            else f", requêtes parties de {_n(first, 1)} à {_n(last, 1)} s du SIGKILL"
+        )
     )
 
 
