@@ -451,6 +451,9 @@ async def play(
             extra = await _everything(database, api, args, hosts, crisis_id, communes, public_path)
             if second:
                 extra.groups = {s.url: s.process.pid for s in (server, second)}
+                title = "Alerte pendant la bascule"
+                kill_crisis = await operational_crisis(api, communes[-1:], title=title)
+                extra.kill_alert = (api.clients["prefet"], kill_crisis, THRESHOLDS[0])
 
         second_bulletin = await approved_bulletin(api, crisis_id)
         alert_crises = []
@@ -500,6 +503,10 @@ async def play(
             locust.wait(timeout=60)
         samples = locust.samples()
         due_alerts = await alerts(database, [crisis_id, *alert_crises])
+        if extra is not None and extra.kill_alert is not None and "kill" in extras:
+            owed = await alerts(database, [extra.kill_alert[1]])
+            at = extras["kill"]["killed_at"]
+            extras["kill"]["alert"] = report.alert_lateness(owed, start=at, end=at + 10)
         if extra is not None:
             windows = {"idle": (idle_start, fanout_start), "fanout": (fanout_start, fanout_end)}
             extras = report.everything(extras, samples, extra.desk.samples, windows)

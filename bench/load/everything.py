@@ -336,6 +336,9 @@ class Everything:
     groups: dict[str, int] = field(default_factory=dict)
     """The instances' process groups by URL (PostgreSQL, several instances): one is killed."""
     kill_leader: bool = True
+    kill_alert: tuple[httpx.AsyncClient, int, int] | None = None
+    """(the prefect's client, a crisis, its first threshold in minutes): its first clock alert
+    is made due 3 s after the kill, to time the new leader's tick."""
     kill_at: float = 0.3
     results: dict[str, Any] = field(default_factory=dict)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -377,6 +380,15 @@ class Everything:
             if total and settled >= self.kill_at * total:
                 break
             await asyncio.sleep(0.5)
+        if self.kill_alert is not None:
+            prefect, crisis_id, minutes = self.kill_alert
+            due = datetime.now(UTC) + timedelta(seconds=3)
+            body = {
+                "activated_at": (due - timedelta(minutes=minutes)).isoformat(),
+                "synergi_ref": f"SYN-80-2026-{crisis_id:04d}",
+                "decided_by": "Préfète de la Somme",
+            }
+            await _ok(await prefect.post(f"/crises/{crisis_id}/cod", json=body))
         self.hosts.dead.add(victim)
         self.results["kill"] = await kill_and_watch(self.database, self.groups[victim]) | {
             "settled_before": settled

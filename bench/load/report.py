@@ -278,7 +278,9 @@ def _kill(extra: dict[str, Any]) -> str:
         f"SIGKILL après {_n(kill['settled_before'], 0)} envois réglés "
         f"({'meneuse' if kill['was_leader'] else 'non meneuse'}) ; envois repris en "
         f"{'–' if back is None else _n(back, 1)} s, meneuse vivante après "
-        f"{'–' if led is None else _n(led, 1)} s ; {kill['client_errors']} erreurs vues des "
+        f"{'–' if led is None else _n(led, 1)} s ; "
+        + (f"alerte due 3 s après : {_alerts(kill['alert'])} ; " if kill.get("alert") else "")
+        + f"{kill['client_errors']} erreurs vues des "
         f"clients {kill['client_errors_by_name']}"
         + (
             ""
