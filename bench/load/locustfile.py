@@ -149,6 +149,7 @@ class Watcher(HttpUser):
         while True:
             url = f"{self.client.base_url}/flux"
             started, t0 = time.time(), time.perf_counter()
+            opened = False
             try:
                 with requests.get(
                     url, cookies=self.client.cookies, stream=True, timeout=(60, 120)
@@ -158,11 +159,14 @@ class Watcher(HttpUser):
                     ms = (time.perf_counter() - t0) * 1000
                     bad = None if answer.status_code == 200 else f"HTTP {answer.status_code}"
                     _fire(self.environment, "flux_first_byte", started, ms, bad)
+                    opened = True
                     for _ in chunks:
                         pass
             except requests.RequestException as error:
-                ms = (time.perf_counter() - t0) * 1000
-                _fire(self.environment, "flux_first_byte", started, ms, str(error))
+                # A stream cut once open (its instance killed) is an error, not a first byte.
+                name = "flux_cut" if opened else "flux_first_byte"
+                ms = 0.0 if opened else (time.perf_counter() - t0) * 1000
+                _fire(self.environment, name, time.time() if opened else started, ms, str(error))
                 gevent.sleep(1)
 
     def _page(self, path: str, name: str) -> None:
