@@ -3,6 +3,8 @@
     bench/load/run --db sqlite|postgres|both [--url postgresql://…/postgres]
                    [--officials 10000] [--users 50] [--duration 60] [--public-clients 200]
                    [--web-processes N]
+                   [--everything [--operators 20] [--public-rate 2000] [--instances 2]
+                                 [--kill-at 0.3] [--kill leader|follower]]
 
 For each database, on a fresh SQLite file or a throwaway PostgreSQL database (created on the
 server of `--url`, dropped afterwards), the driver starts `tocsin serve --demo` on a free port
@@ -30,6 +32,10 @@ and stops it at the end (its process group: a worker child goes too). Then:
 4. Public page: `--public-clients` locust users read the first bulletin's public page
    (`/public/bulletins/{public_id}`, the id from `GET /api/v1/bulletins/{id}`) for
    `--duration` seconds: requests per second and p50/p99.
+
+5. `--everything` (issue 22, point 5; bench/load/everything.py says how): during 3, a drill
+   launched by the trainer, the CIP's operators logging calls, `hey` flooding the public pages
+   in place of 4, and on PostgreSQL a second `tocsin serve --demo`, SIGKILLed mid-fan-out.
 
 Results go to bench/load/results/ (not committed): per run a directory with locust's CSV, JSON
 and the request logs, `<stamp>-<db>.json`, and `<stamp>.md` with the table of issue 16.
