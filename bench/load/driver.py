@@ -530,6 +530,13 @@ async def play(
     ratio = (
         alone["seconds"] / loaded["seconds"] if loaded["settled"] else loaded["per_s"] / alone_rate
     )
+    if extra is not None and "kill" in extras:
+        # Each demo instance sends to its own sandbox (its own SMTP budget): after the kill the
+        # survivor alone sends; compared with one instance's share of the unloaded fan-out.
+        kill = extras["kill"]
+        after = loaded["seconds"] - (kill["killed_at"] - published_at.timestamp())
+        kill["survivor_per_s"] = (loaded["settled_count"] - kill["settled_before"]) / max(after, 1)
+        kill["survivor_ratio"] = kill["survivor_per_s"] / (alone_rate / len(hosts.urls))
     return {
         "crisis_id": crisis_id,
         "bulletins": [first, second_bulletin],

@@ -279,6 +279,12 @@ def _kill(extra: dict[str, Any]) -> str:
         f"({'meneuse' if kill['was_leader'] else 'non meneuse'}) ; envois repris en "
         f"{'–' if back is None else _n(back, 1)} s, meneuse vivante après "
         f"{'–' if led is None else _n(led, 1)} s ; "
+        + (
+            f"la survivante envoie ensuite {_n(kill['survivor_per_s'], 1)} envois/s "
+            f"(**{_n(kill['survivor_ratio'])}** de la part d'une instance sans charge) ; "
+            if "survivor_ratio" in kill
+            else ""
+        )
         + (f"alerte due 3 s après : {_alerts(kill['alert'])} ; " if kill.get("alert") else "")
         + f"{kill['client_errors']} erreurs vues des "
         f"clients {kill['client_errors_by_name']}"
