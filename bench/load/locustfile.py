@@ -33,6 +33,7 @@ _STATE = Path(os.environ.get("LOAD_STATE", "state.json"))
 _accounts = itertools.count()
 _log_file: Any = None
 _log: Any = None
+_dead: set[str] = set()
 
 
 def state() -> dict[str, Any]:
@@ -173,13 +174,16 @@ class Watcher(HttpUser):
         with self.client.get(path, name=name, allow_redirects=False, catch_response=True) as answer:
             if answer.status_code != 200:
                 answer.failure(f"HTTP {answer.status_code}")
-            if answer.status_code == 0:
+            if answer.status_code == 0 and isinstance(answer.error, requests.ConnectionError):
                 self._move()
 
     def _move(self) -> None:
-        """A connection refused or reset: the next instance, as a load balancer would."""
+        """A connection refused or reset: that instance is dead for every watcher; the next
+        live one, as a load balancer would (a timeout moves nobody)."""
+        _dead.add(self.client.base_url)
+        alive = [h for h in self._hosts if h not in _dead] or self._hosts
         self._turn += 1
-        self.client.base_url = self._hosts[self._turn % len(self._hosts)]
+        self.client.base_url = alive[self._turn % len(alive)]
 
     @task
     def cycle(self) -> None:

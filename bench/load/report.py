@@ -210,7 +210,7 @@ def everything(
     kill = results.get("kill")
     if kill:
         at = kill["killed_at"]
-        failed = [s for s in (*watched, *cip) if not s.ok and s.start >= at - 5]
+        failed = [s for s in (*watched, *cip) if not s.ok and at - 5 <= s.start < at + 15]
         out["kill"] = kill | {
             "client_errors": len(failed),
             "client_errors_by_name": _count(s.name for s in failed),
@@ -287,7 +287,7 @@ def _kill(extra: dict[str, Any]) -> str:
         )
         + (f"alerte due 3 s après : {_alerts(kill['alert'])} ; " if kill.get("alert") else "")
         + f"{kill['client_errors']} erreurs vues des "
-        f"clients {kill['client_errors_by_name']}"
+        f"clients de 5 s avant à 15 s après {kill['client_errors_by_name']}"
         + (
             ""
             if first is None or last is None
