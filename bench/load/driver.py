@@ -189,6 +189,19 @@ def start_server(workdir: Path, db_url: str, *, web_processes: int = 1) -> Serve
     raise RuntimeError(f"tocsin serve pas prêt après 300 s ; voir {log_path}")
 
 
+async def workers_registered(database: Database, *, count: int, limit_s: float = 300) -> None:
+    """Wait for the workers to register: a long import holding SQLite's lock past the busy
+    timeout while a worker starts kills it (see docs/benchmarks.md, « Tout à la fois »)."""
+    live = sa.text("SELECT count(*) FROM dispatch_instance WHERE stopped_at IS NULL")
+    started = time.monotonic()
+    while time.monotonic() - started < limit_s:
+        async with database.transaction() as session:
+            if int((await session.execute(live)).scalar_one()) >= count:
+                return
+        await asyncio.sleep(1)
+    raise RuntimeError(f"{count} worker(s) non enregistré(s) après {limit_s:.0f} s")
+
+
 def import_officials(db_url: str, workdir: Path, *, communes: list[str], count: int) -> None:
     path = workdir / "elus.csv"
     seed.write_officials(path, communes=communes, count=count)
@@ -440,6 +453,7 @@ async def play(
             json.dumps([{"login": w.login, "password": w.password} for w in watchers]),
             encoding="utf-8",
         )
+        await workers_registered(database, count=2 if second else 1)
         import_officials(server.db_url, workdir, communes=communes, count=args.officials)
         api = Api(server.url, tokens)
         crisis_id = await operational_crisis(api, communes, title=TITLE)
