@@ -127,11 +127,12 @@ async def cabinet_tokens(database: Database) -> dict[str, str]:
 
 
 async def operator_tokens(database: Database, *, count: int) -> list[str]:
-    """`count` CIP operators `cip-NN`, an API token each."""
+    """`count` CIP operators `cip-NN`, an API token each; one transaction each (a password is
+    hashed in it: 20 in one would hold SQLite's lock past the service's busy timeout)."""
     now = datetime.now(UTC)
     tokens: list[str] = []
-    async with database.transaction() as session:
-        for n in range(count):
+    for n in range(count):
+        async with database.transaction() as session:
             user, _ = await accounts.create_user(
                 session,
                 actor=SYSTEM,
