@@ -195,7 +195,7 @@ async def workers_registered(database: Database, *, count: int, limit_s: float =
     live = sa.text("SELECT count(*) FROM dispatch_instance WHERE stopped_at IS NULL")
     started = time.monotonic()
     while time.monotonic() - started < limit_s:
-        async with database.transaction() as session:
+        async with database.read() as session:
             if int((await session.execute(live)).scalar_one()) >= count:
                 return
         await asyncio.sleep(1)
@@ -298,7 +298,7 @@ async def progress(database: Database, bulletin_id: int) -> tuple[int, int, date
         sa.func.count().filter(d.status.in_(UNSETTLED)),
         sa.func.max(d.sent_at),
     ).where(d.bulletin_id == bulletin_id)
-    async with database.transaction() as session:
+    async with database.read() as session:
         conn = await session.connection()
         total, unsettled, last = (await conn.execute(query)).one()
     return int(total), int(unsettled), last
@@ -338,7 +338,7 @@ async def alerts(database: Database, crisis_ids: list[int]) -> list[dict[str, An
         .select_from(ALERTS.join(CLOCKS, k.id == a.clock_id))
         .where(a.crisis_id.in_(crisis_ids), sa.or_(k.met_at.is_(None), k.met_at > a.due_at))
     )
-    async with database.transaction() as session:
+    async with database.read() as session:
         conn = await session.connection()
         rows = (await conn.execute(query)).all()
     return [

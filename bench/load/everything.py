@@ -184,7 +184,7 @@ class CipDesk:
 
 
 async def calls_logged(database: Database, crisis_id: int) -> int:
-    async with database.transaction() as session:
+    async with database.read() as session:
         conn = await session.connection()
         query = "SELECT count(*) FROM cip_call WHERE crisis_id = :c"
         return int((await conn.execute(sa.text(query), {"c": crisis_id})).scalar_one())
@@ -275,7 +275,7 @@ _HOLDER = "SELECT holder FROM scheduler_lease WHERE expires_at > now()"
 
 
 async def _rows(database: Database, query: str) -> list[Any]:
-    async with database.transaction() as session:
+    async with database.read() as session:
         conn = await session.connection()
         return list((await conn.execute(sa.text(query))).all())
 
