@@ -3,6 +3,8 @@
     bench/load/run --db sqlite|postgres|both [--url postgresql://…/postgres]
                    [--officials 10000] [--users 50] [--duration 60] [--public-clients 200]
                    [--web-processes N]
+                   [--everything [--operators 20] [--public-rate 2000] [--instances 2]
+                                 [--kill-at 0.3] [--kill leader|follower]]
 
 For each database, on a fresh SQLite file or a throwaway PostgreSQL database (created on the
 server of `--url`, dropped afterwards), the driver starts `tocsin serve --demo` on a free port
@@ -30,6 +32,10 @@ and stops it at the end (its process group: a worker child goes too). Then:
 4. Public page: `--public-clients` locust users read the first bulletin's public page
    (`/public/bulletins/{public_id}`, the id from `GET /api/v1/bulletins/{id}`) for
    `--duration` seconds: requests per second and p50/p99.
+
+5. `--everything` (issue 22, point 5; bench/load/everything.py says how): during 3, a drill
+   launched by the trainer, the CIP's operators logging calls, `hey` flooding the public pages
+   in place of 4, and on PostgreSQL a second `tocsin serve --demo`, SIGKILLed mid-fan-out.
 
 Results go to bench/load/results/ (not committed): per run a directory with locust's CSV, JSON
 and the request logs, `<stamp>-<db>.json`, and `<stamp>.md` with the table of issue 16.
@@ -59,7 +65,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bench.load import report, seed
+from bench.load import everything, report, seed
 from crisis.app.db import Database, make_engine
 from crisis.cell.clocks import Clock, ClockAlert
 from crisis.dispatch.rows import Delivery
@@ -183,6 +189,19 @@ def start_server(workdir: Path, db_url: str, *, web_processes: int = 1) -> Serve
     raise RuntimeError(f"tocsin serve pas prêt après 300 s ; voir {log_path}")
 
 
+async def workers_registered(database: Database, *, count: int, limit_s: float = 300) -> None:
+    """Wait for the workers to register: a long import holding SQLite's lock past the busy
+    timeout while a worker starts kills it (see docs/benchmarks.md, « Tout à la fois »)."""
+    live = sa.text("SELECT count(*) FROM dispatch_instance WHERE stopped_at IS NULL")
+    started = time.monotonic()
+    while time.monotonic() - started < limit_s:
+        async with database.read() as session:
+            if int((await session.execute(live)).scalar_one()) >= count:
+                return
+        await asyncio.sleep(1)
+    raise RuntimeError(f"{count} worker(s) non enregistré(s) après {limit_s:.0f} s")
+
+
 def import_officials(db_url: str, workdir: Path, *, communes: list[str], count: int) -> None:
     path = workdir / "elus.csv"
     seed.write_officials(path, communes=communes, count=count)
@@ -279,7 +298,7 @@ async def progress(database: Database, bulletin_id: int) -> tuple[int, int, date
         sa.func.count().filter(d.status.in_(UNSETTLED)),
         sa.func.max(d.sent_at),
     ).where(d.bulletin_id == bulletin_id)
-    async with database.transaction() as session:
+    async with database.read() as session:
         conn = await session.connection()
         total, unsettled, last = (await conn.execute(query)).one()
     return int(total), int(unsettled), last
@@ -319,7 +338,7 @@ async def alerts(database: Database, crisis_ids: list[int]) -> list[dict[str, An
         .select_from(ALERTS.join(CLOCKS, k.id == a.clock_id))
         .where(a.crisis_id.in_(crisis_ids), sa.or_(k.met_at.is_(None), k.met_at > a.due_at))
     )
-    async with database.transaction() as session:
+    async with database.read() as session:
         conn = await session.connection()
         rows = (await conn.execute(query)).all()
     return [
@@ -417,10 +436,15 @@ async def wait_logged_in(locust: Locust, users: int, *, limit_s: float = 300) ->
 
 
 async def play(
-    server: Server, args: argparse.Namespace, workdir: Path, out: Path
+    server: Server,
+    args: argparse.Namespace,
+    workdir: Path,
+    out: Path,
+    second: Server | None = None,
 ) -> dict[str, Any]:
     database = Database.from_url(server.db_url)
     api: Api | None = None
+    extra: everything.Everything | None = None
     try:
         communes = await seed.communes_of(database, arrondissement=args.arrondissement)
         watchers = await seed.create_watchers(database, count=args.users)
@@ -429,6 +453,7 @@ async def play(
             json.dumps([{"login": w.login, "password": w.password} for w in watchers]),
             encoding="utf-8",
         )
+        await workers_registered(database, count=2 if second else 1)
         import_officials(server.db_url, workdir, communes=communes, count=args.officials)
         api = Api(server.url, tokens)
         crisis_id = await operational_crisis(api, communes, title=TITLE)
@@ -441,14 +466,25 @@ async def play(
         log(f"diffusion seule : {alone['deliveries']} envois en {alone['seconds']:.1f} s")
         public = (await api.call("communicant", "GET", f"/bulletins/{first}"))["public_url"]
         public_path = httpx.URL(public).path
+        hosts = everything.Hosts([server.url] + ([second.url] if second else []))
+        if args.everything:
+            extra = await _everything(database, api, args, hosts, crisis_id, communes, public_path)
+            if second:
+                extra.groups = {s.url: s.process.pid for s in (server, second)}
+                title = "Alerte pendant la bascule"
+                kill_crisis = await operational_crisis(api, communes[-1:], title=title)
+                extra.kill_alert = (api.clients["prefet"], kill_crisis, THRESHOLDS[0])
 
-        second = await approved_bulletin(api, crisis_id)
+        second_bulletin = await approved_bulletin(api, crisis_id)
         alert_crises = []
         for n in range(args.alert_crises):
             alert_crises.append(
                 await operational_crisis(api, communes[n : n + 1], title=f"Alerte de banc {n}")
             )
-        watch_env = {"LOAD_WATCHERS": str(out / "watchers.json")}
+        watch_env = {
+            "LOAD_WATCHERS": str(out / "watchers.json"),
+            "LOAD_HOSTS": ",".join(hosts.urls),
+        }
         (out / "watchers-run").mkdir(exist_ok=True)
         (out / "watchers-run" / "state.json").write_text(
             json.dumps({"crisis": crisis_id, "bulletin": first}), encoding="utf-8"
@@ -459,6 +495,8 @@ async def play(
         try:
             await wait_logged_in(locust, args.users)
             idle_start = time.time()
+            if extra is not None:
+                await extra.begin(limit_s=args.duration + int(args.max_fanout) + 60)
             # The first alert of each small crisis falls in the idle window, then one a minute.
             for n, alert_crisis in enumerate(alert_crises):
                 lead = 5 + n * 60 / max(len(alert_crises), 1)
@@ -466,32 +504,36 @@ async def play(
                 await record_cod(api, alert_crisis, due - timedelta(minutes=THRESHOLDS[0]))
             await asyncio.sleep(max(0.0, args.duration - (time.time() - idle_start)))
             fanout_start = time.time()
-            published_at, publish_loaded = await publish(api, second)
-            locust.set_state(bulletin=second)
-            loaded = await wait_fanout(database, second, published_at, limit_s=args.max_fanout)
+            published_at, publish_loaded = await publish(api, second_bulletin)
+            locust.set_state(bulletin=second_bulletin)
+            if extra is not None:
+                extra.published(lambda: settled_of(database, second_bulletin))
+            loaded = await wait_fanout(
+                database, second_bulletin, published_at, limit_s=args.max_fanout
+            )
             fanout_end = time.time()
             log(
                 f"diffusion sous la charge : {loaded['settled_count']}/{loaded['deliveries']} "
                 f"envois en {loaded['seconds']:.1f} s"
             )
+            if extra is not None:
+                extras = await extra.finish(crisis_id)
         finally:
             locust.set_state(stop=True)
             locust.wait(timeout=60)
         samples = locust.samples()
         due_alerts = await alerts(database, [crisis_id, *alert_crises])
-
-        log(f"page publique : {args.public_clients} clients pendant {args.duration} s")
-        reader = start_locust(
-            "PublicReader",
-            host=server.url,
-            users=args.public_clients,
-            out=out / "public-run",
-            env={"LOAD_PUBLIC_PATH": public_path},
-            run_time=f"{args.duration}s",
-        )
-        public_start = time.time()
-        reader.wait(timeout=args.duration + 120)
-        public_samples = reader.samples()
+        if extra is not None and extra.kill_alert is not None and "kill" in extras:
+            owed = await alerts(database, [extra.kill_alert[1]])
+            at = extras["kill"]["killed_at"]
+            earliest = sorted(owed, key=lambda a: a["due"])[:1]  # due 3 s after the COD call
+            extras["kill"]["alert"] = report.alert_lateness(earliest, start=at - 600, end=at + 600)
+        if extra is not None:
+            windows = {"idle": (idle_start, fanout_start), "fanout": (fanout_start, fanout_end)}
+            extras = report.everything(extras, samples, extra.desk.samples, windows)
+        public_start, public_samples = time.time(), list[report.Sample]()
+        if extra is None:
+            public_start, public_samples = _public_phase(server, args, out, public_path)
     finally:
         if api is not None:
             await api.close()
@@ -503,9 +545,17 @@ async def play(
     ratio = (
         alone["seconds"] / loaded["seconds"] if loaded["settled"] else loaded["per_s"] / alone_rate
     )
+    if extra is not None and "kill" in extras:
+        # Each demo instance sends to its own sandbox (its own SMTP budget): after the kill the
+        # survivor alone sends; compared with one instance's share of the unloaded fan-out.
+        kill = extras["kill"]
+        after = loaded["seconds"] - (kill["killed_at"] - published_at.timestamp())
+        kill["survivor_per_s"] = (loaded["settled_count"] - kill["settled_before"]) / max(after, 1)
+        kill["survivor_ratio"] = kill["survivor_per_s"] / (alone_rate / len(hosts.urls))
     return {
         "crisis_id": crisis_id,
-        "bulletins": [first, second],
+        "bulletins": [first, second_bulletin],
+        "everything": extras if extra is not None else None,
         "communes": len(communes),
         "pages_idle": report.summarise(samples, start=idle_start, end=fanout_start),
         "pages_fanout": report.summarise(samples, start=fanout_start, end=fanout_end),
@@ -532,6 +582,59 @@ async def play(
     }
 
 
+def _public_phase(
+    server: Server, args: argparse.Namespace, out: Path, public_path: str
+) -> tuple[float, list[report.Sample]]:
+    log(f"page publique : {args.public_clients} clients pendant {args.duration} s")
+    reader = start_locust(
+        "PublicReader",
+        host=server.url,
+        users=args.public_clients,
+        out=out / "public-run",
+        env={"LOAD_PUBLIC_PATH": public_path},
+        run_time=f"{args.duration}s",
+    )
+    public_start = time.time()
+    reader.wait(timeout=args.duration + 120)
+    return public_start, reader.samples()
+
+
+async def _everything(
+    database: Database,
+    api: Api,
+    args: argparse.Namespace,
+    hosts: everything.Hosts,
+    crisis_id: int,
+    communes: list[str],
+    public_path: str,
+) -> everything.Everything:
+    """The CIP opened with its operators, the trainer's client, the public addresses."""
+    tokens = await seed.operator_tokens(database, count=args.operators)
+    desk = everything.CipDesk(hosts, crisis_id, tokens)
+    await desk.open(api.clients["prefet"])
+    return everything.Everything(
+        database=database,
+        hosts=hosts,
+        desk=desk,
+        trainer=api.clients["formateur"],
+        communes=communes,
+        participants=await seed.exercise_participants(database),
+        public_paths={
+            "public_bulletin": public_path,
+            "public_list": "/public/bulletins",
+            "public_feed": "/public/feed.atom",
+        },
+        rate=args.public_rate,
+        kill_at=args.kill_at,
+        kill_leader=args.kill == "leader",
+    )
+
+
+async def settled_of(database: Database, bulletin_id: int) -> tuple[int, int]:
+    total, unsettled, _ = await progress(database, bulletin_id)
+    return total, total - unsettled
+
+
 def run_one(kind: str, args: argparse.Namespace, stamp: str) -> dict[str, Any]:
     out = args.out / f"{stamp}-{kind}"
     out.mkdir(parents=True, exist_ok=True)
@@ -541,11 +644,17 @@ def run_one(kind: str, args: argparse.Namespace, stamp: str) -> dict[str, Any]:
         with throwaway(kind, args.url, workdir) as db_url:
             load_before = os.getloadavg()
             server = start_server(workdir, db_url, web_processes=args.web_processes)
+            second = None
             try:
-                played = asyncio.run(play(server, args, workdir, out))
+                if args.everything and kind == "postgres" and args.instances > 1:
+                    (workdir / "b").mkdir()
+                    second = start_server(workdir / "b", db_url, web_processes=args.web_processes)
+                played = asyncio.run(play(server, args, workdir, out, second))
             finally:
-                server.stop()
-                (out / "serve-tail.log").write_bytes(server.log.read_bytes()[-200_000:])
+                for one, name in ((server, "serve"), (second, "serve-b")):
+                    if one is not None:
+                        one.stop()
+                        (out / f"{name}-tail.log").write_bytes(one.log.read_bytes()[-200_000:])
     return {
         "database": "SQLite" if kind == "sqlite" else "PostgreSQL",
         "started": stamp,
@@ -559,6 +668,12 @@ def run_one(kind: str, args: argparse.Namespace, stamp: str) -> dict[str, Any]:
             "alert_crises": args.alert_crises,
             "web_processes": args.web_processes if kind == "postgres" else 1,
             "thresholds_min": THRESHOLDS,
+            "everything": args.everything,
+            "operators": args.operators,
+            "public_rate": args.public_rate,
+            "instances": args.instances if args.everything and kind == "postgres" else 1,
+            "kill_at": args.kill_at,
+            "kill": args.kill,
         },
         **played,
     }
@@ -581,6 +696,22 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--web-processes", type=int, default=1, help="processus web (PostgreSQL seulement)"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--everything",
+        action="store_true",
+        help="exercice, CIP, pages publiques et (PostgreSQL) une instance tuée (issue 22, 5)",
+    )
+    parser.add_argument("--operators", type=int, default=20, help="opérateurs CIP (--everything)")
+    parser.add_argument("--public-rate", type=int, default=2000, help="req/s visées (--everything)")
+    parser.add_argument(
+        "--instances", type=int, default=2, help="instances sur PostgreSQL (--everything)"
+    )
+    parser.add_argument(
+        "--kill-at", type=float, default=0.3, help="part de la diffusion réglée avant le SIGKILL"
+    )
+    parser.add_argument(
+        "--kill", choices=("leader", "follower"), default="leader", help="l'instance tuée"
+    )
     return parser.parse_args(argv)
 
 

@@ -7,8 +7,9 @@
 
 The driver talks to them through files named by environment variables: LOAD_STATE (JSON: the
 crisis, the bulletin to track, `stop`), LOAD_WATCHERS (JSON list of logins and passwords),
-LOAD_PUBLIC_PATH (the public page), LOAD_LOG (one CSV line per request, written here: locust's
-own statistics cannot be split by phase).
+LOAD_PUBLIC_PATH (the public page), LOAD_HOSTS (the instances, comma-separated: each watcher
+starts on one in turn and moves to the next on a connection error), LOAD_LOG (one CSV line
+per request, written here: locust's own statistics cannot be split by phase).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _STATE = Path(os.environ.get("LOAD_STATE", "state.json"))
 _accounts = itertools.count()
 _log_file: Any = None
 _log: Any = None
+_dead: set[str] = set()
 
 
 def state() -> dict[str, Any]:
@@ -103,7 +105,13 @@ class Watcher(HttpUser):
 
     def on_start(self) -> None:
         accounts = json.loads(Path(os.environ["LOAD_WATCHERS"]).read_text(encoding="utf-8"))
-        account = accounts[next(_accounts) % len(accounts)]
+        number = next(_accounts)
+        account = accounts[number % len(accounts)]
+        self._hosts = [h for h in os.environ.get("LOAD_HOSTS", "").split(",") if h] or [
+            str(self.host)
+        ]
+        self._turn = number
+        self.client.base_url = self._hosts[number % len(self._hosts)]
         for _ in range(3):  # a refused login is an error in the log, then tried again
             if self._log_in(account):
                 break
@@ -139,9 +147,10 @@ class Watcher(HttpUser):
 
     def _hold_stream(self) -> None:
         """The page's EventSource: one stream, reopened when it ends; its first byte is timed."""
-        url = f"{self.host}/flux"
         while True:
+            url = f"{self.client.base_url}/flux"
             started, t0 = time.time(), time.perf_counter()
+            opened = False
             try:
                 with requests.get(
                     url, cookies=self.client.cookies, stream=True, timeout=(60, 120)
@@ -151,17 +160,30 @@ class Watcher(HttpUser):
                     ms = (time.perf_counter() - t0) * 1000
                     bad = None if answer.status_code == 200 else f"HTTP {answer.status_code}"
                     _fire(self.environment, "flux_first_byte", started, ms, bad)
+                    opened = True
                     for _ in chunks:
                         pass
             except requests.RequestException as error:
-                ms = (time.perf_counter() - t0) * 1000
-                _fire(self.environment, "flux_first_byte", started, ms, str(error))
+                # A stream cut once open (its instance killed) is an error, not a first byte.
+                name = "flux_cut" if opened else "flux_first_byte"
+                ms = 0.0 if opened else (time.perf_counter() - t0) * 1000
+                _fire(self.environment, name, time.time() if opened else started, ms, str(error))
                 gevent.sleep(1)
 
     def _page(self, path: str, name: str) -> None:
         with self.client.get(path, name=name, allow_redirects=False, catch_response=True) as answer:
             if answer.status_code != 200:
                 answer.failure(f"HTTP {answer.status_code}")
+            if answer.status_code == 0 and isinstance(answer.error, requests.ConnectionError):
+                self._move()
+
+    def _move(self) -> None:
+        """A connection refused or reset: that instance is dead for every watcher; the next
+        live one, as a load balancer would (a timeout moves nobody)."""
+        _dead.add(self.client.base_url)
+        alive = [h for h in self._hosts if h not in _dead] or self._hosts
+        self._turn += 1
+        self.client.base_url = alive[self._turn % len(alive)]
 
     @task
     def cycle(self) -> None:

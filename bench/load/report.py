@@ -19,6 +19,8 @@ PAGE_LABELS = {
     "tracking": "page de suivi",
     "flux_first_byte": "flux (premier octet)",
     "public_bulletin": "page publique",
+    "public_list": "liste",
+    "public_feed": "flux Atom",
 }
 LOG_HEADER = ["start", "name", "ms", "ok"]
 
@@ -178,11 +180,132 @@ ROWS: tuple[tuple[str, Any], ...] = (
     ("appel de publication (API), au calme → sous la charge", _publish),
     ("alertes d'horloge sous la charge (envoi − échéance)", lambda r: _alerts(r["alerts"])),
     ("flux `/flux`, premier octet", _flux),
-    ("`/public/bulletins/{{public_id}}`, {public_clients} clients", lambda r: _public(r["public"])),
+    (
+        "`/public/bulletins/{{public_id}}`, {public_clients} clients",
+        lambda r: "voir « pages publiques »" if r.get("everything") else _public(r["public"]),
+    ),
     (
         "charge de la machine (1 min, avant → après)",
         lambda r: f"{_n(r['load_before'][0], 1)} → {_n(r['load_after'][0], 1)}",
     ),
+)
+
+
+def everything(
+    results: dict[str, Any],
+    watched: Sequence[Sample],
+    cip: Sequence[Sample],
+    windows: dict[str, tuple[float, float]],
+) -> dict[str, Any]:
+    """What `--everything` adds: the CIP's saves per phase, the drill's launch, the public
+    flood against the raw limit, and around the kill the errors clients saw."""
+    out = dict(results)
+    out["cip"] = results["cip"] | {
+        phase: summarise(cip, start=start, end=end) for phase, (start, end) in windows.items()
+    }
+    out["cip"]["saved"] = sum(1 for s in cip if s.ok)
+    public, raw = results.get("public"), results.get("raw_limit")
+    if public and raw and raw["rate"]:
+        out["public_ratio"] = public["per_s"] / raw["rate"]
+    kill = results.get("kill")
+    if kill:
+        at = kill["killed_at"]
+        failed = [s for s in (*watched, *cip) if not s.ok and at - 5 <= s.start < at + 15]
+        out["kill"] = kill | {
+            "client_errors": len(failed),
+            "client_errors_by_name": _count(s.name for s in failed),
+            "errors_from_s": min((s.start - at for s in failed), default=None),
+            "errors_to_s": max((s.start - at for s in failed), default=None),
+        }
+    return out
+
+
+def _count(names: Iterable[str]) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for name in names:
+        counted[name] = counted.get(name, 0) + 1
+    return counted
+
+
+def _cip(extra: dict[str, Any]) -> str:
+    cip = extra["cip"]
+    parts = []
+    for phase, label in (("idle", "au calme"), ("fanout", "pendant la diffusion")):
+        for name in ("cip_call", "cip_burst"):
+            row = cip.get(phase, {}).get(name)
+            if row:
+                kind = "rafale" if name == "cip_burst" else "appels"
+                parts.append(
+                    f"{kind} {label} : {row['count']}, p50 / p95 / p99 {_s(row['p50_ms'])} / "
+                    f"{_s(row['p95_ms'])} / {_s(row['p99_ms'])} s, {row['errors']} erreurs"
+                )
+    head = (
+        f"{cip['operators']} opérateurs, {cip['logged']} appels enregistrés pour {cip['saved']} "
+        "sauvegardes réussies"
+    )
+    return (
+        head
+        + (f" ({cip['retried']} reprises)" if cip["retried"] else "")
+        + " ; "
+        + "; ".join(parts)
+    )
+
+
+def _flood(extra: dict[str, Any]) -> str:
+    public, raw = extra.get("public"), extra.get("raw_limit")
+    if not public or not raw:
+        return "–"
+    pages = ", ".join(
+        f"{PAGE_LABELS.get(name, name)} {_n(row['rate'], 0)} req/s p50 / p95 / p99 "
+        f"{_s(row['p50_ms'])} / {_s(row['p95_ms'])} / {_s(row['p99_ms'])} s"
+        for name, row in public["pages"].items()
+    )
+    ratio = extra.get("public_ratio")
+    return (
+        f"**{_n(public['per_s'], 0)} req/s** en tout ({pages}) ; {_n(public['errors'], 0)} "
+        f"erreurs ; `/healthz` seul au même moment {_n(raw['rate'], 0)} req/s"
+        + (f" (rapport {_n(ratio)})" if ratio is not None else "")
+    )
+
+
+def _kill(extra: dict[str, Any]) -> str:
+    kill = extra.get("kill")
+    if not kill:
+        return "– (une seule instance)"
+    back, led = kill["claims_back_s"], kill["leader_s"]
+    first, last = kill["errors_from_s"], kill["errors_to_s"]
+    return (
+        f"SIGKILL après {_n(kill['settled_before'], 0)} envois réglés "
+        f"({'meneuse' if kill['was_leader'] else 'non meneuse'}) ; envois repris en "
+        f"{'–' if back is None else _n(back, 1)} s, meneuse vivante après "
+        f"{'–' if led is None else _n(led, 1)} s ; "
+        + (
+            f"la survivante envoie ensuite {_n(kill['survivor_per_s'], 1)} envois/s "
+            f"(**{_n(kill['survivor_ratio'])}** de la part d'une instance sans charge) ; "
+            if "survivor_ratio" in kill
+            else ""
+        )
+        + (f"alerte due 3 s après : {_alerts(kill['alert'])} ; " if kill.get("alert") else "")
+        + f"{kill['client_errors']} erreurs vues des "
+        f"clients de 5 s avant à 15 s après {kill['client_errors_by_name']}"
+        + (
+            ""
+            if first is None or last is None
+            else f", requêtes parties de {_n(first, 1)} à {_n(last, 1)} s du SIGKILL"
+        )
+    )
+
+
+EVERYTHING_ROWS: tuple[tuple[str, Any], ...] = (
+    (
+        "exercice (lancement par l'API, pendant la charge)",
+        lambda e: (
+            f"lancé en {_n(e['drill']['launch_s'])} s (événement n° {e['drill']['crisis_id']})"
+        ),
+    ),
+    ("CIP : enregistrer un appel (API)", _cip),
+    ("pages publiques (hey, débit visé constant)", _flood),
+    ("instance tuée", _kill),
 )
 
 
@@ -199,4 +322,8 @@ def markdown(results: Sequence[dict[str, Any]]) -> str:
     for label, cell in ROWS:
         title = label.format(users=head["users"], public_clients=head["public_clients"])
         lines.append(f"| {title} | " + " | ".join(cell(r) for r in results) + " |")
+    if all(r.get("everything") for r in results):
+        for label, cell in EVERYTHING_ROWS:
+            row = " | ".join(cell(r["everything"]) for r in results)
+            lines.append(f"| {label} | {row} |")
     return "\n".join(lines) + "\n"

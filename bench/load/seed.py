@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from contacts.directory import Contact
 from contacts.geography import Commune
 from crisis import accounts
 from crisis.actors import SYSTEM
@@ -35,7 +36,7 @@ OFFICIALS_HEADER = [
 ]
 USER_ROLES = ("communicator", "validator", "prefect", "operator")
 """The watchers' roles, in turn: the cabinet, the communication officers, validators, the CIP."""
-CABINET = ("prefet", "communicant", "valideur")
+CABINET = ("prefet", "communicant", "valideur", "formateur")
 """Demo accounts whose API tokens drive the crisis and the bulletins."""
 
 
@@ -123,3 +124,36 @@ async def cabinet_tokens(database: Database) -> dict[str, str]:
                 session, actor=SYSTEM, user=user, now=now, label="banc de charge"
             )
     return tokens
+
+
+async def operator_tokens(database: Database, *, count: int) -> list[str]:
+    """`count` CIP operators `cip-NN`, an API token each; one transaction each (a password is
+    hashed in it: 20 in one would hold SQLite's lock past the service's busy timeout)."""
+    now = datetime.now(UTC)
+    tokens: list[str] = []
+    for n in range(count):
+        async with database.transaction() as session:
+            user, _ = await accounts.create_user(
+                session,
+                actor=SYSTEM,
+                login=f"cip-{n:02d}",
+                roles=["operator"],
+                now=now,
+                password=watcher_password(f"cip-{n:02d}"),
+                one_time=False,
+            )
+            tokens.append(
+                await accounts.issue_token(session, actor=SYSTEM, user=user, now=now, label="CIP")
+            )
+    return tokens
+
+
+async def exercise_participants(database: Database) -> list[int]:
+    """The directory's exercise participants (the demo's), for a drill."""
+    table = Contact.__table__  # type: ignore[attr-defined]
+    async with database.transaction() as session:
+        conn = await session.connection()
+        rows = await conn.execute(
+            sa.select(table.c.id).where(table.c.audience == "exercise").order_by(table.c.id)
+        )
+        return [int(i) for i in rows.scalars()]

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.app import ticks
@@ -36,7 +36,7 @@ from crisis.app.leadership import Fenced, Lease, LostLeadership
 from crisis.app.settings import Settings
 from crisis.dispatch import instances, interruptions, recovery
 from crisis.dispatch.dispatcher import Dispatcher
-from crisis.dispatch.transactions import write
+from crisis.dispatch.transactions import is_locked, write
 
 log = logging.getLogger("tocsin.background")
 
@@ -92,6 +92,18 @@ class Background:
         self.shutdown.append(close)
 
     async def _register(self) -> None:
+        """Register; on SQLite, a long write of another process (a big `tocsin contacts
+        import`) may hold the lock past the busy timeout: wait for it rather than die."""
+        while True:
+            try:
+                return await self._register_once()
+            except OperationalError as error:
+                if not is_locked(error):
+                    raise
+                log.warning("database locked by another writer at start: registering again")
+                await asyncio.sleep(1.0)
+
+    async def _register_once(self) -> None:
         now = self.clock.now()
         async with self.db.transaction() as session:
             await instances.register(

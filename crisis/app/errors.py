@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -18,6 +19,7 @@ from starlette.routing import Match
 from crisis import journal
 from crisis.actors import Actor
 from crisis.cell.crises import Crisis
+from crisis.dispatch.transactions import is_locked
 from crisis.errors import DomainError
 
 log = logging.getLogger("tocsin.errors")
@@ -166,7 +168,27 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+OVERLOADED_RETRY_SECONDS = 5
+
+
+async def overloaded(request: Request, exc: Exception) -> Response:
+    """No database connection came free within the pool's wait, or SQLite's write lock within
+    its busy timeout: the service is saturated. A 503 with `Retry-After` (a client or a load
+    balancer tries again), not a 500; any other operational error stays a 500."""
+    if isinstance(exc, OperationalError) and not is_locked(exc):
+        raise exc
+    message = "Service momentanément surchargé : réessayez dans quelques secondes."
+    if _wants_html(request):
+        response = _render_error(request, 503, message)
+    else:
+        response = envelope(503, "overloaded", message)
+    response.headers["Retry-After"] = str(OVERLOADED_RETRY_SECONDS)
+    return response
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(PoolTimeout, overloaded)
+    app.add_exception_handler(OperationalError, overloaded)
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

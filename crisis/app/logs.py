@@ -62,6 +62,15 @@ class PlainFormatter(logging.Formatter):
         return mask(super().format(record))
 
 
+class SkippedTick(logging.Filter):
+    """A tick still running when its next one falls due: APScheduler skips that one (by design,
+    `max_instances=1`) and warns each time; under load, several times a second per instance,
+    burying the warnings that matter. Those records are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
 def configure(*, json_logs: bool, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
@@ -72,6 +81,9 @@ def configure(*, json_logs: bool, level: str) -> None:
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access", "httpx", "aiosqlite", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    scheduler = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, SkippedTick) for f in scheduler.filters):
+        scheduler.addFilter(SkippedTick())
     # OAuth 1 (X) logs the signing base string and the Authorization header at DEBUG: the
     # consumer key and the access token in clear, URL-encoded where no mask can find them.
     for signing in ("oauthlib", "requests_oauthlib"):
