@@ -216,6 +216,7 @@ class Chaos:
     rng: random.Random
     ready: list[float] = field(default_factory=list)
     anchored: list[int] = field(default_factory=list)
+    cut: int = 0  # requests the kill cut before their answer
 
     async def kill_and_restart(self) -> None:
         await self.service.kill()
@@ -241,7 +242,8 @@ class Chaos:
         flying = asyncio.ensure_future(script.send(self.service.url, name, request))
         await asyncio.sleep(self.rng.uniform(0.0, 0.15))
         await self.kill_and_restart()
-        await asyncio.gather(flying, return_exceptions=True)
+        (outcome,) = await asyncio.gather(flying, return_exceptions=True)
+        self.cut += isinstance(outcome, BaseException)
         await script.send(self.service.url, name, request)  # the same key: done once
 
 
@@ -279,7 +281,8 @@ async def test_a_service_killed_between_and_during_every_step_of_a_crisis_script
         f"{len(ready)} kill points (seed {SEED}) in a {len(STEPS)}-step crisis script"
         f" {sorted((n, k) for n, ks in plan.items() for k in ks)}: /readyz after each restart"
         f" {[round(r, 1) for r in ready]} s, CPU {[round(c, 2) for c in service.cpu[1:]]} s"
-        f" (first start {first:.1f} s, CPU {service.cpu[0]:.2f} s); e-mails sent twice"
+        f" (first start {first:.1f} s, CPU {service.cpu[0]:.2f} s); {chaos.cut} requests cut"
+        f" by the kill; e-mails sent twice"
         f" {real.state.delivered_twice}; clock alerts sent {len(await alerts_sent(db))};"
         f" checkpoints anchored at {anchored} entries"
     )
