@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -65,10 +66,27 @@ async def until(predicate: Callable[[], object], *, timeout: float, every: float
         await asyncio.sleep(every)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used so far (robust under a loaded machine)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _stats() -> dict[int, list[str]]:
+    """Each process's /proc stat fields after its name (state first)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                found[int(entry.name)] = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # ended meanwhile
+    return found
+
+
+def group(pgid: int) -> dict[int, list[str]]:
+    """The processes of a process group: `tocsin serve` and the worker child it spawns."""
+    return {pid: fields for pid, fields in _stats().items() if int(fields[2]) == pgid}
+
+
+def cpu_seconds(pgid: int) -> float:
+    """User and system CPU time a process group has used so far (robust under load)."""
+    ticks = sum(int(f[11]) + int(f[12]) for f in group(pgid).values())
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -103,7 +121,7 @@ class Service:
         env = os.environ | self.env | {"TOCSIN_FAKE_NOW": self.now().isoformat()}
         began = time.monotonic()
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, *args, cwd=self.root, env=env,
+            sys.executable, *args, cwd=self.root, env=env, start_new_session=True,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         self.url = f"http://127.0.0.1:{port}"
@@ -113,8 +131,18 @@ class Service:
         self.cpu.append(cpu_seconds(self.process.pid))
         return time.monotonic() - began
 
+    def signal(self, sig: signal.Signals) -> None:
+        """``sig`` to the whole instance: `tocsin serve` and its worker child."""
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+
+    def pids(self) -> set[int]:
+        assert self.process is not None
+        return set(group(self.process.pid))
+
     async def kill(self) -> None:
         if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.kill()
+            self.signal(signal.SIGKILL)
+            self.signal(signal.SIGCONT)
             await self.process.wait()

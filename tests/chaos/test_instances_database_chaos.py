@@ -18,6 +18,7 @@ import asyncio
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -72,9 +73,10 @@ class Fleet:
         self.members.append(member)
         return member
 
-    def name(self, member: Service) -> str:
-        assert member.process is not None
-        return f"{os.uname().nodename}:{member.process.pid}"
+    @staticmethod
+    def names(member: Service) -> set[str]:
+        """The instance names it may lead under: its own process's, or its worker child's."""
+        return {f"{socket.gethostname()}:{pid}" for pid in member.pids()}
 
     async def stop(self) -> None:
         for member in self.members:
@@ -156,34 +158,34 @@ async def _hit(fleet: Fleet, db: Database, rng: random.Random, how: str, hits: H
     if how == "database":
         await db.dispose()
         await asyncio.to_thread(fleet.cluster.ctl, "restart", "-m", "immediate")
-        led = await until(lambda: _led(db, None), timeout=30, every=0.1)
+        led = await until(lambda: _led(db, set()), timeout=30, every=0.1)
         hits.led_again_after_database.append(led)
         hits.done.append("database")
         return
     holder = await _scalar(db, HOLDER)
-    leaders = [m for m in fleet.members if fleet.name(m) == holder]
+    leaders = [m for m in fleet.members if holder in fleet.names(m)]
     if leaders and not hits.failovers:  # the first kill or pause falls on the leader
         victim = leaders[0]
     else:
         victim = fleet.members[rng.randrange(len(fleet.members))]
-    leader = holder == fleet.name(victim)
-    assert victim.process is not None
-    victim.process.send_signal(signal.SIGKILL if how == "kill" else signal.SIGSTOP)
+    names = fleet.names(victim)
+    victim.signal(signal.SIGKILL if how == "kill" else signal.SIGSTOP)
     hit = time.monotonic()
-    hits.done.append(f"{how} {victim.command}{' (leader)' if leader else ''}")
-    if leader:
-        hits.failovers.append(await until(lambda: _led(db, fleet.name(victim)), timeout=20))
+    hits.done.append(f"{how} {victim.command}{' (leader)' if holder in names else ''}")
+    if holder in names:
+        hits.failovers.append(await until(lambda: _led(db, names), timeout=20))
     if how == "stop":
         await asyncio.sleep(max(0.0, LEASE + 1 - (time.monotonic() - hit)))
-        victim.process.send_signal(signal.SIGCONT)
+        victim.signal(signal.SIGCONT)
     else:
+        await victim.kill()
         fleet.members.remove(victim)
         await fleet.add(victim.command)
 
 
-async def _led(db: Database, other_than: str | None) -> bool:
+async def _led(db: Database, other_than: set[str]) -> bool:
     name = await _scalar(db, HOLDER)
-    return name is not None and name != other_than
+    return name is not None and name not in other_than
 
 
 @pytest.mark.parametrize("count", COUNTS)
@@ -240,7 +242,8 @@ async def _beating(db: Database, fleet: Fleet) -> bool:
         "SELECT name FROM dispatch_instance WHERE stopped_at IS NULL"
         " AND heartbeat_at > now() - interval '2 seconds'",
     )
-    return {fleet.name(m) for m in fleet.members} <= {str(n) for (n,) in names}
+    beating = {str(n) for (n,) in names}
+    return all(fleet.names(m) & beating for m in fleet.members)
 
 
 async def _launched(db: Database) -> bool:
