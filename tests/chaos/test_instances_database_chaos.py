@@ -158,7 +158,8 @@ async def _hit(fleet: Fleet, db: Database, rng: random.Random, how: str, hits: H
     if how == "database":
         await db.dispose()
         await asyncio.to_thread(fleet.cluster.ctl, "restart", "-m", "immediate")
-        led = await until(lambda: _led(db, set()), timeout=30, every=0.1)
+        back = time.time()
+        led = await until(lambda: _renewed_after(db, back), timeout=30, every=0.1)
         hits.led_again_after_database.append(led)
         hits.done.append("database")
         return
@@ -181,6 +182,12 @@ async def _hit(fleet: Fleet, db: Database, rng: random.Random, how: str, hits: H
         await victim.kill()
         fleet.members.remove(victim)
         await fleet.add(victim.command)
+
+
+async def _renewed_after(db: Database, instant: float) -> bool:
+    """A leader renewed its lease after ``instant`` (epoch seconds): it leads again."""
+    expires = await _scalar(db, "SELECT extract(epoch FROM max(expires_at)) FROM scheduler_lease")
+    return expires is not None and float(expires) > instant + LEASE - 0.2  # type: ignore[arg-type]
 
 
 async def _led(db: Database, other_than: set[str]) -> bool:
