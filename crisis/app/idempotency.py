@@ -106,3 +106,49 @@ async def run(
             raise
         return replay
     return JSONResponse(body, status_code=status)
+
+
+FORM_DIGEST = hashlib.sha256(b"web form").hexdigest()
+
+
+async def form_result(
+    session: AsyncSession, *, user_id: int | None, scope: str, key: str
+) -> dict[str, Any] | None:
+    """What a web form sent before under ``key`` saved (a resubmission after a lost answer)."""
+    if not key or user_id is None:
+        return None
+    record = (
+        await session.exec(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.user_id == user_id,
+                IdempotencyRecord.scope == scope,
+                IdempotencyRecord.key == key,
+            )
+        )
+    ).first()
+    return None if record is None else dict(json.loads(record.body))
+
+
+def remember_form(
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    scope: str,
+    key: str,
+    result: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Keep what a web form saved under its ``key``, in the transaction that saved it."""
+    if not key or user_id is None:
+        return
+    session.add(
+        IdempotencyRecord(
+            user_id=user_id,
+            scope=scope,
+            key=key,
+            request_digest=FORM_DIGEST,
+            status=201,
+            body=json.dumps(result),
+            created_at=now,
+        )
+    )
