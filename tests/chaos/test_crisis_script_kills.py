@@ -294,6 +294,8 @@ async def test_a_service_killed_between_and_during_every_step_of_a_crisis_script
     assert {f"elu{n}@mairies.test" for n in range(OFFICIALS)} <= {
         m.recipient for m in real.state.received
     }
+    mailed = {(m.recipient, m.key) for m in real.state.received if "@mairies" in m.recipient}
+    assert len(mailed) == OFFICIALS  # a resend only under the same Message-ID
     assert drill.state.received, "the drill paged its players through the exercise channels"
     # The time to answer depends on the machine's load; the CPU a start needs does not:
     # within 5 s of CPU, and a restart (recovery included) no dearer than 1.5 first starts.

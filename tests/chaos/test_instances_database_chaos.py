@@ -173,6 +173,7 @@ async def _hit(fleet: Fleet, db: Database, rng: random.Random, how: str, hits: H
     victim.signal(signal.SIGKILL if how == "kill" else signal.SIGSTOP)
     hit = time.monotonic()
     hits.done.append(f"{how} {victim.command}{' (leader)' if holder in names else ''}")
+    print(f"hit: {hits.done[-1]} {sorted(names)}, lease held by {holder}", flush=True)
     if holder in names:
         hits.failovers.append(await until(lambda: _led(db, names), timeout=20))
     if how == "stop":
