@@ -183,6 +183,9 @@ async def _hit(fleet: Fleet, db: Database, rng: random.Random, how: str, hits: H
         await victim.kill()
         fleet.members.remove(victim)
         await fleet.add(victim.command)
+        # The next hit waits until it beats: a fail-over then times a live instance's takeover,
+        # not the start of the only other one (4 s of CPU, much longer on a loaded machine).
+        await until(lambda: _beating(db, fleet), timeout=120, every=0.2)
 
 
 async def _renewed_after(db: Database, instant: float) -> bool:
