@@ -108,13 +108,17 @@ async def run(
     return JSONResponse(body, status_code=status)
 
 
-FORM_DIGEST = hashlib.sha256(b"web form").hexdigest()
+def form_digest(form: dict[str, Any]) -> str:
+    """A web form's content, its CSRF token and its key left out."""
+    kept = sorted((k, str(v)) for k, v in form.items() if k not in ("csrf_token", "call_key"))
+    return hashlib.sha256(json.dumps(kept, ensure_ascii=False).encode()).hexdigest()
 
 
 async def form_result(
-    session: AsyncSession, *, user_id: int | None, scope: str, key: str
+    session: AsyncSession, *, user_id: int | None, scope: str, key: str, digest: str
 ) -> dict[str, Any] | None:
-    """What a web form sent before under ``key`` saved (a resubmission after a lost answer)."""
+    """What the same web form sent before under ``key`` saved (a resubmission after a lost
+    answer); None for another content under the same key (two tabs sharing one draft)."""
     if not key or user_id is None:
         return None
     record = (
@@ -126,27 +130,40 @@ async def form_result(
             )
         )
     ).first()
-    return None if record is None else dict(json.loads(record.body))
+    if record is None or record.request_digest != digest:
+        return None
+    return dict(json.loads(record.body))
 
 
-def remember_form(
+async def remember_form(
     session: AsyncSession,
     *,
     user_id: int | None,
     scope: str,
     key: str,
+    digest: str,
     result: dict[str, Any],
     now: datetime,
 ) -> None:
-    """Keep what a web form saved under its ``key``, in the transaction that saved it."""
+    """Keep what a web form saved under its ``key``, in the transaction that saved it (a key
+    already taken by another content is not kept again)."""
     if not key or user_id is None:
+        return
+    taken = await session.exec(
+        select(IdempotencyRecord.id).where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.scope == scope,
+            IdempotencyRecord.key == key,
+        )
+    )
+    if taken.first() is not None:
         return
     session.add(
         IdempotencyRecord(
             user_id=user_id,
             scope=scope,
             key=key,
-            request_digest=FORM_DIGEST,
+            request_digest=digest,
             status=201,
             body=json.dumps(result),
             created_at=now,

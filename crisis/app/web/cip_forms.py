@@ -193,9 +193,12 @@ async def log_call(
 ) -> Response:
     form = dict(await request.form())
     user, scope = caller.actor.user_id, f"cip-call:{crisis_id}"
+    digest = idempotency.form_digest(form)
 
     async def step(session: AsyncSession) -> object:
-        saved = await idempotency.form_result(session, user_id=user, scope=scope, key=call_key)
+        saved = await idempotency.form_result(
+            session, user_id=user, scope=scope, key=call_key, digest=digest
+        )
         if saved is not None:  # the same form again, its first answer lost: saved once
             return SimpleNamespace(id=saved["id"])
         call = calls.CallIn(
@@ -217,9 +220,9 @@ async def log_call(
             call=call,
             rules=cip_rules(caller.settings),
         )
-        idempotency.remember_form(
-            session, user_id=user, scope=scope, key=call_key, result={"id": logged.id},
-            now=caller.now,
+        await idempotency.remember_form(
+            session, user_id=user, scope=scope, key=call_key, digest=digest,
+            result={"id": logged.id}, now=caller.now,
         )  # fmt: skip
         return logged
 

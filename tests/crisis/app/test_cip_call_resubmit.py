@@ -44,9 +44,15 @@ async def test_a_call_form_sent_again_with_its_key_is_logged_once_and_answers_th
     assert first.status_code == again.status_code == 303
     assert first.headers["location"] == again.headers["location"]
     assert await _calls(db) == 1
+    other_tab = call | {"question": "Le pont de Rue est-il fermé ?"}  # the shared draft's key
+    assert (await client.post(f"{page}/appels", data=other_tab)).status_code == 303
+    assert await _calls(db) == 2  # another call under the same key: saved, not swallowed
+    assert (await client.post(f"{page}/appels", data=call)).headers["location"] == first.headers[
+        "location"
+    ]
     fresh = call | {"call_key": _key((await client.get(page)).text)}
     assert fresh["call_key"] != key  # each rendering of the form: a new call
     assert (await client.post(f"{page}/appels", data=fresh)).status_code == 303
-    assert await _calls(db) == 2
+    assert await _calls(db) == 3
     assert (await client.post(f"{page}/appels", data=call | {"call_key": ""})).status_code == 303
-    assert await _calls(db) == 3  # no key (an old page): saved as before
+    assert await _calls(db) == 4  # no key (an old page): saved as before
