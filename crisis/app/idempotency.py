@@ -106,3 +106,66 @@ async def run(
             raise
         return replay
     return JSONResponse(body, status_code=status)
+
+
+def form_digest(form: dict[str, Any]) -> str:
+    """A web form's content, its CSRF token and its key left out."""
+    kept = sorted((k, str(v)) for k, v in form.items() if k not in ("csrf_token", "call_key"))
+    return hashlib.sha256(json.dumps(kept, ensure_ascii=False).encode()).hexdigest()
+
+
+async def form_result(
+    session: AsyncSession, *, user_id: int | None, scope: str, key: str, digest: str
+) -> dict[str, Any] | None:
+    """What the same web form sent before under ``key`` saved (a resubmission after a lost
+    answer); None for another content under the same key (two tabs sharing one draft)."""
+    if not key or user_id is None:
+        return None
+    record = (
+        await session.exec(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.user_id == user_id,
+                IdempotencyRecord.scope == scope,
+                IdempotencyRecord.key == key,
+            )
+        )
+    ).first()
+    if record is None or record.request_digest != digest:
+        return None
+    return dict(json.loads(record.body))
+
+
+async def remember_form(
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    scope: str,
+    key: str,
+    digest: str,
+    result: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Keep what a web form saved under its ``key``, in the transaction that saved it (a key
+    already taken by another content is not kept again)."""
+    if not key or user_id is None:
+        return
+    taken = await session.exec(
+        select(IdempotencyRecord.id).where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.scope == scope,
+            IdempotencyRecord.key == key,
+        )
+    )
+    if taken.first() is not None:
+        return
+    session.add(
+        IdempotencyRecord(
+            user_id=user_id,
+            scope=scope,
+            key=key,
+            request_digest=digest,
+            status=201,
+            body=json.dumps(result),
+            created_at=now,
+        )
+    )

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from channels.sandbox.smtp import SmtpFake
+from tests.chaos.cluster import BINARIES, Cluster
 
 
 @pytest.fixture
@@ -13,3 +17,22 @@ async def smtp() -> AsyncIterator[SmtpFake]:
     await fake.start()
     yield fake
     await fake.stop()
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    if not BINARIES:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) absent")
+    # Not under pytest's base directory: the postgres user could not reach it (mode 700).
+    root = Path(tempfile.mkdtemp(prefix="tocsin-chaos-pg-"))
+    try:
+        made = Cluster(root)
+    except KeyError:
+        pytest.skip("run as root without a postgres user to start a cluster as")
+    try:
+        made.init()
+        made.ctl("start")
+        yield made
+        made.ctl("stop", "-m", "immediate")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -10,16 +10,11 @@ reconnect by itself; every delivery is sent, none lost, within 10 s of the undis
 from __future__ import annotations
 
 import asyncio
-import glob
 import os
-import pwd
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,64 +23,14 @@ import sqlalchemy as sa
 
 from channels.sandbox.smtp import SmtpFake
 from crisis.app.db import Database
+from tests.chaos.cluster import Cluster
 from tests.chaos.support import NEEDS_POSTGRES, service_env
-from tests.crisis.app.test_clock_restart import _port
 from tests.crisis.app.test_instances import UNSETTLED, _until
 from tests.crisis.dispatch_support import emails, enqueue
 
 pytestmark = [pytest.mark.chaos, NEEDS_POSTGRES]  # several instances, or its own cluster
 
 FAN_OUT = int(os.environ.get("TOCSIN_CHAOS_PG_FAN_OUT", "300"))
-BINARIES = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-
-
-class Cluster:
-    """A PostgreSQL cluster of the test's own, in ``root``, on ``port``."""
-
-    def __init__(self, root: Path) -> None:
-        self.data = root / "data"
-        self.port = _port()
-        self.bin = Path(BINARIES[-1])
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        self.log = root / "postgres.log"
-        self._as: list[str] = []
-        if os.geteuid() == 0:  # initdb refuses root
-            pwd.getpwnam("postgres")
-            shutil.chown(root, "postgres")
-            self._as = ["runuser", "-u", "postgres", "--"]
-        self._root = root
-
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self._as, *args], check=True, capture_output=True, timeout=60)
-
-    def init(self) -> None:
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
-
-    def ctl(self, action: str, *options: str) -> None:
-        opts = f"-p {self.port} -k {self._root} -c listen_addresses=127.0.0.1"
-        self._run(
-            str(self.bin / "pg_ctl"),
-            *(action, "-D", str(self.data), "-l", str(self.log), "-w", "-o", opts, *options),
-        )
-
-
-@pytest.fixture
-def cluster() -> Iterator[Cluster]:
-    if not BINARIES:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) absent")
-    # Not under pytest's base directory: the postgres user could not reach it (mode 700).
-    root = Path(tempfile.mkdtemp(prefix="tocsin-chaos-pg-"))
-    try:
-        made = Cluster(root)
-    except KeyError:
-        pytest.skip("run as root without a postgres user to start a cluster as")
-    try:
-        made.init()
-        made.ctl("start")
-        yield made
-        made.ctl("stop", "-m", "immediate")
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 async def _settled(db: Database) -> bool:

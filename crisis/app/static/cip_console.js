@@ -87,6 +87,7 @@
     let restored = false;
     for (const f of fields()) {
       if (!(f.name in draft)) continue;
+      if (f.name === "call_key") { f.value = draft[f.name]; continue; } // the draft's key: saved once
       if (f.type === "checkbox") { f.checked = Boolean(draft[f.name]); } else if (!f.value) { f.value = draft[f.name]; }
       restored = restored || Boolean(draft[f.name]);
     }

@@ -3,6 +3,7 @@ staffing and the cabinet's actions; and the CIP section of the crisis page."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -133,6 +134,7 @@ async def console_context(db: Database, *, crisis_id: int, caller: Caller) -> di
         "debriefs": debriefs,
         "may_debrief": _may_debrief(cip, shifts, debriefs, actor),
         "server_now": now.isoformat(),
+        "call_key": uuid.uuid4().hex,  # a resubmitted call (its answer lost) is saved once
         "now_local": paris(now).strftime("%Y-%m-%dT%H:%M"),
         "topic_labels": TOPIC_LABELS,
         "cip_role_labels": CIP_ROLE_LABELS,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -14,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts import geography
+from crisis.app import idempotency
 from crisis.app.actions import Caller, CallerDep
 from crisis.app.auth import CsrfChecked, DbDep
 from crisis.app.errors import journal_refusal
@@ -187,10 +189,18 @@ async def log_call(
     faq_id: Annotated[str, Form(max_length=12)] = "",
     follow_up: Annotated[bool, Form()] = False,
     callback_number: Annotated[str, Form(max_length=40)] = "",
+    call_key: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     form = dict(await request.form())
+    user, scope = caller.actor.user_id, f"cip-call:{crisis_id}"
+    digest = idempotency.form_digest(form)
 
     async def step(session: AsyncSession) -> object:
+        saved = await idempotency.form_result(
+            session, user_id=user, scope=scope, key=call_key, digest=digest
+        )
+        if saved is not None:  # the same form again, its first answer lost: saved once
+            return SimpleNamespace(id=saved["id"])
         call = calls.CallIn(
             received_at=_when(received_at, what="Appel reçu"),
             answered_at=_when(answered_at, what="Appel décroché"),
@@ -203,13 +213,18 @@ async def log_call(
             follow_up=follow_up,
             callback_number=callback_number,
         )
-        return await calls.log_call(
+        logged = await calls.log_call(
             session,
             **caller.acting,
             crisis_id=crisis_id,
             call=call,
             rules=cip_rules(caller.settings),
         )
+        await idempotency.remember_form(
+            session, user_id=user, scope=scope, key=call_key, digest=digest,
+            result={"id": logged.id}, now=caller.now,
+        )  # fmt: skip
+        return logged
 
     done = "Appel enregistré."
     return await _act(request, caller, db, crisis_id, step, done=done, form=form, saved_call=True)
