@@ -35,7 +35,8 @@ from crisis.app.instance_locks import AlreadyRunning, hold_single_instance
 from crisis.app.library import playbook_library
 from crisis.app.logs import configure as configure_logs
 from crisis.app.settings import Settings
-from crisis.app.worker import Metrics, WorkerChild, free_loopback_port, start_child
+from crisis.app.worker import Metrics, free_loopback_port, start_child
+from crisis.app.worker_supervisor import WorkerSupervisor
 from crisis.checkpoints import CheckpointError
 
 log = logging.getLogger("tocsin.serve")
@@ -188,16 +189,17 @@ def _with_checkpoints(settings: Settings) -> Settings:
 
 @contextmanager
 def _worker_beside(settings: Settings, layout: Layout) -> Iterator[Settings]:
-    """The worker child for the time of the block; the web's `/metrics` shows its metrics."""
+    """The worker child for the time of the block, started again if it dies
+    (crisis/app/worker_supervisor.py); the web's `/metrics` shows its metrics."""
     if not layout.with_worker:
         yield settings
         return
     metrics = Metrics(port=free_loopback_port())
-    child: WorkerChild = start_child(settings, metrics=metrics)
+    supervisor = WorkerSupervisor(lambda: start_child(settings, metrics=metrics))
     try:
         yield settings.model_copy(update={"worker_metrics_url": metrics.url})
     finally:
-        code = child.stop()
+        code = supervisor.stop()
         log.info("worker child stopped", extra={"exit_code": code})
 
 

@@ -30,7 +30,7 @@ _READINESS = {"type": "object", "additionalProperties": {"type": "string"}}
     responses={
         200: {"content": {"application/json": {"schema": _READINESS}}},
         503: {
-            "description": "Base injoignable ou migrations en retard.",
+            "description": "Base injoignable, migrations en retard ou processus d'envoi arrêté.",
             "content": {"application/json": {"schema": _READINESS}},
         },
     },
@@ -44,6 +44,8 @@ async def readyz(db: DbDep, settings: SettingsDep) -> JSONResponse:
         return JSONResponse({"status": "unavailable", "database": "injoignable"}, status_code=503)
     if not current:
         return JSONResponse({"status": "unavailable", "database": "migrations en retard"}, 503)
+    if not await _worker_answers(settings.worker_metrics_url):
+        return JSONResponse({"status": "unavailable", "worker": "arrêté"}, 503)
     # Ready without checkpoints, but saying so: the journal is then not anchored outside.
     anchored = "actifs" if checkpointing.configured(settings) else "désactivés"
     return JSONResponse({"status": "ready", "database": db.dialect, "checkpoints": anchored})
@@ -61,6 +63,21 @@ async def metrics(request: Request, settings: SettingsDep) -> Response:
     registry = request.app.state.metrics_registry
     body = generate_latest(registry) + await _worker_metrics(settings.worker_metrics_url)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+async def _worker_answers(url: str | None) -> bool:
+    """The worker child of `tocsin serve` listens (its metrics port): refused means it is down
+    (its supervisor starts it again); a slow answer under load still counts as alive."""
+    if url is None:
+        return True  # a web alone (`--web-only`): its workers run elsewhere
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            await client.head(url)
+    except httpx.ConnectError:
+        return False
+    except httpx.HTTPError:
+        return True
+    return True
 
 
 async def _worker_metrics(url: str | None) -> bytes:

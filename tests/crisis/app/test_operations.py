@@ -113,6 +113,27 @@ async def test_the_web_metrics_answer_when_the_worker_does_not(
     assert answer.status_code == 200 and "# worker metrics unavailable" in answer.text
 
 
+async def test_readyz_answers_503_while_the_worker_child_is_down_and_200_once_it_listens(
+    settings: Settings, db: Database
+) -> None:
+    port = free_loopback_port()
+    app = create_app(
+        settings.model_copy(update={"worker_metrics_url": f"http://127.0.0.1:{port}/metrics"}),
+        database=db,
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://tocsin.test"
+    ) as client:
+        down = await client.get("/readyz")
+        exporter, _ = start_http_server(port, addr="127.0.0.1", registry=CollectorRegistry())
+        try:
+            up = await client.get("/readyz")
+        finally:
+            exporter.shutdown()
+    assert down.status_code == 503 and down.json()["worker"] == "arrêté"
+    assert up.status_code == 200 and up.json()["status"] == "ready"
+
+
 async def test_the_sandbox_smtp_logs_one_line_per_message(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -132,6 +132,30 @@ def _serve(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
     return process, workers()[0]
 
 
+def _worker_children(process: subprocess.Popen[bytes]) -> list[int]:
+    return [
+        pid
+        for pid in _children(process.pid)
+        if _alive(pid) and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def test_a_worker_child_killed_under_serve_is_started_again_and_the_death_logged(
+    tmp_path: Path,
+) -> None:
+    process, worker = _serve(tmp_path)
+    try:
+        os.kill(worker, signal.SIGKILL)
+        assert _wait(lambda: [p for p in _worker_children(process) if p != worker] != [], 60)
+        started = '"message": "worker started"'
+        assert _wait(lambda: (tmp_path / "serve.log").read_text().count(started) == 2, 60)
+        log = (tmp_path / "serve.log").read_text()
+        assert f"worker child {worker} ended unexpectedly" in log and "(exit code -9)" in log
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+
+
 def test_the_worker_child_of_serve_ends_when_serve_is_killed(tmp_path: Path) -> None:
     process, worker = _serve(tmp_path)
     process.send_signal(signal.SIGKILL)
