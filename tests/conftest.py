@@ -41,7 +41,8 @@ ON_POSTGRESQL = POSTGRES_SERVER is not None
 DATABASE_FIXTURES = frozenset({"database_url", "postgres_server"})
 
 # Tests that run together, in their order, on one xdist worker: the browser tests share one live
-# server whose data each leaves for the next; the multi-instance tests each time three worker
+# server (per worker: its modules are shared out among the workers, see TogetherScheduling)
+# whose data each leaves for the next; the multi-instance tests each time three worker
 # processes, which another of them running meanwhile would slow down.
 TOGETHER = {
     "browser": "tests/browser/",
@@ -222,16 +223,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
+def shared_out(counts: dict[str, int], bins: int) -> dict[str, int]:
+    """Each name to one of `bins` bins, the biggest count first into the lightest bin."""
+    loads, chosen = [0] * bins, {}
+    for name in sorted(counts, key=lambda name: (-counts[name], name)):
+        lightest = loads.index(min(loads))
+        chosen[name], loads[lightest] = lightest, loads[lightest] + counts[name]
+    return chosen
+
+
 class TogetherScheduling(LoadScopeScheduling):  # type: ignore[misc]
     """`--dist loadgroup` of pytest-xdist, its groups named here: each test is a unit of work of
     its own, but the tests of one TOGETHER entry form one, sent whole to one worker (the biggest
-    first). xdist's own `xdist_group` marker renames `item._nodeid`, which pytest 9 ignores."""
+    first). xdist's own `xdist_group` marker renames `item._nodeid`, which pytest 9 ignores.
+
+    The browser tests are the longest of these: their modules, each of which makes its own data,
+    are shared out into one group per worker, each group with its own live server and Chromium."""
+
+    browser_bins: dict[str, int] | None = None
+
+    def _browser_group(self, nodeid: str) -> str:
+        if self.browser_bins is None:
+            modules = [n.partition("::")[0] for n in self.collection or () if _in("browser", n)]
+            counts = {module: modules.count(module) for module in modules}
+            self.browser_bins = shared_out(counts, max(1, len(self.nodes)))
+        return f"browser-{self.browser_bins.get(nodeid.partition('::')[0], 0)}"
 
     def _split_scope(self, nodeid: str) -> str:
-        for marker, place in TOGETHER.items():
-            if nodeid.startswith(place):
-                return marker
+        for marker in TOGETHER:
+            if _in(marker, nodeid):
+                return self._browser_group(nodeid) if marker == "browser" else marker
         return nodeid
+
+
+def _in(marker: str, nodeid: str) -> bool:
+    return nodeid.startswith(TOGETHER[marker])
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling | None:
