@@ -6,8 +6,9 @@ POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 PYTEST_FLAGS ?=
 # Both halves run on two pytest-xdist workers (one per core; `make test PYTEST_WORKERS=0` runs
 # in one process). Each worker migrates its own SQLite file or PostgreSQL database and uses
-# its own temporary directory and ports; the browser tests, and the multi-instance tests, stay
-# together, in order, on one worker (`loadgroup` with the groups of TOGETHER, tests/conftest.py).
+# its own temporary directory and ports; the multi-instance tests stay together, in order, on one
+# worker, and the browser tests in one group per worker, each with its own live server
+# (`loadgroup` with the groups of TOGETHER, tests/conftest.py).
 PYTEST_WORKERS ?= 2
 XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 

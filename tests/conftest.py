@@ -22,10 +22,12 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
+from crisis import accounts
 from crisis.app import bootstrap
 from crisis.app.db import Database, make_engine
 from crisis.app.factory import create_app
@@ -39,13 +41,22 @@ ON_POSTGRESQL = POSTGRES_SERVER is not None
 DATABASE_FIXTURES = frozenset({"database_url", "postgres_server"})
 
 # Tests that run together, in their order, on one xdist worker: the browser tests share one live
-# server whose data each leaves for the next; the multi-instance tests each time three worker
+# server (per worker: its modules are shared out among the workers, see TogetherScheduling)
+# whose data each leaves for the next; the multi-instance tests each time three worker
 # processes, which another of them running meanwhile would slow down.
 TOGETHER = {
     "browser": "tests/browser/",
     "instances": "tests/crisis/app/test_instances.py::",
     "chaos": "tests/chaos/",
 }
+
+# Argon2 at its production cost (64 MiB, 3 passes, 4 lanes: some 0.2 s of CPU) for each of the
+# suite's thousands of user creations and logins was its biggest cost: in this process the same
+# algorithm runs at its smallest cost. The production cost is checked in
+# tests/crisis/app/test_operations.py; the processes the tests start keep it.
+PRODUCTION_HASHER = accounts._hasher
+accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+accounts._DUMMY_HASH = accounts._hasher.hash("tocsin-dummy-password")
 
 REFERENCE_TABLES = {
     "geo_departement",
@@ -110,13 +121,31 @@ def database_url(
         _drop_postgres_database(server, name)
 
 
+EMPTIED = [t.name for t in reversed(metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+# On PostgreSQL, what `TRUNCATE … RESTART IDENTITY CASCADE` of every table did, at a fraction of
+# its cost (a new file per table, about a second a test): the tables holding rows are emptied,
+# without triggers or foreign-key checks (`replica`), and the sequences used start again.
+_HOLDING_ROWS = sa.text(
+    " UNION ALL ".join(f"SELECT '{name}' WHERE EXISTS (SELECT FROM {name})" for name in EMPTIED)
+)
+_RESTART_SEQUENCES = sa.text(
+    "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) FROM pg_sequences"
+    " JOIN pg_depend ON objid = format('%I.%I', schemaname, sequencename)::regclass"
+    " WHERE last_value IS NOT NULL AND deptype IN ('a', 'i')"
+    " AND refobjid::regclass::text = ANY(:tables)"
+)
+
+
 async def _empty_tables(db: Database) -> None:
-    names = [t.name for t in reversed(metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
     async with db.engine.begin() as conn:
         if db.dialect == "postgresql":
-            await conn.execute(sa.text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+            holding = {row[0] for row in await conn.execute(_HOLDING_ROWS)}
+            await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            for name in (name for name in EMPTIED if name in holding):
+                await conn.execute(sa.text(f"DELETE FROM {name}"))
+            await conn.execute(_RESTART_SEQUENCES, {"tables": EMPTIED})
         else:
-            for name in names:
+            for name in EMPTIED:
                 await conn.execute(sa.text(f"DELETE FROM {name}"))
 
 
@@ -194,16 +223,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
+def shared_out(counts: dict[str, int], bins: int) -> dict[str, int]:
+    """Each name to one of `bins` bins, the biggest count first into the lightest bin."""
+    loads, chosen = [0] * bins, {}
+    for name in sorted(counts, key=lambda name: (-counts[name], name)):
+        lightest = loads.index(min(loads))
+        chosen[name], loads[lightest] = lightest, loads[lightest] + counts[name]
+    return chosen
+
+
 class TogetherScheduling(LoadScopeScheduling):  # type: ignore[misc]
     """`--dist loadgroup` of pytest-xdist, its groups named here: each test is a unit of work of
     its own, but the tests of one TOGETHER entry form one, sent whole to one worker (the biggest
-    first). xdist's own `xdist_group` marker renames `item._nodeid`, which pytest 9 ignores."""
+    first). xdist's own `xdist_group` marker renames `item._nodeid`, which pytest 9 ignores.
+
+    The browser tests are the longest of these: their modules, each of which makes its own data,
+    are shared out into one group per worker, each group with its own live server and Chromium."""
+
+    browser_bins: dict[str, int] | None = None
+
+    def _browser_group(self, nodeid: str) -> str:
+        if self.browser_bins is None:
+            modules = [n.partition("::")[0] for n in self.collection or () if _in("browser", n)]
+            counts = {module: modules.count(module) for module in modules}
+            self.browser_bins = shared_out(counts, max(1, len(self.nodes)))
+        return f"browser-{self.browser_bins.get(nodeid.partition('::')[0], 0)}"
 
     def _split_scope(self, nodeid: str) -> str:
-        for marker, place in TOGETHER.items():
-            if nodeid.startswith(place):
-                return marker
+        for marker in TOGETHER:
+            if _in(marker, nodeid):
+                return self._browser_group(nodeid) if marker == "browser" else marker
         return nodeid
+
+
+def _in(marker: str, nodeid: str) -> bool:
+    return nodeid.startswith(TOGETHER[marker])
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling | None:

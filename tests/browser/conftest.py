@@ -82,7 +82,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         stderr=subprocess.STDOUT,
         env=env,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded machine takes its time to import it all
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:

@@ -28,6 +28,7 @@ from crisis.app.dispatch import build_dispatcher
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
 from crisis.app.worker import free_loopback_port
+from tests.conftest import PRODUCTION_HASHER
 from tests.crisis.app.test_live import Stream
 from tests.crisis.dispatch_support import emails, enqueue
 from tests.support import FrozenClock, make_user
@@ -168,6 +169,12 @@ async def test_passwords_are_checked_off_the_event_loop(monkeypatch: pytest.Monk
     monkeypatch.setattr(accounts, "_hasher", Recording())
     assert not await accounts.password_verified(None, "n'importe lequel")
     assert seen and loop_thread not in seen
+
+
+def test_passwords_are_hashed_at_argon2s_recommended_cost_outside_the_tests() -> None:
+    """The suite hashes at argon2's smallest cost (tests/conftest.py); Tocsin itself does not."""
+    assert PRODUCTION_HASHER.time_cost >= 3 and PRODUCTION_HASHER.memory_cost >= 64 * 1024
+    assert PRODUCTION_HASHER.hash("un mot de passe").startswith("$argon2id$")
 
 
 @dataclass(slots=True, kw_only=True)
