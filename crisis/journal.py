@@ -120,16 +120,19 @@ _MOVE_HEADS = (
 
 
 async def _locked_heads(conn: AsyncConnection, chains: list[str]) -> list[tuple[int, str]]:
-    """(length, last hash) of each of `chains` (the global one first), each head created if
-    missing, locked until the transaction ends: one statement when they all exist."""
+    """(length, last hash) of each of `chains` (the global one first), locked until the
+    transaction ends: one statement when they all exist. A missing head is created only once
+    the heads before it are locked, as `journal_batch` does (else two writers creating heads
+    could each hold one the other waits for)."""
     names = {"first": chains[0], "second": chains[-1]}
     found = {chain: (n, last) for chain, n, last in await conn.execute(_LOCK_HEADS, names)}
     if len(found) < len(chains):
         insert = insert_or_ignore(conn, JournalHead, index_elements=["chain"])
         for chain in chains:
-            if chain not in found:
-                await conn.execute(insert.values(chain=chain, length=0, last_hash=GENESIS))
-        found = {chain: (n, last) for chain, n, last in await conn.execute(_LOCK_HEADS, names)}
+            await conn.execute(insert.values(chain=chain, length=0, last_hash=GENESIS))
+            locked = {"first": chain, "second": chain}
+            for name, n, last in await conn.execute(_LOCK_HEADS, locked):
+                found[name] = (n, last)
     return [found[chain] for chain in chains]
 
 
