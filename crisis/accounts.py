@@ -183,14 +183,28 @@ async def revoke_token(
     )
 
 
-async def user_for_token(session: AsyncSession, *, token: str) -> User | None:
-    query = (
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)  # type: ignore[arg-type]
-        .where(ApiToken.digest == token_digest(token), ApiToken.revoked_at == None)  # noqa: E711
+_USERS = User.__table__  # type: ignore[attr-defined]
+_TOKENS = ApiToken.__table__  # type: ignore[attr-defined]
+_TOKEN_ACTOR = (
+    sa.select(_USERS.c.id, _USERS.c.login, _USERS.c.roles)
+    .join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
+    .where(
+        _TOKENS.c.digest == sa.bindparam("digest"),
+        _TOKENS.c.revoked_at.is_(None),
+        _USERS.c.active.is_(True),
     )
-    user = (await session.exec(query)).first()
-    return user if user is not None and user.active else None
+)
+
+
+async def actor_for_token(session: AsyncSession, *, token: str) -> Actor | None:
+    """Who an API token acts for: None when it is unknown, revoked, or its user deactivated.
+    Read at each request (a revocation holds at once), as one row of three columns."""
+    conn = await session.connection()
+    row = (await conn.execute(_TOKEN_ACTOR, {"digest": token_digest(token)})).first()
+    if row is None:
+        return None
+    user_id, login, roles = row
+    return Actor(user_id, login, frozenset(Role(r) for r in roles))
 
 
 async def user_by_login(session: AsyncSession, *, login: str) -> User | None:

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -101,24 +103,45 @@ def crisis_chain(crisis_id: int) -> str:
     return f"crisis:{crisis_id}"
 
 
-async def _locked_head(session: AsyncSession, chain: str) -> JournalHead:
-    """The head row of `chain`, created if missing, locked until the transaction ends.
+HEADS = JournalHead.__table__  # type: ignore[attr-defined]
+ENTRIES = JournalEntry.__table__  # type: ignore[attr-defined]
+# The global head first, as `journal_batch` locks them: PostgreSQL sorts, then locks in order.
+_LOCK_HEADS = (
+    sa.select(HEADS.c.chain, HEADS.c.length, HEADS.c.last_hash)
+    .where(HEADS.c.chain.in_([sa.bindparam("first"), sa.bindparam("second")]))
+    .order_by(sa.case((HEADS.c.chain == sa.bindparam("first"), 0), else_=1))
+    .with_for_update()
+)
+_MOVE_HEADS = (
+    sa.update(HEADS)
+    .where(HEADS.c.chain.in_([sa.bindparam("first"), sa.bindparam("second")]))
+    .values(length=HEADS.c.length + 1, last_hash=sa.bindparam("last_hash"))
+)
 
-    One statement when the row exists (every chain but a new crisis' first entry): the
-    insert is tried only when the locking read finds nothing, then the row is read again."""
-    query = (
-        select(JournalHead)
-        .where(JournalHead.chain == chain)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    head = (await session.exec(query)).first()
-    if head is None:
-        conn = await session.connection()
-        stmt = insert_or_ignore(conn, JournalHead, index_elements=["chain"])
-        await conn.execute(stmt.values(chain=chain, length=0, last_hash=GENESIS))
-        head = (await session.exec(query)).one()
-    return head
+
+async def _locked_heads(conn: AsyncConnection, chains: list[str]) -> list[tuple[int, str]]:
+    """(length, last hash) of each of `chains` (the global one first), locked until the
+    transaction ends: one statement when they all exist. A missing head is created only once
+    the heads before it are locked, as `journal_batch` does (else two writers creating heads
+    could each hold one the other waits for)."""
+    names = {"first": chains[0], "second": chains[-1]}
+    found = {chain: (n, last) for chain, n, last in await conn.execute(_LOCK_HEADS, names)}
+    if len(found) < len(chains):
+        insert = insert_or_ignore(conn, JournalHead, index_elements=["chain"])
+        for chain in chains:
+            await conn.execute(insert.values(chain=chain, length=0, last_hash=GENESIS))
+            locked = {"first": chain, "second": chain}
+            for name, n, last in await conn.execute(_LOCK_HEADS, locked):
+                found[name] = (n, last)
+    return [found[chain] for chain in chains]
+
+
+def _forget_heads(session: AsyncSession, chains: list[str]) -> None:
+    """Heads loaded as objects in this session are stale once moved by a statement."""
+    for chain in chains:
+        loaded = session.sync_session.identity_map.get(identity_key(JournalHead, chain))
+        if loaded is not None:
+            session.expire(loaded)
 
 
 async def append(
@@ -130,9 +153,14 @@ async def append(
     crisis_id: int | None = None,
     payload: Mapping[str, Any] | None = None,
 ) -> JournalEntry:
-    """Append one entry in the caller's transaction (the journal commits with the action)."""
-    global_head = await _locked_head(session, GLOBAL_CHAIN)
-    crisis_head = await _locked_head(session, crisis_chain(crisis_id)) if crisis_id else None
+    """Append one entry in the caller's transaction (the journal commits with the action).
+
+    Three statements on plain rows: lock the heads, insert the entry, move the heads (the
+    session's pending objects are flushed first, so that they precede the entry)."""
+    await session.flush()
+    conn = await session.connection()
+    chains = [GLOBAL_CHAIN, crisis_chain(crisis_id)] if crisis_id else [GLOBAL_CHAIN]
+    heads = await _locked_heads(conn, chains)
     text = canonical_json(dict(payload or {}))
     entry = JournalEntry(
         at=now,
@@ -142,20 +170,35 @@ async def append(
         crisis_id=crisis_id,
         payload=text,
         payload_digest=digest(text),
-        prev_hash=global_head.last_hash,
-        crisis_prev_hash=crisis_head.last_hash if crisis_head else None,
+        redacted=False,
+        prev_hash=heads[0][1],
+        crisis_prev_hash=heads[1][1] if crisis_id else None,
     )
     entry.hash = entry_hash(entry)
-    session.add(entry)
-    global_head.length += 1
-    global_head.last_hash = entry.hash
-    session.add(global_head)
-    if crisis_head is not None:
-        crisis_head.length += 1
-        crisis_head.last_hash = entry.hash
-        session.add(crisis_head)
-    await session.flush()
+    values = {name: getattr(entry, name) for name in _ENTRY_FIELDS}
+    inserted = (await conn.execute(sa.insert(ENTRIES), values)).inserted_primary_key
+    assert inserted is not None
+    entry.id = inserted[0]
+    await conn.execute(
+        _MOVE_HEADS, {"first": chains[0], "second": chains[-1], "last_hash": entry.hash}
+    )
+    _forget_heads(session, chains)
     return entry
+
+
+_ENTRY_FIELDS = (
+    "at",
+    "actor_id",
+    "actor",
+    "action",
+    "crisis_id",
+    "payload",
+    "payload_digest",
+    "redacted",
+    "prev_hash",
+    "crisis_prev_hash",
+    "hash",
+)
 
 
 async def redact(

@@ -1,7 +1,7 @@
 """The CIP console's two speed targets (issue 20).
 
     .venv/bin/python -m bench.cip.cip_bench [--postgres postgresql://…] [--entries 500]
-        [--operators 20] [--calls 25]
+        [--operators 20] [--calls 25] [--pace 5]
 
 1. FAQ search: `--entries` approved entries in one crisis; each query typed in the console is
    answered as `GET …/cip/faq?q=` answers it (`faq.listing` then `faq.search`, in one read
@@ -9,6 +9,10 @@
 2. Saving a call: `--operators` operators in post each log `--calls` calls at once through the
    API (`POST …/cip/calls`, the FastAPI app over ASGI with bearer tokens, idempotency and the
    journal included): latency of each request, median and 95th percentile. Target: p95 < 100 ms.
+   Twice: closed loop (each operator's next call the moment the last is saved: the worst
+   case, kept as the reference figure), then at a human pace (a call every `--pace` seconds
+   per operator on average, already far faster than calls lasting minutes). The accounts and
+   check-ins are made before the clock starts.
 """
 
 from __future__ import annotations
@@ -16,8 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import time
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -101,17 +109,47 @@ async def _operators(db: Database, count: int, now: datetime) -> list[str]:
     return tokens
 
 
-async def _save_calls(
-    db: Database, url: str, crisis_id: int, operators: int, calls: int
-) -> list[float]:
+def _call(n: int) -> dict[str, str]:
+    received = datetime.now(UTC) - timedelta(minutes=2)
+    return {
+        "received_at": received.isoformat(),
+        "answered_at": (received + timedelta(seconds=30)).isoformat(),
+        "commune": "80001",
+        "topic": "schools",
+        "question": f"Les écoles sont-elles ouvertes ? ({n})",
+        "answer": "Fermées jusqu'à lundi.",
+    }
+
+
+@dataclass
+class Console:
+    """The app over ASGI and the bearer tokens of operators in post (set up untimed: creating
+    an account hashes its password, ≈ 0.1 s of CPU each)."""
+
+    http: httpx.AsyncClient
+    base: str
+    tokens: list[str]
+
+    async def save(self, token: str, n: int) -> float:
+        """One call saved; its latency in ms."""
+        headers = {"Authorization": f"Bearer {token}"}
+        started = time.perf_counter()
+        answer = await self.http.post(f"{self.base}/calls", json=_call(n), headers=headers)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert answer.status_code == 201, answer.text
+        return elapsed
+
+
+@asynccontextmanager
+async def _console(
+    db: Database, url: str, crisis_id: int, operators: int
+) -> AsyncIterator[Console]:
     settings = Settings(
         database_url=url, secret_key=SecretStr("bench"), scheduler_enabled=False, json_logs=False
     )
     app = create_app(settings, clock=SystemClock(), database=db)
-    now = datetime.now(UTC)
-    tokens = await _operators(db, operators, now)
+    tokens = await _operators(db, operators, datetime.now(UTC))
     base = f"/api/v1/crises/{crisis_id}/cip"
-    times: list[float] = []
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
         for n, token in enumerate(tokens):
@@ -119,29 +157,53 @@ async def _save_calls(
             headers = {"Authorization": f"Bearer {token}"}
             answer = await http.post(f"{base}/operators", json={"role": role}, headers=headers)
             answer.raise_for_status()
+        yield Console(http, base, tokens)
 
-        async def operator(token: str) -> None:
-            headers = {"Authorization": f"Bearer {token}"}
-            for n in range(calls):
-                received = datetime.now(UTC) - timedelta(minutes=2)
-                body = {
-                    "received_at": received.isoformat(),
-                    "answered_at": (received + timedelta(seconds=30)).isoformat(),
-                    "commune": "80001",
-                    "topic": "schools",
-                    "question": f"Les écoles sont-elles ouvertes ? ({n})",
-                    "answer": "Fermées jusqu'à lundi.",
-                }
-                started = time.perf_counter()
-                answer = await http.post(f"{base}/calls", json=body, headers=headers)
-                times.append((time.perf_counter() - started) * 1000)
-                assert answer.status_code == 201, answer.text
 
-        await asyncio.gather(*(operator(t) for t in tokens))
+async def _closed_loop(console: Console, calls: int) -> list[float]:
+    """Worst case: every operator saves its next call the moment the last one is saved."""
+    times: list[float] = []
+
+    async def operator(token: str) -> None:
+        for n in range(calls):
+            times.append(await console.save(token, n))
+
+    await asyncio.gather(*(operator(t) for t in console.tokens))
     return times
 
 
-async def main(postgres: str | None, entries: int, operators: int, calls: int) -> None:
+async def _paced(console: Console, calls: int, pace: float) -> list[float]:
+    """Operators at a human pace: each saves a call every `pace` seconds on average (random,
+    exponential gaps), starting at random moments; a real call lasts minutes."""
+    times: list[float] = []
+    draw = random.Random(20)
+
+    async def operator(token: str) -> None:
+        await asyncio.sleep(draw.uniform(0, pace))
+        for n in range(calls):
+            times.append(await console.save(token, n))
+            await asyncio.sleep(draw.expovariate(1 / pace))
+
+    await asyncio.gather(*(operator(t) for t in console.tokens))
+    return times
+
+
+def _report(dialect: str, title: str, saved: list[float], elapsed: float, cpu: float) -> None:
+    print(f"{dialect} · {title} : {_ms(saved)}")
+    print(
+        f"{dialect} · … {len(saved) / elapsed:.0f} appels/s, "
+        f"CPU du processus {cpu * 1000 / len(saved):.1f} ms par appel "
+        f"(client de test compris), charge {os.getloadavg()[0]:.1f}"
+    )
+
+
+async def _timed(run: Awaitable[list[float]]) -> tuple[list[float], float, float]:
+    started, started_cpu = time.perf_counter(), time.process_time()
+    saved = await run
+    return saved, time.perf_counter() - started, time.process_time() - started_cpu
+
+
+async def main(postgres: str | None, entries: int, operators: int, calls: int, pace: float) -> None:
     async with throwaway(postgres, name="cip") as (db, url):
         await bootstrap.prepare(db, url)
         now = datetime.now(UTC) - timedelta(hours=1)
@@ -149,15 +211,12 @@ async def main(postgres: str | None, entries: int, operators: int, calls: int) -
         searched, cpu = await _search(db, crisis_id)
         print(f"{db.dialect} · recherche dans {entries} réponses : {_ms(searched[6:])}")
         print(f"{db.dialect} · … temps CPU du processus : {_ms(cpu[6:])}")
-        started, started_cpu = time.perf_counter(), time.process_time()
-        saved = await _save_calls(db, url, crisis_id, operators, calls)
-        elapsed, used = time.perf_counter() - started, time.process_time() - started_cpu
-        print(f"{db.dialect} · {operators} opérateurs × {calls} appels : {_ms(saved)}")
-        print(
-            f"{db.dialect} · … {len(saved) / elapsed:.0f} appels/s, "
-            f"CPU du processus {used * 1000 / len(saved):.1f} ms par appel"
-        )
-        print(f"charge : {os.getloadavg()[0]:.1f}")
+        async with _console(db, url, crisis_id, operators) as console:
+            title = f"{operators} opérateurs × {calls} appels sans pause"
+            _report(db.dialect, title, *await _timed(_closed_loop(console, calls)))
+            if pace > 0:
+                title = f"{operators} opérateurs, un appel toutes les {pace:g} s en moyenne"
+                _report(db.dialect, title, *await _timed(_paced(console, calls, pace)))
         await db.dispose()
 
 
@@ -167,5 +226,6 @@ if __name__ == "__main__":
     parser.add_argument("--entries", type=int, default=500)
     parser.add_argument("--operators", type=int, default=20)
     parser.add_argument("--calls", type=int, default=25)
+    parser.add_argument("--pace", type=float, default=5.0, help="0: no paced run")
     args = parser.parse_args()
-    asyncio.run(main(args.postgres, args.entries, args.operators, args.calls))
+    asyncio.run(main(args.postgres, args.entries, args.operators, args.calls, args.pace))

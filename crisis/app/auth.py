@@ -145,32 +145,38 @@ async def _session_user(request: Request, db: Database) -> User | None:
 PASSWORD_PAGE = "/mon-compte/mot-de-passe"  # noqa: S105 - a path, not a secret
 
 
+async def _bearer_actor(request: Request, db: Database, header: str) -> Actor:
+    scheme, _, token = header.partition(" ")
+    actor = None
+    if scheme.lower() == "bearer" and token:
+        async with db.read() as session:
+            actor = await accounts.actor_for_token(session, token=token.strip())
+    if actor is None:
+        _count_token_refusal(request)
+        raise HTTPException(401, "Jeton d'API invalide, révoqué ou expiré.")
+    return actor
+
+
 async def _authenticate(request: Request, db: Database, *, pending_ok: bool) -> Actor:
     header = request.headers.get("authorization", "")
     if header:
-        scheme, _, token = header.partition(" ")
-        user = None
-        if scheme.lower() == "bearer" and token:
-            async with db.read() as session:
-                user = await accounts.user_for_token(session, token=token.strip())
-        if user is None:
-            _count_token_refusal(request)
-            raise HTTPException(401, "Jeton d'API invalide, révoqué ou expiré.")
-    else:
-        user = await _session_user(request, db)
-        if user is None:
-            raise HTTPException(401, "Authentification requise.")
-        request.state.actor = user.actor()
-        api_write = request.method in UNSAFE_METHODS and request.url.path.startswith("/api/")
-        if api_write and not _csrf_ok(request, request.headers.get(CSRF_HEADER)):
-            await _journal_auth_refusal(request, "auth.csrf_refused", login=user.login)
-            raise HTTPException(403, "Jeton CSRF absent ou invalide.")
-        if user.must_change_password and not pending_ok:
-            if request.url.path.startswith("/api/"):
-                raise HTTPException(
-                    403, "Choisissez d'abord votre mot de passe : celui reçu était à usage unique."
-                )
-            raise HTTPException(303, headers={"Location": PASSWORD_PAGE})
+        actor = await _bearer_actor(request, db, header)
+        request.state.actor = actor
+        return actor
+    user = await _session_user(request, db)
+    if user is None:
+        raise HTTPException(401, "Authentification requise.")
+    request.state.actor = user.actor()
+    api_write = request.method in UNSAFE_METHODS and request.url.path.startswith("/api/")
+    if api_write and not _csrf_ok(request, request.headers.get(CSRF_HEADER)):
+        await _journal_auth_refusal(request, "auth.csrf_refused", login=user.login)
+        raise HTTPException(403, "Jeton CSRF absent ou invalide.")
+    if user.must_change_password and not pending_ok:
+        if request.url.path.startswith("/api/"):
+            raise HTTPException(
+                403, "Choisissez d'abord votre mot de passe : celui reçu était à usage unique."
+            )
+        raise HTTPException(303, headers={"Location": PASSWORD_PAGE})
     actor = user.actor()
     request.state.actor = actor
     return actor

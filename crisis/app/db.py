@@ -11,6 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crisis.app.write_turns import WriteTurns
+
 WRITE_OPTION = "tocsin_write"
 BUSY_OPTION = "tocsin_busy_ms"
 BUSY_MS = 30_000  # how long a SQLite write waits for another's lock, by default
@@ -90,6 +92,7 @@ class Database:
             expire_on_commit=False,
         )
         self._after_commit: list[Callable[[], None]] = []
+        self._turns = WriteTurns() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -127,9 +130,18 @@ class Database:
             hook()
 
     @asynccontextmanager
+    async def _turn(self, *, wait_ms: int) -> AsyncIterator[None]:
+        """On SQLite, this process' writers one after the other (`write_turns`)."""
+        if self._turns is None:
+            yield
+            return
+        async with self._turns.taken(wait_ms=wait_ms):
+            yield
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One user action: everything inside commits together, or nothing does."""
-        async with self._writer() as session, session.begin():
+        async with self._turn(wait_ms=BUSY_MS), self._writer() as session, session.begin():
             yield session
         self._committed()
 
@@ -143,7 +155,11 @@ class Database:
             return
         options = {WRITE_OPTION: True, BUSY_OPTION: self.brief_busy_ms}
         bind = self.engine.execution_options(**options)
-        async with AsyncSession(bind, expire_on_commit=False) as session, session.begin():
+        async with (
+            self._turn(wait_ms=self.brief_busy_ms),
+            AsyncSession(bind, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
         self._committed()
 

@@ -18,11 +18,12 @@ from crisis import journal
 from crisis.actors import Actor, Role
 from crisis.cell import crises
 from crisis.cell.crises import RefusedInput
-from crisis.cip import faq, numbers, record, staffing
+from crisis.cip import faq, numbers, record
 from crisis.cip.rules import CipRules
 from crisis.cip.vocabulary import TOPIC_LABELS, FaqStatus
 from crisis.errors import Conflict, NotFound
 from crisis.text import visible_length
+from crisis.vocabulary import CrisisStatus
 from storage.types import UTCDateTime
 
 TEXT_MAX = 4000
@@ -95,7 +96,13 @@ def _text(value: str | None, *, code: str, what: str, required: bool) -> str | N
 
 
 async def _checked(
-    session: AsyncSession, *, crisis_id: int, call: CallIn, rules: CipRules, now: datetime
+    session: AsyncSession,
+    *,
+    crisis_id: int,
+    call: CallIn,
+    rules: CipRules,
+    now: datetime,
+    commune_known: bool,
 ) -> tuple[str | None, str | None, str | None]:
     """(question, answer, callback number) once everything else is valid."""
     _times(call, rules=rules, now=now)
@@ -103,7 +110,7 @@ async def _checked(
         raise RefusedInput("unknown_topic", f"Thème inconnu : « {call.topic[:40]} ».")
     question = _text(call.question, code="question", what="Question", required=True)
     answer = _text(call.answer, code="answer", what="Réponse donnée", required=False)
-    if call.commune and await geography.unknown_communes(session, codes=[call.commune]):
+    if call.commune and not commune_known:
         raise RefusedInput("unknown_commune", f"Commune inconnue : « {call.commune[:20]} ».")
     if call.faq_id is not None:
         entry = await faq.entry(session, crisis_id=crisis_id, entry_id=call.faq_id)
@@ -117,6 +124,55 @@ async def _checked(
     return question, answer, callback
 
 
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What a call's checks read, in one statement."""
+
+    crisis_status: str
+    ordered_at: datetime
+    closed_at: datetime | None
+    in_post: bool
+    commune_known: bool
+
+
+CALLS = CipCall.__table__  # type: ignore[attr-defined]
+_CRISES = crises.Crisis.__table__  # type: ignore[attr-defined]
+_CIPS = record.Cip.__table__  # type: ignore[attr-defined]
+_SHIFTS = record.CipShift.__table__  # type: ignore[attr-defined]
+_COMMUNES = geography.Commune.__table__  # type: ignore[attr-defined]
+_FACTS = (
+    sa.select(
+        _CRISES.c.status,
+        _CIPS.c.ordered_at,
+        _CIPS.c.closed_at,
+        sa.exists().where(
+            _SHIFTS.c.crisis_id == _CRISES.c.id,
+            _SHIFTS.c.user_id == sa.bindparam("user_id"),
+            _SHIFTS.c.checked_out_at.is_(None),
+        ),
+        sa.exists().where(_COMMUNES.c.code == sa.bindparam("commune")),
+    )
+    .select_from(_CRISES.join(_CIPS, _CIPS.c.crisis_id == _CRISES.c.id))
+    .where(_CRISES.c.id == sa.bindparam("crisis_id"))
+    .with_for_update(of=_CIPS, read=True)  # no close of the CIP until this call is saved
+)
+
+
+async def _facts(
+    session: AsyncSession, *, crisis_id: int, actor: Actor, commune: str | None
+) -> _Facts:
+    """The crisis' status, its CIP's, whether `actor` is in post, whether `commune` is known;
+    refused as `crises.get` and `record.required` refuse when the crisis or its CIP is missing."""
+    conn = await session.connection()
+    values = {"crisis_id": crisis_id, "user_id": actor.user_id, "commune": commune}
+    row = (await conn.execute(_FACTS, values)).first()
+    if row is None:
+        await crises.get(session, crisis_id=crisis_id)
+        await record.required(session, crisis_id=crisis_id)
+        row = (await conn.execute(_FACTS, values)).one()  # ordered in the meantime
+    return _Facts(*row)
+
+
 async def log_call(
     session: AsyncSession,
     *,
@@ -126,23 +182,26 @@ async def log_call(
     rules: CipRules,
     now: datetime,
 ) -> CipCall:
+    """Checks in the order of the refusals (crisis, CIP, post, then the call itself) from one
+    read, then the call and its journal entry written as plain rows."""
     actor.require(Role.OPERATOR, action="enregistrer un appel à la CIP")
-    crisis = await crises.get(session, crisis_id=crisis_id)
-    cip = await record.required(session, crisis_id=crisis_id, lock=True)  # not past a close
-    record.require_not_closed(cip)
-    if not crisis.is_open:
+    facts = await _facts(session, crisis_id=crisis_id, actor=actor, commune=call.commune or None)
+    if facts.closed_at is not None:
+        raise Conflict(
+            "cip_closed", "La CIP est fermée.", {"closed_at": facts.closed_at.isoformat()}
+        )
+    if facts.crisis_status == CrisisStatus.CLOSED:
         raise Conflict("crisis_closed", "L'événement est clos.")
-    if not actor.is_system and not await staffing.present_shift(
-        session, crisis_id=crisis_id, actor=actor
-    ):
+    if not actor.is_system and not facts.in_post:
         raise Conflict(
             "not_checked_in", "Prenez votre poste à la CIP avant d'enregistrer un appel."
         )
     question, answer, callback = await _checked(
-        session, crisis_id=crisis_id, call=call, rules=rules, now=now
-    )
+        session, crisis_id=crisis_id, call=call, rules=rules, now=now,
+        commune_known=facts.commune_known,
+    )  # fmt: skip
     assert call.received_at is not None and question is not None
-    if call.received_at < cip.ordered_at - rules.clock_skew:
+    if call.received_at < facts.ordered_at - rules.clock_skew:
         raise Conflict("call_before_order", "Appel reçu avant que la CIP soit ordonnée.")
     logged = CipCall(
         crisis_id=crisis_id,
@@ -159,8 +218,7 @@ async def log_call(
         operator=actor.login,
         recorded_at=now,
     )
-    session.add(logged)
-    await session.flush()
+    await _insert(session, logged)
     await journal.append(
         session,
         actor=actor,
@@ -176,6 +234,17 @@ async def log_call(
         },
     )
     return logged
+
+
+async def _insert(session: AsyncSession, logged: CipCall) -> None:
+    """One INSERT of plain values (no unit of work); `logged` gets its id."""
+    await session.flush()
+    conn = await session.connection()
+    values = {column.name: getattr(logged, column.name) for column in CALLS.columns}
+    del values["id"]
+    inserted = (await conn.execute(sa.insert(CALLS), values)).inserted_primary_key
+    assert inserted is not None
+    logged.id = inserted[0]
 
 
 async def for_crisis(session: AsyncSession, *, crisis_id: int) -> list[CipCall]:
