@@ -117,8 +117,9 @@ async def test_a_service_killed_at_seeded_points_of_a_fan_out_and_a_tick_loses_a
         f" ready again in {max(ready[1:]):.1f} s at most (first start {ready[0]:.1f} s)"
     )
     # Within 5 s of each restart; on a machine so loaded that a clean first start already
-    # takes more than 2.5 s (Python and the app loading), within that start plus 2.5 s.
-    assert max(ready[1:]) <= max(5.0, ready[0] + 2.5), ready
+    # takes more than 2.5 s (Python, the app and the worker child loading: /readyz waits for
+    # both), within one and a half times that start plus 2.5 s.
+    assert max(ready[1:]) <= max(5.0, ready[0] * 1.5 + 2.5), ready
     assert set(addresses) <= {m.recipient for m in smtp.state.received}  # none lost
     assert {m.recipient for m in smtp.state.duplicates} <= in_flight
     # The bulletin's e-mails all left; the clock alerts went to the people on duty by e-mail

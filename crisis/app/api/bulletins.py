@@ -53,6 +53,16 @@ async def _answer(db: DbDep, caller: Caller, step: Step) -> dict[str, Any]:
         return bulletin_view(bulletin, policy=caller.policy)
 
 
+async def _answer_once(request: Request, db: DbDep, caller: Caller, step: Step) -> JSONResponse:
+    """A review step sent again under its `Idempotency-Key` (its answer lost to a cut
+    connection or a restart) gets the first answer, not a 409 because the bulletin moved on."""
+
+    async def action(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        return 200, bulletin_view(await step(session), policy=caller.policy)
+
+    return await idempotency.run(request, db, actor=caller.actor, now=caller.now, action=action)
+
+
 @router.post(
     "/crises/{crisis_id}/bulletins",
     status_code=201,
@@ -140,8 +150,10 @@ async def edit_bulletin(
     summary="Soumettre à validation",
     **returns(BulletinView, 404, 409),
 )
-async def submit_bulletin(bulletin_id: RowId, caller: CallerDep, db: DbDep) -> dict[str, Any]:
-    return await _answer(db, caller, lambda s: actions.submit(s, caller, bulletin_id))
+async def submit_bulletin(
+    bulletin_id: RowId, request: Request, caller: CallerDep, db: DbDep
+) -> JSONResponse:
+    return await _answer_once(request, db, caller, lambda s: actions.submit(s, caller, bulletin_id))
 
 
 @router.post(
@@ -150,11 +162,15 @@ async def submit_bulletin(bulletin_id: RowId, caller: CallerDep, db: DbDep) -> d
     **returns(BulletinView, 404, 409),
 )
 async def approve_bulletin(
-    bulletin_id: RowId, caller: CallerDep, db: DbDep, body: ApproveIn | None = None
-) -> dict[str, Any]:
+    bulletin_id: RowId,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    body: ApproveIn | None = None,
+) -> JSONResponse:
     seen = body.content_hash if body is not None else None
-    return await _answer(
-        db, caller, lambda s: actions.review(s, caller, bulletin_id, seen_hash=seen)
+    return await _answer_once(
+        request, db, caller, lambda s: actions.review(s, caller, bulletin_id, seen_hash=seen)
     )
 
 
@@ -164,10 +180,10 @@ async def approve_bulletin(
     **returns(BulletinView, 404, 409),
 )
 async def reject_bulletin(
-    bulletin_id: RowId, body: RejectIn, caller: CallerDep, db: DbDep
-) -> dict[str, Any]:
-    return await _answer(
-        db, caller, lambda s: actions.review(s, caller, bulletin_id, reject=body.reason)
+    bulletin_id: RowId, body: RejectIn, request: Request, caller: CallerDep, db: DbDep
+) -> JSONResponse:
+    return await _answer_once(
+        request, db, caller, lambda s: actions.review(s, caller, bulletin_id, reject=body.reason)
     )
 
 

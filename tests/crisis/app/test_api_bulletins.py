@@ -124,6 +124,26 @@ async def test_publishing_twice_with_the_same_key_is_harmless_and_writes_the_del
     assert without_key.json()["error"]["code"] == "already_published"
 
 
+async def test_a_submit_and_an_approval_sent_again_under_their_key_get_their_first_answer(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    crisis_id, com, validator = await _setup(client, db, clock)
+    created = await client.post(
+        f"/api/v1/crises/{crisis_id}/bulletins", json=NEW, headers=com.headers
+    )
+    bulletin = f"/api/v1/bulletins/{created.json()['id']}"
+    answers = []
+    for path, user, key in [("submit", com, "s-1"), ("approve", validator, "a-1")]:
+        for _ in range(2):  # the first answer lost: the client sends the step again
+            headers = user.headers | {"Idempotency-Key": key}
+            answers.append(await client.post(f"{bulletin}/{path}", headers=headers))
+    assert [a.status_code for a in answers] == [200, 200, 200, 200]
+    assert [a.headers.get("Idempotent-Replayed") for a in answers] == [None, "true"] * 2
+    assert answers[3].json() == answers[2].json() and answers[3].json()["status"] == "approved"
+    unkeyed = await client.post(f"{bulletin}/approve", headers=validator.headers)
+    assert unkeyed.status_code == 409 and unkeyed.json()["error"]["code"] == "not_submitted"
+
+
 async def test_deliveries_filter_by_status_and_audience_and_paginate(
     client: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
