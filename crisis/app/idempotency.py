@@ -40,18 +40,21 @@ class IdempotencyRecord(SQLModel, table=True):
 Action = Callable[[AsyncSession], Awaitable[tuple[int, dict[str, Any]]]]
 
 
+async def _record(
+    session: AsyncSession, *, user_id: int, scope: str, key: str
+) -> IdempotencyRecord | None:
+    query = select(IdempotencyRecord).where(
+        IdempotencyRecord.user_id == user_id,
+        IdempotencyRecord.scope == scope,
+        IdempotencyRecord.key == key,
+    )
+    return (await session.exec(query)).first()
+
+
 async def _replay(
     session: AsyncSession, *, user_id: int, scope: str, key: str, digest: str
 ) -> JSONResponse | None:
-    record = (
-        await session.exec(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id,
-                IdempotencyRecord.scope == scope,
-                IdempotencyRecord.key == key,
-            )
-        )
-    ).first()
+    record = await _record(session, user_id=user_id, scope=scope, key=key)
     if record is None:
         return None
     if record.request_digest != digest:
@@ -121,15 +124,7 @@ async def form_result(
     answer); None for another content under the same key (two tabs sharing one draft)."""
     if not key or user_id is None:
         return None
-    record = (
-        await session.exec(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id,
-                IdempotencyRecord.scope == scope,
-                IdempotencyRecord.key == key,
-            )
-        )
-    ).first()
+    record = await _record(session, user_id=user_id, scope=scope, key=key)
     if record is None or record.request_digest != digest:
         return None
     return dict(json.loads(record.body))
