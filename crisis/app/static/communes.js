@@ -1,6 +1,7 @@
 // Communes by name or INSEE code: suggestions from /api/v1/geo/communes for the name being
 // typed after the last comma (or line, in a textarea); choosing one writes « Nom (code) ». The
-// composer and the declaration form share it. No build step, no dependency.
+// composer and the declaration form share it; a failed request is asked again (1 s, doubling
+// to 8 s). No build step, no dependency.
 (function () {
   for (const input of document.querySelectorAll("[data-commune-search]")) {
     const box = document.getElementById(input.id + "-suggestions");
@@ -8,6 +9,7 @@
     if (!box) continue;
     let timer = null;
     let asked = "";
+    let retry = 0;
 
     function current() {
       const text = input.value;
@@ -30,9 +32,23 @@
       if (typed === asked) return;
       asked = typed;
       const url = "/api/v1/geo/communes?limit=8&q=" + encodeURIComponent(typed);
-      const response = await fetch(url, { credentials: "same-origin" });
-      if (!response.ok || asked !== typed) return;
-      const items = (await response.json()).items;
+      let items;
+      try {
+        const response = await fetch(url, { credentials: "same-origin" });
+        if (!response.ok) throw new Error(String(response.status));
+        items = (await response.json()).items;
+      } catch (error) {
+        // A busy or restarting server: ask again, the name typed is still there.
+        if (asked !== typed) return;
+        asked = "";
+        if (status) status.textContent = "Suggestions momentanément indisponibles, nouvel essai…";
+        retry = Math.min(retry ? retry * 2 : 1000, 8000);
+        clearTimeout(timer);
+        timer = setTimeout(suggest, retry);
+        return;
+      }
+      retry = 0;
+      if (asked !== typed) return;
       box.replaceChildren();
       for (const commune of items) {
         const tag = document.createElement("button");
@@ -49,7 +65,7 @@
       }
     }
 
-    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(suggest, 200); });
+    input.addEventListener("input", () => { clearTimeout(timer); retry = 0; timer = setTimeout(suggest, 200); });
     input.addEventListener("keydown", (event) => {
       const first = box.querySelector("button");
       if (event.key === "Enter" && first && current().typed) { event.preventDefault(); first.click(); }
