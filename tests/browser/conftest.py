@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -34,6 +34,7 @@ class LiveServer:
     db_url: str
     users: dict[str, str]
     cip_smtp_port: int = 0  # the CIP's inbox, served by the worker (written requests)
+    tokens: dict[str, str] = field(default_factory=dict)  # API tokens of `users`, made once
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

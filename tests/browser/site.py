@@ -108,9 +108,18 @@ class Site:
         }
 
 
+def token(server: LiveServer, login: str) -> str:
+    """An API token of `login`, made once per server (a CLI process costs seconds of CPU; no
+    test revokes the shared users' tokens)."""
+    if login not in server.tokens:
+        made = server.cli("users", "token", login).stdout.strip().splitlines()[-1]
+        server.tokens[login] = made
+    return server.tokens[login]
+
+
 def api(server: LiveServer, login: str) -> httpx.Client:
-    token = server.cli("users", "token", login).stdout.strip().splitlines()[-1]
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+    token_of_login = token(server, login)
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token_of_login}"})
 
 
 def add_contact(

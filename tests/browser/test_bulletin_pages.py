@@ -5,13 +5,14 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import LiveServer, choose_password, log_in
+from tests.browser.site import token as site_token
 
 pytestmark = pytest.mark.browser
 
 
 def _declared(server: LiveServer) -> int:
     """A flood at Abbeville declared by the prefect; its id."""
-    token = server.cli("users", "token", "prefet").stdout.strip().splitlines()[-1]
+    token = site_token(server, "prefet")
     crisis = httpx.post(
         f"{server.url}/api/v1/crises",
         json={"title": "Crue à Abbeville", "kind": "crue", "mode": "real", "communes": ["80001"]},
@@ -102,11 +103,11 @@ def _user(server: LiveServer, login: str, *roles: str, email: str = "") -> str:
     args = [a for r in roles for a in ("--role", r)] + (["--email", email] if email else [])
     one_time = server.cli("users", "add", login, *args).stdout.strip().splitlines()[-1]
     server.users[login] = choose_password(server, login, one_time)
-    return server.cli("users", "token", login).stdout.strip().splitlines()[-1]
+    return site_token(server, login)
 
 
 def _draft(server: LiveServer, author_token: str, title: str) -> int:
-    prefect = server.cli("users", "token", "prefet").stdout.strip().splitlines()[-1]
+    prefect = site_token(server, "prefet")
     crisis = httpx.post(
         f"{server.url}/api/v1/crises",
         json={"title": title, "kind": "crue", "mode": "real", "communes": ["80001"]},

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import LiveServer, log_in
+from tests.browser.site import token as site_token
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +20,7 @@ PAGED = "Valérie Astreinte-Navigateur"
 
 def _on_call_validator(server: LiveServer) -> None:
     """A validator on duty now, so that ordering the cell pages her."""
-    token = server.cli("users", "token", "admin").stdout.strip().splitlines()[-1]
+    token = site_token(server, "admin")
     headers = {"Authorization": f"Bearer {token}"}
     first, last = PAGED.split(" ", 1)
     contact = httpx.post(

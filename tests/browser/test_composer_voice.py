@@ -11,12 +11,13 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import LiveServer, log_in
+from tests.browser.site import token as site_token
 
 pytestmark = pytest.mark.browser
 
 
 def _declared(server: LiveServer) -> int:
-    token = server.cli("users", "token", "prefet").stdout.strip().splitlines()[-1]
+    token = site_token(server, "prefet")
     crisis = httpx.post(
         f"{server.url}/api/v1/crises",
         json={"title": "Crue à Abbeville", "kind": "crue", "mode": "real", "communes": ["80001"]},

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import LiveServer, log_in
+from tests.browser.site import token as site_token
 from tests.browser.test_content_security_policy import COLLECT_VIOLATIONS
 from tests.crisis.bulletin_support import BODY, TITLE
 
@@ -18,7 +19,7 @@ MAYORS = ("Aubert", "Bazin", "Carpentier")
 
 
 def _api(server: LiveServer, login: str) -> httpx.Client:
-    token = server.cli("users", "token", login).stdout.strip().splitlines()[-1]
+    token = site_token(server, login)
     return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
 
 

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveServer, log_in
+from tests.browser.site import token as site_token
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +47,7 @@ def test_the_dashboard_updates_live_when_another_user_declares_a_crisis(
 ) -> None:
     log_in(page, live_server, "prefet")
     page.wait_for_timeout(500)  # let the event stream connect before the change happens
-    token = live_server.cli("users", "token", "prefet").stdout.strip().splitlines()[-1]
+    token = site_token(live_server, "prefet")
     import httpx
 
     httpx.post(
