@@ -1,7 +1,7 @@
 """The CIP console's two speed targets (issue 20).
 
     .venv/bin/python -m bench.cip.cip_bench [--postgres postgresql://…] [--entries 500]
-        [--operators 20] [--calls 25] [--pace 5]
+        [--operators 20] [--calls 25] [--pace 5] [--served N]
 
 1. FAQ search: `--entries` approved entries in one crisis; each query typed in the console is
    answered as `GET …/cip/faq?q=` answers it (`faq.listing` then `faq.search`, in one read
@@ -13,6 +13,10 @@
    case, kept as the reference figure), then at a human pace (a call every `--pace` seconds
    per operator on average, already far faster than calls lasting minutes). The accounts and
    check-ins are made before the clock starts.
+
+By default the app runs in the bench's process over ASGI. With `--served N` the saves go over
+TCP to a real `tocsin serve --web-only --web-processes N` (N > 1: PostgreSQL only), as a
+prefecture runs it; the CPU figure is then the bench client's alone.
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ import argparse
 import asyncio
 import os
 import random
+import signal
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,6 +39,7 @@ import httpx
 from pydantic import SecretStr
 
 from bench.databases import throwaway
+from bench.load.driver import free_port
 from crisis import accounts
 from crisis.actors import SYSTEM, Actor, Role
 from crisis.app import bootstrap
@@ -140,18 +148,60 @@ class Console:
         return elapsed
 
 
+@contextmanager
+def _served(url: str, processes: int) -> Iterator[str]:
+    """A real `tocsin serve --web-only` on loopback; its base URL once /readyz answers."""
+    port = free_port()
+    args = [sys.executable, "-m", "crisis", "serve", "--web-only", "--db", url]
+    args += ["--port", str(port), "--web-processes", str(processes)]
+    env = os.environ | {"TOCSIN_SECRET_KEY": "bench", "TOCSIN_SCHEDULER_ENABLED": "false"}
+    server = subprocess.Popen(
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        else:
+            raise RuntimeError("tocsin serve n'a pas démarré en 120 s")
+        yield base
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 @asynccontextmanager
-async def _console(
-    db: Database, url: str, crisis_id: int, operators: int
-) -> AsyncIterator[Console]:
+async def _client(db: Database, url: str, served: int) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in this process over ASGI, or (`served` > 0) a real server over TCP."""
+    if served:
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        with _served(url, served) as base:
+            async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+                yield http
+        return
     settings = Settings(
         database_url=url, secret_key=SecretStr("bench"), scheduler_enabled=False, json_logs=False
     )
     app = create_app(settings, clock=SystemClock(), database=db)
-    tokens = await _operators(db, operators, datetime.now(UTC))
-    base = f"/api/v1/crises/{crisis_id}/cip"
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+        yield http
+
+
+@asynccontextmanager
+async def _console(
+    db: Database, url: str, crisis_id: int, operators: int, served: int
+) -> AsyncIterator[Console]:
+    tokens = await _operators(db, operators, datetime.now(UTC))
+    base = f"/api/v1/crises/{crisis_id}/cip"
+    async with _client(db, url, served) as http:
         for n, token in enumerate(tokens):
             role = "head" if n == 0 else "operator"
             headers = {"Authorization": f"Bearer {token}"}
@@ -188,12 +238,15 @@ async def _paced(console: Console, calls: int, pace: float) -> list[float]:
     return times
 
 
-def _report(dialect: str, title: str, saved: list[float], elapsed: float, cpu: float) -> None:
+def _report(
+    dialect: str, title: str, saved: list[float], elapsed: float, cpu: float, *, served: int
+) -> None:
+    whose = f"du client seul ({served} processus web)" if served else "(client de test compris)"
     print(f"{dialect} · {title} : {_ms(saved)}")
     print(
         f"{dialect} · … {len(saved) / elapsed:.0f} appels/s, "
         f"CPU du processus {cpu * 1000 / len(saved):.1f} ms par appel "
-        f"(client de test compris), charge {os.getloadavg()[0]:.1f}"
+        f"{whose}, charge {os.getloadavg()[0]:.1f}"
     )
 
 
@@ -203,7 +256,9 @@ async def _timed(run: Awaitable[list[float]]) -> tuple[list[float], float, float
     return saved, time.perf_counter() - started, time.process_time() - started_cpu
 
 
-async def main(postgres: str | None, entries: int, operators: int, calls: int, pace: float) -> None:
+async def main(
+    postgres: str | None, entries: int, operators: int, calls: int, pace: float, served: int
+) -> None:
     async with throwaway(postgres, name="cip") as (db, url):
         await bootstrap.prepare(db, url)
         now = datetime.now(UTC) - timedelta(hours=1)
@@ -211,12 +266,14 @@ async def main(postgres: str | None, entries: int, operators: int, calls: int, p
         searched, cpu = await _search(db, crisis_id)
         print(f"{db.dialect} · recherche dans {entries} réponses : {_ms(searched[6:])}")
         print(f"{db.dialect} · … temps CPU du processus : {_ms(cpu[6:])}")
-        async with _console(db, url, crisis_id, operators) as console:
+        async with _console(db, url, crisis_id, operators, served) as console:
             title = f"{operators} opérateurs × {calls} appels sans pause"
-            _report(db.dialect, title, *await _timed(_closed_loop(console, calls)))
+            saved = await _timed(_closed_loop(console, calls))
+            _report(db.dialect, title, *saved, served=served)
             if pace > 0:
                 title = f"{operators} opérateurs, un appel toutes les {pace:g} s en moyenne"
-                _report(db.dialect, title, *await _timed(_paced(console, calls, pace)))
+                saved = await _timed(_paced(console, calls, pace))
+                _report(db.dialect, title, *saved, served=served)
         await db.dispose()
 
 
@@ -227,5 +284,7 @@ if __name__ == "__main__":
     parser.add_argument("--operators", type=int, default=20)
     parser.add_argument("--calls", type=int, default=25)
     parser.add_argument("--pace", type=float, default=5.0, help="0: no paced run")
+    parser.add_argument("--served", type=int, default=0, help="web processes of a real server")
     args = parser.parse_args()
-    asyncio.run(main(args.postgres, args.entries, args.operators, args.calls, args.pace))
+    run = main(args.postgres, args.entries, args.operators, args.calls, args.pace, args.served)
+    asyncio.run(run)
