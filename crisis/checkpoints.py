@@ -3,9 +3,9 @@ with Ed25519 and kept outside the database.
 
 The hash chain proves that no entry was changed or removed in the middle; it cannot prove that
 the tail was not cut (with `journal_head` moved back) or that both tables were not emptied. A
-checkpoint can: `journal.verify(anchor=...)` requires the chain to be at least as long as the
-checkpoint and to carry its hash at its length. A checkpoint is trusted only when its signature
-verifies with a key the operator trusts, never merely with the key it names.
+checkpoint can: `journal_verification.verify(anchor=...)` requires the chain to be at least as
+long as the checkpoint and to carry its hash at its length. A checkpoint is trusted only when
+its signature verifies with a key the operator trusts, never merely with the key it names.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.journal import GLOBAL_CHAIN, Anchor, JournalEntry, JournalHead, canonical_json
+from crisis.journal import GLOBAL_CHAIN, JournalEntry, JournalHead, canonical_json
+from crisis.journal_verification import Anchor
 from storage.backend import insert_or_ignore
 from storage.types import UTCDateTime
 

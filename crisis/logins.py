@@ -12,14 +12,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import col, delete, select
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import accounts, journal
-from crisis.accounts import LoginFailure, User
+from crisis import accounts, journal, passwords
 from crisis.actors import Actor
+from crisis.users import User
+from storage.types import UTCDateTime
 
 ANONYMOUS = Actor(None, "anonyme", frozenset())
+
+
+class LoginFailure(SQLModel, table=True):
+    """Recent failed logins per (login, source address), for throttling across instances."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (sa.Index("ix_login_failure_pair", "login", "client", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(index=True, max_length=64)
+    client: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +102,7 @@ async def verified(check: Check, password: str) -> bool:
     """The password check itself: a hash's worth of CPU in a thread, outside any transaction
     (on SQLite a write transaction would hold the one writer lock meanwhile)."""
     user = check.user
-    return await accounts.password_verified(user, password) and user is not None and user.active
+    return await passwords.password_verified(user, password) and user is not None and user.active
 
 
 async def after_check(
@@ -113,7 +127,7 @@ async def after_check(
             )
         )
         one_time = user.must_change_password
-        accounts.consume_one_time_password(user)
+        passwords.consume_one_time_password(user)
         session.add(user)
         payload = {"client": client or None, "one_time_password": one_time}
         await journal.append(

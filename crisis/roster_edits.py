@@ -18,11 +18,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contacts import roster
 from contacts.records import LineError
 from contacts.roster import Shift
-from contacts.roster_csv import read_shifts
+from contacts.roster_csv import ShiftLine, read_shifts
 from crisis import journal
-from crisis.accounts import User
 from crisis.actors import Actor, Role
 from crisis.errors import InvalidInput, NotFound
+from crisis.users import User
 
 EDIT_ROLES = (Role.ADMIN, Role.PREFECT)
 ACTION = "modifier l'astreinte"
@@ -160,15 +160,37 @@ async def import_shifts(
             },
         )
         return report
-    if lines:
-        start, end = min(x.starts_at for x in lines), max(x.ends_at for x in lines)
-        existing = await roster.shifts_between(session, start=start, end=end)
-    else:
-        existing = []
-    seen = {
+    await _add_new_shifts(session, lines=lines, report=report)
+    if report.added and not dry_run:
+        await journal.append(
+            session,
+            actor=actor,
+            action="roster.imported",
+            now=now,
+            payload={"file": filename, "records": report.records, "added": report.added},
+        )
+    return report
+
+
+async def _signatures_between(
+    session: AsyncSession, lines: list[ShiftLine]
+) -> set[tuple[object, ...]]:
+    """The signatures of the roster's shifts over the file's span."""
+    if not lines:
+        return set()
+    start, end = min(x.starts_at for x in lines), max(x.ends_at for x in lines)
+    existing = await roster.shifts_between(session, start=start, end=end)
+    return {
         _signature(s.role, s.level, s.starts_at, s.ends_at, s.contact_id, s.user_id)
         for s in existing
     }
+
+
+async def _add_new_shifts(
+    session: AsyncSession, *, lines: list[ShiftLine], report: RosterImportReport
+) -> None:
+    """Add the lines not yet in the roster (none on a dry run), counting them in `report`."""
+    seen = await _signatures_between(session, lines)
     for line in lines:
         key = _signature(
             line.role, line.level, line.starts_at, line.ends_at, line.contact_id, line.user_id
@@ -178,7 +200,7 @@ async def import_shifts(
             continue
         seen.add(key)
         report.added += 1
-        if not dry_run:
+        if not report.dry_run:
             await roster.add_shift(
                 session,
                 role=line.role,
@@ -190,12 +212,3 @@ async def import_shifts(
                 name=line.name,
                 source="import",
             )
-    if report.added and not dry_run:
-        await journal.append(
-            session,
-            actor=actor,
-            action="roster.imported",
-            now=now,
-            payload={"file": filename, "records": report.records, "added": report.added},
-        )
-    return report

@@ -14,10 +14,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.directory import AddressKind, Contact, ContactAudience
-from crisis.accounts import User
 from crisis.cell import paging
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
+from crisis.users import User
 from exercises.schedule import PARIS
 
 __all__ = [

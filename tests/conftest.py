@@ -27,7 +27,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
-from crisis import accounts
+from crisis import passwords
 from crisis.app import bootstrap
 from crisis.app.db import Database, make_engine
 from crisis.app.factory import create_app
@@ -54,9 +54,9 @@ TOGETHER = {
 # suite's thousands of user creations and logins was its biggest cost: in this process the same
 # algorithm runs at its smallest cost. The production cost is checked in
 # tests/crisis/app/test_operations.py; the processes the tests start keep it.
-PRODUCTION_HASHER = accounts._hasher
-accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-accounts._DUMMY_HASH = accounts._hasher.hash("tocsin-dummy-password")
+PRODUCTION_HASHER = passwords._hasher
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+passwords._DUMMY_HASH = passwords._hasher.hash("tocsin-dummy-password")
 
 REFERENCE_TABLES = {
     "geo_departement",

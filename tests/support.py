@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from crisis import accounts
+from crisis import accounts, api_tokens
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
 
@@ -42,6 +42,6 @@ async def make_user(db: Database, clock: FrozenClock, login: str, *roles: str) -
         user, password = await accounts.create_user(
             session, actor=SYSTEM, login=login, roles=list(roles), now=clock.now(), one_time=False
         )
-        token = await accounts.issue_token(session, actor=SYSTEM, user=user, now=clock.now())
+        token = await api_tokens.issue_token(session, actor=SYSTEM, user=user, now=clock.now())
         assert user.id is not None
         return TestUser(login, password, token, user.id)

@@ -40,7 +40,7 @@ from pydantic import SecretStr
 
 from bench.databases import throwaway
 from bench.load.driver import free_port
-from crisis import accounts
+from crisis import accounts, api_tokens
 from crisis.actors import SYSTEM, Actor, Role
 from crisis.app import bootstrap
 from crisis.app.clock import SystemClock
@@ -113,7 +113,7 @@ async def _operators(db: Database, count: int, now: datetime) -> list[str]:
                 session, actor=SYSTEM, login=f"op{n}", roles=["operator"], now=now,
                 one_time=False,
             )  # fmt: skip
-            tokens.append(await accounts.issue_token(session, actor=SYSTEM, user=user, now=now))
+            tokens.append(await api_tokens.issue_token(session, actor=SYSTEM, user=user, now=now))
     return tokens
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from contacts.directory import Contact
 from contacts.geography import Commune
-from crisis import accounts
+from crisis import accounts, api_tokens
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
 
@@ -120,7 +120,7 @@ async def cabinet_tokens(database: Database) -> dict[str, str]:
             user = await accounts.user_by_login(session, login=login)
             if user is None:
                 raise RuntimeError(f"compte de démonstration absent : {login}")
-            tokens[login] = await accounts.issue_token(
+            tokens[login] = await api_tokens.issue_token(
                 session, actor=SYSTEM, user=user, now=now, label="banc de charge"
             )
     return tokens
@@ -143,7 +143,7 @@ async def operator_tokens(database: Database, *, count: int) -> list[str]:
                 one_time=False,
             )
             tokens.append(
-                await accounts.issue_token(session, actor=SYSTEM, user=user, now=now, label="CIP")
+                await api_tokens.issue_token(session, actor=SYSTEM, user=user, now=now, label="CIP")
             )
     return tokens
 

@@ -11,12 +11,12 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from prometheus_client import CollectorRegistry, Counter
 
-from crisis import accounts, journal, logins, sessions
-from crisis.accounts import User
+from crisis import api_tokens, journal, logins, sessions
 from crisis.actors import Actor
 from crisis.app.clock import Clock
 from crisis.app.db import Database
 from crisis.app.settings import Settings
+from crisis.users import User
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
@@ -150,7 +150,7 @@ async def _bearer_actor(request: Request, db: Database, header: str) -> Actor:
     actor = None
     if scheme.lower() == "bearer" and token:
         async with db.read() as session:
-            actor = await accounts.actor_for_token(session, token=token.strip())
+            actor = await api_tokens.actor_for_token(session, token=token.strip())
     if actor is None:
         _count_token_refusal(request)
         raise HTTPException(401, "Jeton d'API invalide, révoqué ou expiré.")

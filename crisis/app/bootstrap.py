@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from contacts import geography
 from contacts.demo import DOMAIN
-from crisis import accounts
+from crisis import accounts, passwords
 from crisis.actors import SYSTEM
 from crisis.app import instance_locks, migrate
 from crisis.app.clock import Clock
@@ -51,7 +51,7 @@ async def demo_users(db: Database, clock: Clock) -> list[DemoLogin]:
     created: list[DemoLogin] = []
     async with db.transaction() as session:
         for login, name, roles in DEMO_USERS:
-            password = accounts.new_password()
+            password = passwords.new_password()
             user = await accounts.user_by_login(session, login=login)
             if user is None:
                 user, _ = await accounts.create_user(
@@ -65,7 +65,7 @@ async def demo_users(db: Database, clock: Clock) -> list[DemoLogin]:
                     one_time=False,  # the demo stays two clicks away: no forced change
                 )
             else:
-                accounts.set_password(user, password)
+                passwords.set_password(user, password)
                 user.must_change_password = False
                 session.add(user)
             if user.email is None:  # « Envoyer un test » has somewhere to go (the sandbox)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from crisis import checkpoints, journal
+from crisis import checkpoints, journal, journal_verification
 from crisis.app import bootstrap, checkpointing, cli_users, migrate, serving
 from crisis.app.cli_common import DbOption, fail, require_secret_key, settings_for
 from crisis.app.db import Database
@@ -149,11 +149,11 @@ def journal_verify(
     if checkpoint is not None:
         anchor = _trusted_anchor(settings, checkpoint, public_key, chain)
 
-    async def run() -> journal.VerifyReport:
+    async def run() -> journal_verification.VerifyReport:
         database = Database.from_url(settings.database_url)
         try:
             async with database.read() as session:
-                return await journal.verify(session, crisis_id=crisis, anchor=anchor)
+                return await journal_verification.verify(session, crisis_id=crisis, anchor=anchor)
         finally:
             await database.dispose()
 
@@ -176,7 +176,7 @@ def _checkpoint_refused(path: Path, reason: str) -> typer.Exit:
 
 def _trusted_anchor(
     settings: Settings, path: Path, public_key: str | None, chain: str
-) -> journal.Anchor:
+) -> journal_verification.Anchor:
     """The checkpoint's anchor once its file reads and its signature verifies with a trusted
     key (exit 2 otherwise, naming the file)."""
     try:

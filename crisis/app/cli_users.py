@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis import accounts
+from crisis import accounts, api_tokens
 from crisis.actors import SYSTEM
 from crisis.app import bootstrap
 from crisis.app.cli_common import DbOption, fail, settings_for
@@ -140,7 +140,7 @@ def users_token(
                 user = await accounts.user_by_login(session, login=login)
                 if user is None:
                     return None
-                return await accounts.issue_token(
+                return await api_tokens.issue_token(
                     session, actor=SYSTEM, user=user, now=SystemClock().now(), label=label
                 )
         finally:

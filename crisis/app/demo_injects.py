@@ -11,10 +11,10 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import paged_answers
-from crisis.accounts import User
 from crisis.actors import SYSTEM, Actor
 from crisis.app.db import Database
 from crisis.cell import paging
+from crisis.users import User
 from exercises import inject_play, inject_reactions, injects
 from exercises.injects import InjectSpec
 from exercises.programme import DrillRun

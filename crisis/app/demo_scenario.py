@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from contacts import geography
-from crisis.accounts import User
 from crisis.actors import Actor
 from crisis.app import actions
 from crisis.app.actions import Caller
@@ -31,6 +30,7 @@ from crisis.cell import acknowledgements, paging
 from crisis.cell.crises import Crisis
 from crisis.cip import demo as cip_demo
 from crisis.dispatch.outbox import Delivery, DeliveryStatus
+from crisis.users import User
 from crisis.vocabulary import CrisisMode
 
 ABBEVILLE_ARRONDISSEMENT = "801"

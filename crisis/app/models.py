@@ -5,7 +5,7 @@ from sqlmodel import SQLModel
 import contacts.directory
 import contacts.geography
 import contacts.roster
-import crisis.accounts
+import crisis.api_tokens
 import crisis.app.idempotency
 import crisis.app.leadership
 import crisis.bulletin.workflow
@@ -25,7 +25,9 @@ import crisis.dispatch.outbox
 import crisis.dispatch.tallies
 import crisis.inbound_updates
 import crisis.journal
+import crisis.logins
 import crisis.pending_imports
+import crisis.users
 import exercises.feedback
 import exercises.inject_play
 import exercises.injects

@@ -232,6 +232,12 @@ def _body(pdf: Document, view: SummaryView) -> None:
         ["Horloge", "Départ", "Échéance", "Atteint", "Résultat", "Alertes"],
         [[c.code, c.started, c.deadline, c.reached, c.result, c.alerts] for c in view.clocks],
     )
+    _bulletins(pdf, view)
+    _deliveries(pdf, view)
+    _journal(pdf, view)
+
+
+def _bulletins(pdf: Document, view: SummaryView) -> None:
     pdf.heading("Communiqués")
     if view.bulletins:
         pdf.grid(
@@ -244,6 +250,9 @@ def _body(pdf: Document, view: SummaryView) -> None:
         )
     else:
         pdf.put(WIDTH, "Aucun communiqué publié.")
+
+
+def _deliveries(pdf: Document, view: SummaryView) -> None:
     pdf.heading("Envois des communiqués")
     if view.statuses:
         pdf.put(WIDTH, view.totals)
@@ -258,6 +267,10 @@ def _body(pdf: Document, view: SummaryView) -> None:
         pdf.put(WIDTH, "Aucun envoi.")
     pdf.ln(1)
     pdf.put(WIDTH, view.others)
+
+
+def _journal(pdf: Document, view: SummaryView) -> None:
+    """The cabinet's entries, the whole timeline, and how to check it (hash, checkpoint)."""
     pdf.heading("Décisions, informations et actions du cabinet")
     if view.cabinet:
         pdf.grid(

@@ -17,13 +17,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from channels.kinds import ChannelKind
 from contacts.roster import DutyRole
 from crisis import journal
-from crisis.accounts import User
 from crisis.actors import SYSTEM, Actor
 from crisis.bulletin.record import Bulletin
 from crisis.cell import crises, paging
 from crisis.cell.paging import EXERCISE_PREFIX, PageTarget
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
+from crisis.users import User
 from crisis.vocabulary import PHONE
 
 

@@ -28,7 +28,6 @@ from channels.rendering import EXERCISE_BANNER
 from contacts.addresses import AddressError, masked, normalise
 from contacts.directory import Contact, ContactAudience, ContactChannel
 from crisis import journal
-from crisis.accounts import User
 from crisis.actors import Actor, Role
 from crisis.bulletin.fanout import checked_text, delivery_audience, rendering
 from crisis.bulletin.public import link_of
@@ -37,6 +36,7 @@ from crisis.bulletin.workflow import ChannelPolicy
 from crisis.dispatch import outbox
 from crisis.dispatch.outbox import DeliveryRequest, Purpose, Rendering
 from crisis.errors import Conflict, Forbidden, InvalidInput
+from crisis.users import User
 from crisis.vocabulary import Audience, BulletinStatus, CrisisMode
 
 __all__ = ["TEST_CHANNELS", "TEST_MARK", "OwnChannel", "SelfTest", "own_channels", "send_test"]
@@ -234,25 +234,8 @@ async def send_test(
             "invalid_test_channel", "Test possible par courriel, SMS, Telegram ou Matrix."
         )
     target = await _target(session, actor=actor, channel=channel, address=address, policy=policy)
-    assert bulletin.id is not None
-    audience, played_as = delivery_audience(Audience.STAFF, exercise=bulletin.exercise)
-    enqueued = await outbox.enqueue(
-        session,
-        purpose=Purpose.TEST,
-        renderings=[marked_rendering(bulletin, channel=channel, base_url=policy.base_url)],
-        requests=[
-            DeliveryRequest(
-                channel=channel,
-                address=target.address,
-                audience=audience,
-                played_audience=played_as,
-                recipient_name=actor.login,
-            )
-        ],
-        now=now,
-        exercise=bulletin.exercise,
-        crisis_id=bulletin.crisis_id,
-        bulletin_id=bulletin.id,
+    deliveries = await _enqueue_test(
+        session, bulletin=bulletin, target=target, actor=actor, policy=policy, now=now
     )
     await journal.append(
         session,
@@ -270,4 +253,37 @@ async def send_test(
             CrisisMode.EXERCISE: bulletin.exercise,
         },
     )
-    return SelfTest(deliveries=enqueued.deliveries, address=target.address, channel=channel)
+    return SelfTest(deliveries=deliveries, address=target.address, channel=channel)
+
+
+async def _enqueue_test(
+    session: AsyncSession,
+    *,
+    bulletin: Bulletin,
+    target: OwnChannel,
+    actor: Actor,
+    policy: ChannelPolicy,
+    now: datetime,
+) -> int:
+    """The test's one delivery in the outbox, to the staff audience (played, in an exercise)."""
+    assert bulletin.id is not None
+    audience, played_as = delivery_audience(Audience.STAFF, exercise=bulletin.exercise)
+    enqueued = await outbox.enqueue(
+        session,
+        purpose=Purpose.TEST,
+        renderings=[marked_rendering(bulletin, channel=target.channel, base_url=policy.base_url)],
+        requests=[
+            DeliveryRequest(
+                channel=target.channel,
+                address=target.address,
+                audience=audience,
+                played_audience=played_as,
+                recipient_name=actor.login,
+            )
+        ],
+        now=now,
+        exercise=bulletin.exercise,
+        crisis_id=bulletin.crisis_id,
+        bulletin_id=bulletin.id,
+    )
+    return enqueued.deliveries

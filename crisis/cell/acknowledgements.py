@@ -18,13 +18,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contacts.directory import Contact
 from contacts.roster import DUTY_LABELS, REQUIRED_ROLES, DutyRole, Shift, on_duty
 from crisis import journal
-from crisis.accounts import User
 from crisis.actors import Actor, Role
 from crisis.cell import crises, paging
 from crisis.cell.checklist import STAFF_ROLES
 from crisis.cell.crises import Crisis, RefusedInput
 from crisis.cell.paging import CellAcknowledgement, CellPage
 from crisis.errors import Conflict, Forbidden, NotFound
+from crisis.users import User
 from crisis.vocabulary import CrisisStatus
 
 DUTY_HOLDERS: dict[str, frozenset[Role]] = {

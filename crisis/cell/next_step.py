@@ -55,21 +55,11 @@ def next_step(
             href="#action-cellule",
         )
     if tracks.cod == CodTrack.ACTIVATED and "ES48" in deadlines:
-        for audience, words in FIRST_AUDIENCES:
-            if audience in informed:
-                continue
-            template = templates.get(audience)
-            href = f"/evenements/{crisis_id}/communiques/nouveau"
-            return NextStep(
-                key=f"first_bulletin_{audience}",
-                title=f"Rédiger le premier communiqué {words}"
-                + (" — modèle prêt" if template else ""),
-                detail="L'ES48 demande d'informer élus, médias et public dans l'heure qui suit "
-                "l'activation du COD.",
-                href=f"{href}?modele={template}" if template else href,
-                clock="ES48",
-                deadline=deadlines["ES48"],
-            )
+        first = _first_bulletin(
+            crisis_id=crisis_id, informed=informed, templates=templates, due=deadlines["ES48"]
+        )
+        if first is not None:
+            return first
     if tracks.cell == CellTrack.ORDERED:
         return NextStep(
             key="complete_cell",
@@ -93,3 +83,24 @@ def next_step(
         detail="Appelez les élus non joints et publiez le point de situation annoncé.",
         href=f"/evenements/{crisis_id}/communiques/nouveau",
     )
+
+
+def _first_bulletin(
+    *, crisis_id: int, informed: Collection[str], templates: Mapping[str, str], due: datetime
+) -> NextStep | None:
+    """The first-information bulletin to write for the first audience not yet informed."""
+    for audience, words in FIRST_AUDIENCES:
+        if audience in informed:
+            continue
+        template = templates.get(audience)
+        href = f"/evenements/{crisis_id}/communiques/nouveau"
+        return NextStep(
+            key=f"first_bulletin_{audience}",
+            title=f"Rédiger le premier communiqué {words}" + (" — modèle prêt" if template else ""),
+            detail="L'ES48 demande d'informer élus, médias et public dans l'heure qui suit "
+            "l'activation du COD.",
+            href=f"{href}?modele={template}" if template else href,
+            clock="ES48",
+            deadline=due,
+        )
+    return None

@@ -186,16 +186,7 @@ async def log_call(
     read, then the call and its journal entry written as plain rows."""
     actor.require(Role.OPERATOR, action="enregistrer un appel à la CIP")
     facts = await _facts(session, crisis_id=crisis_id, actor=actor, commune=call.commune or None)
-    if facts.closed_at is not None:
-        raise Conflict(
-            "cip_closed", "La CIP est fermée.", {"closed_at": facts.closed_at.isoformat()}
-        )
-    if facts.crisis_status == CrisisStatus.CLOSED:
-        raise Conflict("crisis_closed", "L'événement est clos.")
-    if not actor.is_system and not facts.in_post:
-        raise Conflict(
-            "not_checked_in", "Prenez votre poste à la CIP avant d'enregistrer un appel."
-        )
+    _refuse_unless_open(facts, actor=actor)
     question, answer, callback = await _checked(
         session, crisis_id=crisis_id, call=call, rules=rules, now=now,
         commune_known=facts.commune_known,
@@ -225,15 +216,35 @@ async def log_call(
         action="cip.call_logged",
         now=now,
         crisis_id=crisis_id,
-        payload={
-            "call": logged.id,
-            "topic": logged.topic,
-            "commune": logged.commune,
-            "faq": logged.faq_id,
-            "follow_up": logged.follow_up,
-        },
+        payload=_journaled(logged),
     )
     return logged
+
+
+def _refuse_unless_open(facts: _Facts, *, actor: Actor) -> None:
+    """The refusals that the facts alone decide, in their order: CIP closed, event closed,
+    caller not at a post of the CIP."""
+    if facts.closed_at is not None:
+        raise Conflict(
+            "cip_closed", "La CIP est fermée.", {"closed_at": facts.closed_at.isoformat()}
+        )
+    if facts.crisis_status == CrisisStatus.CLOSED:
+        raise Conflict("crisis_closed", "L'événement est clos.")
+    if not actor.is_system and not facts.in_post:
+        raise Conflict(
+            "not_checked_in", "Prenez votre poste à la CIP avant d'enregistrer un appel."
+        )
+
+
+def _journaled(logged: CipCall) -> dict[str, object]:
+    """What the journal keeps of a call."""
+    return {
+        "call": logged.id,
+        "topic": logged.topic,
+        "commune": logged.commune,
+        "faq": logged.faq_id,
+        "follow_up": logged.follow_up,
+    }
 
 
 async def _insert(session: AsyncSession, logged: CipCall) -> None:

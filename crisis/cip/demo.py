@@ -43,6 +43,17 @@ FAQ = [
 ]
 
 
+# Each call: the minute it comes in, the seconds before it is answered, the commune, the topic,
+# the question, and the FAQ answer given (its index in FAQ; None: no answer yet).
+CALLS: list[tuple[int, int, str | None, CallTopic, str, int | None]] = [
+    (41, 25, ABBEVILLE, CallTopic.EVACUATION, "Dois-je quitter ma maison rue du Pont ?", 0),
+    (42, 70, ABBEVILLE, CallTopic.ROADS, "La route de Pont-Remy est-elle coupée ?", 1),
+    (43, 40, PONT_REMY, CallTopic.SAFETY, "L'eau monte dans ma cave, que faire ?", 2),
+    (45, 15, ABBEVILLE, CallTopic.SCHOOLS, "Les écoles seront-elles ouvertes demain ?", None),
+    (46, 95, PONT_REMY, CallTopic.SCHOOLS, "Le collège ouvre-t-il demain ?", None),
+    (47, 30, None, CallTopic.OTHER, "Où suivre l'évolution de la crue ?", 3),
+]
+
 WRITTEN = [
     (
         "michel.berger@exemple.test", "Michel Berger", "Hébergement avec un chien",
@@ -76,6 +87,25 @@ async def play(
     def at(minutes: float) -> datetime:
         return start + timedelta(minutes=minutes)
 
+    await _opened(session, cast=cast, crisis_id=crisis_id, rules=rules, at=at)
+    entries = await _approved_faq(
+        session, cast=cast, crisis_id=crisis_id, bulletin_id=bulletin_id, at=at
+    )
+    await _logged_calls(
+        session, cast=cast, crisis_id=crisis_id, entries=entries, rules=rules, at=at
+    )
+    await _written_requests(session, cast=cast, crisis_id=crisis_id, at=at)
+
+
+async def _opened(
+    session: AsyncSession,
+    *,
+    cast: Cast,
+    crisis_id: int,
+    rules: CipRules,
+    at: Callable[[float], datetime],
+) -> None:
+    """Ordered at 22 minutes, the head then the operators checked in, open at 30."""
     await ordering.order(
         session, actor=cast.prefect, crisis_id=crisis_id, number=NUMBER,
         decided_by="Préfète de la Somme", expected_opening_at=at(35), rules=rules, now=at(22),
@@ -88,6 +118,17 @@ async def play(
     await ordering.declare_open(
         session, actor=cast.head, crisis_id=crisis_id, rules=rules, now=at(30)
     )
+
+
+async def _approved_faq(
+    session: AsyncSession,
+    *,
+    cast: Cast,
+    crisis_id: int,
+    bulletin_id: int,
+    at: Callable[[float], datetime],
+) -> list[int]:
+    """The FAQ answers written from the bulletin and approved; their ids, in order."""
     entries = []
     for minute, (question, answer) in enumerate(FAQ):
         entry = await faq.write(
@@ -99,15 +140,20 @@ async def play(
             session, actor=cast.validator, crisis_id=crisis_id, entry_id=entry.id, now=at(40)
         )
         entries.append(entry.id)
-    script: list[tuple[int, int, str | None, CallTopic, str, int | None]] = [
-        (41, 25, ABBEVILLE, CallTopic.EVACUATION, "Dois-je quitter ma maison rue du Pont ?", 0),
-        (42, 70, ABBEVILLE, CallTopic.ROADS, "La route de Pont-Remy est-elle coupée ?", 1),
-        (43, 40, PONT_REMY, CallTopic.SAFETY, "L'eau monte dans ma cave, que faire ?", 2),
-        (45, 15, ABBEVILLE, CallTopic.SCHOOLS, "Les écoles seront-elles ouvertes demain ?", None),
-        (46, 95, PONT_REMY, CallTopic.SCHOOLS, "Le collège ouvre-t-il demain ?", None),
-        (47, 30, None, CallTopic.OTHER, "Où suivre l'évolution de la crue ?", 3),
-    ]
-    for n, (minute, wait, commune, topic, asked, picked) in enumerate(script):
+    return entries
+
+
+async def _logged_calls(
+    session: AsyncSession,
+    *,
+    cast: Cast,
+    crisis_id: int,
+    entries: list[int],
+    rules: CipRules,
+    at: Callable[[float], datetime],
+) -> None:
+    """The calls of `CALLS`, taken by the two operators in turn."""
+    for n, (minute, wait, commune, topic, asked, picked) in enumerate(CALLS):
         received = at(minute)
         operator = cast.operators[n % 2]
         follow_up = picked is None and n % 2 == 1
@@ -122,7 +168,6 @@ async def play(
             session, actor=operator, crisis_id=crisis_id, call=call, rules=rules,
             now=received + timedelta(seconds=wait + 130),
         )  # fmt: skip
-    await _written_requests(session, cast=cast, crisis_id=crisis_id, at=at)
 
 
 async def _written_requests(

@@ -23,7 +23,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contacts.roster import CIP_DUTY_ROLES, DUTY_LABELS, CipDutyRole
 from crisis import journal
-from crisis.accounts import User
 from crisis.actors import Actor, Role
 from crisis.cell import crises, paging
 from crisis.cell.crises import Crisis
@@ -32,6 +31,7 @@ from crisis.cip import record, staffing
 from crisis.cip.record import CipShift
 from crisis.cip.rules import CipRules
 from crisis.cip.vocabulary import CipRole
+from crisis.users import User
 from crisis.vocabulary import CrisisMode
 
 CIP_ROLE_OF: Mapping[str, CipRole] = {

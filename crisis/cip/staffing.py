@@ -13,13 +13,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import journal
-from crisis.accounts import User
 from crisis.actors import Actor, Role
 from crisis.cell.crises import RefusedInput
 from crisis.cip import record
 from crisis.cip.record import CipShift
 from crisis.cip.vocabulary import CIP_ROLE_LABELS, CipRole
 from crisis.errors import Conflict, NotFound
+from crisis.users import User
 
 HANDOVER_MAX = 4000
 

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.chaos.support import free_port as _port
+from tests.process_support import free_port
 
 BINARIES = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
 
@@ -20,7 +20,7 @@ class Cluster:
 
     def __init__(self, root: Path) -> None:
         self.data = root / "data"
-        self.port = _port()
+        self.port = free_port()
         self.bin = Path(BINARIES[-1])
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         self.log = root / "postgres.log"

@@ -2,21 +2,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from channels.sandbox.smtp import SmtpFake
 from tests.chaos.cluster import BINARIES, Cluster
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpFake]:
-    fake = SmtpFake()
-    await fake.start()
-    yield fake
-    await fake.stop()
+from tests.process_support import smtp  # noqa: F401 (a fixture)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from channels.sandbox.smtp import SmtpFake
-from crisis import checkpoints, journal
+from crisis import checkpoints, journal_verification
 from crisis.app.db import Database
 from tests.support import TestUser
 
@@ -84,7 +84,7 @@ async def journal_holds(db: Database, directory: Path, trusted: Ed25519PublicKey
     read = checkpoints.parse(path.read_text("utf-8"))
     checkpoints.check_signature(read, trusted)
     async with db.read() as session:
-        report = await journal.verify(session, crisis_id=None, anchor=read.anchor)
+        report = await journal_verification.verify(session, crisis_id=None, anchor=read.anchor)
     assert report.broken is None, report.broken
     return read.anchor.length
 

@@ -1,4 +1,5 @@
-"""What the chaos tests share: the service's environment for the sandbox SMTP server."""
+"""What the chaos tests share: a `tocsin serve` (or `worker`) killed and started again, and the
+CPU its process group uses."""
 
 from __future__ import annotations
 
@@ -6,64 +7,18 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
-from channels.sandbox.smtp import SmtpFake
 from tests.conftest import ON_POSTGRESQL
-
-
-def service_env(smtp: SmtpFake, *, rate: int) -> dict[str, str]:
-    """A `tocsin serve` or `tocsin worker` sending its e-mail to ``smtp``, quietly."""
-    return {
-        "TOCSIN_SECRET_KEY": "chaos-test",
-        "TOCSIN_JSON_LOGS": "false",
-        "TOCSIN_LOG_LEVEL": "WARNING",
-        "TOCSIN_CHANNELS__SMTP__HOST": "127.0.0.1",
-        "TOCSIN_CHANNELS__SMTP__PORT": str(smtp.port),
-        "TOCSIN_CHANNELS__SMTP__SECURITY": "none",
-        "TOCSIN_CHANNELS__SMTP__RATE_PER_SECOND": str(rate),
-    }
-
+from tests.process_support import answers, free_port, until
 
 NEEDS_POSTGRES = pytest.mark.skipif(not ON_POSTGRESQL, reason="the PostgreSQL half of the suite")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def answers(url: str) -> bool:
-    """Whether the service at ``url`` answers ``/readyz`` with 200."""
-    try:
-        async with httpx.AsyncClient(timeout=0.5) as client:
-            return (await client.get(f"{url}/readyz")).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-async def until(predicate: Callable[[], object], *, timeout: float, every: float = 0.05) -> float:
-    """Wait until ``predicate`` holds (awaited if it is a coroutine); the seconds it took."""
-    began = time.monotonic()
-    while True:
-        found = predicate()
-        if asyncio.iscoroutine(found):
-            found = await found
-        if found:
-            return time.monotonic() - began
-        assert time.monotonic() - began < timeout, "timed out"
-        await asyncio.sleep(every)
 
 
 def _stats() -> dict[int, list[str]]:

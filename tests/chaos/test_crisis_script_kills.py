@@ -41,11 +41,12 @@ from tests.chaos.script_support import (
     latest_checkpoint,
     scalar,
 )
-from tests.chaos.support import Service, service_env, until
+from tests.chaos.support import Service
 from tests.crisis.bulletin_support import ABBEVILLE, BODY, TITLE, load_directory, person
 from tests.crisis.cip.cip_support import NUMBER
 from tests.crisis.lifecycle_support import add_contact, roster
 from tests.exercises.support import crisis_drill_body
+from tests.process_support import service_env, until
 from tests.support import FrozenClock, make_user
 
 pytestmark = pytest.mark.chaos

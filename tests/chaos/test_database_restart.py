@@ -24,9 +24,9 @@ import sqlalchemy as sa
 from channels.sandbox.smtp import SmtpFake
 from crisis.app.db import Database
 from tests.chaos.cluster import Cluster
-from tests.chaos.support import NEEDS_POSTGRES, service_env
-from tests.crisis.app.test_instances import UNSETTLED, _until
+from tests.chaos.support import NEEDS_POSTGRES
 from tests.crisis.dispatch_support import emails, enqueue
+from tests.process_support import UNSETTLED, service_env, until
 
 pytestmark = [pytest.mark.chaos, NEEDS_POSTGRES]  # several instances, or its own cluster
 
@@ -48,10 +48,10 @@ async def _fan_out(db: Database, smtp: SmtpFake, prefix: str, restart: list[str]
     began = time.monotonic()
     await enqueue(db, now=datetime.now(UTC), addresses=addresses)
     if restart:
-        await _until(lambda: len(smtp.state.received) >= before + FAN_OUT // 5, timeout=60)
+        await until(lambda: len(smtp.state.received) >= before + FAN_OUT // 5, timeout=60)
         await db.dispose()
         await asyncio.to_thread(*restart)  # type: ignore[call-arg]
-    took = await _until(lambda: _settled(db), timeout=120, every=0.1)
+    took = await until(lambda: _settled(db), timeout=120, every=0.1)
     assert set(addresses) <= {m.recipient for m in smtp.state.received}  # none lost
     last = max(m.at for m in smtp.state.received).timestamp() - (time.time() - took)
     print(f"{prefix}: settled {took:.1f} s after the restart, last e-mail at {last:.1f} s")

@@ -22,19 +22,17 @@ import sqlalchemy as sa
 from channels.sandbox.smtp import SmtpFake
 from crisis.app.db import Database
 from tests.chaos.support import NEEDS_POSTGRES
-from tests.crisis.app.test_instances import (  # noqa: F401 (fixtures)
+from tests.crisis.app.instances_support import (  # noqa: F401 (fixtures)
     LEASE,
-    UNSETTLED,
     Worker,
-    _alive,
-    _scalar,
-    _until,
+    alive,
     start,
     telegram,
     wall_clock,
 )
 from tests.crisis.dispatch_support import emails, enqueue
 from tests.crisis.lifecycle_support import ordered_crisis, roster
+from tests.process_support import UNSETTLED, scalar, until
 from tests.support import FrozenClock
 
 pytestmark = [pytest.mark.chaos, NEEDS_POSTGRES]  # several instances, or its own cluster
@@ -55,7 +53,7 @@ async def test_three_workers_hit_by_random_kills_and_pauses_lose_nothing_and_ale
 ) -> None:
     rng = random.Random(SEED)
     workers = [await start() for _ in range(3)]
-    await _until(lambda: _alive(db, 3), timeout=60)
+    await until(lambda: alive(db, 3), timeout=60)
     async with db.transaction() as session:
         await roster(session, now=clock.now())
         await ordered_crisis(session, now=clock.now())
@@ -71,19 +69,19 @@ async def test_three_workers_hit_by_random_kills_and_pauses_lose_nothing_and_ale
     for _ in range(HITS):
         await asyncio.sleep(rng.uniform(0.2, 1.5))
         victim = workers.pop(rng.randrange(len(workers)))
-        leader = await _scalar(db, HOLDER) == victim.name
+        leader = await scalar(db, HOLDER) == victim.name
         how = rng.choice([signal.SIGKILL, signal.SIGSTOP])
         victim.signal(how)
         hit = time.monotonic()
         if leader:
-            failovers.append(await _until(lambda v=victim: _led_by_other(db, v), timeout=15))
+            failovers.append(await until(lambda v=victim: _led_by_other(db, v), timeout=15))
         if how == signal.SIGSTOP:
             await asyncio.sleep(max(0.0, LEASE + 1 - (time.monotonic() - hit)))
             victim.signal(signal.SIGCONT)
             workers.append(victim)
         else:
             workers.append(await start())
-    await _until(lambda: _unsettled_is_zero(db), timeout=120, every=0.2)
+    await until(lambda: _unsettled_is_zero(db), timeout=120, every=0.2)
     twice = (
         "SELECT count(*) FROM (SELECT address FROM delivery WHERE purpose = 'clock_alert'"
         " GROUP BY address, channel, message_id HAVING count(*) > 1) AS d"
@@ -97,17 +95,17 @@ async def test_three_workers_hit_by_random_kills_and_pauses_lose_nothing_and_ale
     assert all(f <= 10 for f in failovers), failovers
     assert set(addresses) <= {m.recipient for m in smtp.state.received}  # none lost
     failed = "SELECT count(*) FROM delivery WHERE status = 'failed' AND purpose = 'bulletin'"
-    assert await _scalar(db, failed) == 0
-    assert await _scalar(db, twice) == 0
-    assert await _scalar(db, unsent) == 0
+    assert await scalar(db, failed) == 0
+    assert await scalar(db, twice) == 0
+    assert await scalar(db, unsent) == 0
     keys = {(m.recipient, m.key) for m in smtp.state.received if m.recipient in addresses}
     assert len(keys) == len(addresses)  # a resend only under the same Message-ID
 
 
 async def _led_by_other(db: Database, victim: Worker) -> bool:
-    name = await _scalar(db, HOLDER)
+    name = await scalar(db, HOLDER)
     return name is not None and name != victim.name
 
 
 async def _unsettled_is_zero(db: Database) -> bool:
-    return await _scalar(db, UNSETTLED) == 0
+    return await scalar(db, UNSETTLED) == 0

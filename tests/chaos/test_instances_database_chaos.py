@@ -34,10 +34,11 @@ from channels.sandbox.smtp import SmtpFake
 from crisis.app.db import Database
 from tests.chaos.cluster import Cluster
 from tests.chaos.script_support import alerts_sent
-from tests.chaos.support import NEEDS_POSTGRES, Service, service_env, until
+from tests.chaos.support import NEEDS_POSTGRES, Service
 from tests.crisis.dispatch_support import emails, enqueue
 from tests.crisis.lifecycle_support import ordered_crisis, roster
 from tests.exercises.support import plan
+from tests.process_support import UNSETTLED, service_env, until
 
 pytestmark = [pytest.mark.chaos, NEEDS_POSTGRES]
 
@@ -50,7 +51,6 @@ FAN_OUT = int(os.environ.get("TOCSIN_CHAOS_FLEET_FAN_OUT", "400"))
 SEED = int(os.environ.get("TOCSIN_CHAOS_SEED", "22"))
 DRILLS = 2
 LEASE = 3.0
-UNSETTLED = "SELECT count(*) FROM delivery WHERE status IN ('pending', 'retrying', 'sending')"
 HOLDER = (
     "SELECT i.name FROM scheduler_lease l JOIN dispatch_instance i ON i.id = l.holder"
     " WHERE l.expires_at > now()"

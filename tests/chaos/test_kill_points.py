@@ -18,17 +18,14 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
 from channels.sandbox.smtp import SmtpFake
 from crisis.app.db import Database
-from tests.chaos.support import service_env
-from tests.crisis.app.test_clock_restart import _port
-from tests.crisis.app.test_instances import _until
 from tests.crisis.dispatch_support import emails, enqueue
 from tests.crisis.lifecycle_support import ordered_crisis, roster
+from tests.process_support import UNSETTLED, answers, free_port, scalar, service_env, until
 from tests.support import FrozenClock
 
 pytestmark = pytest.mark.chaos
@@ -36,13 +33,12 @@ pytestmark = pytest.mark.chaos
 KILLS = int(os.environ.get("TOCSIN_CHAOS_KILLS", "3"))
 FAN_OUT = int(os.environ.get("TOCSIN_CHAOS_FAN_OUT", "300"))
 SEED = int(os.environ.get("TOCSIN_CHAOS_SEED", "22"))
-UNSETTLED = "SELECT count(*) FROM delivery WHERE status IN ('pending', 'retrying', 'sending')"
 
 
 async def _serve(
     database_url: str, smtp: SmtpFake, fake_now: str, root: Path
 ) -> tuple[asyncio.subprocess.Process, str]:
-    port = _port()
+    port = free_port()
     env = (
         os.environ
         | service_env(smtp, rate=200)
@@ -61,19 +57,6 @@ async def _serve(
         stderr=asyncio.subprocess.DEVNULL,
     )
     return process, f"http://127.0.0.1:{port}"
-
-
-async def _ready(url: str) -> bool:
-    try:
-        async with httpx.AsyncClient(timeout=0.5) as client:
-            return (await client.get(f"{url}/readyz")).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-async def _scalar(db: Database, query: str) -> object:
-    async with db.read() as session:
-        return await session.scalar(sa.text(query))
 
 
 async def test_a_service_killed_at_seeded_points_of_a_fan_out_and_a_tick_loses_and_repeats_nothing(
@@ -95,8 +78,8 @@ async def test_a_service_killed_at_seeded_points_of_a_fan_out_and_a_tick_loses_a
     try:
         for point in points:
             process, url = await _serve(database_url, smtp, fake_now, project_root)
-            ready.append(await _until(lambda u=url: _ready(u), timeout=30))  # type: ignore[misc]
-            await _until(lambda p=point: len(smtp.state.received) >= p, timeout=60)  # type: ignore[misc]
+            ready.append(await until(lambda u=url: answers(u), timeout=30))  # type: ignore[misc]
+            await until(lambda p=point: len(smtp.state.received) >= p, timeout=60)  # type: ignore[misc]
             process.send_signal(signal.SIGKILL)
             await process.wait()
             async with db.read() as session:
@@ -105,8 +88,8 @@ async def test_a_service_killed_at_seeded_points_of_a_fan_out_and_a_tick_loses_a
                 )
                 in_flight |= {str(address) for (address,) in rows}
         process, url = await _serve(database_url, smtp, fake_now, project_root)
-        ready.append(await _until(lambda: _ready(url), timeout=30))
-        await _until(lambda: _count_is(db, UNSETTLED, 0), timeout=90)
+        ready.append(await until(lambda: answers(url), timeout=30))
+        await until(lambda: _count_is(db, UNSETTLED, 0), timeout=90)
         process.send_signal(signal.SIGKILL)
         await process.wait()
     finally:
@@ -125,7 +108,7 @@ async def test_a_service_killed_at_seeded_points_of_a_fan_out_and_a_tick_loses_a
     # The bulletin's e-mails all left; the clock alerts went to the people on duty by e-mail
     # and by channels this service has not configured, failed with that reason.
     failed = "SELECT count(*) FROM delivery WHERE status = 'failed' AND purpose = 'bulletin'"
-    assert await _scalar(db, failed) == 0
+    assert await scalar(db, failed) == 0
     async with db.read() as session:
         reasons = (
             await session.execute(
@@ -140,9 +123,9 @@ async def test_a_service_killed_at_seeded_points_of_a_fan_out_and_a_tick_loses_a
         "SELECT count(*) FROM (SELECT address FROM delivery WHERE purpose = 'clock_alert'"
         " GROUP BY address, channel, message_id HAVING count(*) > 1) AS d"
     )
-    assert await _scalar(db, twice) == 0
+    assert await scalar(db, twice) == 0
     sent = "SELECT count(*) FROM clock_alert WHERE threshold_min = 30 AND sent_at IS NOT NULL"
-    assert await _scalar(db, sent) == await _scalar(
+    assert await scalar(db, sent) == await scalar(
         db, "SELECT count(*) FROM clock_alert WHERE threshold_min = 30"
     )
     verify = await asyncio.create_subprocess_exec(
@@ -156,4 +139,4 @@ async def test_a_service_killed_at_seeded_points_of_a_fan_out_and_a_tick_loses_a
 
 
 async def _count_is(db: Database, query: str, expected: object) -> bool:
-    return await _scalar(db, query) == expected
+    return await scalar(db, query) == expected

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from crisis import journal, journal_batch
+from crisis import journal, journal_batch, journal_verification
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
 from crisis.dispatch import outbox
@@ -148,7 +148,7 @@ async def _chains_verify(db: Database, crisis_ids: list[int | None]) -> dict[int
     checked: dict[int | None, int] = {}
     async with db.read() as session:
         for crisis_id in crisis_ids:
-            report = await journal.verify(session, crisis_id=crisis_id)
+            report = await journal_verification.verify(session, crisis_id=crisis_id)
             assert report.ok, (crisis_id, report)
             checked[crisis_id] = report.checked
     return checked

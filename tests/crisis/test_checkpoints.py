@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from crisis import checkpoints, journal
+from crisis import checkpoints, journal, journal_verification
 from crisis.app.db import Database
 from crisis.checkpoints import CheckpointError
 from tests.crisis.journal_support import cut_tail, wipe, write_entries
@@ -31,10 +31,10 @@ async def _checkpoint(
 
 async def _verify(
     db: Database, crisis_id: int | None, checkpoint: checkpoints.Checkpoint | None
-) -> journal.VerifyReport:
+) -> journal_verification.VerifyReport:
     anchor = checkpoint.anchor if checkpoint else None
     async with db.read() as session:
-        return await journal.verify(session, crisis_id=crisis_id, anchor=anchor)
+        return await journal_verification.verify(session, crisis_id=crisis_id, anchor=anchor)
 
 
 async def _checkpointed_then_wiped(db: Database, clock: FrozenClock) -> checkpoints.Checkpoint:
@@ -56,7 +56,7 @@ async def test_deleting_the_tail_and_moving_the_head_back_is_detected_with_a_che
     await cut_tail(db, keep=3)
     assert (await _verify(db, crisis_id, None)).ok  # the database alone cannot tell
     report = await _verify(db, crisis_id, checkpoint)
-    assert report.broken == journal.ChainBreak(
+    assert report.broken == journal_verification.ChainBreak(
         None, "chaîne tronquée : 3 entrées, 5 au point de contrôle"
     )
 
@@ -67,7 +67,7 @@ async def test_emptying_both_journal_tables_is_detected_with_a_checkpoint(
     checkpoint = await _checkpointed_then_wiped(db, clock)
     assert (await _verify(db, None, None)).ok
     report = await _verify(db, None, checkpoint)
-    assert report.broken == journal.ChainBreak(
+    assert report.broken == journal_verification.ChainBreak(
         None, "main courante vidée (3 entrées au point de contrôle)"
     )
 
@@ -79,7 +79,7 @@ async def test_a_chain_rewritten_from_the_checkpoint_on_is_detected_even_when_lo
     checkpoint = await _checkpointed_then_wiped(db, clock)
     await write_entries(db, clock, 4, 4)
     report = await _verify(db, None, checkpoint)
-    assert report.broken == journal.ChainBreak(
+    assert report.broken == journal_verification.ChainBreak(
         None, "la chaîne ne passe plus par le point de contrôle"
     )
 

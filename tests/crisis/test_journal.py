@@ -5,16 +5,16 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from crisis import journal
+from crisis import journal, journal_verification
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
 from tests.crisis.journal_support import write_entries
 from tests.support import FrozenClock
 
 
-async def _verify(db: Database, crisis_id: int | None = None) -> journal.VerifyReport:
+async def _verify(db: Database, crisis_id: int | None = None) -> journal_verification.VerifyReport:
     async with db.read() as session:
-        return await journal.verify(session, crisis_id=crisis_id)
+        return await journal_verification.verify(session, crisis_id=crisis_id)
 
 
 async def test_an_untouched_journal_verifies_on_both_chains(
@@ -175,7 +175,9 @@ async def test_a_forged_redaction_entry_outside_the_global_chain_fails_the_crisi
             {"p": journal.canonical_json(named)},
         )
     report = await _verify(db, 5)
-    assert not report.ok and report.broken == journal.ChainBreak(4, "entrée d'effacement altérée")
+    assert not report.ok and report.broken == journal_verification.ChainBreak(
+        4, "entrée d'effacement altérée"
+    )
 
 
 async def test_a_rolled_back_action_leaves_no_journal_entry(

@@ -9,12 +9,12 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
-from crisis.accounts import User
 from crisis.app.db import Database
 from crisis.cell.crises import Crisis
 from crisis.dispatch.outbox import Delivery, OutboxMessage
 from crisis.errors import Forbidden
 from crisis.journal import JournalEntry
+from crisis.users import User
 from exercises import asking, ending, launching
 from exercises.errors import DrillConflict
 from exercises.programme import Drill, DrillRun, RunStatus

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
-from crisis.accounts import User
 from crisis.app.db import Database
 from crisis.cell.crises import Crisis
 from crisis.dispatch.outbox import Delivery, OutboxMessage
 from crisis.journal import JournalEntry
+from crisis.users import User
 from exercises import ending, launching
 from exercises.errors import DrillConflict
 from exercises.programme import Drill, DrillKind, DrillRun, RunStatus

@@ -15,7 +15,7 @@ import json
 import httpx
 import sqlalchemy as sa
 
-from crisis import journal
+from crisis import journal_verification
 from crisis.app.db import Database
 from crisis.journal import JournalEntry
 from tests.crisis.app.web_session import csrf_of, log_in
@@ -71,7 +71,7 @@ async def _approve(
 async def _actions(db: Database, bulletin_id: int) -> list[str]:
     async with db.read() as session:
         rows = (await session.execute(sa.select(JournalEntry))).scalars().all()
-        assert (await journal.verify(session)).ok
+        assert (await journal_verification.verify(session)).ok
     return [row.action for row in rows if json.loads(row.payload).get("bulletin_id") == bulletin_id]
 
 

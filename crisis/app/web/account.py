@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from crisis import accounts, sessions
+from crisis import api_tokens, passwords, sessions, users
 from crisis.actors import Actor
 from crisis.app import auth
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, PendingActor, SettingsDep
@@ -34,7 +34,7 @@ async def _account_page(
         open_sessions = await sessions.active_for(
             session, user_id=actor.user_id, now=clock.now(), policy=policy
         )
-        tokens = await accounts.tokens_of(session, user_id=actor.user_id)
+        tokens = await api_tokens.tokens_of(session, user_id=actor.user_id)
     return render(
         request,
         "account.html",
@@ -42,7 +42,7 @@ async def _account_page(
         sessions=open_sessions,
         current_session=getattr(request.state, "session_id", None),
         tokens=tokens,
-        min_length=accounts.MIN_PASSWORD_LENGTH,
+        min_length=passwords.MIN_PASSWORD_LENGTH,
         **context,
     )
 
@@ -56,7 +56,7 @@ async def account_page(
 
 async def _must_change(db: DbDep, actor: Actor) -> bool:
     async with db.read() as session:
-        user = await session.get(accounts.User, actor.user_id)
+        user = await session.get(users.User, actor.user_id)
     return user is not None and user.must_change_password
 
 
@@ -64,7 +64,7 @@ async def _must_change(db: DbDep, actor: Actor) -> bool:
 async def password_page(request: Request, actor: PendingActor, db: DbDep) -> Response:
     if not await _must_change(db, actor):
         return RedirectResponse("/mon-compte#mot-de-passe", status_code=303)
-    return render(request, "password.html", min_length=accounts.MIN_PASSWORD_LENGTH)
+    return render(request, "password.html", min_length=passwords.MIN_PASSWORD_LENGTH)
 
 
 @router.post("/mon-compte/mot-de-passe", dependencies=[CsrfChecked])
@@ -81,7 +81,7 @@ async def password_submit(
     forced = await _must_change(db, actor)
     try:
         async with db.transaction() as session:
-            await accounts.change_password(
+            await passwords.change_password(
                 session,
                 actor=actor,
                 current=current_password,
@@ -98,7 +98,7 @@ async def password_submit(
                 "password.html",
                 422,
                 errors=errors,
-                min_length=accounts.MIN_PASSWORD_LENGTH,
+                min_length=passwords.MIN_PASSWORD_LENGTH,
             )
         return await _account_page(request, actor, db, clock, settings, 422, errors=errors)
     flash(request, "success", "Mot de passe changé ; vos autres sessions sont fermées.")
@@ -128,9 +128,9 @@ async def create_token(
     label: Annotated[str, Form(max_length=100)] = "",
 ) -> HTMLResponse:
     async with db.transaction() as session:
-        user = await session.get(accounts.User, actor.user_id)
+        user = await session.get(users.User, actor.user_id)
         assert user is not None
-        token = await accounts.issue_token(
+        token = await api_tokens.issue_token(
             session, actor=actor, user=user, now=clock.now(), label=label.strip() or "web"
         )
     # Shown once, in this answer only: never stored in the cookie like a flash message.
@@ -142,6 +142,6 @@ async def revoke_token(
     token_id: RowId, request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep
 ) -> Response:
     async with db.transaction() as session:
-        await accounts.revoke_token(session, actor=actor, token_id=token_id, now=clock.now())
+        await api_tokens.revoke_token(session, actor=actor, token_id=token_id, now=clock.now())
     flash(request, "success", "Jeton d'API révoqué : il n'ouvre plus l'API.")
     return RedirectResponse("/mon-compte#jetons", status_code=303)

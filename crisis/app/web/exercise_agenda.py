@@ -13,11 +13,11 @@ import re
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
-from crisis.accounts import User
 from crisis.actors import Role
 from crisis.app.auth import ClockDep, DbDep, SettingsDep
 from crisis.app.settings import Settings
 from crisis.app.signing import confirmation_secret
+from crisis.users import User
 from exercises import calendar
 from exercises.programme import listing
 

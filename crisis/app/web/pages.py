@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from contacts import geography, roster
 from contacts.roster import DUTY_LABELS
-from crisis import journal, privacy, replies
+from crisis import journal, journal_verification, privacy, replies
 from crisis.actors import Actor, Role
 from crisis.app import actions
 from crisis.app.actions import CallerDep
@@ -283,7 +283,7 @@ async def _crisis_journal(
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
         entries = await journal.for_crisis(session, crisis_id=crisis_id, limit=5000)
-        report = await journal.verify(session, crisis_id=crisis_id)
+        report = await journal_verification.verify(session, crisis_id=crisis_id)
     entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
     return render(
         request,
@@ -369,6 +369,6 @@ async def crisis_journal_write(
 async def journal_page(request: Request, actor: CurrentActor, db: DbDep) -> HTMLResponse:
     async with db.read() as session:
         entries = await journal.recent(session, limit=500)
-        report = await journal.verify(session)
+        report = await journal_verification.verify(session)
     entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
     return render(request, "journal.html", crisis=None, entries=entries, report=report)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from crisis import accounts
+from crisis import accounts, api_tokens, users
 from crisis.actors import ROLE_LABELS, Actor, Role
 from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
 from crisis.app.errors import journal_refusal
@@ -87,9 +87,9 @@ async def create_user(
     return await _list_page(request, db, created=login, one_time=password, form={"roles": []})
 
 
-async def _user(db: DbDep, user_id: int) -> accounts.User:
+async def _user(db: DbDep, user_id: int) -> users.User:
     async with db.read() as session:
-        user = await session.get(accounts.User, user_id)
+        user = await session.get(users.User, user_id)
     if user is None:
         raise NotFound("user_not_found", f"Aucun utilisateur n° {user_id}.")
     return user
@@ -100,7 +100,7 @@ async def _user_page(
 ) -> HTMLResponse:
     user = await _user(db, user_id)
     async with db.read() as session:
-        tokens = await accounts.tokens_of(session, user_id=user_id)
+        tokens = await api_tokens.tokens_of(session, user_id=user_id)
     return render(
         request, "users/detail.html", status, user=user, tokens=tokens, roles=ROLE_LABELS, **context
     )
@@ -159,7 +159,7 @@ async def set_email(
     await _user(db, user_id)
 
     async def change(session: Any) -> None:
-        user = await session.get(accounts.User, user_id)
+        user = await session.get(users.User, user_id)
         await accounts.set_email(session, actor=actor, user=user, email=email, now=clock.now())
 
     done = "Courriel du compte enregistré." if email.strip() else "Courriel du compte effacé."
@@ -204,11 +204,11 @@ async def revoke_token(
 ) -> Response:
     _require(actor)
     async with db.read() as session:
-        token = await session.get(accounts.ApiToken, token_id)
+        token = await session.get(api_tokens.ApiToken, token_id)
     if token is None or token.user_id != user_id:
         raise NotFound("token_not_found", "Jeton d'API introuvable.")
 
     async def change(session: Any) -> None:
-        await accounts.revoke_token(session, actor=actor, token_id=token_id, now=clock.now())
+        await api_tokens.revoke_token(session, actor=actor, token_id=token_id, now=clock.now())
 
     return await _change(request, db, user_id, "Jeton d'API révoqué.", change)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from crisis import journal
+from crisis import journal_verification
 from crisis.app.db import Database
 from tests.support import FrozenClock, TestUser, make_user
 
@@ -61,8 +61,8 @@ async def test_a_decision_written_by_the_prefect_joins_the_chain_with_its_time_a
     assert entry["at"] == "2026-11-28T14:20:00+00:00"
     assert (await _entries(client, prefect, crisis_id))[-1]["hash"] == entry["hash"]
     async with db.read() as session:
-        assert (await journal.verify(session, crisis_id=crisis_id)).ok
-        assert (await journal.verify(session)).ok
+        assert (await journal_verification.verify(session, crisis_id=crisis_id)).ok
+        assert (await journal_verification.verify(session)).ok
 
 
 async def test_without_a_time_the_fact_is_dated_now(

@@ -87,13 +87,13 @@ async def test_a_loop_of_bad_tokens_adds_nothing_to_the_journal_and_is_counted(
 async def test_a_revoked_token_no_longer_works(
     client: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    from crisis import accounts
+    from crisis import api_tokens
     from crisis.actors import SYSTEM
 
     prefect = await make_user(db, clock, "prefet", "prefect")
     assert (await client.get("/api/v1/crises", headers=prefect.headers)).status_code == 200
     async with db.transaction() as session:
-        await accounts.revoke_token(session, actor=SYSTEM, token_id=1, now=clock.now())
+        await api_tokens.revoke_token(session, actor=SYSTEM, token_id=1, now=clock.now())
     assert (await client.get("/api/v1/crises", headers=prefect.headers)).status_code == 401
 
 

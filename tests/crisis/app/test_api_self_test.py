@@ -14,10 +14,10 @@ from sqlmodel import select
 from channels.config import ChannelsConfig
 from channels.sandbox import Sandbox
 from crisis import journal
-from crisis.accounts import User
 from crisis.app.db import Database
 from crisis.app.dispatch import dispatcher_from_config
 from crisis.dispatch.outbox import Delivery
+from crisis.users import User
 from tests.crisis.bulletin_support import ABBEVILLE, BODY, TITLE, load_directory
 from tests.support import FrozenClock, TestUser, make_user
 

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from pypdf import PdfReader
 from sqlmodel import select
 
-from crisis import checkpoints, journal
+from crisis import checkpoints, journal, journal_verification
 from crisis.actors import SYSTEM
 from crisis.app import checkpointing
 from crisis.app.background import build_background
@@ -84,7 +84,7 @@ async def test_a_crisis_close_writes_a_checkpoint(
     written = _trusted(settings, crisis_files[0])
     async with db.read() as session:
         head = await journal.head_of(session, journal.crisis_chain(cid))
-        report = await journal.verify(session, crisis_id=cid, anchor=written.anchor)
+        report = await journal_verification.verify(session, crisis_id=cid, anchor=written.anchor)
         record = await checkpoints.latest(session, chain=journal.crisis_chain(cid))
     assert head is not None and (written.length, written.last_hash) == (
         head.length,

@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,19 +21,13 @@ import httpx
 
 from crisis.app.db import Database
 from tests.crisis.lifecycle_support import ordered_crisis, roster
+from tests.process_support import free_port
 
 T0 = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _serve(db_url: str, fake_now: datetime, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _port()
+    port = free_port()
     env = os.environ | {
         "TOCSIN_FAKE_NOW": fake_now.isoformat(),
         "TOCSIN_CLOCK_TICK_SECONDS": "0.2",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 from sqlmodel import select
 
-from crisis import directory, journal
+from crisis import directory, journal_verification
 from crisis.app.db import Database
 from crisis.journal import JournalEntry
 from tests.contacts.files import SOMME_MAYORS, rne_file
@@ -86,7 +86,7 @@ async def test_erasure_removes_personal_data_and_keeps_the_journal_verifiable(
         "39 98" not in c["address"] and "+336" not in c["address"] for c in after["channels"]
     )
     async with db.read() as session:
-        report = await journal.verify(session)
+        report = await journal_verification.verify(session)
         payloads = (await session.exec(select(JournalEntry.payload))).all()
     assert report.ok, report
     assert not any(AMIENS in p or "+33639980001" in p or "MARTIN" in p for p in payloads)

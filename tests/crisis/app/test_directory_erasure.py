@@ -4,7 +4,7 @@ from sqlmodel import select
 
 from contacts.demo import load_demo_directory
 from contacts.directory import Contact
-from crisis import directory, journal
+from crisis import directory, journal, journal_verification
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
 from crisis.dispatch.outbox import UNSETTLED_STATUSES, Delivery, OutboxMessage
@@ -61,7 +61,7 @@ async def test_erasing_a_contact_pseudonymises_its_deliveries_and_cancels_those_
     assert result["pseudonymised_deliveries"] == 3
     async with db.read() as session:
         rows = {d.id: d for d in (await session.exec(select(Delivery))).all()}
-        report = await journal.verify(session)
+        report = await journal_verification.verify(session)
     for delivery_id, status in ((sent, "sent"), (failed, "failed")):
         erased = rows[delivery_id]
         assert erased.status == status and erased.contact_id == mayor.id
@@ -109,7 +109,7 @@ async def test_the_erasure_of_personal_data_still_verifies_and_each_redaction_is
                 select(journal.JournalEntry).where(journal.JournalEntry.redacted == True)  # noqa: E712
             )
         ).all()
-        assert (await journal.verify(session)).ok
-        assert (await journal.verify(session, crisis_id=3)).ok
+        assert (await journal_verification.verify(session)).ok
+        assert (await journal_verification.verify(session, crisis_id=3)).ok
     assert len(redactions) == len(redacted) == result["redacted_entries"]
     assert all(name not in entry.payload for entry in [*redacted, *redactions])

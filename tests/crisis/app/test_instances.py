@@ -18,26 +18,32 @@ import asyncio
 import json
 import os
 import signal
-import socket
-import sys
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from channels.sandbox import TELEGRAM_TOKEN
-from channels.sandbox.http import HttpServer
 from channels.sandbox.smtp import SmtpFake
 from channels.sandbox.telegram_api import TelegramFake
 from crisis.app.db import Database
 from crisis.dispatch.guarantees import guarantee
 from tests.conftest import ON_POSTGRESQL
+from tests.crisis.app.instances_support import (  # noqa: F401 (fixtures)
+    DEFAULTS,
+    HEARTBEAT,
+    LEASE,
+    Worker,
+    alive,
+    settled,
+    start,
+    telegram,
+    wall_clock,
+)
 from tests.crisis.dispatch_support import emails, enqueue
 from tests.crisis.lifecycle_support import ordered_crisis, roster
+from tests.process_support import scalar, smtp, until  # noqa: F401 (smtp: a fixture)
 from tests.support import FrozenClock
 
 pytestmark = [
@@ -47,118 +53,6 @@ pytestmark = [
 # The bulletin's e-mails, and the Telegram chats of the bot's limit test (CI: bounded).
 FAN_OUT = int(os.environ.get("TOCSIN_INSTANCES_FAN_OUT", "600"))
 CHATS = int(os.environ.get("TOCSIN_INSTANCES_CHATS", "150"))
-# Shortened for CI; TOCSIN_INSTANCES_DEFAULT_TIMINGS=1 measures with the defaults (2, 6, 8 s).
-DEFAULTS = bool(os.environ.get("TOCSIN_INSTANCES_DEFAULT_TIMINGS"))
-HEARTBEAT, DEAD_AFTER, LEASE = (2.0, 6.0, 8.0) if DEFAULTS else (0.5, 2.0, 3.0)
-UNSETTLED = "SELECT count(*) FROM delivery WHERE status IN ('pending', 'retrying', 'sending')"
-
-
-@dataclass
-class Worker:
-    process: asyncio.subprocess.Process
-
-    @property
-    def name(self) -> str:
-        return f"{socket.gethostname()}:{self.process.pid}"
-
-    def signal(self, sig: signal.Signals) -> None:
-        self.process.send_signal(sig)
-
-
-@pytest.fixture(autouse=True)
-def wall_clock(clock: FrozenClock) -> None:
-    """The workers run on the wall clock: rows are written at its time too."""
-    clock.current = datetime.now(UTC)
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpFake]:
-    fake = SmtpFake()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[tuple[TelegramFake, str]]:
-    """The Telegram fake that refuses (429) a 31st message within a second, and its URL."""
-    fake = TelegramFake(token=TELEGRAM_TOKEN)
-    server = HttpServer(fake.app())
-    await server.start()
-    yield fake, server.url
-    await server.stop()
-
-
-@pytest.fixture
-async def start(
-    database_url: str,
-    smtp: SmtpFake,
-    telegram: tuple[TelegramFake, str],
-    project_root: Path,
-) -> AsyncIterator[Callable[[], asyncio.Future[Worker]]]:
-    started: list[Worker] = []
-    env = os.environ | {
-        "TOCSIN_SECRET_KEY": "instances-test",
-        "TOCSIN_JSON_LOGS": "false",
-        "TOCSIN_LOG_LEVEL": "WARNING",
-        "TOCSIN_CHANNELS__SMTP__HOST": "127.0.0.1",
-        "TOCSIN_CHANNELS__SMTP__PORT": str(smtp.port),
-        "TOCSIN_CHANNELS__SMTP__SECURITY": "none",
-        "TOCSIN_CHANNELS__SMTP__RATE_PER_SECOND": "200",
-        "TOCSIN_CHANNELS__TELEGRAM__SANDBOX": "true",
-        "TOCSIN_CHANNELS__TELEGRAM__TOKEN": TELEGRAM_TOKEN,
-        "TOCSIN_CHANNELS__TELEGRAM__BASE_URL": telegram[1] + "/bot",
-        # Small claims, so that every instance holds part of the fan-out.
-        "TOCSIN_DISPATCH__CLAIM_SIZE": "25",
-        "TOCSIN_DISPATCH__WINDOW": "50",
-        "TOCSIN_HEARTBEAT_SECONDS": str(HEARTBEAT),  # the figures printed with -s
-        "TOCSIN_INSTANCE_DEAD_AFTER_SECONDS": str(DEAD_AFTER),
-        "TOCSIN_LEADER_LEASE_SECONDS": str(LEASE),
-    }
-
-    async def one() -> Worker:
-        process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "crisis", "worker", "--db", database_url),
-            cwd=project_root,
-            env=env,
-        )
-        worker = Worker(process)
-        started.append(worker)
-        return worker
-
-    yield lambda: asyncio.ensure_future(one())
-    for worker in started:
-        if worker.process.returncode is None:
-            worker.signal(signal.SIGCONT)
-            worker.process.kill()
-            await worker.process.wait()
-
-
-async def _until(predicate: Callable[[], object], *, timeout: float, every: float = 0.05) -> float:
-    """Wait until ``predicate`` holds (awaited if it is a coroutine); the seconds it took."""
-    began = time.monotonic()
-    while True:
-        found = predicate()
-        if asyncio.iscoroutine(found):
-            found = await found
-        if found:
-            return time.monotonic() - began
-        assert time.monotonic() - began < timeout, "timed out"
-        await asyncio.sleep(every)
-
-
-async def _scalar(db: Database, query: str, **params: object) -> object:
-    async with db.read() as session:
-        return await session.scalar(sa.text(query), params)
-
-
-async def _settled(db: Database) -> bool:
-    return await _scalar(db, UNSETTLED) == 0
-
-
-async def _alive(db: Database, count: int) -> bool:
-    live = "SELECT count(*) FROM dispatch_instance WHERE stopped_at IS NULL"
-    return await _scalar(db, live) == count
 
 
 async def _fan_out(
@@ -170,16 +64,19 @@ async def _fan_out(
 
 
 async def test_a_rolling_restart_and_a_crash_of_one_of_three_workers_delay_a_fan_out_by_seconds(
-    db: Database, clock: FrozenClock, smtp: SmtpFake, start: Callable[[], asyncio.Future[Worker]]
+    db: Database,
+    clock: FrozenClock,
+    smtp: SmtpFake,  # noqa: F811
+    start: Callable[[], asyncio.Future[Worker]],  # noqa: F811
 ) -> None:
     workers = [await start() for _ in range(3)]
-    await _until(lambda: _alive(db, 3), timeout=60)
+    await until(lambda: alive(db, 3), timeout=60)
     await _fan_out(db, clock, "calme")
-    undisturbed = await _until(lambda: _settled(db), timeout=90)
+    undisturbed = await until(lambda: settled(db), timeout=90)
     # A rolling restart: one worker stopped mid fan-out (SIGTERM), a new one started.
     stopped = await _disturbed(db, clock, smtp, workers.pop(0), signal.SIGTERM, undisturbed)
     workers.append(await start())
-    await _until(lambda: _alive(db, 3), timeout=60)
+    await until(lambda: alive(db, 3), timeout=60)
     # A crash: one of the three killed mid fan-out (SIGKILL).
     killed = await _disturbed(db, clock, smtp, workers.pop(0), signal.SIGKILL, undisturbed)
     print(
@@ -189,7 +86,7 @@ async def test_a_rolling_restart_and_a_crash_of_one_of_three_workers_delay_a_fan
     )
     assert stopped <= undisturbed + 10, (undisturbed, stopped)
     assert killed <= undisturbed + 10, (undisturbed, killed)
-    assert await _scalar(db, "SELECT count(*) FROM delivery WHERE status <> 'sent'") == 0
+    assert await scalar(db, "SELECT count(*) FROM delivery WHERE status <> 'sent'") == 0
     assert all(w.process.returncode is None for w in workers)
     # The killed worker's sends in flight: the journal states the e-mail's window for the bulletin
     journaled = (
@@ -197,14 +94,14 @@ async def test_a_rolling_restart_and_a_crash_of_one_of_three_workers_delay_a_fan
         " WHERE action = 'bulletin.sends_interrupted' AND payload LIKE :bulletin"
     )
     bulletin = f'{{"bulletin_id":{signal.SIGKILL.value},%'
-    payload = json.loads(str(await _scalar(db, journaled, bulletin=bulletin)))
+    payload = json.loads(str(await scalar(db, journaled, bulletin=bulletin)))
     assert payload["channels"][0]["guarantee"] == guarantee("email")
 
 
 async def _disturbed(
     db: Database,
     clock: FrozenClock,
-    smtp: SmtpFake,
+    smtp: SmtpFake,  # noqa: F811
     victim: Worker,
     sig: signal.Signals,
     undisturbed: float,
@@ -214,18 +111,18 @@ async def _disturbed(
     sent_before = len(smtp.state.received)
     addresses = await _fan_out(db, clock, sig.name.lower(), bulletin_id=sig.value)
     began = time.monotonic()
-    await _until(lambda: len(smtp.state.received) >= sent_before + FAN_OUT // 5, timeout=60)
+    await until(lambda: len(smtp.state.received) >= sent_before + FAN_OUT // 5, timeout=60)
     if sig == signal.SIGKILL:  # killed with sends under way, whose outcome is then unknown
-        await _until(lambda: _frozen_holding_sends(db, victim), timeout=30, every=0.01)
+        await until(lambda: _frozen_holding_sends(db, victim), timeout=30, every=0.01)
     victim.signal(sig)
     if sig == signal.SIGTERM:
         stopping = time.monotonic()
         assert await asyncio.wait_for(victim.process.wait(), 15) == 0
         print(f"SIGTERM: exited in {time.monotonic() - stopping:.1f} s")
-        assert await _scalar(db, HELD, name=victim.name) == 0  # nothing waits for a lease
+        assert await scalar(db, HELD, name=victim.name) == 0  # nothing waits for a lease
         stopped = "SELECT stopped_at IS NOT NULL FROM dispatch_instance WHERE name = :name"
-        assert await _scalar(db, stopped, name=victim.name)
-    await _until(lambda: _settled(db), timeout=undisturbed + 10 + 30)
+        assert await scalar(db, stopped, name=victim.name)
+    await until(lambda: settled(db), timeout=undisturbed + 10 + 30)
     assert set(addresses) <= {m.recipient for m in smtp.state.received}  # none lost
     return time.monotonic() - began
 
@@ -239,23 +136,25 @@ HELD = (
 async def _frozen_holding_sends(db: Database, victim: Worker) -> bool:
     """Freezes ``victim``; True if it holds sends under way, else it is let go again."""
     victim.signal(signal.SIGSTOP)
-    if await _scalar(db, HELD, name=victim.name):
+    if await scalar(db, HELD, name=victim.name):
         return True
     victim.signal(signal.SIGCONT)
     return False
 
 
 async def test_a_frozen_leader_is_replaced_and_sends_nothing_once_resumed(
-    db: Database, clock: FrozenClock, start: Callable[[], asyncio.Future[Worker]]
+    db: Database,
+    clock: FrozenClock,
+    start: Callable[[], asyncio.Future[Worker]],  # noqa: F811
 ) -> None:
     workers = [await start() for _ in range(3)]
-    await _until(lambda: _alive(db, 3), timeout=60)
+    await until(lambda: alive(db, 3), timeout=60)
     holder = (
         "SELECT i.name FROM scheduler_lease l JOIN dispatch_instance i ON i.id = l.holder"
         " WHERE l.expires_at > now()"
     )
-    await _until(lambda: _scalar(db, holder), timeout=10)
-    leader_name = await _scalar(db, holder)
+    await until(lambda: scalar(db, holder), timeout=10)
+    leader_name = await scalar(db, holder)
     leader = next(w for w in workers if w.name == leader_name)
     async with db.transaction() as session:
         await roster(session, now=clock.now())
@@ -269,12 +168,12 @@ async def test_a_frozen_leader_is_replaced_and_sends_nothing_once_resumed(
         )
     leader.signal(signal.SIGSTOP)
     frozen = time.monotonic()
-    taken_over = await _until(lambda: _new_holder(db, holder, leader_name), timeout=10)
+    taken_over = await until(lambda: _new_holder(db, holder, leader_name), timeout=10)
     print(f"SIGSTOP: leadership taken over {taken_over:.1f} s after the freeze")
     assert taken_over <= 10
     sent = "SELECT count(*) FROM clock_alert WHERE threshold_min = 30 AND sent_at IS NOT NULL"
-    expected = await _scalar(db, "SELECT count(*) FROM clock_alert WHERE threshold_min = 30")
-    await _until(lambda: _count_is(db, sent, expected), timeout=10)
+    expected = await scalar(db, "SELECT count(*) FROM clock_alert WHERE threshold_min = 30")
+    await until(lambda: _count_is(db, sent, expected), timeout=10)
     await asyncio.sleep(max(0.0, (12 if DEFAULTS else 2 * LEASE) - (time.monotonic() - frozen)))
     leader.signal(signal.SIGCONT)
     await asyncio.sleep(2 * HEARTBEAT + 1)  # the old leader runs its ticks again, if it may
@@ -283,35 +182,35 @@ async def test_a_frozen_leader_is_replaced_and_sends_nothing_once_resumed(
         "SELECT count(*) FROM (SELECT address, channel FROM delivery WHERE purpose ="
         " 'clock_alert' GROUP BY address, channel, message_id HAVING count(*) > 1) AS d"
     )
-    assert await _scalar(db, duplicates) == 0
+    assert await scalar(db, duplicates) == 0
     late = "SELECT max(sent_at - due_at) FROM clock_alert WHERE threshold_min = 30"
-    lateness = await _scalar(db, late)
+    lateness = await scalar(db, late)
     assert isinstance(lateness, timedelta) and lateness < timedelta(seconds=10)
     print(f"SIGSTOP: the alert left {lateness.total_seconds():.1f} s after its due time")
 
 
 async def _new_holder(db: Database, query: str, old: object) -> bool:
-    name = await _scalar(db, query)
+    name = await scalar(db, query)
     return name is not None and name != old
 
 
 async def _count_is(db: Database, query: str, expected: object) -> bool:
-    return await _scalar(db, query) == expected
+    return await scalar(db, query) == expected
 
 
 async def test_three_workers_keep_the_bots_thirty_a_second_and_fan_out_as_fast_as_one(
     db: Database,
     clock: FrozenClock,
-    telegram: tuple[TelegramFake, str],
-    start: Callable[[], asyncio.Future[Worker]],
+    telegram: tuple[TelegramFake, str],  # noqa: F811
+    start: Callable[[], asyncio.Future[Worker]],  # noqa: F811
 ) -> None:
     fake = telegram[0]
     workers = [await start()]
-    await _until(lambda: _alive(db, 1), timeout=60)
+    await until(lambda: alive(db, 1), timeout=60)
     one = await _telegram_fan_out(db, clock, first_chat=10_000)
     refused_by_one = fake.state.rate_limited
     workers += [await start(), await start()]
-    await _until(lambda: _alive(db, 3), timeout=60)
+    await until(lambda: alive(db, 3), timeout=60)
     await asyncio.sleep(1.1)  # the fake's one-second window empties
     three = await _telegram_fan_out(db, clock, first_chat=20_000)
     print(
@@ -332,4 +231,4 @@ async def _telegram_fan_out(db: Database, clock: FrozenClock, *, first_chat: int
     await enqueue(db, now=clock.now(), channel="telegram", addresses=chats)
     # Read seldom: the fake stamps each request as this process' loop reads it, and a busy
     # loop would bunch the stamps of requests sent on time.
-    return await _until(lambda: _settled(db), timeout=CHATS / 10 + 30, every=0.2)
+    return await until(lambda: settled(db), timeout=CHATS / 10 + 30, every=0.2)

@@ -8,7 +8,7 @@ import re
 
 import httpx
 
-from crisis import journal
+from crisis import journal, journal_verification
 from crisis.app.db import Database
 from tests.crisis.app.web_session import csrf_of, log_in
 from tests.support import FrozenClock, TestUser, make_user
@@ -53,7 +53,7 @@ async def test_a_communicator_adds_an_information_with_its_source_and_reads_it_i
     async with db.read() as session:
         entries = await journal.for_crisis(session, crisis_id=crisis_id)
         assert entries[-1].action == "cabinet.information" and entries[-1].actor == "com"
-        assert (await journal.verify(session, crisis_id=crisis_id)).ok
+        assert (await journal_verification.verify(session, crisis_id=crisis_id)).ok
 
 
 async def test_a_future_time_is_refused_in_french_and_what_was_typed_comes_back(

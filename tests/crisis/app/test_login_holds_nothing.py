@@ -10,10 +10,10 @@ import threading
 import httpx
 import pytest
 
-from crisis import accounts
-from crisis.accounts import User
+from crisis import accounts, passwords
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
+from crisis.users import User
 from tests.crisis.app.web_session import csrf_of
 from tests.support import FrozenClock, make_user
 
@@ -23,14 +23,14 @@ async def test_while_a_password_is_hashed_no_connection_is_held_and_others_write
 ) -> None:
     user = await make_user(db, clock, "anne", "communicator")
     hashing, release = threading.Event(), threading.Event()
-    real_check = accounts.password_matches
+    real_check = passwords.password_matches
 
     def held_check(account: User | None, password: str) -> bool:
         hashing.set()
         release.wait(10)
         return real_check(account, password)
 
-    monkeypatch.setattr(accounts, "password_matches", held_check)
+    monkeypatch.setattr(passwords, "password_matches", held_check)
     page = await client.get("/connexion")
     form = {"login": user.login, "password": user.password, "csrf_token": csrf_of(page.text)}
     login = asyncio.create_task(client.post("/connexion", data=form))

@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import func, select
 
 from crisis import journal
-from crisis.accounts import LoginFailure
 from crisis.app.db import Database
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
+from crisis.logins import LoginFailure
 from tests.crisis.app.web_session import csrf_of
 from tests.support import FrozenClock, TestUser, make_user
 

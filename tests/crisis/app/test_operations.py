@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from channels.config import ChannelsConfig, SmtpConfig
 from channels.sandbox.smtp import SmtpFake
-from crisis import accounts
+from crisis import passwords
 from crisis.app.background import Background, build_background
 from crisis.app.db import Database
 from crisis.app.dispatch import build_dispatcher
@@ -166,8 +166,8 @@ async def test_passwords_are_checked_off_the_event_loop(monkeypatch: pytest.Monk
             seen.append(threading.current_thread())
             return super().verify(hash, password)
 
-    monkeypatch.setattr(accounts, "_hasher", Recording())
-    assert not await accounts.password_verified(None, "n'importe lequel")
+    monkeypatch.setattr(passwords, "_hasher", Recording())
+    assert not await passwords.password_verified(None, "n'importe lequel")
     assert seen and loop_thread not in seen
 
 

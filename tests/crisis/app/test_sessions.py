@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from crisis import accounts
+from crisis import accounts, api_tokens
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
 from crisis.app.factory import create_app
@@ -104,7 +104,7 @@ async def test_a_one_time_password_opens_only_the_password_page_until_changed(
     async with db.transaction() as session:
         user = await accounts.user_by_login(session, login="nouvelle")
         assert user is not None
-        token = await accounts.issue_token(session, actor=SYSTEM, user=user, now=clock.now())
+        token = await api_tokens.issue_token(session, actor=SYSTEM, user=user, now=clock.now())
     await _post_login(client, "nouvelle", password)
     for path in ("/", "/main-courante", "/mon-compte"):
         answer = await client.get(path)

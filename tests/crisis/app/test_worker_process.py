@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,8 @@ from channels.sandbox.smtp import SmtpFake
 from crisis.app import cli
 from crisis.app.db import Database
 from tests.crisis.dispatch_support import deliveries, emails, enqueue
+from tests.process_support import free_port
 from tests.support import FrozenClock
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _until(predicate: Callable[[], object], *, timeout: float) -> None:
@@ -102,7 +95,7 @@ def _wait(predicate: Callable[[], bool], seconds: float) -> bool:
 def _serve(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
     """A real `tocsin serve`, once it answers; with the pid of its worker child."""
     db_url = f"sqlite:///{tmp_path / 'tocsin.db'}"
-    port = _port()
+    port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "crisis", "serve", "--db", db_url, "--port", str(port)],

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, func, select
 
-from crisis import journal
+from crisis import journal, journal_verification
 from crisis.app.db import Database
 from crisis.app.settings import Settings
 from crisis.app.ticks import catch_up, clock_tick, send_alerts
@@ -400,7 +400,7 @@ async def test_a_burst_of_alerts_keeps_both_journal_chains_and_each_alert_its_ow
         )
     async with db.read() as session:
         for crisis_id in (None, first, second):
-            report = await journal.verify(session, crisis_id=crisis_id)
+            report = await journal_verification.verify(session, crisis_id=crisis_id)
             assert report.ok, (crisis_id, report)
         rows = (
             await session.exec(
