@@ -7,6 +7,7 @@ login with it consumes it, and the user must choose their own before anything el
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from datetime import datetime
 
@@ -20,8 +21,6 @@ from crisis.errors import InvalidInput, NotFound
 from crisis.users import User
 
 _hasher = PasswordHasher()
-# A real hash to compare against when the login does not exist, so timing leaks nothing.
-_DUMMY_HASH = _hasher.hash("tocsin-dummy-password")
 # What a consumed one-time password leaves: no password verifies against it.
 CONSUMED = "!consumed"
 MIN_PASSWORD_LENGTH = 12
@@ -31,10 +30,18 @@ def new_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A real hash to compare against when the login does not exist, so timing leaks nothing;
+    made at the first such login, not at every start of a command."""
+    return _hasher.hash("tocsin-dummy-password")
+
+
 def password_matches(user: User | None, password: str) -> bool:
     """Constant-shape check: a missing user costs the same argon2 verification."""
     try:
-        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(user)
+        hashed = user.password_hash if user else _dummy_hash()
+        return _hasher.verify(hashed, password) and bool(user)
     except (VerificationError, InvalidHashError):
         return False
 

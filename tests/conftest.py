@@ -56,7 +56,7 @@ TOGETHER = {
 # tests/crisis/app/test_operations.py; the processes the tests start keep it.
 PRODUCTION_HASHER = passwords._hasher
 passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-passwords._DUMMY_HASH = passwords._hasher.hash("tocsin-dummy-password")
+passwords._dummy_hash.cache_clear()  # made again, at the same cost, at its first use
 
 REFERENCE_TABLES = {
     "geo_departement",

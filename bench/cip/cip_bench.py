@@ -9,10 +9,11 @@
 2. Saving a call: `--operators` operators in post each log `--calls` calls at once through the
    API (`POST …/cip/calls`, the FastAPI app over ASGI with bearer tokens, idempotency and the
    journal included): latency of each request, median and 95th percentile. Target: p95 < 100 ms.
-   Twice: closed loop (each operator's next call the moment the last is saved: the worst
-   case, kept as the reference figure), then at a human pace (a call every `--pace` seconds
-   per operator on average, already far faster than calls lasting minutes). The accounts and
-   check-ins are made before the clock starts.
+   Three ways: closed loop (each operator's next call the moment the last is saved: the worst
+   case, a sustained load no room of people makes), in bursts (all operators save at the same
+   instant, once a second: « 20 operators logging at once » taken literally), then at a human
+   pace (a call every `--pace` seconds per operator on average, already far faster than calls
+   lasting minutes). The accounts and check-ins are made before the clock starts.
 
 By default the app runs in the bench's process over ASGI. With `--served N` the saves go over
 TCP to a real `tocsin serve --web-only --web-processes N` (N > 1: PostgreSQL only), as a
@@ -222,6 +223,16 @@ async def _closed_loop(console: Console, calls: int) -> list[float]:
     return times
 
 
+async def _bursts(console: Console, calls: int, gap: float) -> list[float]:
+    """The words of the target taken literally: all operators press « Enregistrer » at the same
+    instant, `calls` times, `gap` seconds apart (each burst is 20 simultaneous requests)."""
+    times: list[float] = []
+    for n in range(calls):
+        times += await asyncio.gather(*(console.save(token, n) for token in console.tokens))
+        await asyncio.sleep(gap)
+    return times
+
+
 async def _paced(console: Console, calls: int, pace: float) -> list[float]:
     """Operators at a human pace: each saves a call every `pace` seconds on average (random,
     exponential gaps), starting at random moments; a real call lasts minutes."""
@@ -269,6 +280,9 @@ async def main(
         async with _console(db, url, crisis_id, operators, served) as console:
             title = f"{operators} opérateurs × {calls} appels sans pause"
             saved = await _timed(_closed_loop(console, calls))
+            _report(db.dialect, title, *saved, served=served)
+            title = f"{operators} opérateurs enregistrant au même instant, {calls} fois"
+            saved = await _timed(_bursts(console, calls, 1.0))
             _report(db.dialect, title, *saved, served=served)
             if pace > 0:
                 title = f"{operators} opérateurs, un appel toutes les {pace:g} s en moyenne"

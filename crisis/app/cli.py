@@ -11,14 +11,13 @@ from typing import Annotated
 import typer
 
 from crisis import checkpoints, journal, journal_verification
-from crisis.app import bootstrap, checkpointing, cli_users, migrate, serving
+from crisis.app import checkpointing, cli_users, migrate
 from crisis.app.cli_common import DbOption, fail, require_secret_key, settings_for
 from crisis.app.db import Database
 from crisis.app.instance_locks import AlreadyRunning
 from crisis.app.logs import configure as configure_logs
 from crisis.app.secret_files import SecretFileError
 from crisis.app.settings import Settings
-from crisis.app.worker import Metrics, work
 from crisis.checkpoints import CheckpointError
 
 # A traceback never shows local variables: they may hold a secret.
@@ -57,6 +56,8 @@ def serve(
     ] = 1,
 ) -> None:
     """API et interface web ; les envois et les horloges dans un processus « worker » à côté."""
+    from crisis.app import serving  # the web app: imported by the commands that serve it
+
     settings = served_on(settings_for(db, demo=demo or None), host=host, port=port)
     layout = serving.Layout(
         host=host, port=port, web_processes=web_processes, with_worker=not web_only
@@ -77,6 +78,8 @@ def worker(
     ] = "127.0.0.1",
 ) -> None:
     """Envois, horloges, relances et points de contrôle, sans le web (arrêt propre : SIGTERM)."""
+    from crisis.app.worker import Metrics, work
+
     settings = settings_for(db)
     require_secret_key(settings)
     configure_logs(json_logs=settings.json_logs, level=settings.log_level)
@@ -113,6 +116,8 @@ def served_on(settings: Settings, *, host: str, port: int) -> Settings:
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Applique les migrations et charge la géographie de la Somme si la base est vide."""
+    from crisis.app import bootstrap
+
     settings = settings_for(db)
 
     async def run() -> None:
