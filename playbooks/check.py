@@ -40,13 +40,19 @@ def check_directory(
     length_checker: LengthChecker | None = None,
 ) -> list[CheckError]:
     """All problems of the playbooks in `path` (sorted by file and line); empty when valid."""
-    directory = Path(path)
+    return _checked(Path(path), length_checker)[1]
+
+
+def _checked(
+    directory: Path, length_checker: LengthChecker | None
+) -> tuple[list[LoadedFile], list[CheckError]]:
+    """Each playbook file read and parsed once, and all the problems found."""
     if not directory.is_dir():
-        return [CheckError(file=str(directory), line=1, message="dossier introuvable")]
+        return [], [CheckError(file=str(directory), line=1, message="dossier introuvable")]
     files = playbook_files(directory)
     if not files:
         message = "aucune fiche réflexe (fichier .yaml) dans ce dossier"
-        return [CheckError(file=str(directory), line=1, message=message)]
+        return [], [CheckError(file=str(directory), line=1, message=message)]
     checker = length_checker or default_length_checker
     loaded = [load_file(file) for file in files]
     errors = [error for item in loaded for error in item.errors]
@@ -55,7 +61,7 @@ def check_directory(
             errors += check_playbook(item, length_checker=checker)
     errors += _duplicates(loaded, field="key", label="clé de fiche")
     errors += _duplicates(loaded, field="kind", label="type d'événement")
-    return sorted(errors)
+    return loaded, sorted(errors)
 
 
 def load_library(
@@ -64,11 +70,10 @@ def load_library(
     length_checker: LengthChecker | None = None,
 ) -> dict[str, Playbook]:
     """The checked playbooks by key; raise `PlaybookLibraryError` if any check fails."""
-    errors = check_directory(directory, length_checker=length_checker)
+    loaded, errors = _checked(Path(directory), length_checker)
     if errors:
         raise PlaybookLibraryError(errors)
-    playbooks = (load_file(file).playbook for file in playbook_files(Path(directory)))
-    return {playbook.key: playbook for playbook in playbooks if playbook is not None}
+    return {item.playbook.key: item.playbook for item in loaded if item.playbook is not None}
 
 
 def check_playbook(item: LoadedFile, *, length_checker: LengthChecker) -> list[CheckError]:

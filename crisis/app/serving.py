@@ -30,7 +30,6 @@ from crisis.app.cli_common import fail, require_secret_key
 from crisis.app.clock import Clock, clock_from_environment
 from crisis.app.db import Database
 from crisis.app.demo_channels import SandboxProcess, with_sandbox
-from crisis.app.factory import create_app
 from crisis.app.instance_locks import AlreadyRunning, hold_single_instance
 from crisis.app.library import playbook_library
 from crisis.app.logs import configure as configure_logs
@@ -227,6 +226,9 @@ async def _serve_here(settings: Settings, layout: Layout, sandbox: SandboxProces
     try:
         settings = await _prepared(settings, layout, sandbox, database=database, clock=clock)
         with _signals_end_the_server() as stopped, _worker_beside(settings, layout) as running:
+            # The web app is imported while the worker child imports its own half.
+            from crisis.app.factory import create_app
+
             web = create_app(running, clock=clock, database=database)
             config = uvicorn.Config(
                 web, host=layout.host, port=layout.port, log_config=None, access_log=False
@@ -245,6 +247,8 @@ class WebFactory:
 
     def __call__(self) -> FastAPI:
         configure_logs(json_logs=self.settings.json_logs, level=self.settings.log_level)
+        from crisis.app.factory import create_app
+
         return create_app(self.settings, clock=clock_from_environment(dict(os.environ)))
 
 
