@@ -40,7 +40,7 @@ import httpx
 from pydantic import SecretStr
 
 from bench.databases import throwaway
-from bench.load.driver import free_port
+from bench.served import free_port, wait_ready
 from crisis import accounts, api_tokens
 from crisis.actors import SYSTEM, Actor, Role
 from crisis.app import bootstrap
@@ -162,16 +162,7 @@ def _served(url: str, processes: int) -> Iterator[str]:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        else:
-            raise RuntimeError("tocsin serve n'a pas démarré en 120 s")
+        wait_ready(base, server, limit_s=120, log="(sortie écartée)")
         yield base
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -48,7 +48,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -66,6 +65,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.load import everything, report, seed
+from bench.served import free_port, wait_ready
 from crisis.app.db import Database, make_engine
 from crisis.cell.clocks import Clock, ClockAlert
 from crisis.dispatch.rows import Delivery
@@ -130,13 +130,6 @@ def throwaway(kind: str, admin_url: str, workdir: Path) -> Iterator[str]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     url: str
@@ -173,20 +166,13 @@ def start_server(workdir: Path, db_url: str, *, web_processes: int = 1) -> Serve
             args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=workdir, start_new_session=True
         )
     server = Server(url, db_url, process, log_path)
-    started = time.monotonic()
-    while time.monotonic() - started < 300:
-        if process.poll() is not None:
-            code = process.returncode
-            raise RuntimeError(f"tocsin serve s'est arrêté ({code}) ; voir {log_path}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                log(f"serveur prêt en {time.monotonic() - started:.1f} s sur {url}")
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    server.stop()
-    raise RuntimeError(f"tocsin serve pas prêt après 300 s ; voir {log_path}")
+    try:
+        took = wait_ready(url, process, limit_s=300, log=str(log_path))
+    except RuntimeError:
+        server.stop()
+        raise
+    log(f"serveur prêt en {took:.1f} s sur {url}")
+    return server
 
 
 async def workers_registered(database: Database, *, count: int, limit_s: float = 300) -> None:

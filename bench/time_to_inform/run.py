@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from bench.served import free_port, wait_ready
 from bench.time_to_inform import pace
 from bench.time_to_inform.pace import Gestures
 
@@ -105,13 +105,6 @@ class Run:
 # -- the server ----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     url: str
@@ -140,7 +133,7 @@ class Server:
 
 
 def start_server(workdir: Path) -> Server:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     db_url = f"sqlite:///{workdir / 'tocsin.db'}"
     log = workdir / "serve.log"
@@ -150,26 +143,16 @@ def start_server(workdir: Path) -> Server:
         process = subprocess.Popen(
             [*args, "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env
         )
-    started = time.monotonic()
-    while time.monotonic() - started < 300:
-        if process.poll() is not None:
-            raise RuntimeError(f"tocsin serve exited ({process.returncode}); see {log}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    else:
+    try:
+        took = wait_ready(url, process, limit_s=300, log=str(log))
+    except RuntimeError:
         process.kill()
-        raise RuntimeError(f"tocsin serve not ready after 300 s; see {log}")
+        raise
     passwords: dict[str, str] = {}
     for line in log.read_text(errors="replace").splitlines():
         if match := _ACCOUNT.match(line):
             passwords[match[1]] = match[2]
-    print(
-        f"Serveur prêt en {time.monotonic() - started:.1f} s sur {url} ({len(passwords)} comptes)"
-    )
+    print(f"Serveur prêt en {took:.1f} s sur {url} ({len(passwords)} comptes)")
     return Server(url, db_url, process, passwords, log)
 
 
