@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 
 import httpx
 
@@ -30,3 +32,31 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], *, limit_s: float, lo
             pass
         time.sleep(0.3)
     raise RuntimeError(f"tocsin serve pas prêt après {limit_s:.0f} s ; voir {log}")
+
+
+def _process_stats() -> Iterator[tuple[str, list[str]]]:
+    """(command name, the fields after it) of each live process, from /proc/*/stat."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                head, _, tail = stat.read().rpartition(")")
+        except OSError:  # ended meanwhile
+            continue
+        yield head.partition("(")[2], tail.split()
+
+
+def _cpu(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def group_cpu_seconds(group: int) -> float:
+    """CPU seconds of the live processes of process group `group` (a server started with
+    `start_new_session=True`: its web processes and their threads)."""
+    return sum(_cpu(fields) for _, fields in _process_stats() if int(fields[2]) == group)
+
+
+def command_cpu_seconds(command: str) -> float:
+    """CPU seconds of every live process named `command` (`postgres`: the server's backends)."""
+    return sum(_cpu(fields) for name, fields in _process_stats() if name == command)

@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -89,10 +90,9 @@ _TOKEN_ACTOR = (
 )
 
 
-async def actor_for_token(session: AsyncSession, *, token: str) -> Actor | None:
+async def actor_for_token(conn: AsyncConnection, *, token: str) -> Actor | None:
     """Who an API token acts for: None when it is unknown, revoked, or its user deactivated.
     Read at each request (a revocation holds at once), as one row of three columns."""
-    conn = await session.connection()
     row = (await conn.execute(_TOKEN_ACTOR, {"digest": token_digest(token)})).first()
     if row is None:
         return None

@@ -15,9 +15,12 @@
    pace (a call every `--pace` seconds per operator on average, already far faster than calls
    lasting minutes). The accounts and check-ins are made before the clock starts.
 
-By default the app runs in the bench's process over ASGI. With `--served N` the saves go over
-TCP to a real `tocsin serve --web-only --web-processes N` (N > 1: PostgreSQL only), as a
-prefecture runs it; the CPU figure is then the bench client's alone.
+By default the app runs in the bench's process over ASGI (httpx, the client's CPU shares the
+process). With `--served N` the saves go over TCP to a real `tocsin serve --web-only
+--web-processes N` (N > 1: PostgreSQL only), as a prefecture runs it, each operator on its own
+keep-alive connection with a minimal client (`bench.browser_lane`: the operators' browsers are
+on their own PCs, not on the server's cores); the CPU figures are then the client's and the
+server's (its processes, database threads included; PostgreSQL's own backends are not).
 """
 
 from __future__ import annotations
@@ -33,14 +36,15 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from pydantic import SecretStr
 
+from bench.browser_lane import Lane
 from bench.databases import throwaway
-from bench.served import free_port, wait_ready
+from bench.served import command_cpu_seconds, free_port, group_cpu_seconds, wait_ready
 from crisis import accounts, api_tokens
 from crisis.actors import SYSTEM, Actor, Role
 from crisis.app import bootstrap
@@ -132,26 +136,42 @@ def _call(n: int) -> dict[str, str]:
 
 @dataclass
 class Console:
-    """The app over ASGI and the bearer tokens of operators in post (set up untimed: creating
-    an account hashes its password, ≈ 0.1 s of CPU each)."""
+    """The app and the bearer tokens of operators in post (set up untimed: creating an account
+    hashes its password, ≈ 0.1 s of CPU each). Over ASGI the saves go through httpx; served,
+    each operator saves on its own keep-alive connection (`bench.browser_lane`), as 20 browsers
+    on 20 PCs would, without taking the server's cores."""
 
     http: httpx.AsyncClient
     base: str
     tokens: list[str]
+    lanes: dict[str, Lane] = field(default_factory=dict)
+    server_group: int | None = None
+
+    def server_cpu(self) -> float:
+        """CPU seconds the served server has used so far (0 over ASGI: counted with the
+        bench's own)."""
+        return group_cpu_seconds(self.server_group) if self.server_group else 0.0
 
     async def save(self, token: str, n: int) -> float:
         """One call saved; its latency in ms."""
-        headers = {"Authorization": f"Bearer {token}"}
+        lane = self.lanes.get(token)
         started = time.perf_counter()
-        answer = await self.http.post(f"{self.base}/calls", json=_call(n), headers=headers)
+        if lane is None:
+            headers = {"Authorization": f"Bearer {token}"}
+            answer = await self.http.post(f"{self.base}/calls", json=_call(n), headers=headers)
+            status, text = answer.status_code, answer.text
+        else:
+            status, body = await lane.post_json(f"{self.base}/calls", _call(n), token=token)
+            text = body.decode()
         elapsed = (time.perf_counter() - started) * 1000
-        assert answer.status_code == 201, answer.text
+        assert status == 201, text
         return elapsed
 
 
 @contextmanager
-def _served(url: str, processes: int) -> Iterator[str]:
-    """A real `tocsin serve --web-only` on loopback; its base URL once /readyz answers."""
+def _served(url: str, processes: int) -> Iterator[tuple[str, int]]:
+    """A real `tocsin serve --web-only` on loopback: (base URL once /readyz answers, its process
+    group)."""
     port = free_port()
     args = [sys.executable, "-m", "crisis", "serve", "--web-only", "--db", url]
     args += ["--port", str(port), "--web-processes", str(processes)]
@@ -163,20 +183,23 @@ def _served(url: str, processes: int) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, server, limit_s=120, log="(sortie écartée)")
-        yield base
+        yield base, server.pid
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
 
 @asynccontextmanager
-async def _client(db: Database, url: str, served: int) -> AsyncIterator[httpx.AsyncClient]:
-    """The app in this process over ASGI, or (`served` > 0) a real server over TCP."""
+async def _client(
+    db: Database, url: str, served: int
+) -> AsyncIterator[tuple[httpx.AsyncClient, int | None]]:
+    """The app in this process over ASGI, or (`served` > 0) a real server over TCP and its
+    process group."""
     if served:
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-        with _served(url, served) as base:
+        with _served(url, served) as (base, group):
             async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
-                yield http
+                yield http, group
         return
     settings = Settings(
         database_url=url, secret_key=SecretStr("bench"), scheduler_enabled=False, json_logs=False
@@ -184,7 +207,7 @@ async def _client(db: Database, url: str, served: int) -> AsyncIterator[httpx.As
     app = create_app(settings, clock=SystemClock(), database=db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
-        yield http
+        yield http, None
 
 
 @asynccontextmanager
@@ -193,13 +216,18 @@ async def _console(
 ) -> AsyncIterator[Console]:
     tokens = await _operators(db, operators, datetime.now(UTC))
     base = f"/api/v1/crises/{crisis_id}/cip"
-    async with _client(db, url, served) as http:
+    async with _client(db, url, served) as (http, group):
         for n, token in enumerate(tokens):
             role = "head" if n == 0 else "operator"
             headers = {"Authorization": f"Bearer {token}"}
             answer = await http.post(f"{base}/operators", json={"role": role}, headers=headers)
             answer.raise_for_status()
-        yield Console(http, base, tokens)
+        lanes = {t: await Lane.open(str(http.base_url)) for t in tokens} if served else {}
+        try:
+            yield Console(http, base, tokens, lanes, group)
+        finally:
+            for lane in lanes.values():
+                await lane.close()
 
 
 async def _closed_loop(console: Console, calls: int) -> list[float]:
@@ -240,22 +268,44 @@ async def _paced(console: Console, calls: int, pace: float) -> list[float]:
     return times
 
 
-def _report(
-    dialect: str, title: str, saved: list[float], elapsed: float, cpu: float, *, served: int
-) -> None:
-    whose = f"du client seul ({served} processus web)" if served else "(client de test compris)"
-    print(f"{dialect} · {title} : {_ms(saved)}")
-    print(
-        f"{dialect} · … {len(saved) / elapsed:.0f} appels/s, "
-        f"CPU du processus {cpu * 1000 / len(saved):.1f} ms par appel "
-        f"{whose}, charge {os.getloadavg()[0]:.1f}"
+@dataclass(frozen=True)
+class Timed:
+    saved: list[float]
+    elapsed: float
+    client_cpu: float
+    server_cpu: float
+    database_cpu: float
+
+
+async def _timed(console: Console, run: Awaitable[list[float]]) -> Timed:
+    started, client, server = time.perf_counter(), time.process_time(), console.server_cpu()
+    database = command_cpu_seconds("postgres")
+    saved = await run
+    return Timed(
+        saved,
+        time.perf_counter() - started,
+        time.process_time() - client,
+        console.server_cpu() - server,
+        command_cpu_seconds("postgres") - database,
     )
 
 
-async def _timed(run: Awaitable[list[float]]) -> tuple[list[float], float, float]:
-    started, started_cpu = time.perf_counter(), time.process_time()
-    saved = await run
-    return saved, time.perf_counter() - started, time.process_time() - started_cpu
+def _report(dialect: str, title: str, timed: Timed, *, served: int) -> None:
+    per_call = 1000 / len(timed.saved)
+    print(f"{dialect} · {title} : {_ms(timed.saved)}")
+    if served:
+        cpu = (
+            f"CPU par appel : client {timed.client_cpu * per_call:.2f} ms, serveur "
+            f"({served} processus web) {timed.server_cpu * per_call:.2f} ms"
+        )
+        if dialect == "postgresql":
+            cpu += f", PostgreSQL {timed.database_cpu * per_call:.2f} ms"
+    else:
+        cpu = f"CPU du processus {timed.client_cpu * per_call:.1f} ms par appel (client compris)"
+    print(
+        f"{dialect} · … {len(timed.saved) / timed.elapsed:.0f} appels/s, {cpu}, "
+        f"charge {os.getloadavg()[0]:.1f}"
+    )
 
 
 async def main(
@@ -270,15 +320,15 @@ async def main(
         print(f"{db.dialect} · … temps CPU du processus : {_ms(cpu[6:])}")
         async with _console(db, url, crisis_id, operators, served) as console:
             title = f"{operators} opérateurs × {calls} appels sans pause"
-            saved = await _timed(_closed_loop(console, calls))
-            _report(db.dialect, title, *saved, served=served)
+            saved = await _timed(console, _closed_loop(console, calls))
+            _report(db.dialect, title, saved, served=served)
             title = f"{operators} opérateurs enregistrant au même instant, {calls} fois"
-            saved = await _timed(_bursts(console, calls, 1.0))
-            _report(db.dialect, title, *saved, served=served)
+            saved = await _timed(console, _bursts(console, calls, 1.0))
+            _report(db.dialect, title, saved, served=served)
             if pace > 0:
                 title = f"{operators} opérateurs, un appel toutes les {pace:g} s en moyenne"
-                saved = await _timed(_paced(console, calls, pace))
-                _report(db.dialect, title, *saved, served=served)
+                saved = await _timed(console, _paced(console, calls, pace))
+                _report(db.dialect, title, saved, served=served)
         await db.dispose()
 
 

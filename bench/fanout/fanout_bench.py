@@ -38,6 +38,7 @@ import sqlalchemy as sa
 
 from bench.channels.email_bench import SENDER, TEXT, run_raw
 from bench.channels.servers import smtp_server
+from bench.served import command_cpu_seconds
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -70,18 +71,7 @@ def _cpu_seconds(pid: int | None = None) -> float:
 
 def _database_cpu_seconds() -> float:
     """User + system CPU seconds of every PostgreSQL server process (0 without one)."""
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/comm") as comm:
-                if comm.read().strip() != "postgres":
-                    continue
-            total += _cpu_seconds(int(entry))
-        except OSError:  # the process ended meanwhile
-            continue
-    return total
+    return command_cpu_seconds("postgres")
 
 
 def _service(

@@ -149,8 +149,8 @@ async def _bearer_actor(request: Request, db: Database, header: str) -> Actor:
     scheme, _, token = header.partition(" ")
     actor = None
     if scheme.lower() == "bearer" and token:
-        async with db.read() as session:
-            actor = await api_tokens.actor_for_token(session, token=token.strip())
+        async with db.read_rows() as conn:
+            actor = await api_tokens.actor_for_token(conn, token=token.strip())
     if actor is None:
         _count_token_refusal(request)
         raise HTTPException(401, "Jeton d'API invalide, révoqué ou expiré.")

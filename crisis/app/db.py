@@ -8,7 +8,12 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.app.write_turns import WriteTurns
@@ -67,7 +72,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), **kwargs)
+    url = async_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        from crisis.app.sqlite_driver import OneTripDBAPI
+
+        kwargs.setdefault("module", OneTripDBAPI())
+    engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -83,8 +93,9 @@ class Database:
         self.brief_busy_ms = brief_busy_ms
         # On PostgreSQL a read is a READ ONLY transaction, ended with its block.
         readonly = {"postgresql_readonly": True} if engine.dialect.name == "postgresql" else {}
+        self._read_engine = engine.execution_options(**readonly)
         self._reader = async_sessionmaker(
-            engine.execution_options(**readonly), class_=AsyncSession, expire_on_commit=False
+            self._read_engine, class_=AsyncSession, expire_on_commit=False
         )
         self._writer = async_sessionmaker(
             engine.execution_options(**{WRITE_OPTION: True}),
@@ -119,6 +130,13 @@ class Database:
         ends; never hold the block across an await on something else (a channel, a sleep)."""
         async with self._reader() as session:
             yield session
+
+    @asynccontextmanager
+    async def read_rows(self) -> AsyncIterator[AsyncConnection]:
+        """``read`` for plain rows, without an ORM session (the token read of each API
+        request)."""
+        async with self._read_engine.connect() as conn:
+            yield conn
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Call ``hook`` after each write transaction of this process commits (the live

@@ -104,12 +104,13 @@ class Settings(BaseSettings):
     login_first_delay_seconds: int = Field(default=30, ge=1)
     login_max_delay_seconds: int = Field(default=15 * 60, ge=1)
     login_window_seconds: int = Field(default=3600, ge=60)
-    # Database connections, per process (docs/operations.md): SQLAlchemy's own defaults, 5
-    # kept open and 10 more under a burst. Every web process and every worker has its own pool,
-    # so on PostgreSQL (processes x (size + overflow)) + 1 per web process (the live listener)
-    # must stay under the server's max_connections (100 by default).
-    db_pool_size: int = Field(default=5, ge=1, le=100)
-    db_max_overflow: int = Field(default=10, ge=0, le=100)
+    # Database connections, per process (docs/operations.md): up to 15, each kept open once
+    # opened (a connection opened for a burst and closed after it was opened again at the next
+    # one: on SQLite a thread and a file each time). Every web process and every worker has its
+    # own pool, so on PostgreSQL (processes x (size + overflow)) + 1 per web process (the live
+    # listener) must stay under the server's max_connections (100 by default).
+    db_pool_size: int = Field(default=15, ge=1, le=100)
+    db_max_overflow: int = Field(default=0, ge=0, le=100)
     # Background work
     scheduler_enabled: bool = True
     tick_seconds: float = Field(default=1.0, gt=0)

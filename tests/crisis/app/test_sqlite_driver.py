@@ -1,0 +1,121 @@
+"""The one-trip SQLite adapter answers as SQLAlchemy's own aiosqlite adapter does: same rows,
+row ids, row counts and errors, on a file database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from crisis.app.db import make_engine
+from crisis.app.sqlite_driver import OneTripCursor
+
+Script = list[tuple[str, Any]]
+
+SCRIPT: Script = [
+    ("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, n INTEGER)", None),
+    ("INSERT INTO t (name, n) VALUES (?, ?)", ("a", 1)),
+    ("INSERT INTO t (name, n) VALUES (?, ?)", ("b", 2)),
+    ("INSERT INTO t (name, n) VALUES (?, ?) RETURNING id, name", ("c", 3)),
+    ("UPDATE t SET n = n + 10 WHERE n >= ?", (2,)),
+    ("SELECT id, name, n FROM t ORDER BY id", None),
+    ("SELECT id FROM t WHERE name = ?", ("nobody",)),
+    ("DELETE FROM t WHERE name = ?", ("nobody",)),
+]
+
+
+def _run_script(sync_conn: sa.Connection, script: Script) -> list[tuple[Any, ...]]:
+    cursor = sync_conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    answers = []
+    for statement, parameters in script:
+        cursor.execute(statement, parameters)
+        names = [column[0] for column in cursor.description or []]
+        answers.append((names, cursor.fetchall(), cursor.lastrowid, cursor.rowcount))
+    return answers
+
+
+async def _answers(engine: AsyncEngine, script: Script) -> list[tuple[Any, ...]]:
+    """(description's column names, rows, row id, row count) of each statement, through the
+    DBAPI cursor of the engine's adapter."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(_run_script, script)
+
+
+@pytest.fixture
+async def engines(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    ours = make_engine(f"sqlite:///{tmp_path}/ours.db")
+    theirs = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/theirs.db")
+    yield ours, theirs
+    await ours.dispose()
+    await theirs.dispose()
+
+
+async def test_statements_answer_as_with_sqlalchemys_adapter(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    ours, theirs = engines
+    async with ours.connect() as conn:
+        cursor = await conn.run_sync(lambda sync: sync.connection.dbapi_connection.cursor())
+        assert isinstance(cursor, OneTripCursor)
+    mine = await _answers(ours, SCRIPT)
+    assert mine == await _answers(theirs, SCRIPT)
+    assert mine[5][1] == [(1, "a", 1), (2, "b", 12), (3, "c", 13)]
+    assert mine[3][1] == [(3, "c")]  # RETURNING rows
+    assert mine[4][3] == 2  # rows updated
+
+
+async def test_many_rows_in_one_statement_count_as_with_sqlalchemys_adapter(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    ours, theirs = engines
+    for engine in engines:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))
+            await conn.execute(
+                sa.text("INSERT INTO t (name) VALUES (:name)"), [{"name": "a"}, {"name": "b"}]
+            )
+    counted = []
+    for engine in (ours, theirs):
+        async with engine.connect() as conn:
+            counted.append((await conn.execute(sa.text("SELECT count(*) FROM t"))).scalar())
+    assert counted == [2, 2]
+
+
+async def test_a_refused_statement_raises_sqlalchemys_error_and_the_connection_goes_on(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    ours, _ = engines
+    async with ours.begin() as conn:
+        await conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
+        await conn.execute(sa.text("INSERT INTO t (name) VALUES ('a')"))
+    async with ours.connect() as conn:
+        with pytest.raises(sa.exc.IntegrityError, match="UNIQUE"):
+            await conn.execute(sa.text("INSERT INTO t (name) VALUES ('a')"))
+        await conn.rollback()
+        with pytest.raises(sa.exc.OperationalError, match="no such table"):
+            await conn.execute(sa.text("SELECT * FROM missing"))
+        await conn.rollback()
+        assert (await conn.execute(sa.text("SELECT name FROM t"))).scalars().all() == ["a"]
+
+
+async def test_a_closed_connection_refuses_statements_instead_of_waiting_forever(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    ours, _ = engines
+    async with ours.connect() as conn:
+
+        def close_then_execute(sync: sa.Connection) -> None:
+            dbapi = sync.connection.dbapi_connection
+            assert dbapi is not None
+            cursor = dbapi.cursor()
+            dbapi.close()
+            cursor.execute("SELECT 1")
+
+        with pytest.raises(ValueError, match="closed"):
+            await asyncio.wait_for(conn.run_sync(close_then_execute), timeout=5)
+        await conn.invalidate()
