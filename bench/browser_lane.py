@@ -28,6 +28,9 @@ class Lane:
 
     async def post_json(self, path: str, body: object, *, token: str) -> tuple[int, bytes]:
         """(status, body) of one POST; the response must carry a Content-Length."""
+        if self.reader.at_eof():  # the server closed it while idle: a browser opens another
+            await self.close()
+            self.reader, self.writer = await asyncio.open_connection(*self.host.split(":"))
         payload = json.dumps(body).encode()
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {token}\r\n"

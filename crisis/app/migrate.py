@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -42,7 +43,10 @@ async def upgrade_url(url: str) -> None:
         await engine.dispose()
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The last revision of this code's migrations (read once: parsing the scripts cost
+    `/readyz` 29 ms of CPU per request)."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 

@@ -230,6 +230,7 @@ async def _serve_here(settings: Settings, layout: Layout, sandbox: SandboxProces
             from crisis.app.factory import create_app
 
             web = create_app(running, clock=clock, database=database)
+            gc.freeze()  # the app lives as long as the process: no collection walks it again
             config = uvicorn.Config(
                 web, host=layout.host, port=layout.port, log_config=None, access_log=False
             )
@@ -249,7 +250,9 @@ class WebFactory:
         configure_logs(json_logs=self.settings.json_logs, level=self.settings.log_level)
         from crisis.app.factory import create_app
 
-        return create_app(self.settings, clock=clock_from_environment(dict(os.environ)))
+        app = create_app(self.settings, clock=clock_from_environment(dict(os.environ)))
+        gc.freeze()  # the app lives as long as the process: no collection walks it again
+        return app
 
 
 def _serve_many(settings: Settings, layout: Layout) -> None:
