@@ -160,12 +160,18 @@ async def verify(
     checkpoint and carry its hash at its length: a cut tail or an emptied journal is a break.
     """
     chain = GLOBAL_CHAIN if crisis_id is None else crisis_chain(crisis_id)
+    # The head first, the entries up to its length: on PostgreSQL each statement sees what is
+    # committed when it starts, and an entry appended meanwhile is not a truncated tail.
+    head = await session.get(JournalHead, chain)
+    expected = (head.length, head.last_hash) if head else (0, GENESIS)
     named = await _redactions(session)
     if crisis_id is not None and (broken := await _crisis_redactions(session, crisis_id, named)):
         return VerifyReport(chain, 0, broken)
     previous = GENESIS
     checked = 0
     async for entry in _entries(session, crisis_id):
+        if checked == expected[0]:
+            break  # appended after the head was read
         if broken := _anchor_break(anchor, checked, previous):
             return VerifyReport(chain, checked, broken)
         link = entry.prev_hash if crisis_id is None else entry.crisis_prev_hash
@@ -181,8 +187,6 @@ async def verify(
         checked += 1
     if broken := _anchor_break(anchor, checked, previous) or _short_of(anchor, checked):
         return VerifyReport(chain, checked, broken)
-    head = await session.get(JournalHead, chain)
-    expected = (head.length, head.last_hash) if head else (0, GENESIS)
     if expected != (checked, previous):
         return VerifyReport(chain, checked, ChainBreak(None, "fin de chaîne tronquée"))
     return VerifyReport(chain, checked, None)

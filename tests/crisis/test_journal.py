@@ -190,3 +190,19 @@ async def test_a_rolled_back_action_leaves_no_journal_entry(
     async with db.read() as session:
         assert await journal.length(session) == 0
     assert (await _verify(db)).ok
+
+
+async def test_an_entry_appended_while_the_journal_is_verified_is_not_a_truncated_tail(
+    db: Database, clock: FrozenClock
+) -> None:
+    """On PostgreSQL each statement of a read sees what is committed when it starts: the
+    service appending during a verification must not look like a cut chain."""
+    await write_entries(db, clock, 5, 3)
+    async with db.read() as session:
+        head = await session.get(journal.JournalHead, journal.GLOBAL_CHAIN)
+        assert head is not None and head.length == 3
+        await write_entries(db, clock, 5, 1)  # committed by another transaction meanwhile
+        report = await journal_verification.verify(session)
+    assert report.ok, report.broken
+    assert report.checked == 3
+    assert (await _verify(db)).checked == 4
