@@ -4,12 +4,14 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 PYTEST_FLAGS ?=
-# Both halves run on two pytest-xdist workers (one per core; `make test PYTEST_WORKERS=0` runs
-# in one process). Each worker migrates its own SQLite file or PostgreSQL database and uses
+# Both halves run on three pytest-xdist workers on the two cores: the browser tests and the
+# ones that start `tocsin` wait for Chromium or a process a good part of their time, and two
+# workers left a core idle a quarter of the run (`make test PYTEST_WORKERS=0` runs in one
+# process). Each worker migrates its own SQLite file or PostgreSQL database and uses
 # its own temporary directory and ports; the multi-instance tests stay together, in order, on one
 # worker, and the browser tests in one group per worker, each with its own live server
 # (`loadgroup` with the groups of TOGETHER, tests/conftest.py).
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: run test install lint typecheck playbooks-check test-sqlite test-postgres clean

@@ -31,3 +31,18 @@ def test_a_suggestion_request_that_failed_is_asked_again_and_the_commune_can_be_
     page.get_by_role("button", name="Montdidier (80561)").click()
     expect(communes).to_have_value("Montdidier (80561), ")
     assert len(failed) == 1
+
+
+def test_a_name_typed_before_the_script_arrived_gets_its_suggestions(
+    page: Page, live_server: LiveServer
+) -> None:
+    held: list[Route] = []  # a slow server: the script arrives after the typing
+    page.route("**/static/tocsin/communes.js", lambda route: held.append(route))
+    log_in(page, live_server, "prefet")
+    page.get_by_role("link", name="Déclarer un événement").click()
+    communes = page.get_by_label("Communes touchées")
+    communes.press_sequentially("Montdid")
+    assert len(held) == 1
+    held[0].continue_()
+    page.get_by_role("button", name="Montdidier (80561)").click()
+    expect(communes).to_have_value("Montdidier (80561), ")

@@ -72,5 +72,7 @@
       if (event.key === "ArrowDown" && first) { event.preventDefault(); first.focus(); }
       if (event.key === "Escape") box.replaceChildren();
     });
+    // Typed before this script ran (a slow page): the name is there, its suggestions too.
+    if (document.activeElement === input) suggest();
   }
 })();
