@@ -13,6 +13,10 @@ PYTEST_FLAGS ?=
 # (`loadgroup` with the groups of TOGETHER, tests/conftest.py).
 PYTEST_WORKERS ?= 3
 XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
+# Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): each
+# worker would otherwise compile and rewrite every test module again (10 s of processor time
+# per worker instead of 5), and every `tocsin` process the tests start the whole product.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest
 
 .PHONY: run test install lint typecheck playbooks-check test-sqlite test-postgres clean
 .PHONY: lock audit bench-install
@@ -72,14 +76,14 @@ playbooks-check:
 
 # The whole suite on SQLite, browser tests included.
 test-sqlite:
-	$(BIN)/pytest $(XDIST) $(PYTEST_FLAGS)
+	$(PYTEST) $(XDIST) $(PYTEST_FLAGS)
 
 # The tests that reach the database, on throwaway PostgreSQL databases (one per worker), with
 # the bounded multi-instance suite (`-m instances`, real worker processes, skipped on SQLite).
 # The others (no `database_url` or `postgres_server` among their fixtures: channels, parsing,
 # playbooks, text; and the browser tests) ran above and are deselected (tests/conftest.py).
 test-postgres:
-	TOCSIN_TEST_POSTGRES=$(POSTGRES_URL) $(BIN)/pytest $(XDIST) -m "not browser" $(PYTEST_FLAGS)
+	TOCSIN_TEST_POSTGRES=$(POSTGRES_URL) $(PYTEST) $(XDIST) -m "not browser" $(PYTEST_FLAGS)
 
 clean:
 	rm -rf $(VENV) node_modules tocsin.db tocsin.db-wal tocsin.db-shm

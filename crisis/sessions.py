@@ -12,12 +12,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel, col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis import journal
 from crisis.actors import Actor, Role
 from crisis.errors import NotFound
+from crisis.users import User
 from storage.types import UTCDateTime
 
 USER_AGENT_MAX = 256
@@ -43,11 +46,31 @@ class SessionPolicy:
     touch_every: timedelta = timedelta(minutes=1)
 
     def alive(self, row: WebSession, *, now: datetime) -> bool:
+        return self.alive_at(row.created_at, row.last_seen_at, row.revoked_at, now=now)
+
+    def alive_at(
+        self,
+        created_at: datetime,
+        last_seen_at: datetime,
+        revoked_at: datetime | None,
+        *,
+        now: datetime,
+    ) -> bool:
         return (
-            row.revoked_at is None
-            and now - row.last_seen_at <= self.idle
-            and now - row.created_at <= self.lifetime
+            revoked_at is None
+            and now - last_seen_at <= self.idle
+            and now - created_at <= self.lifetime
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who a live session's cookie names: the session, and its user (an active one)."""
+
+    session_id: int
+    last_seen_at: datetime
+    actor: Actor
+    must_change_password: bool
 
 
 def _digest(token: str) -> str:
@@ -86,8 +109,41 @@ async def find(
     return row if row is not None and policy.alive(row, now=now) else None
 
 
-def needs_touch(row: WebSession, *, now: datetime, policy: SessionPolicy) -> bool:
-    return now - row.last_seen_at >= policy.touch_every
+_SESSIONS = WebSession.__table__  # type: ignore[attr-defined]
+_USERS = User.__table__  # type: ignore[attr-defined]
+_VIEWER = (
+    sa.select(
+        _SESSIONS.c.id,
+        _SESSIONS.c.created_at,
+        _SESSIONS.c.last_seen_at,
+        _SESSIONS.c.revoked_at,
+        _USERS.c.id,
+        _USERS.c.login,
+        _USERS.c.roles,
+        _USERS.c.must_change_password,
+    )
+    .join(_USERS, _USERS.c.id == _SESSIONS.c.user_id)
+    .where(_SESSIONS.c.digest == sa.bindparam("digest"), _USERS.c.active.is_(True))
+)
+
+
+async def viewer(
+    conn: AsyncConnection, *, token: str, now: datetime, policy: SessionPolicy
+) -> Viewer | None:
+    """The live session the cookie names and its active user, read at every request as one
+    row (no ORM session); None when unknown, revoked, expired or its user deactivated."""
+    row = (await conn.execute(_VIEWER, {"digest": _digest(token)})).first()
+    if row is None:
+        return None
+    session_id, created_at, last_seen_at, revoked_at, user_id, login, roles, must_change = row
+    if not policy.alive_at(created_at, last_seen_at, revoked_at, now=now):
+        return None
+    actor = Actor(user_id, login, frozenset(Role(r) for r in roles))
+    return Viewer(session_id, last_seen_at, actor, bool(must_change))
+
+
+def needs_touch(last_seen_at: datetime, *, now: datetime, policy: SessionPolicy) -> bool:
+    return now - last_seen_at >= policy.touch_every
 
 
 async def touch(session: AsyncSession, *, session_id: int, now: datetime) -> None:

@@ -65,7 +65,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.load import everything, report, seed
-from bench.served import free_port, wait_ready
+from bench.served import command_cpu_seconds, free_port, group_cpu_seconds, wait_ready
 from crisis.app.db import Database, make_engine
 from crisis.cell.clocks import Clock, ClockAlert
 from crisis.dispatch.rows import Delivery
@@ -399,8 +399,20 @@ def start_locust(
     full_env = os.environ | env | {"LOAD_STATE": str(state), "LOAD_LOG": str(request_log)}
     stdout = (out / "locust.json").open("wb")
     stderr = (out / "locust.log").open("wb")
-    process = subprocess.Popen([*args, user_class], stdout=stdout, stderr=stderr, env=full_env)
+    process = subprocess.Popen(  # its own process group, whose CPU is counted
+        [*args, user_class], stdout=stdout, stderr=stderr, env=full_env, start_new_session=True
+    )
     return Locust(process, request_log, state)
+
+
+def cpu_seconds(servers: list[Server], locust: Locust) -> dict[str, float]:
+    """CPU used so far by Tocsin (each server's group: web, worker, the demo's sandbox), by
+    locust, and by PostgreSQL's processes (whichever database runs)."""
+    return {
+        "tocsin": sum(group_cpu_seconds(s.process.pid) for s in servers),
+        "locust": group_cpu_seconds(locust.process.pid),
+        "postgres": command_cpu_seconds("postgres"),
+    }
 
 
 async def wait_logged_in(locust: Locust, users: int, *, limit_s: float = 300) -> None:
@@ -489,7 +501,8 @@ async def play(
                 due = datetime.now(UTC) + timedelta(seconds=lead)
                 await record_cod(api, alert_crisis, due - timedelta(minutes=THRESHOLDS[0]))
             await asyncio.sleep(max(0.0, args.duration - (time.time() - idle_start)))
-            fanout_start = time.time()
+            servers = [server] + ([second] if second else [])
+            fanout_start, cpu_start = time.time(), cpu_seconds(servers, locust)
             published_at, publish_loaded = await publish(api, second_bulletin)
             locust.set_state(bulletin=second_bulletin)
             if extra is not None:
@@ -497,7 +510,7 @@ async def play(
             loaded = await wait_fanout(
                 database, second_bulletin, published_at, limit_s=args.max_fanout
             )
-            fanout_end = time.time()
+            fanout_end, cpu_end = time.time(), cpu_seconds(servers, locust)
             log(
                 f"diffusion sous la charge : {loaded['settled_count']}/{loaded['deliveries']} "
                 f"envois en {loaded['seconds']:.1f} s"
@@ -561,6 +574,10 @@ async def play(
             due_alerts, start=fanout_start, end=fanout_end
         ),
         "public": report.summarise(public_samples, start=warm, end=public_start + args.duration),
+        "cores_fanout": {
+            name: (cpu_end[name] - cpu_start[name]) / max(fanout_end - fanout_start, 1e-9)
+            for name in cpu_start
+        },
         "windows": {
             "idle_s": fanout_start - idle_start,
             "fanout_s": fanout_end - fanout_start,

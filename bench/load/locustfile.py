@@ -2,7 +2,9 @@
 
 - `Watcher`: a logged-in member of the cabinet, without think time; holds one live-updates
   stream (`/flux`) open and cycles dashboard → crisis page → the crisis' bulletins fragment →
-  the tracking page of the bulletin being watched.
+  the tracking page of the bulletin being watched. Its pages go through locust's FastHttpUser
+  (geventhttpclient, one kept connection): the 50 people have 50 PCs, and python-requests cost
+  the shared two cores some 1–2 ms of CPU per page (see docs/benchmarks.md).
 - `PublicReader`: a member of the public reading one bulletin's public page.
 
 The driver talks to them through files named by environment variables: LOAD_STATE (JSON: the
@@ -25,7 +27,7 @@ from typing import Any
 
 import gevent
 import requests
-from locust import FastHttpUser, HttpUser, events, task
+from locust import FastHttpUser, events, task
 from locust.env import Environment
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -98,10 +100,11 @@ def _fire(
     )
 
 
-class Watcher(HttpUser):
+class Watcher(FastHttpUser):
     """One of the users watching the crisis while a bulletin goes out."""
 
     weight = 1
+    concurrency = 1  # its pages one after the other, on one kept connection
 
     def on_start(self) -> None:
         accounts = json.loads(Path(os.environ["LOAD_WATCHERS"]).read_text(encoding="utf-8"))
@@ -122,7 +125,7 @@ class Watcher(HttpUser):
 
     def _log_in(self, account: dict[str, str]) -> bool:
         page = self.client.get("/connexion", name="login")
-        found = _CSRF.search(page.text)
+        found = _CSRF.search(page.text or "")
         if found is None:
             return False
         with self.client.post(
@@ -152,9 +155,8 @@ class Watcher(HttpUser):
             started, t0 = time.time(), time.perf_counter()
             opened = False
             try:
-                with requests.get(
-                    url, cookies=self.client.cookies, stream=True, timeout=(60, 120)
-                ) as answer:
+                cookies = {cookie.name: cookie.value or "" for cookie in self.client.cookiejar}
+                with requests.get(url, cookies=cookies, stream=True, timeout=(60, 120)) as answer:
                     chunks = answer.iter_content(chunk_size=None)
                     next(chunks, b"")
                     ms = (time.perf_counter() - t0) * 1000
@@ -174,13 +176,15 @@ class Watcher(HttpUser):
         with self.client.get(path, name=name, allow_redirects=False, catch_response=True) as answer:
             if answer.status_code != 200:
                 answer.failure(f"HTTP {answer.status_code}")
-            if answer.status_code == 0 and isinstance(answer.error, requests.ConnectionError):
+            error = getattr(answer, "error", None)
+            refused = isinstance(error, OSError) and not isinstance(error, TimeoutError)
+            if answer.status_code == 0 and refused:  # a timeout moves nobody
                 self._move()
 
     def _move(self) -> None:
         """A connection refused or reset: that instance is dead for every watcher; the next
         live one, as a load balancer would (a timeout moves nobody)."""
-        _dead.add(self.client.base_url)
+        _dead.add(str(self.client.base_url))
         alive = [h for h in self._hosts if h not in _dead] or self._hosts
         self._turn += 1
         self.client.base_url = alive[self._turn % len(alive)]

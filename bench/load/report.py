@@ -165,6 +165,13 @@ def _flux(result: dict[str, Any]) -> str:
     return f"p50 {_s(row['p50_ms'])} s, p95 {_s(row['p95_ms'])} s ({row['count']} ouvertures)"
 
 
+def _cores(result: dict[str, Any]) -> str:
+    cores = result.get("cores_fanout")
+    if not cores:
+        return "–"
+    return " / ".join(_n(cores[name]) for name in ("tocsin", "locust", "postgres"))
+
+
 ROWS: tuple[tuple[str, Any], ...] = (
     ("pages, {users} utilisateurs, au calme (p50 / p95 / p99)", lambda r: _pages(r["pages_idle"])),
     (
@@ -180,6 +187,7 @@ ROWS: tuple[tuple[str, Any], ...] = (
     ("appel de publication (API), au calme → sous la charge", _publish),
     ("alertes d'horloge sous la charge (envoi − échéance)", lambda r: _alerts(r["alerts"])),
     ("flux `/flux`, premier octet", _flux),
+    ("cœurs occupés pendant la diffusion (Tocsin / locust / PostgreSQL)", _cores),
     (
         "`/public/bulletins/{{public_id}}`, {public_clients} clients",
         lambda r: "voir « pages publiques »" if r.get("everything") else _public(r["public"]),

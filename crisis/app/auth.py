@@ -122,24 +122,23 @@ def throttle_policy(settings: Settings) -> logins.ThrottlePolicy:
     )
 
 
-async def _session_user(request: Request, db: Database) -> User | None:
-    """The user of the server-side session the cookie names, if it is still alive."""
+async def _session_viewer(request: Request, db: Database) -> sessions.Viewer | None:
+    """Who the server-side session the cookie names is, if it is still alive."""
     token = request.session.get("sid")
     if not isinstance(token, str):
         return None
     now = get_clock(request).now()
     policy = session_policy(get_settings(request))
-    async with db.read() as session:
-        row = await sessions.find(session, token=token, now=now, policy=policy)
-        user = await session.get(User, row.user_id) if row is not None else None
-    if row is None or row.id is None or user is None or not user.active:
+    async with db.read_rows() as conn:
+        viewer = await sessions.viewer(conn, token=token, now=now, policy=policy)
+    if viewer is None:
         request.session.clear()
         return None
-    if sessions.needs_touch(row, now=now, policy=policy):
+    if sessions.needs_touch(viewer.last_seen_at, now=now, policy=policy):
         async with db.transaction() as session:
-            await sessions.touch(session, session_id=row.id, now=now)
-    request.state.session_id = row.id
-    return user
+            await sessions.touch(session, session_id=viewer.session_id, now=now)
+    request.state.session_id = viewer.session_id
+    return viewer
 
 
 PASSWORD_PAGE = "/mon-compte/mot-de-passe"  # noqa: S105 - a path, not a secret
@@ -163,23 +162,21 @@ async def _authenticate(request: Request, db: Database, *, pending_ok: bool) -> 
         actor = await _bearer_actor(request, db, header)
         request.state.actor = actor
         return actor
-    user = await _session_user(request, db)
-    if user is None:
+    viewer = await _session_viewer(request, db)
+    if viewer is None:
         raise HTTPException(401, "Authentification requise.")
-    request.state.actor = user.actor()
+    request.state.actor = viewer.actor
     api_write = request.method in UNSAFE_METHODS and request.url.path.startswith("/api/")
     if api_write and not _csrf_ok(request, request.headers.get(CSRF_HEADER)):
-        await _journal_auth_refusal(request, "auth.csrf_refused", login=user.login)
+        await _journal_auth_refusal(request, "auth.csrf_refused", login=viewer.actor.login)
         raise HTTPException(403, "Jeton CSRF absent ou invalide.")
-    if user.must_change_password and not pending_ok:
+    if viewer.must_change_password and not pending_ok:
         if request.url.path.startswith("/api/"):
             raise HTTPException(
                 403, "Choisissez d'abord votre mot de passe : celui reçu était à usage unique."
             )
         raise HTTPException(303, headers={"Location": PASSWORD_PAGE})
-    actor = user.actor()
-    request.state.actor = actor
-    return actor
+    return viewer.actor
 
 
 async def current_actor(request: Request, db: DbDep) -> Actor:

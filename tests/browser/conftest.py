@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from crisis.app.db import Database
+from crisis.users import User
+from tests.support import FrozenClock, TestUser, make_user
 
 CHROMIUM = os.environ.get("TOCSIN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,6 +43,17 @@ class LiveServer:
     cip_smtp_port: int = 0  # the CIP's inbox, served by the worker (written requests)
     tokens: dict[str, str] = field(default_factory=dict)  # API tokens of `users`, made once
 
+    def add_user(self, login: str, *roles: str, email: str = "") -> str:
+        """A user of the live server, ready to log in (`users[login]`); returns their API token.
+
+        Made in this process: a `tocsin users add` process and the first login that replaces
+        its one-time password cost seconds of processor time each. The password's hash has the
+        tests' small argon2 cost (tests/conftest.py), which the server verifies as cheaply;
+        the one-time password path has its own tests (test_account_page.py)."""
+        made = _off_the_main_thread(_made_user(self.db_url, login, roles, email))
+        self.users[login], self.tokens[login] = made.password, made.token
+        return made.token
+
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "crisis", *args, "--db", self.db_url],
@@ -44,6 +62,27 @@ class LiveServer:
             timeout=120,
             check=True,
         )
+
+
+def _off_the_main_thread(work: Coroutine[Any, Any, TestUser]) -> TestUser:
+    """`asyncio.run` on a thread of its own: Playwright's sync API may be running an event loop
+    on the main one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
+async def _made_user(db_url: str, login: str, roles: tuple[str, ...], email: str) -> TestUser:
+    database = Database.from_url(db_url)
+    try:
+        made = await make_user(database, FrozenClock(datetime.now(UTC)), login, *roles)
+        if email:
+            async with database.transaction() as session:
+                user = await session.get(User, made.id)
+                assert user is not None
+                user.email = email
+        return made
+    finally:
+        await database.dispose()
 
 
 def _free_port() -> int:
@@ -67,9 +106,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "operateur": ["operator"],
         "admin": ["admin"],
     }.items():
-        role_args = [a for r in roles for a in ("--role", r)]
-        out = server.cli("users", "add", login, *role_args)
-        server.users[login] = out.stdout.strip().splitlines()[-1]
+        server.add_user(login, *roles)
     log = (Path(str(tmp_path_factory.getbasetemp())) / "live-server.log").open("w")
     # No TOCSIN_BASE_URL: the server writes its links on the port it serves.
     env = {k: v for k, v in os.environ.items() if k != "TOCSIN_BASE_URL"} | {
@@ -93,32 +130,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     else:
         process.kill()
         raise RuntimeError("Tocsin did not start; see live-server.log")
-    for login, one_time in list(server.users.items()):
-        server.users[login] = choose_password(server, login, one_time)
     yield server
     process.terminate()
     process.wait(timeout=10)
     log.close()
-
-
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def choose_password(server: LiveServer, login: str, one_time: str) -> str:
-    """What every new user does first: log in with the one-time password, choose their own."""
-    chosen = f"{login}-mot-de-passe-de-test"
-    with httpx.Client(base_url=server.url) as http:
-        csrf = _CSRF.search(http.get("/connexion").text)
-        assert csrf is not None
-        data = {"login": login, "password": one_time, "csrf_token": csrf.group(1)}
-        assert http.post("/connexion", data=data).status_code == 303
-        form = http.get("/mon-compte/mot-de-passe")
-        csrf = _CSRF.search(form.text)
-        assert csrf is not None
-        data = {"new_password": chosen, "confirm_password": chosen, "csrf_token": csrf.group(1)}
-        answer = http.post("/mon-compte/mot-de-passe", data=data)
-        assert answer.status_code == 303 and answer.headers["location"] == "/", answer.text
-    return chosen
 
 
 class _Chromium:

@@ -4,7 +4,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LiveServer, choose_password, log_in
+from tests.browser.conftest import LiveServer, log_in
 from tests.browser.site import token as site_token
 
 pytestmark = pytest.mark.browser
@@ -100,10 +100,7 @@ def test_the_mayors_template_leaves_the_public_out_and_unticking_the_public_unti
 
 def _user(server: LiveServer, login: str, *roles: str, email: str = "") -> str:
     """A new user of the live server (logged in by `log_in`); their API token."""
-    args = [a for r in roles for a in ("--role", r)] + (["--email", email] if email else [])
-    one_time = server.cli("users", "add", login, *args).stdout.strip().splitlines()[-1]
-    server.users[login] = choose_password(server, login, one_time)
-    return site_token(server, login)
+    return server.add_user(login, *roles, email=email)
 
 
 def _draft(server: LiveServer, author_token: str, title: str) -> int:

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.accessibility import axe_violations
-from tests.browser.conftest import LiveServer, choose_password, log_in
+from tests.browser.conftest import LiveServer, log_in
 from tests.browser.site import api, context_as
 
 pytestmark = pytest.mark.browser
@@ -20,8 +20,7 @@ pytestmark = pytest.mark.browser
 
 def _operator(server: LiveServer, login: str) -> httpx.Client:
     if login not in server.users:
-        one_time = server.cli("users", "add", login, "--role", "operator").stdout
-        server.users[login] = choose_password(server, login, one_time.strip().splitlines()[-1])
+        server.add_user(login, "operator")
     return api(server, login)
 
 
