@@ -71,6 +71,8 @@ class Viewer:
     last_seen_at: datetime
     actor: Actor
     must_change_password: bool
+    journal_head: int
+    """The journal's last entry (0: none) in the same read: the shared pages' version."""
 
 
 def _digest(token: str) -> str:
@@ -111,6 +113,8 @@ async def find(
 
 _SESSIONS = WebSession.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
+_JOURNAL = journal.JournalEntry.__table__  # type: ignore[attr-defined]
+_JOURNAL_HEAD = sa.select(sa.func.max(_JOURNAL.c.id)).scalar_subquery()
 _VIEWER = (
     sa.select(
         _SESSIONS.c.id,
@@ -121,6 +125,7 @@ _VIEWER = (
         _USERS.c.login,
         _USERS.c.roles,
         _USERS.c.must_change_password,
+        _JOURNAL_HEAD,
     )
     .join(_USERS, _USERS.c.id == _SESSIONS.c.user_id)
     .where(_SESSIONS.c.digest == sa.bindparam("digest"), _USERS.c.active.is_(True))
@@ -135,11 +140,11 @@ async def viewer(
     row = (await conn.execute(_VIEWER, {"digest": _digest(token)})).first()
     if row is None:
         return None
-    session_id, created_at, last_seen_at, revoked_at, user_id, login, roles, must_change = row
+    session_id, created_at, last_seen_at, revoked_at, user_id, login, roles, must_change, head = row
     if not policy.alive_at(created_at, last_seen_at, revoked_at, now=now):
         return None
     actor = Actor(user_id, login, frozenset(Role(r) for r in roles))
-    return Viewer(session_id, last_seen_at, actor, bool(must_change))
+    return Viewer(session_id, last_seen_at, actor, bool(must_change), int(head or 0))
 
 
 def needs_touch(last_seen_at: datetime, *, now: datetime, policy: SessionPolicy) -> bool:

@@ -138,6 +138,7 @@ async def _session_viewer(request: Request, db: Database) -> sessions.Viewer | N
         async with db.transaction() as session:
             await sessions.touch(session, session_id=viewer.session_id, now=now)
     request.state.session_id = viewer.session_id
+    request.state.journal_head = viewer.journal_head
     return viewer
 
 

@@ -28,7 +28,7 @@ from crisis.app.clock import Clock
 from crisis.app.db import Database
 from crisis.app.live import Figures, LiveHub
 from crisis.app.web.shared_clocks import SharedClocks, shared_clocks
-from crisis.app.web.shared_pages import journal_head
+from crisis.app.web.shared_pages import request_journal_head
 from crisis.bulletin import tracking
 from crisis.cell import crises
 from crisis.cell.clocks import ClockState
@@ -98,7 +98,7 @@ class SharedFragments:
         figures = hub.version(topic)
         if figures is None:
             return await render()
-        version = (figures, await journal_head(request.app.state.db))
+        version = (figures, await request_journal_head(request))
         key = (topic, f"{request.url.path}?{request.url.query}", visibility)
         known = self._renders.get(key)
         if known is None or known[0] != version or _failed(known[1]):

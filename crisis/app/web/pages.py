@@ -24,10 +24,10 @@ from crisis.app.web import first_hour, live_stream
 from crisis.app.web.bulletin_form import communes_of
 from crisis.app.web.exercise_pages import compliance_panel
 from crisis.app.web.lifecycle_pages import paris_local
+from crisis.app.web.review_queues import review_queues
 from crisis.app.web.shared_clocks import shared_clocks
-from crisis.app.web.shared_pages import shared_page
+from crisis.app.web.shared_pages import request_journal_head, shared_page
 from crisis.app.web.templating import flash, render
-from crisis.bulletin import review_queue
 from crisis.bulletin.workflow import REVIEWERS
 from crisis.cell import cabinet, checklist, clocks, crises, paging
 from crisis.cell.checklist import STAFF_ROLES
@@ -52,10 +52,10 @@ async def dashboard(
     request: Request, actor: CurrentActor, db: DbDep, clock: ClockDep, settings: SettingsDep
 ) -> HTMLResponse:
     reviews = bool(actor.roles & REVIEWERS)
+    head = await request_journal_head(request)
     to_review: list[Any] = []
     if reviews:  # four eyes: never what they wrote, so their own list
-        async with db.read() as session:
-            to_review = await review_queue.awaiting(session, actor=actor)
+        to_review = await review_queues(request).get(request, actor, head)
 
     async def fresh() -> HTMLResponse:
         now = clock.now()
@@ -75,7 +75,8 @@ async def dashboard(
             **board,
         )
 
-    return await shared_page(request, (_roles(actor), *(b.id for b in to_review)), fresh)
+    visibility = (_roles(actor), *(b.id for b in to_review))
+    return await shared_page(request, visibility, fresh, head=head)
 
 
 def _roles(actor: Actor) -> tuple[str, ...]:

@@ -6,7 +6,8 @@ each page's HTML per path and visibility class (what the viewer may see: roles, 
 their own review queue) and serves it again while it is current:
 
 - every action is journaled: a page rendered before the journal's last entry is stale at once
-  (one indexed read per request, `journal_head`), whichever process or instance wrote;
+  (one indexed read per request, in the session's: `request_journal_head`), whichever process
+  or instance wrote;
 - what moves without a journal entry (deliveries going out, the time that makes a clock late)
   is at most `MAX_AGE` old by the app's clock (`crisis.app.clock`), the live stream's own
   bound (one round a second).
@@ -52,6 +53,14 @@ async def journal_head(db: Database) -> int:
         return int((await connection.scalar(_HEAD)) or 0)
 
 
+async def request_journal_head(request: Request) -> int:
+    """The journal's last entry as this request saw it: read with its web session (`auth`, in
+    the same statement), else now. Read before any rendering, it can only make a page look
+    older than it is, never newer."""
+    head: int | None = getattr(request.state, "journal_head", None)
+    return head if head is not None else await journal_head(get_db(request))
+
+
 def _login_text(login: str) -> str:
     """How the page's header names the viewer (base.html)."""
     return f"Mon compte ({escape(login)})"
@@ -76,10 +85,14 @@ class SharedPages:
         self._pages: dict[tuple[str, Visibility], _Page] = {}
         self.renders = 0
 
-    async def get(self, request: Request, visibility: Visibility, render: Render) -> HTMLResponse:
+    async def get(
+        self, request: Request, visibility: Visibility, render: Render, *, head: int | None = None
+    ) -> HTMLResponse:
+        """The page as of the journal's entry `head` (read here when not given)."""
         if request.session.get("flashes"):
             return await render()
-        head = await journal_head(get_db(request))
+        if head is None:
+            head = await request_journal_head(request)
         key = (f"{request.url.path}?{request.url.query}", visibility)
         now = get_clock(request).now()
         page = self._pages.get(key)
@@ -116,6 +129,8 @@ def shared_pages(request: Request) -> SharedPages:
     return cache
 
 
-async def shared_page(request: Request, visibility: Visibility, render: Render) -> HTMLResponse:
+async def shared_page(
+    request: Request, visibility: Visibility, render: Render, *, head: int | None = None
+) -> HTMLResponse:
     """`render()`'s page, rendered once per journal entry and second for each visibility."""
-    return await shared_pages(request).get(request, visibility, render)
+    return await shared_pages(request).get(request, visibility, render, head=head)

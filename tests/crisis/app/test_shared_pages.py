@@ -161,3 +161,24 @@ async def test_a_crisis_clocks_are_computed_once_for_every_page_and_role_until_s
     clock.advance(seconds=1.5)
     await prefect.get("/")
     assert kept.computations == before + 4
+
+
+async def test_a_page_served_again_reads_the_session_and_the_journal_in_one_statement(
+    app: FastAPI, prefects: list[httpx.AsyncClient], db: Database
+) -> None:
+    first, second = prefects
+    await first.get("/")  # rendered and kept for the prefects
+    sent: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if not statement.startswith("BEGIN"):  # SQLite's explicit one (crisis.app.db)
+            sent.append(statement)
+
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        page = await second.get("/")
+    finally:
+        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    assert "Mon compte (veilleur)" in page.text
+    assert len(sent) == 1, sent
+    assert "web_session" in sent[0] and "journal_entry" in sent[0]
