@@ -5,13 +5,12 @@ PYTHON ?= python3
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 PYTEST_FLAGS ?=
 # Both halves run on two pytest-xdist workers, one per core (`make test PYTEST_WORKERS=0` runs
-# in one process). Three keep the cores busier (the browser tests and the ones that start
-# `tocsin` wait a good part of their time), but the whole CI took 14 min 50 with two as well, and one run
-# in four then met a CSP report from the DSFR's script on the dashboard (docs/benchmarks.md,
-# « Trois processus de test »): two until that is understood. Each worker migrates its own SQLite file or PostgreSQL database and uses
-# its own temporary directory and ports; the multi-instance tests stay together, in order, on one
-# worker, and the browser tests in one group per worker, each with its own live server
-# (`loadgroup` with the groups of TOGETHER, tests/conftest.py).
+# in one process). Three keep the cores busier, but the whole CI took 14 min 50 with two as
+# well, and one run in four with three met a CSP report from the DSFR's script on the dashboard
+# (docs/benchmarks.md, « Trois processus de test »). Each worker migrates its own SQLite file or
+# PostgreSQL database and uses its own temporary directory and ports; the multi-instance tests
+# stay together, in order, on one worker, and the browser tests in one group per worker, each
+# with its own live server (`loadgroup` with the groups of TOGETHER, tests/conftest.py).
 PYTEST_WORKERS ?= 2
 XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): each
