@@ -49,6 +49,35 @@ def test_on_a_phone_the_menu_button_opens_the_navigation_and_logout_is_reachable
     context.close()
 
 
+WATCH_MENU_LINKS = """
+window.__menuRewrites = 0;
+document.addEventListener("DOMContentLoaded", () => {
+  const links = document.querySelector(".fr-header__menu-links");
+  if (links) new MutationObserver(() => { window.__menuRewrites += 1; })
+    .observe(links, { childList: true, subtree: true });
+});
+"""
+
+
+def test_the_phone_menu_holds_the_account_and_logout_as_served_so_no_script_rewrites_it(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    """DSFR's script copies the header's tools into the phone menu through innerHTML when the
+    two differ: served equal, nothing is parsed again after load (a copy would carry any style
+    set meanwhile on the tools into a style attribute, which the CSP refuses)."""
+    context, page = context_as(
+        browser, live_server, "communicant", viewport=PHONE, init_script=WATCH_MENU_LINKS
+    )
+    page.reload()
+    tools = page.locator(".fr-header__tools-links")
+    expect(tools).to_have_attribute("data-fr-js-header-links", "true")  # DSFR has compared
+    page.get_by_role("button", name="Menu").click()
+    menu = page.locator(".fr-header__menu-links")
+    expect(menu.get_by_role("button", name="Se déconnecter")).to_be_visible()
+    assert page.evaluate("window.__menuRewrites") == 0
+    context.close()
+
+
 def test_on_a_desktop_the_navigation_shows_without_a_menu_button(
     browser: Browser, live_server: LiveServer
 ) -> None:
