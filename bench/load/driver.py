@@ -20,10 +20,11 @@ and stops it at the end (its process group: a worker child goes too). Then:
    submitted, approved by a second person and published through the API. Fan-out time = from
    the publish call to the last delivery settled (no delivery pending, sending or retrying),
    read from the database every second; the end is the last `sent_at`.
-3. Under load: locust starts `--users` watchers (no think time; each holds `/flux` open and
-   cycles dashboard → crisis page → bulletins fragment → tracking page). Once all are logged
-   in, `--duration` seconds of « idle » load (tracking page of the first bulletin), then a
-   second, identical bulletin is published (the publish call timed) and the users track it
+3. Under load: locust starts `--users` watchers (no think time; each holds `/flux` open,
+   another stream every 5 s as each page it shows opens its own, and cycles dashboard →
+   crisis page → bulletins fragment → tracking page). Once all are logged in, `--duration`
+   seconds of « idle » load (tracking page of the first bulletin), then a second, identical
+   bulletin is published (the publish call timed) and the users track it
    until its fan-out settles (or `--max-fanout` seconds: the rate so far is reported).
    Clock alerts: `--alert-crises` small crises get their COD recorded 30 minutes in the past,
    staggered, and the server runs with TOCSIN_CLOCK_ALERT_THRESHOLDS=[30, 31, …, 59] (a bench
@@ -561,8 +562,8 @@ async def play(
         "logins": report.summarise(
             (s for s in samples if s.name == "login"), start=0, end=fanout_end
         ),
-        "flux": report.summarise(
-            (s for s in samples if s.name == "flux_first_byte"), start=0, end=fanout_end
+        "flux": report.summarise(  # the streams opened during the fan-out
+            (s for s in samples if s.name == "flux_first_byte"), start=fanout_start, end=fanout_end
         ),
         "fanout_unloaded": alone,
         "fanout_loaded": loaded,
@@ -573,6 +574,13 @@ async def play(
         "alerts_during_fanout": report.alert_lateness(
             due_alerts, start=fanout_start, end=fanout_end
         ),
+        "alerts_latest": [  # the three latest, seconds from the start of the load, to explain
+            {"due_s": a["due"] - idle_start, "late_s": a["sent"] - a["due"]}
+            for a in sorted(
+                (a for a in due_alerts if a["sent"] is not None),
+                key=lambda a: a["due"] - a["sent"],
+            )[:3]
+        ],
         "public": report.summarise(public_samples, start=warm, end=public_start + args.duration),
         "cores_fanout": {
             name: (cpu_end[name] - cpu_start[name]) / max(fanout_end - fanout_start, 1e-9)

@@ -1,10 +1,12 @@
 """The locust users of the load benchmark (run by `bench/load/run`, not by hand).
 
-- `Watcher`: a logged-in member of the cabinet, without think time; holds one live-updates
-  stream (`/flux`) open and cycles dashboard → crisis page → the crisis' bulletins fragment →
-  the tracking page of the bulletin being watched. Its pages go through locust's FastHttpUser
-  (geventhttpclient, one kept connection): the 50 people have 50 PCs, and python-requests cost
-  the shared two cores some 1–2 ms of CPU per page (see docs/benchmarks.md).
+- `Watcher`: a logged-in member of the cabinet, without think time; holds a live-updates
+  stream (`/flux`) open, reopened every `STREAM_VIEW_S` as a browser does on each page it
+  shows (its first byte timed each time, under the load), and cycles dashboard → crisis
+  page → the crisis' bulletins fragment → the tracking page of the bulletin being watched.
+  Its pages go through locust's FastHttpUser (geventhttpclient, one kept connection): the 50
+  people have 50 PCs, and python-requests cost the shared two cores some 1–2 ms of CPU per
+  page (see docs/benchmarks.md).
 - `PublicReader`: a member of the public reading one bulletin's public page.
 
 The driver talks to them through files named by environment variables: LOAD_STATE (JSON: the
@@ -36,6 +38,8 @@ _accounts = itertools.count()
 _log_file: Any = None
 _log: Any = None
 _dead: set[str] = set()
+STREAM_VIEW_S = 5.0
+"""How long one page's stream stays open before the next page opens its own."""
 
 
 def state() -> dict[str, Any]:
@@ -149,7 +153,8 @@ class Watcher(FastHttpUser):
         self._stream.kill(block=False)
 
     def _hold_stream(self) -> None:
-        """The page's EventSource: one stream, reopened when it ends; its first byte is timed."""
+        """The pages' EventSource: a stream held `STREAM_VIEW_S` (or until it ends), then
+        another; each one's first byte is timed."""
         while True:
             url = f"{self.client.base_url}/flux"
             started, t0 = time.time(), time.perf_counter()
@@ -163,8 +168,9 @@ class Watcher(FastHttpUser):
                     bad = None if answer.status_code == 200 else f"HTTP {answer.status_code}"
                     _fire(self.environment, "flux_first_byte", started, ms, bad)
                     opened = True
-                    for _ in chunks:
-                        pass
+                    with gevent.Timeout(STREAM_VIEW_S, False):  # the next page's stream
+                        for _ in chunks:
+                            pass
             except requests.RequestException as error:
                 # A stream cut once open (its instance killed) is an error, not a first byte.
                 name = "flux_cut" if opened else "flux_first_byte"

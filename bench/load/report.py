@@ -162,7 +162,8 @@ def _flux(result: dict[str, Any]) -> str:
     row = result["flux"].get("flux_first_byte")
     if not row:
         return "–"
-    return f"p50 {_s(row['p50_ms'])} s, p95 {_s(row['p95_ms'])} s ({row['count']} ouvertures)"
+    during = f"{row['count']} ouvertures pendant la diffusion"
+    return f"p50 {_s(row['p50_ms'])} s, p95 {_s(row['p95_ms'])} s ({during})"
 
 
 def _cores(result: dict[str, Any]) -> str:

@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import StaticPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crisis.app.sqlite_driver import OneTripDBAPI, inline_reads
 from crisis.app.write_turns import WriteTurns
 
 WRITE_OPTION = "tocsin_write"
@@ -74,9 +76,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = async_url(url)
     if make_url(url).get_backend_name() == "sqlite":
-        from crisis.app.sqlite_driver import OneTripDBAPI
-
         kwargs.setdefault("module", OneTripDBAPI())
+        # Reads may run on the event loop's thread (`sqlite_driver.inline_reads`).
+        kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
@@ -104,6 +106,8 @@ class Database:
         )
         self._after_commit: list[Callable[[], None]] = []
         self._turns = WriteTurns() if engine.dialect.name == "sqlite" else None
+        # A connection lent to one task at a time (not the one static in-memory connection).
+        self._inline = engine.dialect.name == "sqlite" and not isinstance(engine.pool, StaticPool)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -128,15 +132,17 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncSession]:
         """Reads for one page or one step: the connection goes back to the pool when the block
         ends; never hold the block across an await on something else (a channel, a sleep)."""
-        async with self._reader() as session:
-            yield session
+        with inline_reads(self._inline):
+            async with self._reader() as session:
+                yield session
 
     @asynccontextmanager
     async def read_rows(self) -> AsyncIterator[AsyncConnection]:
         """``read`` for plain rows, without an ORM session (the token read of each API
         request)."""
-        async with self._read_engine.connect() as conn:
-            yield conn
+        with inline_reads(self._inline):
+            async with self._read_engine.connect() as conn:
+                yield conn
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Call ``hook`` after each write transaction of this process commits (the live
@@ -159,8 +165,9 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One user action: everything inside commits together, or nothing does."""
-        async with self._turn(wait_ms=BUSY_MS), self._writer() as session, session.begin():
-            yield session
+        with inline_reads(False):
+            async with self._turn(wait_ms=BUSY_MS), self._writer() as session, session.begin():
+                yield session
         self._committed()
 
     @asynccontextmanager
@@ -173,12 +180,13 @@ class Database:
             return
         options = {WRITE_OPTION: True, BUSY_OPTION: self.brief_busy_ms}
         bind = self.engine.execution_options(**options)
-        async with (
-            self._turn(wait_ms=self.brief_busy_ms),
-            AsyncSession(bind, expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            yield session
+        with inline_reads(False):
+            async with (
+                self._turn(wait_ms=self.brief_busy_ms),
+                AsyncSession(bind, expire_on_commit=False) as session,
+                session.begin(),
+            ):
+                yield session
         self._committed()
 
     async def dispose(self) -> None:

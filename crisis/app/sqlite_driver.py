@@ -5,6 +5,14 @@ step a round trip between the event loop and the connection's thread (≈ 60 µs
 This adapter does the four steps in one function run on that thread, queued the way SQLAlchemy
 itself queues its isolation-level change. Rows, `lastrowid`, `rowcount` and errors are the
 same; server-side cursors (streamed results) keep SQLAlchemy's cursor.
+
+Reads go further (`inline_reads`, set by `Database.read` and `read_rows`): their `BEGIN`,
+`SELECT` and `ROLLBACK` run on the event loop's own thread, with no trip at all. A trip costs
+little processor time but, while the loop is busy, a wait for the interpreter's lock on each
+side (up to its 5 ms switch interval, sqlite3 taking the lock back for every row): under the
+load benchmark's fifty users the web process' loop sat idle half the time, its pages waiting
+for their rows. A WAL read waits for no lock, and the pages' reads are indexed aggregates and
+point lookups (docs/benchmarks.md); writes, which may wait for SQLite's lock, keep the thread.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 import aiosqlite
@@ -26,6 +36,26 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 T = TypeVar("T")
 Outcome = tuple[Any, list[Any], int | None, int]
 
+_INLINE: ContextVar[bool] = ContextVar("tocsin_sqlite_inline_reads", default=False)
+_READ_STATEMENTS = ("SELECT", "WITH")  # WITH … INSERT only runs in a transaction (not inline)
+
+
+@contextmanager
+def inline_reads(enabled: bool = True) -> Iterator[None]:
+    """Within this block (this task and what it awaits), reads run on the calling thread.
+    The connection's own thread is idle meanwhile: the pool lends a connection to one task,
+    which awaits each statement before the next."""
+    token = _INLINE.set(enabled)
+    try:
+        yield
+    finally:
+        _INLINE.reset(token)
+
+
+def _is_read(operation: str) -> bool:
+    words = operation.lstrip()[:6].upper()
+    return words.startswith(_READ_STATEMENTS) or operation.strip().upper() == "BEGIN"
+
 
 async def _on_thread(connection: aiosqlite.Connection, work: Callable[[], T]) -> T:
     """`work` run on the connection's thread, as `aiosqlite.Connection._execute` runs it."""
@@ -34,6 +64,12 @@ async def _on_thread(connection: aiosqlite.Connection, work: Callable[[], T]) ->
     future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
     connection._tx.put_nowait((future, work))
     return await future
+
+
+async def _here(work: Callable[[], T]) -> T:
+    """`work` run at once on the calling thread (awaited all the same: SQLAlchemy's async
+    layer requires each statement to await)."""
+    return work()
 
 
 def _run(raw: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
@@ -66,7 +102,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             return _run(connection._conn, operation, parameters, many)
 
         try:
-            description, rows, lastrowid, rowcount = self.await_(_on_thread(connection, work))
+            inline = _INLINE.get() and not many and _is_read(operation)
+            trip = _here(work) if inline else _on_thread(connection, work)
+            description, rows, lastrowid, rowcount = self.await_(trip)
         except Exception as error:  # noqa: BLE001 -- re-raised (translated) as SQLAlchemy does
             self._adapt_connection._handle_exception(error)
         self.description = description
@@ -79,6 +117,15 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
+
+    def rollback(self) -> None:
+        if not _INLINE.get():
+            super().rollback()
+            return
+        try:
+            self.await_(_here(self._connection._conn.rollback))  # ends a read: takes no lock
+        except Exception as error:  # noqa: BLE001 -- re-raised (translated) as SQLAlchemy does
+            self._handle_exception(error)
 
     def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
         if server_side:

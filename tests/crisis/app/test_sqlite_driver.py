@@ -1,9 +1,11 @@
 """The one-trip SQLite adapter answers as SQLAlchemy's own aiosqlite adapter does: same rows,
-row ids, row counts and errors, on a file database."""
+row ids, row counts and errors, on a file database; reads run on the event loop's thread,
+writes on the connection's."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from crisis.app.db import make_engine
+from crisis.app.db import Database, make_engine
 from crisis.app.sqlite_driver import OneTripCursor
 
 Script = list[tuple[str, Any]]
@@ -119,3 +121,59 @@ async def test_a_closed_connection_refuses_statements_instead_of_waiting_forever
         with pytest.raises(ValueError, match="closed"):
             await asyncio.wait_for(conn.run_sync(close_then_execute), timeout=5)
         await conn.invalidate()
+
+
+def _thread_of_statements(dbapi_connection: Any, _record: Any) -> None:
+    """`thread()` in SQL: the thread that runs the statement."""
+    dbapi_connection.create_function("thread", 0, threading.get_ident)
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    db = Database.from_url(f"sqlite:///{tmp_path}/inline.db")
+    sa.event.listen(db.engine.sync_engine, "connect", _thread_of_statements)
+    async with db.transaction() as session:
+        await session.exec(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)"))
+    yield db
+    await db.dispose()
+
+
+async def test_a_read_runs_on_the_event_loops_thread_and_a_write_on_the_connections(
+    database: Database,
+) -> None:
+    loop_thread = threading.get_ident()
+    async with database.read_rows() as conn:
+        assert (await conn.execute(sa.text("SELECT thread()"))).scalar() == loop_thread
+    async with database.read() as session:
+        read = (await session.exec(sa.text("SELECT thread()"))).scalar()
+        assert read == loop_thread
+        async with database.transaction() as writing:  # a write inside a read keeps the thread
+            wrote = (await writing.exec(sa.text("SELECT thread()"))).scalar()
+            assert wrote != loop_thread
+    async with database.read_rows() as conn:  # an insert asked inside a read is not inline
+        inserted = await conn.execute(sa.text("INSERT INTO t (n) VALUES (thread()) RETURNING n"))
+        assert inserted.scalar() != loop_thread
+        await conn.rollback()
+
+
+async def test_reads_of_many_tasks_at_once_each_see_their_own_rows(database: Database) -> None:
+    async with database.transaction() as session:
+        for n in range(40):
+            await session.exec(sa.text(f"INSERT INTO t (n) VALUES ({n})"))
+
+    async def read(n: int) -> list[int]:
+        async with database.read_rows() as conn:
+            await asyncio.sleep(0)  # the tasks interleave between statements
+            query = sa.text("SELECT n FROM t WHERE n >= :n ORDER BY n LIMIT 3")
+            return list((await conn.execute(query, {"n": n})).scalars())
+
+    answers = await asyncio.gather(*(read(n) for n in range(30)))
+    assert answers == [[n, n + 1, n + 2] for n in range(30)]
+
+
+async def test_an_in_memory_database_keeps_every_statement_on_its_one_connections_thread() -> None:
+    db = Database.from_url("sqlite:///:memory:")
+    sa.event.listen(db.engine.sync_engine, "connect", _thread_of_statements)
+    async with db.read_rows() as conn:
+        assert (await conn.execute(sa.text("SELECT thread()"))).scalar() != threading.get_ident()
+    await db.dispose()
