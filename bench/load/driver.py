@@ -20,8 +20,8 @@ and stops it at the end (its process group: a worker child goes too). Then:
    submitted, approved by a second person and published through the API. Fan-out time = from
    the publish call to the last delivery settled (no delivery pending, sending or retrying),
    read from the database every second; the end is the last `sent_at`.
-3. Under load: locust starts `--users` watchers (no think time; each holds `/flux` open,
-   another stream every 5 s as each page it shows opens its own, and cycles dashboard →
+3. Under load: locust starts `--users` watchers (no think time; each holds `/flux` open, the
+   first one opening another every second to time its first byte, and cycles dashboard →
    crisis page → bulletins fragment → tracking page). Once all are logged in, `--duration`
    seconds of « idle » load (tracking page of the first bulletin), then a second, identical
    bulletin is published (the publish call timed) and the users track it
@@ -562,7 +562,7 @@ async def play(
         "logins": report.summarise(
             (s for s in samples if s.name == "login"), start=0, end=fanout_end
         ),
-        "flux": report.summarise(  # the streams opened during the fan-out
+        "flux": report.summarise(  # the probe's streams opened during the fan-out
             (s for s in samples if s.name == "flux_first_byte"), start=fanout_start, end=fanout_end
         ),
         "fanout_unloaded": alone,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisis.app.sqlite_driver import OneTripDBAPI, inline_reads
+from crisis.app.sqlite_driver import Inline, OneTripDBAPI, inline
 from crisis.app.write_turns import WriteTurns
 
 WRITE_OPTION = "tocsin_write"
@@ -77,7 +77,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = async_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         kwargs.setdefault("module", OneTripDBAPI())
-        # Reads may run on the event loop's thread (`sqlite_driver.inline_reads`).
+        # Statements may run on the event loop's thread (`sqlite_driver.inline`).
         kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
@@ -106,8 +106,11 @@ class Database:
         )
         self._after_commit: list[Callable[[], None]] = []
         self._turns = WriteTurns() if engine.dialect.name == "sqlite" else None
-        # A connection lent to one task at a time (not the one static in-memory connection).
-        self._inline = engine.dialect.name == "sqlite" and not isinstance(engine.pool, StaticPool)
+        # Statements on the event loop's thread (`sqlite_driver`), for connections lent to one
+        # task at a time (not the one static in-memory connection).
+        own = engine.dialect.name == "sqlite" and not isinstance(engine.pool, StaticPool)
+        self._reads = Inline.READS if own else Inline.NONE
+        self._writes = Inline.WRITES if own else Inline.NONE
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -132,7 +135,7 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncSession]:
         """Reads for one page or one step: the connection goes back to the pool when the block
         ends; never hold the block across an await on something else (a channel, a sleep)."""
-        with inline_reads(self._inline):
+        with inline(self._reads):
             async with self._reader() as session:
                 yield session
 
@@ -140,7 +143,7 @@ class Database:
     async def read_rows(self) -> AsyncIterator[AsyncConnection]:
         """``read`` for plain rows, without an ORM session (the token read of each API
         request)."""
-        with inline_reads(self._inline):
+        with inline(self._reads):
             async with self._read_engine.connect() as conn:
                 yield conn
 
@@ -165,7 +168,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One user action: everything inside commits together, or nothing does."""
-        with inline_reads(False):
+        with inline(self._writes):
             async with self._turn(wait_ms=BUSY_MS), self._writer() as session, session.begin():
                 yield session
         self._committed()
@@ -180,7 +183,7 @@ class Database:
             return
         options = {WRITE_OPTION: True, BUSY_OPTION: self.brief_busy_ms}
         bind = self.engine.execution_options(**options)
-        with inline_reads(False):
+        with inline(self._writes):
             async with (
                 self._turn(wait_ms=self.brief_busy_ms),
                 AsyncSession(bind, expire_on_commit=False) as session,

@@ -6,13 +6,18 @@ This adapter does the four steps in one function run on that thread, queued the 
 itself queues its isolation-level change. Rows, `lastrowid`, `rowcount` and errors are the
 same; server-side cursors (streamed results) keep SQLAlchemy's cursor.
 
-Reads go further (`inline_reads`, set by `Database.read` and `read_rows`): their `BEGIN`,
-`SELECT` and `ROLLBACK` run on the event loop's own thread, with no trip at all. A trip costs
-little processor time but, while the loop is busy, a wait for the interpreter's lock on each
-side (up to its 5 ms switch interval, sqlite3 taking the lock back for every row): under the
-load benchmark's fifty users the web process' loop sat idle half the time, its pages waiting
-for their rows. A WAL read waits for no lock, and the pages' reads are indexed aggregates and
-point lookups (docs/benchmarks.md); writes, which may wait for SQLite's lock, keep the thread.
+Most statements go further and make no trip at all: they run on the event loop's own thread.
+A trip costs little processor time but, while the loop is busy, a wait for the interpreter's
+lock on each side, and sqlite3 takes that lock back for every row (up to the 5 ms switch
+interval each time). Under the load benchmark's fifty users the web process' loop sat idle
+half the time, its pages waiting for their rows, and a 10,000-recipient publication held the
+database's write lock for 7 s, the worker's clock alerts waiting behind it. So:
+
+- in `Database.read` and `read_rows` (`inline(Inline.READS)`): `BEGIN`, `SELECT` and the
+  closing `ROLLBACK` (a WAL read waits for no lock);
+- in `Database.transaction` (`inline(Inline.WRITES)`): every statement once `BEGIN IMMEDIATE`,
+  which may wait for another process' lock, has taken it on the connection's thread; each one
+  lets the loop run between statements; `COMMIT` (which may checkpoint) keeps the thread too.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from enum import Enum
 from typing import Any, TypeVar, cast
 
 import aiosqlite
@@ -36,25 +42,37 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 T = TypeVar("T")
 Outcome = tuple[Any, list[Any], int | None, int]
 
-_INLINE: ContextVar[bool] = ContextVar("tocsin_sqlite_inline_reads", default=False)
-_READ_STATEMENTS = ("SELECT", "WITH")  # WITH … INSERT only runs in a transaction (not inline)
+
+class Inline(Enum):
+    NONE = "none"
+    READS = "reads"
+    WRITES = "writes"
+
+
+_INLINE: ContextVar[Inline] = ContextVar("tocsin_sqlite_inline", default=Inline.NONE)
+_READ_STATEMENTS = ("SELECT", "WITH")  # WITH … INSERT only runs in a transaction
 
 
 @contextmanager
-def inline_reads(enabled: bool = True) -> Iterator[None]:
-    """Within this block (this task and what it awaits), reads run on the calling thread.
-    The connection's own thread is idle meanwhile: the pool lends a connection to one task,
-    which awaits each statement before the next."""
-    token = _INLINE.set(enabled)
+def inline(mode: Inline) -> Iterator[None]:
+    """Within this block (this task and what it awaits), statements run as `mode` says on the
+    calling thread. The connection's own thread is idle meanwhile: the pool lends a connection
+    to one task, which awaits each statement before the next."""
+    token = _INLINE.set(mode)
     try:
         yield
     finally:
         _INLINE.reset(token)
 
 
-def _is_read(operation: str) -> bool:
-    words = operation.lstrip()[:6].upper()
-    return words.startswith(_READ_STATEMENTS) or operation.strip().upper() == "BEGIN"
+def _runs_here(operation: str, *, many: bool) -> bool:
+    mode = _INLINE.get()
+    if mode is Inline.WRITES:
+        return not operation.lstrip()[:5].upper().startswith("BEGIN")
+    if mode is Inline.READS and not many:
+        words = operation.lstrip()[:6].upper()
+        return words.startswith(_READ_STATEMENTS) or operation.strip().upper() == "BEGIN"
+    return False
 
 
 async def _on_thread(connection: aiosqlite.Connection, work: Callable[[], T]) -> T:
@@ -68,8 +86,11 @@ async def _on_thread(connection: aiosqlite.Connection, work: Callable[[], T]) ->
 
 async def _here(work: Callable[[], T]) -> T:
     """`work` run at once on the calling thread (awaited all the same: SQLAlchemy's async
-    layer requires each statement to await)."""
-    return work()
+    layer requires each statement to await); in a write, the loop runs others' work next."""
+    done = work()
+    if _INLINE.get() is Inline.WRITES:
+        await asyncio.sleep(0)
+    return done
 
 
 def _run(raw: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
@@ -102,8 +123,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             return _run(connection._conn, operation, parameters, many)
 
         try:
-            inline = _INLINE.get() and not many and _is_read(operation)
-            trip = _here(work) if inline else _on_thread(connection, work)
+            here = _runs_here(operation, many=many)
+            trip = _here(work) if here else _on_thread(connection, work)
             description, rows, lastrowid, rowcount = self.await_(trip)
         except Exception as error:  # noqa: BLE001 -- re-raised (translated) as SQLAlchemy does
             self._adapt_connection._handle_exception(error)
@@ -119,7 +140,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
 
     def rollback(self) -> None:
-        if not _INLINE.get():
+        if _INLINE.get() is Inline.NONE:
             super().rollback()
             return
         try:

@@ -1,10 +1,11 @@
 """The one-trip SQLite adapter answers as SQLAlchemy's own aiosqlite adapter does: same rows,
-row ids, row counts and errors, on a file database; reads run on the event loop's thread,
-writes on the connection's."""
+row ids, row counts and errors, on a file database; statements run on the event loop's thread,
+and a write waits for another process' lock on the connection's."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -138,22 +139,42 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-async def test_a_read_runs_on_the_event_loops_thread_and_a_write_on_the_connections(
-    database: Database,
-) -> None:
+async def test_reads_and_writes_run_on_the_event_loops_thread(database: Database) -> None:
     loop_thread = threading.get_ident()
     async with database.read_rows() as conn:
         assert (await conn.execute(sa.text("SELECT thread()"))).scalar() == loop_thread
     async with database.read() as session:
         read = (await session.exec(sa.text("SELECT thread()"))).scalar()
         assert read == loop_thread
-        async with database.transaction() as writing:  # a write inside a read keeps the thread
-            wrote = (await writing.exec(sa.text("SELECT thread()"))).scalar()
-            assert wrote != loop_thread
-    async with database.read_rows() as conn:  # an insert asked inside a read is not inline
+    async with database.transaction() as writing:
+        inserted = await writing.exec(sa.text("INSERT INTO t (n) VALUES (thread()) RETURNING n"))
+        assert inserted.scalar() == loop_thread
+    async with database.read_rows() as conn:  # a write asked inside a read keeps the thread
         inserted = await conn.execute(sa.text("INSERT INTO t (n) VALUES (thread()) RETURNING n"))
         assert inserted.scalar() != loop_thread
         await conn.rollback()
+
+
+async def test_a_write_waiting_for_another_process_lock_leaves_the_loop_free(
+    database: Database, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "inline.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # as the worker holds it between two of its writes
+
+    async def write() -> None:
+        async with database.transaction() as session:
+            await session.exec(sa.text("INSERT INTO t (n) VALUES (7)"))
+
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0)  # the write starts and waits for the lock
+    async with database.read_rows() as conn:  # meanwhile the loop reads
+        assert (await conn.execute(sa.text("SELECT count(*) FROM t"))).scalar() == 0
+    assert not writing.done()
+    other.execute("ROLLBACK")
+    other.close()
+    await asyncio.wait_for(writing, timeout=10)
+    async with database.read_rows() as conn:
+        assert (await conn.execute(sa.text("SELECT n FROM t"))).scalars().all() == [7]
 
 
 async def test_reads_of_many_tasks_at_once_each_see_their_own_rows(database: Database) -> None:
