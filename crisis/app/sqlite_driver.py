@@ -1,4 +1,4 @@
-"""SQLite statements in one trip to aiosqlite's thread instead of four.
+"""SQLite statements on the event loop's thread, or in one trip to aiosqlite's thread.
 
 SQLAlchemy's aiosqlite adapter makes a cursor, executes, fetches and closes the cursor, each
 step a round trip between the event loop and the connection's thread (≈ 60 µs of CPU each).
