@@ -277,9 +277,12 @@ def demo_records(communes: list[Commune], epcis: list[Epci]) -> Iterator[Contact
 
 
 def demo_shifts(staff: list[tuple[int, str]], *, now: datetime) -> list[Shift]:
-    """Weekly shifts from the start of today for 35 days, level 1 and 2 for each role,
-    with one visible gap: no validator on day 10 between 02:00 and 08:00 UTC."""
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    """Weekly shifts from the start of yesterday for 35 days, level 1 and 2 for each role,
+    with one visible gap: no validator 10 days from today between 02:00 and 08:00 UTC. The
+    demo's scripted crisis began 50 minutes before the start: shortly after midnight, that was
+    yesterday, and its roster must answer then too."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = today - timedelta(days=1)
     shifts: list[Shift] = []
     roles = list(DutyRole)
     for week in range(5):
@@ -288,7 +291,7 @@ def demo_shifts(staff: list[tuple[int, str]], *, now: datetime) -> list[Shift]:
             for level in (1, 2):
                 cid, name = staff[(week * 6 + r * 2 + level) % len(staff)]
                 spans = [(begin, end)]
-                gap_start = start + timedelta(days=10, hours=2)
+                gap_start = today + timedelta(days=10, hours=2)
                 if role == DutyRole.VALIDATOR and begin <= gap_start < end:
                     spans = [(begin, gap_start), (gap_start + timedelta(hours=6), end)]
                 shifts += [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import UTC, datetime
 
 import httpx
 
@@ -16,6 +17,8 @@ from crisis.app.dispatch import dispatcher_from_config
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
 from crisis.app.ticks import clock_tick
+from crisis.cell.crises import Crisis
+from crisis.vocabulary import CrisisStatus
 from tests.support import FrozenClock, make_user
 
 
@@ -91,3 +94,17 @@ async def test_the_scripted_crisis_reaches_the_three_audiences_and_meets_es47_an
         "Les écoles seront-elles ouvertes demain ?",
         "Le collège ouvre-t-il demain ?",
     ]
+
+
+async def test_the_demo_plays_in_the_first_hour_after_midnight_when_its_crisis_began_yesterday(
+    db: Database, settings: Settings
+) -> None:
+    # The scripted crisis begins 50 minutes before the start: at 00:10 UTC, yesterday evening.
+    clock = FrozenClock(datetime(2026, 12, 6, 0, 0, 13, tzinfo=UTC))
+    async with Sandbox() as sandbox:
+        _, crisis_id = await play_demo(db, clock, settings, sandbox)
+    async with db.read() as session:
+        crisis = await session.get(Crisis, crisis_id)
+    assert crisis is not None and crisis.status == CrisisStatus.CELL_OPERATIONAL
+    assert crisis.cod_recorded_by == "prefet"
+    assert crisis.declared_at is not None and crisis.declared_at.day == 5
