@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import os
 import random
 import re
@@ -45,7 +46,11 @@ from crisis.app.db import Database
 
 BURST = 5
 CIP_NUMBER = "0800100200"
-HEY_WORKERS = 40
+HEY_WORKER_RATE = 10
+"""Requests/s of each `hey` connection. A connection waits for each answer before it sends the
+next, so it keeps pace only while answers take under 1/rate s: at 40 connections of 50 req/s,
+a 25 ms answer capped the flood at 1,600 req/s whatever the server could do. At 10 req/s,
+answers may take up to 100 ms (the public arrives from thousands of phones, not 40)."""
 TOPICS = ("schools", "roads", "water", "shelter")
 _HEY_LATENCY = re.compile(r"^\s+(\d+)%+ in ([\d.]+) secs", re.M)
 _HEY_RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
@@ -209,7 +214,7 @@ class Hammer:
 
     @classmethod
     def start(cls, base: str, paths: dict[str, str], *, rate: int, limit_s: int) -> Hammer:
-        workers = max(1, HEY_WORKERS // len(paths))
+        workers = max(1, math.ceil(rate / len(paths) / HEY_WORKER_RATE))
         per_worker = max(1, round(rate / len(paths) / workers))
         processes = {
             name: subprocess.Popen(

@@ -104,6 +104,11 @@ def _fire(
     )
 
 
+def _refused(error: requests.RequestException) -> bool:
+    """Connection refused or reset: the instance is gone (a timeout is not that)."""
+    return isinstance(error, requests.ConnectionError) and not isinstance(error, requests.Timeout)
+
+
 class Watcher(FastHttpUser):
     """One of the users watching the crisis while a bulletin goes out."""
 
@@ -172,20 +177,41 @@ class Watcher(FastHttpUser):
                         for _ in chunks:
                             pass
             except requests.RequestException as error:
-                # A stream cut once open (its instance killed) is an error, not a first byte.
-                name = "flux_cut" if opened else "flux_first_byte"
-                ms = 0.0 if opened else (time.perf_counter() - t0) * 1000
-                _fire(self.environment, name, time.time() if opened else started, ms, str(error))
-                gevent.sleep(1)
+                ms = (time.perf_counter() - t0) * 1000
+                if opened:  # its instance killed: EventSource reconnects (a second later here)
+                    _fire(self.environment, "flux_cut", time.time(), 0.0, str(error))
+                    gevent.sleep(1)
+                elif _refused(error) and len(self._hosts) > 1:  # a balancer tries the next
+                    _fire(self.environment, "failover", started, ms, str(error))
+                    self._move()
+                else:
+                    _fire(self.environment, "flux_first_byte", started, ms, str(error))
+                    gevent.sleep(1)
 
     def _page(self, path: str, name: str) -> None:
-        with self.client.get(path, name=name, allow_redirects=False, catch_response=True) as answer:
-            if answer.status_code != 200:
-                answer.failure(f"HTTP {answer.status_code}")
-            error = getattr(answer, "error", None)
-            refused = isinstance(error, OSError) and not isinstance(error, TimeoutError)
-            if answer.status_code == 0 and refused:  # a timeout moves nobody
-                self._move()
+        """One page. A GET cut by a dead instance (connection refused or reset) is sent again
+        on a live one, as a load balancer does for an idempotent request (nginx's
+        `proxy_next_upstream error`): the cut attempt is logged as `failover`, and the page's
+        time runs from the first attempt. A timeout is not retried."""
+        started, t0 = time.time(), time.perf_counter()
+        for attempt in (1, 2):
+            with self.client.get(
+                path, name=name, allow_redirects=False, catch_response=True
+            ) as answer:
+                error = getattr(answer, "error", None)
+                refused = isinstance(error, OSError) and not isinstance(error, TimeoutError)
+                if answer.status_code == 0 and refused:
+                    self._move()
+                    if attempt == 1 and len(self._hosts) > 1:
+                        answer.request_meta["name"] = "failover"
+                        answer.failure(f"{name} : {error}")
+                        continue
+                if attempt == 2:
+                    answer.request_meta["start_time"] = started
+                    answer.request_meta["response_time"] = (time.perf_counter() - t0) * 1000
+                if answer.status_code != 200:
+                    answer.failure(f"HTTP {answer.status_code}")
+            return
 
     def _move(self) -> None:
         """A connection refused or reset: that instance is dead for every watcher; the next

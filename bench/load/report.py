@@ -54,6 +54,13 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
+KILL_EVENTS = ("failover", "flux_cut")
+"""What the kill does that a user behind a load balancer does not see as an error: a GET cut
+on the dead instance and sent again on a live one (`failover`; the page's own sample times
+both attempts), a live stream cut and reopened as the browser's EventSource does
+(`flux_cut`). Counted apart, in the kill's row."""
+
+
 def summarise(samples: Iterable[Sample], *, start: float, end: float) -> dict[str, Any]:
     """Per request name, the requests that started in [start, end): count, errors, p50/p95/p99
     and max (ms), requests per second."""
@@ -113,8 +120,9 @@ def _pages(phase: dict[str, Any]) -> str:
 
 
 def _errors(*phases: dict[str, Any]) -> str:
-    count = sum(row["count"] for phase in phases for row in phase.values())
-    errors = sum(row["errors"] for phase in phases for row in phase.values())
+    rows = [row for phase in phases for name, row in phase.items() if name not in KILL_EVENTS]
+    count = sum(row["count"] for row in rows)
+    errors = sum(row["errors"] for row in rows)
     return f"{errors} sur {count} requêtes"
 
 
@@ -219,8 +227,10 @@ def everything(
     kill = results.get("kill")
     if kill:
         at = kill["killed_at"]
-        failed = [s for s in (*watched, *cip) if not s.ok and at - 5 <= s.start < at + 15]
+        near = [s for s in (*watched, *cip) if at - 5 <= s.start < at + 15]
+        failed = [s for s in near if not s.ok and s.name not in KILL_EVENTS]
         out["kill"] = kill | {
+            "absorbed": _count(s.name for s in near if s.name in KILL_EVENTS),
             "client_errors": len(failed),
             "client_errors_by_name": _count(s.name for s in failed),
             "errors_from_s": min((s.start - at for s in failed), default=None),
@@ -295,6 +305,7 @@ def _kill(extra: dict[str, Any]) -> str:
             else ""
         )
         + (f"alerte due 3 s après : {_alerts(kill['alert'])} ; " if kill.get("alert") else "")
+        + f"absorbé par les clients {kill.get('absorbed', {})} ; "
         + f"{kill['client_errors']} erreurs vues des "
         f"clients de 5 s avant à 15 s après {kill['client_errors_by_name']}"
         + (
