@@ -5,6 +5,7 @@
                    [--web-processes N]
                    [--everything [--operators 20] [--public-rate 2000] [--instances 2]
                                  [--kill-at 0.3] [--kill leader|follower]]
+                   [--front none|nginx]
 
 For each database, on a fresh SQLite file or a throwaway PostgreSQL database (created on the
 server of `--url`, dropped afterwards), the driver starts `tocsin serve --demo` on a free port
@@ -37,6 +38,9 @@ and stops it at the end (its process group: a worker child goes too). Then:
 5. `--everything` (issue 22, point 5; bench/load/everything.py says how): during 3, a drill
    launched by the trainer, the CIP's operators logging calls, `hey` flooding the public pages
    in place of 4, and on PostgreSQL a second `tocsin serve --demo`, SIGKILLed mid-fan-out.
+6. `--front nginx` (bench/load/front.py): nginx in front of the instances with the rules of
+   deploy/nginx/tocsin-proxy.conf; every client (users, operators, trainer, flood) goes
+   through it, as in a prefecture.
 
 Results go to bench/load/results/ (not committed): per run a directory with locust's CSV, JSON
 and the request logs, `<stamp>-<db>.json`, and `<stamp>.md` with the table of issue 16.
@@ -66,6 +70,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.load import everything, report, seed
+from bench.load.front import Front, start_nginx
 from bench.served import command_cpu_seconds, free_port, group_cpu_seconds, wait_ready
 from crisis.app.db import Database, make_engine
 from crisis.cell.clocks import Clock, ClockAlert
@@ -406,14 +411,17 @@ def start_locust(
     return Locust(process, request_log, state)
 
 
-def cpu_seconds(servers: list[Server], locust: Locust) -> dict[str, float]:
+def cpu_seconds(
+    servers: list[Server], locust: Locust, front: Front | None = None
+) -> dict[str, float]:
     """CPU used so far by Tocsin (each server's group: web, worker, the demo's sandbox), by
-    locust, and by PostgreSQL's processes (whichever database runs)."""
-    return {
+    locust, by PostgreSQL's processes (whichever database runs) and by nginx in front."""
+    used = {
         "tocsin": sum(group_cpu_seconds(s.process.pid) for s in servers),
         "locust": group_cpu_seconds(locust.process.pid),
         "postgres": command_cpu_seconds("postgres"),
     }
+    return used | ({"nginx": group_cpu_seconds(front.process.pid)} if front else {})
 
 
 async def wait_logged_in(locust: Locust, users: int, *, limit_s: float = 300) -> None:
@@ -440,8 +448,10 @@ async def play(
     workdir: Path,
     out: Path,
     second: Server | None = None,
+    front: Front | None = None,
 ) -> dict[str, Any]:
     database = Database.from_url(server.db_url)
+    entry = front.url if front else server.url  # where every client goes
     api: Api | None = None
     extra: everything.Everything | None = None
     try:
@@ -454,7 +464,7 @@ async def play(
         )
         await workers_registered(database, count=2 if second else 1)
         import_officials(server.db_url, workdir, communes=communes, count=args.officials)
-        api = Api(server.url, tokens)
+        api = Api(entry, tokens)
         crisis_id = await operational_crisis(api, communes, title=TITLE)
         await record_cod(api, crisis_id, datetime.now(UTC) - timedelta(minutes=1))
         log(f"événement n° {crisis_id} sur {len(communes)} communes")
@@ -465,7 +475,8 @@ async def play(
         log(f"diffusion seule : {alone['deliveries']} envois en {alone['seconds']:.1f} s")
         public = (await api.call("communicant", "GET", f"/bulletins/{first}"))["public_url"]
         public_path = httpx.URL(public).path
-        hosts = everything.Hosts([server.url] + ([second.url] if second else []))
+        instances = [server.url] + ([second.url] if second else [])
+        hosts = everything.Hosts([entry] if front else instances)
         if args.everything:
             extra = await _everything(database, api, args, hosts, crisis_id, communes, public_path)
             if second:
@@ -489,7 +500,7 @@ async def play(
             json.dumps({"crisis": crisis_id, "bulletin": first}), encoding="utf-8"
         )
         locust = start_locust(
-            "Watcher", host=server.url, users=args.users, out=out / "watchers-run", env=watch_env
+            "Watcher", host=entry, users=args.users, out=out / "watchers-run", env=watch_env
         )
         try:
             await wait_logged_in(locust, args.users)
@@ -503,7 +514,7 @@ async def play(
                 await record_cod(api, alert_crisis, due - timedelta(minutes=THRESHOLDS[0]))
             await asyncio.sleep(max(0.0, args.duration - (time.time() - idle_start)))
             servers = [server] + ([second] if second else [])
-            fanout_start, cpu_start = time.time(), cpu_seconds(servers, locust)
+            fanout_start, cpu_start = time.time(), cpu_seconds(servers, locust, front)
             published_at, publish_loaded = await publish(api, second_bulletin)
             locust.set_state(bulletin=second_bulletin)
             if extra is not None:
@@ -511,7 +522,7 @@ async def play(
             loaded = await wait_fanout(
                 database, second_bulletin, published_at, limit_s=args.max_fanout
             )
-            fanout_end, cpu_end = time.time(), cpu_seconds(servers, locust)
+            fanout_end, cpu_end = time.time(), cpu_seconds(servers, locust, front)
             log(
                 f"diffusion sous la charge : {loaded['settled_count']}/{loaded['deliveries']} "
                 f"envois en {loaded['seconds']:.1f} s"
@@ -551,7 +562,7 @@ async def play(
         kill = extras["kill"]
         after = loaded["seconds"] - (kill["killed_at"] - published_at.timestamp())
         kill["survivor_per_s"] = (loaded["settled_count"] - kill["settled_before"]) / max(after, 1)
-        kill["survivor_ratio"] = kill["survivor_per_s"] / (alone_rate / len(hosts.urls))
+        kill["survivor_ratio"] = kill["survivor_per_s"] / (alone_rate / len(instances))
     return {
         "crisis_id": crisis_id,
         "bulletins": [first, second_bulletin],
@@ -655,13 +666,19 @@ def run_one(kind: str, args: argparse.Namespace, stamp: str) -> dict[str, Any]:
         with throwaway(kind, args.url, workdir) as db_url:
             load_before = os.getloadavg()
             server = start_server(workdir, db_url, web_processes=args.web_processes)
-            second = None
+            second = front = None
             try:
                 if args.everything and kind == "postgres" and args.instances > 1:
                     (workdir / "b").mkdir()
                     second = start_server(workdir / "b", db_url, web_processes=args.web_processes)
-                played = asyncio.run(play(server, args, workdir, out, second))
+                if args.front == "nginx":
+                    upstreams = [server.url] + ([second.url] if second else [])
+                    front = start_nginx(workdir, upstreams)
+                played = asyncio.run(play(server, args, workdir, out, second, front))
             finally:
+                if front is not None:
+                    front.stop()
+                    (out / "nginx-error.log").write_bytes((front.folder / "error.log").read_bytes())
                 for one, name in ((server, "serve"), (second, "serve-b")):
                     if one is not None:
                         one.stop()
@@ -685,6 +702,7 @@ def run_one(kind: str, args: argparse.Namespace, stamp: str) -> dict[str, Any]:
             "instances": args.instances if args.everything and kind == "postgres" else 1,
             "kill_at": args.kill_at,
             "kill": args.kill,
+            "front": args.front,
         },
         **played,
     }
@@ -722,6 +740,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--kill", choices=("leader", "follower"), default="leader", help="l'instance tuée"
+    )
+    parser.add_argument(
+        "--front",
+        choices=("none", "nginx"),
+        default="none",
+        help="nginx devant les instances, avec deploy/nginx/tocsin-proxy.conf",
     )
     return parser.parse_args(argv)
 

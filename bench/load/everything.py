@@ -15,9 +15,10 @@ instances, one instance SIGKILLed mid-fan-out.
   `wrk` measures the raw limit of the same server on `/healthz` under the same load.
 - Kill: a second `tocsin serve --demo` on the same database (its own web, worker and sandbox);
   half the clients use it. Once `--kill-at` of the fan-out has settled, its whole process group
-  gets SIGKILL; clients switch to the survivor on a connection error (what a load balancer
-  does). Fail-over: until the survivor puts back the dead one's claims (`released_at`), and
-  until a live instance holds the scheduler lease.
+  gets SIGKILL; clients switch to the survivor on a connection error and send a cut GET again
+  there (what a load balancer does; with `--front nginx`, nginx itself does it). Fail-over:
+  until the survivor puts back the dead one's claims (`released_at`), and until a live
+  instance holds the scheduler lease.
 """
 
 from __future__ import annotations

@@ -178,7 +178,8 @@ def _cores(result: dict[str, Any]) -> str:
     cores = result.get("cores_fanout")
     if not cores:
         return "–"
-    return " / ".join(_n(cores[name]) for name in ("tocsin", "locust", "postgres"))
+    shown = " / ".join(_n(cores[name]) for name in ("tocsin", "locust", "postgres"))
+    return shown + (f" ; nginx {_n(cores['nginx'])}" if "nginx" in cores else "")
 
 
 ROWS: tuple[tuple[str, Any], ...] = (

@@ -31,7 +31,7 @@ class RunRef:
     run_id: int
 
 
-def run_ref(drill_id: RowId, run_id: RowId) -> RunRef:
+async def run_ref(drill_id: RowId, run_id: RowId) -> RunRef:
     return RunRef(drill_id, run_id)
 
 

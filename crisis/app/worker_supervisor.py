@@ -6,7 +6,9 @@ The supervisor watches the child from a thread of the parent: an unexpected end 
 an error and a new child is started after 1 s, then 2, 4 … up to 30 s while it keeps ending
 within a minute of its start. Until it runs again, `/readyz` answers 503 (its metrics port does
 not answer: crisis/app/api/ops.py). The new child takes the deliveries the dead one held once
-their lease runs out, like any other instance (docs/operations.md).
+their lease runs out, like any other instance (docs/operations.md). A child that ends cleanly
+while the parent stops too (a signal to the whole group) is no crash: neither logged nor
+started again.
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ class WorkerSupervisor:
     def _wait_unless_stopped(self, seconds: float) -> None:
         self._stopping.wait(seconds)
 
+    def _stopped_meanwhile(self) -> bool:
+        """A child ends cleanly (exit code 0) only when told to: by the parent, or by a signal
+        to the whole process group (`systemctl stop`, Ctrl-C), which stops the parent within
+        moments. Wait that long before calling it a crash."""
+        self._pause(FIRST_DELAY)
+        return self._stopping.is_set()
+
     def join(self, timeout: float | None = None) -> None:
         self._watcher.join(timeout)
 
@@ -66,6 +75,8 @@ class WorkerSupervisor:
             if self._stopping.is_set():
                 return
             self.child.process.join(5)  # reaped: its exit code is known
+            if self.child.process.exitcode == 0 and self._stopped_meanwhile():
+                return  # the whole group was told to stop (systemd, Ctrl-C): no crash
             if self._monotonic() - started >= STEADY_SECONDS:
                 delay = FIRST_DELAY
             log.error(

@@ -44,7 +44,7 @@ class Pages:
     failures: int = 1
 
 
-def _pages(appeler: PageNumber = 1, echecs: PageNumber = 1) -> Pages:
+async def _pages(appeler: PageNumber = 1, echecs: PageNumber = 1) -> Pages:
     return Pages(to_call=appeler, failures=echecs)
 
 

@@ -70,7 +70,7 @@ class InjectForm:
         )
 
 
-def inject_form(
+async def inject_form(
     text: Text = "",
     offset_min: Short = "",
     target: Short = "",
@@ -171,7 +171,7 @@ class RunForm:
         return f"/exercices/{self.run.drill_id}#titre-injects"
 
 
-def run_form(run: RunRefDep, retour: Back = "") -> RunForm:
+async def run_form(run: RunRefDep, retour: Back = "") -> RunForm:
     return RunForm(run, retour)
 
 

@@ -63,7 +63,9 @@ async def cached(
     return Response(body, status_code=status, media_type=media_type, headers=headers)
 
 
-def _query(mode: str = Query(""), commune: str = Query(""), lang: str = Query("")) -> PublicQuery:
+async def _query(
+    mode: str = Query(""), commune: str = Query(""), lang: str = Query("")
+) -> PublicQuery:
     """The three values a public URL may carry (400 when malformed); nothing else is read."""
     return public_query(mode=mode, commune=commune, lang=lang)
 

@@ -130,7 +130,7 @@ class ShiftForm:
         return fields
 
 
-def _shift_form(
+async def _shift_form(
     role: Annotated[str, Form(max_length=20)],
     starts_at: Annotated[str, Form(max_length=40)],
     ends_at: Annotated[str, Form(max_length=40)],

@@ -78,3 +78,43 @@ def test_a_stopped_supervisor_does_not_start_the_worker_again() -> None:
     assert supervisor.stop() == -15
     supervisor.join(5)
     assert len(started) == 1 and not supervisor._watcher.is_alive()
+
+
+def test_a_worker_ending_cleanly_as_the_whole_service_stops_is_neither_a_crash_nor_restarted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # systemd's SIGTERM reaches the whole group: the child exits 0, the parent stops meanwhile
+    started: list[WorkerChild] = []
+
+    def start() -> WorkerChild:
+        started.append(_child(sys.exit, 0))
+        return started[-1]
+
+    caplog.set_level(logging.ERROR, logger="tocsin.worker")
+    made: list[WorkerSupervisor] = []
+
+    def parent_stops_meanwhile(_: float) -> None:
+        _until(lambda: bool(made))
+        made[0]._stopping.set()
+
+    supervisor = WorkerSupervisor(start, pause=parent_stops_meanwhile)
+    made.append(supervisor)
+    supervisor.join(30)
+    assert not supervisor._watcher.is_alive()
+    assert len(started) == 1 and supervisor.restarts == 0
+    assert not [r for r in caplog.records if "ended unexpectedly" in r.getMessage()]
+
+
+def test_a_worker_ending_cleanly_while_the_service_runs_on_is_started_again() -> None:
+    # an operator's plain `kill` of the child alone: the web must not stay without a worker
+    started: list[WorkerChild] = []
+
+    def start() -> WorkerChild:
+        started.append(_child(sys.exit, 0) if not started else _child(time.sleep, 60))
+        return started[-1]
+
+    pauses: list[float] = []
+    supervisor = WorkerSupervisor(start, pause=pauses.append, monotonic=lambda: 0.0)
+    _until(lambda: supervisor.restarts == 1)
+    supervisor.stop()
+    assert pauses == [1.0, 1.0]  # the wait for a group stop, then the restart's delay
