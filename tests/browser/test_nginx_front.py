@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from bench.load.front import Front, start_nginx
-from tests.browser.conftest import LiveServer, _free_port
+from bench.served import free_port
+from tests.browser.conftest import LiveServer
 from tests.browser.site import VERSIONS, api
 from tests.crisis.bulletin_support import BODY
 
@@ -22,7 +23,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture(scope="module")
 def front(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
-    gone = f"http://127.0.0.1:{_free_port()}"  # an instance that died: nothing listens there
+    gone = f"http://127.0.0.1:{free_port()}"  # an instance that died: nothing listens there
     served = start_nginx(tmp_path_factory.mktemp("front"), [gone, live_server.url])
     yield served
     served.stop()
