@@ -155,7 +155,34 @@ class Server:
             self.process.wait()
 
 
-def start_server(workdir: Path, db_url: str, *, web_processes: int = 1) -> Server:
+def start_shared_sandbox(workdir: Path, *, limit_s: float = 120) -> Server:
+    """`tocsin sandbox` on ephemeral ports: the one sandbox every instance joins
+    (`serve --demo --sandbox`), so that they share each account's budget, as instances of a
+    prefecture share its relay, and a killed instance takes no fake down with it."""
+    log_path = workdir / "sandbox.log"
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(
+            [*TOCSIN, "sandbox", "--ephemeral"],
+            stdout=out, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True,
+        )  # fmt: skip
+    sandbox = Server("", "", process, log_path)
+    started = time.monotonic()
+    while time.monotonic() - started < limit_s:
+        for line in log_path.read_text(errors="replace").splitlines():
+            if line.startswith("dashboard "):
+                sandbox.url = line.split()[-1]
+                log(f"bac à sable partagé prêt en {time.monotonic() - started:.1f} s")
+                return sandbox
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    sandbox.stop()
+    raise RuntimeError(f"bac à sable non démarré (voir {log_path})")
+
+
+def start_server(
+    workdir: Path, db_url: str, *, web_processes: int = 1, sandbox: Server | None = None
+) -> Server:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = workdir / "serve.log"
@@ -165,6 +192,8 @@ def start_server(workdir: Path, db_url: str, *, web_processes: int = 1) -> Serve
         "TOCSIN_CLOCK_ALERT_THRESHOLDS": json.dumps(THRESHOLDS),
     }
     args = [*TOCSIN, "serve", "--demo", "--db", db_url, "--port", str(port)]
+    if sandbox is not None:
+        args += ["--sandbox", sandbox.url]
     if web_processes > 1 and db_url.startswith("postgresql"):
         args += ["--web-processes", str(web_processes)]
     with log_path.open("wb") as out:
@@ -414,7 +443,8 @@ def start_locust(
 def cpu_seconds(
     servers: list[Server], locust: Locust, front: Front | None = None
 ) -> dict[str, float]:
-    """CPU used so far by Tocsin (each server's group: web, worker, the demo's sandbox), by
+    """CPU used so far by Tocsin (each server's group: web, worker, the demo's sandbox; the
+    shared sandbox's), by
     locust, by PostgreSQL's processes (whichever database runs) and by nginx in front."""
     used = {
         "tocsin": sum(group_cpu_seconds(s.process.pid) for s in servers),
@@ -449,6 +479,7 @@ async def play(
     out: Path,
     second: Server | None = None,
     front: Front | None = None,
+    shared: Server | None = None,
 ) -> dict[str, Any]:
     database = Database.from_url(server.db_url)
     entry = front.url if front else server.url  # where every client goes
@@ -513,7 +544,7 @@ async def play(
                 due = datetime.now(UTC) + timedelta(seconds=lead)
                 await record_cod(api, alert_crisis, due - timedelta(minutes=THRESHOLDS[0]))
             await asyncio.sleep(max(0.0, args.duration - (time.time() - idle_start)))
-            servers = [server] + ([second] if second else [])
+            servers = [s for s in (server, second, shared) if s is not None]
             fanout_start, cpu_start = time.time(), cpu_seconds(servers, locust, front)
             published_at, publish_loaded = await publish(api, second_bulletin)
             locust.set_state(bulletin=second_bulletin)
@@ -557,12 +588,12 @@ async def play(
         alone["seconds"] / loaded["seconds"] if loaded["settled"] else loaded["per_s"] / alone_rate
     )
     if extra is not None and "kill" in extras:
-        # Each demo instance sends to its own sandbox (its own SMTP budget): after the kill the
-        # survivor alone sends; compared with one instance's share of the unloaded fan-out.
+        # The instances share one sandbox, so one budget per account: after the kill the
+        # survivor sends alone, compared with the whole unloaded fan-out's rate.
         kill = extras["kill"]
         after = loaded["seconds"] - (kill["killed_at"] - published_at.timestamp())
         kill["survivor_per_s"] = (loaded["settled_count"] - kill["settled_before"]) / max(after, 1)
-        kill["survivor_ratio"] = kill["survivor_per_s"] / (alone_rate / len(instances))
+        kill["survivor_ratio"] = kill["survivor_per_s"] / alone_rate
     return {
         "crisis_id": crisis_id,
         "bulletins": [first, second_bulletin],
@@ -665,21 +696,25 @@ def run_one(kind: str, args: argparse.Namespace, stamp: str) -> dict[str, Any]:
         workdir = Path(tmp)
         with throwaway(kind, args.url, workdir) as db_url:
             load_before = os.getloadavg()
-            server = start_server(workdir, db_url, web_processes=args.web_processes)
+            several = args.everything and kind == "postgres" and args.instances > 1
+            shared = start_shared_sandbox(workdir) if several else None
+            server = start_server(workdir, db_url, web_processes=args.web_processes, sandbox=shared)
             second = front = None
             try:
-                if args.everything and kind == "postgres" and args.instances > 1:
+                if several:
                     (workdir / "b").mkdir()
-                    second = start_server(workdir / "b", db_url, web_processes=args.web_processes)
+                    second = start_server(
+                        workdir / "b", db_url, web_processes=args.web_processes, sandbox=shared
+                    )
                 if args.front == "nginx":
                     upstreams = [server.url] + ([second.url] if second else [])
                     front = start_nginx(workdir, upstreams)
-                played = asyncio.run(play(server, args, workdir, out, second, front))
+                played = asyncio.run(play(server, args, workdir, out, second, front, shared))
             finally:
                 if front is not None:
                     front.stop()
                     (out / "nginx-error.log").write_bytes((front.folder / "error.log").read_bytes())
-                for one, name in ((server, "serve"), (second, "serve-b")):
+                for one, name in ((server, "serve"), (second, "serve-b"), (shared, "sandbox")):
                     if one is not None:
                         one.stop()
                         (out / f"{name}-tail.log").write_bytes(one.log.read_bytes()[-200_000:])

@@ -301,7 +301,8 @@ def _kill(extra: dict[str, Any]) -> str:
         f"{'–' if led is None else _n(led, 1)} s ; "
         + (
             f"la survivante envoie ensuite {_n(kill['survivor_per_s'], 1)} envois/s "
-            f"(**{_n(kill['survivor_ratio'])}** de la part d'une instance sans charge) ; "
+            f"(**{_n(kill['survivor_ratio'])}** du débit de la diffusion sans charge, "
+            "bac à sable partagé) ; "
             if "survivor_ratio" in kill
             else ""
         )

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -49,6 +50,7 @@ __all__ = [
     "Received",
     "Sandbox",
     "SandboxPorts",
+    "sandbox_config",
 ]
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -156,7 +158,7 @@ class Sandbox:
         self.urls.update({name: server.url for name, server in servers.items()})
         self.mastodon.base_url = self.urls["mastodon"]
         dashboard = HttpServer(
-            dashboard_app(self.states, self.urls), host=self.host, port=self.ports.dashboard
+            dashboard_app(self.states, self.urls, self), host=self.host, port=self.ports.dashboard
         )
         await dashboard.start()
         self._servers.append(dashboard)
@@ -190,50 +192,65 @@ class Sandbox:
 
     def config(self) -> ChannelsConfig:
         """Channel settings pointing at the running fakes (``sandbox=True`` everywhere)."""
-        smtp_password = SecretStr(self.smtp.password) if self.smtp.password else None
-        return ChannelsConfig(
-            smtp=SmtpConfig(
-                sandbox=True,
-                host=self.smtp.host,
-                port=self.smtp.port,
-                security="none",
-                username=self.smtp.username,
-                password=smtp_password,
-                sender="ne-pas-repondre@prefecture-sandbox.fr",
-                timeout=5.0,
-            ),
-            telegram=TelegramConfig(
-                sandbox=True,
-                token=SecretStr(TELEGRAM_TOKEN),
-                base_url=self.urls["telegram"] + "/bot",
-                timeout=5.0,
-            ),
-            x=XConfig(
-                sandbox=True,
-                api_url=self.urls["x"],
-                consumer_key=SecretStr(X_CONSUMER_KEY),
-                consumer_secret=SecretStr("sandbox-x-consumer-secret-0001"),
-                access_token=SecretStr("sandbox-x-access-token-0001"),
-                access_token_secret=SecretStr("sandbox-x-access-secret-0001"),
-                timeout=5.0,
-            ),
-            mastodon=MastodonConfig(
-                sandbox=True,
-                base_url=self.urls["mastodon"],
-                access_token=SecretStr(MASTODON_TOKEN),
-                timeout=5.0,
-            ),
-            matrix=MatrixConfig(
-                sandbox=True,
-                homeserver_url=self.urls["matrix"],
-                access_token=SecretStr(MATRIX_TOKEN),
-                timeout=5.0,
-            ),
-            sms=SmsConfig(
-                sandbox=True,
-                gateway_url=self.urls["sms"] + "/sms",
-                api_key=SecretStr(SMS_API_KEY),
-                timeout=5.0,
-            ),
-            webhook=WebhookConfig(sandbox=True, secret=SecretStr(WEBHOOK_SECRET), timeout=5.0),
+        return sandbox_config(
+            self.urls, smtp_username=self.smtp.username, smtp_password=self.smtp.password
         )
+
+
+def sandbox_config(
+    urls: Mapping[str, str],
+    *,
+    smtp_username: str | None = None,
+    smtp_password: str | None = None,
+) -> ChannelsConfig:
+    """Channel settings pointing at the fakes of a sandbox listening at ``urls`` (its own, or
+    those another process' sandbox gives on ``/_sandbox/urls``), ``sandbox=True`` everywhere."""
+    smtp = urlsplit(urls["smtp"])
+    if smtp.hostname is None or smtp.port is None:
+        raise ValueError(f"no SMTP host and port in {urls['smtp']!r}")
+    return ChannelsConfig(
+        smtp=SmtpConfig(
+            sandbox=True,
+            host=smtp.hostname,
+            port=smtp.port,
+            security="none",
+            username=smtp_username,
+            password=SecretStr(smtp_password) if smtp_password else None,
+            sender="ne-pas-repondre@prefecture-sandbox.fr",
+            timeout=5.0,
+        ),
+        telegram=TelegramConfig(
+            sandbox=True,
+            token=SecretStr(TELEGRAM_TOKEN),
+            base_url=urls["telegram"] + "/bot",
+            timeout=5.0,
+        ),
+        x=XConfig(
+            sandbox=True,
+            api_url=urls["x"],
+            consumer_key=SecretStr(X_CONSUMER_KEY),
+            consumer_secret=SecretStr("sandbox-x-consumer-secret-0001"),
+            access_token=SecretStr("sandbox-x-access-token-0001"),
+            access_token_secret=SecretStr("sandbox-x-access-secret-0001"),
+            timeout=5.0,
+        ),
+        mastodon=MastodonConfig(
+            sandbox=True,
+            base_url=urls["mastodon"],
+            access_token=SecretStr(MASTODON_TOKEN),
+            timeout=5.0,
+        ),
+        matrix=MatrixConfig(
+            sandbox=True,
+            homeserver_url=urls["matrix"],
+            access_token=SecretStr(MATRIX_TOKEN),
+            timeout=5.0,
+        ),
+        sms=SmsConfig(
+            sandbox=True,
+            gateway_url=urls["sms"] + "/sms",
+            api_key=SecretStr(SMS_API_KEY),
+            timeout=5.0,
+        ),
+        webhook=WebhookConfig(sandbox=True, secret=SecretStr(WEBHOOK_SECRET), timeout=5.0),
+    )

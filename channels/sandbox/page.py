@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from channels.sandbox.cip_inbox import cip_routes
+from channels.sandbox.control import Obeys, control_routes
 from channels.sandbox.replies import suggested_answer
 from channels.sandbox.state import FakeState, Received
 
@@ -83,7 +84,9 @@ def _thread_line(message: Received) -> str:
     return f'<p class="thread">{line}</p>'
 
 
-def dashboard_app(states: Mapping[str, FakeState], urls: Mapping[str, str]) -> Starlette:
+def dashboard_app(
+    states: Mapping[str, FakeState], urls: Mapping[str, str], sandbox: Obeys
+) -> Starlette:
     async def page(request: Request) -> Response:
         return HTMLResponse(render_page(states, urls))
 
@@ -97,6 +100,7 @@ def dashboard_app(states: Mapping[str, FakeState], urls: Mapping[str, str]) -> S
             Route("/", page, methods=["GET"]),
             Route("/_sandbox/messages", messages, methods=["GET"]),
             *cip_routes(urls),
+            *control_routes(urls, sandbox),
         ]
     )
 

@@ -54,13 +54,25 @@ def serve(
             "--web-processes", min=1, help="Processus web (plus d'un : PostgreSQL seulement)."
         ),
     ] = 1,
+    sandbox: Annotated[
+        str | None,
+        typer.Option(
+            "--sandbox",
+            help="Avec --demo : rejoint le bac à sable déjà lancé par « tocsin sandbox » "
+            "(l'adresse de sa page, http://127.0.0.1:8090), que plusieurs instances partagent.",
+        ),
+    ] = None,
 ) -> None:
     """API et interface web ; les envois et les horloges dans un processus « worker » à côté."""
     from crisis.app import serving  # the web app: imported by the commands that serve it
 
     settings = served_on(settings_for(db, demo=demo or None), host=host, port=port)
     layout = serving.Layout(
-        host=host, port=port, web_processes=web_processes, with_worker=not web_only
+        host=host,
+        port=port,
+        web_processes=web_processes,
+        with_worker=not web_only,
+        sandbox_url=sandbox,
     )
     configure_logs(json_logs=settings.json_logs, level=settings.log_level)
     serving.serve(settings, layout)

@@ -11,11 +11,19 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from typing import Protocol
+from urllib.parse import urlsplit
 
+import httpx
 from pydantic import SecretStr
 
 from channels.config import ChannelsConfig
-from channels.sandbox import DEFAULT_PORTS, SMS_REPLY_SECRET, TELEGRAM_REPLY_SECRET, Sandbox
+from channels.sandbox import (
+    DEFAULT_PORTS,
+    SMS_REPLY_SECRET,
+    TELEGRAM_REPLY_SECRET,
+    Sandbox,
+    sandbox_config,
+)
 from crisis.app.logs import configure as configure_logs
 from crisis.app.settings import Settings
 from crisis.app.worker import free_loopback_port
@@ -136,6 +144,92 @@ class SandboxProcess:
             self._process.kill()
             self._process.join(5)
         self._pipe.close()
+
+
+class DemoSandbox(SandboxHandle, Protocol):
+    """The sandbox `tocsin serve --demo` starts (its own) or joins (``--sandbox URL``)."""
+
+    @property
+    def urls(self) -> dict[str, str]: ...
+
+    def start(self) -> DemoSandbox: ...
+
+    def stop(self) -> None: ...
+
+
+class SharedSandbox:
+    """A sandbox another process runs (`tocsin sandbox`), joined through its page's address:
+    several demo instances on one PostgreSQL then send to the same fakes, under one budget per
+    account, as a prefecture's instances share one relay (channels/sandbox/control.py)."""
+
+    def __init__(self, page_url: str) -> None:
+        self._page = page_url.rstrip("/")
+        self._urls: dict[str, str] | None = None
+
+    @property
+    def urls(self) -> dict[str, str]:
+        assert self._urls is not None, "the sandbox is not joined"
+        return self._urls
+
+    def start(self) -> SharedSandbox:
+        """Where the running sandbox's fakes listen (asked once)."""
+        if self._urls is not None:
+            return self
+        try:
+            answer = httpx.get(f"{self._page}/_sandbox/urls", timeout=5.0)
+            answer.raise_for_status()
+            urls = answer.json()
+        except (httpx.HTTPError, ValueError) as error:
+            raise SandboxUnreachable(self._page) from error
+        if not isinstance(urls, dict) or not {"smtp", "telegram", "webhook"} <= urls.keys():
+            raise SandboxUnreachable(self._page)
+        self._urls = {str(name): str(url) for name, url in urls.items()}
+        elsewhere = [url for url in self._urls.values() if not _on_loopback(url)]
+        if elsewhere:  # a demo's messages never leave the machine
+            raise SandboxUnreachable(
+                self._page, f"il indique des services hors de la machine : {elsewhere[0]}"
+            )
+        return self
+
+    def config(self) -> ChannelsConfig:
+        return sandbox_config(self.urls)
+
+    def webhook_url(self, name: str = "site") -> str:
+        return f"{self.urls['webhook']}/hook/{name}"
+
+    def answer_to(self, base_url: str) -> None:
+        self._order({"answer_to": base_url})
+
+    def publish_url(self, name: str, url: str) -> None:
+        self.urls[name] = url
+        self._order({"publish_url": {"name": name, "url": url}})
+
+    def stop(self) -> None:
+        """The sandbox is not this process': it runs on for the other instances."""
+
+    def _order(self, order: dict[str, object]) -> None:
+        try:
+            httpx.post(f"{self._page}/_sandbox/orders", json=order, timeout=5.0).raise_for_status()
+        except httpx.HTTPError as error:
+            raise SandboxUnreachable(self._page) from error
+
+
+def _on_loopback(url: str) -> bool:
+    """An address of the CIP (no scheme) or a URL on this machine."""
+    if ":" not in url:
+        return True
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
+class SandboxUnreachable(Exception):
+    """No sandbox answers at the address given to ``--sandbox``, or not a local one."""
+
+    def __init__(self, page_url: str, why: str = "") -> None:
+        super().__init__(
+            f"le bac à sable de {page_url} est refusé : {why}"
+            if why
+            else f"aucun bac à sable ne répond à {page_url} (lancez « tocsin sandbox » d'abord)"
+        )
 
 
 def with_sandbox(settings: Settings, sandbox: SandboxHandle) -> Settings:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
+from urllib.parse import urlsplit
 
 import typer
 import uvicorn
@@ -29,7 +30,13 @@ from crisis.app import bootstrap, checkpointing, demo_exercises, demo_scenario
 from crisis.app.cli_common import fail, require_secret_key
 from crisis.app.clock import Clock, clock_from_environment
 from crisis.app.db import Database
-from crisis.app.demo_channels import SandboxProcess, with_sandbox
+from crisis.app.demo_channels import (
+    DemoSandbox,
+    SandboxProcess,
+    SandboxUnreachable,
+    SharedSandbox,
+    with_sandbox,
+)
 from crisis.app.instance_locks import AlreadyRunning, hold_single_instance
 from crisis.app.library import playbook_library
 from crisis.app.logs import configure as configure_logs
@@ -48,6 +55,7 @@ class Layout:
     port: int
     web_processes: int = 1
     with_worker: bool = True
+    sandbox_url: str | None = None  # --sandbox: join a running `tocsin sandbox`
 
 
 def check_layout(settings: Settings, layout: Layout) -> None:
@@ -58,6 +66,8 @@ def check_layout(settings: Settings, layout: Layout) -> None:
             "du worker que « tocsin serve » démarre, vers le bac à sable de ce processus.",
             2,
         )
+    if layout.sandbox_url is not None:
+        _check_sandbox_url(settings, layout.sandbox_url)
     backend = make_url(settings.database_url).get_backend_name()
     if layout.web_processes > 1 and backend not in ("postgresql", "postgres"):
         fail(
@@ -67,15 +77,36 @@ def check_layout(settings: Settings, layout: Layout) -> None:
         )
 
 
+def _check_sandbox_url(settings: Settings, url: str) -> None:
+    if not settings.demo:
+        fail("Erreur : --sandbox ne va qu'avec --demo.", 2)
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        fail(
+            f"Erreur : --sandbox {url} : l'adresse de la page d'un bac à sable local est "
+            "attendue, en http sur la boucle locale (http://127.0.0.1:8090 par défaut).",
+            2,
+        )
+
+
+def _demo_sandbox(settings: Settings, layout: Layout) -> DemoSandbox | None:
+    """The demo's own sandbox process (started with the demo), or the running one ``--sandbox``
+    names, joined now: an address where none answers is refused before anything is prepared."""
+    if not settings.demo:
+        return None
+    if layout.sandbox_url is not None:
+        try:
+            return SharedSandbox(layout.sandbox_url).start()
+        except SandboxUnreachable as unreachable:
+            fail(f"Erreur : {unreachable}.", 2)
+    return SandboxProcess(json_logs=settings.json_logs, level=settings.log_level)
+
+
 def serve(settings: Settings, layout: Layout) -> None:
     check_layout(settings, layout)
+    sandbox = _demo_sandbox(settings, layout)
     settings = shared_secret(settings)
     web_lock = _single_instance(settings, layout)
-    sandbox = (
-        SandboxProcess(json_logs=settings.json_logs, level=settings.log_level)
-        if settings.demo
-        else None
-    )
     try:
         if layout.web_processes == 1:
             asyncio.run(_serve_here(settings, layout, sandbox))
@@ -117,7 +148,7 @@ def _single_instance(settings: Settings, layout: Layout) -> IO[str] | None:
 async def _prepared(
     settings: Settings,
     layout: Layout,
-    sandbox: SandboxProcess | None,
+    sandbox: DemoSandbox | None,
     *,
     database: Database | None = None,
     clock: Clock | None = None,
@@ -139,7 +170,7 @@ async def _prepared(
 
 
 async def _demo(
-    settings: Settings, layout: Layout, sandbox: SandboxProcess, database: Database, clock: Clock
+    settings: Settings, layout: Layout, sandbox: DemoSandbox, database: Database, clock: Clock
 ) -> Settings:
     logins = await bootstrap.demo_users(database, clock)
     from crisis import directory  # the synthetic Somme directory and roster
@@ -152,7 +183,10 @@ async def _demo(
         typer.echo(f"  {entry.login:<12} {entry.password:<20} {', '.join(entry.roles)}")
     typer.echo("")
     running = await asyncio.to_thread(sandbox.start)
-    settings = with_sandbox(settings, running)
+    try:
+        settings = await asyncio.to_thread(with_sandbox, settings, running)
+    except SandboxUnreachable as unreachable:  # a joined sandbox stopped meanwhile
+        fail(f"Erreur : {unreachable}.", 2)
     typer.echo(f"Messages envoyés (bac à sable des canaux) : {running.urls['dashboard']}/")
     crisis_id = await demo_scenario.play_once(database, settings, now=clock.now())
     typer.echo(
@@ -220,7 +254,7 @@ def _signals_end_the_server() -> Iterator[list[int]]:
             signal.signal(sig, handler)
 
 
-async def _serve_here(settings: Settings, layout: Layout, sandbox: SandboxProcess | None) -> None:
+async def _serve_here(settings: Settings, layout: Layout, sandbox: DemoSandbox | None) -> None:
     clock = clock_from_environment(dict(os.environ))
     database = Database.from_settings(settings)
     try:
