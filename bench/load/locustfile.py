@@ -188,15 +188,17 @@ class Watcher(FastHttpUser):
                     _fire(self.environment, "flux_first_byte", started, ms, str(error))
                     gevent.sleep(1)
 
-    def _page(self, path: str, name: str) -> None:
+    def _page(self, path: str, name: str, *, live: bool = False) -> None:
         """One page. A GET cut by a dead instance (connection refused or reset) is sent again
         on a live one, as a load balancer does for an idempotent request (nginx's
         `proxy_next_upstream error`): the cut attempt is logged as `failover`, and the page's
-        time runs from the first attempt. A timeout is not retried."""
+        time runs from the first attempt. A timeout is not retried. ``live``: a live region's
+        refresh, as tocsin.js asks it (the page as of the journal's last entry)."""
         started, t0 = time.time(), time.perf_counter()
+        headers = {"X-Tocsin-Live": "1"} if live else {}
         for attempt in (1, 2):
             with self.client.get(
-                path, name=name, allow_redirects=False, catch_response=True
+                path, name=name, headers=headers, allow_redirects=False, catch_response=True
             ) as answer:
                 error = getattr(answer, "error", None)
                 refused = isinstance(error, OSError) and not isinstance(error, TimeoutError)
@@ -227,7 +229,7 @@ class Watcher(FastHttpUser):
         crisis, bulletin = now["crisis"], now["bulletin"]
         self._page("/", "dashboard")
         self._page(f"/evenements/{crisis}", "crisis")
-        self._page(f"/fragments/evenements/{crisis}/communiques", "bulletins_fragment")
+        self._page(f"/fragments/evenements/{crisis}/communiques", "bulletins_fragment", live=True)
         self._page(f"/communiques/{bulletin}/suivi", "tracking")
 
 

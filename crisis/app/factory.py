@@ -67,6 +67,7 @@ from crisis.app.web import (
 )
 from crisis.app.web import bulletins as bulletin_pages
 from crisis.app.web import directory as directory_pages
+from crisis.app.web.own_writes import OwnWrites
 from crisis.app.web.public_fast_path import PublicFastPath
 from crisis.app.web.templating import make_templates
 
@@ -170,6 +171,7 @@ def _middleware(settings: Settings, registry: CollectorRegistry) -> list[Middlew
             same_site="lax",
             https_only=settings.cookie_secure,
         ),
+        Middleware(OwnWrites),
     ]
 
 

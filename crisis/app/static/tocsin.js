@@ -81,7 +81,11 @@
           state.again = false;
           let response = null;
           try {
-            response = await fetch(region.dataset.liveSrc, { credentials: "same-origin" });
+            // As of the journal's last entry: what the stream just announced is there.
+            response = await fetch(region.dataset.liveSrc, {
+              credentials: "same-origin",
+              headers: { "X-Tocsin-Live": "1" },
+            });
           } catch (error) { /* the network: tried again below */ }
           if (!response || response.status >= 500 || response.status === 429) {
             await new Promise((resolve) => setTimeout(resolve, wait));

@@ -26,7 +26,7 @@ from crisis.app.web.exercise_pages import compliance_panel
 from crisis.app.web.lifecycle_pages import paris_local
 from crisis.app.web.review_queues import review_queues
 from crisis.app.web.shared_clocks import shared_clocks
-from crisis.app.web.shared_pages import request_journal_head, shared_page
+from crisis.app.web.shared_pages import not_before, request_journal_head, shared_page
 from crisis.app.web.templating import flash, render
 from crisis.bulletin.workflow import REVIEWERS
 from crisis.cell import cabinet, checklist, clocks, crises, paging
@@ -43,7 +43,7 @@ async def _board(request: Request, db: DbDep, now: datetime) -> dict[str, Any]:
     async with db.read() as session:
         rows = await crises.listing(session)
     open_rows = [c for c in rows if c.is_open]
-    states = await shared_clocks(request.app).states(open_rows, now)
+    states = await shared_clocks(request.app).states(open_rows, now, not_before=not_before(request))
     return {"crises": rows, "open_crises": open_rows, "states": states, "now": now}
 
 
@@ -180,7 +180,7 @@ async def _panel(
     personal = privacy.sees_personal_data(actor)
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
-    states = await shared_clocks(request.app).states([crisis], now)
+    states = await shared_clocks(request.app).states([crisis], now, not_before=not_before(request))
     async with db.read() as session:
         items = await checklist.for_crisis(session, crisis_id=crisis_id)
         acks = await paging.acknowledgements(session, crisis_ids=[crisis_id])

@@ -2,13 +2,14 @@
 
 The dashboard, the crisis page, its panel fragment and the live stream's figures all show the
 same clocks, whoever looks: one computation of a crisis' states serves every page and stream
-of the process while it is current, as `shared_pages` does for whole pages —
+of the process while it is current, as `shared_pages` does for whole pages.
 
-- the journal's last entry is the same (a journaled action, in any process, shows at once);
-- no write transaction committed in this process since (`crisis.app.live.JournalSignal`'s
-  generation: a delivery recorded here, a session touched);
-- it is at most `MAX_AGE` old by the app's clock (what moves in other processes without a
-  journal entry: the worker's sends, the time that makes a clock late).
+- For a page (``not_before`` given, `shared_pages.not_before`): at most `MAX_AGE` old by the
+  app's clock, and not computed before the viewer's own last action.
+- For the live stream and a live region's refresh (``not_before`` None), also: the journal's
+  last entry is the same (a journaled action, in any process, shows at once), and no write
+  transaction committed in this process since (`crisis.app.live.JournalSignal`'s generation: a
+  delivery recorded here, a session touched).
 
 Pages get the first `coverage.MISSING_SHOWN` names ES48 still waits for; the states are the
 viewer-independent ones (`clocks.seen_by` applies `crisis.privacy` to each viewer).
@@ -25,7 +26,7 @@ from fastapi import FastAPI
 
 from crisis.app.db import Database
 from crisis.app.live import JournalSignal
-from crisis.app.web.shared_pages import MAX_AGE, journal_head
+from crisis.app.web.shared_pages import MAX_AGE, current, journal_head
 from crisis.cell import crises, overview
 from crisis.cell.clocks import ClockState
 from crisis.cell.crises import Crisis
@@ -37,12 +38,24 @@ KEPT = 200
 
 @dataclass(slots=True)
 class _Computed:
-    version: tuple[int, int]
+    version: tuple[int, int]  # the journal's last entry and this process' write generation
     at: datetime
     task: asyncio.Task[States]
 
-    def current(self, version: tuple[int, int], now: datetime, max_age: timedelta) -> bool:
-        if self.version != version or not timedelta(0) <= now - self.at <= max_age:
+    def current(
+        self,
+        version: tuple[int, int] | None,
+        not_before: int | None,
+        now: datetime,
+        max_age: timedelta,
+    ) -> bool:
+        """Current for `version` (None: not read, for a page that did not need it)."""
+        if not_before is None:
+            if self.version != version or not timedelta(0) <= now - self.at <= max_age:
+                return False
+        elif not current(
+            self.version[0], self.at, latest=0, since=not_before, now=now, max_age=max_age
+        ):
             return False
         done = self.task.done()
         return not (done and (self.task.cancelled() or self.task.exception() is not None))
@@ -55,23 +68,38 @@ class SharedClocks:
         self._kept: dict[int, _Computed] = {}
         self.computations = 0
 
-    async def states(self, of: Sequence[Crisis], now: datetime) -> dict[int, States]:
+    async def states(
+        self, of: Sequence[Crisis], now: datetime, *, not_before: int | None = None
+    ) -> dict[int, States]:
         """Each crisis' clock states, as `overview.clock_states` gives them to pages."""
-        wanted = [c for c in of if c.id is not None]
+        wanted = [c.id for c in of if c.id is not None]
         if not wanted:
             return {}
-        version = (await journal_head(self._db), self._signal.generation)
-        tasks = {c.id: self._task(c.id, version, now) for c in wanted if c.id is not None}
+        version: tuple[int, int] | None = None
+        if not_before is None or not all(self._serves(i, None, not_before, now) for i in wanted):
+            version = (await journal_head(self._db), self._signal.generation)
+        tasks = {i: self._task(i, version, not_before, now) for i in wanted}
         return {ident: await asyncio.shield(task) for ident, task in tasks.items()}
 
+    def _serves(
+        self, crisis_id: int, version: tuple[int, int] | None, not_before: int | None, now: datetime
+    ) -> bool:
+        kept = self._kept.get(crisis_id)
+        return kept is not None and kept.current(version, not_before, now, self.max_age)
+
     def _task(
-        self, crisis_id: int, version: tuple[int, int], now: datetime
+        self,
+        crisis_id: int,
+        version: tuple[int, int] | None,
+        not_before: int | None,
+        now: datetime,
     ) -> asyncio.Task[States]:
         kept = self._kept.get(crisis_id)
-        if kept is None or not kept.current(version, now, self.max_age):
+        if kept is None or not kept.current(version, not_before, now, self.max_age):
+            assert version is not None  # read whenever a computation is due
             if len(self._kept) >= KEPT:
                 self._kept = {
-                    k: v for k, v in self._kept.items() if v.current(version, now, self.max_age)
+                    k: v for k, v in self._kept.items() if v.current(None, 0, now, self.max_age)
                 }
             kept = _Computed(version, now, asyncio.create_task(self._compute(crisis_id, now)))
             self._kept[crisis_id] = kept

@@ -5,12 +5,17 @@ and again; each rendering costs milliseconds of the one process' time. A `Shared
 each page's HTML per path and visibility class (what the viewer may see: roles, personal data,
 their own review queue) and serves it again while it is current:
 
-- every action is journaled: a page rendered before the journal's last entry is stale at once
-  (one indexed read per request, in the session's: `request_journal_head`), whichever process
-  or instance wrote;
-- what moves without a journal entry (deliveries going out, the time that makes a clock late)
-  is at most `MAX_AGE` old by the app's clock (`crisis.app.clock`), the live stream's own
-  bound (one round a second).
+- a page is at most `MAX_AGE` old by the app's clock (`crisis.app.clock`): what others did,
+  journaled or not, in whichever process or instance (a call logged at the CIP, deliveries
+  going out, the time that makes a clock late), shows within that second. While the CIP logs a
+  call every few seconds and a drill runs, the journal moves several times a second: a page
+  rendered again at each entry would be rendered for nearly every viewer;
+- the viewer's own actions show at once: every write of a signed-in browser leaves in its
+  session the journal's last entry after it (`OwnWrites`, crisis/app/web/own_writes.py), and a
+  page rendered before that entry is not served to them;
+- a live region refreshing after the stream said something changed (`LIVE_HEADER`, sent by
+  tocsin.js) gets the page as of the journal's last entry (one indexed read per request, in the
+  session's: `request_journal_head`), so that what the stream announced is there.
 
 The first request after a change renders, the others wait for that rendering. The viewer's own
 CSRF token and login are put back in the copy each one gets; a request carrying a flash message
@@ -38,6 +43,10 @@ MAX_AGE = 1.0
 """Seconds a page may show figures that moved without a journal entry."""
 PRUNED_PAST = 100
 """Past that many pages kept, the stale ones go (a page is stale a second after its rendering)."""
+LIVE_HEADER = "x-tocsin-live"
+"""Sent (« 1 ») by a live region's refresh: the page as of the journal's last entry."""
+WROTE = "wrote"
+"""The session's key for the journal's last entry after the viewer's own last write."""
 CSRF_MARK = "\x00csrf\x00"
 LOGIN_MARK = "\x00login\x00"
 Render = Callable[[], Awaitable[HTMLResponse]]
@@ -66,14 +75,33 @@ def _login_text(login: str) -> str:
     return f"Mon compte ({escape(login)})"
 
 
+def not_before(request: Request) -> int | None:
+    """The journal entry the page this request gets must not predate: the viewer's own last
+    write (0: none), or None for a live region's refresh (the journal's last entry)."""
+    if request.headers.get(LIVE_HEADER) == "1":
+        return None
+    wrote = request.session.get(WROTE, 0)
+    return wrote if isinstance(wrote, int) else 0
+
+
+def current(
+    head: int, at: datetime, *, latest: int, since: int | None, now: datetime, max_age: timedelta
+) -> bool:
+    """Whether what was made as of the journal's entry `head`, at `at`, still serves: within
+    `max_age`, and as of the journal's `latest` entry (``since`` None) or not before `since`."""
+    if not timedelta(0) <= now - at <= max_age:
+        return False
+    return head == latest if since is None else head >= since
+
+
 @dataclass(slots=True)
 class _Page:
     head: int
     at: datetime
     task: asyncio.Task[tuple[int, str]]
 
-    def current(self, head: int, now: datetime, max_age: timedelta) -> bool:
-        if self.head != head or not timedelta(0) <= now - self.at <= max_age:
+    def current(self, latest: int, since: int | None, now: datetime, max_age: timedelta) -> bool:
+        if not current(self.head, self.at, latest=latest, since=since, now=now, max_age=max_age):
             return False
         done = self.task.done()
         return not (done and (self.task.cancelled() or self.task.exception() is not None))
@@ -88,18 +116,20 @@ class SharedPages:
     async def get(
         self, request: Request, visibility: Visibility, render: Render, *, head: int | None = None
     ) -> HTMLResponse:
-        """The page as of the journal's entry `head` (read here when not given)."""
+        """The page as `not_before(request)` asks, the journal's last entry being `head` (read
+        here when not given)."""
         if request.session.get("flashes"):
             return await render()
         if head is None:
             head = await request_journal_head(request)
+        wanted = not_before(request)
         key = (f"{request.url.path}?{request.url.query}", visibility)
         now = get_clock(request).now()
         page = self._pages.get(key)
-        if page is None or not page.current(head, now, self.max_age):
+        if page is None or not page.current(head, wanted, now, self.max_age):
             if len(self._pages) >= PRUNED_PAST:
                 self._pages = {
-                    k: v for k, v in self._pages.items() if v.current(head, now, self.max_age)
+                    k: v for k, v in self._pages.items() if v.current(head, 0, now, self.max_age)
                 }
             page = _Page(head, now, asyncio.create_task(self._render(request, render)))
             self._pages[key] = page
@@ -132,5 +162,6 @@ def shared_pages(request: Request) -> SharedPages:
 async def shared_page(
     request: Request, visibility: Visibility, render: Render, *, head: int | None = None
 ) -> HTMLResponse:
-    """`render()`'s page, rendered once per journal entry and second for each visibility."""
+    """`render()`'s page, rendered at most once a second for each visibility, and again for
+    a viewer's own action or a live region's refresh."""
     return await shared_pages(request).get(request, visibility, render, head=head)

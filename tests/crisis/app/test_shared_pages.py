@@ -1,5 +1,6 @@
-"""Pages rendered once for every viewer who may see the same thing, and never stale past a
-journaled action or a second of the app's clock (issue 16: pages cheap under 50 users)."""
+"""Pages rendered once for every viewer who may see the same thing: never stale past the
+viewer's own action, a live region's refresh or a second of the app's clock (issue 16: pages
+cheap under 50 users; issue 22: and while the CIP and a drill write several times a second)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from crisis.app.db import Database
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
 from crisis.app.web.shared_clocks import shared_clocks
+from crisis.app.web.shared_pages import LIVE_HEADER
 from crisis.dispatch.outbox import Delivery
 from tests.crisis.app.web_session import csrf_of, declare_from_form, log_in
 from tests.crisis.bulletin_support import published
@@ -54,6 +56,9 @@ async def prefects(
     return browsers[:2]
 
 
+LIVE = {LIVE_HEADER: "1"}  # as tocsin.js refreshes a live region
+
+
 def _renders(app: FastAPI) -> int:
     return int(app.state.shared_pages.renders)
 
@@ -83,15 +88,44 @@ async def test_a_viewer_never_gets_the_page_rendered_for_other_roles(
     assert "Déclarer un événement" not in (await communicator.get("/")).text
 
 
-async def test_a_journaled_action_shows_at_once_on_every_viewers_next_page(
-    prefects: list[httpx.AsyncClient],
-) -> None:
-    prefect, watcher = prefects
+async def _declared_after_the_watcher_looked(
+    prefect: httpx.AsyncClient, watcher: httpx.AsyncClient
+) -> httpx.Response:
+    """« Crue de la Bresle » declared by `prefect`, the dashboard rendered for both just before;
+    the clock has not moved: `watcher`'s next dashboard is still the one rendered before."""
     assert "Crue de la Bresle" not in (await watcher.get("/")).text
     csrf = csrf_of((await prefect.get("/")).text)
     answer = await declare_from_form(prefect, csrf, "Crue de la Bresle")
     assert answer.status_code == 303
-    assert "Crue de la Bresle" in (await watcher.get("/")).text  # same instant of the clock
+    assert "Crue de la Bresle" not in (await watcher.get("/")).text
+    return answer
+
+
+async def test_an_action_shows_at_once_on_its_authors_next_page_and_not_before_on_another_s(
+    prefects: list[httpx.AsyncClient],
+) -> None:
+    prefect, watcher = prefects
+    answer = await _declared_after_the_watcher_looked(prefect, watcher)
+    await prefect.get(answer.headers["location"])  # its flash, shown once
+    assert "Crue de la Bresle" in (await prefect.get("/")).text  # its author: at once
+
+
+async def test_another_viewers_action_shows_within_a_second_of_the_clock(
+    prefects: list[httpx.AsyncClient], clock: FrozenClock
+) -> None:
+    prefect, watcher = prefects
+    await _declared_after_the_watcher_looked(prefect, watcher)
+    clock.advance(seconds=1.5)
+    assert "Crue de la Bresle" in (await watcher.get("/")).text
+
+
+async def test_a_live_refresh_gets_the_page_as_of_the_journals_last_entry_at_once(
+    prefects: list[httpx.AsyncClient],
+) -> None:
+    prefect, watcher = prefects
+    await _declared_after_the_watcher_looked(prefect, watcher)
+    live = await watcher.get("/", headers=LIVE)
+    assert "Crue de la Bresle" in live.text  # what the stream announced is there
 
 
 async def test_deliveries_moved_without_a_journal_entry_show_within_a_second_of_the_clock(
@@ -144,19 +178,28 @@ async def test_a_crisis_clocks_are_computed_once_for_every_page_and_role_until_s
     kept = shared_clocks(app)
     clock.advance(seconds=2)
     before = kept.computations
+    crisis_page = f"/evenements/{crisis_id}"
+    seen = {}
     for client in (prefect, communicator):
-        for path in ("/", f"/evenements/{crisis_id}"):
-            assert (await client.get(path)).status_code == 200
+        for path in ("/", crisis_page):
+            answer = await client.get(path)
+            assert answer.status_code == 200
+            seen[client, path] = answer.text
     assert kept.computations == before + 1  # four renderings, one computation
-    await published(db, clock.now(), crisis_id=crisis_id)
-    assert "Échéance" in (await communicator.get(f"/evenements/{crisis_id}")).text
+    await published(db, clock.now(), crisis_id=crisis_id)  # by someone else: journaled
+    assert (await communicator.get(crisis_page)).text == seen[communicator, crisis_page]
+    assert kept.computations == before + 1  # within the second: kept
+    live = await communicator.get(crisis_page, headers=LIVE)
+    assert live.text != seen[communicator, crisis_page]
     assert kept.computations == before + 2
     async with db.transaction() as session:  # a send recorded in this process, no journal entry
         d = Delivery.__table__.c  # type: ignore[attr-defined]
         await (await session.connection()).execute(
             sa.update(Delivery).where(d.crisis_id == crisis_id).values(attempts=d.attempts + 1)
         )
-    await prefect.get("/")
+    await prefect.get("/fragments/evenements", headers=LIVE)
+    assert kept.computations == before + 3
+    await prefect.get("/")  # a page: what the live refresh computed serves it
     assert kept.computations == before + 3
     clock.advance(seconds=1.5)
     await prefect.get("/")
