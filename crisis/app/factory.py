@@ -67,7 +67,7 @@ from crisis.app.web import (
 )
 from crisis.app.web import bulletins as bulletin_pages
 from crisis.app.web import directory as directory_pages
-from crisis.app.web.own_writes import OwnWrites
+from crisis.app.web.own_writes import OwnWrites, note_a_write
 from crisis.app.web.public_fast_path import PublicFastPath
 from crisis.app.web.templating import make_templates
 
@@ -171,7 +171,7 @@ def _middleware(settings: Settings, registry: CollectorRegistry) -> list[Middlew
             same_site="lax",
             https_only=settings.cookie_secure,
         ),
-        Middleware(OwnWrites),
+        Middleware(OwnWrites, secure=settings.cookie_secure),
     ]
 
 
@@ -201,6 +201,7 @@ def create_app(
     app.state.clock = clock or SystemClock()
     app.state.live = live.JournalSignal(tick_seconds=settings.tick_seconds)
     db.after_commit(app.state.live.wake)
+    db.after_commit(note_a_write)
     app.state.templates = make_templates()
     app.state.metrics_registry = registry
     app.state.auth_refusals = auth.auth_refusals(registry)

@@ -10,9 +10,9 @@ their own review queue) and serves it again while it is current:
   going out, the time that makes a clock late), shows within that second. While the CIP logs a
   call every few seconds and a drill runs, the journal moves several times a second: a page
   rendered again at each entry would be rendered for nearly every viewer;
-- the viewer's own actions show at once: every write of a signed-in browser leaves in its
-  session the journal's last entry after it (`OwnWrites`, crisis/app/web/own_writes.py), and a
-  page rendered before that entry is not served to them;
+- the viewer's own actions show at once: every write of a browser leaves in a cookie the
+  journal's last entry after it (`OwnWrites`, crisis/app/web/own_writes.py), and a page
+  rendered before that entry is not served to them;
 - a live region refreshing after the stream said something changed (`LIVE_HEADER`, sent by
   tocsin.js) gets the page as of the journal's last entry (one indexed read per request, in the
   session's: `request_journal_head`), so that what the stream announced is there.
@@ -45,8 +45,8 @@ PRUNED_PAST = 100
 """Past that many pages kept, the stale ones go (a page is stale a second after its rendering)."""
 LIVE_HEADER = "x-tocsin-live"
 """Sent (« 1 ») by a live region's refresh: the page as of the journal's last entry."""
-WROTE = "wrote"
-"""The session's key for the journal's last entry after the viewer's own last write."""
+WROTE_COOKIE = "tocsin_wrote"
+"""The journal's last entry after the browser's own last write (`own_writes.OwnWrites`)."""
 CSRF_MARK = "\x00csrf\x00"
 LOGIN_MARK = "\x00login\x00"
 Render = Callable[[], Awaitable[HTMLResponse]]
@@ -77,11 +77,15 @@ def _login_text(login: str) -> str:
 
 def not_before(request: Request) -> int | None:
     """The journal entry the page this request gets must not predate: the viewer's own last
-    write (0: none), or None for a live region's refresh (the journal's last entry)."""
+    write (0: none), or None for the journal's last entry: a live region's refresh, and a
+    cookie naming an entry past the last one the request saw (forged: as strict as can be)."""
     if request.headers.get(LIVE_HEADER) == "1":
         return None
-    wrote = request.session.get(WROTE, 0)
-    return wrote if isinstance(wrote, int) else 0
+    written = request.cookies.get(WROTE_COOKIE, "")
+    if not written.isdigit() or len(written) > 18:
+        return 0
+    seen: int | None = getattr(request.state, "journal_head", None)
+    return None if seen is not None and int(written) > seen else int(written)
 
 
 def current(

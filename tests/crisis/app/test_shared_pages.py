@@ -16,7 +16,7 @@ from crisis.app.db import Database
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
 from crisis.app.web.shared_clocks import shared_clocks
-from crisis.app.web.shared_pages import LIVE_HEADER
+from crisis.app.web.shared_pages import LIVE_HEADER, WROTE_COOKIE
 from crisis.dispatch.outbox import Delivery
 from tests.crisis.app.web_session import csrf_of, declare_from_form, log_in
 from tests.crisis.bulletin_support import published
@@ -225,3 +225,24 @@ async def test_a_page_served_again_reads_the_session_and_the_journal_in_one_stat
     assert "Mon compte (veilleur)" in page.text
     assert len(sent) == 1, sent
     assert "web_session" in sent[0] and "journal_entry" in sent[0]
+
+
+async def test_a_request_that_writes_nothing_sets_no_cookie_and_a_write_sets_only_its_own(
+    browsers: list[httpx.AsyncClient], db: Database, clock: FrozenClock
+) -> None:
+    # The composer's preview, sent while its form is submitted, must not carry an older
+    # session back over the one holding the save's flash message (found by a browser test).
+    async with db.transaction() as session:
+        crisis_id = await cod_crisis(session, now=clock.now())
+    communicator, prefect, _ = browsers
+    await _log_in(communicator, db, clock, "com", "communicator")
+    await _log_in(prefect, db, clock, "preffete", "prefect")
+    page = await communicator.get(f"/evenements/{crisis_id}/communiques/nouveau")
+    form = {"csrf_token": csrf_of(page.text), "strategy": "all", "title": "Crue"}
+    preview = await communicator.post(f"/evenements/{crisis_id}/communiques/apercu", data=form)
+    assert preview.status_code == 200
+    assert "set-cookie" not in preview.headers
+    csrf = csrf_of((await prefect.get("/")).text)
+    declared = await declare_from_form(prefect, csrf, "Crue de la Bresle")
+    cookies = declared.headers.get_list("set-cookie")
+    assert any(c.startswith(f"{WROTE_COOKIE}=") and "HttpOnly" in c for c in cookies)
