@@ -42,6 +42,7 @@ from channels.sandbox.x_api import XFake
 
 __all__ = [
     "DEFAULT_PORTS",
+    "LOOPBACK",
     "SMS_REPLY_SECRET",
     "TELEGRAM_REPLY_SECRET",
     "TELEGRAM_TOKEN",
@@ -53,7 +54,8 @@ __all__ = [
     "sandbox_config",
 ]
 
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+"""The only hosts a sandbox listens on, and a demo sends to."""
 
 # Sandbox credentials: not secrets, but long enough to show how masking looks.
 TELEGRAM_TOKEN = "123456789:AAsandbox-telegram-token-0001"  # noqa: S105 - sandbox only
@@ -101,7 +103,7 @@ class Sandbox:
         smtp_password: str | None = None,
         telegram_clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if host not in _LOOPBACK:
+        if host not in LOOPBACK:
             raise ValueError(f"the sandbox listens on loopback only, not {host!r}")
         self.host = host
         self.ports = ports or SandboxPorts()

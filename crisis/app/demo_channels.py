@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from channels.config import ChannelsConfig
 from channels.sandbox import (
     DEFAULT_PORTS,
+    LOOPBACK,
     SMS_REPLY_SECRET,
     TELEGRAM_REPLY_SECRET,
     Sandbox,
@@ -218,7 +219,7 @@ def _on_loopback(url: str) -> bool:
     """An address of the CIP (no scheme) or a URL on this machine."""
     if ":" not in url:
         return True
-    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+    return urlsplit(url).hostname in LOOPBACK
 
 
 class SandboxUnreachable(Exception):

@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from uvicorn.supervisors import Multiprocess
 
+from channels.sandbox import LOOPBACK
 from crisis.app import bootstrap, checkpointing, demo_exercises, demo_scenario
 from crisis.app.cli_common import fail, require_secret_key
 from crisis.app.clock import Clock, clock_from_environment
@@ -81,7 +82,7 @@ def _check_sandbox_url(settings: Settings, url: str) -> None:
     if not settings.demo:
         fail("Erreur : --sandbox ne va qu'avec --demo.", 2)
     parts = urlsplit(url)
-    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK:
         fail(
             f"Erreur : --sandbox {url} : l'adresse de la page d'un bac à sable local est "
             "attendue, en http sur la boucle locale (http://127.0.0.1:8090 par défaut).",

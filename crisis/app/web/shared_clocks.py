@@ -26,7 +26,7 @@ from fastapi import FastAPI
 
 from crisis.app.db import Database
 from crisis.app.live import JournalSignal
-from crisis.app.web.shared_pages import MAX_AGE, current, journal_head
+from crisis.app.web.shared_pages import MAX_AGE, journal_head
 from crisis.cell import crises, overview
 from crisis.cell.clocks import ClockState
 from crisis.cell.crises import Crisis
@@ -49,13 +49,12 @@ class _Computed:
         now: datetime,
         max_age: timedelta,
     ) -> bool:
-        """Current for `version` (None: not read, for a page that did not need it)."""
-        if not_before is None:
-            if self.version != version or not timedelta(0) <= now - self.at <= max_age:
-                return False
-        elif not current(
-            self.version[0], self.at, latest=0, since=not_before, now=now, max_age=max_age
-        ):
+        """Serves the live stream (``not_before`` None: as of `version`, the journal's last
+        entry and this process' writes) or a page (not computed before `not_before`); either
+        within `max_age`."""
+        if not timedelta(0) <= now - self.at <= max_age:
+            return False
+        if self.version[0] < (not_before or 0) or (not_before is None and self.version != version):
             return False
         done = self.task.done()
         return not (done and (self.task.cancelled() or self.task.exception() is not None))

@@ -88,16 +88,6 @@ def not_before(request: Request) -> int | None:
     return None if seen is not None and int(written) > seen else int(written)
 
 
-def current(
-    head: int, at: datetime, *, latest: int, since: int | None, now: datetime, max_age: timedelta
-) -> bool:
-    """Whether what was made as of the journal's entry `head`, at `at`, still serves: within
-    `max_age`, and as of the journal's `latest` entry (``since`` None) or not before `since`."""
-    if not timedelta(0) <= now - at <= max_age:
-        return False
-    return head == latest if since is None else head >= since
-
-
 @dataclass(slots=True)
 class _Page:
     head: int
@@ -105,7 +95,11 @@ class _Page:
     task: asyncio.Task[tuple[int, str]]
 
     def current(self, latest: int, since: int | None, now: datetime, max_age: timedelta) -> bool:
-        if not current(self.head, self.at, latest=latest, since=since, now=now, max_age=max_age):
+        """Within `max_age`, and as of the journal's `latest` entry (``since`` None) or not
+        before `since`."""
+        if not timedelta(0) <= now - self.at <= max_age:
+            return False
+        if (self.head != latest) if since is None else (self.head < since):
             return False
         done = self.task.done()
         return not (done and (self.task.cancelled() or self.task.exception() is not None))

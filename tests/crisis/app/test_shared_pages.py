@@ -59,6 +59,19 @@ async def prefects(
 LIVE = {LIVE_HEADER: "1"}  # as tocsin.js refreshes a live region
 
 
+@pytest.fixture
+async def watched(
+    browsers: list[httpx.AsyncClient], db: Database, clock: FrozenClock
+) -> tuple[int, httpx.AsyncClient, httpx.AsyncClient]:
+    """A crisis with a recorded COD, a prefect and a communicator logged in."""
+    async with db.transaction() as session:
+        crisis_id = await cod_crisis(session, now=clock.now())
+    prefect, communicator, _ = browsers
+    await _log_in(prefect, db, clock, "preffete", "prefect")
+    await _log_in(communicator, db, clock, "com", "communicator")
+    return crisis_id, prefect, communicator
+
+
 def _renders(app: FastAPI) -> int:
     return int(app.state.shared_pages.renders)
 
@@ -168,13 +181,12 @@ async def test_a_message_flashed_to_one_viewer_is_shown_to_that_viewer_only(
 
 
 async def test_a_crisis_clocks_are_computed_once_for_every_page_and_role_until_something_changes(
-    app: FastAPI, browsers: list[httpx.AsyncClient], db: Database, clock: FrozenClock
+    app: FastAPI,
+    watched: tuple[int, httpx.AsyncClient, httpx.AsyncClient],
+    db: Database,
+    clock: FrozenClock,
 ) -> None:
-    async with db.transaction() as session:
-        crisis_id = await cod_crisis(session, now=clock.now())
-    prefect, communicator, _ = browsers
-    await _log_in(prefect, db, clock, "preffete", "prefect")
-    await _log_in(communicator, db, clock, "com", "communicator")
+    crisis_id, prefect, communicator = watched
     kept = shared_clocks(app)
     clock.advance(seconds=2)
     before = kept.computations
@@ -228,15 +240,11 @@ async def test_a_page_served_again_reads_the_session_and_the_journal_in_one_stat
 
 
 async def test_a_request_that_writes_nothing_sets_no_cookie_and_a_write_sets_only_its_own(
-    browsers: list[httpx.AsyncClient], db: Database, clock: FrozenClock
+    watched: tuple[int, httpx.AsyncClient, httpx.AsyncClient],
 ) -> None:
     # The composer's preview, sent while its form is submitted, must not carry an older
     # session back over the one holding the save's flash message (found by a browser test).
-    async with db.transaction() as session:
-        crisis_id = await cod_crisis(session, now=clock.now())
-    communicator, prefect, _ = browsers
-    await _log_in(communicator, db, clock, "com", "communicator")
-    await _log_in(prefect, db, clock, "preffete", "prefect")
+    crisis_id, prefect, communicator = watched
     page = await communicator.get(f"/evenements/{crisis_id}/communiques/nouveau")
     form = {"csrf_token": csrf_of(page.text), "strategy": "all", "title": "Crue"}
     preview = await communicator.post(f"/evenements/{crisis_id}/communiques/apercu", data=form)
