@@ -266,6 +266,24 @@ async def for_crisis(
     return list((await session.exec(query)).all())
 
 
+async def latest_for_crisis(
+    session: AsyncSession, *, crisis_id: int, limit: int
+) -> tuple[list[JournalEntry], int]:
+    """The crisis' last `limit` entries, oldest first, and how many it has in all."""
+    newest = (
+        select(JournalEntry)
+        .where(JournalEntry.crisis_id == crisis_id)
+        .order_by(col(JournalEntry.id).desc())
+        .limit(limit)
+    )
+    entries = list((await session.exec(newest)).all())
+    total = len(entries)
+    if total == limit:
+        counted = select(sa.func.count()).where(JournalEntry.crisis_id == crisis_id)
+        total = int((await session.exec(counted)).one())
+    return entries[::-1], total
+
+
 async def recent(session: AsyncSession, *, limit: int = 200) -> list[JournalEntry]:
     query = select(JournalEntry).order_by(col(JournalEntry.id).desc()).limit(limit)
     return list((await session.exec(query)).all())

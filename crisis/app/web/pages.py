@@ -79,6 +79,12 @@ async def dashboard(
     return await shared_page(request, visibility, fresh, head=head)
 
 
+CRISIS_PAGE_ENTRIES = 50
+JOURNAL_PAGE_ENTRIES = 5000
+"""The crisis page shows the journal's last entries, its main courante page the last 5,000 (the
+hash chain is verified over all of them)."""
+
+
 def _roles(actor: Actor) -> tuple[str, ...]:
     """A viewer's visibility class: what a role may see is all that differs (`crisis.privacy`)."""
     return tuple(sorted(actor.roles))
@@ -215,7 +221,9 @@ async def crisis_page(
         async with db.read() as session:
             crisis = panel["crisis"]
             communes = await geography.communes_by_code(session, codes=crisis.communes)
-            entries = await journal.for_crisis(session, crisis_id=crisis_id)
+            entries, journal_total = await journal.latest_for_crisis(
+                session, crisis_id=crisis_id, limit=CRISIS_PAGE_ENTRIES
+            )
             first = await first_hour.context(
                 session, crisis=crisis, states=panel["clock_states"], now=clock.now()
             )
@@ -226,6 +234,7 @@ async def crisis_page(
             **first,
             communes=communes,
             entries=entries,
+            journal_total=journal_total,
             exercise=crisis.is_exercise,
             can=_abilities(actor),
             min_staffing=settings.cell_min_staffing,
@@ -268,9 +277,17 @@ async def crisis_journal_fragment(
 
     async def fresh() -> HTMLResponse:
         async with db.read() as session:
-            entries = await journal.for_crisis(session, crisis_id=crisis_id)
+            entries, total = await journal.latest_for_crisis(
+                session, crisis_id=crisis_id, limit=CRISIS_PAGE_ENTRIES
+            )
         entries = privacy.journal_entries(entries, personal=personal)
-        return render(request, "fragments/journal_table.html", entries=entries)
+        return render(
+            request,
+            "fragments/crisis_journal.html",
+            crisis_id=crisis_id,
+            entries=entries,
+            journal_total=total,
+        )
 
     topic = f"evenement:{crisis_id}"
     return await live_stream.shared_fragment(request, topic, (personal,), fresh)
@@ -283,7 +300,9 @@ async def _crisis_journal(
     wanted = context.pop("wanted", cabinet.JournalFilter())
     async with db.read() as session:
         crisis = await crises.get(session, crisis_id=crisis_id)
-        entries = await journal.for_crisis(session, crisis_id=crisis_id, limit=5000)
+        entries, total = await journal.latest_for_crisis(
+            session, crisis_id=crisis_id, limit=JOURNAL_PAGE_ENTRIES
+        )
         report = await journal_verification.verify(session, crisis_id=crisis_id)
     entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
     return render(
@@ -292,7 +311,8 @@ async def _crisis_journal(
         status=context.pop("status", 200),
         crisis=crisis,
         entries=cabinet.narrowed(entries, wanted),
-        total=len(entries),
+        loaded=len(entries),
+        total=total,
         wanted=wanted,
         authors=cabinet.authors(entries),
         can_write=crisis.is_open and cabinet.may_write(actor, exercise=crisis.is_exercise),

@@ -7,9 +7,11 @@ import html
 import re
 
 import httpx
+import pytest
 
 from crisis import journal, journal_verification
 from crisis.app.db import Database
+from crisis.app.web import pages
 from tests.crisis.app.web_session import csrf_of, log_in
 from tests.support import FrozenClock, TestUser, make_user
 
@@ -140,3 +142,32 @@ async def test_the_page_filters_by_kind_author_and_words(
     assert "Évacuation du camping" in words and "Événement déclaré" not in words
     unknown = await client.get(path, params={"kind": "rumeur"}, headers=com.headers)
     assert unknown.status_code == 200 and "Type d'entrée inconnu" in _text(unknown.text)
+
+
+async def test_the_crisis_page_shows_the_journals_last_fifty_entries_and_how_many_in_all(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefect = await make_user(db, clock, "prefet", "prefect")
+    crisis_id = await _crisis(client, prefect)
+    for n in range(1, 61):
+        body = {"kind": "information", "text": f"Relevé de la station n° {n:02d}"}
+        answer = await client.post(
+            f"/api/v1/crises/{crisis_id}/journal", json=body, headers=prefect.headers
+        )
+        assert answer.status_code == 201
+    async with db.read() as session:
+        total = len(await journal.for_crisis(session, crisis_id=crisis_id))
+    assert total > 60  # the declaration's entries, then the readings: the last 50 are 11 to 60
+    for path in (f"/evenements/{crisis_id}", f"/fragments/evenements/{crisis_id}/main-courante"):
+        shown = _text((await client.get(path, headers=prefect.headers)).text)
+        assert f"Les 50 dernières entrées sur {total}, de la plus ancienne" in shown
+        assert "Relevé de la station n° 11" in shown and "Relevé de la station n° 60" in shown
+        assert "n° 10" not in shown and "Événement déclaré" not in shown
+        assert shown.index("n° 11") < shown.index("n° 60")
+    journal_page = f"/evenements/{crisis_id}/main-courante"
+    full = _text((await client.get(journal_page, headers=prefect.headers)).text)
+    assert "Relevé de la station n° 01" in full and "dernières entrées" not in full
+    monkeypatch.setattr(pages, "JOURNAL_PAGE_ENTRIES", 20)
+    cut = _text((await client.get(journal_page, headers=prefect.headers)).text)
+    assert f"Les 20 dernières entrées sur {total}" in cut and f"{total} entrées, aucune" in cut
+    assert "n° 40" not in cut and "n° 41" in cut

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlmodel import select, update
 
-from crisis import accounts, api_tokens
+from crisis import accounts, api_tokens, sessions
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
 from crisis.app.factory import create_app
@@ -287,3 +289,36 @@ async def test_each_demo_user_has_an_account_e_mail_for_their_own_test_sends(
     async with db.read() as session:
         emails = [(await accounts.user_named(session, login=entry.login)).email for entry in demo]
     assert emails == [f"{entry.login}@sandbox.tocsin.test" for entry in demo]
+
+
+async def test_a_persons_requests_do_not_wait_for_the_touch_of_their_session_under_way(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    prefect = await make_user(db, clock, "prefet", "prefect")
+    await log_in(client, prefect.login, prefect.password)
+    clock.advance(minutes=5)  # the session's last request is due to be moved
+    app = client._transport.app  # type: ignore[attr-defined]
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_sessions() -> None:  # as a long write would, on either database
+        async with db.transaction() as session:
+            await session.exec(update(sessions.WebSession).values(user_agent="tenu"))
+            held.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold_the_sessions())
+    await held.wait()
+    first = asyncio.create_task(client.get("/"))
+    for _ in range(10_000):
+        if getattr(app.state, "touching_sessions", None):
+            break
+        await asyncio.sleep(0)
+    assert app.state.touching_sessions and not first.done()
+    second = await asyncio.wait_for(client.get("/"), timeout=20)
+    assert second.status_code == 200 and not first.done()
+    release.set()
+    assert (await asyncio.wait_for(first, timeout=20)).status_code == 200
+    await holder
+    async with db.read() as session:
+        touched = (await session.exec(select(sessions.WebSession))).one()
+    assert touched.last_seen_at == clock.now() and not app.state.touching_sessions

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from crisis.app import sqlite_driver
 from crisis.app.db import Database, make_engine
 from crisis.app.sqlite_driver import OneTripCursor
 
@@ -190,6 +191,58 @@ async def test_reads_of_many_tasks_at_once_each_see_their_own_rows(database: Dat
 
     answers = await asyncio.gather(*(read(n) for n in range(30)))
     assert answers == [[n, n + 1, n + 2] for n in range(30)]
+
+
+class LoopTurns:
+    """Counts the turns the event loop gives other tasks (one task yielding at each turn)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._task = asyncio.create_task(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0)
+            self.count += 1
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+async def _turns_during_a_write(database: Database, statements: int) -> int:
+    turns = LoopTurns()
+    async with database.transaction() as session:
+        await session.exec(sa.text("INSERT INTO t (n) VALUES (0)"))  # BEGIN: on its thread
+        before = turns.count
+        for n in range(statements):
+            await session.exec(sa.text(f"INSERT INTO t (n) VALUES ({n})"))
+        during = turns.count - before
+    turns.stop()
+    return during
+
+
+async def test_a_write_lets_the_loop_run_only_once_it_has_kept_it_past_its_slice(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "WRITE_SLICE", 3600.0)
+    assert await _turns_during_a_write(database, 20) == 0
+    monkeypatch.setattr(sqlite_driver, "WRITE_SLICE", 0.0)
+    assert await _turns_during_a_write(database, 20) >= 20
+
+
+async def test_a_read_gives_its_connection_back_without_waiting_for_a_turn_of_the_loop(
+    database: Database,
+) -> None:
+    turns = LoopTurns()
+    await asyncio.sleep(0)
+    before = turns.count
+    for _ in range(10):
+        async with database.read_rows() as conn:
+            await conn.execute(sa.text("SELECT count(*) FROM t"))
+        async with database.read() as session:
+            await session.exec(sa.text("SELECT count(*) FROM t"))
+    assert turns.count == before  # SQLAlchemy's own exit closes in a task: two turns each
+    turns.stop()
 
 
 async def test_an_in_memory_database_keeps_every_statement_on_its_one_connections_thread() -> None:
