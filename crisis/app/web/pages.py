@@ -80,9 +80,9 @@ async def dashboard(
 
 
 CRISIS_PAGE_ENTRIES = 50
+"""The journal's last entries the crisis page shows; its main courante page has them all."""
 JOURNAL_PAGE_ENTRIES = 5000
-"""The crisis page shows the journal's last entries, its main courante page the last 5,000 (the
-hash chain is verified over all of them)."""
+"""The last entries the crisis' main courante page shows (its hash check covers them all)."""
 
 
 def _roles(actor: Actor) -> tuple[str, ...]:
