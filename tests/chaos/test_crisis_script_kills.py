@@ -41,7 +41,7 @@ from tests.chaos.script_support import (
     latest_checkpoint,
     scalar,
 )
-from tests.chaos.support import Service
+from tests.chaos.support import Service, assert_restarts_cost_like_a_first_start
 from tests.crisis.bulletin_support import ABBEVILLE, BODY, TITLE, load_directory, person
 from tests.crisis.cip.cip_support import NUMBER
 from tests.crisis.lifecycle_support import add_contact, roster
@@ -298,10 +298,7 @@ async def test_a_service_killed_between_and_during_every_step_of_a_crisis_script
     mailed = {(m.recipient, m.key) for m in real.state.received if "@mairies" in m.recipient}
     assert len(mailed) == OFFICIALS  # a resend only under the same Message-ID
     assert drill.state.received, "the drill paged its players through the exercise channels"
-    # The time to answer depends on the machine's load; the CPU a start needs does not:
-    # within 5 s of CPU, and a restart (recovery included) no dearer than 1.5 first starts.
-    first_cpu, *restarts_cpu = service.cpu
-    assert max(restarts_cpu, default=0.0) <= max(5.0, 1.5 * first_cpu), service.cpu
+    assert_restarts_cost_like_a_first_start(service.cpu)
     await _verified_by_the_command(database_url, project_root, points, key)
 
 

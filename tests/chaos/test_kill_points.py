@@ -5,7 +5,8 @@ fan-out of ``TOCSIN_CHAOS_FAN_OUT`` e-mails (default 300), the 30-minute alert o
 due when the first process starts; ``TOCSIN_CHAOS_SEED`` picks the points. After each kill the
 service is started again, and at the end: every delivery settled, none lost (every address
 received), a resend only of a send under way at a kill (same Message-ID), no clock alert sent
-twice, the journal verifies, and each restart answered ``/readyz`` within 5 s of CPU.
+twice, the journal verifies, and each restart answered ``/readyz`` within 5 s of CPU (or twice
+the first start's).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 
 from channels.sandbox.smtp import SmtpFake
 from crisis.app.db import Database
-from tests.chaos.support import cpu_seconds
+from tests.chaos.support import assert_restarts_cost_like_a_first_start, cpu_seconds
 from tests.crisis.dispatch_support import emails, enqueue
 from tests.crisis.lifecycle_support import ordered_crisis, roster
 from tests.process_support import UNSETTLED, answers, free_port, scalar, service_env, until
@@ -105,10 +106,7 @@ async def test_a_service_killed_at_seeded_points_of_a_fan_out_and_a_tick_loses_a
         f" ready again in {max(ready[1:]):.1f} s at most (first start {ready[0]:.1f} s),"
         f" CPU {[round(c, 2) for c in cpu[1:]]} s (first start {cpu[0]:.2f} s)"
     )
-    # The time to answer depends on the machine's load (a first start of 4.7 s, then a restart
-    # of 9.7 s, in one CI run); the CPU a start needs does not: within 5 s of CPU, and a restart
-    # (what the killed one left included) no dearer than 1.5 first starts.
-    assert max(cpu[1:]) <= max(5.0, 1.5 * cpu[0]), cpu
+    assert_restarts_cost_like_a_first_start(cpu)
     assert set(addresses) <= {m.recipient for m in smtp.state.received}  # none lost
     assert {m.recipient for m in smtp.state.duplicates} <= in_flight
     # The bulletin's e-mails all left; the clock alerts went to the people on duty by e-mail
