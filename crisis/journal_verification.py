@@ -22,6 +22,8 @@ from crisis.journal import (
     entry_hash,
 )
 
+BATCH = 1_000  # entries read by one statement
+
 
 @dataclass(frozen=True, slots=True)
 class ChainBreak:
@@ -49,12 +51,19 @@ class Anchor:
 
 
 async def _entries(session: AsyncSession, crisis_id: int | None) -> AsyncIterator[JournalEntry]:
-    query = select(JournalEntry).order_by(col(JournalEntry.id))
-    if crisis_id is not None:
-        query = query.where(JournalEntry.crisis_id == crisis_id)
-    result = await session.stream(query.execution_options(yield_per=1000))
-    async for row in result.scalars():
-        yield row
+    """The chain's entries in order, ``BATCH`` at a time, each batch one statement after the
+    last id seen: no server-side cursor, which a read on PostgreSQL (autocommit) cannot hold."""
+    after = 0
+    while True:
+        query = select(JournalEntry).where(col(JournalEntry.id) > after)
+        if crisis_id is not None:
+            query = query.where(JournalEntry.crisis_id == crisis_id)
+        rows = (await session.exec(query.order_by(col(JournalEntry.id)).limit(BATCH))).all()
+        for row in rows:
+            yield row
+        if len(rows) < BATCH:
+            return
+        after = rows[-1].id or after
 
 
 async def _redactions(session: AsyncSession) -> dict[int, JournalEntry]:

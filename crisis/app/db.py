@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -85,6 +87,27 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+_READING = re.compile(r"\s*(SELECT|WITH|SHOW)\b", re.IGNORECASE)
+_LOCKING = re.compile(r"\bFOR (UPDATE|NO KEY UPDATE|SHARE|KEY SHARE)\b", re.IGNORECASE)
+
+
+def _refuse_writes(
+    _conn: sa.Connection,
+    _cursor: Any,
+    statement: str,
+    _parameters: Any,
+    context: DefaultExecutionContext | None,
+    _executemany: bool,
+) -> None:
+    """A statement of a read on PostgreSQL that would write, or lock rows (which only a
+    transaction would keep), is a mistake in the code: refused before it runs."""
+    writes = context is not None and (
+        context.isinsert or context.isupdate or context.isdelete or context.isddl
+    )
+    if writes or not _READING.match(statement) or _LOCKING.search(statement):
+        raise sa.exc.InvalidRequestError(f"a read cannot write or lock: {statement[:80]!r}")
+
+
 class Database:
     """Sessions for reads, and write transactions that commit or roll back as a whole."""
 
@@ -93,11 +116,24 @@ class Database:
         # A brief write (the dispatcher's claims, the heartbeat's recoveries) waits this long
         # for SQLite's lock before it is retried (``crisis.dispatch.transactions.write``).
         self.brief_busy_ms = brief_busy_ms
-        # On PostgreSQL a read is a READ ONLY transaction, ended with its block.
-        readonly = {"postgresql_readonly": True} if engine.dialect.name == "postgresql" else {}
-        self._read_engine = engine.execution_options(**readonly)
+        postgresql = engine.dialect.name == "postgresql"
+        # On PostgreSQL a read runs each statement on its own (autocommit): no BEGIN nor
+        # ROLLBACK, each a round trip and a turn of the event loop. READ COMMITTED gave no
+        # more: each statement sees what is committed when it starts. A statement that would
+        # write is refused, as the READ ONLY transaction of a read did (`_refuse_writes`).
+        self._read_engine = engine
+        if postgresql:
+            self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+            sa.event.listen(self._read_engine.sync_engine, "before_cursor_execute", _refuse_writes)
         self._reader = async_sessionmaker(
             self._read_engine, class_=AsyncSession, expire_on_commit=False
+        )
+        # One moment throughout: on PostgreSQL a READ ONLY, REPEATABLE READ transaction.
+        snapshots = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        self._snapshot_reader = async_sessionmaker(
+            engine.execution_options(**snapshots) if postgresql else engine,
+            class_=AsyncSession,
+            expire_on_commit=False,
         )
         self._writer = async_sessionmaker(
             engine.execution_options(**{WRITE_OPTION: True}),
@@ -111,6 +147,11 @@ class Database:
         own = engine.dialect.name == "sqlite" and not isinstance(engine.pool, StaticPool)
         self._reads = Inline.READS if own else Inline.NONE
         self._writes = Inline.WRITES if own else Inline.NONE
+        # Where closing a session awaits nothing, it runs at once (`_session`): a read on
+        # PostgreSQL (no transaction to end) or on SQLite's own connections, and on those a
+        # transaction too (its statements run on this thread).
+        self._reads_close_at_once = own or postgresql
+        self._transactions_close_at_once = own
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -136,7 +177,17 @@ class Database:
         """Reads for one page or one step: the connection goes back to the pool when the block
         ends; never hold the block across an await on something else (a channel, a sleep)."""
         with inline(self._reads):
-            async with self._session(self._reader) as session:
+            async with self._session(self._reader, at_once=self._reads_close_at_once) as session:
+                yield session
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """``read`` that sees the database as it was at its first statement throughout, for
+        rows streamed as they are read (a CSV export): on PostgreSQL a READ ONLY, REPEATABLE
+        READ transaction, which a server-side cursor needs; on SQLite any read does."""
+        at_once = self._transactions_close_at_once
+        with inline(self._reads):
+            async with self._session(self._snapshot_reader, at_once=at_once) as session:
                 yield session
 
     @asynccontextmanager
@@ -144,7 +195,7 @@ class Database:
         """``read`` for plain rows, without an ORM session (the token read of each API
         request)."""
         with inline(self._reads):
-            if self._reads is Inline.NONE:
+            if not self._reads_close_at_once:
                 async with self._read_engine.connect() as conn:
                     yield conn
                 return
@@ -156,15 +207,17 @@ class Database:
 
     @asynccontextmanager
     async def _session(
-        self, maker: async_sessionmaker[AsyncSession]
+        self, maker: async_sessionmaker[AsyncSession], *, at_once: bool
     ) -> AsyncIterator[AsyncSession]:
         """A session closed when the block ends. SQLAlchemy's own exit closes it in a task of
         its own, so that a cancellation cannot cut the closing short: two turns of the event
         loop for every read and write, and under load a turn took 0.1 to 0.2 s (page requests
-        waited in them for their connection, writes held their turn). Where the statements run
-        on this thread (SQLite), closing a session (a ROLLBACK of nothing, the connection back
-        to the pool) runs at once, awaits nothing, so nothing can cut it short."""
-        if self._reads is Inline.NONE:
+        waited in them for their connection, writes held their turn). ``at_once`` where the
+        closing awaits nothing, so nothing can cut it short: a ROLLBACK of nothing and the
+        connection back to the pool, on the loop's thread (SQLite), or no transaction to end
+        (PostgreSQL's reads). A statement cut by a cancellation has already discarded its
+        connection (SQLAlchemy invalidates it), so the closing never meets one mid-way."""
+        if not at_once:
             async with maker() as session:
                 yield session
             return
@@ -199,7 +252,7 @@ class Database:
         with inline(self._writes):
             async with (
                 self._turn(wait_ms=BUSY_MS),
-                self._session(self._writer) as session,
+                self._session(self._writer, at_once=self._transactions_close_at_once) as session,
                 session.begin(),
             ):
                 yield session

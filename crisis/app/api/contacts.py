@@ -97,7 +97,7 @@ async def list_contacts(
 
 
 async def _csv(db: DbDep, filters: listing.Filters) -> Any:
-    async with db.read() as session:
+    async with db.snapshot() as session:  # one moment across its batches
         async for line in listing.export_csv(session, filters=filters):
             yield line
 

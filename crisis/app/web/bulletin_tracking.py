@@ -179,7 +179,7 @@ async def deliveries_csv(bulletin_id: RowId, actor: CurrentActor, db: DbDep) -> 
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(tracking.CSV_COLUMNS)
-        async with db.read() as session:
+        async with db.snapshot() as session:  # one moment, however slow the download
             async for delivery in tracking.stream(session, bulletin_id=bulletin_id):
                 view = tracking.delivery_view(delivery, personal=personal)
                 cells = ("" if view[c] is None else str(view[c]) for c in tracking.CSV_COLUMNS)

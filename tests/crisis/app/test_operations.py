@@ -1,5 +1,5 @@
 """What docs/operations.md promises: ticks end before a stop, pools sized by the settings,
-short read-only reads, one metrics scrape for web and worker, quiet demo logs."""
+one metrics scrape for web and worker, quiet demo logs."""
 
 from __future__ import annotations
 
@@ -71,14 +71,6 @@ def test_the_pool_is_sized_by_the_settings(database_url: str) -> None:
     pool = database.engine.pool
     assert pool.size() == 3  # type: ignore[attr-defined]
     assert pool._max_overflow == 2  # type: ignore[attr-defined]
-
-
-async def test_on_postgresql_a_read_cannot_write(db: Database) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("READ ONLY transactions are PostgreSQL's")
-    async with db.read() as session:
-        with pytest.raises(sa.exc.DBAPIError, match="read-only"):
-            await session.execute(sa.text("CREATE TEMPORARY TABLE scratch (x int)"))
 
 
 async def test_the_web_metrics_include_the_worker_ones(
