@@ -26,7 +26,7 @@ def _first_information_templates(crisis: Crisis) -> dict[str, str]:
     return found
 
 
-async def _informed_since_cod(session: AsyncSession, crisis: Crisis) -> set[str]:
+async def informed_since_cod(session: AsyncSession, crisis: Crisis) -> set[str]:
     """The audiences a bulletin was published to since the COD's activation."""
     since = crisis.cod_activated_at
     if since is None or crisis.id is None:
@@ -39,17 +39,18 @@ async def _informed_since_cod(session: AsyncSession, crisis: Crisis) -> set[str]
     }
 
 
-async def context(
-    session: AsyncSession, *, crisis: Crisis, states: Sequence[ClockState], now: datetime
+def context(
+    *, crisis: Crisis, states: Sequence[ClockState], informed: set[str], now: datetime
 ) -> dict[str, Any]:
-    """`next_step` (or None), its minutes left, and whether ES48 runs unmet (closing asks)."""
+    """`next_step` (or None), its minutes left, and whether ES48 runs unmet (closing asks);
+    ``informed`` from `informed_since_cod`, read beside the clocks."""
     assert crisis.id is not None
     running = {s.code: s.clock.deadline for s in states if s.clock is not None and s.met_at is None}
     step = next_step(
         crisis_id=crisis.id,
         tracks=tracks.of(crisis),
         deadlines=running,
-        informed=await _informed_since_cod(session, crisis),
+        informed=informed,
         templates=_first_information_templates(crisis),
     )
     return {

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
@@ -31,6 +32,7 @@ from crisis.app.web.templating import flash, render
 from crisis.bulletin.workflow import REVIEWERS
 from crisis.cell import cabinet, checklist, clocks, crises, paging
 from crisis.cell.checklist import STAFF_ROLES
+from crisis.cell.crises import Crisis
 from crisis.errors import DomainError, InvalidInput
 from crisis.labels import KIND_LABELS
 from crisis.vocabulary import CabinetEntryKind, CrisisMode
@@ -57,12 +59,14 @@ async def dashboard(
     if reviews:  # four eyes: never what they wrote, so their own list
         to_review = await review_queues(request).get(request, actor, head)
 
-    async def fresh() -> HTMLResponse:
-        now = clock.now()
-        board = await _board(request, db, now)
+    async def readiness(now: datetime) -> tuple[list[Any], Any]:
         async with db.read() as session:
             gaps = await roster.roster_gaps(session, now=now)
-            drills = await compliance_panel(session, actor=actor, now=now, settings=settings)
+            return gaps, await compliance_panel(session, actor=actor, now=now, settings=settings)
+
+    async def fresh() -> HTMLResponse:
+        now = clock.now()
+        board, (gaps, drills) = await asyncio.gather(_board(request, db, now), readiness(now))
         return render(
             request,
             "dashboard.html",
@@ -177,21 +181,31 @@ async def new_crisis_submit(
     return RedirectResponse(f"/evenements/{crisis.id}", status_code=303)
 
 
+async def _crisis(db: DbDep, crisis_id: int) -> Crisis:
+    async with db.read() as session:
+        return await crises.get(session, crisis_id=crisis_id)
+
+
 async def _panel(
-    request: Request, db: DbDep, crisis_id: int, now: datetime, actor: Actor
+    request: Request, db: DbDep, crisis: Crisis, now: datetime, actor: Actor
 ) -> dict[str, Any]:
     """What the crisis page shows and refreshes live: clocks, cell, checklist.
 
-    Recipients' names (ES48 coverage) and reply senders per `crisis.privacy`."""
-    personal = privacy.sees_personal_data(actor)
-    async with db.read() as session:
-        crisis = await crises.get(session, crisis_id=crisis_id)
-    states = await shared_clocks(request.app).states([crisis], now, not_before=not_before(request))
-    async with db.read() as session:
-        items = await checklist.for_crisis(session, crisis_id=crisis_id)
-        acks = await paging.acknowledgements(session, crisis_ids=[crisis_id])
-        pages = await paging.pages_of(session, crisis_id=crisis_id)
-        unmatched = await replies.unrecognised(session, crisis=crisis)
+    Recipients' names (ES48 coverage) and reply senders per `crisis.privacy`. The clocks and
+    the rest are read side by side: on PostgreSQL each statement waits for a turn of the
+    event loop, and a page waits for the longest of the two, not for their sum."""
+    assert crisis.id is not None
+    crisis_id, personal = crisis.id, privacy.sees_personal_data(actor)
+
+    async def cell() -> tuple[Any, ...]:
+        async with db.read() as session:
+            items = await checklist.for_crisis(session, crisis_id=crisis_id)
+            acks = await paging.acknowledgements(session, crisis_ids=[crisis_id])
+            pages = await paging.pages_of(session, crisis_id=crisis_id)
+            return items, acks, pages, await replies.unrecognised(session, crisis=crisis)
+
+    clocks_due = shared_clocks(request.app).states([crisis], now, not_before=not_before(request))
+    states, (items, acks, pages, unmatched) = await asyncio.gather(clocks_due, cell())
     return {
         "crisis": crisis,
         "clock_states": [clocks.seen_by(s, personal=personal) for s in states.get(crisis_id, [])],
@@ -216,17 +230,23 @@ async def crisis_page(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> HTMLResponse:
-    async def fresh() -> HTMLResponse:
-        panel = await _panel(request, db, crisis_id, clock.now(), actor)
+    async def around(crisis: Crisis) -> tuple[Any, ...]:
         async with db.read() as session:
-            crisis = panel["crisis"]
             communes = await geography.communes_by_code(session, codes=crisis.communes)
-            entries, journal_total = await journal.latest_for_crisis(
+            entries, total = await journal.latest_for_crisis(
                 session, crisis_id=crisis_id, limit=CRISIS_PAGE_ENTRIES
             )
-            first = await first_hour.context(
-                session, crisis=crisis, states=panel["clock_states"], now=clock.now()
-            )
+            return communes, entries, total, await first_hour.informed_since_cod(session, crisis)
+
+    async def fresh() -> HTMLResponse:
+        now = clock.now()
+        crisis = await _crisis(db, crisis_id)
+        panel, (communes, entries, journal_total, informed) = await asyncio.gather(
+            _panel(request, db, crisis, now, actor), around(crisis)
+        )
+        first = first_hour.context(
+            crisis=crisis, states=panel["clock_states"], informed=informed, now=now
+        )
         entries = privacy.journal_entries(entries, personal=privacy.sees_personal_data(actor))
         return render(
             request,
@@ -261,7 +281,8 @@ async def crisis_panel_fragment(
     can = _abilities(actor)
 
     async def fresh() -> HTMLResponse:
-        panel = await _panel(request, db, crisis_id, clock.now(), actor)
+        crisis = await _crisis(db, crisis_id)
+        panel = await _panel(request, db, crisis, clock.now(), actor)
         return render(request, "fragments/crisis_panel.html", can=can, **panel)
 
     visibility = (privacy.sees_personal_data(actor), *sorted(can.items()))

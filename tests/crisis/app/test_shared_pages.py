@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.app.db import Database
 from crisis.app.factory import create_app
@@ -254,3 +256,42 @@ async def test_a_request_that_writes_nothing_sets_no_cookie_and_a_write_sets_onl
     declared = await declare_from_form(prefect, csrf, "Crue de la Bresle")
     cookies = declared.headers.get_list("set-cookie")
     assert any(c.startswith(f"{WROTE_COOKIE}=") and "HttpOnly" in c for c in cookies)
+
+
+class ReadsSideBySide(Database):
+    """Counts the read blocks open at once."""
+
+    open = 0
+    most = 0
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        self.open += 1
+        self.most = max(self.most, self.open)
+        try:
+            async with super().read() as session:
+                yield session
+        finally:
+            self.open -= 1
+
+
+async def test_on_postgresql_a_page_reads_its_clocks_beside_its_other_parts_not_after_them(
+    settings: Settings, db: Database, clock: FrozenClock, database_url: str
+) -> None:
+    """Each statement waits for a turn of the event loop: the dashboard and the crisis page
+    wait for the longest of their reads, not for their sum (docs/benchmarks.md)."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite's reads run on the loop's thread, one block after the other")
+    counting = ReadsSideBySide.from_url(database_url)
+    app = create_app(settings, clock=clock, database=counting)
+    async with db.transaction() as session:
+        crisis_id = await cod_crisis(session, now=clock.now())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as client:
+        await _log_in(client, db, clock, "preffete", "prefect")
+        for path in ("/", f"/evenements/{crisis_id}"):
+            counting.most = 0
+            clock.advance(seconds=2)  # past the shared copy the login's landing left
+            assert (await client.get(path)).status_code == 200
+            assert counting.most >= 2, path
+    await counting.dispose()
