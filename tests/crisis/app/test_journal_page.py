@@ -11,7 +11,7 @@ import pytest
 
 from crisis import journal, journal_verification
 from crisis.app.db import Database
-from crisis.app.web import pages
+from crisis.app.web import journal_pages
 from tests.crisis.app.web_session import csrf_of, log_in
 from tests.support import FrozenClock, TestUser, make_user
 
@@ -167,7 +167,7 @@ async def test_the_crisis_page_shows_the_journals_last_fifty_entries_and_how_man
     journal_page = f"/evenements/{crisis_id}/main-courante"
     full = _text((await client.get(journal_page, headers=prefect.headers)).text)
     assert "Relevé de la station n° 01" in full and "dernières entrées" not in full
-    monkeypatch.setattr(pages, "JOURNAL_PAGE_ENTRIES", 20)
+    monkeypatch.setattr(journal_pages, "JOURNAL_PAGE_ENTRIES", 20)
     cut = _text((await client.get(journal_page, headers=prefect.headers)).text)
     assert f"Les 20 dernières entrées sur {total}" in cut and f"{total} entrées, aucune" in cut
     assert "n° 40" not in cut and "n° 41" in cut
