@@ -1,12 +1,16 @@
 """nginx in front of a served Tocsin, with the rules a prefecture deploys
 (deploy/nginx/tocsin-proxy.conf, included as it is): the public pages kept one second, nothing
-of a logged-in user kept, a publication shown, a GET moved off an instance that is gone."""
+of a logged-in user kept, a publication shown, a GET and a POST carrying an `Idempotency-Key`
+moved off an instance that is gone, and no other POST sent twice."""
 
 from __future__ import annotations
 
 import re
+import socket
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,10 +18,11 @@ import pytest
 from bench.load.front import Front, start_nginx
 from bench.served import free_port
 from tests.browser.conftest import LiveServer
-from tests.browser.site import VERSIONS, api
+from tests.browser.site import VERSIONS, api, token
 from tests.crisis.bulletin_support import BODY
 
 pytestmark = pytest.mark.browser  # the live server of tests/browser/, no browser needed
+ALIVE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -27,6 +32,41 @@ def front(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> 
     served = start_nginx(tmp_path_factory.mktemp("front"), [gone, live_server.url])
     yield served
     served.stop()
+
+
+class DyingInstance:
+    """An instance that dies with each POST it gets: it reads it, then closes the connection
+    without an answer (a SIGKILL while a request is served, as seen by nginx). It answers
+    GETs, so that nginx takes it for alive."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.requests: list[bytes] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:  # closed: the test is over
+                return
+            with connection:
+                request = connection.recv(65536)
+                if request.startswith(b"GET "):
+                    connection.sendall(ALIVE)
+                else:
+                    self.requests.append(request)
+
+
+@pytest.fixture
+def new_front(live_server: LiveServer, tmp_path: Path) -> Iterator[tuple[Front, DyingInstance]]:
+    """nginx before an instance dying with the request and the live one, for one test."""
+    dying = DyingInstance()
+    served = start_nginx(tmp_path, [dying.url, live_server.url])
+    yield served, dying
+    served.stop()
+    dying.listener.close()
 
 
 def test_a_public_page_is_answered_from_nginx_cache_with_tocsins_security_headers(
@@ -108,3 +148,40 @@ def test_a_get_sent_to_an_instance_that_is_gone_is_answered_by_the_live_one(
 ) -> None:
     answers = [httpx.get(f"{front.url}/readyz") for _ in range(10)]
     assert [a.status_code for a in answers] == [200] * 10
+
+
+DECLARED = {"title": "Crue derrière nginx", "kind": "crue", "mode": "real", "communes": ["80001"]}
+
+
+def _declared(front: Front, server: LiveServer, keys: list[str | None]) -> list[httpx.Response]:
+    """An event declared through nginx for each key (None: a POST without one), one after
+    the other: nginx sends one of the first two to the dying instance."""
+    bearer = {"Authorization": f"Bearer {token(server, 'prefet')}"}
+    with httpx.Client(base_url=front.url, headers=bearer) as prefect:
+        return [
+            prefect.post(
+                "/api/v1/crises",
+                json=DECLARED,
+                headers={"Idempotency-Key": key} if key else {},
+            )
+            for key in keys
+        ]
+
+
+def test_a_post_with_an_idempotency_key_cut_by_a_dying_instance_is_saved_once_by_the_live_one(
+    new_front: tuple[Front, DyingInstance], live_server: LiveServer
+) -> None:
+    front, dying = new_front
+    first, second, again = _declared(front, live_server, ["nginx-1", "nginx-2", "nginx-1"])
+    assert len(dying.requests) == 1 and dying.requests[0].startswith(b"POST /api/v1/crises")
+    assert [first.status_code, second.status_code] == [201, 201], first.text + second.text
+    assert again.json()["id"] == first.json()["id"] != second.json()["id"]
+
+
+def test_a_post_without_a_key_cut_by_a_dying_instance_is_not_sent_again(
+    new_front: tuple[Front, DyingInstance], live_server: LiveServer
+) -> None:
+    front, dying = new_front
+    answers = _declared(front, live_server, [None, None])
+    assert len(dying.requests) == 1
+    assert sorted(a.status_code for a in answers) == [201, 502]
