@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -155,6 +156,12 @@ async def get(session: AsyncSession, *, crisis_id: int, for_update: bool = False
     if found is None:
         raise NotFound("crisis_not_found", f"Aucun événement n° {crisis_id}.")
     return found
+
+
+async def among(session: AsyncSession, *, crisis_ids: Sequence[int]) -> list[Crisis]:
+    """The crises of these ids that exist, in one statement."""
+    query = select(Crisis).where(col(Crisis.id).in_(crisis_ids))
+    return list((await session.exec(query)).all())
 
 
 async def listing(session: AsyncSession, *, include_closed: bool = True) -> list[Crisis]:

@@ -11,8 +11,10 @@ of the process while it is current, as `shared_pages` does for whole pages.
   transaction committed in this process since (`crisis.app.live.JournalSignal`'s generation: a
   delivery recorded here, a session touched).
 
-Pages get the first `coverage.MISSING_SHOWN` names ES48 still waits for; the states are the
-viewer-independent ones (`clocks.seen_by` applies `crisis.privacy` to each viewer).
+The crises due at once (a dashboard's open crises) are computed together: their rows and
+their clocks in one statement each, each crisis' ES48 coverage in a read of its own, side by
+side. Pages get the first `coverage.MISSING_SHOWN` names ES48 still waits for; the states are
+the viewer-independent ones (`clocks.seen_by` applies `crisis.privacy` to each viewer).
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from crisis.app.live import JournalSignal
 from crisis.app.web.shared_pages import MAX_AGE, journal_head
 from crisis.cell import crises, overview
 from crisis.cell.clocks import ClockState
+from crisis.cell.coverage import Coverage
 from crisis.cell.crises import Crisis
 
 States = list[ClockState]
+Computed = dict[int, States]
 KEPT = 200
 """Past that many crises kept, the stale ones go."""
 
@@ -40,7 +44,7 @@ KEPT = 200
 class _Computed:
     version: tuple[int, int]  # the journal's last entry and this process' write generation
     at: datetime
-    task: asyncio.Task[States]
+    task: asyncio.Task[Computed]  # with the crises computed together
 
     def current(
         self,
@@ -77,8 +81,17 @@ class SharedClocks:
         version: tuple[int, int] | None = None
         if not_before is None or not all(self._serves(i, None, not_before, now) for i in wanted):
             version = (await journal_head(self._db), self._signal.generation)
-        tasks = {i: self._task(i, version, not_before, now) for i in wanted}
-        return {ident: await asyncio.shield(task) for ident, task in tasks.items()}
+        due = [i for i in wanted if not self._serves(i, version, not_before, now)]
+        if due:
+            assert version is not None  # read whenever a computation is due
+            if len(self._kept) >= KEPT:
+                self._kept = {
+                    k: v for k, v in self._kept.items() if v.current(None, 0, now, self.max_age)
+                }
+            computed = _Computed(version, now, asyncio.create_task(self._compute(due, now)))
+            self._kept.update(dict.fromkeys(due, computed))
+        tasks = {i: self._kept[i].task for i in wanted}
+        return {i: (await asyncio.shield(task)).get(i, []) for i, task in tasks.items()}
 
     def _serves(
         self, crisis_id: int, version: tuple[int, int] | None, not_before: int | None, now: datetime
@@ -86,30 +99,20 @@ class SharedClocks:
         kept = self._kept.get(crisis_id)
         return kept is not None and kept.current(version, not_before, now, self.max_age)
 
-    def _task(
-        self,
-        crisis_id: int,
-        version: tuple[int, int] | None,
-        not_before: int | None,
-        now: datetime,
-    ) -> asyncio.Task[States]:
-        kept = self._kept.get(crisis_id)
-        if kept is None or not kept.current(version, not_before, now, self.max_age):
-            assert version is not None  # read whenever a computation is due
-            if len(self._kept) >= KEPT:
-                self._kept = {
-                    k: v for k, v in self._kept.items() if v.current(None, 0, now, self.max_age)
-                }
-            kept = _Computed(version, now, asyncio.create_task(self._compute(crisis_id, now)))
-            self._kept[crisis_id] = kept
-        return kept.task
-
-    async def _compute(self, crisis_id: int, now: datetime) -> States:
-        self.computations += 1
+    async def _compute(self, crisis_ids: list[int], now: datetime) -> Computed:
+        self.computations += len(crisis_ids)
         async with self._db.read() as session:
-            crisis = await crises.get(session, crisis_id=crisis_id)
-            found = await overview.clock_states(session, crises=[crisis], now=now)
-        return found.get(crisis_id, [])
+            found = await crises.among(session, crisis_ids=crisis_ids)
+        coverages = await asyncio.gather(*(self._es48(crisis) for crisis in found))
+        covered = {c.id or 0: cover for c, cover in zip(found, coverages, strict=True)}
+        async with self._db.read() as session:
+            return await overview.clock_states(session, crises=found, now=now, covered=covered)
+
+    async def _es48(self, crisis: Crisis) -> Coverage | None:
+        if crisis.cod_activated_at is None:
+            return None
+        async with self._db.read() as session:
+            return await overview.es48_coverage(session, crisis)
 
 
 def shared_clocks(app: FastAPI) -> SharedClocks:
