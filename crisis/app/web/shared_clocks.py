@@ -11,10 +11,10 @@ of the process while it is current, as `shared_pages` does for whole pages.
   transaction committed in this process since (`crisis.app.live.JournalSignal`'s generation: a
   delivery recorded here, a session touched).
 
-The crises due at once (a dashboard's open crises) are computed together: their rows and
-their clocks in one statement each, each crisis' ES48 coverage in a read of its own, side by
-side. Pages get the first `coverage.MISSING_SHOWN` names ES48 still waits for; the states are
-the viewer-independent ones (`clocks.seen_by` applies `crisis.privacy` to each viewer).
+The crises due at once (a dashboard's open crises) are computed together: their rows in one
+statement, their clocks in two, each crisis' ES48 coverage in a read of its own, side by side.
+Pages get the first `coverage.MISSING_SHOWN` names ES48 still waits for; the states are the
+viewer-independent ones (`clocks.seen_by` applies `crisis.privacy` to each viewer).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The clocks of the crises a page shows, computed together: their rows and their clocks in one
-statement each, each crisis' ES48 coverage in a read of its own (issue 22: pages while
+"""The clocks of the crises a page shows, computed together: their rows in one statement, their
+clocks in two, each crisis' ES48 coverage in a read of its own (issue 22: pages while
 everything runs at once)."""
 
 from __future__ import annotations
