@@ -68,6 +68,7 @@ class Viewer:
     """Who a live session's cookie names: the session, and its user (an active one)."""
 
     session_id: int
+    created_at: datetime
     last_seen_at: datetime
     actor: Actor
     must_change_password: bool
@@ -144,7 +145,7 @@ async def viewer(
     if not policy.alive_at(created_at, last_seen_at, revoked_at, now=now):
         return None
     actor = Actor(user_id, login, frozenset(Role(r) for r in roles))
-    return Viewer(session_id, last_seen_at, actor, bool(must_change), int(head or 0))
+    return Viewer(session_id, created_at, last_seen_at, actor, bool(must_change), int(head or 0))
 
 
 def needs_touch(last_seen_at: datetime, *, now: datetime, policy: SessionPolicy) -> bool:

@@ -23,6 +23,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
+from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
@@ -173,12 +174,24 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def client(
-    settings: Settings, db: Database, clock: FrozenClock
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, clock=clock, database=db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as http:
+def web_app(settings: Settings, db: Database, clock: FrozenClock) -> FastAPI:
+    return create_app(settings, clock=clock, database=db)
+
+
+def _browser(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tocsin.test")
+
+
+@pytest.fixture
+async def client(web_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with _browser(web_app) as http:
+        yield http
+
+
+@pytest.fixture
+async def second_client(web_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Another browser (its own cookies) on the same app as `client`."""
+    async with _browser(web_app) as http:
         yield http
 
 

@@ -15,6 +15,7 @@ from crisis import api_tokens, journal, logins, sessions
 from crisis.actors import Actor
 from crisis.app.clock import Clock
 from crisis.app.db import Database
+from crisis.app.session_checks import session_checks
 from crisis.app.settings import Settings
 from crisis.users import User
 
@@ -140,18 +141,25 @@ async def _touch(request: Request, db: Database, session_id: int, now: datetime)
 
 
 async def _session_viewer(request: Request, db: Database) -> sessions.Viewer | None:
-    """Who the server-side session the cookie names is, if it is still alive."""
+    """Who the server-side session the cookie names is, if it is still alive (a request that
+    only reads may reuse the check of the past second: `session_checks`)."""
     token = request.session.get("sid")
     if not isinstance(token, str):
         return None
     now = get_clock(request).now()
     policy = session_policy(get_settings(request))
-    async with db.read_rows() as conn:
-        viewer = await sessions.viewer(conn, token=token, now=now, policy=policy)
+    checks = session_checks(request.app)
+    viewer = checks.recent(request, token, now=now, policy=policy)
     if viewer is None:
-        request.session.clear()
-        return None
+        generation = checks.generation
+        async with db.read_rows() as conn:
+            viewer = await sessions.viewer(conn, token=token, now=now, policy=policy)
+        if viewer is None:
+            request.session.clear()
+            return None
+        checks.keep(token, viewer, now=now, generation=generation)
     if sessions.needs_touch(viewer.last_seen_at, now=now, policy=policy):
+        checks.forget(token)
         await _touch(request, db, viewer.session_id, now)
     request.state.session_id = viewer.session_id
     request.state.journal_head = viewer.journal_head

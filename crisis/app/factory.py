@@ -34,6 +34,7 @@ from crisis.app.logs import register_secret
 from crisis.app.middleware import BodyLimit, HttpMetrics, RequestContext
 from crisis.app.secret_files import register_settings_secrets
 from crisis.app.security_headers import SecurityHeaders
+from crisis.app.session_checks import SessionChecks
 from crisis.app.settings import Settings
 from crisis.app.web import (
     account,
@@ -204,6 +205,8 @@ def create_app(
     app.state.live = live.JournalSignal(tick_seconds=settings.tick_seconds)
     db.after_commit(app.state.live.wake)
     db.after_commit(note_a_write)
+    app.state.session_checks = SessionChecks()
+    app.state.session_checks.watch(db)
     app.state.templates = make_templates()
     app.state.metrics_registry = registry
     app.state.auth_refusals = auth.auth_refusals(registry)

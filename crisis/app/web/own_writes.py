@@ -14,7 +14,8 @@ from contextvars import ContextVar
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crisis.app.web.shared_pages import WROTE_COOKIE, journal_head
+from crisis.app.session_checks import WROTE_COOKIE
+from crisis.app.web.shared_pages import journal_head
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _wrote: ContextVar[list[bool] | None] = ContextVar("tocsin_request_wrote", default=None)

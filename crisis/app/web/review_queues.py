@@ -26,8 +26,10 @@ class ReviewQueues:
         self.reads = 0
 
     async def get(self, request: Request, actor: Actor, head: int) -> list[Bulletin]:
-        """`actor`'s queue as of the journal's entry `head` (read just before)."""
-        if head != self._head:
+        """`actor`'s queue as of the journal's entry `head` (read just before) or a later one:
+        a session check kept a second (`session_checks`) may name an entry older than the
+        queues kept."""
+        if head > self._head:
             self._head, self._queues = head, {}
         key = (actor.user_id, actor.roles)
         queue = self._queues.get(key)

@@ -37,16 +37,13 @@ from markupsafe import escape
 
 from crisis.app.auth import csrf_token, get_clock, get_db
 from crisis.app.db import Database
+from crisis.app.session_checks import LIVE_HEADER, WROTE_COOKIE
 from crisis.journal import JournalEntry
 
 MAX_AGE = 1.0
 """Seconds a page may show figures that moved without a journal entry."""
 PRUNED_PAST = 100
 """Past that many pages kept, the stale ones go (a page is stale a second after its rendering)."""
-LIVE_HEADER = "x-tocsin-live"
-"""Sent (« 1 ») by a live region's refresh: the page as of the journal's last entry."""
-WROTE_COOKIE = "tocsin_wrote"
-"""The journal's last entry after the browser's own last write (`own_writes.OwnWrites`)."""
 CSRF_MARK = "\x00csrf\x00"
 LOGIN_MARK = "\x00login\x00"
 Render = Callable[[], Awaitable[HTMLResponse]]

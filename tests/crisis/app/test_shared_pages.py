@@ -16,9 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.app.db import Database
 from crisis.app.factory import create_app
+from crisis.app.session_checks import LIVE_HEADER, WROTE_COOKIE
 from crisis.app.settings import Settings
 from crisis.app.web.shared_clocks import shared_clocks
-from crisis.app.web.shared_pages import LIVE_HEADER, WROTE_COOKIE
 from crisis.dispatch.outbox import Delivery
 from tests.crisis.app.web_session import csrf_of, declare_from_form, log_in
 from tests.crisis.bulletin_support import published
@@ -220,7 +220,7 @@ async def test_a_crisis_clocks_are_computed_once_for_every_page_and_role_until_s
     assert kept.computations == before + 4
 
 
-async def test_a_page_served_again_reads_the_session_and_the_journal_in_one_statement(
+async def test_a_page_served_again_reads_nothing_or_the_session_and_journal_in_one_statement(
     app: FastAPI, prefects: list[httpx.AsyncClient], db: Database
 ) -> None:
     first, second = prefects
@@ -233,10 +233,13 @@ async def test_a_page_served_again_reads_the_session_and_the_journal_in_one_stat
 
     sa.event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
     try:
-        page = await second.get("/")
+        kept_check = await second.get("/")  # their session checked within the second
+        app.state.session_checks.forget_all()
+        checked_afresh = await second.get("/")
     finally:
         sa.event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
-    assert "Mon compte (veilleur)" in page.text
+    assert "Mon compte (veilleur)" in kept_check.text
+    assert checked_afresh.text == kept_check.text
     assert len(sent) == 1, sent
     assert "web_session" in sent[0] and "journal_entry" in sent[0]
 

@@ -1,0 +1,126 @@
+"""A web session's check, kept a second for the requests that only read.
+
+Every request of a browser reads its session and user (`sessions.viewer`): under the load of
+fifty people watching a crisis, more than half of the service's SQL statements were that read.
+A page a browser asks for again within `FRESH_FOR` (by the app's clock) reuses the check it got,
+unless:
+
+- the request may change something (not GET or HEAD): always checked afresh;
+- it is a live region's refresh (`LIVE_HEADER`): it wants the journal's last entry, read with
+  the session;
+- the browser wrote since (`WROTE_COOKIE` past the journal entry the check saw): its own action
+  must show;
+- this process changed a session or an account since (a revocation, a logout, a deactivation,
+  a role or password change: any UPDATE or DELETE of `web_session` or `user_account` on its
+  database engine, touches of `last_seen_at` aside): every kept check is forgotten, at the
+  statement and again at its commit.
+
+Another process' or instance's change reaches a request that only reads within `FRESH_FOR`; a
+request that writes sees it at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+
+from crisis import sessions
+from crisis.app.db import Database
+
+FRESH_FOR = timedelta(seconds=1)
+KEPT_PAST = 1000
+"""Past that many checks kept, the expired ones go."""
+LIVE_HEADER = "x-tocsin-live"
+"""Sent (« 1 ») by a live region's refresh: the page as of the journal's last entry."""
+WROTE_COOKIE = "tocsin_wrote"
+"""The journal's last entry after the browser's own last write (`own_writes.OwnWrites`)."""
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+_WATCHED = (
+    "UPDATE web_session ",
+    "UPDATE user_account ",
+    "DELETE FROM web_session",
+    "DELETE FROM user_account",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    viewer: sessions.Viewer
+    at: datetime
+    generation: int
+
+
+class SessionChecks:
+    def __init__(self, *, fresh_for: timedelta = FRESH_FOR) -> None:
+        self.fresh_for = fresh_for
+        self.generation = 0
+        self._kept: dict[str, _Check] = {}
+        self._changed_uncommitted = False
+
+    def watch(self, db: Database) -> None:
+        """Forget every check when this process changes a session or an account."""
+        sa.event.listen(db.engine.sync_engine, "after_cursor_execute", self._heard)
+        db.after_commit(self._committed)
+
+    def recent(
+        self, request: Request, token: str, *, now: datetime, policy: sessions.SessionPolicy
+    ) -> sessions.Viewer | None:
+        """The check kept for `token` if this request may reuse it; None: check afresh."""
+        kept = self._kept.get(token)
+        if kept is None or kept.generation != self.generation or not _reusable(request, kept):
+            return None
+        viewer = kept.viewer
+        if not timedelta(0) <= now - kept.at <= self.fresh_for:
+            return None
+        alive = policy.alive_at(viewer.created_at, viewer.last_seen_at, None, now=now)
+        return viewer if alive else None
+
+    def keep(self, token: str, viewer: sessions.Viewer, *, now: datetime, generation: int) -> None:
+        """Keep a check read while the generation was `generation` (none if it moved since)."""
+        if generation != self.generation:
+            return
+        if len(self._kept) >= KEPT_PAST:
+            self._kept = {t: c for t, c in self._kept.items() if now - c.at <= self.fresh_for}
+        self._kept[token] = _Check(viewer, now, generation)
+
+    def forget(self, token: str) -> None:
+        self._kept.pop(token, None)
+
+    def forget_all(self) -> None:
+        self.generation += 1
+        self._kept = {}
+
+    def _heard(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith(_WATCHED) and _changes_access(statement):
+            self._changed_uncommitted = True
+            self.forget_all()
+
+    def _committed(self) -> None:
+        """A check read between the change's statement and its commit saw the old rows."""
+        if self._changed_uncommitted:
+            self._changed_uncommitted = False
+            self.forget_all()
+
+
+def _changes_access(statement: str) -> bool:
+    """Not a touch: an UPDATE of `web_session` that sets `last_seen_at` alone."""
+    if not statement.startswith("UPDATE web_session "):
+        return True
+    return "revoked_at" in statement.partition(" WHERE ")[0]
+
+
+def _reusable(request: Request, kept: _Check) -> bool:
+    if request.method not in READ_ONLY_METHODS or request.headers.get(LIVE_HEADER) == "1":
+        return False
+    written = request.cookies.get(WROTE_COOKIE, "")
+    newer = written.isdigit() and (len(written) > 18 or int(written) > kept.viewer.journal_head)
+    return not newer
+
+
+def session_checks(app: FastAPI) -> SessionChecks:
+    checks: SessionChecks = app.state.session_checks
+    return checks
