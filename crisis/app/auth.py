@@ -149,15 +149,10 @@ async def _session_viewer(request: Request, db: Database) -> sessions.Viewer | N
     now = get_clock(request).now()
     policy = session_policy(get_settings(request))
     checks = session_checks(request.app)
-    viewer = checks.recent(request, token, now=now, policy=policy)
+    viewer = await checks.viewer(request, db, token, now=now, policy=policy)
     if viewer is None:
-        generation = checks.generation
-        async with db.read_rows() as conn:
-            viewer = await sessions.viewer(conn, token=token, now=now, policy=policy)
-        if viewer is None:
-            request.session.clear()
-            return None
-        checks.keep(token, viewer, now=now, generation=generation)
+        request.session.clear()
+        return None
     if sessions.needs_touch(viewer.last_seen_at, now=now, policy=policy):
         checks.forget(token)
         await _touch(request, db, viewer.session_id, now)

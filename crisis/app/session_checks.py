@@ -2,8 +2,8 @@
 
 Every request of a browser reads its session and user (`sessions.viewer`): under the load of
 fifty people watching a crisis, more than half of the service's SQL statements were that read.
-A page a browser asks for again within `FRESH_FOR` (by the app's clock) reuses the check it got,
-unless:
+A page a browser asks for again within `FRESH_FOR` (by the app's clock) reuses the check it got
+(and past half that time, the check is read again in the background), unless:
 
 - the request may change something (not GET or HEAD): always checked afresh;
 - it is a live region's refresh (`LIVE_HEADER`): it wants the journal's last entry, read with
@@ -21,6 +21,7 @@ request that writes sees it at once.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,6 +60,7 @@ class SessionChecks:
         self.fresh_for = fresh_for
         self.generation = 0
         self._kept: dict[str, _Check] = {}
+        self._renewals: dict[str, asyncio.Task[sessions.Viewer | None]] = {}
         self._changed_uncommitted = False
 
     def watch(self, db: Database) -> None:
@@ -66,10 +68,34 @@ class SessionChecks:
         sa.event.listen(db.engine.sync_engine, "after_cursor_execute", self._heard)
         db.after_commit(self._committed)
 
-    def recent(
-        self, request: Request, token: str, *, now: datetime, policy: sessions.SessionPolicy
+    async def viewer(
+        self,
+        request: Request,
+        db: Database,
+        token: str,
+        *,
+        now: datetime,
+        policy: sessions.SessionPolicy,
     ) -> sessions.Viewer | None:
-        """The check kept for `token` if this request may reuse it; None: check afresh."""
+        """Who `token`'s session is: the check kept for it if this request may reuse it (read
+        again in the background once half its time is gone, so that a person who keeps
+        looking never waits for it), else read now."""
+        kept = self._recent(request, token, now=now, policy=policy)
+        if kept is None:
+            return await self._read(db, token, now=now, policy=policy)
+        if now - kept.at > self.fresh_for / 2 and token not in self._renewals:
+            renewal = asyncio.create_task(self._read(db, token, now=now, policy=policy))
+            self._renewals[token] = renewal
+            renewal.add_done_callback(lambda _: self._renewals.pop(token, None))
+        return kept.viewer
+
+    def renewals(self) -> list[asyncio.Task[sessions.Viewer | None]]:
+        """The checks read again in the background, under way."""
+        return list(self._renewals.values())
+
+    def _recent(
+        self, request: Request, token: str, *, now: datetime, policy: sessions.SessionPolicy
+    ) -> _Check | None:
         kept = self._kept.get(token)
         if kept is None or kept.generation != self.generation or not _reusable(request, kept):
             return None
@@ -77,7 +103,19 @@ class SessionChecks:
         if not timedelta(0) <= now - kept.at <= self.fresh_for:
             return None
         alive = policy.alive_at(viewer.created_at, viewer.last_seen_at, None, now=now)
-        return viewer if alive else None
+        return kept if alive else None
+
+    async def _read(
+        self, db: Database, token: str, *, now: datetime, policy: sessions.SessionPolicy
+    ) -> sessions.Viewer | None:
+        generation = self.generation
+        async with db.read_rows() as conn:
+            viewer = await sessions.viewer(conn, token=token, now=now, policy=policy)
+        if viewer is None:
+            self.forget(token)
+        else:
+            self.keep(token, viewer, now=now, generation=generation)
+        return viewer
 
     def keep(self, token: str, viewer: sessions.Viewer, *, now: datetime, generation: int) -> None:
         """Keep a check read while the generation was `generation` (none if it moved since)."""

@@ -5,9 +5,12 @@ and again; each rendering costs milliseconds of the one process' time. A `Shared
 each page's HTML per path and visibility class (what the viewer may see: roles, personal data,
 their own review queue) and serves it again while it is current:
 
-- a page is at most `MAX_AGE` old by the app's clock (`crisis.app.clock`): what others did,
-  journaled or not, in whichever process or instance (a call logged at the CIP, deliveries
-  going out, the time that makes a clock late), shows within that second. While the CIP logs a
+- a page is rendered again once `MAX_AGE` old by the app's clock (`crisis.app.clock`): the
+  first request past that age starts the next rendering and gets the copy, as does every
+  request until that rendering is done; a copy older than `STALE_FOR` is never served (the
+  request waits for a rendering). What others did, journaled or not, in whichever process or
+  instance (a call logged at the CIP, deliveries going out, the time that makes a clock late),
+  shows within `STALE_FOR`, usually within `MAX_AGE` and one rendering. While the CIP logs a
   call every few seconds and a drill runs, the journal moves several times a second: a page
   rendered again at each entry would be rendered for nearly every viewer;
 - the viewer's own actions show at once: every write of a browser leaves in a cookie the
@@ -17,7 +20,10 @@ their own review queue) and serves it again while it is current:
   tocsin.js) gets the page as of the journal's last entry (one indexed read per request, in the
   session's: `request_journal_head`), so that what the stream announced is there.
 
-The first request after a change renders, the others wait for that rendering. The viewer's own
+The first request after a change of its own or past `STALE_FOR` renders, the others wait for
+that rendering; under load, a rendering waits for many turns of the event loop, and nobody
+waits for one while a copy is recent enough (the tail of the pages' times under load was the
+requests waiting for one). The viewer's own
 CSRF token and login are put back in the copy each one gets; a request carrying a flash message
 is rendered for itself (the message is shown once, to that person).
 """
@@ -25,6 +31,7 @@ is rendered for itself (the message is shown once, to that person).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,12 +49,16 @@ from crisis.journal import JournalEntry
 
 MAX_AGE = 1.0
 """Seconds a page may show figures that moved without a journal entry."""
+STALE_FOR = 5.0
+"""Seconds a page past `MAX_AGE` is still served, while its next rendering is under way."""
 PRUNED_PAST = 100
 """Past that many pages kept, the stale ones go (a page is stale a second after its rendering)."""
 CSRF_MARK = "\x00csrf\x00"
 LOGIN_MARK = "\x00login\x00"
 Render = Callable[[], Awaitable[HTMLResponse]]
 Visibility = tuple[Any, ...]
+
+logger = logging.getLogger(__name__)
 
 _HEAD = sa.select(sa.func.max(JournalEntry.__table__.c.id))  # type: ignore[attr-defined]
 
@@ -89,7 +100,9 @@ def not_before(request: Request) -> int | None:
 class _Page:
     head: int
     at: datetime
-    task: asyncio.Task[tuple[int, str]]
+    task: asyncio.Future[tuple[int, str]]
+    renewal: asyncio.Task[None] | None = None
+    """The next rendering, under way while this copy is served past `max_age`."""
 
     def current(self, latest: int, since: int | None, now: datetime, max_age: timedelta) -> bool:
         """Within `max_age`, and as of the journal's `latest` entry (``since`` None) or not
@@ -98,13 +111,20 @@ class _Page:
             return False
         if (self.head != latest) if since is None else (self.head < since):
             return False
-        done = self.task.done()
-        return not (done and (self.task.cancelled() or self.task.exception() is not None))
+        return not (self.task.done() and _failed(self.task))
+
+    def rendered(self) -> bool:
+        return self.task.done() and not _failed(self.task)
+
+
+def _failed(task: asyncio.Future[tuple[int, str]]) -> bool:
+    return task.cancelled() or task.exception() is not None
 
 
 class SharedPages:
-    def __init__(self, *, max_age: float = MAX_AGE) -> None:
+    def __init__(self, *, max_age: float = MAX_AGE, stale_for: float = STALE_FOR) -> None:
         self.max_age = timedelta(seconds=max_age)
+        self.stale_for = timedelta(seconds=stale_for)
         self._pages: dict[tuple[str, Visibility], _Page] = {}
         self.renders = 0
 
@@ -122,14 +142,51 @@ class SharedPages:
         now = get_clock(request).now()
         page = self._pages.get(key)
         if page is None or not page.current(head, wanted, now, self.max_age):
-            if len(self._pages) >= PRUNED_PAST:
-                self._pages = {
-                    k: v for k, v in self._pages.items() if v.current(head, 0, now, self.max_age)
-                }
-            page = _Page(head, now, asyncio.create_task(self._render(request, render)))
-            self._pages[key] = page
+            if (
+                page is not None
+                and page.rendered()
+                and page.current(head, wanted, now, self.stale_for)
+            ):
+                if page.renewal is None:
+                    renewal = self._renewal(key, page, request, render, head=head, at=now)
+                    page.renewal = asyncio.create_task(renewal)
+            else:
+                if len(self._pages) >= PRUNED_PAST:
+                    self._pages = {
+                        k: v
+                        for k, v in self._pages.items()
+                        if v.current(head, 0, now, self.stale_for)
+                    }
+                page = _Page(head, now, asyncio.create_task(self._render(request, render)))
+                self._pages[key] = page
         status, body = await asyncio.shield(page.task)
         return HTMLResponse(self._personal(request, body), status_code=status)
+
+    def renewals(self) -> list[asyncio.Task[None]]:
+        """The renderings under way while their page's copy is served."""
+        return [p.renewal for p in self._pages.values() if p.renewal and not p.renewal.done()]
+
+    async def _renewal(
+        self,
+        key: tuple[str, Visibility],
+        served: _Page,
+        request: Request,
+        render: Render,
+        *,
+        head: int,
+        at: datetime,
+    ) -> None:
+        """`served`'s next rendering; it replaces `served` once done (unless replaced since)."""
+        try:
+            rendered = await self._render(request, render)
+        except Exception:
+            logger.warning("Rendu partagé de %s en échec", key[0], exc_info=True)
+            served.renewal = None  # the next request tries again, or renders past `stale_for`
+            return
+        if self._pages.get(key) is served:
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(rendered)
+            self._pages[key] = _Page(head, at, done)
 
     async def _render(self, request: Request, render: Render) -> tuple[int, str]:
         self.renders += 1

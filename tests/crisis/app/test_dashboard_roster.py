@@ -8,6 +8,7 @@ from contacts.roster import REQUIRED_ROLES
 from crisis import directory
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
+from crisis.app.web.shared_pages import STALE_FOR
 from tests.crisis.app.web_session import log_in
 from tests.support import FrozenClock, make_user
 
@@ -30,7 +31,7 @@ async def test_the_dashboard_warns_while_the_roster_leaves_hours_uncovered(
     await log_in(client, user.login, user.password)
     assert "720 heures sans personne de permanence" in (await client.get("/")).text
     await _cover(db, clock, days=31, gap_hours=3)
-    clock.advance(seconds=1.5)  # someone else's change: on the page within a second
+    clock.advance(seconds=STALE_FOR + 0.01)  # someone else's change: past the page's copy
     page = (await client.get("/")).text
     assert "3 heures sans personne de permanence" in page and "Astreinte incomplète" in page
 
@@ -41,5 +42,5 @@ async def test_the_dashboard_is_quiet_when_every_hour_is_covered(
     user = await make_user(db, clock, "prefet", "prefect")
     await log_in(client, user.login, user.password)
     await _cover(db, clock, days=31)
-    clock.advance(seconds=1.5)  # someone else's change: on the page within a second
+    clock.advance(seconds=STALE_FOR + 0.01)  # someone else's change: past the page's copy
     assert "Astreinte incomplète" not in (await client.get("/")).text

@@ -4,6 +4,7 @@ or one's own action missed by this process."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 
 from crisis import accounts, sessions
 from crisis.actors import SYSTEM
@@ -66,6 +68,21 @@ async def test_a_page_asked_again_within_a_second_reuses_the_sessions_check(
         clock.advance(seconds=0.6)
         assert (await client.get("/")).status_code == 200
     assert len(reads) == 1
+
+
+async def test_a_check_past_half_its_second_is_read_again_behind_the_page_that_reuses_it(
+    client: httpx.AsyncClient, prefect: LoggedIn, web_app: FastAPI, clock: FrozenClock
+) -> None:
+    checks = web_app.state.session_checks
+    clock.advance(seconds=0.7)
+    with session_reads() as reads:
+        assert (await client.get("/")).status_code == 200  # the check kept, read again behind
+        await asyncio.gather(*checks.renewals())
+    assert len(reads) == 1
+    clock.advance(seconds=0.4)  # 1.1 s after the first check, 0.4 s after the one read behind
+    with session_reads() as reads:
+        assert (await client.get("/")).status_code == 200
+    assert reads == []
 
 
 async def test_a_live_refresh_and_a_write_always_read_the_session_afresh(
