@@ -114,10 +114,10 @@ class SessionChecks:
         if viewer is None:
             self.forget(token)
         else:
-            self.keep(token, viewer, now=now, generation=generation)
+            self._keep(token, viewer, now=now, generation=generation)
         return viewer
 
-    def keep(self, token: str, viewer: sessions.Viewer, *, now: datetime, generation: int) -> None:
+    def _keep(self, token: str, viewer: sessions.Viewer, *, now: datetime, generation: int) -> None:
         """Keep a check read while the generation was `generation` (none if it moved since)."""
         if generation != self.generation:
             return

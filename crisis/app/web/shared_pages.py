@@ -48,11 +48,11 @@ from crisis.app.session_checks import LIVE_HEADER, WROTE_COOKIE
 from crisis.journal import JournalEntry
 
 MAX_AGE = 1.0
-"""Seconds a page may show figures that moved without a journal entry."""
+"""Seconds after which a page is rendered again (its copy served meanwhile: `STALE_FOR`)."""
 STALE_FOR = 5.0
 """Seconds a page past `MAX_AGE` is still served, while its next rendering is under way."""
 PRUNED_PAST = 100
-"""Past that many pages kept, the stale ones go (a page is stale a second after its rendering)."""
+"""Past that many pages kept, those older than `STALE_FOR` go."""
 CSRF_MARK = "\x00csrf\x00"
 LOGIN_MARK = "\x00login\x00"
 Render = Callable[[], Awaitable[HTMLResponse]]
