@@ -171,7 +171,7 @@ class CipDesk:
         for attempt in range(3):
             host = self.hosts.pick(n + attempt)
             started, t0 = time.time(), time.perf_counter()
-            ok = False
+            ok, why = False, ""
             try:
                 async with self._client(token, n + attempt) as http:
                     answer = await http.post(
@@ -180,10 +180,12 @@ class CipDesk:
                         headers={"Idempotency-Key": key},
                     )
                 ok = answer.status_code == 201
-            except httpx.TransportError:
+                why = "" if ok else f"HTTP {answer.status_code} : {answer.text[:120]}"
+            except httpx.TransportError as error:
                 self.hosts.dead.add(host)
+                why = f"pas de réponse : {error!r}"
             ms = (time.perf_counter() - t0) * 1000
-            self.samples.append(report.Sample(started, name, ms, ok))
+            self.samples.append(report.Sample(started, name, ms, ok, why))
             if ok:
                 return
             self.retried += 1

@@ -33,6 +33,7 @@ from locust import FastHttpUser, events, task
 from locust.env import Environment
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_HEAD = re.compile(rb'"head": (\d+)')
 _STATE = Path(os.environ.get("LOAD_STATE", "state.json"))
 _accounts = itertools.count()
 _log_file: Any = None
@@ -57,7 +58,7 @@ def _open_log(environment: Environment, **_: Any) -> None:
         "a", newline="", encoding="utf-8"
     )
     _log = csv.writer(_log_file)
-    _log.writerow(["start", "name", "ms", "ok"])
+    _log.writerow(["start", "name", "ms", "ok", "why"])
 
 
 @events.request.add_listener
@@ -69,7 +70,8 @@ def _record(
     **_: Any,
 ) -> None:
     begun = start_time if start_time is not None else time.time() - response_time / 1000
-    _log.writerow([f"{begun:.3f}", name, f"{response_time:.1f}", "0" if exception else "1"])
+    why = " ".join(str(exception).split())[:200] if exception else ""
+    _log.writerow([f"{begun:.3f}", name, f"{response_time:.1f}", "0" if exception else "1", why])
 
 
 @events.test_start.add_listener
@@ -104,6 +106,13 @@ def _fire(
     )
 
 
+def _why(status: int, body: str | None, error: object) -> str:
+    """What a failed page got: its status and the start of its body, or the client's error."""
+    if status:
+        return f"HTTP {status} : {' '.join((body or '').split())[:120]}"
+    return f"pas de réponse : {error!r}"
+
+
 def _refused(error: requests.RequestException) -> bool:
     """Connection refused or reset: the instance is gone (a timeout is not that)."""
     return isinstance(error, requests.ConnectionError) and not isinstance(error, requests.Timeout)
@@ -123,6 +132,7 @@ class Watcher(FastHttpUser):
             str(self.host)
         ]
         self._turn = number
+        self._announced = 0  # the journal entry the stream's last message named
         self.client.base_url = self._hosts[number % len(self._hosts)]
         for _ in range(3):  # a refused login is an error in the log, then tried again
             if self._log_in(account):
@@ -174,8 +184,9 @@ class Watcher(FastHttpUser):
                     _fire(self.environment, "flux_first_byte", started, ms, bad)
                     opened = True
                     with gevent.Timeout(probe_s, False):  # None: as long as it lasts
-                        for _ in chunks:
-                            pass
+                        for chunk in chunks:
+                            for head in _HEAD.findall(chunk):
+                                self._announced = max(self._announced, int(head))
             except requests.RequestException as error:
                 ms = (time.perf_counter() - t0) * 1000
                 if opened:  # its instance killed: EventSource reconnects (a second later here)
@@ -193,9 +204,11 @@ class Watcher(FastHttpUser):
         on a live one, as a load balancer does for an idempotent request (nginx's
         `proxy_next_upstream error`): the cut attempt is logged as `failover`, and the page's
         time runs from the first attempt. A timeout is not retried. ``live``: a live region's
-        refresh, as tocsin.js asks it (the page as of the journal's last entry)."""
+        refresh, as tocsin.js asks it (not older than the entry the stream last named)."""
         started, t0 = time.time(), time.perf_counter()
         headers = {"X-Tocsin-Live": "1"} if live else {}
+        if live and self._announced:
+            headers["X-Tocsin-Announced"] = str(self._announced)
         for attempt in (1, 2):
             with self.client.get(
                 path, name=name, headers=headers, allow_redirects=False, catch_response=True
@@ -212,7 +225,7 @@ class Watcher(FastHttpUser):
                     answer.request_meta["start_time"] = started
                     answer.request_meta["response_time"] = (time.perf_counter() - t0) * 1000
                 if answer.status_code != 200:
-                    answer.failure(f"HTTP {answer.status_code}")
+                    answer.failure(_why(answer.status_code, answer.text, error))
             return
 
     def _move(self) -> None:

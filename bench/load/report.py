@@ -22,7 +22,7 @@ PAGE_LABELS = {
     "public_list": "liste",
     "public_feed": "flux Atom",
 }
-LOG_HEADER = ["start", "name", "ms", "ok"]
+LOG_HEADER = ["start", "name", "ms", "ok", "why"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Sample:
     name: str
     ms: float
     ok: bool
+    why: str = ""
+    """A failed request's status and body start, or the client's error."""
 
 
 def read_log(path: Path) -> list[Sample]:
@@ -40,7 +42,13 @@ def read_log(path: Path) -> list[Sample]:
         return []
     with path.open(newline="", encoding="utf-8") as source:
         return [
-            Sample(float(row["start"]), row["name"], float(row["ms"]), row["ok"] == "1")
+            Sample(
+                float(row["start"]),
+                row["name"],
+                float(row["ms"]),
+                row["ok"] == "1",
+                row.get("why") or "",
+            )
             for row in csv.DictReader(source)
         ]
 
@@ -234,6 +242,7 @@ def everything(
             "absorbed": _count(s.name for s in near if s.name in KILL_EVENTS),
             "client_errors": len(failed),
             "client_errors_by_name": _count(s.name for s in failed),
+            "client_errors_why": _count(f"{s.name} : {s.why}" for s in failed),
             "errors_from_s": min((s.start - at for s in failed), default=None),
             "errors_to_s": max((s.start - at for s in failed), default=None),
         }
@@ -310,6 +319,7 @@ def _kill(extra: dict[str, Any]) -> str:
         + f"absorbé par les clients {kill.get('absorbed', {})} ; "
         + f"{kill['client_errors']} erreurs vues des "
         f"clients de 5 s avant à 15 s après {kill['client_errors_by_name']}"
+        + (f" ({kill['client_errors_why']})" if kill.get("client_errors_why") else "")
         + (
             ""
             if first is None or last is None

@@ -157,7 +157,8 @@ async def _session_viewer(request: Request, db: Database) -> sessions.Viewer | N
         checks.forget(token)
         await _touch(request, db, viewer.session_id, now)
     request.state.session_id = viewer.session_id
-    request.state.journal_head = viewer.journal_head
+    # Any head this process read is committed: a page rendered from now on shows it.
+    request.state.journal_head = max(viewer.journal_head, checks.latest_head)
     return viewer
 
 

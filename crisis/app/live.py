@@ -191,6 +191,7 @@ Figures = dict[str, Any]
 """A topic's figures: JSON-ready counts and states, without personal data."""
 Compute = Callable[[str], Awaitable[Figures]]
 Announce = Callable[[str, Figures, Figures], list[str]]
+Head = Callable[[], Awaitable[int]]
 
 
 @dataclass(slots=True)
@@ -201,6 +202,9 @@ class Message:
     figures: Figures
     changed: list[str]
     announce: list[str]
+    head: int = 0
+    """The journal's last entry, read after the figures (0: unknown): a page refreshed for
+    this message must not predate it (`shared_pages.announced_floor`)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -208,6 +212,7 @@ class Message:
             "figures": self.figures,
             "changed": self.changed,
             "announce": self.announce,
+            "head": self.head,
         }
 
 
@@ -249,11 +254,13 @@ class LiveHub:
         compute: Compute,
         *,
         announce: Announce | None = None,
+        head: Head | None = None,
         min_interval: float = 1.0,
         poll_seconds: float = 2.0,
     ) -> None:
         self._signal, self._compute = signal, compute
         self._announce = announce or (lambda _topic, _old, _new: [])
+        self._head = head
         self.min_interval, self.poll_seconds = min_interval, poll_seconds
         self._topics: dict[str, _Topic] = {}
         self._task: asyncio.Task[None] | None = None
@@ -298,8 +305,10 @@ class LiveHub:
                 await task
 
     async def refresh(self) -> None:
-        """One round: each topic listened to is computed once; moved figures are published."""
+        """One round: each topic listened to is computed once; moved figures are published,
+        with the journal's last entry read after them all."""
         self.rounds += 1
+        moved: list[tuple[_Topic, Figures, list[str], list[str]]] = []
         for name, state in list(self._topics.items()):
             try:
                 figures = await self._compute(name)
@@ -312,9 +321,22 @@ class LiveHub:
                 continue
             changed = _changed_keys(old.figures if old else {}, figures)
             announce = self._announce(name, old.figures, figures) if old else []
-            state.message = Message((old.version if old else 0) + 1, figures, changed, announce)
+            moved.append((state, figures, changed, announce))
+        head = await self._read_head() if moved else 0
+        for state, figures, changed, announce in moved:
+            version = (state.message.version if state.message else 0) + 1
+            state.message = Message(version, figures, changed, announce, head)
             event, state.event = state.event, asyncio.Event()
             event.set()
+
+    async def _read_head(self) -> int:
+        if self._head is None:
+            return 0
+        try:
+            return await self._head()
+        except Exception:  # the pages then ask for the journal's last entry, as before
+            log.exception("live figures: journal head unread")
+            return 0
 
     async def _run(self) -> None:
         while self._topics:

@@ -6,8 +6,9 @@ A page a browser asks for again within `FRESH_FOR` (by the app's clock) reuses t
 (and past half that time, the check is read again in the background), unless:
 
 - the request may change something (not GET or HEAD): always checked afresh;
-- it is a live region's refresh (`LIVE_HEADER`): it wants the journal's last entry, read with
-  the session;
+- it is a live region's refresh (`LIVE_HEADER`) that names no entry this process has read
+  (`ANNOUNCED_HEADER`, the entry its stream announced, past `latest_head`): it wants the
+  journal's last entry, read with the session;
 - the browser wrote since (`WROTE_COOKIE` past the journal entry the check saw): its own action
   must show;
 - this process changed a session or an account since (a revocation, a logout, a deactivation,
@@ -37,6 +38,9 @@ KEPT_PAST = 1000
 """Past that many checks kept, the expired ones go."""
 LIVE_HEADER = "x-tocsin-live"
 """Sent (« 1 ») by a live region's refresh: the page as of the journal's last entry."""
+ANNOUNCED_HEADER = "x-tocsin-announced"
+"""Sent with `LIVE_HEADER` by a refresh that follows a stream message: the journal's last entry
+when the stream computed it; the page must not predate it (`shared_pages.page_floor`)."""
 WROTE_COOKIE = "tocsin_wrote"
 """The journal's last entry after the browser's own last write (`own_writes.OwnWrites`)."""
 READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
@@ -62,6 +66,8 @@ class SessionChecks:
         self._kept: dict[str, _Check] = {}
         self._renewals: dict[str, asyncio.Task[sessions.Viewer | None]] = {}
         self._changed_uncommitted = False
+        self.latest_head = 0
+        """The journal's last entry as the latest of this process' checks read it."""
 
     def watch(self, db: Database) -> None:
         """Forget every check when this process changes a session or an account."""
@@ -97,7 +103,7 @@ class SessionChecks:
         self, request: Request, token: str, *, now: datetime, policy: sessions.SessionPolicy
     ) -> _Check | None:
         kept = self._kept.get(token)
-        if kept is None or kept.generation != self.generation or not _reusable(request, kept):
+        if kept is None or kept.generation != self.generation or not self._reusable(request, kept):
             return None
         viewer = kept.viewer
         if not timedelta(0) <= now - kept.at <= self.fresh_for:
@@ -111,6 +117,8 @@ class SessionChecks:
         generation = self.generation
         async with db.read_rows() as conn:
             viewer = await sessions.viewer(conn, token=token, now=now, policy=policy)
+        if viewer is not None:
+            self.latest_head = max(self.latest_head, viewer.journal_head)
         if viewer is None:
             self.forget(token)
         else:
@@ -137,6 +145,17 @@ class SessionChecks:
             self._changed_uncommitted = True
             self.forget_all()
 
+    def _reusable(self, request: Request, kept: _Check) -> bool:
+        if request.method not in READ_ONLY_METHODS:
+            return False
+        if request.headers.get(LIVE_HEADER) == "1":
+            announced = announced_head(request)
+            if announced is None or announced > self.latest_head:
+                return False
+        written = request.cookies.get(WROTE_COOKIE, "")
+        newer = written.isdigit() and (len(written) > 18 or int(written) > kept.viewer.journal_head)
+        return not newer
+
     def _committed(self) -> None:
         """A check read between the change's statement and its commit saw the old rows."""
         if self._changed_uncommitted:
@@ -151,12 +170,10 @@ def _changes_access(statement: str) -> bool:
     return "revoked_at" in statement.partition(" WHERE ")[0]
 
 
-def _reusable(request: Request, kept: _Check) -> bool:
-    if request.method not in READ_ONLY_METHODS or request.headers.get(LIVE_HEADER) == "1":
-        return False
-    written = request.cookies.get(WROTE_COOKIE, "")
-    newer = written.isdigit() and (len(written) > 18 or int(written) > kept.viewer.journal_head)
-    return not newer
+def announced_head(request: Request) -> int | None:
+    """The entry a live refresh's stream announced (`ANNOUNCED_HEADER`), if it names one."""
+    given = request.headers.get(ANNOUNCED_HEADER, "")
+    return int(given) if given.isdigit() and len(given) <= 18 else None
 
 
 def session_checks(app: FastAPI) -> SessionChecks:

@@ -64,6 +64,7 @@
   // network, a server restarting) is tried again, 2 s later then doubling up to 30 s: a page
   // left open must not keep showing what was true before the failure.
   const inFlight = new Map();
+  let announced = 0;
   const RETRY_FIRST_MS = 2000, RETRY_MAX_MS = 30000;
   function refresh(region, quiet) {
     const running = inFlight.get(region);
@@ -81,11 +82,11 @@
           state.again = false;
           let response = null;
           try {
-            // As of the journal's last entry: what the stream just announced is there.
-            response = await fetch(region.dataset.liveSrc, {
-              credentials: "same-origin",
-              headers: { "X-Tocsin-Live": "1" },
-            });
+            // Not older than the journal entry the stream's last message named (else as of
+            // the journal's last entry): what the stream just announced is there.
+            const headers = { "X-Tocsin-Live": "1" };
+            if (announced > 0) headers["X-Tocsin-Announced"] = String(announced);
+            response = await fetch(region.dataset.liveSrc, { credentials: "same-origin", headers });
           } catch (error) { /* the network: tried again below */ }
           if (!response || response.status >= 500 || response.status === 429) {
             await new Promise((resolve) => setTimeout(resolve, wait));
@@ -127,6 +128,7 @@
   source.addEventListener("error", () => { first = true; document.body.dataset.live = "off"; });
   source.addEventListener("change", (event) => {
     const message = JSON.parse(event.data);
+    announced = Math.max(announced, message.head || 0);
     const all = first;
     first = false;
     document.body.dataset.live = "on";

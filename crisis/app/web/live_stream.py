@@ -28,7 +28,7 @@ from crisis.app.clock import Clock
 from crisis.app.db import Database
 from crisis.app.live import Figures, LiveHub
 from crisis.app.web.shared_clocks import SharedClocks, shared_clocks
-from crisis.app.web.shared_pages import request_journal_head
+from crisis.app.web.shared_pages import announced_floor, journal_head, request_journal_head
 from crisis.bulletin import tracking
 from crisis.cell import crises
 from crisis.cell.clocks import ClockState
@@ -58,7 +58,10 @@ def hub_of(app: FastAPI) -> LiveHub:
         async def compute(topic: str) -> Figures:
             return await figures(db, clock, topic, shared_clocks(app))
 
-        hub = LiveHub(app.state.live, compute, announce=announcements)
+        async def head() -> int:
+            return await journal_head(db)
+
+        hub = LiveHub(app.state.live, compute, announce=announcements, head=head)
         app.state.live_hub = hub
     return hub
 
@@ -77,6 +80,8 @@ class SharedFragments:
     A version is the topic's figures' (the hub's round) and the journal's last entry: the
     figures lag the database by up to a round, the journal head does not, so a fragment
     asked for just after an action (a page's first refresh) never shows what was before it.
+    A live refresh naming the entry its stream announced (`shared_pages.announced_floor`) takes a
+    fragment of the same figures not predating that entry, whatever was journaled since.
     The first request after a change renders (the others wait for it); the session's CSRF token
     in the forms is swapped for each viewer's own. Without subscribers in this process, the
     topic has no version and each request renders for itself."""
@@ -98,16 +103,17 @@ class SharedFragments:
         figures = hub.version(topic)
         if figures is None:
             return await render()
-        version = (figures, await request_journal_head(request))
+        head = await request_journal_head(request)
+        floor = announced_floor(request)
         key = (topic, f"{request.url.path}?{request.url.query}", visibility)
         known = self._renders.get(key)
-        if known is None or known[0] != version or _failed(known[1]):
+        if known is None or not _serves(known, figures, head, floor):
             self._renders = {
                 k: v
                 for k, v in self._renders.items()
-                if (k[0] != topic or v[0] == version) and len(self._renders) < KEPT_RENDERS
+                if (k[0] != topic or v[0][0] == figures) and len(self._renders) < KEPT_RENDERS
             }
-            known = (version, asyncio.create_task(self._render(request, render)))
+            known = ((figures, head), asyncio.create_task(self._render(request, render)))
             self._renders[key] = known
         body = (await asyncio.shield(known[1])).replace(CSRF_MARK, csrf_token(request))
         return HTMLResponse(body)
@@ -123,6 +129,16 @@ def shared_fragments(app: FastAPI) -> SharedFragments:
     if cache is None:
         cache = app.state.live_fragments = SharedFragments()
     return cache
+
+
+def _serves(
+    known: tuple[tuple[int, int], asyncio.Task[str]], figures: int, head: int, floor: int | None
+) -> bool:
+    """Rendered for the same figures and as of `head` (or not before `floor`), not failed."""
+    (known_figures, known_head), task = known
+    if known_figures != figures or _failed(task):
+        return False
+    return known_head >= floor if floor is not None else known_head == head
 
 
 def _failed(task: asyncio.Task[str]) -> bool:

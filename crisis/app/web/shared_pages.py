@@ -17,8 +17,11 @@ their own review queue) and serves it again while it is current:
   journal's last entry after it (`OwnWrites`, crisis/app/web/own_writes.py), and a page
   rendered before that entry is not served to them;
 - a live region refreshing after the stream said something changed (`LIVE_HEADER`, sent by
-  tocsin.js) gets the page as of the journal's last entry (one indexed read per request, in the
-  session's: `request_journal_head`), so that what the stream announced is there.
+  tocsin.js) gets a page that does not predate the journal entry the stream's message named
+  (`ANNOUNCED_HEADER`: `page_floor`), so that what the stream announced is there; every
+  refresh after one message is served by one rendering, however fast the journal moves after
+  it. Without that entry, or naming one this process has not read, it gets the page as of the
+  journal's last entry (read with its session: `request_journal_head`).
 
 The first request after a change of its own or past `STALE_FOR` renders, the others wait for
 that rendering; under load, a rendering waits for many turns of the event loop, and nobody
@@ -44,7 +47,7 @@ from markupsafe import escape
 
 from crisis.app.auth import csrf_token, get_clock, get_db
 from crisis.app.db import Database
-from crisis.app.session_checks import LIVE_HEADER, WROTE_COOKIE
+from crisis.app.session_checks import LIVE_HEADER, WROTE_COOKIE, announced_head
 from crisis.journal import JournalEntry
 
 MAX_AGE = 1.0
@@ -96,6 +99,23 @@ def not_before(request: Request) -> int | None:
     return None if seen is not None and int(written) > seen else int(written)
 
 
+def announced_floor(request: Request) -> int | None:
+    """For a live refresh naming the entry its stream announced, read by this request or
+    before it in this process (`session_checks.latest_head`): that entry; else None."""
+    if request.headers.get(LIVE_HEADER) != "1":
+        return None
+    announced = announced_head(request)
+    seen: int | None = getattr(request.state, "journal_head", None)
+    return announced if announced is not None and seen is not None and announced <= seen else None
+
+
+def page_floor(request: Request) -> int | None:
+    """The entry the page this request gets must not predate (None: the journal's last one):
+    `announced_floor`, else `not_before`."""
+    announced = announced_floor(request)
+    return announced if announced is not None else not_before(request)
+
+
 @dataclass(slots=True)
 class _Page:
     head: int
@@ -131,13 +151,13 @@ class SharedPages:
     async def get(
         self, request: Request, visibility: Visibility, render: Render, *, head: int | None = None
     ) -> HTMLResponse:
-        """The page as `not_before(request)` asks, the journal's last entry being `head` (read
+        """The page as `page_floor(request)` asks, the journal's last entry being `head` (read
         here when not given)."""
         if request.session.get("flashes"):
             return await render()
         if head is None:
             head = await request_journal_head(request)
-        wanted = not_before(request)
+        wanted = page_floor(request)
         key = (f"{request.url.path}?{request.url.query}", visibility)
         now = get_clock(request).now()
         page = self._pages.get(key)

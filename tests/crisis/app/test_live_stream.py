@@ -59,6 +59,37 @@ async def test_fifty_subscribers_and_a_hundred_wake_ups_cost_one_computation_per
     assert not hub.running and hub.subscribers("evenement:1") == 0
 
 
+async def test_a_message_names_the_journal_entry_read_after_the_figures_it_carries() -> None:
+    read: list[str] = []
+
+    async def compute(topic: str) -> live.Figures:
+        read.append("figures")
+        return {"journal": len(read)}
+
+    async def head() -> int:
+        read.append("head")
+        return 42
+
+    hub = live.LiveHub(live.JournalSignal(tick_seconds=3600), compute, head=head, min_interval=3600)
+    async with hub.subscribe("evenement:1") as subscription:
+        message = await asyncio.wait_for(subscription.next(), BOUND)
+    assert read == ["figures", "head"]
+    assert message.head == 42 and message.as_json()["head"] == 42
+
+
+async def test_a_journal_head_that_cannot_be_read_leaves_the_message_without_one() -> None:
+    async def unreadable() -> int:
+        raise OSError("la base ne répond pas")
+
+    source = Figures()
+    hub = live.LiveHub(
+        live.JournalSignal(tick_seconds=3600), source.compute, head=unreadable, min_interval=3600
+    )
+    async with hub.subscribe("evenement:1") as subscription:
+        message = await asyncio.wait_for(subscription.next(), BOUND)
+    assert message.figures == source.value and message.head == 0  # pages then ask for the last
+
+
 def test_deliveries_are_announced_when_they_cross_a_step_not_at_every_move() -> None:
     topic = "communique:7"
     old = {"counts": {"total": 1000, "sent": 90}}

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from crisis import accounts, sessions
 from crisis.actors import SYSTEM
 from crisis.app.db import Database
-from crisis.app.session_checks import LIVE_HEADER, WROTE_COOKIE
+from crisis.app.session_checks import ANNOUNCED_HEADER, LIVE_HEADER, WROTE_COOKIE
 from tests.crisis.app.web_session import log_in
 from tests.support import FrozenClock, TestUser, make_user
 
@@ -92,6 +92,18 @@ async def test_a_live_refresh_and_a_write_always_read_the_session_afresh(
         await client.get("/", headers={LIVE_HEADER: "1"})
         await client.post("/mon-compte/jetons", data={"csrf_token": prefect.csrf})
     assert len(reads) == 2
+
+
+async def test_a_live_refresh_naming_an_entry_this_process_read_reuses_the_sessions_check(
+    client: httpx.AsyncClient, prefect: LoggedIn, web_app: FastAPI
+) -> None:
+    known = web_app.state.session_checks.latest_head
+    with session_reads() as reads:
+        await client.get("/", headers={LIVE_HEADER: "1", ANNOUNCED_HEADER: str(known)})
+    assert reads == []
+    with session_reads() as reads:  # an entry this process has not read: checked afresh
+        await client.get("/", headers={LIVE_HEADER: "1", ANNOUNCED_HEADER: str(known + 1)})
+    assert len(reads) == 1
 
 
 async def test_a_browser_that_wrote_since_the_check_gets_its_session_read_afresh(

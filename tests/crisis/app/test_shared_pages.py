@@ -17,10 +17,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisis.app.db import Database
 from crisis.app.factory import create_app
-from crisis.app.session_checks import LIVE_HEADER, WROTE_COOKIE
+from crisis.app.session_checks import ANNOUNCED_HEADER, LIVE_HEADER, WROTE_COOKIE
 from crisis.app.settings import Settings
+from crisis.app.web import live_stream
 from crisis.app.web.shared_clocks import shared_clocks
-from crisis.app.web.shared_pages import STALE_FOR
+from crisis.app.web.shared_pages import STALE_FOR, journal_head
 from crisis.dispatch.outbox import Delivery
 from tests.crisis.app.web_session import csrf_of, declare_from_form, log_in
 from tests.crisis.bulletin_support import published
@@ -166,6 +167,66 @@ async def test_a_live_refresh_gets_the_page_as_of_the_journals_last_entry_at_onc
     await _declared_after_the_watcher_looked(prefect, watcher)
     live = await watcher.get("/", headers=LIVE)
     assert "Crue de la Bresle" in live.text  # what the stream announced is there
+
+
+def _after(message_head: int) -> dict[str, str]:
+    """A live refresh as tocsin.js sends it after a stream message naming `message_head`."""
+    return {LIVE_HEADER: "1", ANNOUNCED_HEADER: str(message_head)}
+
+
+async def test_refreshes_after_one_stream_message_share_a_rendering_while_the_journal_moves_on(
+    app: FastAPI, watched: tuple[int, httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    _, prefect, communicator = watched
+    announced = app.state.session_checks.latest_head
+    assert "Crue de la Bresle" not in (await communicator.get("/", headers=_after(announced))).text
+    csrf = csrf_of((await prefect.get("/")).text)
+    assert (await declare_from_form(prefect, csrf, "Crue de la Bresle")).status_code == 303
+    await prefect.get("/")  # this process reads the journal past the declaration
+    newer = app.state.session_checks.latest_head
+    assert newer > announced
+    before = _renders(app)
+    again = await communicator.get("/", headers=_after(announced))
+    assert _renders(app) == before and "Crue de la Bresle" not in again.text
+    assert "Crue de la Bresle" in (await communicator.get("/", headers=_after(newer))).text
+    assert _renders(app) == before + 1
+
+
+async def test_a_refresh_naming_an_entry_this_process_never_read_gets_the_journals_last_entry(
+    app: FastAPI, watched: tuple[int, httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    _, prefect, communicator = watched
+    ahead = app.state.session_checks.latest_head + 1000  # forged, or the journal restored
+    await communicator.get("/")
+    csrf = csrf_of((await prefect.get("/")).text)
+    assert (await declare_from_form(prefect, csrf, "Crue de la Bresle")).status_code == 303
+    answer = await communicator.get("/", headers=_after(ahead))
+    assert answer.status_code == 200 and "Crue de la Bresle" in answer.text
+
+
+async def test_a_live_fragment_named_for_a_message_is_not_rendered_again_for_unrelated_entries(
+    app: FastAPI,
+    watched: tuple[int, httpx.AsyncClient, httpx.AsyncClient],
+    db: Database,
+    clock: FrozenClock,
+) -> None:
+    crisis_id, prefect, communicator = watched
+    hub = live_stream.hub_of(app)
+    url = f"/fragments/evenements/{crisis_id}/main-courante"
+    async with hub.subscribe(f"evenement:{crisis_id}") as subscription:
+        message = await subscription.next()
+        assert message.head == await journal_head(db)
+        first = await communicator.get(url, headers=_after(message.head))
+        fragments = live_stream.shared_fragments(app)
+        before = fragments.renders
+        await make_user(db, clock, "nouvelle", "communicator")  # journaled, not in this crisis
+        await prefect.get("/", headers=LIVE)  # this process reads the journal's new last entry
+        await hub.refresh()
+        assert not subscription.pending  # the crisis' figures did not move
+        again = await communicator.get(url, headers=_after(message.head))
+        assert fragments.renders == before and again.text == first.text
+        await communicator.get(url, headers=LIVE)  # no entry named: as of the last one
+        assert fragments.renders == before + 1
 
 
 async def test_deliveries_moved_without_a_journal_entry_show_once_the_copy_is_too_old(
