@@ -1,45 +1,89 @@
-"""Each reviewer's queue of bulletins to validate, kept while the journal stands still.
+"""Each reviewer's queue of bulletins to validate, kept while nothing journaled moves it.
 
 A validator's or the prefect's dashboard lists what they may approve. That list moves only
-through journaled actions (a submission, an approval, a rejection, an edit, a crisis closed,
-a role changed), so the list read once the journal's last entry was N stays true until an entry
-after N, whichever process or instance writes it: the same rule as `shared_pages`. Fifty people
-watching a crisis no longer read the queue at every dashboard they load.
+through journaled actions on bulletins (a submission, an approval, a rejection, an edit, a
+publication) or crises (one closed, by hand or at a drill's end); a role changed makes another
+key. So the list read once the journal's last entry was N stays true until an entry after N
+of those kinds, whichever process or instance writes it. When the journal moves on, one read
+of the entries since (a range of the primary key) says whether any of them is of those kinds:
+while the CIP logs calls and a drill runs, the journal moves several times a second and the
+queues are kept. Journal entries are numbered in the order they commit (`crisis.journal`
+locks the journal's head until its commit), so no entry is seen after a later one.
 """
 
 from __future__ import annotations
 
+import asyncio
+
+import sqlalchemy as sa
 from fastapi import Request
 
 from crisis.actors import Actor, Role
 from crisis.app.auth import get_db
+from crisis.app.db import Database
 from crisis.bulletin import review_queue
 from crisis.bulletin.record import Bulletin
+from crisis.journal import JournalEntry
 
 Key = tuple[int | None, frozenset[Role]]
+MOVING_PREFIXES = ("bulletin.", "crisis.")
+"""The journal actions that may move a review queue."""
+
+_ENTRY = JournalEntry.__table__.c  # type: ignore[attr-defined]
+
+
+async def queue_moved(db: Database, after: int, upto: int) -> bool:
+    """Whether an entry in (after, upto] may move a queue."""
+    query = (
+        sa.select(_ENTRY.id)
+        .where(
+            _ENTRY.id > after,
+            _ENTRY.id <= upto,
+            sa.or_(*(_ENTRY.action.startswith(p) for p in MOVING_PREFIXES)),
+        )
+        .limit(1)
+    )
+    async with db.read_rows() as connection:
+        return (await connection.scalar(query)) is not None
 
 
 class ReviewQueues:
     def __init__(self) -> None:
         self._head = -1
+        self._generation = 0
         self._queues: dict[Key, list[Bulletin]] = {}
+        self._catching_up = asyncio.Lock()
         self.reads = 0
+        self.checks = 0
 
     async def get(self, request: Request, actor: Actor, head: int) -> list[Bulletin]:
         """`actor`'s queue as of the journal's entry `head` (read just before) or a later one:
         a session check kept a second (`session_checks`) may name an entry older than the
         queues kept."""
+        db = get_db(request)
         if head > self._head:
-            self._head, self._queues = head, {}
+            await self._catch_up(db, head)
         key = (actor.user_id, actor.roles)
         queue = self._queues.get(key)
         if queue is None:
             self.reads += 1
-            async with get_db(request).read() as session:
+            generation = self._generation
+            async with db.read() as session:
                 queue = await review_queue.awaiting(session, actor=actor)
-            if head == self._head:  # not if a newer entry was seen meanwhile
+            if generation == self._generation:  # not if a queue moved meanwhile
                 self._queues[key] = queue
         return queue
+
+    async def _catch_up(self, db: Database, head: int) -> None:
+        async with self._catching_up:
+            if head <= self._head:  # caught up by another request meanwhile
+                return
+            moved = self._head < 0 or await queue_moved(db, self._head, head)
+            self.checks += 1
+            if moved:
+                self._generation += 1
+                self._queues = {}
+            self._head = head
 
 
 def review_queues(request: Request) -> ReviewQueues:

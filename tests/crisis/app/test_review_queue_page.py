@@ -1,16 +1,23 @@
-"""The dashboard shows a validator the bulletins that wait for them."""
+"""The dashboard shows a validator the bulletins that wait for them, read again only when a
+journaled action on a bulletin or a crisis may have moved them."""
 
 from __future__ import annotations
 
-import httpx
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
-from crisis.actors import Actor, Role
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from crisis.actors import SYSTEM, Actor, Role
 from crisis.app.db import Database
 from crisis.app.factory import create_app
 from crisis.app.settings import Settings
 from crisis.bulletin import workflow as bulletins
+from crisis.cell import lifecycle
 from tests.crisis.bulletin_support import POLICY, declare, draft, submitted
-from tests.support import FrozenClock, make_user
+from tests.support import FrozenClock, TestUser, make_user
 
 
 async def test_a_validator_sees_the_queue_and_the_author_does_not(
@@ -39,9 +46,21 @@ async def test_a_validator_sees_the_queue_and_the_author_does_not(
     assert "Communiqués à valider" not in (await client.get("/", headers=author.headers)).text
 
 
-async def test_the_queue_is_read_once_while_the_journal_stands_still_and_a_submission_shows_at_once(
-    settings: Settings, db: Database, clock: FrozenClock
-) -> None:
+@dataclass
+class Queued:
+    """A validator's own browser on a fresh app, one bulletin of `crisis_id` submitted."""
+
+    app: FastAPI
+    http: httpx.AsyncClient
+    validator: TestUser
+    crisis_id: int
+
+    async def dashboard(self) -> str:
+        return (await self.http.get("/", headers=self.validator.headers)).text
+
+
+@pytest.fixture
+async def queued(settings: Settings, db: Database, clock: FrozenClock) -> AsyncIterator[Queued]:
     app = create_app(settings, clock=clock, database=db)
     await make_user(db, clock, "com", "communicator")  # the author of `submitted`, user 1
     validator = await make_user(db, clock, "valideur", "validator")
@@ -49,12 +68,32 @@ async def test_the_queue_is_read_once_while_the_journal_stands_still_and_a_submi
     await submitted(db, clock.now(), crisis_id=crisis_id)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as http:
-        for _ in range(3):
-            seen = await http.get("/", headers=validator.headers)
-            assert "Communiqués à valider (1)" in seen.text
-        assert app.state.review_queues.reads == 1
-        second = await submitted(db, clock.now(), crisis_id=crisis_id)
-        seen = await http.get("/", headers=validator.headers)
-        assert "Communiqués à valider (2)" in seen.text
-        assert f'href="/communiques/{second}"' in seen.text
-        assert app.state.review_queues.reads == 2
+        yield Queued(app, http, validator, crisis_id)
+
+
+async def test_the_queue_is_read_once_while_the_journal_stands_still_and_a_submission_shows_at_once(
+    queued: Queued, db: Database, clock: FrozenClock
+) -> None:
+    for _ in range(3):
+        assert "Communiqués à valider (1)" in await queued.dashboard()
+    assert queued.app.state.review_queues.reads == 1
+    second = await submitted(db, clock.now(), crisis_id=queued.crisis_id)
+    seen = await queued.dashboard()
+    assert "Communiqués à valider (2)" in seen
+    assert f'href="/communiques/{second}"' in seen
+    assert queued.app.state.review_queues.reads == 2
+
+
+async def test_entries_that_move_no_queue_keep_it_and_a_crisis_closed_empties_it_at_once(
+    queued: Queued, db: Database, clock: FrozenClock
+) -> None:
+    assert "Communiqués à valider (1)" in await queued.dashboard()
+    for login in ("operatrice", "operateur"):  # journaled, as CIP calls are: no bulletin
+        await make_user(db, clock, login, "operator")
+        assert "Communiqués à valider (1)" in await queued.dashboard()
+    queues = queued.app.state.review_queues
+    assert (queues.reads, queues.checks) == (1, 3)
+    async with db.transaction() as session:
+        await lifecycle.close(session, actor=SYSTEM, crisis_id=queued.crisis_id, now=clock.now())
+    assert "Aucun communiqué n'attend votre validation." in await queued.dashboard()
+    assert queues.reads == 2
