@@ -52,7 +52,7 @@ class ReviewQueues:
         self._head = -1
         self._generation = 0
         self._queues: dict[Key, list[Bulletin]] = {}
-        self._catching_up = asyncio.Lock()
+        self._catching_up: tuple[int, asyncio.Future[None]] | None = None
         self.reads = 0
         self.checks = 0
 
@@ -75,15 +75,21 @@ class ReviewQueues:
         return queue
 
     async def _catch_up(self, db: Database, head: int) -> None:
-        async with self._catching_up:
-            if head <= self._head:  # caught up by another request meanwhile
-                return
-            moved = self._head < 0 or await queue_moved(db, self._head, head)
-            self.checks += 1
-            if moved:
-                self._generation += 1
-                self._queues = {}
-            self._head = head
+        """Until the queues are known true as of `head`: one check at a time serves every
+        request up to its entry; a request past it starts its own, side by side."""
+        running = self._catching_up
+        if running is None or running[0] < head or running[1].done():
+            running = (head, asyncio.ensure_future(self._check(db, self._head, head)))
+            self._catching_up = running
+        await asyncio.shield(running[1])
+
+    async def _check(self, db: Database, after: int, upto: int) -> None:
+        moved = after < 0 or await queue_moved(db, after, upto)
+        self.checks += 1
+        if moved:
+            self._generation += 1
+            self._queues = {}
+        self._head = max(self._head, upto)
 
 
 def review_queues(request: Request) -> ReviewQueues:

@@ -3,6 +3,7 @@ journaled action on a bulletin or a crisis may have moved them."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -93,6 +94,10 @@ async def test_entries_that_move_no_queue_keep_it_and_a_crisis_closed_empties_it
         assert "Communiqués à valider (1)" in await queued.dashboard()
     queues = queued.app.state.review_queues
     assert (queues.reads, queues.checks) == (1, 3)
+    await make_user(db, clock, "tiers", "operator")
+    pages = await asyncio.gather(*(queued.dashboard() for _ in range(3)))  # all at once
+    assert all("Communiqués à valider (1)" in page for page in pages)
+    assert (queues.reads, queues.checks) == (1, 4)  # one check served the three
     async with db.transaction() as session:
         await lifecycle.close(session, actor=SYSTEM, crisis_id=queued.crisis_id, now=clock.now())
     assert "Aucun communiqué n'attend votre validation." in await queued.dashboard()
