@@ -9,18 +9,25 @@ of the entries since (a range of the primary key) says whether any of them is of
 while the CIP logs calls and a drill runs, the journal moves several times a second and the
 queues are kept. Journal entries are numbered in the order they commit (`crisis.journal`
 locks the journal's head until its commit), so no entry is seen after a later one.
+
+As with shared pages (`shared_pages.MAX_AGE`), queues checked within the past second serve a
+request at once while the check of what was journaled since runs behind it: what others did
+shows within a second. The viewer's own action (`shared_pages.not_before`) always waits for
+the check.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from fastapi import Request
 
 from crisis.actors import Actor, Role
-from crisis.app.auth import get_db
+from crisis.app.auth import get_clock, get_db
 from crisis.app.db import Database
+from crisis.app.web.shared_pages import MAX_AGE, not_before
 from crisis.bulletin import review_queue
 from crisis.bulletin.record import Bulletin
 from crisis.journal import JournalEntry
@@ -53,6 +60,9 @@ class ReviewQueues:
         self._generation = 0
         self._queues: dict[Key, list[Bulletin]] = {}
         self._catching_up: tuple[int, asyncio.Future[None]] | None = None
+        self._checked_at: datetime | None = None
+        """When the queues were last known true as of `_head` (the app's clock)."""
+        self.kept_for = timedelta(seconds=MAX_AGE)
         self.reads = 0
         self.checks = 0
 
@@ -60,9 +70,11 @@ class ReviewQueues:
         """`actor`'s queue as of the journal's entry `head` (read just before) or a later one:
         a session check kept a second (`session_checks`) may name an entry older than the
         queues kept."""
-        db = get_db(request)
+        db, now = get_db(request), get_clock(request).now()
         if head > self._head:
-            await self._catch_up(db, head)
+            checking = self._catch_up(db, head, now)
+            if not self._recent(request, now):
+                await asyncio.shield(checking)
         key = (actor.user_id, actor.roles)
         queue = self._queues.get(key)
         if queue is None:
@@ -74,22 +86,42 @@ class ReviewQueues:
                 self._queues[key] = queue
         return queue
 
-    async def _catch_up(self, db: Database, head: int) -> None:
-        """Until the queues are known true as of `head`: one check at a time serves every
-        request up to its entry; a request past it starts its own, side by side."""
+    def checking(self) -> list[asyncio.Future[None]]:
+        """The check under way, if any."""
+        running = self._catching_up
+        return [running[1]] if running and not running[1].done() else []
+
+    def _recent(self, request: Request, now: datetime) -> bool:
+        """Checked within `kept_for`, and not before the viewer's own last action."""
+        wanted = not_before(request)
+        checked = self._checked_at
+        if wanted is None or wanted > self._head or checked is None:
+            return False
+        return timedelta(0) <= now - checked <= self.kept_for
+
+    def _catch_up(self, db: Database, head: int, now: datetime) -> asyncio.Future[None]:
+        """The check that makes the queues known true as of `head`: one serves every request
+        up to its entry; a request past it starts its own, side by side."""
         running = self._catching_up
         if running is None or running[0] < head or running[1].done():
-            running = (head, asyncio.ensure_future(self._check(db, self._head, head)))
-            self._catching_up = running
-        await asyncio.shield(running[1])
+            task = asyncio.ensure_future(self._check(db, self._head, head, now))
+            task.add_done_callback(_retrieved)  # a failure is the awaiting requests' error
+            running = self._catching_up = (head, task)
+        return running[1]
 
-    async def _check(self, db: Database, after: int, upto: int) -> None:
+    async def _check(self, db: Database, after: int, upto: int, now: datetime) -> None:
         moved = after < 0 or await queue_moved(db, after, upto)
         self.checks += 1
         if moved:
             self._generation += 1
             self._queues = {}
-        self._head = max(self._head, upto)
+        if upto >= self._head:
+            self._head, self._checked_at = upto, now
+
+
+def _retrieved(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def review_queues(request: Request) -> ReviewQueues:

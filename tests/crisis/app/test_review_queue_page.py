@@ -14,7 +14,9 @@ from fastapi import FastAPI
 from crisis.actors import SYSTEM, Actor, Role
 from crisis.app.db import Database
 from crisis.app.factory import create_app
+from crisis.app.session_checks import WROTE_COOKIE
 from crisis.app.settings import Settings
+from crisis.app.web.shared_pages import journal_head
 from crisis.bulletin import workflow as bulletins
 from crisis.cell import lifecycle
 from tests.crisis.bulletin_support import POLICY, declare, draft, submitted
@@ -72,33 +74,55 @@ async def queued(settings: Settings, db: Database, clock: FrozenClock) -> AsyncI
         yield Queued(app, http, validator, crisis_id)
 
 
-async def test_the_queue_is_read_once_while_the_journal_stands_still_and_a_submission_shows_at_once(
-    queued: Queued, db: Database, clock: FrozenClock
-) -> None:
+async def test_the_queue_is_read_once_while_the_journal_stands_still(queued: Queued) -> None:
     for _ in range(3):
         assert "Communiqués à valider (1)" in await queued.dashboard()
     assert queued.app.state.review_queues.reads == 1
-    second = await submitted(db, clock.now(), crisis_id=queued.crisis_id)
-    seen = await queued.dashboard()
-    assert "Communiqués à valider (2)" in seen
-    assert f'href="/communiques/{second}"' in seen
-    assert queued.app.state.review_queues.reads == 2
 
 
-async def test_entries_that_move_no_queue_keep_it_and_a_crisis_closed_empties_it_at_once(
+async def test_anothers_submission_shows_once_the_check_run_behind_the_page_is_done(
     queued: Queued, db: Database, clock: FrozenClock
 ) -> None:
     assert "Communiqués à valider (1)" in await queued.dashboard()
+    queues = queued.app.state.review_queues
+    second = await submitted(db, clock.now(), crisis_id=queued.crisis_id)
+    assert "Communiqués à valider (1)" in await queued.dashboard()  # checked within the second
+    await asyncio.gather(*queues.checking())
+    seen = await queued.dashboard()
+    assert "Communiqués à valider (2)" in seen and f'href="/communiques/{second}"' in seen
+    assert queues.reads == 2
+    clock.advance(seconds=queues.kept_for.total_seconds() + 0.01)
+    await submitted(db, clock.now(), crisis_id=queued.crisis_id)
+    assert "Communiqués à valider (3)" in await queued.dashboard()  # past it: waits for it
+
+
+async def test_a_viewers_own_action_waits_for_the_check_of_the_queues(
+    queued: Queued, db: Database, clock: FrozenClock
+) -> None:
+    assert "Communiqués à valider (1)" in await queued.dashboard()
+    await submitted(db, clock.now(), crisis_id=queued.crisis_id)
+    queued.http.cookies.set(WROTE_COOKIE, str(await journal_head(db)), domain="tocsin.test")
+    assert "Communiqués à valider (2)" in await queued.dashboard()  # as after their own write
+
+
+async def test_entries_that_move_no_queue_keep_it_and_a_crisis_closed_empties_it(
+    queued: Queued, db: Database, clock: FrozenClock
+) -> None:
+    assert "Communiqués à valider (1)" in await queued.dashboard()
+    queues = queued.app.state.review_queues
     for login in ("operatrice", "operateur"):  # journaled, as CIP calls are: no bulletin
         await make_user(db, clock, login, "operator")
         assert "Communiqués à valider (1)" in await queued.dashboard()
-    queues = queued.app.state.review_queues
+        await asyncio.gather(*queues.checking())
     assert (queues.reads, queues.checks) == (1, 3)
     await make_user(db, clock, "tiers", "operator")
     pages = await asyncio.gather(*(queued.dashboard() for _ in range(3)))  # all at once
+    await asyncio.gather(*queues.checking())
     assert all("Communiqués à valider (1)" in page for page in pages)
     assert (queues.reads, queues.checks) == (1, 4)  # one check served the three
     async with db.transaction() as session:
         await lifecycle.close(session, actor=SYSTEM, crisis_id=queued.crisis_id, now=clock.now())
+    await queued.dashboard()
+    await asyncio.gather(*queues.checking())
     assert "Aucun communiqué n'attend votre validation." in await queued.dashboard()
     assert queues.reads == 2
