@@ -2,13 +2,14 @@
 
 A validator's or the prefect's dashboard lists what they may approve. That list moves only
 through journaled actions on bulletins (a submission, an approval, a rejection, an edit, a
-publication) or crises (one closed, by hand or at a drill's end); a role changed makes another
-key. So the list read once the journal's last entry was N stays true until an entry after N
-of those kinds, whichever process or instance writes it. When the journal moves on, one read
-of the entries since (a range of the primary key) says whether any of them is of those kinds:
-while the CIP logs calls and a drill runs, the journal moves several times a second and the
-queues are kept. Journal entries are numbered in the order they commit (`crisis.journal`
-locks the journal's head until its commit), so no entry is seen after a later one.
+publication: `MOVING_ACTIONS`) or crises (one closed, by hand or at a drill's end); a role
+changed makes another key. So the list read once the journal's last entry was N stays true
+until an entry after N of those kinds, whichever process or instance writes it. When the
+journal moves on, one read of the entries since (a range of the primary key) says whether any
+of them is of those kinds: while the CIP logs calls and a drill runs, the journal moves several
+times a second and the queues are kept. Journal entries are numbered in the order they commit
+(`crisis.journal` locks the journal's head until its commit), so no entry is seen after a later
+one.
 
 As with shared pages (`shared_pages.MAX_AGE`), queues checked within the past second serve a
 request at once while the check of what was journaled since runs behind it: what others did
@@ -33,8 +34,17 @@ from crisis.bulletin.record import Bulletin
 from crisis.journal import JournalEntry
 
 Key = tuple[int | None, frozenset[Role]]
-MOVING_PREFIXES = ("bulletin.", "crisis.")
-"""The journal actions that may move a review queue."""
+MOVING_ACTIONS = (
+    "bulletin.edited",
+    "bulletin.submitted",
+    "bulletin.approved",
+    "bulletin.rejected",
+    "bulletin.published",
+    "crisis.closed",
+)
+"""The journal actions that may move a review queue: a bulletin's status or its authors (four
+eyes), its crisis closed (`lifecycle.close`, also at a drill's end). Not the others of a
+bulletin, such as `bulletin.to_call`, written while its deliveries go out."""
 
 _ENTRY = JournalEntry.__table__.c  # type: ignore[attr-defined]
 
@@ -46,7 +56,7 @@ async def queue_moved(db: Database, after: int, upto: int) -> bool:
         .where(
             _ENTRY.id > after,
             _ENTRY.id <= upto,
-            sa.or_(*(_ENTRY.action.startswith(p) for p in MOVING_PREFIXES)),
+            _ENTRY.action.in_(MOVING_ACTIONS),
         )
         .limit(1)
     )

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from crisis import journal
 from crisis.actors import SYSTEM, Actor, Role
 from crisis.app.db import Database
 from crisis.app.factory import create_app
@@ -110,10 +111,15 @@ async def test_entries_that_move_no_queue_keep_it_and_a_crisis_closed_empties_it
 ) -> None:
     assert "Communiqués à valider (1)" in await queued.dashboard()
     queues = queued.app.state.review_queues
-    for login in ("operatrice", "operateur"):  # journaled, as CIP calls are: no bulletin
-        await make_user(db, clock, login, "operator")
-        assert "Communiqués à valider (1)" in await queued.dashboard()
-        await asyncio.gather(*queues.checking())
+    await make_user(db, clock, "operatrice", "operator")  # journaled, as CIP calls are
+    assert "Communiqués à valider (1)" in await queued.dashboard()
+    await asyncio.gather(*queues.checking())
+    async with db.transaction() as session:  # as while a bulletin's deliveries go out
+        await journal.append(
+            session, actor=SYSTEM, action="bulletin.to_call", now=clock.now(), crisis_id=1
+        )
+    assert "Communiqués à valider (1)" in await queued.dashboard()
+    await asyncio.gather(*queues.checking())
     assert (queues.reads, queues.checks) == (1, 3)
     await make_user(db, clock, "tiers", "operator")
     pages = await asyncio.gather(*(queued.dashboard() for _ in range(3)))  # all at once
