@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crisis.actors import Role
 from crisis.app.actions import CallerDep
 from crisis.app.api.fr_alert import read_checklist
-from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep, SettingsDep
+from crisis.app.auth import CsrfChecked, CurrentActor, DbDep, SettingsDep
 from crisis.app.clock import PARIS
 from crisis.app.library import playbook_library
 from crisis.app.paths import RowId
@@ -37,7 +37,6 @@ async def checklist_page(
     actor: CurrentActor,
     db: DbDep,
     settings: SettingsDep,
-    clock: ClockDep,
 ) -> HTMLResponse:
     actor.require(Role.PREFECT, action="préparer une diffusion FR-Alert")
     async with db.read() as session:
@@ -50,7 +49,6 @@ async def checklist_page(
         crisis=crisis,
         prepared=prepared,
         done=done,
-        now_local=clock.now().astimezone(PARIS).strftime("%Y-%m-%dT%H:%M"),
     )
 
 

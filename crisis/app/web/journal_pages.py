@@ -11,8 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from crisis import journal, journal_verification, privacy
 from crisis.actors import Actor
 from crisis.app.actions import CallerDep
-from crisis.app.auth import ClockDep, CsrfChecked, CurrentActor, DbDep
-from crisis.app.clock import paris
+from crisis.app.auth import CsrfChecked, CurrentActor, DbDep
 from crisis.app.errors import journal_refusal
 from crisis.app.paths import RowId
 from crisis.app.web import live_stream
@@ -89,7 +88,6 @@ async def crisis_journal_page(
     request: Request,
     actor: CurrentActor,
     db: DbDep,
-    clock: ClockDep,
     kind: Annotated[str | None, Query(max_length=20)] = None,
     author: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
@@ -100,10 +98,7 @@ async def crisis_journal_page(
         wanted, errors = cabinet.JournalFilter(), [error.message]
     else:
         errors = []
-    now_local = paris(clock.now()).strftime("%Y-%m-%dT%H:%M")
-    return await _crisis_journal(
-        request, actor, db, crisis_id, wanted=wanted, filter_errors=errors, now_local=now_local
-    )
+    return await _crisis_journal(request, actor, db, crisis_id, wanted=wanted, filter_errors=errors)
 
 
 @router.post("/evenements/{crisis_id}/main-courante", dependencies=[CsrfChecked])
@@ -141,7 +136,6 @@ async def crisis_journal_write(
             status=refused.status,
             errors=[refused.message],
             form=form,
-            now_local=paris(caller.now).strftime("%Y-%m-%dT%H:%M"),
         )
     flash(request, "success", "Entrée ajoutée à la main courante.")
     return RedirectResponse(f"/evenements/{crisis_id}/main-courante", status_code=303)
