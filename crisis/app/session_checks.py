@@ -3,7 +3,9 @@
 Every request of a browser reads its session and user (`sessions.viewer`): under the load of
 fifty people watching a crisis, more than half of the service's SQL statements were that read.
 A page a browser asks for again within `FRESH_FOR` (by the app's clock) reuses the check it got
-(and past half that time, the check is read again in the background), unless:
+(and past half that time, the check is read again in the background; past it, a request waits
+for that read under way if it began within `FRESH_FOR`, rather than read a second time beside
+it: under load such a read waits long for its turn), unless:
 
 - the request may change something (not GET or HEAD): always checked afresh;
 - it is a live region's refresh (`LIVE_HEADER`) that names no entry this process has read
@@ -59,12 +61,19 @@ class _Check:
     generation: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Renewal:
+    task: asyncio.Task[sessions.Viewer | None]
+    at: datetime
+    generation: int
+
+
 class SessionChecks:
     def __init__(self, *, fresh_for: timedelta = FRESH_FOR) -> None:
         self.fresh_for = fresh_for
         self.generation = 0
         self._kept: dict[str, _Check] = {}
-        self._renewals: dict[str, asyncio.Task[sessions.Viewer | None]] = {}
+        self._renewals: dict[str, _Renewal] = {}
         self._changed_uncommitted = False
         self.latest_head = 0
         """The journal's last entry as the latest of this process' checks read it."""
@@ -85,19 +94,35 @@ class SessionChecks:
     ) -> sessions.Viewer | None:
         """Who `token`'s session is: the check kept for it if this request may reuse it (read
         again in the background once half its time is gone, so that a person who keeps
-        looking never waits for it), else read now."""
+        looking never waits for it), else the check read again under way if it began within
+        `fresh_for` (a second read beside it would only end later), else read now."""
         kept = self._recent(request, token, now=now, policy=policy)
         if kept is None:
+            under_way = self._under_way(request, token, now=now)
+            if under_way is not None:
+                return await asyncio.shield(under_way)
             return await self._read(db, token, now=now, policy=policy)
         if now - kept.at > self.fresh_for / 2 and token not in self._renewals:
-            renewal = asyncio.create_task(self._read(db, token, now=now, policy=policy))
-            self._renewals[token] = renewal
-            renewal.add_done_callback(lambda _: self._renewals.pop(token, None))
+            task = asyncio.create_task(self._read(db, token, now=now, policy=policy))
+            self._renewals[token] = _Renewal(task, now, self.generation)
+            task.add_done_callback(lambda _: self._renewals.pop(token, None))
         return kept.viewer
 
     def renewals(self) -> list[asyncio.Task[sessions.Viewer | None]]:
         """The checks read again in the background, under way."""
-        return list(self._renewals.values())
+        return [renewal.task for renewal in self._renewals.values()]
+
+    def _under_way(
+        self, request: Request, token: str, *, now: datetime
+    ) -> asyncio.Task[sessions.Viewer | None] | None:
+        """The check of `token` read again in the background, if this request could have
+        reused the check it renews and it began within `fresh_for` (no access changed since)."""
+        renewal, kept = self._renewals.get(token), self._kept.get(token)
+        if renewal is None or kept is None or not self._reusable(request, kept):
+            return None
+        if not renewal.generation == kept.generation == self.generation:
+            return None
+        return renewal.task if timedelta(0) <= now - renewal.at <= self.fresh_for else None
 
     def _recent(
         self, request: Request, token: str, *, now: datetime, policy: sessions.SessionPolicy

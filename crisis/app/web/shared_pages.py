@@ -8,9 +8,11 @@ their own review queue) and serves it again while it is current:
 - a page is rendered again once `MAX_AGE` old by the app's clock (`crisis.app.clock`): the
   first request past that age starts the next rendering and gets the copy, as does every
   request until that rendering is done; a copy older than `STALE_FOR` is never served (the
-  request waits for a rendering). What others did, journaled or not, in whichever process or
-  instance (a call logged at the CIP, deliveries going out, the time that makes a clock late),
-  shows within `STALE_FOR`, usually within `MAX_AGE` and one rendering. While the CIP logs a
+  request waits for the rendering under way, else starts one: under load a rendering can
+  outlast the copy's last seconds, and a second one beside it would only end later). What
+  others did, journaled or not, in whichever process or instance (a call logged at the CIP,
+  deliveries going out, the time that makes a clock late), shows within `STALE_FOR` and the
+  rendering then under way, usually within `MAX_AGE` and one rendering. While the CIP logs a
   call every few seconds and a drill runs, the journal moves several times a second: a page
   rendered again at each entry would be rendered for nearly every viewer;
 - the viewer's own actions show at once: every write of a browser leaves in a cookie the
@@ -121,8 +123,10 @@ class _Page:
     head: int
     at: datetime
     task: asyncio.Future[tuple[int, str]]
-    renewal: asyncio.Task[None] | None = None
-    """The next rendering, under way while this copy is served past `max_age`."""
+    renewal: _Page | None = None
+    """The next rendering, started once this copy is past `max_age` and served meanwhile: it
+    replaces this copy once done, or as soon as this copy is too old to be served (requests
+    then wait for it, not for a second rendering beside it)."""
 
     def current(self, latest: int, since: int | None, now: datetime, max_age: timedelta) -> bool:
         """Within `max_age`, and as of the journal's `latest` entry (``since`` None) or not
@@ -162,14 +166,12 @@ class SharedPages:
         now = get_clock(request).now()
         page = self._pages.get(key)
         if page is None or not page.current(head, wanted, now, self.max_age):
-            if (
-                page is not None
-                and page.rendered()
-                and page.current(head, wanted, now, self.stale_for)
-            ):
-                if page.renewal is None:
-                    renewal = self._renewal(key, page, request, render, head=head, at=now)
-                    page.renewal = asyncio.create_task(renewal)
+            renewal = page.renewal if page is not None else None
+            if page is not None and page.current(head, wanted, now, self.stale_for):
+                if renewal is None and page.rendered():  # else wait for the rendering under way
+                    page.renewal = self._renewal(key, page, request, render, head=head, at=now)
+            elif renewal is not None and renewal.current(head, wanted, now, self.stale_for):
+                page = self._pages[key] = renewal
             else:
                 if len(self._pages) >= PRUNED_PAST:
                     self._pages = {
@@ -182,11 +184,12 @@ class SharedPages:
         status, body = await asyncio.shield(page.task)
         return HTMLResponse(self._personal(request, body), status_code=status)
 
-    def renewals(self) -> list[asyncio.Task[None]]:
+    def renewals(self) -> list[asyncio.Future[tuple[int, str]]]:
         """The renderings under way while their page's copy is served."""
-        return [p.renewal for p in self._pages.values() if p.renewal and not p.renewal.done()]
+        pages = self._pages.values()
+        return [p.renewal.task for p in pages if p.renewal and not p.renewal.task.done()]
 
-    async def _renewal(
+    def _renewal(
         self,
         key: tuple[str, Visibility],
         served: _Page,
@@ -195,18 +198,21 @@ class SharedPages:
         *,
         head: int,
         at: datetime,
-    ) -> None:
+    ) -> _Page:
         """`served`'s next rendering; it replaces `served` once done (unless replaced since)."""
-        try:
-            rendered = await self._render(request, render)
-        except Exception:
-            logger.warning("Rendu partagé de %s en échec", key[0], exc_info=True)
-            served.renewal = None  # the next request tries again, or renders past `stale_for`
-            return
-        if self._pages.get(key) is served:
-            done = asyncio.get_running_loop().create_future()
-            done.set_result(rendered)
-            self._pages[key] = _Page(head, at, done)
+        renewal = _Page(head, at, asyncio.create_task(self._render(request, render)))
+
+        def done(task: asyncio.Future[tuple[int, str]]) -> None:
+            if _failed(task):
+                failure = None if task.cancelled() else task.exception()
+                logger.warning("Rendu partagé de %s en échec", key[0], exc_info=failure)
+                if served.renewal is renewal:  # the next request tries again
+                    served.renewal = None
+            elif self._pages.get(key) is served:
+                self._pages[key] = renewal
+
+        renewal.task.add_done_callback(done)
+        return renewal
 
     async def _render(self, request: Request, render: Render) -> tuple[int, str]:
         self.renders += 1

@@ -87,7 +87,7 @@ async def test_anothers_submission_shows_once_the_check_run_behind_the_page_is_d
     assert "Communiqués à valider (1)" in await queued.dashboard()
     queues = queued.app.state.review_queues
     second = await submitted(db, clock.now(), crisis_id=queued.crisis_id)
-    assert "Communiqués à valider (1)" in await queued.dashboard()  # checked within the second
+    assert "Communiqués à valider (1)" in await queued.dashboard()  # checked within `kept_for`
     await asyncio.gather(*queues.checking())
     seen = await queued.dashboard()
     assert "Communiqués à valider (2)" in seen and f'href="/communiques/{second}"' in seen

@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crisis import accounts, sessions
 from crisis.actors import SYSTEM
+from crisis.app.auth import session_policy
 from crisis.app.db import Database
 from crisis.app.session_checks import ANNOUNCED_HEADER, LIVE_HEADER, WROTE_COOKIE
+from crisis.app.settings import Settings
 from tests.crisis.app.web_session import log_in
 from tests.support import FrozenClock, TestUser, make_user
 
@@ -176,3 +181,52 @@ async def test_a_session_touched_does_not_forget_the_other_sessions_checks(
     with session_reads() as reads:
         assert (await second_client.get("/")).status_code == 200
     assert reads == []
+
+
+class HeldReads:
+    """`db`'s reads of rows, each one after the first held until `release`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db, self.reads = db, 0
+        self.started, self.release = asyncio.Event(), asyncio.Event()
+
+    @asynccontextmanager
+    async def read_rows(self) -> AsyncIterator[AsyncConnection]:
+        self.reads += 1
+        if self.reads > 1:
+            self.started.set()
+            await self.release.wait()
+        async with self.db.read_rows() as connection:
+            yield connection
+
+
+def _page_request() -> Request:
+    scope: dict[str, Any] = {"type": "http", "method": "GET", "path": "/", "headers": []}
+    return Request(scope | {"query_string": b"", "app": SimpleNamespace()})
+
+
+async def test_past_its_second_a_page_waits_for_the_check_read_again_under_way_not_a_second(
+    web_app: FastAPI, db: Database, clock: FrozenClock, settings: Settings
+) -> None:
+    user = await make_user(db, clock, "prefet", "prefect")
+    async with db.transaction() as session:
+        _row, token = await sessions.open_session(
+            session, user_id=user.id, now=clock.now(), client=None, user_agent="test"
+        )
+    checks, held, policy = web_app.state.session_checks, HeldReads(db), session_policy(settings)
+
+    async def viewer() -> sessions.Viewer | None:
+        return await checks.viewer(_page_request(), held, token, now=clock.now(), policy=policy)
+
+    assert await viewer() is not None  # read, kept
+    clock.advance(seconds=0.7)
+    assert await viewer() is not None  # kept, read again behind (held)
+    await held.started.wait()
+    clock.advance(seconds=0.6)  # the kept check 1.3 s old, the one under way begun 0.6 s ago
+    waiting = asyncio.create_task(viewer())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    held.release.set()
+    seen = await waiting
+    assert seen is not None and seen.actor.user_id == user.id
+    assert held.reads == 2
