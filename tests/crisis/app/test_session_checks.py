@@ -8,22 +8,21 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any
+from typing import cast
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crisis import accounts, sessions
 from crisis.actors import SYSTEM
 from crisis.app.auth import session_policy
 from crisis.app.db import Database
-from crisis.app.session_checks import ANNOUNCED_HEADER, LIVE_HEADER, WROTE_COOKIE
+from crisis.app.session_checks import ANNOUNCED_HEADER, LIVE_HEADER, WROTE_COOKIE, SessionChecks
 from crisis.app.settings import Settings
-from tests.crisis.app.web_session import log_in
+from tests.crisis.app.web_session import log_in, page_request
 from tests.support import FrozenClock, TestUser, make_user
 
 
@@ -200,11 +199,6 @@ class HeldReads:
             yield connection
 
 
-def _page_request() -> Request:
-    scope: dict[str, Any] = {"type": "http", "method": "GET", "path": "/", "headers": []}
-    return Request(scope | {"query_string": b"", "app": SimpleNamespace()})
-
-
 async def test_past_its_second_a_page_waits_for_the_check_read_again_under_way_not_a_second(
     web_app: FastAPI, db: Database, clock: FrozenClock, settings: Settings
 ) -> None:
@@ -213,10 +207,12 @@ async def test_past_its_second_a_page_waits_for_the_check_read_again_under_way_n
         _row, token = await sessions.open_session(
             session, user_id=user.id, now=clock.now(), client=None, user_agent="test"
         )
-    checks, held, policy = web_app.state.session_checks, HeldReads(db), session_policy(settings)
+    checks: SessionChecks = web_app.state.session_checks
+    held, policy = HeldReads(db), session_policy(settings)
+    reads = cast(Database, held)  # only its `read_rows` is used
 
     async def viewer() -> sessions.Viewer | None:
-        return await checks.viewer(_page_request(), held, token, now=clock.now(), policy=policy)
+        return await checks.viewer(page_request(), reads, token, now=clock.now(), policy=policy)
 
     assert await viewer() is not None  # read, kept
     clock.advance(seconds=0.7)

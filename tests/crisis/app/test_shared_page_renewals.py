@@ -6,13 +6,11 @@ docs/benchmarks.md). Driven directly, with renderings held until the test lets t
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
-from typing import Any
 
-from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from crisis.app.web.shared_pages import MAX_AGE, STALE_FOR, SharedPages
+from tests.crisis.app.web_session import page_request
 from tests.support import FrozenClock
 
 HEAD = 7
@@ -40,22 +38,9 @@ class Renderings:
         return HTMLResponse(f"rendu {number}")
 
 
-def _request(clock: FrozenClock) -> Request:
-    scope: dict[str, Any] = {
-        "type": "http",
-        "method": "GET",
-        "path": "/",
-        "query_string": b"",
-        "headers": [],
-        "app": SimpleNamespace(state=SimpleNamespace(clock=clock)),
-        "session": {},
-        "state": {"journal_head": HEAD},
-    }
-    return Request(scope)
-
-
 async def _page(pages: SharedPages, clock: FrozenClock, render: Renderings) -> str:
-    answer = await pages.get(_request(clock), ("prefect",), render, head=HEAD)
+    request = page_request(state={"journal_head": HEAD}, clock=clock)
+    answer = await pages.get(request, ("prefect",), render, head=HEAD)
     return bytes(answer.body).decode()
 
 

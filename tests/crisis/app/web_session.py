@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
+from fastapi import Request
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -32,3 +35,20 @@ async def declare_from_form(
     """Post the declaration form for Abbeville, as a prefect would fill it in."""
     form = {"title": title, "kind": "crue", "mode": "real", "communes": "80001"}
     return await client.post("/evenements/nouveau", data=form | fields | {"csrf_token": csrf})
+
+
+def page_request(*, state: dict[str, Any] | None = None, **app_state: Any) -> Request:
+    """A browser's bare GET of the dashboard, for the parts that serve pages driven directly:
+    no cookie, no header, an empty session; `app_state` is what `request.app.state` holds (the
+    clock…), `state` what the request's own state holds (the journal head its check read…)."""
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "query_string": b"",
+        "headers": [],
+        "app": SimpleNamespace(state=SimpleNamespace(**app_state)),
+        "session": {},
+        "state": state or {},
+    }
+    return Request(scope)
