@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from channels.sandbox.smtp import SmtpFake
 from crisis import checkpoints, journal_verification
 from crisis.app.db import Database
+from tests.process_support import local_client
 from tests.support import TestUser
 
 ALERT_DELIVERIES_TWICE = (
@@ -54,7 +55,7 @@ class Script:
 
     async def send(self, url: str, name: str, request: Request) -> httpx.Response:
         headers = request.user.headers | {"Idempotency-Key": request.key or name}
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        async with local_client(base_url=url, timeout=30) as client:
             answer = await client.post(request.path, json=request.body, headers=headers)
         assert answer.status_code in (200, 201), (name, answer.status_code, answer.text)
         self.answers[name] = self.answers.get(name, 0) + 1
