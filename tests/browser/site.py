@@ -13,6 +13,7 @@ from email.message import EmailMessage
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, Response, ViewportSize
 
+from tests.browser.accessibility import preload_axe
 from tests.browser.conftest import LiveServer, log_in
 from tests.crisis.bulletin_support import BODY, TITLE
 
@@ -372,6 +373,7 @@ def sweep(
         context, page = context_as(
             browser, server, login, viewport=viewport, init_script=init_script
         )
+        preload_axe(context)
         for path in paths:
             response = page.goto(f"{server.url}{path}")
             assert response is not None
