@@ -4,15 +4,19 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 PYTEST_FLAGS ?=
-# Both halves run on two pytest-xdist workers, one per core (`make test PYTEST_WORKERS=0` runs
-# in one process). Three keep the cores busier, but the whole CI took 14 min 50 with two as
-# well, and one run in four with three met a CSP report from the DSFR's script on the dashboard
-# (docs/benchmarks.md, « Trois processus de test »). Each worker migrates its own SQLite file or
+# The SQLite half runs on two pytest-xdist workers, one per core (`make test PYTEST_WORKERS=0
+# POSTGRES_WORKERS=0` runs each half in one process). Three did not shorten it on a busy
+# machine (7 min 20 and 8 min 22 against 7 min 39 with two), and one run in four with three once
+# met a CSP report from the DSFR's script on the dashboard (docs/benchmarks.md, « Trois
+# processus de test »). Each worker migrates its own SQLite file or
 # PostgreSQL database and uses its own temporary directory and ports; the multi-instance tests
 # stay together, in order, on one worker, and the browser tests in one group per worker, each
 # with its own live server (`loadgroup` with the groups of TOGETHER, tests/conftest.py).
 PYTEST_WORKERS ?= 2
-XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
+# The PostgreSQL half has no browser test and waits more (leases, restarts of the server, several
+# instances): a third worker fills the cores it leaves idle (4 min 32–4 min 39 with three, 5 min
+# 21 with two, docs/benchmarks.md « Le tirage des cas et les certificats »).
+POSTGRES_WORKERS ?= 3
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): each
 # worker would otherwise compile and rewrite every test module again (10 s of processor time
 # per worker instead of 5), and every `tocsin` process the tests start the whole product.
@@ -78,14 +82,15 @@ playbooks-check:
 
 # The whole suite on SQLite, browser tests included.
 test-sqlite:
-	$(PYTEST) $(XDIST) $(PYTEST_FLAGS)
+	$(PYTEST) -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_FLAGS)
 
 # The tests that reach the database, on throwaway PostgreSQL databases (one per worker), with
 # the bounded multi-instance suite (`-m instances`, real worker processes, skipped on SQLite).
 # The others (no `database_url` or `postgres_server` among their fixtures: channels, parsing,
 # playbooks, text; and the browser tests) ran above and are deselected (tests/conftest.py).
 test-postgres:
-	TOCSIN_TEST_POSTGRES=$(POSTGRES_URL) $(PYTEST) $(XDIST) -m "not browser" $(PYTEST_FLAGS)
+	TOCSIN_TEST_POSTGRES=$(POSTGRES_URL) $(PYTEST) -n $(POSTGRES_WORKERS) --dist loadgroup \
+	  -m "not browser" $(PYTEST_FLAGS)
 
 clean:
 	rm -rf $(VENV) node_modules tocsin.db tocsin.db-wal tocsin.db-shm
