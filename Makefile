@@ -14,8 +14,8 @@ PYTEST_FLAGS ?=
 # with its own live server (`loadgroup` with the groups of TOGETHER, tests/conftest.py).
 PYTEST_WORKERS ?= 2
 # The PostgreSQL half has no browser test and waits more (leases, restarts of the server, several
-# instances): a third worker fills the cores it leaves idle (4 min 32–4 min 39 with three, 5 min
-# 21 with two, docs/benchmarks.md « Le tirage des cas et les certificats »).
+# instances): a third worker fills the cores it leaves idle (4 min 25 to 4 min 46 with three,
+# 5 min 21 with two, docs/benchmarks.md « Le tirage des cas et les certificats »).
 POSTGRES_WORKERS ?= 3
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): each
 # worker would otherwise compile and rewrite every test module again (10 s of processor time

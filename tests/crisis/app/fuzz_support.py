@@ -158,9 +158,8 @@ def fuzz(
             for operation in operations(schema):
                 for mode in modes:
                     fuzzer.one(operation, mode, roles)
-            for role, token in tokens.items():
-                if token and stateful_examples:
-                    headers = {"Authorization": f"Bearer {token}"}
+            for role, headers in roles.items():
+                if headers and stateful_examples:  # the authenticated roles
                     _stateful(
                         schema, session, role, headers, report, max_examples=stateful_examples
                     )
