@@ -19,7 +19,8 @@ PYTEST_WORKERS ?= 2
 POSTGRES_WORKERS ?= 3
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): each
 # worker would otherwise compile and rewrite every test module again (10 s of processor time
-# per worker instead of 5), and every `tocsin` process the tests start the whole product.
+# per worker instead of 5). The `tocsin` processes the tests start get the same from
+# tests/conftest.py, which also covers a direct `.venv/bin/pytest`.
 PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest
 
 .PHONY: run test install lint typecheck playbooks-check test-sqlite test-postgres clean
